@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, storage (SQLite and PostgreSQL), HTTP, CLI and
+# end-to-end (headless Chromium + axe-core). Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export MAILLAGE_TEST_POSTGRES_URL="${MAILLAGE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v pg_dump >/dev/null 2>&1 || need_apt+=(postgresql-client)
+command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== installing ${need_apt[*]} (Debian packages)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
+  echo "== npm ci (playwright-core, axe-core)"
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+python3 -c 'import icalendar' 2>/dev/null || true
+
+# Databases left behind by interrupted runs.
+psql "$MAILLAGE_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'maillage_t_%'" 2>/dev/null \
+  | while read -r db; do psql "$MAILLAGE_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --no-fail-fast "$@"
+  cargo test --doc
+else
+  cargo test --no-fail-fast "$@"
+fi

@@ -1,0 +1,278 @@
+//! The `maillage` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::accounts;
+use crate::config::{redact_url, Config};
+use crate::domain::roles::{InstanceRole, Role};
+use crate::import::{geography, ImportError};
+use crate::storage::audit::Actor;
+use crate::storage::{territories, users, Db};
+
+#[derive(Parser)]
+#[command(
+    name = "maillage",
+    version,
+    about = "Contrats locaux de santé : site public, back office, données ouvertes"
+)]
+struct Cli {
+    /// sqlite://fichier.db (créé au besoin) ou postgres://…
+    #[arg(
+        long,
+        env = "MAILLAGE_DATABASE_URL",
+        default_value = "sqlite://maillage.db",
+        global = true
+    )]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web server (migrates the database first).
+    Serve {
+        #[arg(long, env = "MAILLAGE_ADDR", default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Address people use to reach the site (for links); defaults to http://ADDR.
+        #[arg(long, env = "MAILLAGE_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Load the demo territory when it is missing, and print its accounts.
+        #[arg(long)]
+        demo: bool,
+        /// Trust X-Forwarded-For from a reverse proxy.
+        #[arg(long, env = "MAILLAGE_TRUST_PROXY")]
+        trust_proxy: bool,
+    },
+    /// Apply pending migrations.
+    Migrate,
+    /// Load the demo territory and print its accounts.
+    Demo,
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Load official open-data files.
+    Import { kind: ImportKind, file: PathBuf },
+    /// Write a consistent copy of the database (safe while serving).
+    Backup {
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account and print its password.
+    Create {
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Instance role: none, regional or admin.
+        #[arg(long, default_value = "none")]
+        instance_role: String,
+        /// Give a role in this territory (slug)…
+        #[arg(long)]
+        territory: Option<String>,
+        /// …this one: coordinator, partner or member.
+        #[arg(long, default_value = "coordinator")]
+        role: String,
+    },
+    /// Print a one-time link to choose a new password (valid 24 hours).
+    Reset { email: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportKind {
+    /// communes.json of @etalab/decoupage-administratif
+    Communes,
+    /// epci.json of @etalab/decoupage-administratif
+    Epci,
+    /// ANCT list of QPV (listeqp2024-cog2024.csv)
+    Qpv,
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MAILLAGE_LOG")
+                .unwrap_or_else(|_| "maillage=info,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("erreur : {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("erreur : {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn connect(url: &str) -> anyhow::Result<Db> {
+    let db = Db::connect(url)
+        .await
+        .map_err(|e| anyhow::anyhow!("connexion à {} : {e}", redact_url(url)))?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+fn print_accounts(accounts: &[crate::demo::DemoAccount]) {
+    println!(
+        "Territoire de démonstration chargé. Comptes (mots de passe affichés une seule fois) :"
+    );
+    for a in accounts {
+        println!("  {:<16} {:<45} {}", a.label, a.email, a.password);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli.database_url;
+    match cli.command {
+        Command::Serve {
+            addr,
+            public_url,
+            demo,
+            trust_proxy,
+        } => {
+            let started = std::time::Instant::now();
+            let db = connect(&url).await?;
+            if demo {
+                if let Some(accounts) = crate::demo::load(&db).await? {
+                    print_accounts(&accounts);
+                }
+            }
+            let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
+            let config = Config {
+                database_url: url.clone(),
+                addr,
+                cookie_secure: public_url.starts_with("https://"),
+                public_url: public_url.trim_end_matches('/').to_owned(),
+                trust_proxy,
+                ..Config::default()
+            };
+            tracing::info!(?config, "configuration");
+            let state = crate::web::AppState::new(db.clone(), config).await?;
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            println!(
+                "Maillage écoute sur http://{} (prêt en {} ms)",
+                listener.local_addr()?,
+                started.elapsed().as_millis()
+            );
+            crate::web::serve(listener, state, crate::web::shutdown_signal()).await?;
+            db.close().await;
+        }
+        Command::Migrate => {
+            connect(&url).await?;
+            println!("Base de données à jour.");
+        }
+        Command::Demo => {
+            let db = connect(&url).await?;
+            match crate::demo::load(&db).await? {
+                Some(accounts) => print_accounts(&accounts),
+                None => println!("Le territoire de démonstration existe déjà."),
+            }
+        }
+        Command::User { command } => {
+            let db = connect(&url).await?;
+            let actor = Actor::system("maillage user");
+            match command {
+                UserCommand::Create {
+                    email,
+                    name,
+                    instance_role,
+                    territory,
+                    role,
+                } => {
+                    let ir = InstanceRole::parse(&instance_role).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "rôle d'instance inconnu « {instance_role} » (none, regional, admin)"
+                        )
+                    })?;
+                    let target = match &territory {
+                        Some(slug) => {
+                            let t = territories::get_by_slug(&db, slug)
+                                .await?
+                                .ok_or_else(|| anyhow::anyhow!("territoire inconnu « {slug} »"))?;
+                            let r = Role::parse(&role).ok_or_else(|| {
+                                anyhow::anyhow!(
+                                    "rôle inconnu « {role} » (coordinator, partner, member)"
+                                )
+                            })?;
+                            Some((t, r))
+                        }
+                        None => None,
+                    };
+                    let password = accounts::random_password();
+                    let user =
+                        accounts::create_user(&db, &actor, &email, &name, &password, ir).await?;
+                    if let Some((t, r)) = target {
+                        users::set_membership(&db, &actor, t.id, user.id, r).await?;
+                    }
+                    println!("Compte créé : {}\nMot de passe : {password}", user.email);
+                }
+                UserCommand::Reset { email } => {
+                    let email = email.trim().to_lowercase();
+                    let user = users::find_by_email(&db, &email)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("aucun compte pour {email}"))?;
+                    let token = accounts::issue_reset(&db, user.id, 1).await?;
+                    let base = std::env::var("MAILLAGE_PUBLIC_URL")
+                        .unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+                    println!(
+                        "Lien de réinitialisation pour {} (valable 24 heures, une seule fois) :\n{}/admin/reinitialisation/{token}",
+                        user.email,
+                        base.trim_end_matches('/')
+                    );
+                }
+            }
+        }
+        Command::Import { kind, file } => {
+            let db = connect(&url).await?;
+            let bytes =
+                std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
+            let result = match kind {
+                ImportKind::Communes => geography::import_communes(&db, &bytes).await,
+                ImportKind::Epci => geography::import_epcis(&db, &bytes).await,
+                ImportKind::Qpv => geography::import_qpvs(&db, &bytes).await,
+            };
+            match result {
+                Ok(c) => println!(
+                    "{} : {} ajoutés, {} mis à jour.",
+                    file.display(),
+                    c.added,
+                    c.updated
+                ),
+                Err(ImportError::Invalid(lines)) => {
+                    eprintln!("{} : fichier refusé, rien n'a été importé.", file.display());
+                    for l in &lines {
+                        eprintln!("  {l}");
+                    }
+                    anyhow::bail!("{} erreur(s)", lines.len());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::Backup { output } => {
+            let db = connect(&url).await?;
+            let out = output.unwrap_or_else(|| crate::backup::default_path(&db));
+            crate::backup::run(&db, &url, &out).await?;
+            println!("Copie écrite : {}", out.display());
+        }
+    }
+    Ok(())
+}

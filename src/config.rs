@@ -1,0 +1,83 @@
+//! Configuration: working defaults, overridden by `MAILLAGE_…` environment
+//! variables and command-line flags (clap reads both, see `cli.rs`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Config {
+    /// `sqlite://maillage.db` or `postgres://…`. May hold a password: redacted in `Debug`.
+    pub database_url: String,
+    pub addr: SocketAddr,
+    /// The address people use to reach the site (links printed by commands).
+    pub public_url: String,
+    /// Mark cookies `Secure`. On by default when `public_url` is https.
+    pub cookie_secure: bool,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+    pub session_lifetime: chrono::Duration,
+    /// Failed logins allowed per account and per address in the window.
+    pub login_attempts: i64,
+    pub login_window: chrono::Duration,
+    /// Trust `X-Forwarded-For` from a reverse proxy to find the client address.
+    pub trust_proxy: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://maillage.db".into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            cookie_secure: false,
+            body_limit: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            session_lifetime: chrono::Duration::days(7),
+            login_attempts: 5,
+            login_window: chrono::Duration::minutes(15),
+            trust_proxy: false,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("addr", &self.addr)
+            .field("public_url", &self.public_url)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("body_limit", &self.body_limit)
+            .field("request_timeout", &self.request_timeout)
+            .field("trust_proxy", &self.trust_proxy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((creds, host)) = rest.split_once('@') {
+            if let Some((user, _)) = creds.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    url.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        let c = super::Config {
+            database_url: "postgres://u:s3cret@h/db".into(),
+            ..Default::default()
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret"));
+        assert!(shown.contains("postgres://u:***@h/db"));
+    }
+}

@@ -1,0 +1,122 @@
+//! The demo territory: the CA de Lens - Liévin from the official commune
+//! list, with a coordinator, a partner, a regional and an admin account.
+
+use crate::accounts::{self, random_password, AccountError};
+use crate::domain::codes::Slug;
+use crate::domain::roles::{InstanceRole, Role};
+use crate::domain::territory::{NewTerritory, Profile, TerritoryKind};
+use crate::import::geography;
+use crate::storage::audit::Actor;
+use crate::storage::{communes, territories, users, Db};
+
+pub const COMMUNES_JSON: &[u8] = include_bytes!("../data/demo/communes.json");
+pub const EPCI_JSON: &[u8] = include_bytes!("../data/demo/epci.json");
+pub const QPV_CSV: &[u8] = include_bytes!("../data/demo/qpv.csv");
+
+pub const SLUG: &str = "lens-lievin";
+pub const EPCI_SIREN: &str = "246200364";
+
+/// An account the demo created, with its password in clear (printed once).
+pub struct DemoAccount {
+    pub label: &'static str,
+    pub email: String,
+    pub password: String,
+}
+
+/// Load the official geography subset shipped with the code.
+pub async fn load_geography(db: &Db) -> anyhow::Result<()> {
+    geography::import_communes(db, COMMUNES_JSON).await?;
+    geography::import_epcis(db, EPCI_JSON).await?;
+    geography::import_qpvs(db, QPV_CSV).await?;
+    Ok(())
+}
+
+/// Create the demo territory unless it exists. Returns the accounts created.
+pub async fn load(db: &Db) -> anyhow::Result<Option<Vec<DemoAccount>>> {
+    if territories::get_by_slug(db, SLUG).await?.is_some() {
+        return Ok(None);
+    }
+    load_geography(db).await?;
+    let actor = Actor::system("maillage demo");
+    let t = territories::create(
+        db,
+        &actor,
+        &NewTerritory {
+            slug: Slug::parse(SLUG)?,
+            name: "Communauté d'agglomération de Lens-Liévin".into(),
+            kind: TerritoryKind::Epci,
+        },
+    )
+    .await?;
+    let members: Vec<String> = communes::epci_communes(db, EPCI_SIREN)
+        .await?
+        .into_iter()
+        .map(|c| c.insee_code)
+        .collect();
+    territories::set_communes(db, &actor, t.id, Some(EPCI_SIREN), &members).await?;
+    let profile = Profile {
+        name: t.name.clone(),
+        presentation: "Avec le Contrat Local de Santé (CLS) et l'Atelier Santé Ville (ASV), l'agglomération \
+participe à la construction de dynamiques territoriales de santé, au plus près des habitants.\n\n\
+Les médiateurs santé vous informent et vous accompagnent dans vos démarches de santé lors de \
+permanences sans rendez-vous dans les communes de l'agglomération.\n\n\
+Trois axes structurent le contrat : l'attractivité du territoire pour les professionnels de santé, \
+l'accès à la prévention et aux soins des personnes les plus démunies, la santé des enfants et des jeunes."
+            .into(),
+        contact_name: "Coordination du Contrat Local de Santé".into(),
+        contact_email: "cls@lens-lievin.maillage.test".into(),
+        contact_phone: "03 21 00 00 00".into(),
+        contact_address: "21 rue Marcel Sembat\n62300 Lens".into(),
+    };
+    territories::update_profile(db, &actor, t.id, t.version + 1, &profile).await?;
+
+    let wanted: [(&str, &str, &str, InstanceRole, Option<Role>); 4] = [
+        (
+            "coordination",
+            "coordination@lens-lievin.maillage.test",
+            "Camille Coordination",
+            InstanceRole::None,
+            Some(Role::Coordinator),
+        ),
+        (
+            "partenaire",
+            "mediation@lens-lievin.maillage.test",
+            "Sami Médiation",
+            InstanceRole::None,
+            Some(Role::Partner),
+        ),
+        (
+            "régional (ARS)",
+            "ars@maillage.test",
+            "Agence régionale de santé",
+            InstanceRole::Regional,
+            None,
+        ),
+        (
+            "administration",
+            "admin@maillage.test",
+            "Administration",
+            InstanceRole::Admin,
+            None,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (label, email, name, instance_role, role) in wanted {
+        let password = random_password();
+        let user =
+            match accounts::create_user(db, &actor, email, name, &password, instance_role).await {
+                Ok(u) => u,
+                Err(AccountError::Exists(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+        if let Some(role) = role {
+            users::set_membership(db, &actor, t.id, user.id, role).await?;
+        }
+        out.push(DemoAccount {
+            label,
+            email: email.to_owned(),
+            password,
+        });
+    }
+    Ok(Some(out))
+}

@@ -1,0 +1,19 @@
+//! Domain types: parsed once at the edge (forms, files, CLI), trusted after.
+//! Nothing here knows about HTTP or SQL.
+
+pub mod codes;
+pub mod dates;
+pub mod roles;
+pub mod territory;
+pub mod text;
+
+/// A value refused at the edge, with a message a person can act on (in French).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Invalid(msg.into())
+    }
+}

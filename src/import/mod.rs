@@ -1,0 +1,104 @@
+//! Importers of open data. Each reads a whole file, checks every line, and
+//! writes nothing unless the whole file is good: a report names the line and
+//! the reason of each refusal.
+
+pub mod geography;
+
+use std::fmt;
+
+/// One refused line (or the whole file when `line` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(n) => write!(f, "ligne {n} : {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Why an import was refused: at most [`MAX_REPORTED`] line errors are kept.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("fichier refusé, rien n'a été importé :\n{}", format_lines(.0))]
+    Invalid(Vec<LineError>),
+    #[error("lecture du fichier impossible : {0}")]
+    Io(#[from] std::io::Error),
+    #[error("enregistrement impossible : {0}")]
+    Db(#[from] crate::storage::DbError),
+}
+
+pub const MAX_REPORTED: usize = 50;
+
+fn format_lines(errors: &[LineError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("  - {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl ImportError {
+    pub fn whole_file(message: impl Into<String>) -> Self {
+        ImportError::Invalid(vec![LineError {
+            line: None,
+            message: message.into(),
+        }])
+    }
+
+    pub fn lines(&self) -> &[LineError] {
+        match self {
+            ImportError::Invalid(v) => v,
+            _ => &[],
+        }
+    }
+}
+
+/// Decode a file that must be UTF-8 (a BOM is allowed); on a bad byte, say
+/// on which line it is.
+pub fn utf8(bytes: &[u8]) -> Result<&str, ImportError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        ImportError::Invalid(vec![LineError {
+            line: Some(line),
+            message:
+                "le fichier n'est pas encodé en UTF-8 (enregistrez-le en UTF-8 et recommencez)"
+                    .into(),
+        }])
+    })
+}
+
+/// Collects line errors up to a cap, then stops the import.
+#[derive(Default)]
+pub struct Report {
+    errors: Vec<LineError>,
+}
+
+impl Report {
+    pub fn push(&mut self, line: usize, message: impl Into<String>) {
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(LineError {
+                line: Some(line),
+                message: message.into(),
+            });
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ImportError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ImportError::Invalid(self.errors))
+        }
+    }
+}

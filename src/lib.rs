@@ -1,0 +1,15 @@
+//! Maillage: run a Contrat Local de Santé (and its sister schemes) end to end.
+//!
+//! Layers (see ARCHITECTURE.md): `domain` (types and rules, no I/O),
+//! `storage` (SQLite and PostgreSQL), `import` (open data), `web` (HTTP),
+//! plus `accounts`, `demo`, `backup` and the command line in `cli`.
+
+pub mod accounts;
+pub mod backup;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod import;
+pub mod storage;
+pub mod web;

@@ -1,0 +1,149 @@
+//! Storage: one neutral API over SQLite and PostgreSQL.
+//!
+//! Each backend has its own pool and its own migrations (`migrations/sqlite`,
+//! `migrations/postgres`). Query text is shared wherever both dialects agree
+//! (`$N` placeholders, `RETURNING`, `ON CONFLICT`), and [`db_run!`] dispatches
+//! one block of code to whichever pool is in use. We avoid the sqlx `Any`
+//! driver and code generic over `sqlx::Database` on purpose (see STYLE.md).
+//!
+//! Rules that keep both backends equal:
+//! - timestamps are always bound from Rust (`Utc::now()`), never computed in SQL;
+//! - booleans are bound as Rust `bool`;
+//! - ids are `i64`.
+
+pub mod audit;
+pub mod communes;
+pub mod rate_limit;
+pub mod sessions;
+pub mod settings;
+pub mod territories;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// Run the same block against whichever backend `$db` holds.
+///
+/// ```ignore
+/// db_run!(db, pool => sqlx::query("SELECT 1").execute(pool).await)
+/// ```
+#[macro_export]
+macro_rules! db_run {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::storage::Db::Sqlite($pool) => $body,
+            $crate::storage::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Errors of the storage layer. Web code maps them to HTTP once (`web::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or foreign-key constraint refused the write; the string
+    /// names the constraint or the column when the backend tells it.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Optimistic concurrency: someone else saved the row first.
+    #[error("stale version")]
+    Stale,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => DbError::NotFound,
+            sqlx::Error::Database(d) if d.is_unique_violation() || d.is_foreign_key_violation() => {
+                let what = d
+                    .constraint()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| d.message().to_owned());
+                DbError::Conflict(what)
+            }
+            _ => DbError::Other(anyhow::Error::new(e)),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for DbError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        DbError::Other(anyhow::Error::new(e))
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+impl Db {
+    /// Connect from a URL: `sqlite://file.db` (created if missing) or
+    /// `postgres://…` / `postgresql://…`.
+    pub async fn connect(url: &str) -> DbResult<Db> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(DbError::from)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(DbError::from)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(DbError::Other(anyhow::anyhow!(
+                "URL de base de données non reconnue (sqlite://… ou postgres://…) : {url}"
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Apply the pending migrations of this backend.
+    pub async fn migrate(&self) -> DbResult<()> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        db_run!(self, pool => pool.close().await)
+    }
+}

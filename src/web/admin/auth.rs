@@ -1,0 +1,376 @@
+//! Signing in and out, the dashboard, changing and resetting a password.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use crate::accounts::{self, check_password, token_hash, verify_password, DUMMY_HASH};
+use crate::domain::codes::Email;
+use crate::domain::roles::Role;
+use crate::storage::{rate_limit, territories, users};
+use crate::web::error::AppError;
+use crate::web::pages::{render, Ctx, FormErrors, Layout};
+use crate::web::public::{local_path, territory_items, TerritoryItem};
+use crate::web::session::{self, SignedIn};
+use crate::web::AppState;
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    l: Layout,
+    csrf: String,
+    email: String,
+    suite: String,
+    errors: FormErrors,
+    reset_done: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    suite: Option<String>,
+    reinitialise: Option<String>,
+}
+
+pub async fn login_form(ctx: Ctx, Query(q): Query<LoginQuery>) -> Response {
+    if ctx.user.is_some() {
+        return Redirect::to(&local_path(q.suite.as_deref(), "/admin/")).into_response();
+    }
+    render(&LoginPage {
+        l: ctx.admin_layout("Connexion"),
+        csrf: ctx.csrf(),
+        email: String::new(),
+        suite: local_path(q.suite.as_deref(), "/admin/"),
+        errors: FormErrors::default(),
+        reset_done: q.reinitialise.is_some(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    suite: Option<String>,
+}
+
+/// The client's address: the peer, or the first `X-Forwarded-For` hop when
+/// the instance is configured to trust its reverse proxy.
+fn client_ip(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
+    if st.config.trust_proxy {
+        if let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        {
+            return first.trim().to_owned();
+        }
+    }
+    peer.ip().to_string()
+}
+
+/// Rate-limit keys are keyed hashes: no address or e-mail is stored in clear.
+fn rate_key(st: &AppState, what: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&st.secret).expect("any key length");
+    mac.update(what.as_bytes());
+    crate::web::session::b64(&mac.finalize().into_bytes()[..16])
+}
+
+pub async fn login(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let suite = local_path(f.suite.as_deref(), "/admin/");
+    let email = f.email.trim().to_lowercase();
+    let page = |status: StatusCode, msg: &str| {
+        let mut errors = FormErrors::default();
+        errors.push("email", msg);
+        (
+            status,
+            render(&LoginPage {
+                l: ctx.admin_layout("Connexion"),
+                csrf: ctx.csrf(),
+                email: f.email.clone(),
+                suite: suite.clone(),
+                errors,
+                reset_done: false,
+            }),
+        )
+            .into_response()
+    };
+    if Email::parse(&email).is_err() || f.password.is_empty() {
+        return Ok(page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Saisissez votre adresse e-mail et votre mot de passe.",
+        ));
+    }
+    let ip_key = rate_key(&st, &format!("ip:{}", client_ip(&st, peer, &headers)));
+    let account_key = rate_key(&st, &format!("account:{email}"));
+    let window = st.config.login_window;
+    let limit = st.config.login_attempts;
+    if rate_limit::count_recent(&st.db, "login", &account_key, window).await? >= limit
+        || rate_limit::count_recent(&st.db, "login", &ip_key, window).await? >= limit * 4
+    {
+        return Ok(page(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "Trop de tentatives de connexion. Par sécurité, réessayez dans {} minutes.",
+                window.num_minutes()
+            ),
+        ));
+    }
+    let creds = users::credentials(&st.db, &email).await?;
+    let hash = creds
+        .as_ref()
+        .map(|c| c.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let ok = verify_password(f.password.clone(), hash).await;
+    match creds {
+        Some(c) if ok && !c.disabled => {
+            rate_limit::clear(&st.db, "login", &account_key).await?;
+            let cookie = session::open(&st, c.id).await?;
+            Ok((
+                StatusCode::SEE_OTHER,
+                [(axum::http::header::LOCATION, suite)],
+                [(SET_COOKIE, cookie)],
+            )
+                .into_response())
+        }
+        _ => {
+            rate_limit::record(&st.db, "login", &account_key).await?;
+            rate_limit::record(&st.db, "login", &ip_key).await?;
+            Ok(page(
+                StatusCode::UNAUTHORIZED,
+                "Adresse e-mail ou mot de passe incorrect.",
+            ))
+        }
+    }
+}
+
+pub async fn logout(
+    State(st): State<AppState>,
+    SignedIn(user): SignedIn,
+) -> Result<Response, AppError> {
+    let clear = session::close(&st, &user).await?;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, "/".to_owned())],
+        [clear],
+    )
+        .into_response())
+}
+
+pub struct MembershipRow {
+    pub slug: String,
+    pub name: String,
+    pub role_label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    l: Layout,
+    name: String,
+    memberships: Vec<MembershipRow>,
+    all_territories: bool,
+    is_admin: bool,
+    territories: Vec<TerritoryItem>,
+}
+
+pub async fn dashboard(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    SignedIn(user): SignedIn,
+) -> Result<Response, AppError> {
+    let memberships = user
+        .memberships
+        .iter()
+        .map(|m| MembershipRow {
+            slug: m.slug.clone(),
+            name: m.name.clone(),
+            role_label: m.role().map(Role::label).unwrap_or("?"),
+        })
+        .collect();
+    let all = user.reads_everything();
+    let territories = if all {
+        territory_items(territories::list(&st.db).await?)
+    } else {
+        Vec::new()
+    };
+    Ok(render(&DashboardPage {
+        l: ctx.admin_layout("Tableau de bord"),
+        name: user.user.display_name.clone(),
+        memberships,
+        all_territories: all,
+        is_admin: user.is_admin(),
+        territories,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "admin/password.html")]
+struct PasswordPage {
+    l: Layout,
+    csrf: String,
+    action: String,
+    reset: bool,
+    done: bool,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+fn check_new(f: &PasswordForm, errors: &mut FormErrors) {
+    if let Err(e) = check_password(&f.new) {
+        errors.push("new", capitalise(&e.0));
+    } else if f.new != f.confirm {
+        errors.push(
+            "confirm",
+            "Les deux saisies du nouveau mot de passe sont différentes.",
+        );
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+pub async fn password_form(ctx: Ctx) -> Response {
+    render(&PasswordPage {
+        l: ctx.admin_layout("Mot de passe"),
+        csrf: ctx.csrf(),
+        action: "/admin/mot-de-passe".into(),
+        reset: false,
+        done: false,
+        errors: FormErrors::default(),
+    })
+}
+
+pub async fn password_change(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    SignedIn(user): SignedIn,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FormErrors::default();
+    let hash = users::password_hash(&st.db, user.user.id).await?;
+    if !verify_password(f.current.clone(), hash).await {
+        errors.push("current", "Le mot de passe actuel est incorrect.");
+    }
+    check_new(&f, &mut errors);
+    let done = errors.is_empty();
+    if done {
+        let new_hash = accounts::hash_password(f.new.clone()).await?;
+        users::set_password(
+            &st.db,
+            &user.actor(),
+            user.user.id,
+            &new_hash,
+            Some(&user.session_hash),
+        )
+        .await?;
+    }
+    let status = if done {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        render(&PasswordPage {
+            l: ctx.admin_layout("Mot de passe"),
+            csrf: ctx.csrf(),
+            action: "/admin/mot-de-passe".into(),
+            reset: false,
+            done,
+            errors,
+        }),
+    )
+        .into_response())
+}
+
+fn expired_link() -> AppError {
+    AppError::BadRequest(
+        "Ce lien de réinitialisation a expiré ou a déjà servi. Demandez-en un nouveau à la coordination \
+         ou à l'administration."
+            .into(),
+    )
+}
+
+pub async fn reset_form(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    if users::reset_user(&st.db, &token_hash(&token))
+        .await?
+        .is_none()
+    {
+        return Err(expired_link());
+    }
+    Ok(render(&PasswordPage {
+        l: ctx.admin_layout("Nouveau mot de passe"),
+        csrf: ctx.csrf(),
+        action: format!(
+            "/admin/reinitialisation/{}",
+            crate::web::pages::url_encode(&token)
+        ),
+        reset: true,
+        done: false,
+        errors: FormErrors::default(),
+    }))
+}
+
+pub async fn reset(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FormErrors::default();
+    check_new(&f, &mut errors);
+    if !errors.is_empty() {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&PasswordPage {
+                l: ctx.admin_layout("Nouveau mot de passe"),
+                csrf: ctx.csrf(),
+                action: format!(
+                    "/admin/reinitialisation/{}",
+                    crate::web::pages::url_encode(&token)
+                ),
+                reset: true,
+                done: false,
+                errors,
+            }),
+        )
+            .into_response());
+    }
+    let new_hash = accounts::hash_password(f.new.clone()).await?;
+    if !users::consume_reset(&st.db, &token_hash(&token), &new_hash).await? {
+        return Err(expired_link());
+    }
+    Ok(Redirect::to("/admin/connexion?reinitialise=1").into_response())
+}

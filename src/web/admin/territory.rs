@@ -1,0 +1,499 @@
+//! Creating a territory (admin), its back-office home, presentation and
+//! contact, and its perimeter built from the official commune list.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::{history_rows, HistoryRow};
+use crate::domain::codes::{InseeCode, Siren, Slug};
+use crate::domain::roles::Role;
+use crate::domain::territory::{NewTerritory, ProfileInput, TerritoryKind, NAME_MAX};
+use crate::domain::{dates, text};
+use crate::storage::communes::{self, Epci, Qpv};
+use crate::storage::territories::{self, Territory};
+use crate::storage::{audit, DbError};
+use crate::web::access::TerritoryCtx;
+use crate::web::error::AppError;
+use crate::web::pages::{render, thousands, Ctx, FormErrors, Layout};
+use crate::web::public::commune_detail;
+use crate::web::session::SignedIn;
+use crate::web::AppState;
+
+const KINDS: [(&str, &str); 3] = [
+    ("epci", "Intercommunalité (EPCI)"),
+    ("commune", "Commune"),
+    ("other", "Autre (département, pays…)"),
+];
+
+#[derive(Deserialize, Default)]
+pub struct NewForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    kind: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/territory_new.html")]
+struct NewPage {
+    l: Layout,
+    csrf: String,
+    form: NewForm,
+    kinds: Vec<(&'static str, &'static str)>,
+    errors: FormErrors,
+}
+
+pub async fn new_form(ctx: Ctx) -> Response {
+    render(&NewPage {
+        l: ctx.admin_layout("Créer un territoire"),
+        csrf: ctx.csrf(),
+        form: NewForm {
+            kind: "epci".into(),
+            ..Default::default()
+        },
+        kinds: KINDS.to_vec(),
+        errors: FormErrors::default(),
+    })
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    SignedIn(user): SignedIn,
+    Form(form): Form<NewForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FormErrors::default();
+    let name = text::bounded(&form.name, "Nom", true, NAME_MAX)
+        .map_err(|e| errors.push("name", e.0))
+        .ok();
+    let slug = if form.slug.trim().is_empty() {
+        name.as_deref().and_then(|n| {
+            Slug::from_name(n)
+                .map_err(|e| errors.push("slug", e.0))
+                .ok()
+        })
+    } else {
+        Slug::parse(&form.slug)
+            .map_err(|e| errors.push("slug", capital(&e.0)))
+            .ok()
+    };
+    let kind = TerritoryKind::parse(&form.kind);
+    if kind.is_none() {
+        errors.push("kind", "Choisissez la nature du territoire.");
+    }
+    if let (Some(name), Some(slug), Some(kind), true) = (name, slug, kind, errors.is_empty()) {
+        let new = NewTerritory {
+            slug: slug.clone(),
+            name,
+            kind,
+        };
+        match territories::create(&st.db, &user.actor(), &new).await {
+            Ok(t) => return Ok(Redirect::to(&format!("/admin/t/{}/perimetre", t.slug)).into_response()),
+            Err(DbError::Conflict(_)) => errors.push(
+                "slug",
+                format!("L'identifiant « {slug} » est déjà pris par un autre territoire : choisissez-en un autre."),
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        render(&NewPage {
+            l: ctx.admin_layout("Créer un territoire"),
+            csrf: ctx.csrf(),
+            form,
+            kinds: KINDS.to_vec(),
+            errors,
+        }),
+    )
+        .into_response())
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "admin/territory.html")]
+struct DashboardPage {
+    l: Layout,
+    t: Territory,
+    role_label: Option<&'static str>,
+    read_only: bool,
+    coordinator: bool,
+    detail: String,
+    updated: String,
+    history: Vec<HistoryRow>,
+}
+
+pub async fn dashboard(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let t = tc.territory.clone();
+    let communes = territories::communes(&st.db, t.id).await?;
+    let population = communes.iter().filter_map(|c| c.population).sum();
+    let sees_history = tc.is_coordinator() || tc.user.reads_everything();
+    let history = if sees_history {
+        history_rows(audit::for_territory(&st.db, t.id, 10).await?)
+    } else {
+        Vec::new()
+    };
+    Ok(render(&DashboardPage {
+        l: ctx.admin_layout(t.name.clone()),
+        role_label: tc.role.map(Role::label),
+        read_only: tc.role.is_none() && !tc.user.is_admin(),
+        coordinator: tc.is_coordinator(),
+        detail: commune_detail(communes.len() as i64, population),
+        updated: dates::paris_datetime(t.updated_at),
+        history,
+        t,
+    }))
+}
+
+/// The saved version, shown beside the user's when both edited at once.
+pub struct Theirs {
+    pub name: String,
+    pub presentation: String,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub contact_phone: String,
+    pub contact_address: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/presentation.html")]
+struct PresentationPage {
+    l: Layout,
+    slug: String,
+    csrf: String,
+    version: i64,
+    form: ProfileInput,
+    errors: FormErrors,
+    saved: bool,
+    conflict: Option<Theirs>,
+    history: Vec<HistoryRow>,
+}
+
+fn input_of(t: &Territory) -> ProfileInput {
+    ProfileInput {
+        name: t.name.clone(),
+        presentation: t.presentation.clone(),
+        contact_name: t.contact_name.clone(),
+        contact_email: t.contact_email.clone(),
+        contact_phone: t.contact_phone.clone(),
+        contact_address: t.contact_address.clone(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    enregistre: Option<String>,
+}
+
+pub async fn presentation_form(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, AppError> {
+    let t = &tc.territory;
+    let history =
+        history_rows(audit::for_entity(&st.db, "territory", &t.id.to_string(), 20).await?);
+    Ok(render(&PresentationPage {
+        l: ctx.admin_layout("Présentation et contact"),
+        slug: t.slug.clone(),
+        csrf: ctx.csrf(),
+        version: t.version,
+        form: input_of(t),
+        errors: FormErrors::default(),
+        saved: q.enregistre.is_some(),
+        conflict: None,
+        history,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct PresentationForm {
+    #[serde(default)]
+    version: String,
+    #[serde(flatten)]
+    profile: ProfileInput,
+}
+
+pub async fn presentation_save(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    Form(f): Form<PresentationForm>,
+) -> Result<Response, AppError> {
+    let t = &tc.territory;
+    let version: i64 = f
+        .version
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest("version manquante".into()))?;
+    let mut errors = FormErrors::default();
+    let mut conflict = None;
+    let mut shown_version = version;
+    match f.profile.parse() {
+        Ok(profile) => {
+            match territories::update_profile(&st.db, &tc.user.actor(), t.id, version, &profile)
+                .await
+            {
+                Ok(_) => {
+                    return Ok(Redirect::to(&format!(
+                        "/admin/t/{}/presentation?enregistre=1",
+                        t.slug
+                    ))
+                    .into_response())
+                }
+                Err(DbError::Stale) => {
+                    let current = territories::get(&st.db, t.id).await?;
+                    shown_version = current.version;
+                    let c = input_of(&current);
+                    conflict = Some(Theirs {
+                        name: c.name,
+                        presentation: c.presentation,
+                        contact_name: c.contact_name,
+                        contact_email: c.contact_email,
+                        contact_phone: c.contact_phone,
+                        contact_address: c.contact_address,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(field_errors) => {
+            for (field, msg) in field_errors {
+                errors.push(field, capital(&msg));
+            }
+        }
+    }
+    let history =
+        history_rows(audit::for_entity(&st.db, "territory", &t.id.to_string(), 20).await?);
+    let status = if conflict.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        render(&PresentationPage {
+            l: ctx.admin_layout("Présentation et contact"),
+            slug: t.slug.clone(),
+            csrf: ctx.csrf(),
+            version: shown_version,
+            form: f.profile,
+            errors,
+            saved: false,
+            conflict,
+            history,
+        }),
+    )
+        .into_response())
+}
+
+pub struct CommuneRow {
+    pub name: String,
+    pub code: String,
+    pub population: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/perimeter.html")]
+struct PerimeterPage {
+    l: Layout,
+    slug: String,
+    csrf: String,
+    communes: Vec<CommuneRow>,
+    qpvs: Vec<Qpv>,
+    detail: String,
+    epci_name: Option<String>,
+    q: String,
+    epcis: Vec<Epci>,
+    codes: String,
+    errors: FormErrors,
+    saved: bool,
+}
+
+#[derive(Deserialize)]
+pub struct PerimeterQuery {
+    q: Option<String>,
+    enregistre: Option<String>,
+}
+
+async fn perimeter_page(
+    st: &AppState,
+    ctx: &Ctx,
+    t: &Territory,
+    q: String,
+    codes: String,
+    errors: FormErrors,
+    saved: bool,
+) -> Result<Response, AppError> {
+    let communes = territories::communes(&st.db, t.id).await?;
+    let qpvs = territories::qpvs(&st.db, t.id).await?;
+    let population = communes.iter().filter_map(|c| c.population).sum();
+    let epci_name = match &t.epci_siren {
+        Some(s) => communes::get_epci(&st.db, s).await?.map(|e| e.name),
+        None => None,
+    };
+    let epcis = if q.trim().is_empty() {
+        Vec::new()
+    } else {
+        communes::search_epcis(&st.db, &q, 20).await?
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = PerimeterPage {
+        l: ctx.admin_layout("Périmètre"),
+        slug: t.slug.clone(),
+        csrf: ctx.csrf(),
+        detail: commune_detail(communes.len() as i64, population),
+        communes: communes
+            .into_iter()
+            .map(|c| CommuneRow {
+                population: c.population.map(thousands).unwrap_or_default(),
+                name: c.name,
+                code: c.insee_code,
+            })
+            .collect(),
+        qpvs,
+        epci_name,
+        q,
+        epcis,
+        codes,
+        errors,
+        saved,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+pub async fn perimeter_form(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    Query(q): Query<PerimeterQuery>,
+) -> Result<Response, AppError> {
+    let saved = q.enregistre.is_some();
+    perimeter_page(
+        &st,
+        &ctx,
+        &tc.territory,
+        q.q.unwrap_or_default(),
+        String::new(),
+        FormErrors::default(),
+        saved,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct PerimeterForm {
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    siren: String,
+    #[serde(default)]
+    codes: String,
+}
+
+pub async fn perimeter_save(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    Form(f): Form<PerimeterForm>,
+) -> Result<Response, AppError> {
+    let t = &tc.territory;
+    let mut errors = FormErrors::default();
+    let actor = tc.user.actor();
+    if f.mode == "epci" {
+        let siren = match Siren::parse(&f.siren) {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push("q", capital(&e.0));
+                return perimeter_page(&st, &ctx, t, String::new(), String::new(), errors, false)
+                    .await;
+            }
+        };
+        if communes::get_epci(&st.db, siren.as_str()).await?.is_none() {
+            errors.push(
+                "q",
+                format!("Aucun EPCI n'a le numéro SIREN {siren} dans la liste officielle chargée."),
+            );
+            return perimeter_page(&st, &ctx, t, String::new(), String::new(), errors, false).await;
+        }
+        let members: Vec<String> = communes::epci_communes(&st.db, siren.as_str())
+            .await?
+            .into_iter()
+            .map(|c| c.insee_code)
+            .collect();
+        if members.is_empty() {
+            errors.push(
+                "q",
+                "Les communes de cet EPCI ne sont pas encore chargées (maillage import communes).",
+            );
+            return perimeter_page(&st, &ctx, t, String::new(), String::new(), errors, false).await;
+        }
+        territories::set_communes(&st.db, &actor, t.id, Some(siren.as_str()), &members).await?;
+    } else {
+        let mut codes = Vec::new();
+        let mut bad = Vec::new();
+        for raw in f
+            .codes
+            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+        {
+            match InseeCode::parse(raw) {
+                Ok(c) if !codes.contains(&c.as_str().to_owned()) => {
+                    codes.push(c.as_str().to_owned())
+                }
+                Ok(_) => {}
+                Err(_) => bad.push(raw.to_owned()),
+            }
+        }
+        if !bad.is_empty() {
+            errors.push(
+                "codes",
+                format!("Codes INSEE mal formés : {}.", bad.join(", ")),
+            );
+        } else if codes.is_empty() {
+            errors.push("codes", "Saisissez au moins un code INSEE.");
+        } else {
+            let known = communes::communes_by_codes(&st.db, &codes).await?;
+            let unknown: Vec<_> = codes
+                .iter()
+                .filter(|c| !known.iter().any(|k| &k.insee_code == *c))
+                .cloned()
+                .collect();
+            if !unknown.is_empty() {
+                errors.push(
+                    "codes",
+                    format!(
+                        "Codes absents de la liste officielle des communes : {}.",
+                        unknown.join(", ")
+                    ),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return perimeter_page(&st, &ctx, t, String::new(), f.codes, errors, false).await;
+        }
+        territories::set_communes(&st.db, &actor, t.id, None, &codes).await?;
+    }
+    Ok(Redirect::to(&format!("/admin/t/{}/perimetre?enregistre=1", t.slug)).into_response())
+}

@@ -1,0 +1,125 @@
+//! The web layer: public site, back office, regional view and JSON API.
+//!
+//! `app(state)` builds the whole router (tests call the same function) and
+//! `serve(listener, state, shutdown)` runs it; `main` only parses the command
+//! line.
+
+pub mod access;
+pub mod admin;
+pub mod api;
+pub mod csrf;
+pub mod error;
+pub mod pages;
+pub mod public;
+pub mod security;
+pub mod session;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::storage::{settings, Db, DbResult};
+use access::{Built, Routes};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// Signs CSRF tokens and hashes addresses; shared by all processes (see `storage::settings`).
+    pub secret: Arc<Vec<u8>>,
+}
+
+impl AppState {
+    pub async fn new(db: Db, config: Config) -> DbResult<Self> {
+        let secret = settings::secret(&db).await?;
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            secret: Arc::new(secret),
+        })
+    }
+}
+
+/// Every route of the application, with its declared access.
+pub fn routes(state: AppState) -> Built {
+    let r = Routes::new(state, api::openapi_base());
+    let r = public::routes(r);
+    let r = admin::routes(r);
+    let r = api::routes(r);
+    r.build()
+}
+
+/// The application with its middleware stack.
+pub fn app(state: AppState) -> Router {
+    let router = routes(state.clone())
+        .router
+        .fallback(|| async { error::AppError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::layer))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::load_user,
+        ))
+        .layer(middleware::from_fn(security::headers))
+        .layer(CompressionLayer::new())
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            error::AppError::Internal(anyhow::anyhow!("panic")).into_page()
+        }))
+        .layer(TraceLayer::new_for_http());
+    router.with_state(state)
+}
+
+/// Serve until `shutdown` resolves, then finish the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("arrêt demandé : fin des requêtes en cours");
+}
