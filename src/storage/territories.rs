@@ -77,7 +77,7 @@ pub async fn get(db: &Db, id: i64) -> DbResult<Territory> {
 pub async fn list(db: &Db) -> DbResult<Vec<TerritorySummary>> {
     Ok(db_run!(db, pool => sqlx::query_as::<_, TerritorySummary>(
         "SELECT t.slug, t.name, t.kind, COUNT(c.insee_code) AS commune_count, \
-                COALESCE(SUM(c.population), 0) AS population \
+                CAST(COALESCE(SUM(c.population), 0) AS BIGINT) AS population \
          FROM territories t \
          LEFT JOIN territory_communes tc ON tc.territory_id = t.id \
          LEFT JOIN communes c ON c.insee_code = tc.insee_code \

@@ -1,0 +1,861 @@
+//! The real server on port 0, driven over HTTP, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{csrf_from, extract_csrf, Backend, TestApp};
+use maillage::domain::roles::Role;
+use maillage::web::access::Access;
+use reqwest::StatusCode;
+
+fn field_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("field") + marker.len();
+    html[start..].chars().take_while(|c| *c != '"').collect()
+}
+
+const ROLES: [&str; 8] = [
+    "anonymous",
+    "inhabitant",
+    "member",
+    "partner",
+    "coordinator",
+    "other_coordinator",
+    "regional",
+    "admin",
+];
+
+/// Would `role` pass `access` on the demo territory (lens-lievin)?
+fn allowed(access: Access, role: &str, method: &reqwest::Method) -> bool {
+    let reading = method == reqwest::Method::GET;
+    let territory_role = match role {
+        "member" => Some(Role::Member),
+        "partner" => Some(Role::Partner),
+        "coordinator" => Some(Role::Coordinator),
+        _ => None,
+    };
+    match access {
+        Access::Public => true,
+        Access::SignedIn => role != "anonymous",
+        Access::Admin => role == "admin",
+        Access::Regional => matches!(role, "regional" | "admin"),
+        Access::Territory(min) => {
+            role == "admin"
+                || (role == "regional" && reading)
+                || territory_role.is_some_and(|r| r >= min)
+        }
+    }
+}
+
+/// Walk every declared route with every role and check the answer.
+async fn authorization_matrix(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let mut specs = maillage::web::routes(app.state.clone()).specs;
+    assert!(specs.len() >= 25, "only {} routes declared?", specs.len());
+    // Signing out ends the session: walk it last.
+    specs.sort_by_key(|s| s.path == "/admin/deconnexion");
+    let victim = app.account("victim").id.to_string();
+
+    let mut clients = Vec::new();
+    for role in ROLES {
+        let (c, form_page) = if role == "anonymous" {
+            (app.client(), "/admin/connexion")
+        } else {
+            // Signed-in clients are sent away from the login form.
+            (app.login(role).await, "/admin/mot-de-passe")
+        };
+        let token = csrf_from(&c, &app.url(form_page)).await;
+        clients.push((role, c, token));
+    }
+
+    let mut failures = Vec::new();
+    for spec in &specs {
+        let path = spec
+            .path
+            .replace("{territory}", "lens-lievin")
+            .replace("{slug}", "lens-lievin")
+            .replace("{token}", "jeton-inconnu")
+            .replace("{user_id}", &victim)
+            .replace("{insee_code}", "62498")
+            .replace("{siren}", "246200364");
+        let path = if spec.path == "/api/v1/communes" || spec.path == "/api/v1/epcis" {
+            format!("{path}?q=lens")
+        } else {
+            path
+        };
+        for (role, c, token) in &clients {
+            let method = reqwest::Method::from_bytes(spec.method.as_str().as_bytes()).unwrap();
+            let req = c.request(method.clone(), app.url(&path));
+            let req = if method == reqwest::Method::POST {
+                req.form(&[("_csrf", token.as_str())])
+            } else {
+                req
+            };
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            let expect_ok = allowed(spec.access, role, &method);
+            let to_login =
+                status == StatusCode::SEE_OTHER && location.starts_with("/admin/connexion?suite=");
+            let denied =
+                status == StatusCode::FORBIDDEN || status == StatusCode::UNAUTHORIZED || to_login;
+            let right = if expect_ok {
+                !denied && status != StatusCode::INTERNAL_SERVER_ERROR
+            } else if *role == "anonymous" {
+                if path.starts_with("/api/") {
+                    status == StatusCode::UNAUTHORIZED
+                } else {
+                    to_login
+                }
+            } else {
+                status == StatusCode::FORBIDDEN
+            };
+            if !right {
+                failures.push(format!(
+                    "{} {} as {role}: {status} {location} (allowed: {expect_ok})",
+                    spec.method, path
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix:\n{}",
+        failures.join("\n")
+    );
+    app.stop().await;
+}
+both!(authorization_matrix);
+
+async fn another_territorys_coordinator_sees_nothing(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("other_coordinator").await;
+    for path in [
+        "/admin/t/lens-lievin/",
+        "/admin/t/lens-lievin/presentation",
+        "/admin/t/lens-lievin/comptes",
+    ] {
+        let resp = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 403, "{path}");
+        let body = resp.text().await.unwrap();
+        assert!(
+            !body.contains("coord@lens.test") && !body.contains("partner@lens.test"),
+            "{path} leaks accounts"
+        );
+    }
+    // Their own territory works.
+    assert_eq!(
+        c.get(app.url("/admin/t/mond-arverne/comptes"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.stop().await;
+}
+both!(another_territorys_coordinator_sees_nothing);
+
+async fn csrf_is_required_on_every_form(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("coordinator").await;
+    let url = app.url("/admin/t/lens-lievin/presentation");
+    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    let token = extract_csrf(&html).unwrap();
+    let form = |t: &str| {
+        vec![
+            ("_csrf", t.to_owned()),
+            ("version", "1".into()),
+            ("name", "Piraté".into()),
+        ]
+    };
+    // Forged, missing, and from another site.
+    let forged = c
+        .post(&url)
+        .form(&form("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().await.unwrap().contains("Formulaire expiré"));
+    let missing = c
+        .post(&url)
+        .form(&[("name", "Piraté")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 403);
+    let cross = c
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .form(&form(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    // A client without the cookie cannot reuse someone's token.
+    let stranger = app.client();
+    assert_eq!(
+        stranger
+            .post(&url)
+            .form(&form(&token))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let t = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        t.name, "Communauté d'agglomération de Lens-Liévin",
+        "nothing changed"
+    );
+    app.stop().await;
+}
+both!(csrf_is_required_on_every_form);
+
+async fn login_is_rate_limited(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.client();
+    let token = csrf_from(&c, &app.url("/admin/connexion")).await;
+    let email = app.account("partner").email.clone();
+    for i in 0..5 {
+        let r = c
+            .post(app.url("/admin/connexion"))
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("email", email.as_str()),
+                ("password", "mauvais mot de passe"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "attempt {i}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("Adresse e-mail ou mot de passe incorrect"));
+        assert!(
+            body.contains(&format!("value=\"{email}\"")),
+            "the e-mail typed is kept"
+        );
+    }
+    // Even the right password is refused now, with a clear message.
+    let r = c
+        .post(app.url("/admin/connexion"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("email", email.as_str()),
+            ("password", common::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.text().await.unwrap().contains("Trop de tentatives"));
+    // Other accounts are not locked out by it.
+    app.login("coordinator").await;
+    app.stop().await;
+}
+both!(login_is_rate_limited);
+
+async fn coordinator_edits_presentation_with_conflict_detection(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let a = app.login("coordinator").await;
+    let b = app.login("admin").await;
+    let url = app.url("/admin/t/lens-lievin/presentation");
+    let page_a = a.get(&url).send().await.unwrap().text().await.unwrap();
+    let page_b = b.get(&url).send().await.unwrap().text().await.unwrap();
+    let (ta, tb) = (
+        extract_csrf(&page_a).unwrap(),
+        extract_csrf(&page_b).unwrap(),
+    );
+    // Both forms were built from the same saved version.
+    let version = field_value(&page_a, "version");
+    assert_eq!(version, field_value(&page_b, "version"));
+
+    let save = |c: &reqwest::Client, token: &str, name: &str, presentation: &str, phone: &str| {
+        c.post(&url).form(&[
+            ("_csrf", token.to_owned()),
+            ("version", version.clone()),
+            ("name", name.to_owned()),
+            ("presentation", presentation.to_owned()),
+            ("contact_email", "cls@lens.test".to_owned()),
+            ("contact_phone", phone.to_owned()),
+        ])
+    };
+    // Bad input: re-rendered with messages, everything typed kept, nothing saved.
+    let long = "x".repeat(20_001);
+    let r = save(&a, &ta, "", &long, "12345").send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Nom : ce champ est obligatoire"), "{body}");
+    assert!(body.contains("20001 caractères"));
+    assert!(body.contains("est pas un numéro de téléphone"));
+    assert!(body.contains(&long), "the long text is kept in the form");
+
+    // A saves first; script tags are stored as typed and shown escaped.
+    let r = save(
+        &a,
+        &ta,
+        "Lens-Liévin",
+        "Bienvenue <script>alert(1)</script>",
+        "03 21 00 00 00",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let public = app
+        .client()
+        .get(app.url("/t/lens-lievin/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        public.contains("Bienvenue &#60;script&#62;alert(1)&#60;/script&#62;"),
+        "shown escaped"
+    );
+    assert!(!public.contains("<script>alert(1)"));
+    assert!(public.contains("03 21 00 00 00"));
+    assert!(public.contains("appelez le 15 ou le 112"));
+    assert!(public.contains("Page mise à jour le"));
+
+    // B saves from the same version 1: conflict, both versions shown, nothing overwritten.
+    let r = save(&b, &tb, "Version de B", "Texte de B", "")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Quelqu&#39;un a enregistré une autre version")
+            || body.contains("Quelqu'un a enregistré une autre version")
+    );
+    assert!(body.contains("Lens-Liévin") && body.contains("Version de B"));
+    let t = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.name, "Lens-Liévin");
+    // The history shows who changed what.
+    let page = a.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Présentation et contact modifiés") && page.contains("coord@lens.test"));
+    app.stop().await;
+}
+both!(coordinator_edits_presentation_with_conflict_detection);
+
+async fn perimeter_from_an_epci_or_codes(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("coordinator").await;
+    let url = app.url("/admin/t/lens-lievin/perimetre");
+    let page = c
+        .get(format!("{url}?q=lens"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("CA de Lens - Liévin (246200364)"));
+    let token = extract_csrf(&page).unwrap();
+
+    let r = c
+        .post(&url)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("mode", "epci"),
+            ("siren", "246200364"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = c.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("36 communes"), "{page}");
+    assert!(page.contains("Bénifontaine") && page.contains("Résidence Calonne"));
+
+    // Unknown EPCI, malformed and unknown codes: clear messages, nothing changed.
+    let r = c
+        .post(&url)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("mode", "epci"),
+            ("siren", "999999999"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Aucun EPCI n&#39;a le numéro SIREN 999999999"));
+    let r = c
+        .post(&url)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("mode", "communes"),
+            ("codes", "62498, 6249X\n99999"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Codes INSEE mal formés : 6249X"));
+    assert!(body.contains("62498, 6249X\n99999"), "typed codes are kept");
+    let r = c
+        .post(&url)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("mode", "communes"),
+            ("codes", "62498 99999"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("absents de la liste officielle des communes : 99999"));
+    let t = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        maillage::storage::territories::communes(&app.db, t.id)
+            .await
+            .unwrap()
+            .len(),
+        36
+    );
+
+    // The partner may not post to this coordinator-only form.
+    let p = app.login("partner").await;
+    let ptoken = extract_csrf(
+        &p.get(app.url("/admin/mot-de-passe"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let r = p
+        .post(&url)
+        .form(&[
+            ("_csrf", ptoken.as_str()),
+            ("mode", "communes"),
+            ("codes", "62498"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        maillage::storage::territories::communes(&app.db, t.id)
+            .await
+            .unwrap()
+            .len(),
+        36
+    );
+    app.stop().await;
+}
+both!(perimeter_from_an_epci_or_codes);
+
+async fn admin_creates_territories(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("admin").await;
+    let token = csrf_from(&c, &app.url("/admin/territoires/nouveau")).await;
+    let r = c
+        .post(app.url("/admin/territoires"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("name", "Ouest Aveyron Communauté"),
+            ("slug", ""),
+            ("kind", "epci"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/admin/t/ouest-aveyron-communaute/perimetre"
+    );
+    // Duplicate slug, bad slug: re-rendered with the typed values.
+    let r = c
+        .post(app.url("/admin/territoires"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("name", "Doublon"),
+            ("slug", "lens-lievin"),
+            ("kind", "epci"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("déjà pris"));
+    assert!(body.contains("value=\"Doublon\""));
+    let r = c
+        .post(app.url("/admin/territoires"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("name", "X"),
+            ("slug", "Pas Bon!"),
+            ("kind", "epci"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let list = app
+        .client()
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("/t/ouest-aveyron-communaute/"));
+    app.stop().await;
+}
+both!(admin_creates_territories);
+
+async fn coordinator_manages_accounts_and_invites(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("coordinator").await;
+    let url = app.url("/admin/t/lens-lievin/comptes");
+    let page = c.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("partner@lens.test"));
+    let token = extract_csrf(&page).unwrap();
+    let r = c
+        .post(&url)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("email", "Nouvelle@Asso.test"),
+            ("display_name", "Nouvelle"),
+            ("role", "partner"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    let start = body
+        .find("/admin/reinitialisation/")
+        .expect("an invitation link");
+    let link: String = body[start..].chars().take_while(|c| *c != '<').collect();
+
+    // The invited person sets a password through the link, once.
+    let n = app.client();
+    let reset_page = n.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(reset_page.status(), 200);
+    let ntoken = extract_csrf(&reset_page.text().await.unwrap()).unwrap();
+    let r = n
+        .post(app.url(&link))
+        .form(&[
+            ("_csrf", ntoken.as_str()),
+            ("new", "court"),
+            ("confirm", "court"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let pw = "ma nouvelle phrase de passe";
+    let r = n
+        .post(app.url(&link))
+        .form(&[("_csrf", ntoken.as_str()), ("new", pw), ("confirm", pw)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        n.get(app.url(&link)).send().await.unwrap().status(),
+        400,
+        "the link works once"
+    );
+    let login_token = csrf_from(&n, &app.url("/admin/connexion")).await;
+    let r = n
+        .post(app.url("/admin/connexion"))
+        .form(&[
+            ("_csrf", login_token.as_str()),
+            ("email", "nouvelle@asso.test"),
+            ("password", pw),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let me: serde_json::Value = n
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["memberships"][0]["territory"], "lens-lievin");
+    assert_eq!(me["memberships"][0]["role"], "partner");
+
+    // The last coordinator cannot be removed or demoted.
+    let coord = app.account("coordinator").id;
+    let r = c
+        .post(app.url(&format!("/admin/t/lens-lievin/comptes/{coord}/retirer")))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let r = c
+        .post(app.url(&format!("/admin/t/lens-lievin/comptes/{coord}/role")))
+        .form(&[("_csrf", token.as_str()), ("role", "member")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    // A user of another territory cannot be touched from here.
+    let other = app.account("other_coordinator").id;
+    let r = c
+        .post(app.url(&format!("/admin/t/lens-lievin/comptes/{other}/retirer")))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+both!(coordinator_manages_accounts_and_invites);
+
+async fn password_change_and_sign_out(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("partner").await;
+    let other_session = app.login("partner").await;
+    let token = csrf_from(&c, &app.url("/admin/mot-de-passe")).await;
+    let r = c
+        .post(app.url("/admin/mot-de-passe"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("current", "faux"),
+            ("new", "x"),
+            ("confirm", "y"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Le mot de passe actuel est incorrect")
+            && body.contains("au moins 12 caractères")
+    );
+    let new = "un tout nouveau mot de passe";
+    let r = c
+        .post(app.url("/admin/mot-de-passe"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("current", common::PASSWORD),
+            ("new", new),
+            ("confirm", new),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The other session was closed, this one goes on.
+    assert_eq!(
+        other_session
+            .get(app.url("/admin/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        c.get(app.url("/admin/")).send().await.unwrap().status(),
+        200
+    );
+    let r = c
+        .post(app.url("/admin/deconnexion"))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        c.get(app.url("/admin/")).send().await.unwrap().status(),
+        303
+    );
+    app.stop().await;
+}
+both!(password_change_and_sign_out);
+
+async fn api_and_openapi(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.client();
+    let list: serde_json::Value = c
+        .get(app.url("/api/v1/territories"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let t: serde_json::Value = c
+        .get(app.url("/api/v1/territories/lens-lievin"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["commune_count"], 2);
+    assert_eq!(t["qpvs"].as_array().unwrap().len(), 2);
+    let communes: serde_json::Value = c
+        .get(app.url("/api/v1/communes?q=lievin"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(communes[0]["insee_code"], "62510");
+    let lens: serde_json::Value = c
+        .get(app.url("/api/v1/communes/62498"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lens["epci"]["siren"], "246200364");
+    let bad = c
+        .get(app.url("/api/v1/communes/6249X"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let err: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(err["error"], "bad_request");
+    let missing = c
+        .get(app.url("/api/v1/territories/inconnu"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        c.get(app.url("/api/v1/me")).send().await.unwrap().status(),
+        401
+    );
+
+    // Every declared API route is in the OpenAPI document, and only those.
+    let doc: serde_json::Value = c
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let documented: std::collections::BTreeSet<String> =
+        doc["paths"].as_object().unwrap().keys().cloned().collect();
+    let declared: std::collections::BTreeSet<String> = maillage::web::routes(app.state.clone())
+        .specs
+        .into_iter()
+        .filter(|s| s.path.starts_with("/api/v1/"))
+        .map(|s| s.path)
+        .collect();
+    assert_eq!(documented, declared);
+    app.stop().await;
+}
+both!(api_and_openapi);
+
+#[tokio::test]
+async fn security_headers_limits_and_errors() {
+    let config = maillage::config::Config {
+        body_limit: 64 * 1024,
+        ..Default::default()
+    };
+    let app = TestApp::start_with(Backend::Sqlite, config).await;
+    let c = app.client();
+    let r = c.get(app.url("/t/lens-lievin/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let h = r.headers();
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(
+        h.get("set-cookie").is_none(),
+        "a public page without a form sets no cookie"
+    );
+
+    let r = c.get(app.url("/t/inconnu/")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("Page introuvable"));
+    assert_eq!(
+        c.get(app.url("/t/lens-lievin"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        308
+    );
+
+    // A body over the limit is refused before any work.
+    let co = app.login("coordinator").await;
+    let token = csrf_from(&co, &app.url("/admin/t/lens-lievin/presentation")).await;
+    let big = "y".repeat(100 * 1024);
+    let r = co
+        .post(app.url("/admin/t/lens-lievin/presentation"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "1"),
+            ("name", "X"),
+            ("presentation", big.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+
+    // Display preferences: a cookie, and never an open redirect.
+    let r = c
+        .get(app.url("/preferences?contraste=oui&retour=//evil.example/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+    let page = c
+        .get(app.url("/t/lens-lievin/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("class=\"contraste\""));
+    app.stop().await;
+}

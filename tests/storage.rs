@@ -1,0 +1,300 @@
+//! The storage conformance suite: every test runs on SQLite and PostgreSQL.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{fresh_db, Backend};
+use maillage::accounts::{self, token_hash};
+use maillage::domain::codes::Slug;
+use maillage::domain::roles::{InstanceRole, Role};
+use maillage::domain::territory::{NewTerritory, ProfileInput, TerritoryKind};
+use maillage::import::geography;
+use maillage::storage::audit::{self, Actor};
+use maillage::storage::{communes, rate_limit, sessions, territories, users, DbError};
+
+fn new_territory(slug: &str) -> NewTerritory {
+    NewTerritory {
+        slug: Slug::parse(slug).unwrap(),
+        name: format!("Territoire {slug}"),
+        kind: TerritoryKind::Epci,
+    }
+}
+
+fn actor() -> Actor {
+    Actor::system("test")
+}
+
+async fn geography_import_and_reimport(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let c = geography::import_communes(db, maillage::demo::COMMUNES_JSON)
+        .await
+        .unwrap();
+    assert_eq!((c.added, c.updated), (92, 0));
+    let again = geography::import_communes(db, maillage::demo::COMMUNES_JSON)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.added, again.updated),
+        (0, 92),
+        "re-import updates in place"
+    );
+    let e = geography::import_epcis(db, maillage::demo::EPCI_JSON)
+        .await
+        .unwrap();
+    assert_eq!(e.added, 3);
+    let q = geography::import_qpvs(db, maillage::demo::QPV_CSV)
+        .await
+        .unwrap();
+    assert_eq!(q.added, 3);
+
+    let lens = communes::get_commune(db, "62498").await.unwrap().unwrap();
+    assert_eq!(lens.name, "Lens");
+    assert!(lens.population.unwrap() > 30_000);
+    let members = communes::epci_communes(db, "246200364").await.unwrap();
+    assert_eq!(members.len(), 36);
+    // Accent- and case-insensitive search, ordered by population.
+    let found = communes::search_communes(db, "LIEVIN", 5).await.unwrap();
+    assert_eq!(found[0].insee_code, "62510");
+    assert_eq!(
+        communes::epci_of_commune(db, "62510")
+            .await
+            .unwrap()
+            .unwrap()
+            .siren,
+        "246200364"
+    );
+    assert_eq!(
+        communes::qpv_communes(db, "QN06203M").await.unwrap(),
+        vec!["62570", "62771"]
+    );
+    let epcis = communes::search_epcis(db, "mond'arverne", 5).await.unwrap();
+    assert_eq!(epcis.len(), 1);
+    t.cleanup().await;
+}
+both!(geography_import_and_reimport);
+
+async fn a_bad_file_changes_nothing(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    geography::import_communes(db, maillage::demo::COMMUNES_JSON)
+        .await
+        .unwrap();
+    // One good line that would rename Lens, one bad line: nothing is written.
+    let bad =
+        "[\n{\"code\":\"62498\",\"nom\":\"Lens renommée\"},\n{\"code\":\"ABCDE\",\"nom\":\"X\"}\n]";
+    let err = geography::import_communes(db, bad.as_bytes())
+        .await
+        .unwrap_err();
+    assert_eq!(err.lines()[0].line, Some(3));
+    assert_eq!(
+        communes::get_commune(db, "62498")
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Lens"
+    );
+    t.cleanup().await;
+}
+both!(a_bad_file_changes_nothing);
+
+async fn territories_slugs_versions_and_communes(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    geography::import_communes(db, maillage::demo::COMMUNES_JSON)
+        .await
+        .unwrap();
+    geography::import_qpvs(db, maillage::demo::QPV_CSV)
+        .await
+        .unwrap();
+    let a = territories::create(db, &actor(), &new_territory("lens-lievin"))
+        .await
+        .unwrap();
+    assert_eq!(a.version, 1);
+    match territories::create(db, &actor(), &new_territory("lens-lievin")).await {
+        Err(DbError::Conflict(_)) => {}
+        other => panic!("duplicate slug must conflict, got {other:?}"),
+    }
+
+    let profile = ProfileInput {
+        name: "Lens-Liévin".into(),
+        presentation: "<script>x</script>".into(),
+        ..Default::default()
+    }
+    .parse()
+    .unwrap();
+    let saved = territories::update_profile(db, &actor(), a.id, 1, &profile)
+        .await
+        .unwrap();
+    assert_eq!(saved.version, 2);
+    assert_eq!(
+        saved.presentation, "<script>x</script>",
+        "stored as typed, escaped on output"
+    );
+    // A form built from version 1 is now stale: nothing is written.
+    let other = ProfileInput {
+        name: "Autre nom".into(),
+        ..Default::default()
+    }
+    .parse()
+    .unwrap();
+    assert!(matches!(
+        territories::update_profile(db, &actor(), a.id, 1, &other).await,
+        Err(DbError::Stale)
+    ));
+    assert_eq!(
+        territories::get(db, a.id).await.unwrap().name,
+        "Lens-Liévin"
+    );
+
+    territories::set_communes(db, &actor(), a.id, None, &["62498".into(), "62771".into()])
+        .await
+        .unwrap();
+    // An unknown commune is refused by the foreign key and the old set stays.
+    let err =
+        territories::set_communes(db, &actor(), a.id, None, &["62498".into(), "99999".into()])
+            .await;
+    assert!(matches!(err, Err(DbError::Conflict(_))), "{err:?}");
+    let names: Vec<_> = territories::communes(db, a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, vec!["Lens", "Sallaumines"]);
+    let qpvs = territories::qpvs(db, a.id).await.unwrap();
+    assert_eq!(qpvs.len(), 2, "{qpvs:?}");
+
+    let list = territories::list(db).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].commune_count, 2);
+    assert!(list[0].population > 40_000);
+
+    let history = audit::for_entity(db, "territory", &a.id.to_string(), 10)
+        .await
+        .unwrap();
+    let actions: Vec<_> = history.iter().map(|h| h.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        vec!["communes", "update", "create"],
+        "newest first, failed writes leave no trace"
+    );
+    t.cleanup().await;
+}
+both!(territories_slugs_versions_and_communes);
+
+async fn users_memberships_sessions_and_resets(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let terr = territories::create(db, &actor(), &new_territory("lens-lievin"))
+        .await
+        .unwrap();
+    let u = accounts::create_user(
+        db,
+        &actor(),
+        "Camille@Exemple.fr",
+        "Camille",
+        "une phrase de passe",
+        InstanceRole::None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(u.email, "camille@exemple.fr");
+    assert!(matches!(
+        accounts::create_user(
+            db,
+            &actor(),
+            "camille@exemple.fr",
+            "",
+            "une phrase de passe",
+            InstanceRole::None
+        )
+        .await,
+        Err(accounts::AccountError::Exists(_))
+    ));
+    users::set_membership(db, &actor(), terr.id, u.id, Role::Partner)
+        .await
+        .unwrap();
+    users::set_membership(db, &actor(), terr.id, u.id, Role::Coordinator)
+        .await
+        .unwrap();
+    let m = users::memberships(db, u.id).await.unwrap();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].role(), Some(Role::Coordinator));
+
+    // Sessions: live, expired, deleted.
+    sessions::create(db, "live", u.id, Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    sessions::create(db, "old", u.id, Utc::now() - Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(sessions::user(db, "live").await.unwrap().unwrap().id, u.id);
+    assert!(sessions::user(db, "old").await.unwrap().is_none());
+
+    // A reset token works once and closes every session.
+    let token = accounts::issue_reset(db, u.id, 1).await.unwrap();
+    assert_eq!(
+        users::reset_user(db, &token_hash(&token)).await.unwrap(),
+        Some(u.id)
+    );
+    assert!(users::consume_reset(db, &token_hash(&token), "new-hash")
+        .await
+        .unwrap());
+    assert!(!users::consume_reset(db, &token_hash(&token), "again")
+        .await
+        .unwrap());
+    assert!(sessions::user(db, "live").await.unwrap().is_none());
+    assert_eq!(users::password_hash(db, u.id).await.unwrap(), "new-hash");
+
+    users::remove_membership(db, &actor(), terr.id, u.id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        users::remove_membership(db, &actor(), terr.id, u.id).await,
+        Err(DbError::NotFound)
+    ));
+    t.cleanup().await;
+}
+both!(users_memberships_sessions_and_resets);
+
+async fn rate_limits_count_in_a_window(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    for _ in 0..3 {
+        rate_limit::record(db, "login", "k").await.unwrap();
+    }
+    rate_limit::record(db, "login", "other").await.unwrap();
+    assert_eq!(
+        rate_limit::count_recent(db, "login", "k", Duration::minutes(15))
+            .await
+            .unwrap(),
+        3
+    );
+    rate_limit::clear(db, "login", "k").await.unwrap();
+    assert_eq!(
+        rate_limit::count_recent(db, "login", "k", Duration::minutes(15))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        rate_limit::count_recent(db, "login", "other", Duration::minutes(15))
+            .await
+            .unwrap(),
+        1
+    );
+    t.cleanup().await;
+}
+both!(rate_limits_count_in_a_window);
+
+async fn the_secret_is_shared(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let a = maillage::storage::settings::secret(&t.db).await.unwrap();
+    let b = maillage::storage::settings::secret(&t.db).await.unwrap();
+    assert_eq!(a.len(), 32);
+    assert_eq!(a, b, "every process reads the same secret");
+    t.cleanup().await;
+}
+both!(the_secret_is_shared);
