@@ -12,7 +12,11 @@ fn maillage(db_url: &str, args: &[&str]) -> std::process::Output {
 }
 
 fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -30,7 +34,11 @@ fn imports_report_lines_and_keep_data() {
     assert!(text(&out).contains("ligne 4"), "{}", text(&out));
 
     let qpv = dir.path().join("qpv.csv");
-    std::fs::write(&qpv, "code_qp;lib_qp;insee_com\nQN06201M;Cité;62498\nQN0620;Mauvais;62498\n").unwrap();
+    std::fs::write(
+        &qpv,
+        "code_qp;lib_qp;insee_com\nQN06201M;Cité;62498\nQN0620;Mauvais;62498\n",
+    )
+    .unwrap();
     let out = maillage(&url, &["import", "qpv", qpv.to_str().unwrap()]);
     assert!(!out.status.success());
     let t = text(&out);
@@ -50,7 +58,18 @@ fn demo_users_reset_and_backup() {
     assert!(text(&out).contains("coordination@lens-lievin.maillage.test"));
     assert!(text(&maillage(&url, &["demo"])).contains("existe déjà"));
 
-    let out = maillage(&url, &["user", "create", "nouvelle@exemple.fr", "--territory", "lens-lievin", "--role", "partner"]);
+    let out = maillage(
+        &url,
+        &[
+            "user",
+            "create",
+            "nouvelle@exemple.fr",
+            "--territory",
+            "lens-lievin",
+            "--role",
+            "partner",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("Mot de passe : "));
     let out = maillage(&url, &["user", "create", "nouvelle@exemple.fr"]);
@@ -66,7 +85,11 @@ fn demo_users_reset_and_backup() {
     let copy = dir.path().join("copie.db");
     let out = maillage(&url, &["backup", "--output", copy.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
-    let q = Command::new("sqlite3").arg(&copy).arg("SELECT slug FROM territories").output().expect("sqlite3");
+    let q = Command::new("sqlite3")
+        .arg(&copy)
+        .arg("SELECT slug FROM territories")
+        .output()
+        .expect("sqlite3");
     assert_eq!(String::from_utf8_lossy(&q.stdout).trim(), "lens-lievin");
     let again = maillage(&url, &["backup", "--output", copy.to_str().unwrap()]);
     assert!(!again.status.success(), "never overwrites a backup");
@@ -77,7 +100,14 @@ fn postgres_backup_uses_pg_dump() {
     let admin = std::env::var("MAILLAGE_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let name = format!("maillage_t_cli{}", std::process::id());
-    let psql = |sql: &str| Command::new("psql").arg(&admin).arg("-qc").arg(sql).output().expect("psql");
+    let psql = |sql: &str| {
+        Command::new("psql")
+            .arg(&admin)
+            .arg("-qc")
+            .arg(sql)
+            .output()
+            .expect("psql")
+    };
     psql(&format!("DROP DATABASE IF EXISTS {name}"));
     assert!(psql(&format!("CREATE DATABASE {name}")).status.success());
     let base = admin.rsplit_once('/').unwrap().0;
@@ -88,7 +118,11 @@ fn postgres_backup_uses_pg_dump() {
     let dump = dir.path().join("m.dump");
     let out = maillage(&url, &["backup", "--output", dump.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
-    let list = Command::new("pg_restore").arg("--list").arg(&dump).output().expect("pg_restore");
+    let list = Command::new("pg_restore")
+        .arg("--list")
+        .arg(&dump)
+        .output()
+        .expect("pg_restore");
     assert!(String::from_utf8_lossy(&list.stdout).contains("territories"));
     psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }

@@ -206,6 +206,9 @@ pub async fn add(
     .into_response())
 }
 
+const LAST_COORDINATOR: &str =
+    "Le territoire doit garder au moins une personne à la coordination : nommez-en une autre d'abord.";
+
 /// A territory always keeps at least one coordinator.
 async fn would_orphan(st: &AppState, tc: &TerritoryCtx, user_id: i64) -> Result<bool, AppError> {
     let members = users::territory_members(&st.db, tc.territory.id).await?;
@@ -237,9 +240,7 @@ pub async fn change_role(
         return Err(AppError::NotFound);
     }
     if role != Role::Coordinator && would_orphan(&st, &tc, user_id).await? {
-        return Err(AppError::Conflict(
-            "Le territoire doit garder au moins une personne à la coordination : nommez-en une autre d'abord.".into(),
-        ));
+        return Err(AppError::Conflict(LAST_COORDINATOR.into()));
     }
     users::set_membership(&st.db, &tc.user.actor(), tc.territory.id, user_id, role).await?;
     Ok(Redirect::to(&format!("/admin/t/{}/comptes?fait=role", tc.territory.slug)).into_response())
@@ -251,9 +252,7 @@ pub async fn remove(
     Path((_, user_id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     if would_orphan(&st, &tc, user_id).await? {
-        return Err(AppError::Conflict(
-            "Le territoire doit garder au moins une personne à la coordination : nommez-en une autre d'abord.".into(),
-        ));
+        return Err(AppError::Conflict(LAST_COORDINATOR.into()));
     }
     match users::remove_membership(&st.db, &tc.user.actor(), tc.territory.id, user_id).await {
         Ok(()) => Ok(Redirect::to(&format!(

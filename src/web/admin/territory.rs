@@ -161,16 +161,6 @@ pub async fn dashboard(
     }))
 }
 
-/// The saved version, shown beside the user's when both edited at once.
-pub struct Theirs {
-    pub name: String,
-    pub presentation: String,
-    pub contact_name: String,
-    pub contact_email: String,
-    pub contact_phone: String,
-    pub contact_address: String,
-}
-
 #[derive(Template)]
 #[template(path = "admin/presentation.html")]
 struct PresentationPage {
@@ -181,7 +171,8 @@ struct PresentationPage {
     form: ProfileInput,
     errors: FormErrors,
     saved: bool,
-    conflict: Option<Theirs>,
+    /// The saved version, shown beside the user's when both edited at once.
+    conflict: Option<ProfileInput>,
     history: Vec<HistoryRow>,
 }
 
@@ -261,15 +252,7 @@ pub async fn presentation_save(
                 Err(DbError::Stale) => {
                     let current = territories::get(&st.db, t.id).await?;
                     shown_version = current.version;
-                    let c = input_of(&current);
-                    conflict = Some(Theirs {
-                        name: c.name,
-                        presentation: c.presentation,
-                        contact_name: c.contact_name,
-                        contact_email: c.contact_email,
-                        contact_phone: c.contact_phone,
-                        contact_address: c.contact_address,
-                    });
+                    conflict = Some(input_of(&current));
                 }
                 Err(e) => return Err(e.into()),
             }
