@@ -87,6 +87,7 @@ http {
 }
 NGINX
 mkdir -p "$OUT/tmp"
+chmod -R a+rX "$OUT"   # nginx workers run as www-data
 nginx -c "$OUT/nginx.conf" -p "$OUT"
 sleep 0.3
 read -r nrps np99 < <(wrk_run "http://127.0.0.1:$((port + 2))$PATH_HOME")

@@ -46,6 +46,10 @@ enum Command {
         /// Trust X-Forwarded-For from a reverse proxy.
         #[arg(long, env = "MAILLAGE_TRUST_PROXY")]
         trust_proxy: bool,
+        /// Milliseconds an anonymous public page may be served from this
+        /// process's memory (0 disables).
+        #[arg(long, env = "MAILLAGE_PUBLIC_CACHE_MS", default_value_t = 2000)]
+        public_cache_ms: u64,
     },
     /// Apply pending migrations.
     Migrate,
@@ -148,6 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             demo,
             trust_proxy,
+            public_cache_ms,
         } => {
             let started = std::time::Instant::now();
             let db = connect(&url).await?;
@@ -163,6 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cookie_secure: public_url.starts_with("https://"),
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 trust_proxy,
+                public_cache_ttl: std::time::Duration::from_millis(public_cache_ms),
                 ..Config::default()
             };
             tracing::info!(?config, "configuration");

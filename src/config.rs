@@ -23,6 +23,9 @@ pub struct Config {
     pub login_window: chrono::Duration,
     /// Trust `X-Forwarded-For` from a reverse proxy to find the client address.
     pub trust_proxy: bool,
+    /// How long this process may serve an anonymous public page from its
+    /// memory (see `web::microcache`); zero disables the cache.
+    pub public_cache_ttl: Duration,
 }
 
 impl Default for Config {
@@ -38,6 +41,7 @@ impl Default for Config {
             login_attempts: 5,
             login_window: chrono::Duration::minutes(15),
             trust_proxy: false,
+            public_cache_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -52,6 +56,7 @@ impl fmt::Debug for Config {
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
             .field("trust_proxy", &self.trust_proxy)
+            .field("public_cache_ttl", &self.public_cache_ttl)
             .finish_non_exhaustive()
     }
 }

@@ -859,3 +859,103 @@ async fn security_headers_limits_and_errors() {
     assert!(page.contains("class=\"contraste\""));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn anonymous_public_pages_are_micro_cached() {
+    let config = maillage::config::Config {
+        public_cache_ttl: std::time::Duration::from_secs(600),
+        ..Default::default()
+    };
+    let app = TestApp::start_with(Backend::Sqlite, config).await;
+    let anon = app.client();
+    let home = app.url("/t/lens-lievin/");
+    assert!(anon
+        .get(&home)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("Communauté d&#39;agglomération"));
+    // A change that bypasses this process (another server, a command) shows
+    // after the TTL; until then the cached page is served.
+    let t = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let profile = maillage::domain::territory::ProfileInput {
+        name: "Nom changé ailleurs".into(),
+        ..Default::default()
+    };
+    let actor = maillage::storage::audit::Actor::system("test");
+    maillage::storage::territories::update_profile(
+        &app.db,
+        &actor,
+        t.id,
+        t.version,
+        &profile.parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let cached = anon.get(&home).send().await.unwrap();
+    assert_eq!(
+        cached.headers()["cache-control"],
+        "public, max-age=0, must-revalidate"
+    );
+    assert!(!cached.text().await.unwrap().contains("Nom changé ailleurs"));
+    // Signed-in people always get a fresh page.
+    let coord = app.login("coordinator").await;
+    assert!(coord
+        .get(&home)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("Nom changé ailleurs"));
+    // A write through this process clears the cache.
+    let token = csrf_from(&coord, &app.url("/admin/mot-de-passe")).await;
+    let r = coord
+        .post(app.url("/admin/t/lens-lievin/perimetre"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("mode", "communes"),
+            ("codes", "62498"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(anon
+        .get(&home)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("Nom changé ailleurs"));
+    // Pages with a form are never cached (they hold a per-visitor token).
+    let a = app
+        .client()
+        .get(app.url("/admin/connexion"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let b = app
+        .client()
+        .get(app.url("/admin/connexion"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_ne!(extract_csrf(&a), extract_csrf(&b));
+    app.stop().await;
+}

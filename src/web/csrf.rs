@@ -150,6 +150,9 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let mut req = req;
     req.extensions_mut().insert(slot.clone());
     let mut resp = next.run(req).await;
+    if slot.0.used.load(Ordering::Relaxed) {
+        resp.extensions_mut().insert(super::microcache::Private);
+    }
     if slot.0.fresh && slot.0.used.load(Ordering::Relaxed) {
         // A year: the value is not a secret on its own, only its pairing with the form.
         let c = set_cookie(

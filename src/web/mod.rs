@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod csrf;
 pub mod error;
+pub mod microcache;
 pub mod pages;
 pub mod public;
 pub mod security;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Signs CSRF tokens and hashes addresses; shared by all processes (see `storage::settings`).
     pub secret: Arc<Vec<u8>>,
+    /// This process's short-lived cache of anonymous public pages.
+    pub cache: microcache::MicroCache,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             secret: Arc::new(secret),
+            cache: Default::default(),
         })
     }
 }
@@ -70,6 +74,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::load_user,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            microcache::layer,
         ))
         .layer(middleware::from_fn(security::headers))
         .layer(CompressionLayer::new())
