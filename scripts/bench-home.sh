@@ -3,6 +3,8 @@
 # wrk on loopback (64 connections, 10 s), against the same page served as a
 # static file by nginx in the same run. Prints requests/s, p99 latency,
 # memory (idle and after load) and start-up time to the first 200.
+# Rows marked -nocache disable the per-process micro-cache (every request
+# renders the page from the database).
 # Figures only: nothing here passes or fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +40,9 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 declare -A RESULT
-serve_bench() { # backend url port
-  local backend=$1 url=$2 port=$3
+serve_bench() { # name url port cache_ms
+  local backend=$1 url=$2 port=$3 cache_ms=$4
+  export MAILLAGE_PUBLIC_CACHE_MS=$cache_ms
   local t0 pid code
   t0=$(date +%s%N)
   MAILLAGE_DATABASE_URL="$url" MAILLAGE_LOG=error "$BIN" serve --demo --addr "127.0.0.1:$port" > "$OUT/$backend.log" 2>&1 &
@@ -64,11 +67,13 @@ serve_bench() { # backend url port
 
 port=18181
 rm -f "$OUT/bench.db"*
-serve_bench sqlite "sqlite://$OUT/bench.db" $port
+serve_bench sqlite "sqlite://$OUT/bench.db" $port 2000
+serve_bench sqlite-nocache "sqlite://$OUT/bench.db" $port 0
 
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench" >/dev/null
 psql "$PG_ADMIN" -qc "CREATE DATABASE maillage_bench" >/dev/null
-serve_bench postgres "${PG_ADMIN%/*}/maillage_bench" $((port + 1))
+serve_bench postgres "${PG_ADMIN%/*}/maillage_bench" $((port + 1)) 2000
+serve_bench postgres-nocache "${PG_ADMIN%/*}/maillage_bench" $((port + 1)) 0
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench WITH (FORCE)" >/dev/null
 
 # The same page as a static file behind nginx.
@@ -95,10 +100,10 @@ nginx -c "$OUT/nginx.conf" -p "$OUT" -s stop
 
 echo
 echo "Public home ($PATH_HOME, $(wc -c < "$OUT/home.html") bytes), wrk -c$CONNECTIONS -d$DURATION on $(nproc) cores"
-printf '%-10s %12s %10s %12s %14s %16s %14s %10s\n' backend "req/s" p99 "idle RSS" "loaded RSS" "1st start (ms)" "restart (ms)" "vs nginx"
-for b in sqlite postgres; do
+printf '%-17s %12s %10s %12s %14s %16s %14s %10s\n' backend "req/s" p99 "idle RSS" "loaded RSS" "1st start (ms)" "restart (ms)" "vs nginx"
+for b in sqlite postgres sqlite-nocache postgres-nocache; do
   read -r rps p99 idle loaded startup warm <<< "${RESULT[$b]}"
   ratio=$(awk -v a="$rps" -v b="$nrps" 'BEGIN { printf "%.2f", a / b }')
-  printf '%-10s %12s %10s %10s kB %12s kB %16s %14s %10s\n' "$b" "$rps" "$p99" "$idle" "$loaded" "$startup" "$warm" "$ratio"
+  printf '%-17s %12s %10s %10s kB %12s kB %16s %14s %10s\n' "$b" "$rps" "$p99" "$idle" "$loaded" "$startup" "$warm" "$ratio"
 done
-printf '%-10s %12s %10s\n' nginx "$nrps" "$np99"
+printf '%-17s %12s %10s\n' nginx "$nrps" "$np99"
