@@ -1,0 +1,125 @@
+// End-to-end checks in Debian's headless Chromium (driven by playwright-core)
+// with axe-core audits. Spawned by tests/e2e.rs, which starts the server.
+// Env: BASE_URL, TERRITORY, E2E_EMAIL, E2E_PASSWORD (a coordinator).
+// Prints one JSON report {pages: [{url, violations}], checks: [{name, ok, detail}]}.
+import { readFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE_URL;
+const territory = process.env.TERRITORY || "lens-lievin";
+const email = process.env.E2E_EMAIL;
+const password = process.env.E2E_PASSWORD;
+if (!base || !email || !password) {
+  console.error("BASE_URL, E2E_EMAIL and E2E_PASSWORD are required");
+  process.exit(2);
+}
+const axeSource = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+
+const report = { pages: [], checks: [] };
+const check = (name, ok, detail = "") => report.checks.push({ name, ok: !!ok, detail: String(detail) });
+
+async function audit(page, label) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  report.pages.push({
+    url: label || page.url(),
+    violations: result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => n.html),
+    })),
+  });
+}
+
+async function visit(page, path) {
+  const resp = await page.goto(base + path, { waitUntil: "load", timeout: 30000 });
+  return resp;
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+try {
+  // Anonymous visitor.
+  const visitor = await browser.newContext({ bypassCSP: true, locale: "fr-FR" });
+  const page = await visitor.newPage();
+
+  await visit(page, "/");
+  await audit(page);
+  const list = await page.locator(`a[href="/t/${territory}/"]`).count();
+  check("the home lists the territory", list > 0, `${list} link(s)`);
+
+  await visit(page, `/t/${territory}/`);
+  await audit(page);
+  const h1 = (await page.locator("h1").first().textContent())?.trim();
+  check("territory home has its name as h1", h1 && h1.length > 3, h1);
+  const body = await page.locator("body").textContent();
+  check("emergency notice", body.includes("appelez le 15 ou le 112"), "");
+  check("updated date", /mis à jour le \d/i.test(body) || body.includes("mise à jour le"), "");
+  const printVisible = await page.locator("button[data-print]").isVisible();
+  check("print button shown by the script", printVisible, "");
+
+  await page.getByRole("link", { name: "Contraste élevé" }).click();
+  await page.waitForLoadState("load");
+  const contrastClass = await page.evaluate(() => document.documentElement.className);
+  check("high contrast preference", contrastClass.includes("contraste") && page.url().endsWith(`/t/${territory}/`), contrastClass);
+  await audit(page, `${base}/t/${territory}/ (contraste)`);
+  await page.getByRole("link", { name: "Agrandir le texte" }).click();
+  await page.waitForLoadState("load");
+  const bigClass = await page.evaluate(() => document.documentElement.className);
+  check("larger text preference", bigClass.includes("texte-grand"), bigClass);
+  await audit(page, `${base}/t/${territory}/ (texte grand)`);
+
+  const notFound = await visit(page, `/t/${territory}/page-qui-n-existe-pas`);
+  check("unknown page answers 404", notFound.status() === 404, notFound.status());
+  await audit(page);
+  await visitor.close();
+
+  // A coordinator.
+  const staff = await browser.newContext({ bypassCSP: true, locale: "fr-FR" });
+  const sp = await staff.newPage();
+  await visit(sp, "/admin/connexion");
+  await audit(sp);
+  await sp.fill("#email", email);
+  await sp.fill("#password", password);
+  await Promise.all([sp.waitForNavigation(), sp.getByRole("button", { name: "Se connecter" }).click()]);
+  const dash = (await sp.locator("h1").textContent())?.trim();
+  check("sign in leads to the dashboard", dash === "Tableau de bord", dash);
+  await audit(sp);
+
+  for (const path of [`/admin/t/${territory}/`, `/admin/t/${territory}/perimetre`, `/admin/t/${territory}/comptes`]) {
+    await visit(sp, path);
+    await audit(sp);
+  }
+
+  await visit(sp, `/admin/t/${territory}/presentation`);
+  await audit(sp);
+  await sp.fill("#contact_phone", "03 21 99 88 77");
+  await Promise.all([sp.waitForNavigation(), sp.getByRole("button", { name: "Enregistrer", exact: true }).click()]);
+  const saved = await sp.locator("body").textContent();
+  check("presentation saved", saved.includes("Modifications enregistrées"), sp.url());
+  await visit(sp, `/t/${territory}/`);
+  const pub = await sp.locator("body").textContent();
+  check("the public page shows the new phone", pub.includes("03 21 99 88 77"), "");
+
+  await visit(sp, `/admin/t/${territory}/presentation`);
+  await sp.fill("#contact_email", "pas-un-courriel");
+  await Promise.all([sp.waitForNavigation(), sp.getByRole("button", { name: "Enregistrer", exact: true }).click()]);
+  const summary = await sp.locator(".error-summary").count();
+  const kept = await sp.inputValue("#contact_email");
+  const invalid = await sp.getAttribute("#contact_email", "aria-invalid");
+  check("a refused form keeps what was typed", summary === 1 && kept === "pas-un-courriel" && invalid === "true",
+    `summary=${summary} value=${kept} aria-invalid=${invalid}`);
+  await audit(sp, `${base}/admin/t/${territory}/presentation (erreurs)`);
+  await staff.close();
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));
