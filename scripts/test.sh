@@ -29,7 +29,6 @@ psql "$MAILLAGE_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE d
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-fail-fast "$@"
-  cargo test --doc
 else
   cargo test --no-fail-fast "$@"
 fi

@@ -29,7 +29,7 @@ use sqlx::sqlite::{
 
 /// Run the same block against whichever backend `$db` holds.
 ///
-/// ```ignore
+/// ```text
 /// db_run!(db, pool => sqlx::query("SELECT 1").execute(pool).await)
 /// ```
 #[macro_export]
