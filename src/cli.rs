@@ -98,6 +98,8 @@ enum ImportKind {
     Epci,
     /// ANCT list of QPV (listeqp2024-cog2024.csv)
     Qpv,
+    /// FINESS « etalab » extraction of establishments (Windows-1252 or UTF-8)
+    Finess,
 }
 
 pub fn main() -> ExitCode {
@@ -252,6 +254,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let bytes =
                 std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
             let result = match kind {
+                ImportKind::Finess => return import_finess(&db, &file, &bytes).await,
                 ImportKind::Communes => geography::import_communes(&db, &bytes).await,
                 ImportKind::Epci => geography::import_epcis(&db, &bytes).await,
                 ImportKind::Qpv => geography::import_qpvs(&db, &bytes).await,
@@ -281,4 +284,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn import_finess(db: &Db, file: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    match crate::import::finess::import(db, bytes).await {
+        Ok((s, warnings)) => {
+            for w in warnings.iter().take(crate::import::MAX_REPORTED) {
+                eprintln!("  {w}");
+            }
+            println!(
+                            "{} ({}) : {} établissements, {} ajoutés, {} modifiés, {} supprimés, {} lignes ignorées, en {:.1} s.",
+                            file.display(),
+                            s.file_date,
+                            s.total,
+                            s.added,
+                            s.changed,
+                            s.removed,
+                            s.skipped,
+                            started.elapsed().as_secs_f64()
+                        );
+            Ok(())
+        }
+        Err(ImportError::Invalid(lines)) => {
+            eprintln!("{} : fichier refusé, rien n'a été importé.", file.display());
+            for l in &lines {
+                eprintln!("  {l}");
+            }
+            anyhow::bail!("{} erreur(s)", lines.len());
+        }
+        Err(e) => Err(e.into()),
+    }
 }

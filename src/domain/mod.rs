@@ -3,6 +3,7 @@
 
 pub mod codes;
 pub mod dates;
+pub mod geo;
 pub mod roles;
 pub mod territory;
 pub mod text;

@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod communes;
+pub mod directory;
 pub mod rate_limit;
 pub mod sessions;
 pub mod settings;

@@ -1,0 +1,216 @@
+//! The directory of the health-care offer: establishments from FINESS and
+//! the history of imports. A re-import updates in place, in one transaction:
+//! a killed import leaves the previous data as it was.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Db, DbResult};
+use crate::db_run;
+use crate::import::finess::Establishment;
+
+/// What an import changed, as kept in the history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ImportSummary {
+    pub source: String,
+    pub file_date: String,
+    pub total: i64,
+    pub added: i64,
+    pub changed: i64,
+    pub removed: i64,
+    pub skipped: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ImportRecord {
+    pub source: String,
+    pub file_date: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub total: i64,
+    pub added: i64,
+    pub changed: i64,
+    pub removed: i64,
+    pub skipped: i64,
+    pub report: String,
+}
+
+const BATCH: usize = 300;
+const EST_COLS: usize = 20;
+
+fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            format!(
+                "({})",
+                (1..=cols)
+                    .map(|c| format!("${}", r * cols + c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Replace the establishments with those of a new file: added, changed and
+/// removed rows are counted and the import is recorded, all in one transaction.
+pub async fn replace_establishments(
+    db: &Db,
+    rows: &[Establishment],
+    file_date: &str,
+    skipped: i64,
+    report: &str,
+) -> DbResult<ImportSummary> {
+    let started = Utc::now();
+    let existing: Vec<(String, String)> = db_run!(db, pool => {
+        sqlx::query_as("SELECT finess, content_hash FROM establishments").fetch_all(pool).await?
+    });
+    let existing: HashMap<String, String> = existing.into_iter().collect();
+    let hashes: Vec<String> = rows.iter().map(Establishment::content_hash).collect();
+    let incoming: HashSet<&str> = rows.iter().map(|r| r.finess.as_str()).collect();
+    let mut write = Vec::new();
+    let (mut added, mut changed) = (0i64, 0i64);
+    for (row, hash) in rows.iter().zip(&hashes) {
+        match existing.get(&row.finess) {
+            None => {
+                added += 1;
+                write.push((row, hash));
+            }
+            Some(h) if h != hash => {
+                changed += 1;
+                write.push((row, hash));
+            }
+            Some(_) => {}
+        }
+    }
+    let gone: Vec<&String> = existing
+        .keys()
+        .filter(|k| !incoming.contains(k.as_str()))
+        .collect();
+    let summary = ImportSummary {
+        source: "finess".into(),
+        file_date: file_date.to_owned(),
+        total: rows.len() as i64,
+        added,
+        changed,
+        removed: gone.len() as i64,
+        skipped,
+    };
+    db_run!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for chunk in gone.chunks(BATCH) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("DELETE FROM establishments WHERE finess IN ({})", marks.join(", "));
+            let mut q = sqlx::query(&sql);
+            for f in chunk {
+                q = q.bind(*f);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for chunk in write.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO establishments (finess, finess_ej, name, long_name, name_search, address, postal_code, city, \
+                 insee_code, phone, category_code, category_label, group_code, group_label, siret, opened_on, updated_on, \
+                 longitude, latitude, content_hash) VALUES {} \
+                 ON CONFLICT (finess) DO UPDATE SET finess_ej = excluded.finess_ej, name = excluded.name, \
+                 long_name = excluded.long_name, name_search = excluded.name_search, address = excluded.address, \
+                 postal_code = excluded.postal_code, city = excluded.city, insee_code = excluded.insee_code, \
+                 phone = excluded.phone, category_code = excluded.category_code, category_label = excluded.category_label, \
+                 group_code = excluded.group_code, group_label = excluded.group_label, siret = excluded.siret, \
+                 opened_on = excluded.opened_on, updated_on = excluded.updated_on, longitude = excluded.longitude, \
+                 latitude = excluded.latitude, content_hash = excluded.content_hash",
+                placeholders(chunk.len(), EST_COLS)
+            );
+            let mut q = sqlx::query(&sql);
+            for (e, hash) in chunk {
+                q = q
+                    .bind(&e.finess)
+                    .bind(&e.finess_ej)
+                    .bind(&e.name)
+                    .bind(&e.long_name)
+                    .bind(e.name_search())
+                    .bind(&e.address)
+                    .bind(&e.postal_code)
+                    .bind(&e.city)
+                    .bind(&e.insee_code)
+                    .bind(&e.phone)
+                    .bind(&e.category_code)
+                    .bind(&e.category_label)
+                    .bind(&e.group_code)
+                    .bind(&e.group_label)
+                    .bind(&e.siret)
+                    .bind(&e.opened_on)
+                    .bind(&e.updated_on)
+                    .bind(e.longitude)
+                    .bind(e.latitude)
+                    .bind(*hash);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO directory_imports (source, file_date, started_at, finished_at, total, added, changed, removed, skipped, report) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&summary.source)
+        .bind(&summary.file_date)
+        .bind(started)
+        .bind(Utc::now())
+        .bind(summary.total)
+        .bind(summary.added)
+        .bind(summary.changed)
+        .bind(summary.removed)
+        .bind(summary.skipped)
+        .bind(report)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    });
+    Ok(summary)
+}
+
+/// The import history, newest first.
+pub async fn imports(db: &Db, limit: i64) -> DbResult<Vec<ImportRecord>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, ImportRecord>(
+        "SELECT source, file_date, started_at, finished_at, total, added, changed, removed, skipped, report \
+         FROM directory_imports ORDER BY started_at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct EstablishmentRow {
+    pub finess: String,
+    pub name: String,
+    pub long_name: String,
+    pub address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub insee_code: Option<String>,
+    pub phone: String,
+    pub category_code: String,
+    pub category_label: String,
+    pub longitude: Option<f64>,
+    pub latitude: Option<f64>,
+}
+
+pub async fn get_establishment(db: &Db, finess: &str) -> DbResult<Option<EstablishmentRow>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, EstablishmentRow>(
+        "SELECT finess, name, long_name, address, postal_code, city, insee_code, phone, category_code, \
+         category_label, longitude, latitude FROM establishments WHERE finess = $1",
+    )
+    .bind(finess)
+    .fetch_optional(pool)
+    .await?))
+}
+
+pub async fn establishment_count(db: &Db) -> DbResult<i64> {
+    Ok(
+        db_run!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM establishments").fetch_one(pool).await?),
+    )
+}
