@@ -100,6 +100,8 @@ enum ImportKind {
     Qpv,
     /// FINESS « etalab » extraction of establishments (Windows-1252 or UTF-8)
     Finess,
+    /// RPPS « PS_LibreAcces_Personne_activite » extraction of professionals
+    Rpps,
 }
 
 pub fn main() -> ExitCode {
@@ -254,7 +256,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let bytes =
                 std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
             let result = match kind {
-                ImportKind::Finess => return import_finess(&db, &file, &bytes).await,
+                ImportKind::Finess | ImportKind::Rpps => {
+                    return import_directory(&db, kind, &file, &bytes).await
+                }
                 ImportKind::Communes => geography::import_communes(&db, &bytes).await,
                 ImportKind::Epci => geography::import_epcis(&db, &bytes).await,
                 ImportKind::Qpv => geography::import_qpvs(&db, &bytes).await,
@@ -286,15 +290,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn import_finess(db: &Db, file: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+async fn import_directory(
+    db: &Db,
+    kind: ImportKind,
+    file: &std::path::Path,
+    bytes: &[u8],
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    match crate::import::finess::import(db, bytes).await {
+    let result = match kind {
+        ImportKind::Rpps => crate::import::rpps::import(db, bytes).await,
+        _ => crate::import::finess::import(db, bytes).await,
+    };
+    match result {
         Ok((s, warnings)) => {
             for w in warnings.iter().take(crate::import::MAX_REPORTED) {
                 eprintln!("  {w}");
             }
             println!(
-                            "{} ({}) : {} établissements, {} ajoutés, {} modifiés, {} supprimés, {} lignes ignorées, en {:.1} s.",
+                            "{} ({}) : {} fiches, {} ajoutées, {} modifiées, {} supprimées, {} lignes ignorées, en {:.1} s.",
                             file.display(),
                             s.file_date,
                             s.total,

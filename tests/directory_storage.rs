@@ -77,3 +77,45 @@ async fn finess_reimport_updates_in_place(backend: Backend) {
     t.cleanup().await;
 }
 both!(finess_reimport_updates_in_place);
+
+const RPPS_HEADER: &str = "Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code savoir-faire|Libellé savoir-faire|Code commune (coord. structure)|Libellé commune (coord. structure)|";
+
+async fn rpps_reimport_updates_in_place(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let first = format!(
+        "{RPPS_HEADER}\n810000000001|DUPONT|Marie|10|Médecin|SM54|Médecine générale|62498|Lens|\n\
+         810000000001|DUPONT|Marie|10|Médecin|SM54|Médecine générale|62510|Liévin|\n\
+         810000000002|MARTIN|Paul|60|Infirmier|||62498|Lens|\n810000000003|PETIT|Léa|50|Sage-femme|||62510|Liévin|\n"
+    );
+    let (s, _) = maillage::import::rpps::import(db, first.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!((s.total, s.added, s.changed, s.removed), (3, 3, 0, 0));
+    let lens = directory::professionals_in(db, "62498", 10).await.unwrap();
+    assert_eq!(
+        lens.iter()
+            .map(|p| p.last_name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["DUPONT", "MARTIN"]
+    );
+
+    let second = format!(
+        "{RPPS_HEADER}\n810000000001|DUPONT|Marie|10|Médecin|SM54|Médecine générale|62498|Lens|\n\
+         810000000002|MARTIN|Paul|60|Infirmier|||62498|Lens|\n810000000004|ROUX|Jean|40|Chirurgien-dentiste|||62498|Lens|\n"
+    );
+    let (s, _) = maillage::import::rpps::import(db, second.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!((s.total, s.added, s.changed, s.removed), (3, 1, 1, 1));
+    assert!(
+        directory::professionals_in(db, "62510", 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "old places are gone"
+    );
+    assert_eq!(directory::imports(db, 5).await.unwrap()[0].source, "rpps");
+    t.cleanup().await;
+}
+both!(rpps_reimport_updates_in_place);

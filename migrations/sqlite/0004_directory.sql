@@ -39,3 +39,33 @@ CREATE TABLE directory_imports (
     skipped     INTEGER NOT NULL,
     report      TEXT NOT NULL DEFAULT ''
 );
+
+CREATE TABLE professionals (
+    rpps             TEXT PRIMARY KEY,
+    last_name        TEXT NOT NULL,
+    first_name       TEXT NOT NULL DEFAULT '',
+    name_search      TEXT NOT NULL DEFAULT '',
+    profession_code  TEXT NOT NULL,
+    profession_label TEXT NOT NULL DEFAULT '',
+    content_hash     TEXT NOT NULL
+);
+CREATE INDEX professionals_profession ON professionals (profession_code);
+
+CREATE TABLE practice_places (
+    rpps            TEXT NOT NULL REFERENCES professionals (rpps) ON DELETE CASCADE,
+    position        INTEGER NOT NULL,
+    specialty_code  TEXT NOT NULL DEFAULT '',
+    specialty_label TEXT NOT NULL DEFAULT '',
+    mode_code       TEXT NOT NULL DEFAULT '',
+    sector_code     TEXT NOT NULL DEFAULT '',
+    finess_site     TEXT NOT NULL DEFAULT '',
+    siret_site      TEXT NOT NULL DEFAULT '',
+    site_name       TEXT NOT NULL DEFAULT '',
+    address         TEXT NOT NULL DEFAULT '',
+    postal_code     TEXT NOT NULL DEFAULT '',
+    insee_code      TEXT,
+    city            TEXT NOT NULL DEFAULT '',
+    phone           TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (rpps, position)
+);
+CREATE INDEX practice_places_commune ON practice_places (insee_code);

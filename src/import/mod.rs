@@ -4,6 +4,7 @@
 
 pub mod finess;
 pub mod geography;
+pub mod rpps;
 
 use std::fmt;
 

@@ -214,3 +214,161 @@ pub async fn establishment_count(db: &Db) -> DbResult<i64> {
         db_run!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM establishments").fetch_one(pool).await?),
     )
 }
+
+/// Replace the professionals (and their practice places) with those of a new
+/// RPPS file, counting added, changed and removed ones, in one transaction.
+pub async fn replace_professionals(
+    db: &Db,
+    rows: &[crate::import::rpps::Professional],
+    skipped: i64,
+    report: &str,
+) -> DbResult<ImportSummary> {
+    let started = Utc::now();
+    let existing: Vec<(String, String)> = db_run!(db, pool => {
+        sqlx::query_as("SELECT rpps, content_hash FROM professionals").fetch_all(pool).await?
+    });
+    let existing: HashMap<String, String> = existing.into_iter().collect();
+    let incoming: HashSet<&str> = rows.iter().map(|r| r.rpps.as_str()).collect();
+    let mut write = Vec::new();
+    let mut replace: Vec<&str> = Vec::new();
+    let mut added = 0i64;
+    for row in rows {
+        let hash = row.content_hash();
+        match existing.get(&row.rpps) {
+            None => {
+                added += 1;
+                write.push((row, hash));
+            }
+            Some(h) if *h != hash => {
+                replace.push(&row.rpps);
+                write.push((row, hash));
+            }
+            Some(_) => {}
+        }
+    }
+    let mut gone: Vec<&str> = existing
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !incoming.contains(k))
+        .collect();
+    let summary = ImportSummary {
+        source: "rpps".into(),
+        file_date: String::new(),
+        total: rows.len() as i64,
+        added,
+        changed: replace.len() as i64,
+        removed: gone.len() as i64,
+        skipped,
+    };
+    gone.extend(replace);
+    db_run!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for chunk in gone.chunks(BATCH) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("DELETE FROM professionals WHERE rpps IN ({})", marks.join(", "));
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(*r);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for chunk in write.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO professionals (rpps, last_name, first_name, name_search, profession_code, profession_label, content_hash) VALUES {}",
+                placeholders(chunk.len(), 7)
+            );
+            let mut q = sqlx::query(&sql);
+            for (p, hash) in chunk {
+                q = q
+                    .bind(&p.rpps)
+                    .bind(&p.last_name)
+                    .bind(&p.first_name)
+                    .bind(p.name_search())
+                    .bind(&p.profession_code)
+                    .bind(&p.profession_label)
+                    .bind(hash);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let places: Vec<(&str, usize, &crate::import::rpps::PracticePlace)> = write
+            .iter()
+            .flat_map(|(p, _)| p.places.iter().enumerate().map(move |(i, pl)| (p.rpps.as_str(), i, pl)))
+            .collect();
+        for chunk in places.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO practice_places (rpps, position, specialty_code, specialty_label, mode_code, sector_code, \
+                 finess_site, siret_site, site_name, address, postal_code, insee_code, city, phone) VALUES {}",
+                placeholders(chunk.len(), 14)
+            );
+            let mut q = sqlx::query(&sql);
+            for (rpps, i, pl) in chunk {
+                q = q
+                    .bind(*rpps)
+                    .bind(*i as i64)
+                    .bind(&pl.specialty_code)
+                    .bind(&pl.specialty_label)
+                    .bind(&pl.mode_code)
+                    .bind(&pl.sector_code)
+                    .bind(&pl.finess_site)
+                    .bind(&pl.siret_site)
+                    .bind(&pl.site_name)
+                    .bind(&pl.address)
+                    .bind(&pl.postal_code)
+                    .bind(&pl.insee_code)
+                    .bind(&pl.city)
+                    .bind(&pl.phone);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO directory_imports (source, file_date, started_at, finished_at, total, added, changed, removed, skipped, report) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&summary.source)
+        .bind(&summary.file_date)
+        .bind(started)
+        .bind(Utc::now())
+        .bind(summary.total)
+        .bind(summary.added)
+        .bind(summary.changed)
+        .bind(summary.removed)
+        .bind(summary.skipped)
+        .bind(report)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    });
+    Ok(summary)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ProfessionalPlaceRow {
+    pub rpps: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub profession_label: String,
+    pub specialty_label: String,
+    pub address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub insee_code: Option<String>,
+}
+
+/// Professionals practising in a commune, by name.
+pub async fn professionals_in(
+    db: &Db,
+    insee_code: &str,
+    limit: i64,
+) -> DbResult<Vec<ProfessionalPlaceRow>> {
+    Ok(
+        db_run!(db, pool => sqlx::query_as::<_, ProfessionalPlaceRow>(
+        "SELECT p.rpps, p.last_name, p.first_name, p.profession_label, pl.specialty_label, pl.address, \
+         pl.postal_code, pl.city, pl.insee_code FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
+         WHERE pl.insee_code = $1 ORDER BY p.name_search LIMIT $2",
+    )
+    .bind(insee_code)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?),
+    )
+}
