@@ -12,6 +12,8 @@ use crate::storage::{communes, territories, users, Db};
 pub const COMMUNES_JSON: &[u8] = include_bytes!("../data/demo/communes.json");
 pub const EPCI_JSON: &[u8] = include_bytes!("../data/demo/epci.json");
 pub const QPV_CSV: &[u8] = include_bytes!("../data/demo/qpv.csv");
+pub const FINESS: &[u8] = include_bytes!("../data/demo/finess.csv");
+pub const RPPS: &[u8] = include_bytes!("../data/demo/rpps.txt");
 
 pub const SLUG: &str = "lens-lievin";
 pub const EPCI_SIREN: &str = "246200364";
@@ -31,12 +33,20 @@ pub async fn load_geography(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Load the illustrative directory rows (FINESS and RPPS formats).
+pub async fn load_directory(db: &Db) -> anyhow::Result<()> {
+    crate::import::finess::import(db, FINESS).await?;
+    crate::import::rpps::import(db, RPPS).await?;
+    Ok(())
+}
+
 /// Create the demo territory unless it exists. Returns the accounts created.
 pub async fn load(db: &Db) -> anyhow::Result<Option<Vec<DemoAccount>>> {
     if territories::get_by_slug(db, SLUG).await?.is_some() {
         return Ok(None);
     }
     load_geography(db).await?;
+    load_directory(db).await?;
     let actor = Actor::system("maillage demo");
     let t = territories::create(
         db,

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod directory;
 pub mod domain;
 pub mod import;
 pub mod storage;

@@ -76,7 +76,9 @@ async fn authorization_matrix(backend: Backend) {
             .replace("{token}", "jeton-inconnu")
             .replace("{user_id}", &victim)
             .replace("{insee_code}", "62498")
-            .replace("{siren}", "246200364");
+            .replace("{siren}", "246200364")
+            .replace("{finess}", "620000029")
+            .replace("{rpps}", "810100000001");
         let path = if spec.path == "/api/v1/communes" || spec.path == "/api/v1/epcis" {
             format!("{path}?q=lens")
         } else {

@@ -69,3 +69,12 @@ CREATE TABLE practice_places (
     PRIMARY KEY (rpps, position)
 );
 CREATE INDEX practice_places_commune ON practice_places (insee_code);
+
+-- Commune reference points, derived from the geolocated establishments of
+-- each commune (mean position) at each FINESS import, until an official
+-- source of commune centroids is loaded. Used for "near" searches.
+CREATE TABLE commune_points (
+    insee_code TEXT PRIMARY KEY,
+    longitude  REAL NOT NULL,
+    latitude   REAL NOT NULL
+);

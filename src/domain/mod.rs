@@ -5,6 +5,7 @@ pub mod codes;
 pub mod dates;
 pub mod geo;
 pub mod roles;
+pub mod search;
 pub mod territory;
 pub mod text;
 

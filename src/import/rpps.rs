@@ -89,7 +89,11 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
     let truncated = !text.is_empty() && !text.ends_with('\n');
     let mut lines = text.lines();
     let header = lines.next().unwrap_or("");
-    let headers: Vec<&str> = header.trim_end_matches('|').split('|').collect();
+    let headers: Vec<&str> = header
+        .strip_suffix('|')
+        .unwrap_or(header)
+        .split('|')
+        .collect();
     let mut map = HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         map.entry(normalise(h)).or_insert(i);
@@ -141,11 +145,9 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
             continue;
         }
         rows += 1;
-        let fields: Vec<&str> = raw
-            .trim_end_matches(['\r'])
-            .trim_end_matches('|')
-            .split('|')
-            .collect();
+        // Exactly one trailing `|` ends a row: empty last fields are still fields.
+        let raw = raw.trim_end_matches('\r');
+        let fields: Vec<&str> = raw.strip_suffix('|').unwrap_or(raw).split('|').collect();
         if fields.len() < headers.len() {
             if truncated && n == line_count {
                 return Err(ImportError::Invalid(vec![LineError {

@@ -151,6 +151,14 @@ pub async fn replace_establishments(
             }
             q.execute(&mut *tx).await?;
         }
+        sqlx::query("DELETE FROM commune_points").execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO commune_points (insee_code, longitude, latitude) \
+             SELECT insee_code, AVG(longitude), AVG(latitude) FROM establishments \
+             WHERE insee_code IS NOT NULL AND longitude IS NOT NULL AND latitude IS NOT NULL GROUP BY insee_code",
+        )
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO directory_imports (source, file_date, started_at, finished_at, total, added, changed, removed, skipped, report) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -371,4 +379,177 @@ pub async fn professionals_in(
     .fetch_all(pool)
     .await?),
     )
+}
+
+/// Establishments of these communes, optionally of one category.
+pub async fn establishments_in(
+    db: &Db,
+    communes: &[String],
+    category: Option<&str>,
+) -> DbResult<Vec<EstablishmentRow>> {
+    let mut out = Vec::new();
+    for chunk in communes.chunks(BATCH) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${}", i + 1)).collect();
+        let sql = format!(
+            "SELECT finess, name, long_name, address, postal_code, city, insee_code, phone, category_code, \
+             category_label, longitude, latitude FROM establishments \
+             WHERE ($1 = '' OR category_code = $1) AND insee_code IN ({})",
+            marks.join(", ")
+        );
+        let rows: Vec<EstablishmentRow> = db_run!(db, pool => {
+            let mut q = sqlx::query_as::<_, EstablishmentRow>(&sql).bind(category.unwrap_or(""));
+            for c in chunk {
+                q = q.bind(c);
+            }
+            q.fetch_all(pool).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Practice places in these communes, optionally of one profession.
+pub async fn professionals_in_communes(
+    db: &Db,
+    communes: &[String],
+    profession: Option<&str>,
+) -> DbResult<Vec<ProfessionalPlaceRow>> {
+    let mut out = Vec::new();
+    for chunk in communes.chunks(BATCH) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${}", i + 1)).collect();
+        let sql = format!(
+            "SELECT p.rpps, p.last_name, p.first_name, p.profession_label, pl.specialty_label, pl.address, \
+             pl.postal_code, pl.city, pl.insee_code FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
+             WHERE ($1 = '' OR p.profession_code = $1) AND pl.insee_code IN ({})",
+            marks.join(", ")
+        );
+        let rows: Vec<ProfessionalPlaceRow> = db_run!(db, pool => {
+            let mut q = sqlx::query_as::<_, ProfessionalPlaceRow>(&sql).bind(profession.unwrap_or(""));
+            for c in chunk {
+                q = q.bind(c);
+            }
+            q.fetch_all(pool).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
+pub struct Point {
+    pub longitude: f64,
+    pub latitude: f64,
+}
+
+/// Reference points of communes (see the `commune_points` table).
+pub async fn commune_point(db: &Db, insee_code: &str) -> DbResult<Option<Point>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Point>(
+        "SELECT longitude, latitude FROM commune_points WHERE insee_code = $1",
+    )
+    .bind(insee_code)
+    .fetch_optional(pool)
+    .await?))
+}
+
+/// Communes whose reference point lies within `radius_km` of `center`, with
+/// their distance, nearest first.
+pub async fn communes_near(db: &Db, center: Point, radius_km: f64) -> DbResult<Vec<(String, f64)>> {
+    // A bounding box in degrees first (an index-friendly prefilter), then the
+    // exact great-circle distance.
+    let dlat = radius_km / 111.0;
+    let dlon = radius_km / (111.0 * center.latitude.to_radians().cos().max(0.1));
+    let rows: Vec<(String, f64, f64)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT insee_code, longitude, latitude FROM commune_points \
+         WHERE longitude BETWEEN $1 AND $2 AND latitude BETWEEN $3 AND $4",
+    )
+    .bind(center.longitude - dlon)
+    .bind(center.longitude + dlon)
+    .bind(center.latitude - dlat)
+    .bind(center.latitude + dlat)
+    .fetch_all(pool)
+    .await?);
+    let mut out: Vec<(String, f64)> = rows
+        .into_iter()
+        .map(|(code, lon, lat)| {
+            let d =
+                crate::domain::geo::distance_km((center.longitude, center.latitude), (lon, lat));
+            (code, d)
+        })
+        .filter(|(_, d)| *d <= radius_km)
+        .collect();
+    out.sort_by(|a, b| a.1.total_cmp(&b.1));
+    Ok(out)
+}
+
+/// The categories and professions present, for search filters.
+pub async fn facets(db: &Db) -> DbResult<(Vec<(String, String)>, Vec<(String, String)>)> {
+    Ok(db_run!(db, pool => {
+        let cats = sqlx::query_as(
+            "SELECT category_code, MAX(category_label) FROM establishments GROUP BY category_code ORDER BY MAX(category_label)",
+        )
+        .fetch_all(pool)
+        .await?;
+        let profs = sqlx::query_as(
+            "SELECT profession_code, MAX(profession_label) FROM professionals GROUP BY profession_code ORDER BY MAX(profession_label)",
+        )
+        .fetch_all(pool)
+        .await?;
+        (cats, profs)
+    }))
+}
+
+/// The latest import of a source, for « source and date » notes.
+pub async fn latest_import(db: &Db, source: &str) -> DbResult<Option<ImportRecord>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, ImportRecord>(
+        "SELECT source, file_date, started_at, finished_at, total, added, changed, removed, skipped, report \
+         FROM directory_imports WHERE source = $1 ORDER BY started_at DESC, id DESC LIMIT 1",
+    )
+    .bind(source)
+    .fetch_optional(pool)
+    .await?))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct PracticePlaceRow {
+    pub specialty_label: String,
+    pub mode_code: String,
+    pub sector_code: String,
+    pub finess_site: String,
+    pub siret_site: String,
+    pub site_name: String,
+    pub address: String,
+    pub postal_code: String,
+    pub insee_code: Option<String>,
+    pub city: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ProfessionalRow {
+    pub rpps: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub profession_code: String,
+    pub profession_label: String,
+}
+
+pub async fn get_professional(
+    db: &Db,
+    rpps: &str,
+) -> DbResult<Option<(ProfessionalRow, Vec<PracticePlaceRow>)>> {
+    let p: Option<ProfessionalRow> = db_run!(db, pool => sqlx::query_as::<_, ProfessionalRow>(
+        "SELECT rpps, last_name, first_name, profession_code, profession_label FROM professionals WHERE rpps = $1",
+    )
+    .bind(rpps)
+    .fetch_optional(pool)
+    .await?);
+    let Some(p) = p else { return Ok(None) };
+    let places = db_run!(db, pool => sqlx::query_as::<_, PracticePlaceRow>(
+        "SELECT specialty_label, mode_code, sector_code, finess_site, siret_site, site_name, address, postal_code, \
+         insee_code, city, phone FROM practice_places WHERE rpps = $1 ORDER BY position",
+    )
+    .bind(rpps)
+    .fetch_all(pool)
+    .await?);
+    Ok(Some((p, places)))
 }

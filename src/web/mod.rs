@@ -8,6 +8,7 @@ pub mod access;
 pub mod admin;
 pub mod api;
 pub mod csrf;
+pub mod directory;
 pub mod error;
 pub mod microcache;
 pub mod pages;
@@ -60,6 +61,7 @@ impl AppState {
 pub fn routes(state: AppState) -> Built {
     let r = Routes::new(state, api::openapi_base());
     let r = public::routes(r);
+    let r = directory::routes(r);
     let r = admin::routes(r);
     let r = api::routes(r);
     r.build()

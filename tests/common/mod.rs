@@ -159,6 +159,9 @@ impl TestApp {
         maillage::demo::load_geography(&db)
             .await
             .expect("geography");
+        maillage::demo::load_directory(&db)
+            .await
+            .expect("directory");
         let actor = Actor::system("test");
         let lens = territories::create(
             &db,

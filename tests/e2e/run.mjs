@@ -77,6 +77,16 @@ try {
   check("larger text preference", bigClass.includes("texte-grand"), bigClass);
   await audit(page, `${base}/t/${territory}/ (texte grand)`);
 
+  await visit(page, `/t/${territory}/annuaire?q=pharmacie`);
+  await audit(page);
+  const firstHit = page.locator("ul.cards li a").first();
+  const hitName = (await firstHit.textContent())?.trim();
+  check("directory search finds a pharmacy", /PHARMACIE/i.test(hitName || ""), hitName);
+  await Promise.all([page.waitForNavigation(), firstHit.click()]);
+  const entryTitle = (await page.locator("h1").textContent())?.trim();
+  check("a directory entry opens", entryTitle === hitName, entryTitle);
+  await audit(page);
+
   const notFound = await visit(page, `/t/${territory}/page-qui-n-existe-pas`);
   check("unknown page answers 404", notFound.status() === 404, notFound.status());
   await audit(page);

@@ -2,6 +2,7 @@
 //! document is generated from the handlers' `#[utoipa::path]` attributes by
 //! the same calls that register the routes (`Routes::api`).
 
+mod directory;
 mod geography;
 mod me;
 
@@ -28,6 +29,7 @@ use super::AppState;
     tags(
         (name = "territories", description = "Territoires de l'instance"),
         (name = "geography", description = "Communes, EPCI et QPV officiels"),
+        (name = "directory", description = "Annuaire de l'offre de santé (FINESS, RPPS)"),
         (name = "account", description = "Compte connecté")
     ),
     components(schemas(super::error::ApiErrorBody))
@@ -46,6 +48,9 @@ pub fn routes(r: Routes) -> Routes {
         .api(Access::Public, routes!(geography::get_commune))
         .api(Access::Public, routes!(geography::search_epcis))
         .api(Access::Public, routes!(geography::get_epci))
+        .api(Access::Public, routes!(directory::search))
+        .api(Access::Public, routes!(directory::establishment))
+        .api(Access::Public, routes!(directory::professional))
         .api(Access::SignedIn, routes!(me::me))
         .get("/api/openapi.json", Access::Public, openapi_json)
 }

@@ -1,0 +1,180 @@
+//! Searching the directory of the health-care offer for a territory: its own
+//! communes first, then the communes nearby.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::geo::distance_km;
+use crate::domain::search::{score, tokens};
+use crate::storage::directory::{self, Point};
+use crate::storage::{Db, DbResult};
+
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub text: String,
+    /// RPPS profession code (10 médecin, 60 infirmier…): professionals only.
+    pub profession: String,
+    /// FINESS category code (620 pharmacie…): establishments only.
+    pub category: String,
+    /// Centre the search on this commune (INSEE) instead of the territory.
+    pub commune: String,
+    /// Also search communes within this distance (km) of the centre.
+    pub radius_km: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HitKind {
+    Establishment,
+    Professional,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Hit {
+    pub kind: HitKind,
+    /// FINESS number or RPPS identifier.
+    pub id: String,
+    pub name: String,
+    /// Category, or profession and specialty.
+    pub detail: String,
+    pub address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub insee_code: Option<String>,
+    pub phone: String,
+    pub in_territory: bool,
+    pub distance_km: Option<f64>,
+    #[serde(skip)]
+    pub score: u32,
+}
+
+fn centre(points: &[Point]) -> Option<Point> {
+    if points.is_empty() {
+        return None;
+    }
+    let n = points.len() as f64;
+    Some(Point {
+        longitude: points.iter().map(|p| p.longitude).sum::<f64>() / n,
+        latitude: points.iter().map(|p| p.latitude).sum::<f64>() / n,
+    })
+}
+
+pub const MAX_RESULTS: usize = 200;
+
+pub async fn search(db: &Db, territory_communes: &[String], q: &Query) -> DbResult<Vec<Hit>> {
+    let own: HashSet<&str> = territory_communes.iter().map(String::as_str).collect();
+    let centre_point = if q.commune.is_empty() {
+        let mut pts = Vec::new();
+        for c in territory_communes {
+            if let Some(p) = directory::commune_point(db, c).await? {
+                pts.push(p);
+            }
+        }
+        centre(&pts)
+    } else {
+        directory::commune_point(db, &q.commune).await?
+    };
+    let mut scope: Vec<String> = if q.commune.is_empty() {
+        territory_communes.to_vec()
+    } else {
+        vec![q.commune.clone()]
+    };
+    let mut commune_distance: HashMap<String, f64> = HashMap::new();
+    if let (Some(c), true) = (centre_point, q.radius_km > 0.0) {
+        for (code, d) in directory::communes_near(db, c, q.radius_km).await? {
+            commune_distance.insert(code.clone(), d);
+            if !scope.contains(&code) {
+                scope.push(code);
+            }
+        }
+    }
+    let words = tokens(&q.text);
+    let mut hits = Vec::new();
+    if q.profession.is_empty() {
+        let category = (!q.category.is_empty()).then_some(q.category.as_str());
+        for e in directory::establishments_in(db, &scope, category).await? {
+            let text = format!("{} {} {} {}", e.name, e.long_name, e.category_label, e.city);
+            let Some(s) = score(&words, &text) else {
+                continue;
+            };
+            let distance = match (centre_point, e.longitude, e.latitude) {
+                (Some(c), Some(lon), Some(lat)) => {
+                    Some(distance_km((c.longitude, c.latitude), (lon, lat)))
+                }
+                _ => e
+                    .insee_code
+                    .as_ref()
+                    .and_then(|i| commune_distance.get(i).copied()),
+            };
+            hits.push(Hit {
+                kind: HitKind::Establishment,
+                in_territory: e.insee_code.as_deref().is_some_and(|i| own.contains(i)),
+                id: e.finess,
+                name: if e.long_name.is_empty() {
+                    e.name
+                } else {
+                    e.long_name
+                },
+                detail: e.category_label,
+                address: e.address,
+                postal_code: e.postal_code,
+                city: e.city,
+                insee_code: e.insee_code,
+                phone: e.phone,
+                distance_km: distance,
+                score: s,
+            });
+        }
+    }
+    if q.category.is_empty() {
+        let profession = (!q.profession.is_empty()).then_some(q.profession.as_str());
+        for p in directory::professionals_in_communes(db, &scope, profession).await? {
+            let text = format!(
+                "{} {} {} {} {}",
+                p.last_name, p.first_name, p.profession_label, p.specialty_label, p.city
+            );
+            let Some(s) = score(&words, &text) else {
+                continue;
+            };
+            let detail = if p.specialty_label.is_empty() {
+                p.profession_label
+            } else {
+                format!("{} — {}", p.profession_label, p.specialty_label)
+            };
+            hits.push(Hit {
+                kind: HitKind::Professional,
+                in_territory: p.insee_code.as_deref().is_some_and(|i| own.contains(i)),
+                distance_km: p
+                    .insee_code
+                    .as_ref()
+                    .and_then(|i| commune_distance.get(i).copied()),
+                id: p.rpps,
+                name: format!("{} {}", p.first_name, p.last_name)
+                    .trim()
+                    .to_owned(),
+                detail,
+                address: p.address,
+                postal_code: p.postal_code,
+                city: p.city,
+                insee_code: p.insee_code,
+                phone: String::new(),
+                score: s,
+            });
+        }
+    }
+    hits.sort_by(|a, b| {
+        b.in_territory
+            .cmp(&a.in_territory)
+            .then(b.score.cmp(&a.score))
+            .then(
+                a.distance_km
+                    .unwrap_or(f64::MAX)
+                    .total_cmp(&b.distance_km.unwrap_or(f64::MAX)),
+            )
+            .then(a.name.cmp(&b.name))
+    });
+    hits.truncate(MAX_RESULTS);
+    Ok(hits)
+}

@@ -1,0 +1,309 @@
+//! The public directory of the health-care offer: search and entry pages.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::access::{Access, Routes};
+use super::error::AppError;
+use super::pages::{render, Ctx, FormErrors, Layout};
+use super::public::load_public_territory;
+use super::AppState;
+use crate::directory::{self, HitKind, MAX_RESULTS};
+use crate::domain::codes::InseeCode;
+use crate::domain::dates;
+use crate::storage::directory as store;
+use crate::storage::territories;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/t/{territory}/annuaire", Access::Public, search)
+        .get(
+            "/t/{territory}/annuaire/etablissements/{finess}",
+            Access::Public,
+            establishment,
+        )
+        .get(
+            "/t/{territory}/annuaire/professionnels/{rpps}",
+            Access::Public,
+            professional,
+        )
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchForm {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub profession: String,
+    #[serde(default)]
+    pub categorie: String,
+    #[serde(default)]
+    pub commune: String,
+    #[serde(default)]
+    pub rayon: String,
+}
+
+impl SearchForm {
+    /// Check the form against the territory; the message names the field.
+    pub fn to_query(
+        &self,
+        communes: &[String],
+    ) -> Result<directory::Query, (&'static str, String)> {
+        let commune = self.commune.trim();
+        if !commune.is_empty() {
+            let code = InseeCode::parse(commune).map_err(|e| ("commune", e.0))?;
+            if !communes.iter().any(|c| c == code.as_str()) {
+                return Err((
+                    "commune",
+                    "cette commune n'est pas dans le territoire".to_owned(),
+                ));
+            }
+        }
+        let radius_km = match self.rayon.trim() {
+            "" => 0.0,
+            r => r
+                .parse::<f64>()
+                .ok()
+                .filter(|r| (0.0..=100.0).contains(r))
+                .ok_or((
+                    "rayon",
+                    "le rayon doit être un nombre de kilomètres entre 0 et 100".to_owned(),
+                ))?,
+        };
+        Ok(directory::Query {
+            text: self.q.chars().take(200).collect(),
+            profession: self.profession.trim().chars().take(10).collect(),
+            category: self.categorie.trim().chars().take(10).collect(),
+            commune: commune.to_owned(),
+            radius_km,
+        })
+    }
+}
+
+pub struct HitView {
+    pub path: String,
+    pub name: String,
+    pub detail: String,
+    pub address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub phone: String,
+    pub phone_link: String,
+    pub in_territory: bool,
+    pub distance: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "public/directory.html")]
+struct SearchPage {
+    l: Layout,
+    slug: String,
+    form: SearchForm,
+    errors: FormErrors,
+    professions: Vec<(String, String)>,
+    categories: Vec<(String, String)>,
+    communes: Vec<(String, String)>,
+    radii: Vec<(&'static str, &'static str)>,
+    hits: Vec<HitView>,
+    truncated: bool,
+    sources: String,
+}
+
+const RADII: [(&str, &str); 5] = [
+    ("0", "Non"),
+    ("5", "À 5 km"),
+    ("10", "À 10 km"),
+    ("20", "À 20 km"),
+    ("50", "À 50 km"),
+];
+
+/// « Sources : FINESS, extraction du 1er mai 2026 ; RPPS, importé le … ».
+pub async fn sources_note(st: &AppState) -> Result<String, AppError> {
+    let mut parts = Vec::new();
+    if let Some(f) = store::latest_import(&st.db, "finess").await? {
+        let date = chrono::NaiveDate::parse_from_str(&f.file_date, "%Y-%m-%d")
+            .map(dates::long_date)
+            .unwrap_or_else(|_| dates::paris_date(f.finished_at));
+        parts.push(format!("FINESS (établissements), extraction du {date}"));
+    }
+    if let Some(r) = store::latest_import(&st.db, "rpps").await? {
+        parts.push(format!(
+            "Annuaire Santé RPPS (professionnels), importé le {}",
+            dates::paris_date(r.finished_at)
+        ));
+    }
+    Ok(if parts.is_empty() {
+        "Aucune donnée ouverte n'est encore chargée.".to_owned()
+    } else {
+        format!(
+            "Sources : {}. Données publiques, Licence Ouverte.",
+            parts.join(" ; ")
+        )
+    })
+}
+
+async fn search(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+    ctx: Ctx,
+    Query(form): Query<SearchForm>,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let communes = territories::communes(&st.db, t.id).await?;
+    let codes: Vec<String> = communes.iter().map(|c| c.insee_code.clone()).collect();
+    let (categories, professions) = store::facets(&st.db).await?;
+    let mut errors = FormErrors::default();
+    let hits = match form.to_query(&codes) {
+        Ok(q) => directory::search(&st.db, &codes, &q).await?,
+        Err((field, msg)) => {
+            errors.push(field, msg);
+            Vec::new()
+        }
+    };
+    let truncated = hits.len() >= MAX_RESULTS;
+    let hits = hits
+        .into_iter()
+        .map(|h| HitView {
+            path: match h.kind {
+                HitKind::Establishment => format!("etablissements/{}", h.id),
+                HitKind::Professional => format!("professionnels/{}", h.id),
+            },
+            phone_link: h.phone.replace(' ', ""),
+            distance: h.distance_km.map(|d| format!("{d:.0}")),
+            name: h.name,
+            detail: h.detail,
+            address: h.address,
+            postal_code: h.postal_code,
+            city: h.city,
+            phone: h.phone,
+            in_territory: h.in_territory,
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = SearchPage {
+        l: ctx.public_layout("Annuaire", &t.slug, &t.name),
+        slug: t.slug.clone(),
+        form,
+        errors,
+        professions,
+        categories,
+        communes: communes
+            .into_iter()
+            .map(|c| (c.insee_code, c.name))
+            .collect(),
+        radii: RADII.to_vec(),
+        hits,
+        truncated,
+        sources: sources_note(&st).await?,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+pub struct PlaceView {
+    pub site: String,
+    pub specialty: String,
+    pub mode: String,
+    pub address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub phone: String,
+    pub phone_link: String,
+    pub access: String,
+}
+
+#[derive(Template)]
+#[template(path = "public/directory_entry.html")]
+struct EntryPage {
+    l: Layout,
+    slug: String,
+    title: String,
+    detail: String,
+    places: Vec<PlaceView>,
+    source: String,
+}
+
+fn mode_label(code: &str) -> &'static str {
+    match code {
+        "L" => "Libéral",
+        "S" => "Salarié",
+        "B" => "Bénévole",
+        _ => "",
+    }
+}
+
+async fn establishment(
+    State(st): State<AppState>,
+    Path((slug, finess)): Path<(String, String)>,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let e = store::get_establishment(&st.db, &finess)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let title = if e.long_name.is_empty() {
+        e.name.clone()
+    } else {
+        e.long_name.clone()
+    };
+    let page = EntryPage {
+        l: ctx.public_layout(title.clone(), &t.slug, &t.name),
+        slug: t.slug.clone(),
+        detail: e.category_label.clone(),
+        places: vec![PlaceView {
+            site: String::new(),
+            specialty: String::new(),
+            mode: String::new(),
+            phone_link: e.phone.replace(' ', ""),
+            phone: e.phone,
+            address: e.address,
+            postal_code: e.postal_code,
+            city: e.city,
+            access: String::new(),
+        }],
+        source: format!("Numéro FINESS {}. {}", e.finess, sources_note(&st).await?),
+        title,
+    };
+    Ok(render(&page))
+}
+
+async fn professional(
+    State(st): State<AppState>,
+    Path((slug, rpps)): Path<(String, String)>,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let (p, places) = store::get_professional(&st.db, &rpps)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let title = format!("{} {}", p.first_name, p.last_name)
+        .trim()
+        .to_owned();
+    let page = EntryPage {
+        l: ctx.public_layout(title.clone(), &t.slug, &t.name),
+        slug: t.slug.clone(),
+        detail: p.profession_label.clone(),
+        places: places
+            .into_iter()
+            .map(|pl| PlaceView {
+                site: pl.site_name,
+                specialty: pl.specialty_label,
+                mode: mode_label(&pl.mode_code).to_owned(),
+                phone_link: pl.phone.replace(' ', ""),
+                phone: pl.phone,
+                address: pl.address,
+                postal_code: pl.postal_code,
+                city: pl.city,
+                access: String::new(),
+            })
+            .collect(),
+        source: format!("Identifiant RPPS {}. {}", p.rpps, sources_note(&st).await?),
+        title,
+    };
+    Ok(render(&page))
+}
