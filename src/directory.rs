@@ -66,13 +66,7 @@ pub const MAX_RESULTS: usize = 200;
 pub async fn search(db: &Db, territory_communes: &[String], q: &Query) -> DbResult<Vec<Hit>> {
     let own: HashSet<&str> = territory_communes.iter().map(String::as_str).collect();
     let centre_point = if q.commune.is_empty() {
-        let mut pts = Vec::new();
-        for c in territory_communes {
-            if let Some(p) = directory::commune_point(db, c).await? {
-                pts.push(p);
-            }
-        }
-        centre(&pts)
+        centre(&directory::commune_points(db, territory_communes).await?)
     } else {
         directory::commune_point(db, &q.commune).await?
     };

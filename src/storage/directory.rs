@@ -451,6 +451,27 @@ pub async fn commune_point(db: &Db, insee_code: &str) -> DbResult<Option<Point>>
     .await?))
 }
 
+/// Reference points of several communes, in one query per batch.
+pub async fn commune_points(db: &Db, codes: &[String]) -> DbResult<Vec<Point>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(BATCH) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT longitude, latitude FROM commune_points WHERE insee_code IN ({})",
+            marks.join(", ")
+        );
+        let rows: Vec<Point> = db_run!(db, pool => {
+            let mut q = sqlx::query_as::<_, Point>(&sql);
+            for c in chunk {
+                q = q.bind(c);
+            }
+            q.fetch_all(pool).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Communes whose reference point lies within `radius_km` of `center`, with
 /// their distance, nearest first.
 pub async fn communes_near(db: &Db, center: Point, radius_km: f64) -> DbResult<Vec<(String, f64)>> {
