@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 
 use crate::domain::geo::distance_km;
 use crate::domain::search::{score, tokens};
+use crate::domain::service::kind_label;
 use crate::storage::directory::{self, Point};
+use crate::storage::services::{self, Mark};
 use crate::storage::{Db, DbResult};
 
 #[derive(Debug, Clone, Default)]
@@ -29,6 +31,18 @@ pub struct Query {
 pub enum HitKind {
     Establishment,
     Professional,
+    /// A local service added by the coordination.
+    Service,
+}
+
+impl HitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HitKind::Establishment => "establishment",
+            HitKind::Professional => "professional",
+            HitKind::Service => "service",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -46,6 +60,10 @@ pub struct Hit {
     pub phone: String,
     pub in_territory: bool,
     pub distance_km: Option<f64>,
+    /// Flagged by the coordination as a maison de santé pluriprofessionnelle.
+    pub msp: bool,
+    /// Flagged as a member of a CPTS.
+    pub cpts: bool,
     #[serde(skip)]
     pub score: u32,
 }
@@ -63,7 +81,12 @@ fn centre(points: &[Point]) -> Option<Point> {
 
 pub const MAX_RESULTS: usize = 200;
 
-pub async fn search(db: &Db, territory_communes: &[String], q: &Query) -> DbResult<Vec<Hit>> {
+pub async fn search(
+    db: &Db,
+    territory_id: i64,
+    territory_communes: &[String],
+    q: &Query,
+) -> DbResult<Vec<Hit>> {
     let own: HashSet<&str> = territory_communes.iter().map(String::as_str).collect();
     let centre_point = if q.commune.is_empty() {
         centre(&directory::commune_points(db, territory_communes).await?)
@@ -118,6 +141,8 @@ pub async fn search(db: &Db, territory_communes: &[String], q: &Query) -> DbResu
                 insee_code: e.insee_code,
                 phone: e.phone,
                 distance_km: distance,
+                msp: e.category_code == "603",
+                cpts: e.category_code == "604",
                 score: s,
             });
         }
@@ -154,10 +179,66 @@ pub async fn search(db: &Db, territory_communes: &[String], q: &Query) -> DbResu
                 city: p.city,
                 insee_code: p.insee_code,
                 phone: String::new(),
+                msp: false,
+                cpts: false,
                 score: s,
             });
         }
+        for sv in services::list(db, territory_id).await? {
+            let area: Vec<&str> = sv.area.split_whitespace().collect();
+            let reaches = match (&sv.insee_code, area.is_empty()) {
+                (None, true) => q.commune.is_empty() || own.contains(q.commune.as_str()),
+                (Some(c), true) => scope.contains(c),
+                (_, false) => area.iter().any(|a| scope.iter().any(|s| s == a)),
+            };
+            if !reaches || !q.profession.is_empty() {
+                continue;
+            }
+            let text = format!(
+                "{} {} {} {}",
+                sv.name,
+                kind_label(&sv.kind),
+                sv.publics,
+                sv.city
+            );
+            let Some(s) = score(&words, &text) else {
+                continue;
+            };
+            hits.push(Hit {
+                kind: HitKind::Service,
+                id: sv.id.to_string(),
+                detail: kind_label(&sv.kind).to_owned(),
+                name: sv.name,
+                address: sv.address,
+                postal_code: sv.postal_code,
+                in_territory: true,
+                distance_km: None,
+                city: sv.city,
+                insee_code: sv.insee_code,
+                phone: sv.phone,
+                msp: sv.msp,
+                cpts: sv.cpts,
+                score: s + 1,
+            });
+        }
     }
+    // The territory's own marks: flags, and entries it hides from its public directory.
+    let marks: HashMap<(String, String), Mark> = services::marks(db, territory_id)
+        .await?
+        .into_iter()
+        .map(|m| ((m.entry_kind.clone(), m.entry_id.clone()), m))
+        .collect();
+    hits.retain_mut(
+        |h| match marks.get(&(h.kind.as_str().to_owned(), h.id.clone())) {
+            Some(m) if m.hidden => false,
+            Some(m) => {
+                h.msp |= m.msp;
+                h.cpts |= m.cpts;
+                true
+            }
+            None => true,
+        },
+    );
     hits.sort_by(|a, b| {
         b.in_territory
             .cmp(&a.in_territory)

@@ -158,3 +158,149 @@ async fn inhabitants_search_the_directory(backend: Backend) {
     app.stop().await;
 }
 both!(inhabitants_search_the_directory);
+
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("field") + marker.len();
+    html[start..].chars().take_while(|c| *c != '"').collect()
+}
+
+async fn coordinators_add_services_and_mark_entries(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("coordinator").await;
+    let admin = app.url("/admin/t/lens-lievin/annuaire");
+    let page = c.get(&admin).send().await.unwrap().text().await.unwrap();
+    let token = common::extract_csrf(&page).unwrap();
+    let service = |hours: &str, commune: &str| {
+        vec![
+            ("_csrf", token.clone()),
+            ("name", "Point d'accueil santé".to_owned()),
+            ("kind", "mediation".to_owned()),
+            ("publics", "Tout public".to_owned()),
+            ("fees", "Gratuit".to_owned()),
+            ("opening_hours", hours.to_owned()),
+            ("commune", commune.to_owned()),
+            ("area", "62498 62510".to_owned()),
+            ("phone", "03 21 11 22 33".to_owned()),
+            ("msp", "on".to_owned()),
+        ]
+    };
+    // Bad hours and a commune outside the territory: refused, all kept.
+    let r = c
+        .post(app.url("/admin/t/lens-lievin/annuaire/services"))
+        .form(&service("lundi 9h", "63457"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("syntaxe OpenStreetMap") && body.contains("pas dans le territoire"));
+    assert!(body.contains("value=\"lundi 9h\""));
+    let r = c
+        .post(app.url("/admin/t/lens-lievin/annuaire/services"))
+        .form(&service("Mo-Fr 09:00-12:00; PH off", "62498"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+
+    // The public finds it, with its hours in plain French.
+    let anon = app.client();
+    let found = anon
+        .get(app.url("/t/lens-lievin/annuaire?q=accueil+sante"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        found.contains("Point d&#39;accueil santé")
+            && found.contains("Maison de santé pluriprofessionnelle")
+    );
+    let start = found.find("/annuaire/services/").unwrap();
+    let path: String = found[start..].chars().take_while(|c| *c != '"').collect();
+    let entry = anon
+        .get(app.url(&format!("/t/lens-lievin{path}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        entry.contains("Du lundi au vendredi : 9 h – 12 h ; les jours fériés : fermé"),
+        "{entry}"
+    );
+    assert!(entry.contains("Lens, Liévin"));
+
+    // Two coordinators edit at once: the second is told, nothing is lost.
+    let edit_url = app.url(&format!("/admin/t/lens-lievin{path}"));
+    let form = c.get(&edit_url).send().await.unwrap().text().await.unwrap();
+    let version = field(&form, "version");
+    let mut first = service("Mo-Fr 09:00-12:00", "62498");
+    first.push(("version", version.clone()));
+    assert_eq!(
+        c.post(&edit_url)
+            .form(&first)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let mut second = service("Sa 10:00-12:00", "62498");
+    second.push(("version", version));
+    let r = c.post(&edit_url).form(&second).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("value=\"Sa 10:00-12:00\""));
+
+    // Hiding an establishment needs a reason; then the public no longer sees it.
+    let hide = |reason: &str| {
+        vec![
+            ("_csrf", token.clone()),
+            ("entry_kind", "establishment".to_owned()),
+            ("entry_id", "620000029".to_owned()),
+            ("hidden", "on".to_owned()),
+            ("hidden_reason", reason.to_owned()),
+        ]
+    };
+    let r = c
+        .post(app.url("/admin/t/lens-lievin/annuaire/reperes"))
+        .form(&hide(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = c
+        .post(app.url("/admin/t/lens-lievin/annuaire/reperes"))
+        .form(&hide("Fermée définitivement"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let list = anon
+        .get(app.url("/t/lens-lievin/annuaire?categorie=620"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!list.contains("PHARMACIE DU CENTRE") && list.contains("PHARMACIE DE LA GARE"));
+    assert_eq!(
+        anon.get(app.url("/t/lens-lievin/annuaire/etablissements/620000029"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let admin_page = c.get(&admin).send().await.unwrap().text().await.unwrap();
+    assert!(
+        admin_page.contains("Fermée définitivement"),
+        "the coordination still sees why"
+    );
+    app.stop().await;
+}
+both!(coordinators_add_services_and_mark_entries);

@@ -54,6 +54,23 @@ async fn authorization_matrix(backend: Backend) {
     // Signing out ends the session: walk it last.
     specs.sort_by_key(|s| s.path == "/admin/deconnexion");
     let victim = app.account("victim").id.to_string();
+    // A local service of the territory, for the routes that take an {id}.
+    let service = maillage::domain::service::ServiceInput {
+        name: "Point santé".into(),
+        kind: "mediation".into(),
+        ..Default::default()
+    }
+    .parse(&[])
+    .unwrap();
+    let lens = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let actor = maillage::storage::audit::Actor::system("test");
+    let service_id = maillage::storage::services::create(&app.db, &actor, lens.id, &service)
+        .await
+        .unwrap()
+        .to_string();
 
     let mut clients = Vec::new();
     for role in ROLES {
@@ -78,7 +95,8 @@ async fn authorization_matrix(backend: Backend) {
             .replace("{insee_code}", "62498")
             .replace("{siren}", "246200364")
             .replace("{finess}", "620000029")
-            .replace("{rpps}", "810100000001");
+            .replace("{rpps}", "810100000001")
+            .replace("{id}", &service_id);
         let path = if spec.path == "/api/v1/communes" || spec.path == "/api/v1/epcis" {
             format!("{path}?q=lens")
         } else {

@@ -78,3 +78,47 @@ CREATE TABLE commune_points (
     longitude  REAL NOT NULL,
     latitude   REAL NOT NULL
 );
+
+-- Services a coordinator adds because the registers lack them
+-- (associations, social services, mediators' offices…).
+CREATE TABLE local_services (
+    id            INTEGER PRIMARY KEY,
+    territory_id  INTEGER NOT NULL REFERENCES territories (id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    name_search   TEXT NOT NULL DEFAULT '',
+    kind          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    publics       TEXT NOT NULL DEFAULT '',
+    fees          TEXT NOT NULL DEFAULT '',
+    opening_hours TEXT NOT NULL DEFAULT '',
+    address       TEXT NOT NULL DEFAULT '',
+    postal_code   TEXT NOT NULL DEFAULT '',
+    insee_code    TEXT,
+    city          TEXT NOT NULL DEFAULT '',
+    phone         TEXT NOT NULL DEFAULT '',
+    email         TEXT NOT NULL DEFAULT '',
+    website       TEXT NOT NULL DEFAULT '',
+    area          TEXT NOT NULL DEFAULT '',
+    accessibility TEXT NOT NULL DEFAULT '',
+    msp           BOOLEAN NOT NULL DEFAULT FALSE,
+    cpts          BOOLEAN NOT NULL DEFAULT FALSE,
+    version       INTEGER NOT NULL DEFAULT 1,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE INDEX local_services_territory ON local_services (territory_id);
+
+-- A territory's own marks on any directory entry: MSP/CPTS flags,
+-- accessibility notes, hidden from its public directory (with the reason).
+CREATE TABLE directory_marks (
+    territory_id  INTEGER NOT NULL REFERENCES territories (id) ON DELETE CASCADE,
+    entry_kind    TEXT NOT NULL,
+    entry_id      TEXT NOT NULL,
+    msp           BOOLEAN NOT NULL DEFAULT FALSE,
+    cpts          BOOLEAN NOT NULL DEFAULT FALSE,
+    hidden        BOOLEAN NOT NULL DEFAULT FALSE,
+    hidden_reason TEXT NOT NULL DEFAULT '',
+    accessibility TEXT NOT NULL DEFAULT '',
+    updated_at    TEXT NOT NULL,
+    PRIMARY KEY (territory_id, entry_kind, entry_id)
+);

@@ -4,8 +4,10 @@
 pub mod codes;
 pub mod dates;
 pub mod geo;
+pub mod opening_hours;
 pub mod roles;
 pub mod search;
+pub mod service;
 pub mod territory;
 pub mod text;
 

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod communes;
 pub mod directory;
 pub mod rate_limit;
+pub mod services;
 pub mod sessions;
 pub mod settings;
 pub mod territories;

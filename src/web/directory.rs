@@ -14,7 +14,11 @@ use super::AppState;
 use crate::directory::{self, HitKind, MAX_RESULTS};
 use crate::domain::codes::InseeCode;
 use crate::domain::dates;
+use crate::domain::opening_hours;
+use crate::domain::service::kind_label;
+use crate::storage::communes;
 use crate::storage::directory as store;
+use crate::storage::services::{self, Mark};
 use crate::storage::territories;
 
 pub fn routes(r: Routes) -> Routes {
@@ -28,6 +32,11 @@ pub fn routes(r: Routes) -> Routes {
             "/t/{territory}/annuaire/professionnels/{rpps}",
             Access::Public,
             professional,
+        )
+        .get(
+            "/t/{territory}/annuaire/services/{id}",
+            Access::Public,
+            service,
         )
 }
 
@@ -93,6 +102,8 @@ pub struct HitView {
     pub phone_link: String,
     pub in_territory: bool,
     pub distance: Option<String>,
+    /// MSP, CPTS.
+    pub flags: String,
 }
 
 #[derive(Template)]
@@ -156,7 +167,7 @@ async fn search(
     let (categories, professions) = store::facets(&st.db).await?;
     let mut errors = FormErrors::default();
     let hits = match form.to_query(&codes) {
-        Ok(q) => directory::search(&st.db, &codes, &q).await?,
+        Ok(q) => directory::search(&st.db, t.id, &codes, &q).await?,
         Err((field, msg)) => {
             errors.push(field, msg);
             Vec::new()
@@ -169,7 +180,17 @@ async fn search(
             path: match h.kind {
                 HitKind::Establishment => format!("etablissements/{}", h.id),
                 HitKind::Professional => format!("professionnels/{}", h.id),
+                HitKind::Service => format!("services/{}", h.id),
             },
+            flags: [
+                (h.msp, "Maison de santé pluriprofessionnelle"),
+                (h.cpts, "CPTS"),
+            ]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, l)| *l)
+            .collect::<Vec<_>>()
+            .join(", "),
             phone_link: h.phone.replace(' ', ""),
             distance: h.distance_km.map(|d| format!("{d:.0}")),
             name: h.name,
@@ -225,6 +246,8 @@ struct EntryPage {
     title: String,
     detail: String,
     places: Vec<PlaceView>,
+    /// Further facts (publics, fees, hours…), label and text.
+    facts: Vec<(&'static str, String)>,
     source: String,
 }
 
@@ -246,6 +269,7 @@ async fn establishment(
     let e = store::get_establishment(&st.db, &finess)
         .await?
         .ok_or(AppError::NotFound)?;
+    let mark = mark_of(&st, t.id, "establishment", &e.finess).await?;
     let title = if e.long_name.is_empty() {
         e.name.clone()
     } else {
@@ -264,8 +288,9 @@ async fn establishment(
             address: e.address,
             postal_code: e.postal_code,
             city: e.city,
-            access: String::new(),
+            access: mark.accessibility,
         }],
+        facts: Vec::new(),
         source: format!("Numéro FINESS {}. {}", e.finess, sources_note(&st).await?),
         title,
     };
@@ -281,6 +306,7 @@ async fn professional(
     let (p, places) = store::get_professional(&st.db, &rpps)
         .await?
         .ok_or(AppError::NotFound)?;
+    let mark = mark_of(&st, t.id, "professional", &p.rpps).await?;
     let title = format!("{} {}", p.first_name, p.last_name)
         .trim()
         .to_owned();
@@ -299,11 +325,95 @@ async fn professional(
                 address: pl.address,
                 postal_code: pl.postal_code,
                 city: pl.city,
-                access: String::new(),
+                access: mark.accessibility.clone(),
             })
             .collect(),
+        facts: Vec::new(),
         source: format!("Identifiant RPPS {}. {}", p.rpps, sources_note(&st).await?),
         title,
+    };
+    Ok(render(&page))
+}
+
+/// The territory's marks on an entry; an entry it hides is not found here.
+async fn mark_of(st: &AppState, territory_id: i64, kind: &str, id: &str) -> Result<Mark, AppError> {
+    let mark = services::marks(&st.db, territory_id)
+        .await?
+        .into_iter()
+        .find(|m| m.entry_kind == kind && m.entry_id == id)
+        .unwrap_or_default();
+    if mark.hidden {
+        return Err(AppError::NotFound);
+    }
+    Ok(mark)
+}
+
+async fn service(
+    State(st): State<AppState>,
+    Path((slug, id)): Path<(String, i64)>,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let sv = services::get(&st.db, t.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mark = mark_of(&st, t.id, "service", &sv.id.to_string()).await?;
+    let mut facts = Vec::new();
+    let mut fact = |label: &'static str, text: String| {
+        if !text.is_empty() {
+            facts.push((label, text));
+        }
+    };
+    fact("Présentation", sv.description.clone());
+    fact("Publics", sv.publics.clone());
+    fact("Tarifs", sv.fees.clone());
+    fact("Horaires", opening_hours::to_french(&sv.opening_hours));
+    fact("Courriel", sv.email.clone());
+    fact("Site internet", sv.website.clone());
+    if !sv.area.is_empty() {
+        let codes: Vec<String> = sv.area.split_whitespace().map(str::to_owned).collect();
+        let names: Vec<String> = communes::communes_by_codes(&st.db, &codes)
+            .await?
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        fact("Communes desservies", names.join(", "));
+    }
+    let flags: Vec<&str> = [
+        (sv.msp || mark.msp, "Maison de santé pluriprofessionnelle"),
+        (sv.cpts || mark.cpts, "Membre d'une CPTS"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, l)| *l)
+    .collect();
+    fact("Repères", flags.join(", "));
+    let access = if mark.accessibility.is_empty() {
+        sv.accessibility.clone()
+    } else {
+        mark.accessibility.clone()
+    };
+    let page = EntryPage {
+        l: ctx.public_layout(sv.name.clone(), &t.slug, &t.name),
+        slug: t.slug.clone(),
+        title: sv.name.clone(),
+        detail: kind_label(&sv.kind).to_owned(),
+        places: vec![PlaceView {
+            site: String::new(),
+            specialty: String::new(),
+            mode: String::new(),
+            phone_link: sv.phone.replace(' ', ""),
+            phone: sv.phone.clone(),
+            address: sv.address.clone(),
+            postal_code: sv.postal_code.clone(),
+            city: sv.city.clone(),
+            access,
+        }],
+        facts,
+        source: format!(
+            "Fiche tenue par la coordination du territoire, mise à jour le {}.",
+            dates::paris_date(sv.updated_at)
+        ),
     };
     Ok(render(&page))
 }

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+mod directory;
 mod region;
 mod territory;
 
@@ -64,6 +65,31 @@ pub fn routes(r: Routes) -> Routes {
             "/admin/t/{territory}/comptes/{user_id}/retirer",
             Territory(Role::Coordinator),
             accounts::remove,
+        )
+        .get(
+            "/admin/t/{territory}/annuaire",
+            Territory(Role::Coordinator),
+            directory::index,
+        )
+        .post(
+            "/admin/t/{territory}/annuaire/services",
+            Territory(Role::Coordinator),
+            directory::create,
+        )
+        .get(
+            "/admin/t/{territory}/annuaire/services/{id}",
+            Territory(Role::Coordinator),
+            directory::edit_form,
+        )
+        .post(
+            "/admin/t/{territory}/annuaire/services/{id}",
+            Territory(Role::Coordinator),
+            directory::update,
+        )
+        .post(
+            "/admin/t/{territory}/annuaire/reperes",
+            Territory(Role::Coordinator),
+            directory::set_mark,
         )
         .get("/region/", Regional, region::index)
 }

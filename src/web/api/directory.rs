@@ -54,7 +54,7 @@ pub async fn search(
     let query = form
         .to_query(&codes)
         .map_err(|(field, msg)| AppError::BadRequest(format!("{field} : {msg}")))?;
-    Ok(Json(directory::search(&st.db, &codes, &query).await?))
+    Ok(Json(directory::search(&st.db, t.id, &codes, &query).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/establishments/{finess}", tag = "directory",
