@@ -76,7 +76,8 @@ async fn authorization_matrix(backend: Backend) {
             .replace("{token}", "jeton-inconnu")
             .replace("{user_id}", &victim)
             .replace("{insee_code}", "62498")
-            .replace("{siren}", "246200364");
+            .replace("{siren}", "246200364")
+            .replace("{id}", "1");
         let path = if spec.path == "/api/v1/communes" || spec.path == "/api/v1/epcis" {
             format!("{path}?q=lens")
         } else {

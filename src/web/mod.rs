@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod agenda;
 pub mod api;
 pub mod csrf;
 pub mod error;
@@ -58,6 +59,7 @@ pub fn routes(state: AppState) -> Built {
     let r = public::routes(r);
     let r = admin::routes(r);
     let r = api::routes(r);
+    let r = agenda::routes(r);
     r.build()
 }
 

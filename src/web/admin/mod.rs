@@ -5,6 +5,8 @@ mod auth;
 mod region;
 mod territory;
 
+pub(crate) use auth::client_ip;
+
 use super::access::{Access, Routes};
 use crate::domain::roles::Role;
 

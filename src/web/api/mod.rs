@@ -28,7 +28,8 @@ use super::AppState;
     tags(
         (name = "territories", description = "Territoires de l'instance"),
         (name = "geography", description = "Communes, EPCI et QPV officiels"),
-        (name = "account", description = "Compte connecté")
+        (name = "account", description = "Compte connecté"),
+        (name = "agenda", description = "Permanences, événements, séances et inscriptions")
     ),
     components(schemas(super::error::ApiErrorBody))
 )]
