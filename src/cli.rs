@@ -46,6 +46,23 @@ enum Command {
         /// Trust X-Forwarded-For from a reverse proxy.
         #[arg(long, env = "MAILLAGE_TRUST_PROXY")]
         trust_proxy: bool,
+        /// SMTP relay for e-mails: smtp://[user:password@]host[:port].
+        #[arg(long, env = "MAILLAGE_SMTP_URL")]
+        smtp_url: Option<String>,
+        /// Sender of the e-mails.
+        #[arg(
+            long,
+            env = "MAILLAGE_MAIL_FROM",
+            default_value = "Maillage <ne-pas-repondre@maillage.invalid>"
+        )]
+        mail_from: String,
+        /// Days registrations are kept after their session.
+        #[arg(
+            long,
+            env = "MAILLAGE_REGISTRATION_RETENTION_DAYS",
+            default_value_t = 90
+        )]
+        registration_retention_days: i64,
     },
     /// Apply pending migrations.
     Migrate,
@@ -148,6 +165,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             demo,
             trust_proxy,
+            smtp_url,
+            mail_from,
+            registration_retention_days,
         } => {
             let started = std::time::Instant::now();
             let db = connect(&url).await?;
@@ -163,6 +183,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cookie_secure: public_url.starts_with("https://"),
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 trust_proxy,
+                smtp_url,
+                mail_from,
+                registration_retention_days,
                 ..Config::default()
             };
             tracing::info!(?config, "configuration");

@@ -23,6 +23,14 @@ pub struct Config {
     pub login_window: chrono::Duration,
     /// Trust `X-Forwarded-For` from a reverse proxy to find the client address.
     pub trust_proxy: bool,
+    /// `smtp://[user:password@]host[:port]`; no e-mail is sent without it.
+    pub smtp_url: Option<String>,
+    /// Sender of the e-mails (`Nom <adresse>`).
+    pub mail_from: String,
+    /// Registrations are deleted this many days after their session ended.
+    pub registration_retention_days: i64,
+    /// Reminder e-mails go out this many hours before a session.
+    pub reminder_hours: i64,
 }
 
 impl Default for Config {
@@ -38,6 +46,10 @@ impl Default for Config {
             login_attempts: 5,
             login_window: chrono::Duration::minutes(15),
             trust_proxy: false,
+            smtp_url: None,
+            mail_from: "Maillage <ne-pas-repondre@maillage.invalid>".into(),
+            registration_retention_days: 90,
+            reminder_hours: 24,
         }
     }
 }
@@ -52,6 +64,11 @@ impl fmt::Debug for Config {
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
             .field("trust_proxy", &self.trust_proxy)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field(
+                "registration_retention_days",
+                &self.registration_retention_days,
+            )
             .finish_non_exhaustive()
     }
 }

@@ -11,5 +11,6 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod import;
+pub mod mail;
 pub mod storage;
 pub mod web;

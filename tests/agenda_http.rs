@@ -751,3 +751,161 @@ async fn series_form_keeps_input_and_shows_the_rule(backend: Backend) {
     app.stop().await;
 }
 both!(series_form_keeps_input_and_shows_the_rule);
+
+/// A tiny SMTP server that accepts everything and keeps the messages.
+async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mails = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = mails.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(buf) = data.as_mut() {
+                        if line == "." {
+                            store.lock().unwrap().push(data.take().unwrap());
+                            w.write_all(b"250 OK\r\n").await.unwrap();
+                        } else {
+                            buf.push_str(&line);
+                            buf.push('\n');
+                        }
+                        continue;
+                    }
+                    let cmd = line.to_ascii_uppercase();
+                    let reply: &[u8] = if cmd.starts_with("EHLO") {
+                        b"250-sink\r\n250 8BITMIME\r\n"
+                    } else if cmd.starts_with("DATA") {
+                        data = Some(String::new());
+                        b"354 go\r\n"
+                    } else if cmd.starts_with("QUIT") {
+                        w.write_all(b"221 bye\r\n").await.unwrap();
+                        break;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    w.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, mails)
+}
+
+/// The message with its quoted-printable body decoded.
+fn decode_qp(mail: &str) -> String {
+    let joined = mail.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn wait_for_mail(
+    mails: &std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    n: usize,
+) -> Vec<String> {
+    for _ in 0..100 {
+        if mails.lock().unwrap().len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    mails.lock().unwrap().iter().map(|m| decode_qp(m)).collect()
+}
+
+async fn mails_confirmation_promotion_reminder_and_retention(backend: Backend) {
+    let (port, mails) = smtp_sink().await;
+    let config = maillage::config::Config {
+        smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
+        ..Default::default()
+    };
+    let app = TestApp::start_with(backend, config).await;
+    let (_, event, session) = event_through_forms(&app, "Atelier mémoire", "1").await;
+    let c = app.client();
+    let r = register_form(&app, &c, event, session, "Alice", None).await;
+    assert!(r.text().await.unwrap().contains("Inscription confirmée"));
+    let got = wait_for_mail(&mails, 1).await;
+    assert_eq!(got.len(), 1);
+    assert!(got[0].contains("To: alice@exemple.test"));
+    let link_at = got[0]
+        .find("/t/lens-lievin/inscriptions/")
+        .unwrap_or_else(|| panic!("no cancel link in {}", got[0]));
+    let cancel_path: String = got[0][link_at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    register_form(&app, &c, event, session, "Bruno", None).await;
+    let got = wait_for_mail(&mails, 2).await;
+    assert!(got[1].contains("To: bruno@exemple.test") && got[1].contains("liste d’attente"));
+    // Alice cancels from the link of her e-mail: Bruno is told.
+    let page = c
+        .get(app.url(&cancel_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = extract_csrf(&page).unwrap();
+    c.post(app.url(&cancel_path))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let got = wait_for_mail(&mails, 3).await;
+    assert!(
+        got[2].contains("To: bruno@exemple.test") && got[2].contains("Une place s’est libérée")
+    );
+    // The day before: one reminder, once.
+    let s = agenda::get_session(&app.db, session).await.unwrap();
+    let eve = s.starts_at - chrono::Duration::hours(20);
+    assert_eq!(
+        maillage::web::agenda::housekeeping(&app.state, eve)
+            .await
+            .unwrap(),
+        (1, 0)
+    );
+    assert_eq!(
+        maillage::web::agenda::housekeeping(&app.state, eve)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+    let got = wait_for_mail(&mails, 4).await;
+    assert!(got[3].contains("To: bruno@exemple.test") && got[3].contains("Petit rappel"));
+    // Retention: 90 days after the session, the list is purged.
+    let later = s.ends_at + chrono::Duration::days(91);
+    assert_eq!(
+        maillage::web::agenda::housekeeping(&app.state, later)
+            .await
+            .unwrap(),
+        (0, 2)
+    );
+    assert!(agenda::registrations(&app.db, session)
+        .await
+        .unwrap()
+        .is_empty());
+    app.stop().await;
+}
+both!(mails_confirmation_promotion_reminder_and_retention);

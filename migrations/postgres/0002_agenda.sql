@@ -100,6 +100,7 @@ CREATE TABLE registrations (
     attended          BOOLEAN,
     created_at        TIMESTAMPTZ NOT NULL,
     cancelled_at      TIMESTAMPTZ,
+    reminded_at       TIMESTAMPTZ,
     CONSTRAINT registrations_token_key UNIQUE (cancel_token_hash),
     CONSTRAINT registrations_submission_key UNIQUE (session_id, submission_key)
 );

@@ -100,6 +100,7 @@ CREATE TABLE registrations (
     attended          BOOLEAN,
     created_at        TEXT NOT NULL,
     cancelled_at      TEXT,
+    reminded_at       TEXT,
     CONSTRAINT registrations_token_key UNIQUE (cancel_token_hash),
     CONSTRAINT registrations_submission_key UNIQUE (session_id, submission_key)
 );

@@ -989,3 +989,55 @@ pub async fn view_count(db: &Db, event_id: i64) -> DbResult<i64> {
     .await?);
     Ok(n)
 }
+
+// ---------------------------------------------------------------- reminders
+
+/// A confirmed registration with an e-mail whose session starts in
+/// `(now, until]` and who has not been reminded yet.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueReminder {
+    pub registration_id: i64,
+    pub name: String,
+    pub email: String,
+    pub starts_at: DateTime<Utc>,
+    pub event_id: i64,
+    pub title: String,
+    pub territory_slug: String,
+}
+
+pub async fn due_reminders(
+    db: &Db,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> DbResult<Vec<DueReminder>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, DueReminder>(
+        "SELECT r.id AS registration_id, r.name, r.email, s.starts_at, e.id AS event_id, e.title, t.slug AS territory_slug \
+         FROM registrations r JOIN event_sessions s ON s.id = r.session_id JOIN events e ON e.id = s.event_id \
+         JOIN territories t ON t.id = e.territory_id \
+         WHERE r.status = 'confirmed' AND r.email IS NOT NULL AND r.reminded_at IS NULL AND s.cancelled = $1 \
+         AND s.starts_at > $2 AND s.starts_at <= $3 ORDER BY s.starts_at, r.id",
+    )
+    .bind(false)
+    .bind(now)
+    .bind(until)
+    .fetch_all(pool)
+    .await?))
+}
+
+/// Mark a reminder as sent; false when another process already did.
+pub async fn mark_reminded(db: &Db, registration_id: i64, at: DateTime<Utc>) -> DbResult<bool> {
+    Ok(
+        db_run!(db, pool => sqlx::query("UPDATE registrations SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL")
+        .bind(at)
+        .bind(registration_id)
+        .execute(pool)
+        .await?
+        .rows_affected())
+            == 1,
+    )
+}
+
+pub async fn get_registration(db: &Db, id: i64) -> DbResult<Registration> {
+    let sql = format!("SELECT {REG_COLS} FROM registrations WHERE id = $1");
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Registration>(&sql).bind(id).fetch_one(pool).await?))
+}

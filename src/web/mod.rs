@@ -40,12 +40,22 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Signs CSRF tokens and hashes addresses; shared by all processes (see `storage::settings`).
     pub secret: Arc<Vec<u8>>,
+    /// Outgoing e-mail, when an SMTP relay is configured.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl AppState {
     pub async fn new(db: Db, config: Config) -> DbResult<Self> {
         let secret = settings::secret(&db).await?;
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(Arc::new(
+                crate::mail::Mailer::new(url, &config.mail_from)
+                    .map_err(crate::storage::DbError::Other)?,
+            )),
+            None => None,
+        };
         Ok(AppState {
+            mailer,
             db,
             config: Arc::new(config),
             secret: Arc::new(secret),
@@ -94,6 +104,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    tokio::spawn(agenda::housekeeping_loop(state.clone()));
     let app = app(state);
     axum::serve(
         listener,

@@ -1236,7 +1236,17 @@ pub async fn phone_register(
         f.consent.is_some(),
     ) {
         Ok(r) => match store::register(&st.db, s.id, &r, None, &tc.user.user.email).await {
-            Ok((reg, _)) => {
+            Ok((reg, token)) => {
+                if let Some(tok) = &token {
+                    super::notify::registration(
+                        &st,
+                        &tc.territory.slug,
+                        &e.title,
+                        s.starts_at,
+                        &reg,
+                        tok,
+                    );
+                }
                 let msg = format!(
                     "{} : inscription {}.",
                     reg.name,

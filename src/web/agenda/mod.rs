@@ -6,7 +6,10 @@
 mod admin;
 mod api;
 mod feeds;
+pub mod notify;
 mod public;
+
+pub use notify::{housekeeping, housekeeping_loop};
 
 use std::collections::HashMap;
 

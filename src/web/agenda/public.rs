@@ -710,6 +710,9 @@ pub async fn register(
                         "La séance est complète : vous êtes sur la liste d’attente ({when}). Si une place se libère, votre inscription sera confirmée dans l’ordre d’arrivée."
                     ),
                 }];
+                if let Some(tok) = &token {
+                    super::notify::registration(&st, &t.slug, &e.title, s.starts_at, &reg, tok);
+                }
                 let link = match token {
                     Some(tok) => {
                         paragraphs.push("Gardez ce lien : il permet d’annuler votre inscription et de libérer la place pour quelqu’un d’autre.".into());
@@ -824,7 +827,8 @@ pub async fn cancel(
     let e = store::get_event(&st.db, t.id, s.event_id)
         .await
         .map_err(|_| AppError::NotFound)?;
-    store::cancel_by_token(&st.db, &token).await?;
+    let (_, promoted) = store::cancel_by_token(&st.db, &token).await?;
+    super::notify::promoted(&st, &t.slug, &e.title, s.starts_at, &promoted).await;
     Ok(render(&MessagePage {
         l: ctx.public_layout("Inscription annulée", &t.slug, &t.name),
         heading: "Inscription annulée".into(),
