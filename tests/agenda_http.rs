@@ -598,6 +598,47 @@ async fn event_page_registration_and_cancel(backend: Backend) {
         .await
         .unwrap();
     assert!(ics.contains("STATUS:CONFIRMED") && ics.contains("CATEGORIES:Nutrition,Seniors"));
+    // Cancelling the session closes registrations with a clear message.
+    let r = staff
+        .post(app.url(&format!(
+            "/admin/t/lens-lievin/seances/{session}/annulation"
+        )))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let ics = c
+        .get(app.url("/t/lens-lievin/agenda.ics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ics.contains("STATUS:CANCELLED"));
+    let url = app.url(&format!("/t/lens-lievin/evenements/{event}"));
+    let token = csrf_from(&staff, &url).await;
+    let r = staff
+        .post(format!("{url}/inscription"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("session_id", &session.to_string()),
+            ("name", "Tardif"),
+            ("phone", "0321000000"),
+            ("party_size", "1"),
+            ("consent", "oui"),
+            ("key", "k"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("séance est annulée") && body.contains("value=\"Tardif\""),
+        "{body}"
+    );
     app.stop().await;
 }
 both!(event_page_registration_and_cancel);

@@ -1123,6 +1123,22 @@ pub async fn session_add(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
 }
 
+/// Cancel a session: registrations are closed; people already registered
+/// stay listed (and can be called from the list).
+pub async fn session_cancel(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let (e, s) = session_of(&st, &tc, &id).await?;
+    store::cancel_session(&st.db, &tc.user.actor(), tc.territory.id, s.id).await?;
+    Ok(Redirect::to(&format!(
+        "/admin/t/{}/evenements/{}",
+        tc.territory.slug, e.id
+    ))
+    .into_response())
+}
+
 // ---------------------------------------------------------------- registrations
 
 #[derive(Template)]

@@ -105,6 +105,11 @@ pub fn routes(r: Routes) -> Routes {
             partner,
             admin::session_add,
         )
+        .post(
+            "/admin/t/{territory}/seances/{id}/annulation",
+            partner,
+            admin::session_cancel,
+        )
         .get(
             "/admin/t/{territory}/seances/{id}/inscriptions",
             partner,

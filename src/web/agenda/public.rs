@@ -324,7 +324,12 @@ struct AgendaPage {
     au: String,
     sessions: Vec<SessionView>,
     error: String,
+    /// Sessions matching but not shown (beyond [`AGENDA_MAX`]).
+    more: usize,
 }
+
+/// Sessions shown at most on one agenda page; narrow the dates for more.
+pub const AGENDA_MAX: usize = 200;
 
 pub async fn places_map(st: &AppState, tid: i64) -> Result<BTreeMap<i64, Place>, AppError> {
     Ok(store::list_places(&st.db, tid)
@@ -367,7 +372,7 @@ pub async fn agenda(
         .collect();
     themes.sort();
     themes.dedup();
-    let views = sessions
+    let views: Vec<SessionView> = sessions
         .iter()
         .filter(|s| {
             let day = s.starts_at.with_timezone(&Paris).date_naive();
@@ -383,8 +388,12 @@ pub async fn agenda(
                 && (public.is_empty() || s.audience == public)
         })
         .map(|(e, s)| session_view(e, s, &places))
-        .collect();
+        .collect::<Vec<_>>();
+    let mut views = views;
+    let more = views.len().saturating_sub(AGENDA_MAX);
+    views.truncate(AGENDA_MAX);
     let page = AgendaPage {
+        more,
         l: ctx.public_layout("Agenda santé", &t.slug, &t.name),
         slug: t.slug.clone(),
         communes: territory_communes(&st, &t).await?,
@@ -494,6 +503,9 @@ pub fn event_json_ld(
         "organizer": { "@type": "Organization", "name": e.organiser },
         "keywords": e.theme_list().join(", "),
     });
+    if !sessions.is_empty() && sessions.iter().all(|s| s.cancelled) {
+        v["eventStatus"] = json!("https://schema.org/EventCancelled");
+    }
     if let (Some(first), Some(last)) = (sessions.first(), sessions.last()) {
         v["startDate"] = json!(dates::paris_iso(first.starts_at));
         v["endDate"] = json!(dates::paris_iso(last.ends_at));
