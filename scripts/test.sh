@@ -21,7 +21,12 @@ if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-python3 -c 'import icalendar' 2>/dev/null || true
+# The iCalendar feeds are checked against an independent reader (tests/agenda_http.rs).
+if ! python3 -c 'import icalendar, recurring_ical_events' 2>/dev/null; then
+  echo "== pip install icalendar recurring-ical-events"
+  python3 -m pip install --quiet icalendar recurring-ical-events 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages icalendar recurring-ical-events
+fi
 
 # Databases left behind by interrupted runs.
 psql "$MAILLAGE_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'maillage_t_%'" 2>/dev/null \

@@ -50,6 +50,23 @@ enum Command {
         /// process's memory (0 disables).
         #[arg(long, env = "MAILLAGE_PUBLIC_CACHE_MS", default_value_t = 2000)]
         public_cache_ms: u64,
+        /// SMTP relay for e-mails: smtp://[user:password@]host[:port].
+        #[arg(long, env = "MAILLAGE_SMTP_URL")]
+        smtp_url: Option<String>,
+        /// Sender of the e-mails.
+        #[arg(
+            long,
+            env = "MAILLAGE_MAIL_FROM",
+            default_value = "Maillage <ne-pas-repondre@maillage.invalid>"
+        )]
+        mail_from: String,
+        /// Days registrations are kept after their session.
+        #[arg(
+            long,
+            env = "MAILLAGE_REGISTRATION_RETENTION_DAYS",
+            default_value_t = 90
+        )]
+        registration_retention_days: i64,
     },
     /// Apply pending migrations.
     Migrate,
@@ -157,6 +174,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
             trust_proxy,
             public_cache_ms,
+            smtp_url,
+            mail_from,
+            registration_retention_days,
         } => {
             let started = std::time::Instant::now();
             let db = connect(&url).await?;
@@ -173,6 +193,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 trust_proxy,
                 public_cache_ttl: std::time::Duration::from_millis(public_cache_ms),
+                smtp_url,
+                mail_from,
+                registration_retention_days,
                 ..Config::default()
             };
             tracing::info!(?config, "configuration");

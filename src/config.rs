@@ -26,6 +26,14 @@ pub struct Config {
     /// How long this process may serve an anonymous public page from its
     /// memory (see `web::microcache`); zero disables the cache.
     pub public_cache_ttl: Duration,
+    /// `smtp://[user:password@]host[:port]`; no e-mail is sent without it.
+    pub smtp_url: Option<String>,
+    /// Sender of the e-mails (`Nom <adresse>`).
+    pub mail_from: String,
+    /// Registrations are deleted this many days after their session ended.
+    pub registration_retention_days: i64,
+    /// Reminder e-mails go out this many hours before a session.
+    pub reminder_hours: i64,
 }
 
 impl Default for Config {
@@ -42,6 +50,10 @@ impl Default for Config {
             login_window: chrono::Duration::minutes(15),
             trust_proxy: false,
             public_cache_ttl: Duration::from_secs(2),
+            smtp_url: None,
+            mail_from: "Maillage <ne-pas-repondre@maillage.invalid>".into(),
+            registration_retention_days: 90,
+            reminder_hours: 24,
         }
     }
 }
@@ -57,6 +69,11 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("trust_proxy", &self.trust_proxy)
             .field("public_cache_ttl", &self.public_cache_ttl)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field(
+                "registration_retention_days",
+                &self.registration_retention_days,
+            )
             .finish_non_exhaustive()
     }
 }

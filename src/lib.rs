@@ -12,5 +12,6 @@ pub mod demo;
 pub mod directory;
 pub mod domain;
 pub mod import;
+pub mod mail;
 pub mod storage;
 pub mod web;

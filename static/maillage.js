@@ -7,3 +7,13 @@ document.addEventListener("DOMContentLoaded", function () {
   var summary = document.querySelector(".error-summary");
   if (summary) { summary.focus(); }
 });
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-copy]").forEach(function (b) {
+    var input = document.getElementById(b.getAttribute("data-copy"));
+    if (!input || !navigator.clipboard) { return; }
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      navigator.clipboard.writeText(input.value).then(function () { b.textContent = "Lien copié"; });
+    });
+  });
+});

@@ -69,8 +69,8 @@ async fn authorization_matrix(backend: Backend) {
     let actor = maillage::storage::audit::Actor::system("test");
     let service_id = maillage::storage::services::create(&app.db, &actor, lens.id, &service)
         .await
-        .unwrap()
-        .to_string();
+        .unwrap();
+    assert_eq!(service_id, 1, "routes with an {{id}} are walked with id 1");
 
     let mut clients = Vec::new();
     for role in ROLES {
@@ -96,7 +96,7 @@ async fn authorization_matrix(backend: Backend) {
             .replace("{siren}", "246200364")
             .replace("{finess}", "620000029")
             .replace("{rpps}", "810100000001")
-            .replace("{id}", &service_id);
+            .replace("{id}", "1");
         let path = if spec.path == "/api/v1/communes" || spec.path == "/api/v1/epcis" {
             format!("{path}?q=lens")
         } else {

@@ -1,6 +1,7 @@
 //! Domain types: parsed once at the edge (forms, files, CLI), trusted after.
 //! Nothing here knows about HTTP or SQL.
 
+pub mod agenda;
 pub mod codes;
 pub mod dates;
 pub mod geo;

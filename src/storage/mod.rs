@@ -11,6 +11,7 @@
 //! - booleans are bound as Rust `bool`;
 //! - ids are `i64`.
 
+pub mod agenda;
 pub mod audit;
 pub mod communes;
 pub mod directory;

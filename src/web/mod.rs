@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod agenda;
 pub mod api;
 pub mod csrf;
 pub mod directory;
@@ -43,12 +44,22 @@ pub struct AppState {
     pub secret: Arc<Vec<u8>>,
     /// This process's short-lived cache of anonymous public pages.
     pub cache: microcache::MicroCache,
+    /// Outgoing e-mail, when an SMTP relay is configured.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl AppState {
     pub async fn new(db: Db, config: Config) -> DbResult<Self> {
         let secret = settings::secret(&db).await?;
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(Arc::new(
+                crate::mail::Mailer::new(url, &config.mail_from)
+                    .map_err(crate::storage::DbError::Other)?,
+            )),
+            None => None,
+        };
         Ok(AppState {
+            mailer,
             db,
             config: Arc::new(config),
             secret: Arc::new(secret),
@@ -64,6 +75,7 @@ pub fn routes(state: AppState) -> Built {
     let r = directory::routes(r);
     let r = admin::routes(r);
     let r = api::routes(r);
+    let r = agenda::routes(r);
     r.build()
 }
 
@@ -102,6 +114,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    tokio::spawn(agenda::housekeeping_loop(state.clone()));
     let app = app(state);
     axum::serve(
         listener,

@@ -62,7 +62,7 @@ pub struct LoginForm {
 
 /// The client's address: the peer, or the first `X-Forwarded-For` hop when
 /// the instance is configured to trust its reverse proxy.
-fn client_ip(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
+pub(crate) fn client_ip(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
     if st.config.trust_proxy {
         if let Some(first) = headers
             .get("x-forwarded-for")

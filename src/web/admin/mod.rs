@@ -6,6 +6,8 @@ mod directory;
 mod region;
 mod territory;
 
+pub(crate) use auth::client_ip;
+
 use super::access::{Access, Routes};
 use crate::domain::roles::Role;
 

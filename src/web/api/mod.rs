@@ -30,7 +30,8 @@ use super::AppState;
         (name = "territories", description = "Territoires de l'instance"),
         (name = "geography", description = "Communes, EPCI et QPV officiels"),
         (name = "directory", description = "Annuaire de l'offre de santé (FINESS, RPPS)"),
-        (name = "account", description = "Compte connecté")
+        (name = "account", description = "Compte connecté"),
+        (name = "agenda", description = "Permanences, événements, séances et inscriptions")
     ),
     components(schemas(super::error::ApiErrorBody))
 )]

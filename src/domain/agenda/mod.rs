@@ -1,0 +1,6 @@
+//! Agenda: public holidays, drop-in series (permanences) and their
+//! occurrences, events and registrations rules. No I/O.
+
+pub mod event;
+pub mod holidays;
+pub mod recurrence;

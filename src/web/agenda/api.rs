@@ -1,0 +1,217 @@
+//! Agenda API: series, occurrences expanded for a date range, events and
+//! their sessions (public); registrations of a session (partners and
+//! coordinators of the territory).
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
+
+use super::{series_world, today_paris};
+use crate::domain::roles::Role;
+use crate::storage::agenda::{self as store, Event, Registration, Series, Session};
+use crate::storage::territories::Territory;
+use crate::storage::DbError;
+use crate::web::access::{Access, Routes, TerritoryCtx};
+use crate::web::error::{ApiError, ApiErrorBody, AppError};
+use crate::web::AppState;
+
+pub fn routes(r: Routes) -> Routes {
+    r.api(Access::Public, routes!(list_series))
+        .api(Access::Public, routes!(occurrences))
+        .api(Access::Public, routes!(list_events))
+        .api(Access::Public, routes!(event_sessions))
+        .api(
+            Access::Territory(Role::Partner),
+            routes!(session_registrations),
+        )
+}
+
+async fn territory(st: &AppState, slug: &str) -> Result<Territory, ApiError> {
+    Ok(crate::storage::territories::get_by_slug(&st.db, slug)
+        .await?
+        .ok_or(AppError::NotFound)?)
+}
+
+/// A drop-in series with its normalised recurrence.
+#[derive(Serialize, ToSchema)]
+pub struct SeriesOut {
+    #[serde(flatten)]
+    pub series: Series,
+    /// The rule as used: UNTIL (UTC) always present.
+    pub effective_rrule: String,
+    /// First occurrence, local time in Europe/Paris.
+    pub dtstart: NaiveDateTime,
+    pub description: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/agenda/{territory}/series", tag = "agenda",
+    params(("territory" = String, Path, description = "Identifiant d'adresse du territoire")),
+    responses((status = 200, body = [SeriesOut]), (status = 404, body = ApiErrorBody)))]
+pub async fn list_series(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<SeriesOut>>, ApiError> {
+    let t = territory(&st, &slug).await?;
+    let world = series_world(&st.db, t.id).await?;
+    Ok(Json(
+        world
+            .items
+            .into_iter()
+            .map(|(s, schedule, _)| SeriesOut {
+                effective_rrule: schedule.effective_rule.clone(),
+                dtstart: schedule.dtstart,
+                description: crate::domain::agenda::recurrence::describe(&schedule),
+                series: s,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RangeQuery {
+    /// First day (YYYY-MM-DD), today by default.
+    from: Option<String>,
+    /// Last day (YYYY-MM-DD), 8 weeks after `from` by default; at most 366 days.
+    to: Option<String>,
+    /// Only this commune (INSEE code).
+    commune: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OccurrenceOut {
+    pub series_id: i64,
+    pub title: String,
+    /// The date the rule gives.
+    pub original_date: NaiveDate,
+    /// Local times in Europe/Paris.
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    /// `scheduled`, `moved` or `cancelled`.
+    pub status: String,
+    pub note: String,
+    pub place_id: i64,
+    pub place_name: String,
+    pub insee_code: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/agenda/{territory}/occurrences", tag = "agenda",
+    params(("territory" = String, Path, description = "Identifiant d'adresse du territoire"), RangeQuery),
+    responses((status = 200, body = [OccurrenceOut]), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+pub async fn occurrences(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Json<Vec<OccurrenceOut>>, ApiError> {
+    let t = territory(&st, &slug).await?;
+    let bad = |m: &str| ApiError(AppError::BadRequest(m.to_owned()));
+    let from = super::opt_date(&q.from)
+        .map_err(|_| bad("from : date attendue AAAA-MM-JJ"))?
+        .unwrap_or_else(today_paris);
+    let to = super::opt_date(&q.to)
+        .map_err(|_| bad("to : date attendue AAAA-MM-JJ"))?
+        .unwrap_or(from + Duration::weeks(8));
+    if to < from || to - from > Duration::days(366) {
+        return Err(bad(
+            "La période doit aller de from à to, sur 366 jours au plus.",
+        ));
+    }
+    let world = series_world(&st.db, t.id).await?;
+    Ok(Json(
+        world
+            .occurrences(from, to, q.commune.as_deref().filter(|c| !c.is_empty()))
+            .into_iter()
+            .map(|r| OccurrenceOut {
+                series_id: r.series.id,
+                title: r.series.title.clone(),
+                original_date: r.occ.original_date,
+                start: r.occ.start,
+                end: r.occ.end,
+                status: serde_json::to_value(r.occ.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                note: r.occ.note.clone(),
+                place_id: r.place.id,
+                place_name: r.place.name.clone(),
+                insee_code: r.place.insee_code.clone(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventOut {
+    #[serde(flatten)]
+    pub event: Event,
+    pub sessions: Vec<Session>,
+}
+
+#[utoipa::path(get, path = "/api/v1/agenda/{territory}/events", tag = "agenda",
+    params(("territory" = String, Path, description = "Identifiant d'adresse du territoire")),
+    responses((status = 200, body = [EventOut]), (status = 404, body = ApiErrorBody)))]
+pub async fn list_events(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<EventOut>>, ApiError> {
+    let t = territory(&st, &slug).await?;
+    let sessions = store::territory_sessions(&st.db, t.id).await?;
+    let events = store::list_events(&st.db, t.id).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| EventOut {
+                sessions: sessions
+                    .iter()
+                    .filter(|s| s.event_id == e.id)
+                    .cloned()
+                    .collect(),
+                event: e,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/agenda/{territory}/events/{id}/sessions", tag = "agenda",
+    params(("territory" = String, Path, description = "Identifiant d'adresse du territoire"),
+           ("id" = i64, Path, description = "Événement")),
+    responses((status = 200, body = [Session]), (status = 404, body = ApiErrorBody)))]
+pub async fn event_sessions(
+    State(st): State<AppState>,
+    Path(params): Path<(String, String)>,
+) -> Result<Json<Vec<Session>>, ApiError> {
+    let t = territory(&st, &params.0).await?;
+    let id: i64 = params.1.parse().map_err(|_| AppError::NotFound)?;
+    match store::get_event(&st.db, t.id, id).await {
+        Ok(_) => {}
+        Err(DbError::NotFound) => return Err(AppError::NotFound.into()),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Json(store::sessions(&st.db, id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/agenda/{territory}/sessions/{id}/registrations", tag = "agenda",
+    params(("territory" = String, Path, description = "Identifiant d'adresse du territoire"),
+           ("id" = i64, Path, description = "Séance")),
+    responses((status = 200, body = [Registration]), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+pub async fn session_registrations(
+    State(st): State<AppState>,
+    tc: TerritoryCtx,
+    Path(params): Path<(String, String)>,
+) -> Result<Json<Vec<Registration>>, ApiError> {
+    let id: i64 = params.1.parse().map_err(|_| AppError::NotFound)?;
+    let s = match store::get_session(&st.db, id).await {
+        Ok(s) => s,
+        Err(DbError::NotFound) => return Err(AppError::NotFound.into()),
+        Err(e) => return Err(e.into()),
+    };
+    if store::get_event(&st.db, tc.territory.id, s.event_id)
+        .await
+        .is_err()
+    {
+        return Err(AppError::NotFound.into());
+    }
+    Ok(Json(store::registrations(&st.db, id).await?))
+}

@@ -1,0 +1,238 @@
+//! Agenda pages, feeds and API: drop-in series (permanences), events,
+//! registrations. Public pages under `/t/{territory}/…`, back office under
+//! `/admin/t/{territory}/agenda…`, feeds `agenda.ics` / `permanences.ics`,
+//! API under `/api/v1/territories/{territory}/…`.
+
+mod admin;
+mod api;
+mod feeds;
+pub mod notify;
+mod public;
+
+pub use notify::{housekeeping, housekeeping_loop};
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::access::{Access, Routes};
+use crate::domain::agenda::recurrence::{self, Exception, Occurrence, OccurrenceStatus, Schedule};
+use crate::domain::roles::Role;
+use crate::storage::agenda::{self as store, Place, Series};
+use crate::storage::{Db, DbResult};
+
+pub fn routes(r: Routes) -> Routes {
+    use Access::*;
+    let partner = Territory(Role::Partner);
+    let r = r
+        .get("/t/{territory}/permanences", Public, public::permanences)
+        .get(
+            "/t/{territory}/permanences.ics",
+            Public,
+            feeds::permanences_ics,
+        )
+        .get("/t/{territory}/agenda", Public, public::agenda)
+        .get("/t/{territory}/agenda.ics", Public, feeds::agenda_ics)
+        .get("/t/{territory}/evenements/{id}", Public, public::event_page)
+        .post(
+            "/t/{territory}/evenements/{id}/inscription",
+            Public,
+            public::register,
+        )
+        .get(
+            "/t/{territory}/inscriptions/{token}",
+            Public,
+            public::cancel_form,
+        )
+        .post(
+            "/t/{territory}/inscriptions/{token}",
+            Public,
+            public::cancel,
+        )
+        .get(
+            "/admin/t/{territory}/agenda",
+            Territory(Role::Member),
+            admin::home,
+        )
+        .post("/admin/t/{territory}/lieux", partner, admin::place_create)
+        .get(
+            "/admin/t/{territory}/permanences/nouvelle",
+            partner,
+            admin::series_new,
+        )
+        .post(
+            "/admin/t/{territory}/permanences",
+            partner,
+            admin::series_create,
+        )
+        .get(
+            "/admin/t/{territory}/permanences/{id}",
+            partner,
+            admin::series_edit,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}",
+            partner,
+            admin::series_update,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}/exceptions",
+            partner,
+            admin::exception_save,
+        )
+        .get(
+            "/admin/t/{territory}/evenements/nouveau",
+            partner,
+            admin::event_new,
+        )
+        .post(
+            "/admin/t/{territory}/evenements",
+            partner,
+            admin::event_create,
+        )
+        .get(
+            "/admin/t/{territory}/evenements/{id}",
+            partner,
+            admin::event_edit,
+        )
+        .post(
+            "/admin/t/{territory}/evenements/{id}",
+            partner,
+            admin::event_update,
+        )
+        .post(
+            "/admin/t/{territory}/evenements/{id}/seances",
+            partner,
+            admin::session_add,
+        )
+        .post(
+            "/admin/t/{territory}/seances/{id}/annulation",
+            partner,
+            admin::session_cancel,
+        )
+        .get(
+            "/admin/t/{territory}/seances/{id}/inscriptions",
+            partner,
+            admin::registrations,
+        )
+        .post(
+            "/admin/t/{territory}/seances/{id}/inscriptions",
+            partner,
+            admin::phone_register,
+        )
+        .get(
+            "/admin/t/{territory}/seances/{id}/inscriptions.csv",
+            partner,
+            admin::export_csv,
+        )
+        .get(
+            "/admin/t/{territory}/seances/{id}/inscriptions.xlsx",
+            partner,
+            admin::export_xlsx,
+        )
+        .post(
+            "/admin/t/{territory}/inscriptions/{id}/presence",
+            partner,
+            admin::attendance,
+        );
+    api::routes(r)
+}
+
+/// One occurrence of a series with what the public needs to find it.
+#[derive(Debug, Clone)]
+pub struct OccRow {
+    pub series: Series,
+    pub place: Place,
+    pub occ: Occurrence,
+}
+
+impl OccRow {
+    pub fn cancelled(&self) -> bool {
+        self.occ.status == OccurrenceStatus::Cancelled
+    }
+    pub fn moved(&self) -> bool {
+        self.occ.status == OccurrenceStatus::Moved
+    }
+}
+
+/// Everything about a territory's series: schedules, places, exceptions.
+pub struct SeriesWorld {
+    pub items: Vec<(Series, Schedule, Vec<Exception>)>,
+    pub places: HashMap<i64, Place>,
+}
+
+pub async fn series_world(db: &Db, territory_id: i64) -> DbResult<SeriesWorld> {
+    let series = store::list_series(db, territory_id).await?;
+    let places: HashMap<i64, Place> = store::list_places(db, territory_id)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mut exc: HashMap<i64, Vec<Exception>> = HashMap::new();
+    for (sid, e) in store::exceptions(db, territory_id).await? {
+        exc.entry(sid).or_default().push(e);
+    }
+    let items = series
+        .into_iter()
+        .filter_map(|s| {
+            let schedule = s.schedule().ok()?;
+            let e = exc.remove(&s.id).unwrap_or_default();
+            Some((s, schedule, e))
+        })
+        .collect();
+    Ok(SeriesWorld { items, places })
+}
+
+impl SeriesWorld {
+    /// Occurrences in `[from, to]` (moved ones at their new date and place),
+    /// optionally only in one commune, in time order.
+    pub fn occurrences(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        commune: Option<&str>,
+    ) -> Vec<OccRow> {
+        let mut out = Vec::new();
+        for (s, schedule, exc) in &self.items {
+            for occ in recurrence::expand(schedule, exc, from, to) {
+                let place_id = occ.place_id.unwrap_or(s.place_id);
+                let Some(place) = self.places.get(&place_id) else {
+                    continue;
+                };
+                if commune.is_some_and(|c| c != place.insee_code) {
+                    continue;
+                }
+                out.push(OccRow {
+                    series: s.clone(),
+                    place: place.clone(),
+                    occ,
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            a.occ
+                .start
+                .cmp(&b.occ.start)
+                .then(a.series.id.cmp(&b.series.id))
+        });
+        out
+    }
+}
+
+pub fn today_paris() -> NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive()
+}
+
+/// A date typed but unreadable.
+#[derive(Debug, Clone, Copy)]
+pub struct BadDate;
+
+/// `YYYY-MM-DD`, or `None` when empty; `Err` when typed but unreadable.
+pub fn opt_date(s: &Option<String>) -> Result<Option<NaiveDate>, BadDate> {
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => store::parse_date(v).map(Some).ok_or(BadDate),
+    }
+}

@@ -1,0 +1,136 @@
+//! E-mails of the agenda (confirmation, place freed from the waiting list,
+//! reminder) and the periodic housekeeping (reminders, retention purge).
+//! Sending never blocks a page: messages go out from a spawned task, and a
+//! failure is logged.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::dates;
+use crate::storage::agenda::{self as store, Registration};
+use crate::web::AppState;
+
+fn spawn_send(st: &AppState, to: String, subject: String, body: String) {
+    let Some(mailer) = st.mailer.clone() else {
+        return;
+    };
+    tokio::spawn(async move {
+        if let Err(e) = mailer.send(&to, &subject, &body).await {
+            tracing::warn!(error = %e, "e-mail non envoyé");
+        }
+    });
+}
+
+fn base(st: &AppState) -> String {
+    st.config.public_url.trim_end_matches('/').to_owned()
+}
+
+/// After a registration: what happened, and the cancel link.
+pub fn registration(
+    st: &AppState,
+    slug: &str,
+    title: &str,
+    starts_at: DateTime<Utc>,
+    reg: &Registration,
+    token: &str,
+) {
+    let Some(to) = reg.email.clone() else { return };
+    let waiting = reg.status == "waiting";
+    let subject = if waiting {
+        format!("Liste d’attente : {title}")
+    } else {
+        format!("Inscription confirmée : {title}")
+    };
+    let body = format!(
+        "Bonjour {},\n\n{}\n\n{} — {}\n\nPour annuler et libérer la place : {}/t/{}/inscriptions/{}\n\nCe message est envoyé automatiquement ; vos coordonnées sont supprimées après l’événement.\n",
+        reg.name,
+        if waiting {
+            "La séance est complète : vous êtes sur la liste d’attente. Nous vous écrirons si une place se libère."
+        } else {
+            "Votre inscription est confirmée."
+        },
+        title,
+        dates::paris_datetime(starts_at),
+        base(st),
+        slug,
+        token
+    );
+    spawn_send(st, to, subject, body);
+}
+
+/// People promoted from the waiting list after a cancellation.
+pub async fn promoted(
+    st: &AppState,
+    slug: &str,
+    title: &str,
+    starts_at: DateTime<Utc>,
+    ids: &[i64],
+) {
+    for id in ids {
+        let Ok(reg) = store::get_registration(&st.db, *id).await else {
+            continue;
+        };
+        let Some(to) = reg.email.clone() else {
+            continue;
+        };
+        let body = format!(
+            "Bonjour {},\n\nUne place s’est libérée : votre inscription est confirmée.\n\n{} — {}\n{}/t/{}/agenda\n",
+            reg.name,
+            title,
+            dates::paris_datetime(starts_at),
+            base(st),
+            slug
+        );
+        spawn_send(st, to, format!("Place confirmée : {title}"), body);
+    }
+}
+
+/// Send the reminders due at `now` and purge old registrations. Returns
+/// (reminders sent, registrations purged).
+pub async fn housekeeping(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<(usize, u64)> {
+    let mut sent = 0;
+    if let Some(mailer) = &st.mailer {
+        let due =
+            store::due_reminders(&st.db, now, now + Duration::hours(st.config.reminder_hours))
+                .await?;
+        for r in due {
+            if !store::mark_reminded(&st.db, r.registration_id, now).await? {
+                continue;
+            }
+            let body = format!(
+                "Bonjour {},\n\nPetit rappel : vous êtes inscrit·e à « {} », {}.\n\n{}/t/{}/evenements/{}\n\nSi vous ne pouvez plus venir, le lien d’annulation reçu à l’inscription libère la place pour quelqu’un d’autre.\n",
+                r.name,
+                r.title,
+                dates::paris_datetime(r.starts_at),
+                base(st),
+                r.territory_slug,
+                r.event_id
+            );
+            match mailer
+                .send(&r.email, &format!("Rappel : {}", r.title), &body)
+                .await
+            {
+                Ok(()) => sent += 1,
+                Err(e) => tracing::warn!(error = %e, "rappel non envoyé"),
+            }
+        }
+    }
+    let purged = store::purge_registrations(
+        &st.db,
+        now - Duration::days(st.config.registration_retention_days),
+    )
+    .await?;
+    Ok((sent, purged))
+}
+
+/// Every ten minutes, in each server process (the `reminded_at` guard keeps
+/// one reminder per registration when several processes run).
+pub async fn housekeeping_loop(st: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = housekeeping(&st, Utc::now()).await {
+            tracing::warn!(error = %e, "entretien de l’agenda");
+        }
+    }
+}

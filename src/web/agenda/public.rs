@@ -1,0 +1,857 @@
+//! Public agenda pages: permanences (by commune, by date, printable month
+//! planning), the agenda of events, event pages (JSON-LD, view counter,
+//! share links, registration) and the cancel link.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Europe::Paris;
+use serde::Deserialize;
+
+use super::{opt_date, series_world, today_paris, OccRow};
+use crate::domain::agenda::event::{Audience, EventKind, EventStatus, NewRegistration};
+use crate::domain::agenda::recurrence::{self, short_time};
+use crate::domain::dates;
+use crate::storage::agenda::{self as store, Event, Place, RegisterError, Session};
+use crate::storage::communes::Commune;
+use crate::storage::territories::{self, Territory};
+use crate::storage::DbError;
+use crate::web::error::AppError;
+use crate::web::pages::{render, url_encode, Ctx, FormErrors, Layout};
+use crate::web::public::load_public_territory;
+use crate::web::AppState;
+
+/// One occurrence as shown.
+pub struct OccView {
+    pub date_label: String,
+    pub date_iso: String,
+    pub time_label: String,
+    pub title: String,
+    pub place_name: String,
+    pub address: String,
+    pub commune: String,
+    pub access_notes: String,
+    pub mediators: String,
+    pub access_label: String,
+    pub services: String,
+    pub cancelled: bool,
+    pub moved: bool,
+    pub note: String,
+    pub original_label: String,
+}
+
+pub fn occ_view(r: &OccRow) -> OccView {
+    OccView {
+        date_label: dates::long_date_with_weekday(r.occ.date),
+        date_iso: r.occ.date.format("%Y-%m-%d").to_string(),
+        time_label: format!(
+            "de {} à {}",
+            short_time(r.occ.start.time()),
+            short_time(r.occ.end.time())
+        ),
+        title: r.series.title.clone(),
+        place_name: r.place.name.clone(),
+        address: r.place.address.clone(),
+        commune: r.place.commune_name.clone(),
+        access_notes: r.place.access_notes.clone(),
+        mediators: r.series.mediators.lines().collect::<Vec<_>>().join(", "),
+        access_label: crate::domain::agenda::event::Access::parse(&r.series.access)
+            .map(|a| a.label())
+            .unwrap_or("")
+            .to_owned(),
+        services: r.series.services.clone(),
+        cancelled: r.cancelled(),
+        moved: r.moved(),
+        note: r.occ.note.clone(),
+        original_label: if r.occ.original_date != r.occ.date {
+            dates::long_date_with_weekday(r.occ.original_date)
+        } else {
+            String::new()
+        },
+    }
+}
+
+pub struct Group {
+    pub heading: String,
+    pub rows: Vec<OccView>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PermanencesQuery {
+    commune: Option<String>,
+    du: Option<String>,
+    au: Option<String>,
+    /// `YYYY-MM`: printable planning of that month, per commune.
+    mois: Option<String>,
+    /// `communes` (default) or `dates`.
+    vue: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "agenda/permanences.html")]
+struct PermanencesPage {
+    l: Layout,
+    slug: String,
+    communes: Vec<Commune>,
+    commune: String,
+    du: String,
+    au: String,
+    vue: String,
+    mois: String,
+    month_label: String,
+    groups: Vec<Group>,
+    error: String,
+    ics: String,
+    months: Vec<(String, String)>,
+}
+
+pub async fn permanences(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<PermanencesQuery>,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let world = series_world(&st.db, t.id).await?;
+    let communes = territory_communes(&st, &t).await?;
+    let commune = q.commune.clone().unwrap_or_default();
+    let commune_f = (!commune.is_empty()).then_some(commune.as_str());
+    let today = today_paris();
+    let mut error = String::new();
+    let month = q.mois.as_deref().and_then(|m| {
+        let (y, mo) = m.split_once('-')?;
+        recurrence::month_bounds(y.parse().ok()?, mo.parse().ok()?)
+    });
+    let (from, to) = if let Some(b) = month {
+        b
+    } else {
+        let from = opt_date(&q.du).unwrap_or_else(|_| {
+            error = "Date de début illisible (format attendu : AAAA-MM-JJ).".into();
+            None
+        });
+        let to = opt_date(&q.au).unwrap_or_else(|_| {
+            error = "Date de fin illisible (format attendu : AAAA-MM-JJ).".into();
+            None
+        });
+        let from = from.unwrap_or(today);
+        let to = to.unwrap_or(from + Duration::weeks(8));
+        (from, to.min(from + Duration::days(366)))
+    };
+    if to < from && error.is_empty() {
+        error = "La date de fin est avant la date de début.".into();
+    }
+    let rows = world.occurrences(from, to, commune_f);
+    let by_dates = month.is_none() && q.vue.as_deref() == Some("dates");
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    for r in &rows {
+        let (key, heading) = if by_dates {
+            (
+                r.occ.date.to_string(),
+                dates::long_date_with_weekday(r.occ.date),
+            )
+        } else {
+            (
+                format!("{}|{}", r.place.commune_name, r.place.insee_code),
+                r.place.commune_name.clone(),
+            )
+        };
+        groups
+            .entry(key)
+            .or_insert_with(|| Group {
+                heading,
+                rows: Vec::new(),
+            })
+            .rows
+            .push(occ_view(r));
+    }
+    let months = (0..6)
+        .map(|i| {
+            let m0 = today.month0() + i;
+            let (y, m) = (today.year() + (m0 / 12) as i32, m0 % 12 + 1);
+            (
+                format!("{y}-{m:02}"),
+                format!("{} {y}", dates::month_name(m)),
+            )
+        })
+        .collect();
+    let ics = if commune.is_empty() {
+        format!("/t/{}/permanences.ics", t.slug)
+    } else {
+        format!(
+            "/t/{}/permanences.ics?commune={}",
+            t.slug,
+            url_encode(&commune)
+        )
+    };
+    let page = PermanencesPage {
+        l: ctx.public_layout("Permanences des médiateurs santé", &t.slug, &t.name),
+        slug: t.slug.clone(),
+        communes,
+        du: from.to_string(),
+        au: to.to_string(),
+        vue: if by_dates {
+            "dates".into()
+        } else {
+            "communes".into()
+        },
+        mois: month
+            .map(|(f, _)| f.format("%Y-%m").to_string())
+            .unwrap_or_default(),
+        month_label: month
+            .map(|(f, _)| format!("{} {}", dates::month_name(f.month()), f.year()))
+            .unwrap_or_default(),
+        groups: groups.into_values().collect(),
+        commune,
+        error,
+        ics,
+        months,
+    };
+    let status = if page.error.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+async fn territory_communes(st: &AppState, t: &Territory) -> Result<Vec<Commune>, AppError> {
+    Ok(territories::communes(&st.db, t.id).await?)
+}
+
+// ---------------------------------------------------------------- agenda
+
+pub struct SessionView {
+    pub id: i64,
+    pub event_id: i64,
+    pub title: String,
+    pub kind_label: String,
+    pub status_label: String,
+    pub date_label: String,
+    pub start_iso: String,
+    pub time_label: String,
+    pub place: String,
+    pub commune: String,
+    pub audience_label: String,
+    pub themes: String,
+    pub cancelled: bool,
+    pub capacity: Option<i64>,
+    pub remaining: Option<i64>,
+    pub waiting: i64,
+    pub past: bool,
+}
+
+pub fn session_view(e: &Event, s: &Session, places: &BTreeMap<i64, Place>) -> SessionView {
+    let start = s.starts_at.with_timezone(&Paris);
+    let end = s.ends_at.with_timezone(&Paris);
+    let place = s.place_id.and_then(|p| places.get(&p));
+    let time_label = if start.date_naive() == end.date_naive() {
+        format!(
+            "de {} à {}",
+            short_time(start.time()),
+            short_time(end.time())
+        )
+    } else {
+        format!("jusqu’au {}", dates::paris_datetime(s.ends_at))
+    };
+    SessionView {
+        id: s.id,
+        event_id: e.id,
+        title: e.title.clone(),
+        kind_label: EventKind::parse(&e.kind)
+            .map(|k| k.label())
+            .unwrap_or("")
+            .to_owned(),
+        status_label: EventStatus::parse(&e.status)
+            .map(|k| k.label())
+            .unwrap_or("")
+            .to_owned(),
+        date_label: dates::long_date_with_weekday(start.date_naive()),
+        start_iso: dates::paris_iso(s.starts_at),
+        time_label,
+        place: place
+            .map(|p| format!("{}, {}", p.name, p.address))
+            .unwrap_or_default(),
+        commune: place.map(|p| p.commune_name.clone()).unwrap_or_default(),
+        audience_label: match Audience::parse(&s.audience) {
+            Some(Audience::Roles) if !s.audience_roles.trim().is_empty() => format!(
+                "Réservé à : {}",
+                s.audience_roles
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(a) => a.label().to_owned(),
+            None => String::new(),
+        },
+        themes: e.theme_list().join(", "),
+        cancelled: s.cancelled || e.status == "cancelled",
+        capacity: s.capacity,
+        remaining: s.capacity.map(|c| (c - s.taken).max(0)),
+        waiting: s.waiting,
+        past: s.ends_at < Utc::now(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct AgendaQuery {
+    commune: Option<String>,
+    theme: Option<String>,
+    public: Option<String>,
+    du: Option<String>,
+    au: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "agenda/agenda.html")]
+struct AgendaPage {
+    l: Layout,
+    slug: String,
+    communes: Vec<Commune>,
+    themes: Vec<String>,
+    audiences: Vec<(&'static str, &'static str)>,
+    commune: String,
+    theme: String,
+    public: String,
+    du: String,
+    au: String,
+    sessions: Vec<SessionView>,
+    error: String,
+    /// Sessions matching but not shown (beyond [`AGENDA_MAX`]).
+    more: usize,
+}
+
+/// Sessions shown at most on one agenda page; narrow the dates for more.
+pub const AGENDA_MAX: usize = 200;
+
+pub async fn places_map(st: &AppState, tid: i64) -> Result<BTreeMap<i64, Place>, AppError> {
+    Ok(store::list_places(&st.db, tid)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect())
+}
+
+pub async fn agenda(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<AgendaQuery>,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let events: BTreeMap<i64, Event> = store::list_events(&st.db, t.id)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let places = places_map(&st, t.id).await?;
+    let sessions = store::territory_sessions(&st.db, t.id).await?;
+    let mut error = String::new();
+    let from = opt_date(&q.du).unwrap_or_else(|_| {
+        error = "Date de début illisible (format attendu : AAAA-MM-JJ).".into();
+        None
+    });
+    let to = opt_date(&q.au).unwrap_or_else(|_| {
+        error = "Date de fin illisible (format attendu : AAAA-MM-JJ).".into();
+        None
+    });
+    let from = from.unwrap_or_else(today_paris);
+    let commune = q.commune.clone().unwrap_or_default();
+    let theme = q.theme.clone().unwrap_or_default();
+    let public = q.public.clone().unwrap_or_default();
+    let mut themes: Vec<String> = events
+        .values()
+        .flat_map(|e| e.theme_list().into_iter().map(str::to_owned))
+        .collect();
+    themes.sort();
+    themes.dedup();
+    let views: Vec<SessionView> = sessions
+        .iter()
+        .filter(|s| {
+            let day = s.starts_at.with_timezone(&Paris).date_naive();
+            day >= from && to.is_none_or(|t| day <= t)
+        })
+        .filter_map(|s| events.get(&s.event_id).map(|e| (e, s)))
+        .filter(|(e, s)| {
+            (commune.is_empty()
+                || s.place_id
+                    .and_then(|p| places.get(&p))
+                    .is_some_and(|p| p.insee_code == commune))
+                && (theme.is_empty() || e.theme_list().contains(&theme.as_str()))
+                && (public.is_empty() || s.audience == public)
+        })
+        .map(|(e, s)| session_view(e, s, &places))
+        .collect::<Vec<_>>();
+    let mut views = views;
+    let more = views.len().saturating_sub(AGENDA_MAX);
+    views.truncate(AGENDA_MAX);
+    let page = AgendaPage {
+        more,
+        l: ctx.public_layout("Agenda santé", &t.slug, &t.name),
+        slug: t.slug.clone(),
+        communes: territory_communes(&st, &t).await?,
+        themes,
+        audiences: Audience::ALL
+            .iter()
+            .map(|a| (a.as_str(), a.label()))
+            .collect(),
+        commune,
+        theme,
+        public,
+        du: from.to_string(),
+        au: to.map(|d| d.to_string()).unwrap_or_default(),
+        sessions: views,
+        error,
+    };
+    Ok(render(&page))
+}
+
+// ---------------------------------------------------------------- event page
+
+#[derive(Deserialize, Default, Clone)]
+pub struct RegistrationForm {
+    #[serde(default)]
+    session_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    party_size: String,
+    #[serde(default)]
+    consent: Option<String>,
+    #[serde(default)]
+    key: String,
+}
+
+#[derive(Template)]
+#[template(path = "agenda/event.html")]
+struct EventPage {
+    l: Layout,
+    slug: String,
+    e: Event,
+    kind_label: String,
+    status_label: String,
+    description: Vec<String>,
+    sessions: Vec<SessionView>,
+    json_ld: String,
+    views: i64,
+    url: String,
+    mail_share: String,
+    csrf: String,
+    form: RegistrationForm,
+    errors: FormErrors,
+    registrable: bool,
+}
+
+/// `</script>` cannot close the block: `<`, `>` and `&` are written as JSON
+/// escapes, which JSON readers decode back.
+pub fn json_for_script(v: &serde_json::Value) -> String {
+    serde_json::to_string(v)
+        .unwrap_or_default()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+fn schema_status(status: &str) -> &'static str {
+    match status {
+        "cancelled" => "https://schema.org/EventCancelled",
+        "postponed" => "https://schema.org/EventPostponed",
+        _ => "https://schema.org/EventScheduled",
+    }
+}
+
+pub fn event_json_ld(
+    e: &Event,
+    sessions: &[Session],
+    places: &BTreeMap<i64, Place>,
+    url: &str,
+) -> serde_json::Value {
+    use serde_json::json;
+    let place_json = |s: &Session| {
+        s.place_id.and_then(|p| places.get(&p)).map(|p| {
+            json!({
+                "@type": "Place",
+                "name": p.name,
+                "address": {
+                    "@type": "PostalAddress",
+                    "streetAddress": p.address,
+                    "addressLocality": p.commune_name,
+                    "addressCountry": "FR"
+                }
+            })
+        })
+    };
+    let mut v = json!({
+        "@context": "https://schema.org",
+        "@type": "Event",
+        "name": e.title,
+        "description": e.description,
+        "url": url,
+        "eventStatus": schema_status(&e.status),
+        "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
+        "organizer": { "@type": "Organization", "name": e.organiser },
+        "keywords": e.theme_list().join(", "),
+    });
+    if !sessions.is_empty() && sessions.iter().all(|s| s.cancelled) {
+        v["eventStatus"] = json!("https://schema.org/EventCancelled");
+    }
+    if let (Some(first), Some(last)) = (sessions.first(), sessions.last()) {
+        v["startDate"] = json!(dates::paris_iso(first.starts_at));
+        v["endDate"] = json!(dates::paris_iso(last.ends_at));
+        if let Some(p) = place_json(first) {
+            v["location"] = p;
+        }
+    }
+    if sessions.len() > 1 {
+        v["subEvent"] = serde_json::Value::Array(
+            sessions
+                .iter()
+                .map(|s| {
+                    let mut sub = json!({
+                        "@type": "Event",
+                        "name": e.title,
+                        "startDate": dates::paris_iso(s.starts_at),
+                        "endDate": dates::paris_iso(s.ends_at),
+                        "eventStatus": if s.cancelled { "https://schema.org/EventCancelled" } else { schema_status(&e.status) },
+                    });
+                    if let Some(p) = place_json(s) {
+                        sub["location"] = p;
+                    }
+                    sub
+                })
+                .collect(),
+        );
+    }
+    v
+}
+
+/// A keyed hash of address and user agent under a key that changes every
+/// day: the same visitor gives the same value all day, and nothing links two
+/// days or leads back to the address.
+pub fn visitor_hash(secret: &[u8], day: NaiveDate, ip: &str, ua: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut day_key = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("any key length");
+    day_key.update(format!("event-views|{day}").as_bytes());
+    let key = day_key.finalize().into_bytes();
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).expect("any key length");
+    mac.update(ip.as_bytes());
+    mac.update(b"|");
+    mac.update(ua.as_bytes());
+    crate::web::session::b64(&mac.finalize().into_bytes()[..16])
+}
+
+async fn load_event(st: &AppState, t: &Territory, id: &str) -> Result<Event, AppError> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    match store::get_event(&st.db, t.id, id).await {
+        Ok(e) => Ok(e),
+        Err(DbError::NotFound) => Err(AppError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn event_page_response(
+    st: &AppState,
+    ctx: &Ctx,
+    t: &Territory,
+    e: Event,
+    form: RegistrationForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let sessions = store::sessions(&st.db, e.id).await?;
+    let places = places_map(st, t.id).await?;
+    let url = format!(
+        "{}/t/{}/evenements/{}",
+        st.config.public_url.trim_end_matches('/'),
+        t.slug,
+        e.id
+    );
+    let json_ld = json_for_script(&event_json_ld(&e, &sessions, &places, &url));
+    let views = store::view_count(&st.db, e.id).await?;
+    let views_sessions: Vec<SessionView> = sessions
+        .iter()
+        .map(|s| session_view(&e, s, &places))
+        .collect();
+    let registrable =
+        e.status == "confirmed" && views_sessions.iter().any(|s| !s.cancelled && !s.past);
+    let mail_share = format!(
+        "mailto:?subject={}&body={}",
+        url_encode(&e.title),
+        url_encode(&format!("{}\n{}", e.title, url))
+    );
+    let form = if form.key.is_empty() {
+        RegistrationForm {
+            key: crate::accounts::random_token(),
+            party_size: "1".into(),
+            ..form
+        }
+    } else {
+        form
+    };
+    let page = EventPage {
+        l: ctx.public_layout(e.title.clone(), &t.slug, &t.name),
+        slug: t.slug.clone(),
+        kind_label: EventKind::parse(&e.kind)
+            .map(|k| k.label())
+            .unwrap_or("")
+            .to_owned(),
+        status_label: EventStatus::parse(&e.status)
+            .map(|k| k.label())
+            .unwrap_or("")
+            .to_owned(),
+        description: crate::web::pages::paragraphs(&e.description),
+        sessions: views_sessions,
+        json_ld,
+        views,
+        url,
+        mail_share,
+        csrf: ctx.csrf(),
+        form,
+        errors,
+        registrable,
+        e,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+pub async fn event_page(
+    State(st): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let e = load_event(&st, &t, &id).await?;
+    let ip = crate::web::admin::client_ip(&st, peer, &headers);
+    let ua = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let day = today_paris();
+    store::record_view(&st.db, e.id, day, &visitor_hash(&st.secret, day, &ip, ua)).await?;
+    event_page_response(
+        &st,
+        &ctx,
+        &t,
+        e,
+        RegistrationForm::default(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "agenda/message.html")]
+struct MessagePage {
+    l: Layout,
+    heading: String,
+    paragraphs: Vec<String>,
+    link: Option<(String, String)>,
+    cancel_form: Option<String>,
+    csrf: String,
+    back: (String, String),
+}
+
+pub async fn register(
+    State(st): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+    ctx: Ctx,
+    Form(form): Form<RegistrationForm>,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let e = load_event(&st, &t, &id).await?;
+    let mut errors = FormErrors::default();
+    let sessions = store::sessions(&st.db, e.id).await?;
+    let session = form
+        .session_id
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|sid| sessions.iter().find(|s| s.id == sid).cloned());
+    if session.is_none() {
+        errors.push("session_id", "Choisissez une séance.");
+    }
+    if e.status != "confirmed" {
+        errors.push(
+            "session_id",
+            "Les inscriptions ne sont pas ouvertes pour cet événement.",
+        );
+    }
+    let parsed = NewRegistration::parse(
+        &form.name,
+        &form.email,
+        &form.phone,
+        &form.party_size,
+        form.consent.is_some(),
+    );
+    let reg = match parsed {
+        Ok(r) => Some(r),
+        Err(list) => {
+            for (f, m) in list {
+                errors.push(f, m);
+            }
+            None
+        }
+    };
+    if let (Some(s), Some(r), true) = (&session, &reg, errors.is_empty()) {
+        let key = (!form.key.trim().is_empty()).then(|| form.key.trim().to_owned());
+        match store::register(&st.db, s.id, r, key.as_deref(), "public").await {
+            Ok((reg, token)) => {
+                let when = format!("{}, {}", dates::paris_datetime(s.starts_at), e.title);
+                let mut paragraphs = vec![match reg.status.as_str() {
+                    "confirmed" => format!(
+                        "Votre inscription est confirmée ({} personne{}) : {when}.",
+                        reg.party_size,
+                        if reg.party_size > 1 { "s" } else { "" }
+                    ),
+                    _ => format!(
+                        "La séance est complète : vous êtes sur la liste d’attente ({when}). Si une place se libère, votre inscription sera confirmée dans l’ordre d’arrivée."
+                    ),
+                }];
+                if let Some(tok) = &token {
+                    super::notify::registration(&st, &t.slug, &e.title, s.starts_at, &reg, tok);
+                }
+                let link = match token {
+                    Some(tok) => {
+                        paragraphs.push("Gardez ce lien : il permet d’annuler votre inscription et de libérer la place pour quelqu’un d’autre.".into());
+                        let href = format!("/t/{}/inscriptions/{}", t.slug, tok);
+                        Some((
+                            format!("{}{}", st.config.public_url.trim_end_matches('/'), href),
+                            href,
+                        ))
+                    }
+                    None => {
+                        paragraphs.push("Ce formulaire avait déjà été envoyé : votre inscription n’a été enregistrée qu’une fois.".into());
+                        None
+                    }
+                };
+                let page = MessagePage {
+                    l: ctx.public_layout("Inscription enregistrée", &t.slug, &t.name),
+                    heading: if reg.status == "confirmed" {
+                        "Inscription confirmée".into()
+                    } else {
+                        "Inscription en liste d’attente".into()
+                    },
+                    paragraphs,
+                    link: link.map(|(text, href)| (href, text)),
+                    cancel_form: None,
+                    csrf: String::new(),
+                    back: (
+                        format!("/t/{}/evenements/{}", t.slug, e.id),
+                        "Retour à l’événement".into(),
+                    ),
+                };
+                return Ok(render(&page));
+            }
+            Err(RegisterError::Db(err)) => return Err(err.into()),
+            Err(other) => errors.push("session_id", other.to_string()),
+        }
+    }
+    event_page_response(
+        &st,
+        &ctx,
+        &t,
+        e,
+        form,
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+pub async fn cancel_form(
+    State(st): State<AppState>,
+    Path((slug, token)): Path<(String, String)>,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let reg = match store::registration_by_token(&st.db, &token).await {
+        Ok(r) => r,
+        Err(DbError::NotFound) => return Err(AppError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let s = store::get_session(&st.db, reg.session_id).await?;
+    let e = store::get_event(&st.db, t.id, s.event_id)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let when = format!("{} — {}", e.title, dates::paris_datetime(s.starts_at));
+    let (heading, paragraphs, cancel_form) = if reg.status == "cancelled" {
+        (
+            "Inscription annulée".to_owned(),
+            vec![format!("Cette inscription est déjà annulée : {when}.")],
+            None,
+        )
+    } else {
+        (
+            "Annuler mon inscription".to_owned(),
+            vec![
+                format!(
+                    "Inscription de {} ({} personne{}) : {when}.",
+                    reg.name,
+                    reg.party_size,
+                    if reg.party_size > 1 { "s" } else { "" }
+                ),
+                format!("Statut : {}.", reg.status().label()),
+            ],
+            Some(format!("/t/{}/inscriptions/{}", t.slug, token)),
+        )
+    };
+    Ok(render(&MessagePage {
+        l: ctx.public_layout("Mon inscription", &t.slug, &t.name),
+        heading,
+        paragraphs,
+        link: None,
+        cancel_form,
+        csrf: ctx.csrf(),
+        back: (
+            format!("/t/{}/evenements/{}", t.slug, e.id),
+            "Voir l’événement".into(),
+        ),
+    }))
+}
+
+pub async fn cancel(
+    State(st): State<AppState>,
+    Path((slug, token)): Path<(String, String)>,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let reg = match store::registration_by_token(&st.db, &token).await {
+        Ok(r) => r,
+        Err(DbError::NotFound) => return Err(AppError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let s = store::get_session(&st.db, reg.session_id).await?;
+    let e = store::get_event(&st.db, t.id, s.event_id)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let (_, promoted) = store::cancel_by_token(&st.db, &token).await?;
+    super::notify::promoted(&st, &t.slug, &e.title, s.starts_at, &promoted).await;
+    Ok(render(&MessagePage {
+        l: ctx.public_layout("Inscription annulée", &t.slug, &t.name),
+        heading: "Inscription annulée".into(),
+        paragraphs: vec![format!(
+            "Votre inscription à « {} » ({}) est annulée. Merci d’avoir libéré la place.",
+            e.title,
+            dates::paris_datetime(s.starts_at)
+        )],
+        link: None,
+        cancel_form: None,
+        csrf: String::new(),
+        back: (format!("/t/{}/agenda", t.slug), "Retour à l’agenda".into()),
+    }))
+}
