@@ -50,6 +50,9 @@ enum Command {
         /// process's memory (0 disables).
         #[arg(long, env = "MAILLAGE_PUBLIC_CACHE_MS", default_value_t = 2000)]
         public_cache_ms: u64,
+        /// Where uploaded import files wait for their job.
+        #[arg(long, env = "MAILLAGE_UPLOAD_DIR", default_value = "uploads")]
+        upload_dir: std::path::PathBuf,
         /// SMTP relay for e-mails: smtp://[user:password@]host[:port].
         #[arg(long, env = "MAILLAGE_SMTP_URL")]
         smtp_url: Option<String>,
@@ -174,6 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
             trust_proxy,
             public_cache_ms,
+            upload_dir,
             smtp_url,
             mail_from,
             registration_retention_days,
@@ -193,6 +197,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 trust_proxy,
                 public_cache_ttl: std::time::Duration::from_millis(public_cache_ms),
+                upload_dir,
                 smtp_url,
                 mail_from,
                 registration_retention_days,
@@ -206,7 +211,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listener.local_addr()?,
                 started.elapsed().as_millis()
             );
+            let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+            let worker = tokio::spawn(crate::jobs::worker_loop(db.clone(), jobs_stopped));
             crate::web::serve(listener, state, crate::web::shutdown_signal()).await?;
+            let _ = stop_jobs.send(true);
+            let _ = worker.await;
             db.close().await;
         }
         Command::Migrate => {

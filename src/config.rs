@@ -23,6 +23,11 @@ pub struct Config {
     pub login_window: chrono::Duration,
     /// Trust `X-Forwarded-For` from a reverse proxy to find the client address.
     pub trust_proxy: bool,
+    /// Where uploaded import files wait for their job (shared by the server
+    /// processes that run jobs).
+    pub upload_dir: std::path::PathBuf,
+    /// Largest import file accepted from the back office, in bytes.
+    pub upload_limit: usize,
     /// How long this process may serve an anonymous public page from its
     /// memory (see `web::microcache`); zero disables the cache.
     pub public_cache_ttl: Duration,
@@ -49,6 +54,8 @@ impl Default for Config {
             login_attempts: 5,
             login_window: chrono::Duration::minutes(15),
             trust_proxy: false,
+            upload_dir: "uploads".into(),
+            upload_limit: 1024 * 1024 * 1024,
             public_cache_ttl: Duration::from_secs(2),
             smtp_url: None,
             mail_from: "Maillage <ne-pas-repondre@maillage.invalid>".into(),

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod directory;
 pub mod domain;
 pub mod import;
+pub mod jobs;
 pub mod mail;
 pub mod storage;
 pub mod web;

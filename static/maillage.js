@@ -17,3 +17,19 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// Import jobs: follow the progress of running jobs without reloading.
+document.addEventListener("DOMContentLoaded", function () {
+  var cells = document.querySelectorAll("[data-job]");
+  cells.forEach(function (cell) {
+    var timer = setInterval(function () {
+      fetch("/api/v1/imports/" + cell.getAttribute("data-job"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (job) {
+          if (!job) { return; }
+          cell.textContent = job.state;
+          if (job.status === "done" || job.status === "failed") { clearInterval(timer); location.reload(); }
+        });
+    }, 2000);
+  });
+});

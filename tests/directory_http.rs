@@ -304,3 +304,110 @@ async fn coordinators_add_services_and_mark_entries(backend: Backend) {
     app.stop().await;
 }
 both!(coordinators_add_services_and_mark_entries);
+
+async fn admins_import_from_the_back_office(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.login("admin").await;
+    let page = admin
+        .get(app.url("/admin/annuaire/imports"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = common::extract_csrf(&page).unwrap();
+    let upload = |bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("source", "finess")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("etalab-cs1100507-stock.csv"),
+            );
+        admin
+            .post(app.url(&format!("/admin/annuaire/imports?_csrf={token}")))
+            .multipart(form)
+    };
+    // A newer extraction: one establishment renamed.
+    let newer = encoding_rs::WINDOWS_1252
+        .decode(maillage::demo::FINESS)
+        .0
+        .replace("PHARMACIE DE LA GARE;", "PHARMACIE DE LA GARE SNCF;");
+    let r = upload(encoding_rs::WINDOWS_1252.encode(&newer).0.into_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = admin
+        .get(app.url("/admin/annuaire/imports"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("En attente"));
+    assert_eq!(
+        maillage::jobs::run_pending(&app.db, "test").await.unwrap(),
+        1
+    );
+    let job: serde_json::Value = admin
+        .get(app.url("/api/v1/imports/1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(job["status"], "done", "{job}");
+    assert!(
+        job["message"]
+            .as_str()
+            .unwrap()
+            .contains("0 ajoutées, 1 modifiées, 0 supprimées"),
+        "{job}"
+    );
+    let e = maillage::storage::directory::get_establishment(&app.db, "620000037")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.name, "PHARMACIE DE LA GARE SNCF");
+
+    // A truncated file is refused with its line; the directory is unchanged.
+    let mut cut = maillage::demo::FINESS.to_vec();
+    cut.truncate(cut.len() - 30);
+    assert_eq!(upload(cut).send().await.unwrap().status(), 303);
+    maillage::jobs::run_pending(&app.db, "test").await.unwrap();
+    let job: serde_json::Value = admin
+        .get(app.url("/api/v1/imports/2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(job["status"], "failed");
+    assert!(
+        job["message"].as_str().unwrap().contains("tronqué"),
+        "{job}"
+    );
+    assert_eq!(
+        maillage::storage::directory::establishment_count(&app.db)
+            .await
+            .unwrap(),
+        11
+    );
+
+    // No file: the form says so.
+    let form = reqwest::multipart::Form::new().text("source", "finess");
+    let r = admin
+        .post(app.url(&format!("/admin/annuaire/imports?_csrf={token}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Choisissez un fichier"));
+    app.stop().await;
+}
+both!(admins_import_from_the_back_office);

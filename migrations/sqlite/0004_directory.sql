@@ -122,3 +122,23 @@ CREATE TABLE directory_marks (
     updated_at    TEXT NOT NULL,
     PRIMARY KEY (territory_id, entry_kind, entry_id)
 );
+
+-- Imports started from the back office: a queue claimed through the
+-- database (any server process may run a job), with progress.
+CREATE TABLE import_jobs (
+    id            INTEGER PRIMARY KEY,
+    source        TEXT NOT NULL,
+    file_name     TEXT NOT NULL,
+    file_path     TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    stage         TEXT NOT NULL DEFAULT '',
+    done          INTEGER NOT NULL DEFAULT 0,
+    total         INTEGER NOT NULL DEFAULT 0,
+    message       TEXT NOT NULL DEFAULT '',
+    created_by    TEXT NOT NULL,
+    worker        TEXT NOT NULL DEFAULT '',
+    created_at    TEXT NOT NULL,
+    started_at    TEXT,
+    finished_at   TEXT
+);
+CREATE INDEX import_jobs_status ON import_jobs (status, id);

@@ -99,6 +99,11 @@ fn finess_number(s: &str) -> Option<String> {
 const FIELDS: usize = 32;
 
 pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
+    parse_with(bytes, &super::quiet)
+}
+
+/// [`parse`], saying every 10,000 lines how far it is.
+pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, ImportError> {
     let text = decode(bytes);
     let truncated = !text.is_empty() && !text.ends_with('\n');
     let mut lines = text.lines();
@@ -123,6 +128,9 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
 
     for (i, raw) in lines.enumerate() {
         let n = i + 2;
+        if n % 10_000 == 0 {
+            progress("lecture du fichier", n as u64, line_count as u64);
+        }
         if raw.trim().is_empty() {
             continue;
         }
@@ -236,6 +244,21 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
                 });
             }
             "geolocalisation" => {
+                if record.len() < 6 {
+                    if truncated && n == line_count {
+                        return Err(ImportError::Invalid(vec![LineError {
+                            line: Some(n),
+                            message: "le fichier est tronqué : sa dernière ligne est incomplète"
+                                .into(),
+                        }]));
+                    }
+                    errors += 1;
+                    warn(format!(
+                        "géolocalisation : {} champs au lieu de 6 : ligne ignorée",
+                        record.len()
+                    ));
+                    continue;
+                }
                 let Some(finess) = finess_number(f(1)) else {
                     errors += 1;
                     warn(format!(
@@ -322,7 +345,16 @@ pub async fn import(
     db: &crate::storage::Db,
     bytes: &[u8],
 ) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
-    let parsed = parse(bytes)?;
+    import_with(db, bytes, &super::quiet).await
+}
+
+/// [`import`], saying how far it is.
+pub async fn import_with(
+    db: &crate::storage::Db,
+    bytes: &[u8],
+    progress: super::Progress<'_>,
+) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
+    let parsed = parse_with(bytes, progress)?;
     let report = parsed
         .warnings
         .iter()
@@ -340,6 +372,7 @@ pub async fn import(
         &parsed.file_date,
         skipped,
         &report,
+        progress,
     )
     .await?;
     Ok((summary, parsed.warnings))

@@ -37,6 +37,12 @@ pub enum ImportError {
 
 pub const MAX_REPORTED: usize = 50;
 
+/// Where a long import says how far it is: `(stage, done, total)`.
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Send + Sync);
+
+/// For callers that do not follow progress.
+pub fn quiet(_: &str, _: u64, _: u64) {}
+
 fn format_lines(errors: &[LineError]) -> String {
     errors
         .iter()

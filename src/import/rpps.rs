@@ -85,6 +85,11 @@ impl Columns {
 }
 
 pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
+    parse_with(bytes, &super::quiet)
+}
+
+/// [`parse`], saying every 10,000 lines how far it is.
+pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, ImportError> {
     let text = decode(bytes);
     let truncated = !text.is_empty() && !text.ends_with('\n');
     let mut lines = text.lines();
@@ -141,6 +146,9 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
     let line_count = text.lines().count();
     for (i, raw) in lines.enumerate() {
         let n = i + 2;
+        if n % 10_000 == 0 {
+            progress("lecture du fichier", n as u64, line_count as u64);
+        }
         if raw.trim().is_empty() {
             continue;
         }
@@ -277,7 +285,16 @@ pub async fn import(
     db: &crate::storage::Db,
     bytes: &[u8],
 ) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
-    let parsed = parse(bytes)?;
+    import_with(db, bytes, &super::quiet).await
+}
+
+/// [`import`], saying how far it is.
+pub async fn import_with(
+    db: &crate::storage::Db,
+    bytes: &[u8],
+    progress: super::Progress<'_>,
+) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
+    let parsed = parse_with(bytes, progress)?;
     let report = parsed
         .warnings
         .iter()
@@ -294,6 +311,7 @@ pub async fn import(
         &parsed.professionals,
         skipped,
         &report,
+        progress,
     )
     .await?;
     Ok((summary, parsed.warnings))

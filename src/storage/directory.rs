@@ -64,6 +64,7 @@ pub async fn replace_establishments(
     file_date: &str,
     skipped: i64,
     report: &str,
+    progress: crate::import::Progress<'_>,
 ) -> DbResult<ImportSummary> {
     let started = Utc::now();
     let existing: Vec<(String, String)> = db_run!(db, pool => {
@@ -111,7 +112,8 @@ pub async fn replace_establishments(
             }
             q.execute(&mut *tx).await?;
         }
-        for chunk in write.chunks(BATCH) {
+        for (i, chunk) in write.chunks(BATCH).enumerate() {
+            progress("enregistrement", (i * BATCH) as u64, write.len() as u64);
             let sql = format!(
                 "INSERT INTO establishments (finess, finess_ej, name, long_name, name_search, address, postal_code, city, \
                  insee_code, phone, category_code, category_label, group_code, group_label, siret, opened_on, updated_on, \
@@ -230,6 +232,7 @@ pub async fn replace_professionals(
     rows: &[crate::import::rpps::Professional],
     skipped: i64,
     report: &str,
+    progress: crate::import::Progress<'_>,
 ) -> DbResult<ImportSummary> {
     let started = Utc::now();
     let existing: Vec<(String, String)> = db_run!(db, pool => {
@@ -280,7 +283,8 @@ pub async fn replace_professionals(
             }
             q.execute(&mut *tx).await?;
         }
-        for chunk in write.chunks(BATCH) {
+        for (i, chunk) in write.chunks(BATCH).enumerate() {
+            progress("enregistrement des professionnels", (i * BATCH) as u64, write.len() as u64);
             let sql = format!(
                 "INSERT INTO professionals (rpps, last_name, first_name, name_search, profession_code, profession_label, content_hash) VALUES {}",
                 placeholders(chunk.len(), 7)
@@ -302,7 +306,8 @@ pub async fn replace_professionals(
             .iter()
             .flat_map(|(p, _)| p.places.iter().enumerate().map(move |(i, pl)| (p.rpps.as_str(), i, pl)))
             .collect();
-        for chunk in places.chunks(BATCH) {
+        for (i, chunk) in places.chunks(BATCH).enumerate() {
+            progress("enregistrement des lieux d'exercice", (i * BATCH) as u64, places.len() as u64);
             let sql = format!(
                 "INSERT INTO practice_places (rpps, position, specialty_code, specialty_label, mode_code, sector_code, \
                  finess_site, siret_site, site_name, address, postal_code, insee_code, city, phone) VALUES {}",

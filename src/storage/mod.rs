@@ -15,6 +15,7 @@ pub mod agenda;
 pub mod audit;
 pub mod communes;
 pub mod directory;
+pub mod jobs;
 pub mod rate_limit;
 pub mod services;
 pub mod sessions;

@@ -139,6 +139,18 @@ impl Routes {
         self.add(Method::POST, path, access, routing::post(handler))
     }
 
+    /// A POST route that accepts bodies up to `Config::upload_limit` bytes (file uploads);
+    /// every other route keeps the instance's body limit.
+    pub fn post_upload<H, T>(self, path: &str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let limit = self.state.config.upload_limit;
+        let mr = routing::post(handler).layer(axum::extract::DefaultBodyLimit::max(limit));
+        self.add(Method::POST, path, access, mr)
+    }
+
     /// An API route from `utoipa_axum::routes!`: its path and methods come
     /// from the handler's `#[utoipa::path]`, which also documents it.
     pub fn api(mut self, access: Access, route: UtoipaMethodRouter<AppState>) -> Self {

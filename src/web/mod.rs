@@ -96,7 +96,9 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(security::headers))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(state.config.body_limit))
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(RequestBodyLimitLayer::new(
+            state.config.body_limit.max(state.config.upload_limit),
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.config.request_timeout,

@@ -253,6 +253,7 @@ impl TestApp {
             database_url: tdb.url.clone(),
             addr,
             public_url: format!("http://{addr}"),
+            upload_dir: std::env::temp_dir().join("maillage-test-uploads"),
             ..config
         };
         let state = AppState::new(db.clone(), config).await.expect("state");

@@ -3,6 +3,7 @@
 mod accounts;
 mod auth;
 mod directory;
+pub(crate) mod imports;
 mod region;
 mod territory;
 
@@ -93,6 +94,8 @@ pub fn routes(r: Routes) -> Routes {
             Territory(Role::Coordinator),
             directory::set_mark,
         )
+        .get("/admin/annuaire/imports", Admin, imports::index)
+        .post_upload("/admin/annuaire/imports", Admin, imports::upload)
         .get("/region/", Regional, region::index)
 }
 

@@ -53,6 +53,7 @@ pub fn routes(r: Routes) -> Routes {
         .api(Access::Public, routes!(directory::establishment))
         .api(Access::Public, routes!(directory::professional))
         .api(Access::SignedIn, routes!(me::me))
+        .api(Access::Admin, routes!(crate::web::admin::imports::status))
         .get("/api/openapi.json", Access::Public, openapi_json)
 }
 

@@ -1,0 +1,90 @@
+//! Background work: the import jobs queued from the back office. `serve`
+//! polls the queue; tests call [`run_pending`] directly.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::import::{finess, rpps, ImportError};
+use crate::storage::{jobs, Db};
+
+/// Run every queued job, one after the other. Returns how many ran.
+pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
+    let mut ran = 0;
+    while let Some(job) = jobs::claim(db, worker).await? {
+        ran += 1;
+        let latest: Arc<Mutex<(String, u64, u64)>> = Arc::default();
+        // Progress is written to the database once a second, not per line.
+        let ticker = {
+            let (db, latest, id) = (db.clone(), latest.clone(), job.id);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let (stage, done, total) = latest.lock().map(|l| l.clone()).unwrap_or_default();
+                    if !stage.is_empty() {
+                        let _ = jobs::progress(&db, id, &stage, done as i64, total as i64).await;
+                    }
+                }
+            })
+        };
+        let report = |stage: &str, done: u64, total: u64| {
+            if let Ok(mut l) = latest.lock() {
+                *l = (stage.to_owned(), done, total);
+            }
+        };
+        let outcome = match tokio::fs::read(&job.file_path).await {
+            Err(e) => Err(format!("fichier illisible : {e}")),
+            Ok(bytes) => {
+                let result = match job.source.as_str() {
+                    "rpps" => rpps::import_with(db, &bytes, &report).await,
+                    _ => finess::import_with(db, &bytes, &report).await,
+                };
+                match result {
+                    Ok((s, warnings)) => {
+                        let mut msg = format!(
+                            "{} fiches : {} ajoutées, {} modifiées, {} supprimées, {} lignes ignorées.",
+                            s.total, s.added, s.changed, s.removed, s.skipped
+                        );
+                        for w in warnings.iter().take(crate::import::MAX_REPORTED) {
+                            msg.push_str(&format!("\n{w}"));
+                        }
+                        Ok(msg)
+                    }
+                    Err(ImportError::Invalid(lines)) => Err(format!(
+                        "Fichier refusé, rien n'a été importé :\n{}",
+                        lines
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        };
+        ticker.abort();
+        let _ = tokio::fs::remove_file(&job.file_path).await;
+        match outcome {
+            Ok(msg) => jobs::finish(db, job.id, true, &msg).await?,
+            Err(msg) => jobs::finish(db, job.id, false, &msg).await?,
+        }
+    }
+    Ok(ran)
+}
+
+/// Poll the queue until `shutdown` fires.
+pub async fn worker_loop(db: Db, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let name = format!(
+        "{}-{}",
+        std::process::id(),
+        crate::accounts::random_token().get(..6).unwrap_or("w")
+    );
+    loop {
+        if let Err(e) = run_pending(&db, &name).await {
+            tracing::error!(error = ?e, "import job failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Open-data imports from the back office (admin): upload, queue, progress.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+use utoipa::ToSchema;
+
+use crate::accounts::random_token;
+use crate::domain::dates;
+use crate::storage::jobs::{self, Job};
+use crate::web::error::{ApiError, ApiErrorBody, AppError};
+use crate::web::pages::{render, Ctx, FormErrors, Layout};
+use crate::web::session::SignedIn;
+use crate::web::AppState;
+
+pub struct JobView {
+    pub id: i64,
+    pub source: String,
+    pub file_name: String,
+    pub state: String,
+    pub running: bool,
+    pub created_by: String,
+    pub created_at: String,
+    pub message: String,
+}
+
+/// « En cours : enregistrement, 40 % », « Terminé », « Refusé »…
+pub fn state_of(j: &Job) -> String {
+    match j.status.as_str() {
+        "queued" => "En attente".to_owned(),
+        "running" if j.total > 0 => {
+            format!(
+                "En cours : {} ({} %)",
+                j.stage,
+                (j.done * 100 / j.total.max(1)).min(100)
+            )
+        }
+        "running" => "En cours".to_owned(),
+        "done" => "Terminé".to_owned(),
+        _ => "Refusé ou interrompu".to_owned(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/imports.html")]
+struct ImportsPage {
+    l: Layout,
+    csrf: String,
+    errors: FormErrors,
+    jobs: Vec<JobView>,
+}
+
+async fn page(
+    st: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    errors: FormErrors,
+) -> Result<Response, AppError> {
+    let jobs = jobs::recent(&st.db, 20)
+        .await?
+        .into_iter()
+        .map(|j| JobView {
+            state: state_of(&j),
+            running: j.status == "running" || j.status == "queued",
+            id: j.id,
+            source: j.source,
+            file_name: j.file_name,
+            created_by: j.created_by,
+            created_at: dates::paris_datetime(j.created_at),
+            message: j.message,
+        })
+        .collect();
+    Ok((
+        status,
+        render(&ImportsPage {
+            l: ctx.admin_layout("Imports"),
+            csrf: ctx.csrf(),
+            errors,
+            jobs,
+        }),
+    )
+        .into_response())
+}
+
+pub async fn index(State(st): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    page(&st, &ctx, StatusCode::OK, FormErrors::default()).await
+}
+
+/// Stream the upload to the upload directory, then queue the job.
+pub async fn upload(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    SignedIn(user): SignedIn,
+    mut form: Multipart,
+) -> Result<Response, AppError> {
+    let mut source = String::new();
+    let mut saved: Option<(String, std::path::PathBuf, u64)> = None;
+    let mut errors = FormErrors::default();
+    let too_big = || AppError::TooLarge;
+    while let Some(mut field) = form.next_field().await.map_err(|_| too_big())? {
+        match field.name() {
+            Some("source") => source = field.text().await.map_err(|_| too_big())?,
+            Some("file") => {
+                let name: String = field
+                    .file_name()
+                    .unwrap_or("fichier")
+                    .chars()
+                    .take(120)
+                    .collect();
+                tokio::fs::create_dir_all(&st.config.upload_dir)
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                let path = st
+                    .config
+                    .upload_dir
+                    .join(format!("import-{}.dat", random_token()));
+                let mut file = tokio::fs::File::create(&path)
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                let mut size = 0u64;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            size += chunk.len() as u64;
+                            file.write_all(&chunk).await.map_err(anyhow::Error::from)?;
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            let _ = tokio::fs::remove_file(&path).await;
+                            return Err(too_big());
+                        }
+                    }
+                }
+                file.flush().await.map_err(anyhow::Error::from)?;
+                saved = Some((name, path, size));
+            }
+            _ => {}
+        }
+    }
+    if source != "finess" && source != "rpps" {
+        errors.push("source", "Choisissez le type de fichier.");
+    }
+    match &saved {
+        Some((_, _, size)) if *size > 0 => {}
+        _ => errors.push("file", "Choisissez un fichier à importer."),
+    }
+    if !errors.is_empty() {
+        if let Some((_, path, _)) = saved {
+            let _ = tokio::fs::remove_file(path).await;
+        }
+        return page(&st, &ctx, StatusCode::UNPROCESSABLE_ENTITY, errors).await;
+    }
+    let Some((name, path, _)) = saved else {
+        return Err(AppError::BadRequest("fichier manquant".into()));
+    };
+    let path = path.to_string_lossy().into_owned();
+    jobs::enqueue(&st.db, &source, &name, &path, &user.actor().label).await?;
+    Ok(Redirect::to("/admin/annuaire/imports").into_response())
+}
+
+/// An import job and where it is.
+#[derive(Serialize, ToSchema)]
+pub struct JobOut {
+    #[serde(flatten)]
+    pub job: Job,
+    /// The state in words, for people.
+    pub state: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/imports/{id}", tag = "directory",
+    params(("id" = i64, Path, description = "Numéro de l'import")),
+    responses((status = 200, body = JobOut), (status = 401, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+pub async fn status(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<JobOut>, ApiError> {
+    let job = jobs::get(&st.db, id).await?.ok_or(AppError::NotFound)?;
+    Ok(Json(JobOut {
+        state: state_of(&job),
+        job,
+    }))
+}
