@@ -179,7 +179,17 @@ pub async fn replace_establishments(
         .await?;
         tx.commit().await?;
     });
+    analyze(db).await?;
     Ok(summary)
+}
+
+/// Refresh the planner's statistics after a bulk change (both dialects
+/// accept a bare `ANALYZE`), so that searches keep using the indexes.
+async fn analyze(db: &Db) -> DbResult<()> {
+    db_run!(db, pool => {
+        sqlx::query("ANALYZE").execute(pool).await?;
+    });
+    Ok(())
 }
 
 /// The import history, newest first.
@@ -351,6 +361,7 @@ pub async fn replace_professionals(
         .await?;
         tx.commit().await?;
     });
+    analyze(db).await?;
     Ok(summary)
 }
 
@@ -394,17 +405,26 @@ pub async fn establishments_in(
 ) -> DbResult<Vec<EstablishmentRow>> {
     let mut out = Vec::new();
     for chunk in communes.chunks(BATCH) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${}", i + 1)).collect();
+        // The filter is written only when there is one: a `$1 = '' OR …`
+        // condition would keep PostgreSQL's generic plans off the indexes.
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let filter = if category.is_some() {
+            format!(" AND category_code = ${}", chunk.len() + 1)
+        } else {
+            String::new()
+        };
         let sql = format!(
             "SELECT finess, name, long_name, address, postal_code, city, insee_code, phone, category_code, \
-             category_label, longitude, latitude FROM establishments \
-             WHERE ($1 = '' OR category_code = $1) AND insee_code IN ({})",
+             category_label, longitude, latitude FROM establishments WHERE insee_code IN ({}){filter}",
             marks.join(", ")
         );
         let rows: Vec<EstablishmentRow> = db_run!(db, pool => {
-            let mut q = sqlx::query_as::<_, EstablishmentRow>(&sql).bind(category.unwrap_or(""));
+            let mut q = sqlx::query_as::<_, EstablishmentRow>(&sql);
             for c in chunk {
                 q = q.bind(c);
+            }
+            if let Some(cat) = category {
+                q = q.bind(cat);
             }
             q.fetch_all(pool).await?
         });
@@ -421,17 +441,25 @@ pub async fn professionals_in_communes(
 ) -> DbResult<Vec<ProfessionalPlaceRow>> {
     let mut out = Vec::new();
     for chunk in communes.chunks(BATCH) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${}", i + 1)).collect();
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let filter = if profession.is_some() {
+            format!(" AND p.profession_code = ${}", chunk.len() + 1)
+        } else {
+            String::new()
+        };
         let sql = format!(
             "SELECT p.rpps, p.last_name, p.first_name, p.profession_label, pl.specialty_label, pl.address, \
              pl.postal_code, pl.city, pl.insee_code FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
-             WHERE ($1 = '' OR p.profession_code = $1) AND pl.insee_code IN ({})",
+             WHERE pl.insee_code IN ({}){filter}",
             marks.join(", ")
         );
         let rows: Vec<ProfessionalPlaceRow> = db_run!(db, pool => {
-            let mut q = sqlx::query_as::<_, ProfessionalPlaceRow>(&sql).bind(profession.unwrap_or(""));
+            let mut q = sqlx::query_as::<_, ProfessionalPlaceRow>(&sql);
             for c in chunk {
                 q = q.bind(c);
+            }
+            if let Some(p) = profession {
+                q = q.bind(p);
             }
             q.fetch_all(pool).await?
         });
