@@ -29,7 +29,7 @@ fn weekday(i: usize) -> Weekday {
 }
 
 #[test]
-#[ignore]
+#[ignore = "benchmark: prints figures; run with --release -- --ignored --nocapture"]
 fn expand_1000_series_over_a_year() {
     let started = Instant::now();
     let schedules: Vec<Schedule> = (0..1000)
@@ -198,13 +198,13 @@ async fn pages_under_load(backend: Backend) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
+#[ignore = "benchmark: prints figures; run with --release -- --ignored --nocapture"]
 async fn agenda_pages_under_load_sqlite() {
     pages_under_load(Backend::Sqlite).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
+#[ignore = "benchmark: prints figures; run with --release -- --ignored --nocapture"]
 async fn agenda_pages_under_load_postgres() {
     pages_under_load(Backend::Postgres).await
 }
