@@ -25,6 +25,7 @@ async fn pages_work_in_chromium_and_pass_axe() {
     );
 
     let app = TestApp::start(Backend::Sqlite).await;
+    let event_id = seed_agenda(&app).await;
     let coordinator = app.account("coordinator").clone();
     let base = app.base.clone();
     let out = tokio::task::spawn_blocking(move || {
@@ -32,6 +33,7 @@ async fn pages_work_in_chromium_and_pass_axe() {
             .arg(format!("{root}/tests/e2e/run.mjs"))
             .env("BASE_URL", base)
             .env("TERRITORY", "lens-lievin")
+            .env("EVENT_ID", event_id.to_string())
             .env("E2E_EMAIL", &coordinator.email)
             .env("E2E_PASSWORD", &coordinator.password)
             .output()
@@ -78,4 +80,72 @@ async fn pages_work_in_chromium_and_pass_axe() {
         .unwrap();
     assert_eq!(t.contact_phone, "03 21 99 88 77");
     app.stop().await;
+}
+
+/// A weekly drop-in series from today and a workshop next week, so that the
+/// agenda pages are audited with content.
+async fn seed_agenda(app: &TestApp) -> i64 {
+    use chrono::{Duration, NaiveTime, Utc, Weekday};
+    use maillage::domain::agenda::recurrence::Pattern;
+    use maillage::storage::agenda::{self, EventInput, NewPlace, SeriesInput, SessionInput};
+    let actor = maillage::storage::audit::Actor::system("test");
+    let tid = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let place = NewPlace {
+        name: "Centre social Dumas".into(),
+        address: "1 rue Alexandre Dumas".into(),
+        insee_code: "62498".into(),
+        access_notes: "Accès de plain-pied, bus ligne 3".into(),
+    };
+    let place = agenda::create_place(&app.db, &actor, tid, &place)
+        .await
+        .unwrap()
+        .id;
+    let today = Utc::now().date_naive();
+    let series = SeriesInput {
+        title: "Permanence des médiateurs santé".into(),
+        mediators: "Médiateurs santé".into(),
+        place_id: place,
+        first_date: today,
+        end_date: Some(today + Duration::days(70)),
+        start_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+        end_time: NaiveTime::from_hms_opt(16, 0, 0).unwrap(),
+        rrule: Pattern::Weekly(Weekday::Mon).to_rrule(),
+        skip_holidays: true,
+        access: "walk_in".into(),
+        services: "Écoute, conseils, accompagnement".into(),
+    };
+    // The series starts on the next Monday the rule gives.
+    agenda::create_series(&app.db, &actor, tid, &series)
+        .await
+        .unwrap();
+    let event = EventInput {
+        title: "Atelier « Bien vieillir »".into(),
+        kind: "workshop".into(),
+        status: "confirmed".into(),
+        organiser: "CCAS de Lens".into(),
+        themes: "vieillissement".into(),
+        description: "Un atelier pour les plus de 60 ans.".into(),
+        linked_actions: String::new(),
+        programme_to_come: false,
+    };
+    let event = agenda::create_event(&app.db, &actor, tid, &event)
+        .await
+        .unwrap();
+    let start = Utc::now() + Duration::days(7);
+    let session = SessionInput {
+        starts_at: start,
+        ends_at: start + Duration::hours(2),
+        place_id: Some(place),
+        capacity: Some(12),
+        audience: "public".into(),
+        audience_roles: String::new(),
+    };
+    agenda::add_session(&app.db, &actor, tid, event.id, &session)
+        .await
+        .unwrap();
+    event.id
 }

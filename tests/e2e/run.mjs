@@ -87,6 +87,21 @@ try {
   check("a directory entry opens", entryTitle === hitName, entryTitle);
   await audit(page);
 
+  await visit(page, `/t/${territory}/permanences`);
+  await audit(page);
+  const perm = await page.locator("body").textContent();
+  check("the drop-in series is listed", perm.includes("Permanence des médiateurs santé") || perm.includes("Centre social Dumas"), "");
+  await visit(page, `/t/${territory}/agenda`);
+  await audit(page);
+  if (process.env.EVENT_ID) {
+    await visit(page, `/t/${territory}/evenements/${process.env.EVENT_ID}`);
+    await audit(page);
+    const ld = await page.locator('script[type="application/ld+json"]').first().textContent();
+    let ok = false;
+    try { ok = JSON.parse(ld)["@type"] === "Event"; } catch (e) { ok = false; }
+    check("the event page carries schema.org Event data", ok, (ld || "").slice(0, 80));
+  }
+
   const notFound = await visit(page, `/t/${territory}/page-qui-n-existe-pas`);
   check("unknown page answers 404", notFound.status() === 404, notFound.status());
   await audit(page);
