@@ -3,6 +3,7 @@
 
 pub mod agenda;
 pub mod codes;
+pub mod contract;
 pub mod dates;
 pub mod geo;
 pub mod opening_hours;

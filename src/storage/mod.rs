@@ -14,6 +14,7 @@
 pub mod agenda;
 pub mod audit;
 pub mod communes;
+pub mod contract;
 pub mod directory;
 pub mod jobs;
 pub mod rate_limit;

@@ -1,0 +1,429 @@
+//! Contracts and their action plan: contracts with their signatories and
+//! milestones, axes, objectives and actions. Codes are given automatically
+//! from positions (axis `1`, objective `1.1`, action `1.1.1`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::audit::Actor;
+use super::{Db, DbError, DbResult};
+use crate::domain::contract::{code_sort_key, ActionInput, ContractInput};
+use crate::{audit, db_run};
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Contract {
+    pub id: i64,
+    pub territory_id: i64,
+    pub kind: String,
+    pub title: String,
+    pub status: String,
+    /// Calendar dates as `YYYY-MM-DD`.
+    pub signed_on: Option<String>,
+    pub period_start: Option<String>,
+    pub period_end: Option<String>,
+    pub summary: String,
+    /// One signatory per line.
+    pub signatories: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Contract {
+    pub fn signatory_list(&self) -> Vec<&str> {
+        self.signatories
+            .lines()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Milestone {
+    pub id: i64,
+    pub contract_id: i64,
+    pub happened_on: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Axis {
+    pub id: i64,
+    pub contract_id: i64,
+    pub position: i64,
+    pub code: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Objective {
+    pub id: i64,
+    pub contract_id: i64,
+    pub axis_id: i64,
+    pub position: i64,
+    pub code: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Action {
+    pub id: i64,
+    pub contract_id: i64,
+    pub objective_id: i64,
+    pub position: i64,
+    pub code: String,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    pub lead_org: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The whole action plan of a contract, sorted by code.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub axes: Vec<Axis>,
+    pub objectives: Vec<Objective>,
+    pub actions: Vec<Action>,
+}
+
+pub fn fmt_date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+const COLS: &str = "id, territory_id, kind, title, status, signed_on, period_start, period_end, \
+                    summary, signatories, version, created_at, updated_at";
+const ACTION_COLS: &str = "id, contract_id, objective_id, position, code, title, description, \
+                           status, lead_org, version, created_at, updated_at";
+
+pub async fn create(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    c: &ContractInput,
+) -> DbResult<Contract> {
+    let sql = format!(
+        "INSERT INTO contracts (territory_id, kind, title, status, signed_on, period_start, period_end, \
+         summary, signatories, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+         RETURNING {COLS}"
+    );
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query_as::<_, Contract>(&sql)
+            .bind(territory_id)
+            .bind(c.kind.as_str())
+            .bind(&c.title)
+            .bind(c.status.as_str())
+            .bind(c.signed_on.map(fmt_date))
+            .bind(c.period_start.map(fmt_date))
+            .bind(c.period_end.map(fmt_date))
+            .bind(&c.summary)
+            .bind(c.signatories.join("\n"))
+            .bind(Utc::now())
+            .fetch_one(&mut *tx)
+            .await?;
+        audit!(tx, actor, Some(territory_id), "contract", row.id, "create", format!("Création du contrat « {} »", row.title))?;
+        tx.commit().await?;
+        row
+    }))
+}
+
+/// Save a contract edited from `expected_version`; [`DbError::Stale`] if
+/// someone saved in between (nothing is written then).
+pub async fn update(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    id: i64,
+    expected_version: i64,
+    c: &ContractInput,
+) -> DbResult<Contract> {
+    let sql = format!(
+        "UPDATE contracts SET kind = $1, title = $2, status = $3, signed_on = $4, period_start = $5, \
+         period_end = $6, summary = $7, signatories = $8, version = version + 1, updated_at = $9 \
+         WHERE id = $10 AND territory_id = $11 AND version = $12 RETURNING {COLS}"
+    );
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query_as::<_, Contract>(&sql)
+            .bind(c.kind.as_str())
+            .bind(&c.title)
+            .bind(c.status.as_str())
+            .bind(c.signed_on.map(fmt_date))
+            .bind(c.period_start.map(fmt_date))
+            .bind(c.period_end.map(fmt_date))
+            .bind(&c.summary)
+            .bind(c.signatories.join("\n"))
+            .bind(Utc::now())
+            .bind(id)
+            .bind(territory_id)
+            .bind(expected_version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(DbError::Stale);
+        };
+        audit!(tx, actor, Some(territory_id), "contract", id, "update", format!("Contrat « {} » modifié", row.title))?;
+        tx.commit().await?;
+        row
+    }))
+}
+
+/// A contract of a territory.
+pub async fn get(db: &Db, territory_id: i64, id: i64) -> DbResult<Option<Contract>> {
+    let sql = format!("SELECT {COLS} FROM contracts WHERE id = $1 AND territory_id = $2");
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Contract>(&sql)
+        .bind(id)
+        .bind(territory_id)
+        .fetch_optional(pool)
+        .await?))
+}
+
+/// The contracts of a territory, newest first.
+pub async fn list(db: &Db, territory_id: i64) -> DbResult<Vec<Contract>> {
+    let sql = format!("SELECT {COLS} FROM contracts WHERE territory_id = $1 ORDER BY id DESC");
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Contract>(&sql)
+        .bind(territory_id)
+        .fetch_all(pool)
+        .await?))
+}
+
+pub async fn add_milestone(
+    db: &Db,
+    actor: &Actor,
+    contract: &Contract,
+    happened_on: NaiveDate,
+    label: &str,
+) -> DbResult<Milestone> {
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let m = sqlx::query_as::<_, Milestone>(
+            "INSERT INTO contract_milestones (contract_id, happened_on, label) VALUES ($1, $2, $3) \
+             RETURNING id, contract_id, happened_on, label",
+        )
+        .bind(contract.id)
+        .bind(fmt_date(happened_on))
+        .bind(label)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit!(tx, actor, Some(contract.territory_id), "contract", contract.id, "milestone", format!("Étape « {label} » ajoutée"))?;
+        tx.commit().await?;
+        m
+    }))
+}
+
+pub async fn milestones(db: &Db, contract_id: i64) -> DbResult<Vec<Milestone>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Milestone>(
+        "SELECT id, contract_id, happened_on, label FROM contract_milestones \
+         WHERE contract_id = $1 ORDER BY happened_on, id",
+    )
+    .bind(contract_id)
+    .fetch_all(pool)
+    .await?))
+}
+
+/// Add an axis at the end of the plan; its code is its position (`3`).
+pub async fn add_axis(db: &Db, actor: &Actor, contract: &Contract, title: &str) -> DbResult<Axis> {
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let position: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(position), 0) + 1 AS BIGINT) FROM axes WHERE contract_id = $1",
+        )
+        .bind(contract.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let code = position.to_string();
+        let a = sqlx::query_as::<_, Axis>(
+            "INSERT INTO axes (contract_id, position, code, title) VALUES ($1, $2, $3, $4) \
+             RETURNING id, contract_id, position, code, title",
+        )
+        .bind(contract.id)
+        .bind(position)
+        .bind(&code)
+        .bind(title)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit!(tx, actor, Some(contract.territory_id), "contract", contract.id, "axis", format!("Axe {code} « {title} » ajouté"))?;
+        tx.commit().await?;
+        a
+    }))
+}
+
+/// Add an objective at the end of an axis of `contract` (code `2.3`).
+pub async fn add_objective(
+    db: &Db,
+    actor: &Actor,
+    contract: &Contract,
+    axis_id: i64,
+    title: &str,
+) -> DbResult<Objective> {
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let axis_code: Option<String> = sqlx::query_scalar("SELECT code FROM axes WHERE id = $1 AND contract_id = $2")
+            .bind(axis_id)
+            .bind(contract.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(axis_code) = axis_code else {
+            return Err(DbError::NotFound);
+        };
+        let position: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(position), 0) + 1 AS BIGINT) FROM objectives WHERE axis_id = $1",
+        )
+        .bind(axis_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let code = format!("{axis_code}.{position}");
+        let o = sqlx::query_as::<_, Objective>(
+            "INSERT INTO objectives (contract_id, axis_id, position, code, title) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, contract_id, axis_id, position, code, title",
+        )
+        .bind(contract.id)
+        .bind(axis_id)
+        .bind(position)
+        .bind(&code)
+        .bind(title)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit!(tx, actor, Some(contract.territory_id), "contract", contract.id, "objective", format!("Objectif {code} « {title} » ajouté"))?;
+        tx.commit().await?;
+        o
+    }))
+}
+
+/// Add an action at the end of an objective of `contract` (code `2.3.1`).
+pub async fn add_action(
+    db: &Db,
+    actor: &Actor,
+    contract: &Contract,
+    objective_id: i64,
+    a: &ActionInput,
+) -> DbResult<Action> {
+    let sql = format!(
+        "INSERT INTO actions (contract_id, objective_id, position, code, title, description, status, lead_org, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {ACTION_COLS}"
+    );
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let objective_code: Option<String> = sqlx::query_scalar("SELECT code FROM objectives WHERE id = $1 AND contract_id = $2")
+            .bind(objective_id)
+            .bind(contract.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(objective_code) = objective_code else {
+            return Err(DbError::NotFound);
+        };
+        let position: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(position), 0) + 1 AS BIGINT) FROM actions WHERE objective_id = $1",
+        )
+        .bind(objective_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let code = format!("{objective_code}.{position}");
+        let row = sqlx::query_as::<_, Action>(&sql)
+            .bind(contract.id)
+            .bind(objective_id)
+            .bind(position)
+            .bind(&code)
+            .bind(&a.title)
+            .bind(&a.description)
+            .bind(a.status.as_str())
+            .bind(&a.lead_org)
+            .bind(Utc::now())
+            .fetch_one(&mut *tx)
+            .await?;
+        audit!(tx, actor, Some(contract.territory_id), "action", row.id, "create", format!("Action {code} « {} » ajoutée", a.title))?;
+        tx.commit().await?;
+        row
+    }))
+}
+
+/// Save an action edited from `expected_version` ([`DbError::Stale`] if
+/// someone saved in between).
+pub async fn update_action(
+    db: &Db,
+    actor: &Actor,
+    contract: &Contract,
+    action_id: i64,
+    expected_version: i64,
+    a: &ActionInput,
+) -> DbResult<Action> {
+    let sql = format!(
+        "UPDATE actions SET title = $1, description = $2, status = $3, lead_org = $4, version = version + 1, \
+         updated_at = $5 WHERE id = $6 AND contract_id = $7 AND version = $8 RETURNING {ACTION_COLS}"
+    );
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query_as::<_, Action>(&sql)
+            .bind(&a.title)
+            .bind(&a.description)
+            .bind(a.status.as_str())
+            .bind(&a.lead_org)
+            .bind(Utc::now())
+            .bind(action_id)
+            .bind(contract.id)
+            .bind(expected_version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(DbError::Stale);
+        };
+        audit!(tx, actor, Some(contract.territory_id), "action", action_id, "update", format!("Action {} modifiée ({})", row.code, a.status.label()))?;
+        tx.commit().await?;
+        row
+    }))
+}
+
+/// The axes, objectives and actions of a contract, each sorted by code.
+pub async fn plan(db: &Db, contract_id: i64) -> DbResult<Plan> {
+    let sql = format!("SELECT {ACTION_COLS} FROM actions WHERE contract_id = $1");
+    let mut p = db_run!(db, pool => Plan {
+        axes: sqlx::query_as::<_, Axis>(
+            "SELECT id, contract_id, position, code, title FROM axes WHERE contract_id = $1",
+        )
+        .bind(contract_id)
+        .fetch_all(pool)
+        .await?,
+        objectives: sqlx::query_as::<_, Objective>(
+            "SELECT id, contract_id, axis_id, position, code, title FROM objectives WHERE contract_id = $1",
+        )
+        .bind(contract_id)
+        .fetch_all(pool)
+        .await?,
+        actions: sqlx::query_as::<_, Action>(&sql)
+            .bind(contract_id)
+            .fetch_all(pool)
+            .await?,
+    });
+    p.axes.sort_by_key(|a| code_sort_key(&a.code));
+    p.objectives.sort_by_key(|o| code_sort_key(&o.code));
+    p.actions.sort_by_key(|a| code_sort_key(&a.code));
+    Ok(p)
+}
+
+/// The action with `code` in the territory's most recent contract that has one.
+pub async fn action_by_code(
+    db: &Db,
+    territory_id: i64,
+    code: &str,
+) -> DbResult<Option<(Contract, Action)>> {
+    let sql = "SELECT a.id, a.contract_id, a.objective_id, a.position, a.code, a.title, a.description, a.status, \
+         a.lead_org, a.version, a.created_at, a.updated_at FROM actions a \
+         JOIN contracts c ON c.id = a.contract_id \
+         WHERE c.territory_id = $1 AND a.code = $2 ORDER BY c.id DESC LIMIT 1";
+    let action = db_run!(db, pool => sqlx::query_as::<_, Action>(sql)
+        .bind(territory_id)
+        .bind(code)
+        .fetch_optional(pool)
+        .await?);
+    let Some(action) = action else {
+        return Ok(None);
+    };
+    let contract = get(db, territory_id, action.contract_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    Ok(Some((contract, action)))
+}
