@@ -96,6 +96,8 @@ async fn authorization_matrix(backend: Backend) {
             .replace("{siren}", "246200364")
             .replace("{finess}", "620000029")
             .replace("{rpps}", "810100000001")
+            .replace("{contract}", "1")
+            .replace("{code}", "1.1.1")
             .replace("{id}", "1");
         let path = if spec.path == "/api/v1/communes" || spec.path == "/api/v1/epcis" {
             format!("{path}?q=lens")

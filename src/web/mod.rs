@@ -8,6 +8,7 @@ pub mod access;
 pub mod admin;
 pub mod agenda;
 pub mod api;
+pub mod contract;
 pub mod csrf;
 pub mod directory;
 pub mod error;
@@ -76,6 +77,7 @@ pub fn routes(state: AppState) -> Built {
     let r = admin::routes(r);
     let r = api::routes(r);
     let r = agenda::routes(r);
+    let r = contract::routes(r);
     r.build()
 }
 
