@@ -143,6 +143,15 @@ async fn coordinator_creates_a_contract(backend: Backend) {
     ] {
         assert!(html.contains(needle), "{needle} missing");
     }
+    let home = anon
+        .get(app.url("/t/lens-lievin/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains(&format!("href=\"/t/lens-lievin/contrat/{id}\"")));
     let resp = anon
         .get(app.url("/t/lens-lievin/actions/1.1.1"))
         .send()

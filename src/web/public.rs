@@ -82,6 +82,8 @@ struct TerritoryPage {
     population: String,
     updated: String,
     updated_iso: String,
+    /// The territory's contracts: id and title.
+    contracts: Vec<(i64, String)>,
 }
 
 pub async fn load_public_territory(st: &AppState, slug: &str) -> Result<Territory, AppError> {
@@ -98,8 +100,14 @@ async fn territory_home(
     let t = load_public_territory(&st, &slug).await?;
     let communes = territories::communes(&st.db, t.id).await?;
     let qpvs = territories::qpvs(&st.db, t.id).await?;
+    let contracts = crate::storage::contract::list(&st.db, t.id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.title))
+        .collect();
     let population: i64 = communes.iter().filter_map(|c| c.population).sum();
     let page = TerritoryPage {
+        contracts,
         l: ctx.public_layout("Accueil", &t.slug, &t.name),
         presentation: paragraphs(&t.presentation),
         has_contact: !(t.contact_name.is_empty()
