@@ -113,6 +113,30 @@ async fn coordinator_creates_a_contract(backend: Backend) {
         .unwrap();
     assert_eq!(resp.status(), 303);
 
+    // A milestone: a bad date is refused (422), a good one lands.
+    let resp = c
+        .post(app.url(&format!("{edit}/etapes")))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("happened_on", "31/02/2024"),
+            ("label", "Signature"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let resp = c
+        .post(app.url(&format!("{edit}/etapes")))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("happened_on", "12/03/2024"),
+            ("label", "Signature du contrat"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+
     // A stale version: 409, nothing overwritten, the typed input kept.
     let mut stale = fields(&token, "ARS Hauts-de-France\nCommune de Lens");
     stale[2].1 = "Titre tapé pendant un conflit";
@@ -136,6 +160,7 @@ async fn coordinator_creates_a_contract(backend: Backend) {
         "Contrat local de santé Lens-Liévin 2024-2028",
         "ARS Hauts-de-France",
         "du 01/01/2024 au 31/12/2028",
+        "12/03/2024 : Signature du contrat",
         "Axe 1 : Accès aux soins",
         "Objectif 1.1 : Aller vers",
         "Bus santé",

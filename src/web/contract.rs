@@ -10,7 +10,7 @@ use axum::Form;
 use serde::Deserialize;
 
 use crate::domain::contract::{
-    parse_title, ActionInput, ActionStatus, ContractKind, ContractRaw, ContractStatus,
+    parse_date, parse_title, ActionInput, ActionStatus, ContractKind, ContractRaw, ContractStatus,
 };
 use crate::domain::roles::Role;
 use crate::storage::contract::{self, Contract, Plan};
@@ -50,6 +50,11 @@ pub fn routes(r: Routes) -> Routes {
             "/admin/t/{territory}/contrats/{contract}/actions",
             coord,
             admin_add_action,
+        )
+        .post(
+            "/admin/t/{territory}/contrats/{contract}/etapes",
+            coord,
+            admin_add_milestone,
         )
         .get(
             "/t/{territory}/contrat/{contract}",
@@ -123,6 +128,14 @@ pub struct AxisView {
     pub code: String,
     pub title: String,
     pub objectives: Vec<ObjectiveView>,
+}
+
+async fn milestone_rows(st: &AppState, id: i64) -> Result<Vec<(String, String)>, AppError> {
+    Ok(contract::milestones(&st.db, id)
+        .await?
+        .into_iter()
+        .map(|m| (fr_date(&Some(m.happened_on)), m.label))
+        .collect())
 }
 
 fn status_label(code: &str) -> &'static str {
@@ -263,6 +276,7 @@ struct EditPage {
     form: ContractRaw,
     errors: FormErrors,
     conflict: Option<ContractRaw>,
+    milestones: Vec<(String, String)>,
     axes: Vec<AxisView>,
     kinds: Choices,
     statuses: Choices,
@@ -288,9 +302,11 @@ async fn edit_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let axes = tree(contract::plan(&st.db, c.id).await?);
+    let milestones = milestone_rows(st, c.id).await?;
     Ok((
         status,
         render(&EditPage {
+            milestones,
             l: ctx.admin_layout(format!("Contrat : {}", c.title)),
             slug: tc.territory.slug.clone(),
             csrf: ctx.csrf(),
@@ -541,6 +557,44 @@ async fn admin_add_action(
     }
 }
 
+#[derive(Deserialize)]
+struct MilestoneForm {
+    #[serde(default)]
+    happened_on: String,
+    #[serde(default)]
+    label: String,
+}
+
+async fn admin_add_milestone(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<MilestoneForm>,
+) -> Result<Response, AppError> {
+    let c = load(&st, &tc, id).await?;
+    let date = match parse_date(&f.happened_on, "Date de l'étape") {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            let msg = "Date de l'étape : ce champ est obligatoire".to_owned();
+            return plan_error(&st, &ctx, &tc, &c, "milestone_date", msg).await;
+        }
+        Err(e) => return plan_error(&st, &ctx, &tc, &c, "milestone_date", e.0).await,
+    };
+    match parse_title(&f.label) {
+        Ok(label) => {
+            contract::add_milestone(&st.db, &user.actor(), &c, date, &label).await?;
+            Ok(Redirect::to(&format!(
+                "/admin/t/{}/contrats/{id}#etapes",
+                tc.territory.slug
+            ))
+            .into_response())
+        }
+        Err(e) => plan_error(&st, &ctx, &tc, &c, "milestone_label", e.0).await,
+    }
+}
+
 // ---------------------------------------------------------------- public
 
 #[derive(Template)]
@@ -569,11 +623,7 @@ async fn public_contract(
     let c = contract::get(&st.db, t.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let milestones = contract::milestones(&st.db, c.id)
-        .await?
-        .into_iter()
-        .map(|m| (fr_date(&Some(m.happened_on)), m.label))
-        .collect();
+    let milestones = milestone_rows(&st, c.id).await?;
     let axes = tree(contract::plan(&st.db, c.id).await?);
     Ok(render(&PublicPage {
         l: ctx.public_layout(c.title.clone(), &t.slug, &t.name),
