@@ -146,6 +146,10 @@ async fn coordinator_creates_a_contract(backend: Backend) {
     let html = resp.text().await.unwrap();
     assert!(html.contains("value=\"Titre tapé pendant un conflit\""));
     assert!(html.contains("une autre version"));
+    assert!(
+        html.contains("<dd>Signé</dd>"),
+        "saved status shown by its label"
+    );
 
     // The public pages, read anonymously.
     let anon = app.client();

@@ -138,6 +138,11 @@ async fn milestone_rows(st: &AppState, id: i64) -> Result<Vec<(String, String)>,
         .collect())
 }
 
+/// The French label of a contract status code (for templates).
+pub fn status_label_of(code: &str) -> &str {
+    ContractStatus::label_of(code)
+}
+
 fn status_label(code: &str) -> &'static str {
     ActionStatus::parse(code).map(|s| s.label()).unwrap_or("")
 }
