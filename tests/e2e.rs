@@ -26,6 +26,7 @@ async fn pages_work_in_chromium_and_pass_axe() {
 
     let app = TestApp::start(Backend::Sqlite).await;
     let event_id = seed_agenda(&app).await;
+    let contract_id = seed_contract(&app).await;
     let coordinator = app.account("coordinator").clone();
     let base = app.base.clone();
     let out = tokio::task::spawn_blocking(move || {
@@ -34,6 +35,7 @@ async fn pages_work_in_chromium_and_pass_axe() {
             .env("BASE_URL", base)
             .env("TERRITORY", "lens-lievin")
             .env("EVENT_ID", event_id.to_string())
+            .env("CONTRACT_ID", contract_id.to_string())
             .env("E2E_EMAIL", &coordinator.email)
             .env("E2E_PASSWORD", &coordinator.password)
             .output()
@@ -148,4 +150,54 @@ async fn seed_agenda(app: &TestApp) -> i64 {
         .await
         .unwrap();
     event.id
+}
+
+/// A CLS with one axis, objective and action, for the contract pages.
+async fn seed_contract(app: &TestApp) -> i64 {
+    use maillage::domain::contract::{ActionInput, ContractRaw};
+    use maillage::storage::contract;
+    let actor = maillage::storage::audit::Actor::system("test");
+    let tid = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let raw = ContractRaw {
+        kind: "cls".into(),
+        title: "Contrat local de santé 2024-2028".into(),
+        status: "in_force".into(),
+        signed_on: "2024-03-15".into(),
+        period_start: "2024-01-01".into(),
+        period_end: "2028-12-31".into(),
+        summary: "Trois axes pour réduire les inégalités de santé.".into(),
+        signatories:
+            "Agence régionale de santé Hauts-de-France\nCommunauté d'agglomération de Lens-Liévin"
+                .into(),
+    };
+    let c = contract::create(&app.db, &actor, tid, &raw.parse().unwrap())
+        .await
+        .unwrap();
+    let axis = contract::add_axis(&app.db, &actor, &c, "Accès aux soins et à la prévention")
+        .await
+        .unwrap();
+    let objective = contract::add_objective(
+        &app.db,
+        &actor,
+        &c,
+        axis.id,
+        "Aller vers les publics éloignés",
+    )
+    .await
+    .unwrap();
+    let action = ActionInput::parse(
+        "Permanences des médiateurs santé",
+        "Dans les QPV.",
+        "in_progress",
+        "CCAS",
+    )
+    .unwrap();
+    contract::add_action(&app.db, &actor, &c, objective.id, &action)
+        .await
+        .unwrap();
+    c.id
 }

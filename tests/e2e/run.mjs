@@ -123,6 +123,15 @@ try {
     check("the event page carries schema.org Event data", ok, (ld || "").slice(0, 80));
   }
 
+  if (process.env.CONTRACT_ID) {
+    await visit(page, `/t/${territory}/contrat/${process.env.CONTRACT_ID}`);
+    await audit(page);
+    const plan = await page.locator("body").textContent();
+    check("the contract page shows its plan", plan.includes("Aller vers les publics éloignés"), "");
+    await visit(page, `/t/${territory}/actions/1.1.1`);
+    await audit(page);
+  }
+
   const notFound = await visit(page, `/t/${territory}/page-qui-n-existe-pas`);
   check("unknown page answers 404", notFound.status() === 404, notFound.status());
   await audit(page);
