@@ -355,17 +355,7 @@ pub async fn import_with(
     progress: super::Progress<'_>,
 ) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
     let parsed = parse_with(bytes, progress)?;
-    let report = parsed
-        .warnings
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n");
-    let skipped = parsed
-        .warnings
-        .iter()
-        .filter(|w| w.message.contains("ignorée"))
-        .count() as i64;
+    let (report, skipped) = super::warnings_report(&parsed.warnings);
     let summary = crate::storage::directory::replace_establishments(
         db,
         &parsed.establishments,

@@ -86,6 +86,21 @@ pub fn utf8(bytes: &[u8]) -> Result<&str, ImportError> {
     })
 }
 
+/// The warnings of an import as the history keeps them, and how many lines
+/// were skipped (the others only lost a detail, such as coordinates).
+pub fn warnings_report(warnings: &[LineError]) -> (String, i64) {
+    let report = warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let skipped = warnings
+        .iter()
+        .filter(|w| w.message.contains("ignorée"))
+        .count() as i64;
+    (report, skipped)
+}
+
 /// Collects line errors up to a cap, then stops the import.
 #[derive(Default)]
 pub struct Report {

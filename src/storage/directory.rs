@@ -39,6 +39,28 @@ pub struct ImportRecord {
 }
 
 const BATCH: usize = 300;
+
+/// Write the history row of an import inside its transaction.
+macro_rules! record_import {
+    ($tx:expr, $summary:expr, $started:expr, $report:expr) => {
+        sqlx::query(
+            "INSERT INTO directory_imports (source, file_date, started_at, finished_at, total, added, changed, \
+             removed, skipped, report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&$summary.source)
+        .bind(&$summary.file_date)
+        .bind($started)
+        .bind(Utc::now())
+        .bind($summary.total)
+        .bind($summary.added)
+        .bind($summary.changed)
+        .bind($summary.removed)
+        .bind($summary.skipped)
+        .bind($report)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
 const EST_COLS: usize = 20;
 
 fn placeholders(rows: usize, cols: usize) -> String {
@@ -161,22 +183,7 @@ pub async fn replace_establishments(
         )
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO directory_imports (source, file_date, started_at, finished_at, total, added, changed, removed, skipped, report) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&summary.source)
-        .bind(&summary.file_date)
-        .bind(started)
-        .bind(Utc::now())
-        .bind(summary.total)
-        .bind(summary.added)
-        .bind(summary.changed)
-        .bind(summary.removed)
-        .bind(summary.skipped)
-        .bind(report)
-        .execute(&mut *tx)
-        .await?;
+        record_import!(tx, summary, started, report);
         tx.commit().await?;
     });
     analyze(db).await?;
@@ -343,22 +350,7 @@ pub async fn replace_professionals(
             }
             q.execute(&mut *tx).await?;
         }
-        sqlx::query(
-            "INSERT INTO directory_imports (source, file_date, started_at, finished_at, total, added, changed, removed, skipped, report) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&summary.source)
-        .bind(&summary.file_date)
-        .bind(started)
-        .bind(Utc::now())
-        .bind(summary.total)
-        .bind(summary.added)
-        .bind(summary.changed)
-        .bind(summary.removed)
-        .bind(summary.skipped)
-        .bind(report)
-        .execute(&mut *tx)
-        .await?;
+        record_import!(tx, summary, started, report);
         tx.commit().await?;
     });
     analyze(db).await?;
