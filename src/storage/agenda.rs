@@ -61,7 +61,7 @@ pub async fn create_place(
 ) -> DbResult<Place> {
     let now = Utc::now();
     let id = db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO places (territory_id, name, address, insee_code, access_notes, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
@@ -198,7 +198,7 @@ pub async fn create_series(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING {SERIES_COLS}"
     );
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Series>(&sql)
             .bind(territory_id)
             .bind(&s.title)
@@ -241,7 +241,7 @@ pub async fn update_series(
          WHERE id = $13 AND territory_id = $14 AND version = $15 RETURNING {SERIES_COLS}"
     );
     let row = db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Series>(&sql)
             .bind(&s.title)
             .bind(&s.mediators)
@@ -365,7 +365,7 @@ pub async fn set_exception(
         }
     };
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query("DELETE FROM dropin_exceptions WHERE series_id = $1 AND original_date = $2")
             .bind(series_id)
             .bind(fmt_date(e.original_date))
@@ -402,7 +402,7 @@ pub async fn remove_exception(
 ) -> DbResult<()> {
     get_series(db, territory_id, series_id).await?;
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query("DELETE FROM dropin_exceptions WHERE series_id = $1 AND original_date = $2")
             .bind(series_id)
             .bind(fmt_date(original_date))
@@ -488,7 +488,7 @@ pub async fn create_event(
          RETURNING {EVENT_COLS}"
     );
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Event>(&sql)
             .bind(territory_id)
             .bind(&e.title)
@@ -522,7 +522,7 @@ pub async fn update_event(
          WHERE id = $10 AND territory_id = $11 AND version = $12 RETURNING {EVENT_COLS}"
     );
     let row = db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Event>(&sql)
             .bind(&e.title)
             .bind(&e.kind)
@@ -617,7 +617,7 @@ pub async fn add_session(
         check_place(db, territory_id, p).await?;
     }
     let id = db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO event_sessions (event_id, starts_at, ends_at, place_id, capacity, audience, audience_roles, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -670,7 +670,7 @@ pub async fn cancel_session(
     let s = get_session(db, session_id).await?;
     get_event(db, territory_id, s.event_id).await?;
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query("UPDATE event_sessions SET cancelled = $1, seats_version = seats_version + 1 WHERE id = $2")
             .bind(true)
             .bind(session_id)
@@ -752,7 +752,7 @@ pub async fn register(
         "SELECT {REG_COLS} FROM registrations WHERE session_id = $1 AND submission_key = $2"
     );
     let out = db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let locked: Option<(Option<i64>, bool, DateTime<Utc>)> = sqlx::query_as(
             "UPDATE event_sessions SET seats_version = seats_version + 1 WHERE id = $1 RETURNING capacity, cancelled, ends_at",
         )
@@ -877,7 +877,7 @@ pub async fn registration_by_token(db: &Db, token: &str) -> DbResult<Registratio
 pub async fn cancel_registration(db: &Db, id: i64) -> DbResult<(Registration, Vec<i64>)> {
     let sql = format!("SELECT {REG_COLS} FROM registrations WHERE id = $1");
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let (session_id,): (i64,) = sqlx::query_as("SELECT session_id FROM registrations WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
@@ -916,7 +916,7 @@ pub async fn mark_attendance(
     attended: bool,
 ) -> DbResult<()> {
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let done = sqlx::query("UPDATE registrations SET attended = $1 WHERE id = $2 AND status = 'confirmed'")
             .bind(attended)
             .bind(id)
@@ -951,7 +951,7 @@ pub async fn purge_registrations(db: &Db, before: DateTime<Utc>) -> DbResult<u64
 pub async fn record_view(db: &Db, event_id: i64, day: NaiveDate, visitor: &str) -> DbResult<()> {
     let day = fmt_date(day);
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query("DELETE FROM event_view_visitors WHERE day < $1")
             .bind(&day)
             .execute(&mut *tx)

@@ -87,7 +87,7 @@ async fn count(db: &Db, table: &str) -> DbResult<i64> {
 pub async fn upsert_communes(db: &Db, communes: &[Commune]) -> DbResult<Counts> {
     let before = count(db, "communes").await?;
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         for chunk in communes.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO communes (insee_code, name, name_search, kind, departement, region, population, postal_codes, parent_code) \
@@ -124,7 +124,7 @@ pub async fn upsert_communes(db: &Db, communes: &[Commune]) -> DbResult<Counts> 
 pub async fn upsert_epcis(db: &Db, epcis: &[EpciWithMembers]) -> DbResult<Counts> {
     let before = count(db, "epcis").await?;
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         for e in epcis {
             sqlx::query(
                 "INSERT INTO epcis (siren, name, name_search, kind, population) VALUES ($1, $2, $3, $4, $5) \
@@ -167,7 +167,7 @@ pub async fn upsert_epcis(db: &Db, epcis: &[EpciWithMembers]) -> DbResult<Counts
 pub async fn upsert_qpvs(db: &Db, qpvs: &[QpvWithCommunes]) -> DbResult<Counts> {
     let before = count(db, "qpvs").await?;
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         for q in qpvs {
             sqlx::query(
                 "INSERT INTO qpvs (code, name) VALUES ($1, $2) ON CONFLICT (code) DO UPDATE SET name = excluded.name",

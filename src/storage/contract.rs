@@ -111,7 +111,7 @@ pub async fn create(
          RETURNING {COLS}"
     );
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Contract>(&sql)
             .bind(territory_id)
             .bind(c.kind.as_str())
@@ -147,7 +147,7 @@ pub async fn update(
          WHERE id = $10 AND territory_id = $11 AND version = $12 RETURNING {COLS}"
     );
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Contract>(&sql)
             .bind(c.kind.as_str())
             .bind(&c.title)
@@ -199,7 +199,7 @@ pub async fn add_milestone(
     label: &str,
 ) -> DbResult<Milestone> {
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let m = sqlx::query_as::<_, Milestone>(
             "INSERT INTO contract_milestones (contract_id, happened_on, label) VALUES ($1, $2, $3) \
              RETURNING id, contract_id, happened_on, label",
@@ -228,7 +228,7 @@ pub async fn milestones(db: &Db, contract_id: i64) -> DbResult<Vec<Milestone>> {
 /// Add an axis at the end of the plan; its code is its position (`3`).
 pub async fn add_axis(db: &Db, actor: &Actor, contract: &Contract, title: &str) -> DbResult<Axis> {
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let position: i64 = sqlx::query_scalar(
             "SELECT CAST(COALESCE(MAX(position), 0) + 1 AS BIGINT) FROM axes WHERE contract_id = $1",
         )
@@ -261,7 +261,7 @@ pub async fn add_objective(
     title: &str,
 ) -> DbResult<Objective> {
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let axis_code: Option<String> = sqlx::query_scalar("SELECT code FROM axes WHERE id = $1 AND contract_id = $2")
             .bind(axis_id)
             .bind(contract.id)
@@ -307,7 +307,7 @@ pub async fn add_action(
          created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {ACTION_COLS}"
     );
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let objective_code: Option<String> = sqlx::query_scalar("SELECT code FROM objectives WHERE id = $1 AND contract_id = $2")
             .bind(objective_id)
             .bind(contract.id)
@@ -356,7 +356,7 @@ pub async fn update_action(
          updated_at = $5 WHERE id = $6 AND contract_id = $7 AND version = $8 RETURNING {ACTION_COLS}"
     );
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Action>(&sql)
             .bind(&a.title)
             .bind(&a.description)

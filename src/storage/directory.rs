@@ -124,7 +124,7 @@ pub async fn replace_establishments(
         skipped,
     };
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         for chunk in gone.chunks(BATCH) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!("DELETE FROM establishments WHERE finess IN ({})", marks.join(", "));
@@ -290,7 +290,7 @@ pub async fn replace_professionals(
     };
     gone.extend(replace);
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         for chunk in gone.chunks(BATCH) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!("DELETE FROM professionals WHERE rpps IN ({})", marks.join(", "));

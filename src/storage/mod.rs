@@ -41,10 +41,53 @@ use sqlx::sqlite::{
 macro_rules! db_run {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::storage::Db::Sqlite($pool) => $body,
-            $crate::storage::Db::Postgres($pool) => $body,
+            $crate::storage::Db::Sqlite($pool) => {
+                #[allow(unused_imports)]
+                use $crate::storage::BeginWrite as _;
+                $body
+            }
+            $crate::storage::Db::Postgres($pool) => {
+                #[allow(unused_imports)]
+                use $crate::storage::BeginWrite as _;
+                $body
+            }
         }
     };
+}
+
+/// Open a transaction that will write. On SQLite it takes the write lock
+/// at once (`BEGIN IMMEDIATE`): a deferred transaction that reads and then
+/// writes fails with « database is locked » when another writer got in
+/// between, whatever the busy timeout. PostgreSQL needs nothing special.
+pub trait BeginWrite {
+    type Database: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
+    > + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>,
+    > + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>,
+    > + Send {
+        self.begin()
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -52,7 +52,7 @@ pub async fn create(db: &Db, actor: &Actor, territory_id: i64, s: &Service) -> D
     let city = city_of(db, &s.insee_code).await?;
     let now = Utc::now();
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO local_services (territory_id, name, name_search, kind, description, publics, fees, opening_hours, \
              address, postal_code, insee_code, city, phone, email, website, area, accessibility, msp, cpts, created_at, updated_at) \
@@ -97,7 +97,7 @@ pub async fn update(
 ) -> DbResult<()> {
     let city = city_of(db, &s.insee_code).await?;
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let done = sqlx::query(
             "UPDATE local_services SET name = $1, name_search = $2, kind = $3, description = $4, publics = $5, fees = $6, \
              opening_hours = $7, address = $8, postal_code = $9, insee_code = $10, city = $11, phone = $12, email = $13, \
@@ -172,7 +172,7 @@ pub struct Mark {
 
 pub async fn set_mark(db: &Db, actor: &Actor, territory_id: i64, m: &Mark) -> DbResult<()> {
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "INSERT INTO directory_marks (territory_id, entry_kind, entry_id, msp, cpts, hidden, hidden_reason, accessibility, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (territory_id, entry_kind, entry_id) DO UPDATE SET \

@@ -48,7 +48,7 @@ pub async fn create(db: &Db, actor: &Actor, new: &NewTerritory) -> DbResult<Terr
         "INSERT INTO territories (slug, name, kind, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING {COLS}"
     );
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let t = sqlx::query_as::<_, Territory>(&sql)
             .bind(new.slug.as_str())
             .bind(&new.name)
@@ -103,7 +103,7 @@ pub async fn update_profile(
          WHERE id = $8 AND version = $9 RETURNING {COLS}"
     );
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Territory>(&sql)
             .bind(&p.name)
             .bind(&p.presentation)
@@ -136,7 +136,7 @@ pub async fn set_communes(
 ) -> DbResult<()> {
     let now = Utc::now();
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query("DELETE FROM territory_communes WHERE territory_id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -69,7 +69,7 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING {USER_COLS}"
     );
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let u = sqlx::query_as::<_, User>(&sql)
             .bind(email)
             .bind(display_name)
@@ -121,7 +121,7 @@ pub async fn set_password(
     keep_session: Option<&str>,
 ) -> DbResult<()> {
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
             .bind(hash)
             .bind(Utc::now())
@@ -146,7 +146,7 @@ pub async fn set_instance_role(
     role: InstanceRole,
 ) -> DbResult<()> {
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query("UPDATE users SET instance_role = $1 WHERE id = $2")
             .bind(role.as_str())
             .bind(id)
@@ -187,7 +187,7 @@ pub async fn set_membership(
     role: Role,
 ) -> DbResult<()> {
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "INSERT INTO memberships (user_id, territory_id, role, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, territory_id) DO UPDATE SET role = excluded.role",
@@ -211,7 +211,7 @@ pub async fn remove_membership(
     user_id: i64,
 ) -> DbResult<()> {
     db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let done = sqlx::query("DELETE FROM memberships WHERE user_id = $1 AND territory_id = $2")
             .bind(user_id)
             .bind(territory_id)
@@ -262,7 +262,7 @@ pub async fn reset_user(db: &Db, token_hash: &str) -> DbResult<Option<i64>> {
 pub async fn consume_reset(db: &Db, token_hash: &str, new_hash: &str) -> DbResult<bool> {
     let now = Utc::now();
     Ok(db_run!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let user: Option<i64> = sqlx::query_scalar(
             "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
              RETURNING user_id",
