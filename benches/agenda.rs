@@ -1,8 +1,9 @@
 //! Figures for issue 4, printed, never asserted (run with
-//! `cargo test --release --test agenda_bench -- --ignored --nocapture`):
+//! `cargo bench --bench agenda`):
 //! expanding 1,000 series over a year, and the public agenda and permanences
 //! pages with 5,000 events and 500 series under 32 concurrent clients.
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -28,8 +29,6 @@ fn weekday(i: usize) -> Weekday {
     ][i % 5]
 }
 
-#[test]
-#[ignore = "benchmark: prints figures; run with --release -- --ignored --nocapture"]
 fn expand_1000_series_over_a_year() {
     let started = Instant::now();
     let schedules: Vec<Schedule> = (0..1000)
@@ -197,14 +196,13 @@ async fn pages_under_load(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark: prints figures; run with --release -- --ignored --nocapture"]
-async fn agenda_pages_under_load_sqlite() {
-    pages_under_load(Backend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark: prints figures; run with --release -- --ignored --nocapture"]
-async fn agenda_pages_under_load_postgres() {
-    pages_under_load(Backend::Postgres).await
+fn main() {
+    expand_1000_series_over_a_year();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(pages_under_load(Backend::Sqlite));
+    rt.block_on(pages_under_load(Backend::Postgres));
 }
