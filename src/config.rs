@@ -39,6 +39,9 @@ pub struct Config {
     pub registration_retention_days: i64,
     /// Reminder e-mails go out this many hours before a session.
     pub reminder_hours: i64,
+    /// Public participation forms sent sooner than this after being shown are
+    /// refused as automatic (anti-spam; tests set 0).
+    pub form_min_fill_secs: i64,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for Config {
             mail_from: "Maillage <ne-pas-repondre@maillage.invalid>".into(),
             registration_retention_days: 90,
             reminder_hours: 24,
+            form_min_fill_secs: 3,
         }
     }
 }

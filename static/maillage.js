@@ -33,3 +33,37 @@ document.addEventListener("DOMContentLoaded", function () {
     }, 2000);
   });
 });
+
+// Participation questionnaires: show a conditional question only when the
+// answer it depends on is chosen (without JavaScript every question shows,
+// with its « répondez seulement si … » note; the server ignores hidden ones).
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.getElementById("questionnaire");
+  if (!form) { return; }
+  var blocks = form.querySelectorAll("[data-cond-field]");
+  if (!blocks.length) { return; }
+  function chosen(name, value) {
+    var inputs = form.querySelectorAll("[name='" + name + "']");
+    for (var i = 0; i < inputs.length; i++) {
+      var el = inputs[i];
+      if ((el.type === "radio" || el.type === "checkbox") ? el.checked && el.value === value : el.value === value) { return true; }
+    }
+    return false;
+  }
+  function visible(block) {
+    if (!chosen(block.getAttribute("data-cond-field"), block.getAttribute("data-cond-value"))) { return false; }
+    var src = form.querySelector("[name='" + block.getAttribute("data-cond-field") + "']");
+    var parent = src && src.closest("[data-cond-field]");
+    return parent ? visible(parent) : true;
+  }
+  function update() {
+    blocks.forEach(function (b) {
+      var show = visible(b);
+      b.hidden = !show;
+      var note = b.querySelector(".cond-note");
+      if (note) { note.hidden = true; }
+    });
+  }
+  form.addEventListener("change", update);
+  update();
+});

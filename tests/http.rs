@@ -98,6 +98,14 @@ async fn authorization_matrix(backend: Backend) {
             .replace("{rpps}", "810100000001")
             .replace("{contract}", "1")
             .replace("{code}", "1.1.1")
+            .replace("{body}", "1")
+            .replace("{meeting}", "1")
+            .replace("{consultation}", "1")
+            .replace("{question}", "1")
+            .replace("{request}", "1")
+            .replace("{member}", "1")
+            .replace("{idea}", "1")
+            .replace("{message}", "1")
             .replace("{id}", "1");
         let path = if spec.path == "/api/v1/communes" || spec.path == "/api/v1/epcis" {
             format!("{path}?q=lens")

@@ -7,6 +7,7 @@ pub mod contract;
 pub mod dates;
 pub mod geo;
 pub mod opening_hours;
+pub mod participation;
 pub mod roles;
 pub mod search;
 pub mod service;

@@ -17,6 +17,7 @@ pub mod communes;
 pub mod contract;
 pub mod directory;
 pub mod jobs;
+pub mod participation;
 pub mod rate_limit;
 pub mod services;
 pub mod sessions;

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod error;
 pub mod microcache;
 pub mod pages;
+pub mod participation;
 pub mod public;
 pub mod security;
 pub mod session;
@@ -78,6 +79,7 @@ pub fn routes(state: AppState) -> Built {
     let r = api::routes(r);
     let r = agenda::routes(r);
     let r = contract::routes(r);
+    let r = participation::routes(r);
     r.build()
 }
 
