@@ -27,6 +27,12 @@ if ! python3 -c 'import icalendar, recurring_ical_events' 2>/dev/null; then
   python3 -m pip install --quiet icalendar recurring-ical-events 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages icalendar recurring-ical-events
 fi
+# Questionnaire XLSX exports are read back by openpyxl (tests/participation_http.rs).
+if ! python3 -c 'import openpyxl' 2>/dev/null; then
+  echo "== pip install openpyxl"
+  python3 -m pip install --quiet openpyxl 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages openpyxl
+fi
 
 # Databases left behind by interrupted runs.
 psql "$MAILLAGE_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'maillage_t_%'" 2>/dev/null \
