@@ -110,6 +110,7 @@ l'accès à la prévention et aux soins des personnes les plus démunies, la san
             None,
         ),
     ];
+    crate::storage::participation::seed_demo(db, t.id).await?;
     let mut out = Vec::new();
     for (label, email, name, instance_role, role) in wanted {
         let password = random_password();

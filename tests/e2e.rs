@@ -27,6 +27,10 @@ async fn pages_work_in_chromium_and_pass_axe() {
     let app = TestApp::start(Backend::Sqlite).await;
     let event_id = seed_agenda(&app).await;
     let contract_id = seed_contract(&app).await;
+    let participation =
+        maillage::storage::participation::seed_demo(&app.db, app_territory(&app).await)
+            .await
+            .expect("participation");
     let coordinator = app.account("coordinator").clone();
     let base = app.base.clone();
     let out = tokio::task::spawn_blocking(move || {
@@ -36,6 +40,8 @@ async fn pages_work_in_chromium_and_pass_axe() {
             .env("TERRITORY", "lens-lievin")
             .env("EVENT_ID", event_id.to_string())
             .env("CONTRACT_ID", contract_id.to_string())
+            .env("GROUP_ID", participation.group_id.to_string())
+            .env("CONSULTATION_ID", participation.consultation_id.to_string())
             .env("E2E_EMAIL", &coordinator.email)
             .env("E2E_PASSWORD", &coordinator.password)
             .output()
@@ -150,6 +156,14 @@ async fn seed_agenda(app: &TestApp) -> i64 {
         .await
         .unwrap();
     event.id
+}
+
+async fn app_territory(app: &TestApp) -> i64 {
+    maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }
 
 /// A CLS with one axis, objective and action, for the contract pages.

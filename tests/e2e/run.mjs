@@ -132,6 +132,38 @@ try {
     await audit(page);
   }
 
+  if (process.env.GROUP_ID) {
+    // Participation (issue 5): the page, a group, a questionnaire and its results, the idea box.
+    await visit(page, `/t/${territory}/participer`);
+    await audit(page);
+    const part = await page.locator("body").textContent();
+    check("participer lists the working group", part.includes("Groupe de travail santé mentale"), "");
+    await visit(page, `/t/${territory}/groupes/${process.env.GROUP_ID}`);
+    await audit(page);
+    const form = `/t/${territory}/consultations/${process.env.CONSULTATION_ID}`;
+    await visit(page, form);
+    await audit(page);
+    const conditional = page.locator("[data-cond-field]").first();
+    const hiddenBefore = await conditional.isHidden();
+    await page.getByLabel("Non", { exact: true }).first().check();
+    const shownAfter = await conditional.isVisible();
+    check("a conditional question shows when its answer is chosen", hiddenBefore && shownAfter, `hidden=${hiddenBefore} shown=${shownAfter}`);
+    await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: "Envoyer mes réponses" }).click()]);
+    await audit(page, `${base}${form} (après envoi)`);
+    await visit(page, `${form}/resultats`);
+    await audit(page);
+    const svg = await page.locator('svg[role="img"] title').count();
+    check("results have SVG charts with a title", svg > 0, `${svg}`);
+    await visit(page, `/t/${territory}/idees`);
+    await audit(page);
+    await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: "Envoyer ma proposition" }).click()]);
+    const ideaErrors = await page.locator(".error-summary").count();
+    check("an empty idea is refused with a summary", ideaErrors === 1, `${ideaErrors}`);
+    await audit(page, `${base}/t/${territory}/idees (erreurs)`);
+    await visit(page, `/t/${territory}/contact`);
+    await audit(page);
+  }
+
   const notFound = await visit(page, `/t/${territory}/page-qui-n-existe-pas`);
   check("unknown page answers 404", notFound.status() === 404, notFound.status());
   await audit(page);
