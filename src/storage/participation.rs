@@ -1413,6 +1413,36 @@ pub async fn delete_contact_message(
     Ok(())
 }
 
+// ---------------------------------------------------------------- retention
+
+/// Personal data is kept at most this long: join requests and contact
+/// messages are deleted, contact details left with an idea are erased.
+pub const RETENTION_DAYS: i64 = 365;
+
+/// Apply the retention rule as of `now`. Returns (join requests deleted,
+/// messages deleted, ideas whose contact was erased).
+pub async fn purge_personal_data(db: &Db, now: DateTime<Utc>) -> DbResult<(u64, u64, u64)> {
+    let before = now - chrono::Duration::days(RETENTION_DAYS);
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let a = sqlx::query("DELETE FROM join_requests WHERE created_at < $1")
+            .bind(before).execute(&mut *tx).await?.rows_affected();
+        let b = sqlx::query("DELETE FROM contact_messages WHERE created_at < $1")
+            .bind(before).execute(&mut *tx).await?.rows_affected();
+        let c = sqlx::query(
+            "UPDATE ideas SET contact_name = '', contact_email = '', consent = $1 \
+             WHERE created_at < $2 AND (contact_name <> '' OR contact_email <> '')",
+        )
+        .bind(false).bind(before).execute(&mut *tx).await?.rows_affected();
+        if a + b + c > 0 {
+            audit!(tx, Actor::system("rétention"), None::<i64>, "participation", 0, "purge",
+                format!("{a} demande(s), {b} message(s), {c} contact(s) d’idée effacés"))?;
+        }
+        tx.commit().await?;
+        (a, b, c)
+    }))
+}
+
 // ---------------------------------------------------------------- demo data
 
 /// What [`seed_demo`] created, for the end-to-end test.

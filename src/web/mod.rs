@@ -121,6 +121,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tokio::spawn(agenda::housekeeping_loop(state.clone()));
+    tokio::spawn(participation::housekeeping_loop(state.clone()));
     let app = app(state);
     axum::serve(
         listener,

@@ -199,6 +199,26 @@ pub fn path_id(s: &str) -> Result<i64, crate::web::error::AppError> {
     s.parse().map_err(|_| crate::web::error::AppError::NotFound)
 }
 
+/// Every six hours, apply the retention rule to personal data
+/// (`storage::participation::purge_personal_data`). Safe with several
+/// processes: each run is one idempotent transaction.
+pub async fn housekeeping_loop(st: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(6 * 3600));
+    loop {
+        tick.tick().await;
+        match crate::storage::participation::purge_personal_data(&st.db, chrono::Utc::now()).await {
+            Ok((0, 0, 0)) => {}
+            Ok((a, b, c)) => tracing::info!(
+                a,
+                b,
+                c,
+                "participation : données personnelles effacées (rétention)"
+            ),
+            Err(e) => tracing::warn!(error = %e, "participation : purge de rétention impossible"),
+        }
+    }
+}
+
 /// Send an e-mail from a spawned task (pages never wait on SMTP).
 pub fn spawn_mail(st: &AppState, to: String, subject: String, body: String) {
     let Some(mailer) = st.mailer.clone() else {

@@ -399,7 +399,7 @@ pub async fn join(
                 heading: "Votre demande est envoyée".into(),
                 paragraphs: vec![
                     format!("Merci. La coordination étudie votre demande pour rejoindre « {} » et vous répondra par e-mail.", b.name),
-                    "Vos coordonnées servent seulement à traiter cette demande ; elles sont supprimées si la demande est refusée, et au plus tard un an après.".into(),
+                    "Vos coordonnées servent seulement à traiter cette demande ; la coordination les supprime une fois la demande traitée, et elles sont effacées automatiquement au plus tard un an après.".into(),
                 ],
                 back: (format!("/t/{}/participer", t.slug), "Retour à « Participer »".into()),
             }))
