@@ -510,6 +510,24 @@ async fn members_space_meetings_and_decisions(backend: Backend) {
             || html.contains("Salle &lt;b&gt;du conseil")
     );
 
+    // Invitations and presence through the form (repeated checkbox names).
+    let members = maillage::storage::participation::members(&app.db, gid)
+        .await
+        .unwrap();
+    let mid = members[0].id.to_string();
+    let r = post_form(
+        &app,
+        &staff,
+        &meeting_url,
+        &format!("{meeting_url}/presences"),
+        &[("invited", mid.as_str()), ("present", mid.as_str())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let html = page(&staff, &app.url(&meeting_url)).await;
+    assert!(html.contains(&format!(
+        "name=\"present\" value=\"{mid}\" aria-label=\"Marie Membre présent·e\" checked"
+    )));
     let space = format!("/t/lens-lievin/groupes/{gid}/espace");
     let member = app.login("member").await;
     let html = page(&member, &app.url(&space)).await;

@@ -250,6 +250,40 @@ async fn meetings_decisions_and_member_space(backend: Backend) {
         .await
         .unwrap();
     assert!(store::attendance(db, meeting.id).await.unwrap()[0].present);
+    // A member added later is invited by hand; presence implies invitation.
+    let late = MemberInput::parse("Nouveau Venu", "", "", true, "", "", "").unwrap();
+    let late = store::add_member(db, &actor(), tid, b.id, &late, None)
+        .await
+        .unwrap();
+    store::set_attendance(db, &actor(), tid, meeting.id, &[], &[member.id, late.id])
+        .await
+        .unwrap();
+    let att = store::attendance(db, meeting.id).await.unwrap();
+    assert_eq!(att.len(), 2);
+    assert!(att.iter().all(|a| a.invited && a.present));
+    store::set_attendance(
+        db,
+        &actor(),
+        tid,
+        meeting.id,
+        &[member.id, late.id],
+        &[member.id],
+    )
+    .await
+    .unwrap();
+    let att = store::attendance(db, meeting.id).await.unwrap();
+    assert_eq!(att.iter().filter(|a| a.present).count(), 1);
+    // Not a member of this body: ignored.
+    let stranger = store::add_member(db, &actor(), tid, other_body.id, &late_input(), None)
+        .await
+        .unwrap();
+    store::set_attendance(db, &actor(), tid, meeting.id, &[stranger.id], &[])
+        .await
+        .unwrap();
+    assert!(store::attendance(db, meeting.id).await.unwrap().is_empty());
+    store::set_presence(db, &actor(), tid, meeting.id, &[member.id])
+        .await
+        .unwrap();
     let upcoming = store::upcoming_public_meetings(db, tid, chrono::Utc::now())
         .await
         .unwrap();
@@ -323,6 +357,10 @@ async fn meetings_decisions_and_member_space(backend: Backend) {
     tdb.cleanup().await;
 }
 both!(meetings_decisions_and_member_space);
+
+fn late_input() -> MemberInput {
+    MemberInput::parse("Autre groupe", "", "", true, "", "", "").unwrap()
+}
 
 pub async fn seed_action(db: &Db, tid: i64) -> i64 {
     use maillage::domain::contract::{ActionInput, ContractRaw};

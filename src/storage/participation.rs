@@ -656,7 +656,46 @@ pub async fn attendance(db: &Db, meeting_id: i64) -> DbResult<Vec<Attendance>> {
     .await?))
 }
 
-/// Record who was present (the others invited were absent).
+/// Record who was invited and who was present (members of the meeting's
+/// body only; someone present counts as invited).
+pub async fn set_attendance(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    meeting_id: i64,
+    invited: &[i64],
+    present: &[i64],
+) -> DbResult<()> {
+    let meeting = get_meeting(db, territory_id, meeting_id).await?;
+    let members: Vec<i64> = members(db, meeting.body_id)
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let mut rows: Vec<(i64, bool, bool)> = Vec::new();
+    for id in members {
+        let p = present.contains(&id);
+        let i = p || invited.contains(&id);
+        if i {
+            rows.push((id, i, p));
+        }
+    }
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM meeting_attendance WHERE meeting_id = $1")
+            .bind(meeting_id).execute(&mut *tx).await?;
+        for (id, i, p) in &rows {
+            sqlx::query("INSERT INTO meeting_attendance (meeting_id, member_id, invited, present) VALUES ($1, $2, $3, $4)")
+                .bind(meeting_id).bind(id).bind(i).bind(p).execute(&mut *tx).await?;
+        }
+        audit!(tx, actor, Some(territory_id), "meeting", meeting_id, "attendance",
+            format!("{} invité(s), {} présent(s)", rows.len(), rows.iter().filter(|r| r.2).count()))?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// Record who was present among the invited (the others were absent).
 pub async fn set_presence(
     db: &Db,
     actor: &Actor,
@@ -664,19 +703,13 @@ pub async fn set_presence(
     meeting_id: i64,
     present: &[i64],
 ) -> DbResult<()> {
-    get_meeting(db, territory_id, meeting_id).await?;
-    db_run!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query("UPDATE meeting_attendance SET present = $1 WHERE meeting_id = $2")
-            .bind(false).bind(meeting_id).execute(&mut *tx).await?;
-        for m in present {
-            sqlx::query("UPDATE meeting_attendance SET present = $1 WHERE meeting_id = $2 AND member_id = $3")
-                .bind(true).bind(meeting_id).bind(m).execute(&mut *tx).await?;
-        }
-        audit!(tx, actor, Some(territory_id), "meeting", meeting_id, "attendance", format!("{} présent(s)", present.len()))?;
-        tx.commit().await?;
-    });
-    Ok(())
+    let invited: Vec<i64> = attendance(db, meeting_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.invited)
+        .map(|a| a.member_id)
+        .collect();
+    set_attendance(db, actor, territory_id, meeting_id, &invited, present).await
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]

@@ -928,7 +928,7 @@ struct MeetingPage {
     body: Body,
     form: MeetingForm,
     conflict: Option<MeetingForm>,
-    attendance: Vec<store::Attendance>,
+    attendance: Vec<AttendanceRow>,
     decisions: Vec<store::Decision>,
     decision_form: DecisionForm,
     errors: FormErrors,
@@ -953,7 +953,7 @@ async fn meeting_page(
         csrf: ctx.csrf(),
         form: form.unwrap_or_else(|| MeetingForm::of(&m)),
         conflict,
-        attendance: store::attendance(&st.db, m.id).await?,
+        attendance: attendance_rows(st, &m).await?,
         decisions: store::decisions(&st.db, m.id).await?,
         decision_form,
         errors,
@@ -961,6 +961,38 @@ async fn meeting_page(
         m,
     };
     Ok((status, render(&page)).into_response())
+}
+
+/// Every current member of the body, with their invitation and presence.
+pub struct AttendanceRow {
+    pub member_id: i64,
+    pub name: String,
+    pub invited: bool,
+    pub present: bool,
+}
+
+async fn attendance_rows(
+    st: &AppState,
+    m: &store::Meeting,
+) -> Result<Vec<AttendanceRow>, AppError> {
+    let today = store::today();
+    let att = store::attendance(&st.db, m.id).await?;
+    let mut rows: Vec<AttendanceRow> = store::members(&st.db, m.body_id)
+        .await?
+        .into_iter()
+        .filter(|x| x.current(&today) || att.iter().any(|a| a.member_id == x.id))
+        .map(|x| {
+            let a = att.iter().find(|a| a.member_id == x.id);
+            AttendanceRow {
+                member_id: x.id,
+                name: x.name,
+                invited: a.is_some_and(|a| a.invited),
+                present: a.is_some_and(|a| a.present),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
 }
 
 async fn load_meeting(
@@ -1065,11 +1097,21 @@ pub async fn meeting_presence(
 ) -> Result<Response, AppError> {
     let m = load_meeting(&st, &tc, &id).await?;
     let values = super::public::form_values(&body);
-    let present: Vec<i64> = values
-        .get("present")
-        .map(|v| v.iter().filter_map(|s| s.parse().ok()).collect())
-        .unwrap_or_default();
-    store::set_presence(&st.db, &tc.user.actor(), tc.territory.id, m.id, &present).await?;
+    let ids = |name: &str| -> Vec<i64> {
+        values
+            .get(name)
+            .map(|v| v.iter().filter_map(|s| s.parse().ok()).collect())
+            .unwrap_or_default()
+    };
+    store::set_attendance(
+        &st.db,
+        &tc.user.actor(),
+        tc.territory.id,
+        m.id,
+        &ids("invited"),
+        &ids("present"),
+    )
+    .await?;
     Ok(see_other(format!(
         "/admin/t/{}/reunions/{}#presences",
         tc.territory.slug, m.id
@@ -1739,15 +1781,8 @@ pub async fn idea_moderate(
     let t = &tc.territory;
     let idea = store::get_idea(&st.db, t.id, path_id(&id)?).await?;
     let mut errors = FormErrors::default();
-    let field = |k: &str| -> &'static str {
-        match k {
-            "status" => "idea_status",
-            "reason" => "idea_reason",
-            "merged" => "idea_merged",
-            "answer" => "idea_answer",
-            _ => "idea_action",
-        }
-    };
+    // Every message names the idea; the summary links to the moderation list.
+    let field = |_: &str| -> &'static str { "idees" };
     let status = IdeaStatus::parse(&f.status);
     if status.is_none() {
         errors.push(field("status"), "Choisissez un statut.");

@@ -137,6 +137,8 @@ struct ParticiperPage {
     committees: Vec<BodyView>,
     meetings: Vec<MeetingView>,
     ideas: Vec<IdeaView>,
+    /// The signed-in person's own groups here (their spaces).
+    mine: Vec<(i64, String)>,
 }
 
 pub async fn participer(
@@ -177,7 +179,17 @@ pub async fn participer(
         .take(5)
         .map(|i| idea_view(i, &communes))
         .collect();
+    let mine = match &ctx.user {
+        Some(u) => store::bodies_of_user(&st.db, u.user.id)
+            .await?
+            .into_iter()
+            .filter(|(_, _, slug)| *slug == t.slug)
+            .map(|(id, name, _)| (id, name))
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(render(&ParticiperPage {
+        mine,
         l: ctx.public_layout("Participer", &t.slug, &t.name),
         slug: t.slug.clone(),
         open,
