@@ -110,6 +110,37 @@ async fn create_group(
     location(&r).rsplit('/').next().unwrap().parse().unwrap()
 }
 
+/// A contract with fiche action 1.1.1 for the lens-lievin territory.
+async fn seed_action(app: &TestApp) {
+    use maillage::domain::contract::{ActionInput, ContractRaw};
+    use maillage::storage::contract;
+    let actor = maillage::storage::audit::Actor::system("test");
+    let tid = lens(app).await;
+    let raw = ContractRaw {
+        kind: "cls".into(),
+        title: "CLS 2024-2028".into(),
+        status: "in_force".into(),
+        signed_on: "2024-03-15".into(),
+        period_start: "2024-01-01".into(),
+        period_end: "2028-12-31".into(),
+        summary: String::new(),
+        signatories: "Agence régionale de santé Hauts-de-France\nCommunauté d'agglomération".into(),
+    };
+    let c = contract::create(&app.db, &actor, tid, &raw.parse().unwrap())
+        .await
+        .unwrap();
+    let axis = contract::add_axis(&app.db, &actor, &c, "Accès aux soins")
+        .await
+        .unwrap();
+    let objective = contract::add_objective(&app.db, &actor, &c, axis.id, "Aller vers")
+        .await
+        .unwrap();
+    let action = ActionInput::parse("Médiateurs santé", "", "in_progress", "CCAS").unwrap();
+    contract::add_action(&app.db, &actor, &c, objective.id, &action)
+        .await
+        .unwrap();
+}
+
 /// A tiny SMTP server that accepts everything and keeps the messages.
 async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -490,6 +521,7 @@ async fn members_space_meetings_and_decisions(backend: Backend) {
         .await
         .unwrap()
         .contains("Aucune fiche action « 9.9.9 »"));
+    seed_action(&app).await;
     let r = post_form(
         &app,
         &staff,
@@ -499,6 +531,8 @@ async fn members_space_meetings_and_decisions(backend: Backend) {
             ("text", "Organiser un forum"),
             ("follow_up", "Réserver la salle"),
             ("owner", "CCAS"),
+            ("due_on", "2031-09-01"),
+            ("action_code", "1.1.1"),
         ],
     )
     .await;
@@ -1196,7 +1230,87 @@ async fn idea_box_moderation_and_contact(backend: Backend) {
     )
     .await;
     assert_eq!(r.status(), 409, "stale moderation");
+    // A second idea is merged into the first, which led to fiche action 1.1.1.
+    seed_action(&app).await;
+    let r = post_form(
+        &app,
+        &c,
+        "/t/lens-lievin/idees",
+        "/t/lens-lievin/idees",
+        &[("kind", "idea"), ("text", "Des bancs, encore des bancs")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let ideas = maillage::storage::participation::list_ideas(&app.db, lens(&app).await, false)
+        .await
+        .unwrap();
+    let second = ideas
+        .iter()
+        .find(|i| i.text.starts_with("Des bancs"))
+        .unwrap()
+        .id;
+    let merge_into = id.to_string();
+    let r = post_form(
+        &app,
+        &staff,
+        "/admin/t/lens-lievin/participation",
+        &format!("/admin/t/lens-lievin/idees/{second}"),
+        &[("status", "merged"), ("version", "1")],
+    )
+    .await;
+    assert_eq!(r.status(), 422, "merge needs its target");
+    let r = post_form(
+        &app,
+        &staff,
+        "/admin/t/lens-lievin/participation",
+        &format!("/admin/t/lens-lievin/idees/{second}"),
+        &[
+            ("status", "merged"),
+            ("merged_into", &merge_into),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let r = post_form(
+        &app,
+        &staff,
+        "/admin/t/lens-lievin/participation",
+        &format!("/admin/t/lens-lievin/idees/{id}"),
+        &[
+            ("status", "published"),
+            ("answer", "Merci <b>Léa</b>, c’est noté."),
+            ("action_code", "4.4.4"),
+            ("version", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Aucune fiche action « 4.4.4 »"));
+    let r = post_form(
+        &app,
+        &staff,
+        "/admin/t/lens-lievin/participation",
+        &format!("/admin/t/lens-lievin/idees/{id}"),
+        &[
+            ("status", "published"),
+            ("answer", "Merci <b>Léa</b>, c’est noté."),
+            ("action_code", "1.1.1"),
+            ("version", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
     let html = page(&c, &app.url("/t/lens-lievin/idees")).await;
+    assert!(html.contains("href=\"/t/lens-lievin/actions/1.1.1\""));
+    assert!(
+        !html.contains("encore des bancs"),
+        "merged ideas are not listed"
+    );
     assert!(html.contains("Un banc &#60;script&#62;") || html.contains("Un banc &lt;script&gt;"));
     assert!(!html.contains("<script>alert(1)"));
     assert!(html.contains("Merci &#60;b&#62;Léa") || html.contains("Merci &lt;b&gt;Léa"));
@@ -1243,7 +1357,7 @@ async fn idea_box_moderation_and_contact(backend: Backend) {
     )
     .await;
     assert_eq!(r.status(), 200);
-    let got = wait_for_mail(&mails, 2).await;
+    let got = wait_for_mail(&mails, 3).await;
     assert!(got
         .iter()
         .any(|m| m.contains("Contact : Groupe de travail") && m.contains("Comment participer ?")));
