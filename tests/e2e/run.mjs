@@ -182,6 +182,11 @@ try {
   await audit(sp);
 
   const more = [`/admin/t/${territory}/`, `/admin/t/${territory}/perimetre`, `/admin/t/${territory}/comptes`];
+  if (process.env.GROUP_ID) {
+    more.push(`/admin/t/${territory}/participation`, `/admin/t/${territory}/instances/${process.env.GROUP_ID}`,
+      `/admin/t/${territory}/consultations/${process.env.CONSULTATION_ID}`,
+      `/admin/t/${territory}/consultations/${process.env.CONSULTATION_ID}/resultats`);
+  }
   if (new URL(sp.url()).pathname !== "/admin/") more.unshift("/admin/");
   for (const path of more) {
     await visit(sp, path);
