@@ -233,6 +233,9 @@ async fn join_a_working_group(backend: Backend) {
     )
     .await;
     let staff = app.login("coordinator").await;
+    assert!(page(&staff, &app.url("/admin/t/lens-lievin/"))
+        .await
+        .contains("href=\"/admin/t/lens-lievin/participation\""));
     let gid = create_group(&app, &staff, "Groupe santé mentale", "1", true).await;
     let closed = create_group(&app, &staff, "Groupe addictions", "", false).await;
 
