@@ -867,14 +867,15 @@ pub fn bar_chart_svg(r: &QuestionResult) -> String {
             .replace('"', "&quot;")
             .replace('\'', "&#39;")
     };
-    let row_h = 28;
-    let label_w = 220;
-    let bar_w = 300;
+    // Sized for a phone first: the viewBox scales to the page's width.
+    let row_h = 26;
+    let label_w = 170;
+    let bar_w = 190;
     let h = row_h * r.choices.len().max(1) + 10;
     let title = format!("Résultats : {} ({} réponses)", r.label, r.respondents);
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" class=\"chart\" viewBox=\"0 0 {} {h}\" width=\"100%\" aria-labelledby=\"chart-{}-title\"><title id=\"chart-{}-title\">{}</title>",
-        label_w + bar_w + 90,
+        label_w + bar_w + 60,
         r.question_id,
         r.question_id,
         esc(&title)
@@ -882,9 +883,13 @@ pub fn bar_chart_svg(r: &QuestionResult) -> String {
     for (i, c) in r.choices.iter().enumerate() {
         let y = 5 + i * row_h;
         let w = ((c.percent / 100.0) * bar_w as f64).round() as i64;
-        let label: String = c.label.chars().take(32).collect();
+        let label: String = if c.label.chars().count() > 24 {
+            c.label.chars().take(23).chain(['…']).collect()
+        } else {
+            c.label.clone()
+        };
         s.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"13\" fill=\"#1a1a1a\">{}</text><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"18\" fill=\"#1f5f8b\"></rect><text x=\"{}\" y=\"{}\" font-size=\"13\" fill=\"#1a1a1a\">{} %</text>",
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"14\" fill=\"#1a1a1a\">{}</text><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"18\" fill=\"#1f5f8b\"></rect><text x=\"{}\" y=\"{}\" font-size=\"14\" fill=\"#1a1a1a\">{} %</text>",
             label_w - 6,
             y + 14,
             esc(&label),
