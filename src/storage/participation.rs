@@ -1095,6 +1095,62 @@ pub async fn delete_question(
     Ok(())
 }
 
+/// A new version of a questionnaire: same settings and questions (conditions
+/// remapped), no answers, closed results, a title marked as a new version.
+/// This is how the structure changes once answers exist.
+pub async fn duplicate_consultation(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    id: i64,
+) -> DbResult<Consultation> {
+    let c = get_consultation(db, territory_id, id).await?;
+    let qs = questions(db, id).await?;
+    let now = Utc::now();
+    let new_id = db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let (new_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO consultations (territory_id, title, intro, opens_on, closes_on, panel_only, results_published, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(territory_id)
+        .bind(format!("{} (nouvelle version)", c.title))
+        .bind(&c.intro)
+        .bind(&c.opens_on)
+        .bind(&c.closes_on)
+        .bind(c.panel_only)
+        .bind(false)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut map: HashMap<i64, i64> = HashMap::new();
+        for q in &qs {
+            let (qid,): (i64,) = sqlx::query_as(
+                "INSERT INTO questions (consultation_id, position, kind, label, help, required, options, scale_min, scale_max, cond_question_id, cond_option) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(new_id)
+            .bind(q.position)
+            .bind(&q.kind)
+            .bind(&q.label)
+            .bind(&q.help)
+            .bind(q.required)
+            .bind(&q.options)
+            .bind(q.scale_min)
+            .bind(q.scale_max)
+            .bind(q.cond_question_id.and_then(|c| map.get(&c).copied()))
+            .bind(q.cond_option)
+            .fetch_one(&mut *tx)
+            .await?;
+            map.insert(q.id, qid);
+        }
+        audit!(tx, actor, Some(territory_id), "consultation", new_id, "create", format!("Nouvelle version de la consultation {id}"))?;
+        tx.commit().await?;
+        new_id
+    });
+    get_consultation(db, territory_id, new_id).await
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     #[error("Ce lien d’invitation n’est pas valable ou a déjà servi à répondre.")]

@@ -1577,6 +1577,20 @@ pub async fn question_delete(
     }
 }
 
+pub async fn consultation_duplicate(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let c = load_consultation(&st, &tc, &id).await?;
+    let copy =
+        store::duplicate_consultation(&st.db, &tc.user.actor(), tc.territory.id, c.id).await?;
+    Ok(see_other(format!(
+        "/admin/t/{}/consultations/{}",
+        tc.territory.slug, copy.id
+    )))
+}
+
 #[derive(Deserialize, Default)]
 pub struct TokensForm {
     #[serde(default)]

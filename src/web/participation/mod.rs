@@ -148,6 +148,11 @@ pub fn routes(r: Routes) -> Routes {
             admin::question_delete,
         )
         .post(
+            "/admin/t/{territory}/consultations/{consultation}/copie",
+            coord,
+            admin::consultation_duplicate,
+        )
+        .post(
             "/admin/t/{territory}/consultations/{consultation}/invitations",
             coord,
             admin::tokens_create,
