@@ -596,6 +596,23 @@ async fn members_space_meetings_and_decisions(backend: Backend) {
     assert!(page(&staff, &app.url(&space))
         .await
         .contains("trois priorités"));
+    // Ending a mandate (today, so it still counts until tonight) leads back to the body.
+    let r = post_form(
+        &app,
+        &staff,
+        &body_admin,
+        &format!("/admin/t/lens-lievin/membres/{mid}/fin"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{body_admin}#membres"));
+    assert!(
+        page(&staff, &app.url(&body_admin))
+            .await
+            .contains("jusqu’au")
+            || page(&staff, &app.url(&body_admin)).await.contains("au ")
+    );
     app.stop().await;
 }
 both!(members_space_meetings_and_decisions);

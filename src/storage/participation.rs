@@ -226,33 +226,32 @@ pub async fn members(db: &Db, body_id: i64) -> DbResult<Vec<Member>> {
     Ok(db_run!(db, pool => sqlx::query_as::<_, Member>(&sql).bind(body_id).fetch_all(pool).await?))
 }
 
-/// End a mandate today (the member stays in the history).
+/// End a mandate today (the member stays in the history). Returns the body.
 pub async fn end_mandate(
     db: &Db,
     actor: &Actor,
     territory_id: i64,
     member_id: i64,
-) -> DbResult<()> {
+) -> DbResult<i64> {
     let today = today();
-    db_run!(db, pool => {
+    Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let n = sqlx::query(
+        let body_id: Option<i64> = sqlx::query_scalar(
             "UPDATE body_members SET mandate_end = $1 WHERE id = $2 \
-             AND body_id IN (SELECT id FROM bodies WHERE territory_id = $3)",
+             AND body_id IN (SELECT id FROM bodies WHERE territory_id = $3) RETURNING body_id",
         )
         .bind(&today)
         .bind(member_id)
         .bind(territory_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(body_id) = body_id else {
             return Err(DbError::NotFound);
-        }
+        };
         audit!(tx, actor, Some(territory_id), "body_member", member_id, "end_mandate", "Fin de mandat".to_owned())?;
         tx.commit().await?;
-    });
-    Ok(())
+        body_id
+    }))
 }
 
 /// Is this account a current member of the body (its space opens)?

@@ -791,10 +791,11 @@ pub async fn member_end(
     Path((_, id)): Path<(String, String)>,
     tc: TerritoryCtx,
 ) -> Result<Response, AppError> {
-    store::end_mandate(&st.db, &tc.user.actor(), tc.territory.id, path_id(&id)?).await?;
+    let body_id =
+        store::end_mandate(&st.db, &tc.user.actor(), tc.territory.id, path_id(&id)?).await?;
     st.cache.clear();
     Ok(see_other(format!(
-        "/admin/t/{}/participation",
+        "/admin/t/{}/instances/{body_id}#membres",
         tc.territory.slug
     )))
 }
