@@ -14,5 +14,6 @@ pub mod domain;
 pub mod import;
 pub mod jobs;
 pub mod mail;
+pub mod plan;
 pub mod storage;
 pub mod web;

@@ -31,7 +31,8 @@ use super::AppState;
         (name = "geography", description = "Communes, EPCI et QPV officiels"),
         (name = "directory", description = "Annuaire de l'offre de santé (FINESS, RPPS)"),
         (name = "account", description = "Compte connecté"),
-        (name = "agenda", description = "Permanences, événements, séances et inscriptions")
+        (name = "agenda", description = "Permanences, événements, séances et inscriptions"),
+        (name = "contract", description = "Contrats, plan d'action, fiches action et indicateurs")
     ),
     components(schemas(super::error::ApiErrorBody))
 )]
