@@ -490,6 +490,9 @@ pub fn parse_steps(raw: &str) -> Result<Vec<Step>, Invalid> {
 /// A fiche action as typed in its form (lists arrive as repeated fields).
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct FicheRaw {
+    /// The version of the action the form was built from (conflict check).
+    #[serde(default)]
+    pub version: String,
     /// A new code for the action (coordinators only); empty keeps it.
     #[serde(default)]
     pub code: String,

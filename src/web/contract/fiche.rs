@@ -227,6 +227,7 @@ async fn raw_of(st: &AppState, a: &Action) -> Result<FicheRaw, AppError> {
         .collect::<Vec<_>>()
         .join(", ");
     Ok(FicheRaw {
+        version: a.version.to_string(),
         code: String::new(),
         title: a.title.clone(),
         findings: a.findings.clone(),
@@ -429,14 +430,6 @@ async fn edit(
     .await
 }
 
-#[derive(Deserialize)]
-struct SaveForm {
-    #[serde(default)]
-    version: String,
-    #[serde(flatten)]
-    raw: FicheRaw,
-}
-
 fn back(tc: &TerritoryCtx, id: i64, anchor: &str) -> Response {
     Redirect::to(&format!(
         "/admin/t/{}/actions/{id}{anchor}",
@@ -451,11 +444,10 @@ async fn save(
     tc: TerritoryCtx,
     SignedIn(user): SignedIn,
     Path((_, id)): Path<(String, i64)>,
-    Form(form): Form<SaveForm>,
+    Form(mut raw): Form<FicheRaw>,
 ) -> Result<Response, AppError> {
     let (c, a) = load(&st, &tc, id, true).await?;
-    let version: i64 = form.version.trim().parse().unwrap_or(0);
-    let mut raw = form.raw;
+    let version: i64 = raw.version.trim().parse().unwrap_or(0);
     if !tc.is_coordinator() {
         // Only coordinators renumber.
         raw.code.clear();
@@ -757,7 +749,18 @@ async fn delete_measurement(
     Ok(indicator_back(&tc, &c, &ind))
 }
 
-/// Labels of an action's themes (for public pages).
+/// Labels of an action's themes (for public pages): the fixed list in its
+/// order, then the territory's own themes.
 pub fn theme_labels(themes: &[String]) -> Vec<String> {
-    themes.iter().map(|t| theme_label(t).to_owned()).collect()
+    let mut sorted: Vec<&String> = themes.iter().collect();
+    sorted.sort_by_key(|t| {
+        THEMES
+            .iter()
+            .position(|(c, _)| c == t)
+            .unwrap_or(usize::MAX)
+    });
+    sorted
+        .into_iter()
+        .map(|t| theme_label(t).to_owned())
+        .collect()
 }
