@@ -12,6 +12,19 @@ use crate::domain::partners::{OrganisationRaw, PersonRaw};
 use crate::storage::audit::Actor;
 use crate::storage::{actions, contract, indicators, partners, Db};
 
+/// (label, unit, target, measurements (date, value))
+type DemoIndicator = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+/// An axis with its objectives, each with its actions.
+type DemoAxis = (
+    &'static str,
+    &'static [(&'static str, &'static [DemoAction])],
+);
+
 struct DemoAction {
     title: &'static str,
     lead: &'static str,
@@ -24,16 +37,10 @@ struct DemoAction {
     scope: &'static [&'static str],
     /// (funder, year, amount)
     budget: &'static [(&'static str, &'static str, &'static str)],
-    /// (label, unit, target, measurements (date, value))
-    indicator: Option<(
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static [(&'static str, &'static str)],
-    )>,
+    indicator: Option<DemoIndicator>,
 }
 
-const AXES: &[(&str, &[(&str, &[DemoAction])])] = &[
+const AXES: &[DemoAxis] = &[
     (
         "Favoriser l'attractivité globale du territoire pour les professionnels de santé",
         &[(

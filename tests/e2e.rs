@@ -163,5 +163,8 @@ async fn seed_contract(app: &TestApp) -> i64 {
     maillage::demo_contract::load(&app.db, tid, Some("partner@lens.test"))
         .await
         .unwrap();
-    maillage::storage::contract::list(&app.db, tid).await.unwrap()[0].id
+    maillage::storage::contract::list(&app.db, tid)
+        .await
+        .unwrap()[0]
+        .id
 }
