@@ -986,3 +986,219 @@ async fn api(backend: Backend) {
     app.stop().await;
 }
 both!(api);
+
+async fn plan_editing(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let curl = app.url(&format!("/admin/t/lens-lievin/contrats/{}", p.c.id));
+    let token = csrf_from(&c, &curl).await;
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    // The signatories joined the partner directory, the ARS as such.
+    let orgs = partners::organisations(&app.db, t.id).await.unwrap();
+    let ars = orgs
+        .iter()
+        .find(|o| o.name == "ARS Hauts-de-France")
+        .expect("ARS in the directory");
+    assert_eq!(ars.kind, "ars");
+
+    // A code that clashes with another action's: 422 naming it, nothing saved.
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let ids = [p.orgs[0].to_string(), p.orgs[1].to_string()];
+    let mut f = fiche(&token, "1", &ids);
+    f.retain(|(k, _)| *k != "links");
+    f.push(("code", "1.1.2"));
+    let resp = c.post(&url).form(&f).send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Code : « 1.1.2 » est déjà utilisé dans ce contrat"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"1.1.2\""));
+    let (_, a) = maillage::storage::actions::get(&app.db, t.id, p.a[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.code.as_str(), a.version), ("1.1.1", 1));
+
+    // Rename an axis; an empty title is refused.
+    let plan_now = contract::plan(&app.db, p.c.id).await.unwrap();
+    let item = format!("axis:{}", plan_now.axes[0].id);
+    let resp = c
+        .post(format!("{curl}/renommer"))
+        .form(&[("_csrf", token.as_str()), ("item", &item), ("title", " ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let resp = c
+        .post(format!("{curl}/renommer"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("item", &item),
+            ("title", "Accès aux droits et aux soins"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let html = app
+        .client()
+        .get(app.url(&format!("/t/lens-lievin/contrat/{}", p.c.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Axe 1 : Accès aux droits et aux soins"));
+
+    // Move 1.1.2 up on a signed contract: the order changes, the codes stay.
+    let resp = c
+        .post(format!("{curl}/ordre"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("level", "action"),
+            ("id", &p.a[1].to_string()),
+            ("direction", "up"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let html = app
+        .client()
+        .get(app.url(&format!("/t/lens-lievin/contrat/{}", p.c.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (bus, med) = (
+        html.find("Bus santé").unwrap(),
+        html.find("Médiateurs santé").unwrap(),
+    );
+    assert!(bus < med, "moved up");
+    assert!(html.contains("<td>1.1.2</td><td><a href=\"/t/lens-lievin/actions/1.1.2\">Bus santé"));
+    assert_eq!(
+        c.post(format!("{curl}/renumeroter"))
+            .form(&[("_csrf", token.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let html = app
+        .client()
+        .get(app.url("/t/lens-lievin/actions/1.1.1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Action 1.1.1 : Bus santé"));
+
+    // Milestones: add, refuse a bad date, remove.
+    let resp = c
+        .post(format!("{curl}/etapes"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("happened_on", "31/02/2024"),
+            ("label", "Comité de pilotage"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let resp = c
+        .post(format!("{curl}/etapes"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("happened_on", "20/06/2024"),
+            ("label", "Comité de pilotage"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let m = contract::milestones(&app.db, p.c.id).await.unwrap();
+    let resp = c
+        .post(format!("{curl}/etapes/supprimer"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("milestone", &m[0].id.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(contract::milestones(&app.db, p.c.id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // An indicator removed with its measurements.
+    let resp = c
+        .post(format!("{curl}/indicateurs"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("kind", "impact"),
+            ("label", "Renoncement aux soins"),
+            ("unit", "%"),
+            ("target", "15"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let ind = maillage::storage::indicators::for_contract(&app.db, p.c.id)
+        .await
+        .unwrap()[0]
+        .id;
+    let resp = c
+        .post(app.url(&format!("/admin/t/lens-lievin/indicateurs/{ind}/supprimer")))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(maillage::storage::indicators::for_contract(&app.db, p.c.id)
+        .await
+        .unwrap()
+        .is_empty());
+    // A partner who leads nothing cannot remove an indicator.
+    let partner = app.login("partner").await;
+    let ptoken = csrf_from(&partner, &app.url("/admin/mot-de-passe")).await;
+    let resp = c
+        .post(format!("{curl}/indicateurs"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("kind", "impact"),
+            ("label", "Autre"),
+            ("unit", "%"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let ind = maillage::storage::indicators::for_contract(&app.db, p.c.id)
+        .await
+        .unwrap()[0]
+        .id;
+    let resp = partner
+        .post(app.url(&format!("/admin/t/lens-lievin/indicateurs/{ind}/supprimer")))
+        .form(&[("_csrf", ptoken.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    app.stop().await;
+}
+both!(plan_editing);

@@ -53,7 +53,7 @@ async fn world(db: &Db, status: &str) -> World {
         kind: "cls".into(),
         title: "CLS".into(),
         status: status.into(),
-        signatories: "ARS Hauts-de-France".into(),
+        signatories: "Agence régionale de santé Hauts-de-France".into(),
         ..Default::default()
     };
     let c = contract::create(db, &actor(), tid, &raw.parse().unwrap())
@@ -100,6 +100,17 @@ async fn world(db: &Db, status: &str) -> World {
     }
 }
 
+/// The territory's organisations but the signatories (which join the
+/// directory with the contract).
+async fn local_orgs(db: &Db, tid: i64) -> Vec<partners::Organisation> {
+    partners::organisations(db, tid)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.kind != "ars")
+        .collect()
+}
+
 fn fiche(title: &str) -> FicheRaw {
     FicheRaw {
         title: title.into(),
@@ -114,7 +125,7 @@ async fn directory_and_erasure(backend: Backend) {
     let db = &tdb.db;
     let w = world(db, "signed").await;
     // The lead typed by name joined the directory, once.
-    let orgs = partners::organisations(db, w.tid).await.unwrap();
+    let orgs = local_orgs(db, w.tid).await;
     assert_eq!(
         orgs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
         ["Association Espoir", "CCAS de Lens"]
@@ -234,7 +245,7 @@ async fn whole_fiche(backend: Backend) {
     let tdb = fresh_db(backend).await;
     let db = &tdb.db;
     let w = world(db, "signed").await;
-    let orgs = partners::organisations(db, w.tid).await.unwrap();
+    let orgs = local_orgs(db, w.tid).await;
     let other_org = partners::create_organisation(
         db,
         &actor(),
@@ -387,7 +398,7 @@ async fn budget_and_indicators(backend: Backend) {
     let tdb = fresh_db(backend).await;
     let db = &tdb.db;
     let w = world(db, "signed").await;
-    let orgs = partners::organisations(db, w.tid).await.unwrap();
+    let orgs = local_orgs(db, w.tid).await;
     let line = |funder_id: String, funder: &str, year: &str, amount: &str| BudgetLineRaw {
         funder_id,
         funder: funder.into(),
@@ -704,7 +715,7 @@ async fn filters_and_exports(backend: Backend) {
     let tdb = fresh_db(backend).await;
     let db = &tdb.db;
     let w = world(db, "signed").await;
-    let orgs = partners::organisations(db, w.tid).await.unwrap();
+    let orgs = local_orgs(db, w.tid).await;
     let f1 = FicheRaw {
         themes: vec!["acces_soins".into()],
         scope: vec!["qpv:QN06202M".into()],

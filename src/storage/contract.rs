@@ -110,6 +110,35 @@ pub(crate) const ACTION_COLS: &str =
      created_at, updated_at, findings, aims, publics, progress, period_start, period_end, lead_org_id, \
      lead_person_id";
 
+/// Every signatory is an organisation of the territory's partner directory:
+/// add the missing ones (the ARS as such), inside the open transaction.
+macro_rules! signatories_join_directory {
+    ($tx:expr, $territory_id:expr, $signatories:expr) => {
+        for name in $signatories.iter() {
+            let kind = if crate::domain::contract::check_signatories(
+                crate::domain::contract::ContractKind::Cls,
+                std::slice::from_ref(name),
+            )
+            .is_ok()
+            {
+                "ars"
+            } else {
+                "other"
+            };
+            sqlx::query(
+                "INSERT INTO organisations (territory_id, name, kind, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind($territory_id)
+            .bind(name)
+            .bind(kind)
+            .bind(Utc::now())
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+
 pub async fn create(
     db: &Db,
     actor: &Actor,
@@ -136,6 +165,7 @@ pub async fn create(
             .bind(Utc::now())
             .fetch_one(&mut *tx)
             .await?;
+        signatories_join_directory!(tx, territory_id, &c.signatories);
         audit!(tx, actor, Some(territory_id), "contract", row.id, "create", format!("Création du contrat « {} »", row.title))?;
         tx.commit().await?;
         row
@@ -177,6 +207,7 @@ pub async fn update(
         let Some(row) = row else {
             return Err(DbError::Stale);
         };
+        signatories_join_directory!(tx, territory_id, &c.signatories);
         audit!(tx, actor, Some(territory_id), "contract", id, "update", format!("Contrat « {} » modifié", row.title))?;
         tx.commit().await?;
         row
@@ -429,7 +460,7 @@ pub async fn update_action(
     }))
 }
 
-/// The axes, objectives and actions of a contract, each sorted by code.
+/// The axes, objectives and actions of a contract, in the plan's order.
 pub async fn plan(db: &Db, contract_id: i64) -> DbResult<Plan> {
     let sql = format!("SELECT {ACTION_COLS} FROM actions WHERE contract_id = $1");
     let mut p = db_run!(db, pool => Plan {
@@ -450,9 +481,33 @@ pub async fn plan(db: &Db, contract_id: i64) -> DbResult<Plan> {
             .fetch_all(pool)
             .await?,
     });
-    p.axes.sort_by_key(|a| code_sort_key(&a.code));
-    p.objectives.sort_by_key(|o| code_sort_key(&o.code));
-    p.actions.sort_by_key(|a| code_sort_key(&a.code));
+    // The plan's order is the positions' (codes may lag behind after a move
+    // in a published contract), codes breaking ties.
+    p.axes.sort_by_key(|a| (a.position, code_sort_key(&a.code)));
+    let axis_pos: std::collections::HashMap<i64, i64> =
+        p.axes.iter().map(|a| (a.id, a.position)).collect();
+    p.objectives.sort_by_key(|o| {
+        (
+            axis_pos.get(&o.axis_id).copied().unwrap_or(i64::MAX),
+            o.position,
+            code_sort_key(&o.code),
+        )
+    });
+    let objective_pos: std::collections::HashMap<i64, (i64, i64)> = p
+        .objectives
+        .iter()
+        .map(|o| {
+            let axis = axis_pos.get(&o.axis_id).copied().unwrap_or(i64::MAX);
+            (o.id, (axis, o.position))
+        })
+        .collect();
+    p.actions.sort_by_key(|a| {
+        let (axis, objective) = objective_pos
+            .get(&a.objective_id)
+            .copied()
+            .unwrap_or((i64::MAX, i64::MAX));
+        (axis, objective, a.position, code_sort_key(&a.code))
+    });
     Ok(p)
 }
 
@@ -621,6 +676,49 @@ pub async fn renumber(db: &Db, actor: &Actor, contract: &Contract) -> DbResult<(
         let mut tx = pool.begin_write().await?;
         renumber_body!(&mut tx, contract.id)?;
         audit!(tx, actor, Some(contract.territory_id), "contract", contract.id, "renumber", "Codes du plan renumérotés".to_owned())?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// Remove a milestone of the contract's history.
+pub async fn delete_milestone(
+    db: &Db,
+    actor: &Actor,
+    contract: &Contract,
+    milestone_id: i64,
+) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let label: Option<String> = sqlx::query_scalar(
+            "DELETE FROM contract_milestones WHERE id = $1 AND contract_id = $2 RETURNING label",
+        )
+        .bind(milestone_id).bind(contract.id).fetch_optional(&mut *tx).await?;
+        let Some(label) = label else { return Err(DbError::NotFound) };
+        audit!(tx, actor, Some(contract.territory_id), "contract", contract.id, "milestone", format!("Étape « {label} » supprimée"))?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// Rename an axis or an objective (an action is renamed from its fiche).
+pub async fn rename(
+    db: &Db,
+    actor: &Actor,
+    contract: &Contract,
+    level: Level,
+    id: i64,
+    title: &str,
+) -> DbResult<()> {
+    let table = level.table();
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let code: Option<String> = sqlx::query_scalar(&format!(
+            "UPDATE {table} SET title = $1 WHERE id = $2 AND contract_id = $3 RETURNING code"
+        ))
+        .bind(title).bind(id).bind(contract.id).fetch_optional(&mut *tx).await?;
+        let Some(code) = code else { return Err(DbError::NotFound) };
+        audit!(tx, actor, Some(contract.territory_id), "contract", contract.id, "rename", format!("{code} renommé « {title} »"))?;
         tx.commit().await?;
     });
     Ok(())

@@ -171,6 +171,26 @@ pub async fn measurements_of_contract(
     Ok(out)
 }
 
+/// The measurements of a contract's own indicators (not its actions').
+pub async fn measurements_of_contract_level(
+    db: &Db,
+    contract_id: i64,
+) -> DbResult<HashMap<i64, Vec<Measurement>>> {
+    let rows = db_run!(db, pool => sqlx::query_as::<_, Measurement>(
+        "SELECT m.id, m.indicator_id, m.measured_on, m.value, m.source, m.comment FROM measurements m \
+         JOIN indicators i ON i.id = m.indicator_id WHERE i.contract_id = $1 AND i.action_id IS NULL \
+         ORDER BY m.indicator_id, m.measured_on, m.id",
+    )
+    .bind(contract_id)
+    .fetch_all(pool)
+    .await?);
+    let mut out: HashMap<i64, Vec<Measurement>> = HashMap::new();
+    for m in rows {
+        out.entry(m.indicator_id).or_default().push(m);
+    }
+    Ok(out)
+}
+
 /// The latest measurement of each indicator of a contract.
 pub async fn latest_of_contract(db: &Db, contract_id: i64) -> DbResult<HashMap<i64, Measurement>> {
     let rows = db_run!(db, pool => sqlx::query_as::<_, Measurement>(
@@ -207,4 +227,17 @@ pub async fn for_action(db: &Db, action_id: i64) -> DbResult<Vec<(Indicator, Vec
             (i, mine)
         })
         .collect())
+}
+
+/// Remove an indicator and its measurements.
+pub async fn delete(db: &Db, actor: &Actor, contract: &Contract, ind: &Indicator) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM indicators WHERE id = $1 AND contract_id = $2")
+            .bind(ind.id).bind(contract.id).execute(&mut *tx).await?;
+        let (entity, id) = match ind.action_id { Some(a) => ("action", a), None => ("contract", contract.id) };
+        audit!(tx, actor, Some(contract.territory_id), entity, id, "indicator", format!("Indicateur « {} » supprimé", ind.label))?;
+        tx.commit().await?;
+    });
+    Ok(())
 }

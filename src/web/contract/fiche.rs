@@ -55,6 +55,11 @@ pub fn routes(r: Routes) -> Routes {
             partner,
             delete_measurement,
         )
+        .post(
+            "/admin/t/{territory}/indicateurs/{id}/supprimer",
+            partner,
+            delete_indicator,
+        )
 }
 
 /// Coordinators edit every action of their territory; a partner account
@@ -747,6 +752,24 @@ async fn delete_measurement(
         .map_err(|_| AppError::NotFound)?;
     indicators::delete_measurement(&st.db, &user.actor(), &c, &ind, m).await?;
     Ok(indicator_back(&tc, &c, &ind))
+}
+
+async fn delete_indicator(
+    State(st): State<AppState>,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let (c, ind) = load_indicator(&st, &tc, id).await?;
+    indicators::delete(&st.db, &user.actor(), &c, &ind).await?;
+    Ok(match ind.action_id {
+        Some(a) => back(&tc, a, "#indicateurs"),
+        None => Redirect::to(&format!(
+            "/admin/t/{}/contrats/{}#indicateurs",
+            tc.territory.slug, c.id
+        ))
+        .into_response(),
+    })
 }
 
 /// Labels of an action's themes (for public pages): the fixed list in its

@@ -86,6 +86,16 @@ pub fn routes(r: Routes) -> Routes {
             admin_renumber,
         )
         .post(
+            "/admin/t/{territory}/contrats/{contract}/renommer",
+            coord,
+            admin_rename,
+        )
+        .post(
+            "/admin/t/{territory}/contrats/{contract}/etapes/supprimer",
+            coord,
+            admin_delete_milestone,
+        )
+        .post(
             "/admin/t/{territory}/contrats/{contract}/indicateurs",
             coord,
             admin_add_indicator,
@@ -161,10 +171,21 @@ pub struct AxisView {
 }
 
 async fn milestone_rows(st: &AppState, id: i64) -> Result<Vec<(String, String)>, AppError> {
+    Ok(milestone_rows_with_ids(st, id)
+        .await?
+        .into_iter()
+        .map(|(_, d, l)| (d, l))
+        .collect())
+}
+
+async fn milestone_rows_with_ids(
+    st: &AppState,
+    id: i64,
+) -> Result<Vec<(i64, String, String)>, AppError> {
     Ok(contract::milestones(&st.db, id)
         .await?
         .into_iter()
-        .map(|m| (fr_date(&Some(m.happened_on)), m.label))
+        .map(|m| (m.id, fr_date(&Some(m.happened_on)), m.label))
         .collect())
 }
 
@@ -312,7 +333,7 @@ struct EditPage {
     form: ContractRaw,
     errors: FormErrors,
     conflict: Option<ContractRaw>,
-    milestones: Vec<(String, String)>,
+    milestones: Vec<(i64, String, String)>,
     axes: Vec<AxisView>,
     kinds: Choices,
     statuses: Choices,
@@ -365,7 +386,7 @@ async fn contract_indicators(
     c: &Contract,
 ) -> Result<Vec<fiche::IndicatorView>, AppError> {
     let all = crate::storage::indicators::for_contract(&st.db, c.id).await?;
-    let ms = crate::storage::indicators::measurements_of_contract(&st.db, c.id).await?;
+    let ms = crate::storage::indicators::measurements_of_contract_level(&st.db, c.id).await?;
     Ok(all
         .iter()
         .filter(|i| i.action_id.is_none())
@@ -409,7 +430,7 @@ async fn edit_page_with(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let axes = tree(contract::plan(&st.db, c.id).await?);
-    let milestones = milestone_rows(st, c.id).await?;
+    let milestones = milestone_rows_with_ids(st, c.id).await?;
     let indicators = contract_indicators(st, c).await?;
     let documents = crate::storage::documents::for_contract(&st.db, c.id)
         .await?
@@ -988,6 +1009,63 @@ async fn admin_move(
     )
     .await?;
     Ok(back(&tc, id))
+}
+
+#[derive(Deserialize)]
+struct RenameForm {
+    /// `axis:ID` or `objective:ID`
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    title: String,
+}
+
+async fn admin_rename(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<RenameForm>,
+) -> Result<Response, AppError> {
+    let c = load(&st, &tc, id).await?;
+    let (level, item) = f.item.split_once(':').unwrap_or(("", ""));
+    let level = match level {
+        "axis" => contract::Level::Axis,
+        "objective" => contract::Level::Objective,
+        _ => return Err(AppError::BadRequest("Niveau du plan inconnu".into())),
+    };
+    let item: i64 = item.trim().parse().map_err(|_| AppError::NotFound)?;
+    match parse_title(&f.title) {
+        Ok(t) => {
+            contract::rename(&st.db, &user.actor(), &c, level, item, &t).await?;
+            Ok(back(&tc, id))
+        }
+        Err(e) => plan_error(&st, &ctx, &tc, &c, "rename_title", e.0).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct MilestoneId {
+    #[serde(default)]
+    milestone: String,
+}
+
+async fn admin_delete_milestone(
+    State(st): State<AppState>,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<MilestoneId>,
+) -> Result<Response, AppError> {
+    let c = load(&st, &tc, id).await?;
+    let m: i64 = f.milestone.trim().parse().map_err(|_| AppError::NotFound)?;
+    contract::delete_milestone(&st.db, &user.actor(), &c, m).await?;
+    Ok(Redirect::to(&format!(
+        "/admin/t/{}/contrats/{id}#etapes",
+        tc.territory.slug
+    ))
+    .into_response())
 }
 
 async fn admin_renumber(
