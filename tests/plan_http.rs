@@ -273,6 +273,19 @@ async fn partners_edit_only_what_they_lead(backend: Backend) {
         303
     );
 
+    // The partner's dashboard lists what it leads.
+    let dash = partner
+        .get(app.url("/admin/t/lens-lievin/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dash.contains("Les actions que vous pilotez"));
+    assert!(dash.contains(&format!("/admin/t/lens-lievin/actions/{}", p.a[0])));
+    assert!(!dash.contains(&format!("/admin/t/lens-lievin/actions/{}\"", p.a[1])));
+
     // Now the partner edits 1.1.1 (but cannot renumber it), not 1.1.2.
     let token = csrf_from(&partner, &url0).await;
     let mut f = fiche(&token, "2", &ids);
