@@ -175,25 +175,35 @@ Préfecture du Pas-de-Calais\nCPAM de l'Artois"
         let date = NaiveDate::parse_from_str(d, "%Y-%m-%d")?;
         contract::add_milestone(db, &actor, &c, date, label).await?;
     }
+    // The signatories joined the directory with the contract; give them
+    // their kind.
     for (name, kind) in [
         ("ARS Hauts-de-France", "ars"),
         ("CPAM de l'Artois", "cpam"),
         ("Préfecture du Pas-de-Calais", "prefecture"),
+        ("Communauté d'agglomération de Lens-Liévin", "epci"),
     ] {
-        partners::create_organisation(
-            db,
-            &actor,
-            territory_id,
-            &or_err(
-                OrganisationRaw {
-                    name: name.into(),
-                    kind: kind.into(),
-                    ..Default::default()
-                }
-                .parse(),
-            )?,
-        )
-        .await?;
+        let input = or_err(
+            OrganisationRaw {
+                name: name.into(),
+                kind: kind.into(),
+                ..Default::default()
+            }
+            .parse(),
+        )?;
+        let existing = partners::organisations(db, territory_id)
+            .await?
+            .into_iter()
+            .find(|o| o.name == name);
+        match existing {
+            Some(o) => {
+                partners::update_organisation(db, &actor, territory_id, o.id, o.version, &input)
+                    .await?;
+            }
+            None => {
+                partners::create_organisation(db, &actor, territory_id, &input).await?;
+            }
+        }
     }
     let lead_person = partners::create_person(
         db,
