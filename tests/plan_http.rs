@@ -900,6 +900,48 @@ async fn api(backend: Backend) {
         .await
         .unwrap();
     assert!(!html.contains("Nadia"));
+    // Once she agrees to publish it, her contact shows (another URL: the
+    // anonymous page above may sit in the 2 s micro-cache).
+    let mut consented = maillage::domain::partners::PersonRaw {
+        full_name: "Nadia Partenaire".into(),
+        email: "nadia@example.org".into(),
+        consent_on: "01/01/2025".into(),
+        account_email: "partner@lens.test".into(),
+        public_contact: "on".into(),
+        ..Default::default()
+    }
+    .parse()
+    .unwrap();
+    consented.job_title = "Médiatrice".into();
+    partners::update_person(
+        &app.db,
+        &Actor::system("test"),
+        t.id,
+        person.id,
+        person.version,
+        &consented,
+    )
+    .await
+    .unwrap();
+    let html = anon
+        .get(app.url("/t/lens-lievin/actions/1.1.1?apres-consentement"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Nadia Partenaire, Médiatrice"));
+    assert!(html.contains("mailto:nadia@example.org"));
+    let action: serde_json::Value = anon
+        .get(app.url("/api/v1/contracts/lens-lievin/actions/1.1.1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(action["lead_contact"]["email"], "nadia@example.org");
 
     // Writes: the lead partner records a measurement and a status.
     let ind = maillage::storage::indicators::create(
