@@ -131,6 +131,25 @@ pub async fn organisation(db: &Db, territory_id: i64, id: i64) -> DbResult<Optio
         .await?))
 }
 
+/// Refuse an organisation that is not the territory's, inside the open
+/// transaction (`Conflict("people_organisation")`).
+macro_rules! check_organisation {
+    ($tx:expr, $territory_id:expr, $organisation_id:expr) => {
+        if let Some(org) = $organisation_id {
+            let ok: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM organisations WHERE id = $1 AND territory_id = $2",
+            )
+            .bind(org)
+            .bind($territory_id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+            if ok.is_none() {
+                return Err(DbError::Conflict("people_organisation".into()));
+            }
+        }
+    };
+}
+
 async fn account_id(db: &Db, p: &PersonInput) -> DbResult<Option<i64>> {
     match &p.account_email {
         None => Ok(None),
@@ -158,13 +177,7 @@ pub async fn create_person(
     );
     Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        if let Some(org) = p.organisation_id {
-            let ok: Option<i64> = sqlx::query_scalar("SELECT id FROM organisations WHERE id = $1 AND territory_id = $2")
-                .bind(org).bind(territory_id).fetch_optional(&mut *tx).await?;
-            if ok.is_none() {
-                return Err(DbError::Conflict("people_organisation".into()));
-            }
-        }
+        check_organisation!(tx, territory_id, p.organisation_id);
         let row = sqlx::query_as::<_, Person>(&sql)
             .bind(territory_id)
             .bind(p.organisation_id)
@@ -201,13 +214,7 @@ pub async fn update_person(
     );
     Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        if let Some(org) = p.organisation_id {
-            let ok: Option<i64> = sqlx::query_scalar("SELECT id FROM organisations WHERE id = $1 AND territory_id = $2")
-                .bind(org).bind(territory_id).fetch_optional(&mut *tx).await?;
-            if ok.is_none() {
-                return Err(DbError::Conflict("people_organisation".into()));
-            }
-        }
+        check_organisation!(tx, territory_id, p.organisation_id);
         let row = sqlx::query_as::<_, Person>(&sql)
             .bind(p.organisation_id)
             .bind(&p.full_name)

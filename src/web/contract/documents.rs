@@ -6,7 +6,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::fiche::{may_edit, SubForms};
+use super::fiche::{may_edit, View};
 use crate::domain::document;
 use crate::domain::roles::Role;
 use crate::storage::documents::{self, Document};
@@ -113,6 +113,37 @@ fn check(up: &Upload, limit: usize) -> Result<document::DocumentKind, FormErrors
     }
 }
 
+/// Read, check and store an upload for the contract or one of its actions;
+/// `Err` holds the form errors when the file is refused.
+async fn store(
+    st: &AppState,
+    user: &crate::web::session::CurrentUser,
+    c: &crate::storage::contract::Contract,
+    action_id: Option<i64>,
+    form: Multipart,
+) -> Result<Result<(), FormErrors>, AppError> {
+    let limit = st.config.document_limit;
+    let up = read_upload(form, limit).await?;
+    let kind = match check(&up, limit) {
+        Ok(k) => k,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    documents::create(
+        &st.db,
+        &st.config.document_store(),
+        &user.actor(),
+        c,
+        action_id,
+        up.title.trim(),
+        &document::safe_file_name(&up.file_name),
+        kind,
+        up.public,
+        up.bytes,
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
 async fn upload_contract(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -124,46 +155,16 @@ async fn upload_contract(
     let c = contract::get(&st.db, tc.territory.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let limit = st.config.document_limit;
-    let up = read_upload(form, limit).await?;
-    match check(&up, limit) {
-        Ok(kind) => {
-            let store = st.config.document_store();
-            let name = document::safe_file_name(&up.file_name);
-            documents::create(
-                &st.db,
-                &store,
-                &user.actor(),
-                &c,
-                None,
-                up.title.trim(),
-                &name,
-                kind,
-                up.public,
-                up.bytes,
-            )
-            .await?;
-            Ok(Redirect::to(&format!(
-                "/admin/t/{}/contrats/{id}#documents",
-                tc.territory.slug
-            ))
-            .into_response())
-        }
+    match store(&st, &user, &c, None, form).await? {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/admin/t/{}/contrats/{id}#documents",
+            tc.territory.slug
+        ))
+        .into_response()),
         Err(errors) => {
-            let v = c.version;
             let raw = super::raw_of(&c);
-            super::edit_page(
-                &st,
-                &ctx,
-                &tc,
-                &c,
-                v,
-                raw,
-                errors,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            super::edit_page(&st, &ctx, &tc, &c, c.version, raw, errors, None, status).await
         }
     }
 }
@@ -182,48 +183,13 @@ async fn upload_action(
     if !may_edit(&st, &tc, a.id).await? {
         return Err(AppError::Forbidden);
     }
-    let limit = st.config.document_limit;
-    let up = read_upload(form, limit).await?;
-    match check(&up, limit) {
-        Ok(kind) => {
-            let store = st.config.document_store();
-            let name = document::safe_file_name(&up.file_name);
-            documents::create(
-                &st.db,
-                &store,
-                &user.actor(),
-                &c,
-                Some(a.id),
-                up.title.trim(),
-                &name,
-                kind,
-                up.public,
-                up.bytes,
-            )
-            .await?;
-            Ok(Redirect::to(&format!(
-                "/admin/t/{}/actions/{id}#documents",
-                tc.territory.slug
-            ))
-            .into_response())
-        }
-        Err(errors) => {
-            let v = a.version;
-            super::fiche::page(
-                &st,
-                &ctx,
-                &tc,
-                c,
-                a,
-                None,
-                v,
-                None,
-                errors,
-                SubForms::default(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+    match store(&st, &user, &c, Some(a.id), form).await? {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/admin/t/{}/actions/{id}#documents",
+            tc.territory.slug
+        ))
+        .into_response()),
+        Err(errors) => super::fiche::page(&st, &ctx, &tc, c, a, View::refused(errors)).await,
     }
 }
 

@@ -278,33 +278,55 @@ async fn raw_of(st: &AppState, a: &Action) -> Result<FicheRaw, AppError> {
     })
 }
 
+/// How to show the fiche page: what was typed where, and the errors.
 #[derive(Default)]
-pub(super) struct SubForms {
+pub(super) struct View {
+    /// The fiche form as typed (`None`: the stored values).
+    form: Option<FicheRaw>,
+    /// The version the form was built from (`None`: the stored one).
+    version: Option<i64>,
+    /// The saved version, shown beside the typed one after a conflict.
+    conflict: Option<FicheRaw>,
+    errors: FormErrors,
     budget: BudgetLineRaw,
     indicator: IndicatorRaw,
     measurement: MeasurementRaw,
+    /// The indicator whose measurement form was refused.
     measurement_for: i64,
 }
 
-#[allow(clippy::too_many_arguments)]
+impl View {
+    /// A refused form: these errors, status 422.
+    pub(super) fn refused(errors: FormErrors) -> Self {
+        View {
+            errors,
+            ..Default::default()
+        }
+    }
+}
+
 pub(super) async fn page(
     st: &AppState,
     ctx: &Ctx,
     tc: &TerritoryCtx,
     c: Contract,
     a: Action,
-    form: Option<FicheRaw>,
-    version: i64,
-    conflict: Option<FicheRaw>,
-    errors: FormErrors,
-    sub: SubForms,
-    status: StatusCode,
+    view: View,
 ) -> Result<Response, AppError> {
     let t = tc.territory.id;
-    let form = match form {
+    let status = if view.conflict.is_some() {
+        StatusCode::CONFLICT
+    } else if view.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let version = view.version.unwrap_or(a.version);
+    let form = match view.form {
         Some(f) => f,
         None => raw_of(st, &a).await?,
     };
+    let (conflict, errors) = (view.conflict, view.errors);
     let orgs = partners::organisations(&st.db, t).await?;
     let people = partners::people(&st.db, t).await?;
     let mut themes: Choices = THEMES
@@ -386,15 +408,15 @@ pub(super) async fn page(
                 .collect(),
             budget,
             budget_total,
-            budget_form: sub.budget,
+            budget_form: view.budget,
             indicators,
             indicator_kinds: IndicatorKind::ALL
                 .iter()
                 .map(|k| (k.as_str().to_owned(), k.label().to_owned()))
                 .collect(),
-            indicator_form: sub.indicator,
-            measurement_form: sub.measurement,
-            measurement_for: sub.measurement_for,
+            indicator_form: view.indicator,
+            measurement_form: view.measurement,
+            measurement_for: view.measurement_for,
             history,
             audit,
             documents: docs,
@@ -418,21 +440,7 @@ async fn edit(
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     let (c, a) = load(&st, &tc, id, false).await?;
-    let v = a.version;
-    page(
-        &st,
-        &ctx,
-        &tc,
-        c,
-        a,
-        None,
-        v,
-        None,
-        FormErrors::default(),
-        SubForms::default(),
-        StatusCode::OK,
-    )
-    .await
+    page(&st, &ctx, &tc, c, a, View::default()).await
 }
 
 fn back(tc: &TerritoryCtx, id: i64, anchor: &str) -> Response {
@@ -460,41 +468,25 @@ async fn save(
     let input = match raw.parse() {
         Ok(i) => i,
         Err(errs) => {
-            return page(
-                &st,
-                &ctx,
-                &tc,
-                c,
-                a,
-                Some(raw),
-                version,
-                None,
-                FormErrors(errs),
-                SubForms::default(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let view = View {
+                form: Some(raw),
+                version: Some(version),
+                ..View::refused(FormErrors(errs))
+            };
+            return page(&st, &ctx, &tc, c, a, view).await;
         }
     };
     match actions::save_fiche(&st.db, &user.actor(), &c, id, version, &input).await {
         Ok(_) => Ok(back(&tc, id, "")),
         Err(DbError::Stale) => {
+            // Keep what was typed; the next save starts from the saved version.
             let theirs = raw_of(&st, &a).await?;
-            let v = a.version;
-            page(
-                &st,
-                &ctx,
-                &tc,
-                c,
-                a,
-                Some(raw),
-                v,
-                Some(theirs),
-                FormErrors::default(),
-                SubForms::default(),
-                StatusCode::CONFLICT,
-            )
-            .await
+            let view = View {
+                form: Some(raw),
+                conflict: Some(theirs),
+                ..Default::default()
+            };
+            page(&st, &ctx, &tc, c, a, view).await
         }
         Err(DbError::Conflict(field)) => {
             let (f, msg): (&'static str, String) = match field.as_str() {
@@ -506,22 +498,12 @@ async fn save(
                 l if l.starts_with("links:") => ("links", format!("Actions liées : aucune autre action ne porte le code « {} » dans ce contrat", &l[6..])),
                 _ => ("title", "Enregistrement refusé : une valeur entre en conflit avec une autre".into()),
             };
-            let mut errors = FormErrors::default();
-            errors.push(f, msg);
-            page(
-                &st,
-                &ctx,
-                &tc,
-                c,
-                a,
-                Some(raw),
-                version,
-                None,
-                errors,
-                SubForms::default(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let view = View {
+                form: Some(raw),
+                version: Some(version),
+                ..View::refused(FormErrors(vec![(f, msg)]))
+            };
+            page(&st, &ctx, &tc, c, a, view).await
         }
         Err(e) => Err(e.into()),
     }
@@ -570,24 +552,11 @@ async fn add_budget(
             .map(|(f, m)| (prefixed("b", f), m))
             .collect(),
     };
-    let v = a.version;
-    page(
-        &st,
-        &ctx,
-        &tc,
-        c,
-        a,
-        None,
-        v,
-        None,
-        FormErrors(errors),
-        SubForms {
-            budget: raw,
-            ..Default::default()
-        },
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await
+    let view = View {
+        budget: raw,
+        ..View::refused(FormErrors(errors))
+    };
+    page(&st, &ctx, &tc, c, a, view).await
 }
 
 #[derive(Deserialize)]
@@ -624,28 +593,15 @@ async fn add_indicator(
             Ok(back(&tc, id, "#indicateurs"))
         }
         Err(errs) => {
-            let v = a.version;
-            page(
-                &st,
-                &ctx,
-                &tc,
-                c,
-                a,
-                None,
-                v,
-                None,
-                FormErrors(
-                    errs.into_iter()
-                        .map(|(f, m)| (prefixed("i", f), m))
-                        .collect(),
-                ),
-                SubForms {
-                    indicator: raw,
-                    ..Default::default()
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let errors = errs
+                .into_iter()
+                .map(|(f, m)| (prefixed("i", f), m))
+                .collect();
+            let view = View {
+                indicator: raw,
+                ..View::refused(FormErrors(errors))
+            };
+            page(&st, &ctx, &tc, c, a, view).await
         }
     }
 }
@@ -703,25 +659,12 @@ async fn add_measurement(
             match ind.action_id {
                 Some(action_id) => {
                     let (c, a) = load(&st, &tc, action_id, true).await?;
-                    let v = a.version;
-                    page(
-                        &st,
-                        &ctx,
-                        &tc,
-                        c,
-                        a,
-                        None,
-                        v,
-                        None,
-                        errors,
-                        SubForms {
-                            measurement: raw,
-                            measurement_for: ind.id,
-                            ..Default::default()
-                        },
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    )
-                    .await
+                    let view = View {
+                        measurement: raw,
+                        measurement_for: ind.id,
+                        ..View::refused(errors)
+                    };
+                    page(&st, &ctx, &tc, c, a, view).await
                 }
                 None => {
                     super::contract_indicator_error(&st, &ctx, &tc, &c, ind.id, raw, errors).await
