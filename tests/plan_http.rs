@@ -330,6 +330,18 @@ async fn partners_edit_only_what_they_lead(backend: Backend) {
         trail[0]
     );
 
+    // Regional staff read a fiche, and write nothing.
+    let regional = app.login("regional").await;
+    assert_eq!(regional.get(&url0).send().await.unwrap().status(), 200);
+    let rtoken = csrf_from(&regional, &url0).await;
+    let resp = regional
+        .post(&url0)
+        .form(&fiche(&rtoken, "3", &ids))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+
     // Another territory's coordinator sees nothing of it.
     let other = app.login("other_coordinator").await;
     for path in [
