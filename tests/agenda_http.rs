@@ -974,6 +974,38 @@ async fn mails_confirmation_promotion_reminder_and_retention(backend: Backend) {
     );
     let got = wait_for_mail(&mails, 4).await;
     assert!(got[3].contains("To: bruno@exemple.test") && got[3].contains("Petit rappel"));
+    // The session is cancelled: Bruno is told, once.
+    let staff = app.login("coordinator").await;
+    let token = csrf_from(
+        &staff,
+        &app.url(&format!("/admin/t/lens-lievin/evenements/{event}")),
+    )
+    .await;
+    let cancel = app.url(&format!(
+        "/admin/t/lens-lievin/seances/{session}/annulation"
+    ));
+    for _ in 0..2 {
+        let r = staff
+            .post(&cancel)
+            .form(&[("_csrf", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+    }
+    let got = wait_for_mail(&mails, 5).await;
+    assert!(
+        got[4].contains("To: bruno@exemple.test")
+            && got[4].contains("la séance suivante est annulée"),
+        "{}",
+        got[4]
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        mails.lock().unwrap().len(),
+        5,
+        "one message per cancellation"
+    );
     // Retention: 90 days after the session, the list is purged.
     let later = s.ends_at + chrono::Duration::days(91);
     assert_eq!(
