@@ -21,11 +21,12 @@ if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# The iCalendar feeds are checked against an independent reader (tests/agenda_http.rs).
-if ! python3 -c 'import icalendar, recurring_ical_events' 2>/dev/null; then
-  echo "== pip install icalendar recurring-ical-events"
-  python3 -m pip install --quiet icalendar recurring-ical-events 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages icalendar recurring-ical-events
+# Exported files are checked by independent readers: the iCalendar feeds
+# (tests/agenda_http.rs) and the XLSX exports (tests/plan_http.rs).
+if ! python3 -c 'import icalendar, recurring_ical_events, openpyxl' 2>/dev/null; then
+  echo "== pip install icalendar recurring-ical-events openpyxl"
+  python3 -m pip install --quiet icalendar recurring-ical-events openpyxl 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages icalendar recurring-ical-events openpyxl
 fi
 # Questionnaire XLSX exports are read back by openpyxl (tests/participation_http.rs).
 if ! python3 -c 'import openpyxl' 2>/dev/null; then

@@ -53,6 +53,9 @@ enum Command {
         /// Where uploaded import files wait for their job.
         #[arg(long, env = "MAILLAGE_UPLOAD_DIR", default_value = "uploads")]
         upload_dir: std::path::PathBuf,
+        /// Keep attached documents in this directory instead of the database.
+        #[arg(long, env = "MAILLAGE_DOCUMENT_DIR")]
+        document_dir: Option<std::path::PathBuf>,
         /// SMTP relay for e-mails: smtp://[user:password@]host[:port].
         #[arg(long, env = "MAILLAGE_SMTP_URL")]
         smtp_url: Option<String>,
@@ -178,6 +181,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             trust_proxy,
             public_cache_ms,
             upload_dir,
+            document_dir,
             smtp_url,
             mail_from,
             registration_retention_days,
@@ -198,6 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 trust_proxy,
                 public_cache_ttl: std::time::Duration::from_millis(public_cache_ms),
                 upload_dir,
+                document_dir,
                 smtp_url,
                 mail_from,
                 registration_retention_days,

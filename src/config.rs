@@ -28,6 +28,11 @@ pub struct Config {
     pub upload_dir: std::path::PathBuf,
     /// Largest import file accepted from the back office, in bytes.
     pub upload_limit: usize,
+    /// Where attached documents (PDF, ODT, DOCX) are kept: `None` stores them
+    /// in the database (the default), a directory stores them on disk.
+    pub document_dir: Option<std::path::PathBuf>,
+    /// Largest attached document, in bytes.
+    pub document_limit: usize,
     /// How long this process may serve an anonymous public page from its
     /// memory (see `web::microcache`); zero disables the cache.
     pub public_cache_ttl: Duration,
@@ -59,6 +64,8 @@ impl Default for Config {
             trust_proxy: false,
             upload_dir: "uploads".into(),
             upload_limit: 1024 * 1024 * 1024,
+            document_dir: None,
+            document_limit: 20 * 1024 * 1024,
             public_cache_ttl: Duration::from_secs(2),
             smtp_url: None,
             mail_from: "Maillage <ne-pas-repondre@maillage.invalid>".into(),
@@ -99,6 +106,16 @@ pub fn redact_url(url: &str) -> String {
         }
     }
     url.to_owned()
+}
+
+impl Config {
+    /// Where attached documents are kept.
+    pub fn document_store(&self) -> crate::storage::documents::Store {
+        match &self.document_dir {
+            Some(d) => crate::storage::documents::Store::Disk(d.clone()),
+            None => crate::storage::documents::Store::Database,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -129,5 +129,14 @@ l'accès à la prévention et aux soins des personnes les plus démunies, la san
             password,
         });
     }
+    let partner = out
+        .iter()
+        .any(|a| a.email == "mediation@lens-lievin.maillage.test");
+    crate::demo_contract::load(
+        db,
+        t.id,
+        partner.then_some("mediation@lens-lievin.maillage.test"),
+    )
+    .await?;
     Ok(Some(out))
 }

@@ -234,6 +234,38 @@ both!(permanences_pages_and_feed);
 
 /// Expand a calendar with Python's `icalendar` and `recurring-ical-events`
 /// (installed by scripts/test.sh): `series_id|start|end`, sorted.
+/// The VEVENTs of a feed as Python's `icalendar` reads them:
+/// `summary|status|tzid|categories`.
+fn python_events(ics: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agenda.ics");
+    std::fs::write(&path, ics).unwrap();
+    let script = r#"
+import sys, icalendar
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())
+for e in cal.walk('VEVENT'):
+    cats = e.get('CATEGORIES')
+    cats = ','.join(str(c) for c in cats.cats) if cats is not None else ''
+    print('%s|%s|%s|%s' % (e['SUMMARY'], e['STATUS'], e['DTSTART'].dt.tzinfo, cats))
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .output()
+        .expect("python3 (see scripts/test.sh)");
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 fn python_expand(ics: &str, from: &str, to: &str) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("feed.ics");
@@ -598,6 +630,13 @@ async fn event_page_registration_and_cancel(backend: Backend) {
         .await
         .unwrap();
     assert!(ics.contains("STATUS:CONFIRMED") && ics.contains("CATEGORIES:Nutrition,Seniors"));
+    // Read back by Python's icalendar: one event, local time in Europe/Paris.
+    let events = python_events(&ics);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].ends_with("|CONFIRMED|Europe/Paris|Nutrition,Seniors"),
+        "{events:?}"
+    );
     // Cancelling the session closes registrations with a clear message.
     let r = staff
         .post(app.url(&format!(
@@ -935,6 +974,38 @@ async fn mails_confirmation_promotion_reminder_and_retention(backend: Backend) {
     );
     let got = wait_for_mail(&mails, 4).await;
     assert!(got[3].contains("To: bruno@exemple.test") && got[3].contains("Petit rappel"));
+    // The session is cancelled: Bruno is told, once.
+    let staff = app.login("coordinator").await;
+    let token = csrf_from(
+        &staff,
+        &app.url(&format!("/admin/t/lens-lievin/evenements/{event}")),
+    )
+    .await;
+    let cancel = app.url(&format!(
+        "/admin/t/lens-lievin/seances/{session}/annulation"
+    ));
+    for _ in 0..2 {
+        let r = staff
+            .post(&cancel)
+            .form(&[("_csrf", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+    }
+    let got = wait_for_mail(&mails, 5).await;
+    assert!(
+        got[4].contains("To: bruno@exemple.test")
+            && got[4].contains("la séance suivante est annulée"),
+        "{}",
+        got[4]
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        mails.lock().unwrap().len(),
+        5,
+        "one message per cancellation"
+    );
     // Retention: 90 days after the session, the list is purged.
     let later = s.ends_at + chrono::Duration::days(91);
     assert_eq!(

@@ -166,52 +166,19 @@ async fn app_territory(app: &TestApp) -> i64 {
         .id
 }
 
-/// A CLS with one axis, objective and action, for the contract pages.
+/// The demo contract (three axes, fiches with partners, budget and
+/// indicators), for the contract pages; the partner account leads 2.1.1.
 async fn seed_contract(app: &TestApp) -> i64 {
-    use maillage::domain::contract::{ActionInput, ContractRaw};
-    use maillage::storage::contract;
-    let actor = maillage::storage::audit::Actor::system("test");
     let tid = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
         .await
         .unwrap()
         .unwrap()
         .id;
-    let raw = ContractRaw {
-        kind: "cls".into(),
-        title: "Contrat local de santé 2024-2028".into(),
-        status: "in_force".into(),
-        signed_on: "2024-03-15".into(),
-        period_start: "2024-01-01".into(),
-        period_end: "2028-12-31".into(),
-        summary: "Trois axes pour réduire les inégalités de santé.".into(),
-        signatories:
-            "Agence régionale de santé Hauts-de-France\nCommunauté d'agglomération de Lens-Liévin"
-                .into(),
-    };
-    let c = contract::create(&app.db, &actor, tid, &raw.parse().unwrap())
+    maillage::demo_contract::load(&app.db, tid, Some("partner@lens.test"))
         .await
         .unwrap();
-    let axis = contract::add_axis(&app.db, &actor, &c, "Accès aux soins et à la prévention")
+    maillage::storage::contract::list(&app.db, tid)
         .await
-        .unwrap();
-    let objective = contract::add_objective(
-        &app.db,
-        &actor,
-        &c,
-        axis.id,
-        "Aller vers les publics éloignés",
-    )
-    .await
-    .unwrap();
-    let action = ActionInput::parse(
-        "Permanences des médiateurs santé",
-        "Dans les QPV.",
-        "in_progress",
-        "CCAS",
-    )
-    .unwrap();
-    contract::add_action(&app.db, &actor, &c, objective.id, &action)
-        .await
-        .unwrap();
-    c.id
+        .unwrap()[0]
+        .id
 }

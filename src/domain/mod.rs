@@ -2,12 +2,16 @@
 //! Nothing here knows about HTTP or SQL.
 
 pub mod agenda;
+pub mod budget;
 pub mod codes;
 pub mod contract;
 pub mod dates;
+pub mod document;
 pub mod geo;
+pub mod indicator;
 pub mod opening_hours;
 pub mod participation;
+pub mod partners;
 pub mod roles;
 pub mod search;
 pub mod service;

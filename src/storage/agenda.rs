@@ -661,6 +661,23 @@ pub async fn territory_sessions(db: &Db, territory_id: i64) -> DbResult<Vec<Sess
     )
 }
 
+/// The sessions of a territory's events starting at or after `from`.
+pub async fn territory_sessions_from(
+    db: &Db,
+    territory_id: i64,
+    from: DateTime<Utc>,
+) -> DbResult<Vec<Session>> {
+    let sql = format!(
+        "{SESSION_SELECT} JOIN events e ON e.id = s.event_id WHERE e.territory_id = $1 AND s.starts_at >= $2 \
+         ORDER BY s.starts_at, s.id"
+    );
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Session>(&sql)
+        .bind(territory_id)
+        .bind(from)
+        .fetch_all(pool)
+        .await?))
+}
+
 pub async fn cancel_session(
     db: &Db,
     actor: &Actor,

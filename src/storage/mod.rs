@@ -11,13 +11,17 @@
 //! - booleans are bound as Rust `bool`;
 //! - ids are `i64`.
 
+pub mod actions;
 pub mod agenda;
 pub mod audit;
 pub mod communes;
 pub mod contract;
 pub mod directory;
+pub mod documents;
+pub mod indicators;
 pub mod jobs;
 pub mod participation;
+pub mod partners;
 pub mod rate_limit;
 pub mod services;
 pub mod sessions;

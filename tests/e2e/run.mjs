@@ -127,9 +127,11 @@ try {
     await visit(page, `/t/${territory}/contrat/${process.env.CONTRACT_ID}`);
     await audit(page);
     const plan = await page.locator("body").textContent();
-    check("the contract page shows its plan", plan.includes("Aller vers les publics éloignés"), "");
-    await visit(page, `/t/${territory}/actions/1.1.1`);
+    check("the contract page shows its plan", plan.includes("Aller vers les habitants éloignés du soin"), "");
+    await visit(page, `/t/${territory}/actions/2.1.1`);
     await audit(page);
+    const chart = await page.locator("svg.sparkline title").first().textContent();
+    check("the action page charts its indicator", (chart || "").includes("cible 600 personnes"), chart);
   }
 
   if (process.env.GROUP_ID) {
@@ -212,6 +214,25 @@ try {
   check("a refused form keeps what was typed", summary === 1 && kept === "pas-un-courriel" && invalid === "true",
     `summary=${summary} value=${kept} aria-invalid=${invalid}`);
   await audit(sp, `${base}/admin/t/${territory}/presentation (erreurs)`);
+
+  if (process.env.CONTRACT_ID) {
+    // The action plan's back office.
+    const c = process.env.CONTRACT_ID;
+    for (const path of [`/admin/t/${territory}/contrats/${c}`, `/admin/t/${territory}/contrats/${c}/plan`,
+                        `/admin/t/${territory}/partenaires`]) {
+      await visit(sp, path);
+      await audit(sp);
+    }
+    await visit(sp, `/admin/t/${territory}/contrats/${c}/plan`);
+    await Promise.all([sp.waitForNavigation(),
+      sp.getByRole("link", { name: "Médiateurs santé : permanences sans rendez-vous" }).click()]);
+    await audit(sp);
+    await sp.fill("#progress", "cent vingt");
+    await Promise.all([sp.waitForNavigation(), sp.getByRole("button", { name: "Enregistrer la fiche" }).click()]);
+    const kept = await sp.inputValue("#progress");
+    check("a refused fiche keeps what was typed", kept === "cent vingt" && (await sp.locator(".error-summary").count()) === 1, kept);
+    await audit(sp, `${base}/admin/t/${territory}/actions (erreurs)`);
+  }
   await staff.close();
 } catch (err) {
   // A crash (not a failed check): the error on stderr, what was gathered so

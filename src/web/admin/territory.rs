@@ -133,6 +133,11 @@ struct DashboardPage {
     detail: String,
     updated: String,
     history: Vec<HistoryRow>,
+    /// (id, title) of the territory's contracts, for their plan lists.
+    contracts: Vec<(i64, String)>,
+    /// (id, code, title) of the actions this account leads.
+    led: Vec<(i64, String, String)>,
+    partner_or_more: bool,
 }
 
 pub async fn dashboard(
@@ -149,7 +154,21 @@ pub async fn dashboard(
     } else {
         Vec::new()
     };
+    let contracts: Vec<(i64, String)> = crate::storage::contract::list(&st.db, t.id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.title))
+        .collect();
+    let mut led = Vec::new();
+    for id in crate::storage::actions::led_by(&st.db, t.id, tc.user.user.id).await? {
+        if let Some((_, a)) = crate::storage::actions::get(&st.db, t.id, id).await? {
+            led.push((a.id, a.code, a.title));
+        }
+    }
     Ok(render(&DashboardPage {
+        contracts,
+        led,
+        partner_or_more: tc.role.is_some_and(|r| r >= Role::Partner) || tc.user.reads_everything(),
         l: ctx.admin_layout(t.name.clone()),
         role_label: tc.role.map(Role::label),
         read_only: tc.role.is_none() && !tc.user.is_admin(),

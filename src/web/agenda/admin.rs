@@ -1131,7 +1131,12 @@ pub async fn session_cancel(
     tc: TerritoryCtx,
 ) -> Result<Response, AppError> {
     let (e, s) = session_of(&st, &tc, &id).await?;
+    let already = s.cancelled;
     store::cancel_session(&st.db, &tc.user.actor(), tc.territory.id, s.id).await?;
+    if !already {
+        super::notify::session_cancelled(&st, &tc.territory.slug, &e.title, s.starts_at, s.id)
+            .await;
+    }
     Ok(Redirect::to(&format!(
         "/admin/t/{}/evenements/{}",
         tc.territory.slug, e.id

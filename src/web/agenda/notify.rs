@@ -84,6 +84,36 @@ pub async fn promoted(
     }
 }
 
+/// A cancelled session: everyone registered or waiting is told.
+pub async fn session_cancelled(
+    st: &AppState,
+    slug: &str,
+    title: &str,
+    starts_at: DateTime<Utc>,
+    session_id: i64,
+) {
+    let Ok(regs) = store::registrations(&st.db, session_id).await else {
+        return;
+    };
+    for reg in regs {
+        if reg.status == "cancelled" {
+            continue;
+        }
+        let Some(to) = reg.email.clone() else {
+            continue;
+        };
+        let body = format!(
+            "Bonjour {},\n\nNous sommes désolés : la séance suivante est annulée.\n\n{} — {}\n\nLes autres dates sont dans l’agenda : {}/t/{}/agenda\n",
+            reg.name,
+            title,
+            dates::paris_datetime(starts_at),
+            base(st),
+            slug
+        );
+        spawn_send(st, to, format!("Séance annulée : {title}"), body);
+    }
+}
+
 /// Send the reminders due at `now` and purge old registrations. Returns
 /// (reminders sent, registrations purged).
 pub async fn housekeeping(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<(usize, u64)> {

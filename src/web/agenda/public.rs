@@ -352,7 +352,6 @@ pub async fn agenda(
         .map(|e| (e.id, e))
         .collect();
     let places = places_map(&st, t.id).await?;
-    let sessions = store::territory_sessions(&st.db, t.id).await?;
     let mut error = String::new();
     let from = opt_date(&q.du).unwrap_or_else(|_| {
         error = "Date de début illisible (format attendu : AAAA-MM-JJ).".into();
@@ -363,6 +362,13 @@ pub async fn agenda(
         None
     });
     let from = from.unwrap_or_else(today_paris);
+    // Only sessions from that day on leave the database (midnight in Paris).
+    let from_instant = from
+        .and_hms_opt(0, 0, 0)
+        .and_then(|d| d.and_local_timezone(Paris).earliest())
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .unwrap_or_else(chrono::Utc::now);
+    let sessions = store::territory_sessions_from(&st.db, t.id, from_instant).await?;
     let commune = q.commune.clone().unwrap_or_default();
     let theme = q.theme.clone().unwrap_or_default();
     let public = q.public.clone().unwrap_or_default();
@@ -372,7 +378,7 @@ pub async fn agenda(
         .collect();
     themes.sort();
     themes.dedup();
-    let views: Vec<SessionView> = sessions
+    let views: Vec<_> = sessions
         .iter()
         .filter(|s| {
             let day = s.starts_at.with_timezone(&Paris).date_naive();
@@ -387,11 +393,14 @@ pub async fn agenda(
                 && (theme.is_empty() || e.theme_list().contains(&theme.as_str()))
                 && (public.is_empty() || s.audience == public)
         })
-        .map(|(e, s)| session_view(e, s, &places))
         .collect::<Vec<_>>();
-    let mut views = views;
+    // Build the views of the sessions shown only.
     let more = views.len().saturating_sub(AGENDA_MAX);
-    views.truncate(AGENDA_MAX);
+    let views: Vec<SessionView> = views
+        .into_iter()
+        .take(AGENDA_MAX)
+        .map(|(e, s)| session_view(e, s, &places))
+        .collect();
     let page = AgendaPage {
         more,
         l: ctx.public_layout("Agenda santé", &t.slug, &t.name),

@@ -32,7 +32,8 @@ use super::AppState;
         (name = "directory", description = "Annuaire de l'offre de santé (FINESS, RPPS)"),
         (name = "account", description = "Compte connecté"),
         (name = "agenda", description = "Permanences, événements, séances et inscriptions"),
-        (name = "participation", description = "Instances, réunions publiques, consultations et résultats publiés, boîte à idées")
+        (name = "participation", description = "Instances, réunions publiques, consultations et résultats publiés, boîte à idées"),
+        (name = "contract", description = "Contrats, plan d'action, fiches action et indicateurs")
     ),
     components(schemas(super::error::ApiErrorBody))
 )]

@@ -2,6 +2,13 @@
 //! create, edit with conflict detection, add axes, objectives and actions)
 //! and the public, printable pages of a contract and of an action.
 
+pub mod api;
+pub mod charts;
+pub mod documents;
+pub mod fiche;
+pub mod list;
+pub mod partners;
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,6 +19,7 @@ use serde::Deserialize;
 use crate::domain::contract::{
     parse_date, parse_title, ActionInput, ActionStatus, ContractKind, ContractRaw, ContractStatus,
 };
+use crate::domain::indicator::{IndicatorKind, IndicatorRaw, MeasurementRaw};
 use crate::domain::roles::Role;
 use crate::storage::contract::{self, Contract, Plan};
 use crate::storage::DbError;
@@ -24,7 +32,8 @@ use crate::web::AppState;
 
 pub fn routes(r: Routes) -> Routes {
     let coord = Access::Territory(Role::Coordinator);
-    r.get("/admin/t/{territory}/contrats", coord, admin_list)
+    let r = r
+        .get("/admin/t/{territory}/contrats", coord, admin_list)
         .post("/admin/t/{territory}/contrats", coord, admin_create)
         .get(
             "/admin/t/{territory}/contrats/{contract}",
@@ -66,6 +75,36 @@ pub fn routes(r: Routes) -> Routes {
             Access::Public,
             public_action,
         )
+        .post(
+            "/admin/t/{territory}/contrats/{contract}/ordre",
+            coord,
+            admin_move,
+        )
+        .post(
+            "/admin/t/{territory}/contrats/{contract}/renumeroter",
+            coord,
+            admin_renumber,
+        )
+        .post(
+            "/admin/t/{territory}/contrats/{contract}/renommer",
+            coord,
+            admin_rename,
+        )
+        .post(
+            "/admin/t/{territory}/contrats/{contract}/etapes/supprimer",
+            coord,
+            admin_delete_milestone,
+        )
+        .post(
+            "/admin/t/{territory}/contrats/{contract}/indicateurs",
+            coord,
+            admin_add_indicator,
+        );
+    let r = fiche::routes(r);
+    let r = partners::routes(r);
+    let r = list::routes(r);
+    let r = documents::routes(r);
+    api::routes(r)
 }
 
 type Choices = Vec<(&'static str, &'static str)>;
@@ -111,6 +150,7 @@ fn raw_of(c: &Contract) -> ContractRaw {
 }
 
 pub struct ActionView {
+    pub id: i64,
     pub code: String,
     pub title: String,
     pub status: &'static str,
@@ -131,10 +171,21 @@ pub struct AxisView {
 }
 
 async fn milestone_rows(st: &AppState, id: i64) -> Result<Vec<(String, String)>, AppError> {
+    Ok(milestone_rows_with_ids(st, id)
+        .await?
+        .into_iter()
+        .map(|(_, d, l)| (d, l))
+        .collect())
+}
+
+async fn milestone_rows_with_ids(
+    st: &AppState,
+    id: i64,
+) -> Result<Vec<(i64, String, String)>, AppError> {
     Ok(contract::milestones(&st.db, id)
         .await?
         .into_iter()
-        .map(|m| (fr_date(&Some(m.happened_on)), m.label))
+        .map(|m| (m.id, fr_date(&Some(m.happened_on)), m.label))
         .collect())
 }
 
@@ -164,6 +215,7 @@ fn tree(p: Plan) -> Vec<AxisView> {
                         .iter()
                         .filter(|x| x.objective_id == o.id)
                         .map(|x| ActionView {
+                            id: x.id,
                             code: x.code.clone(),
                             title: x.title.clone(),
                             status: status_label(&x.status),
@@ -281,11 +333,20 @@ struct EditPage {
     form: ContractRaw,
     errors: FormErrors,
     conflict: Option<ContractRaw>,
-    milestones: Vec<(String, String)>,
+    milestones: Vec<(i64, String, String)>,
     axes: Vec<AxisView>,
     kinds: Choices,
     statuses: Choices,
     action_statuses: Choices,
+    can_edit: bool,
+    indicators: Vec<fiche::IndicatorView>,
+    indicator_kinds: fiche::Choices,
+    indicator_form: IndicatorRaw,
+    measurement_form: MeasurementRaw,
+    measurement_for: i64,
+    documents: Vec<crate::storage::documents::Document>,
+    indicator_action: String,
+    upload_action: String,
 }
 
 async fn load(st: &AppState, tc: &TerritoryCtx, id: i64) -> Result<Contract, AppError> {
@@ -306,8 +367,76 @@ async fn edit_page(
     conflict: Option<ContractRaw>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    edit_page_with(
+        st,
+        ctx,
+        tc,
+        c,
+        (version, form, conflict),
+        errors,
+        (IndicatorRaw::default(), MeasurementRaw::default(), 0),
+        status,
+    )
+    .await
+}
+
+/// The contract-level indicators with their measurements and charts.
+async fn contract_indicators(
+    st: &AppState,
+    c: &Contract,
+) -> Result<Vec<fiche::IndicatorView>, AppError> {
+    let all = crate::storage::indicators::for_contract(&st.db, c.id).await?;
+    let ms = crate::storage::indicators::measurements_of_contract_level(&st.db, c.id).await?;
+    Ok(all
+        .iter()
+        .filter(|i| i.action_id.is_none())
+        .map(|i| fiche::indicator_view(i, ms.get(&i.id).map(Vec::as_slice).unwrap_or(&[])))
+        .collect())
+}
+
+/// Re-render the contract page after a refused measurement of a
+/// contract-level indicator.
+pub(super) async fn contract_indicator_error(
+    st: &AppState,
+    ctx: &Ctx,
+    tc: &TerritoryCtx,
+    c: &Contract,
+    indicator_id: i64,
+    raw: MeasurementRaw,
+    errors: FormErrors,
+) -> Result<Response, AppError> {
+    edit_page_with(
+        st,
+        ctx,
+        tc,
+        c,
+        (c.version, raw_of(c), None),
+        errors,
+        (IndicatorRaw::default(), raw, indicator_id),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn edit_page_with(
+    st: &AppState,
+    ctx: &Ctx,
+    tc: &TerritoryCtx,
+    c: &Contract,
+    (version, form, conflict): (i64, ContractRaw, Option<ContractRaw>),
+    errors: FormErrors,
+    (indicator_form, measurement_form, measurement_for): (IndicatorRaw, MeasurementRaw, i64),
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let axes = tree(contract::plan(&st.db, c.id).await?);
-    let milestones = milestone_rows(st, c.id).await?;
+    let milestones = milestone_rows_with_ids(st, c.id).await?;
+    let indicators = contract_indicators(st, c).await?;
+    let documents = crate::storage::documents::for_contract(&st.db, c.id)
+        .await?
+        .into_iter()
+        .filter(|d| d.action_id.is_none())
+        .collect();
     Ok((
         status,
         render(&EditPage {
@@ -324,6 +453,21 @@ async fn edit_page(
             kinds: kinds(),
             statuses: statuses(),
             action_statuses: action_statuses(),
+            can_edit: tc.is_coordinator(),
+            indicators,
+            indicator_kinds: IndicatorKind::ALL
+                .iter()
+                .map(|k| (k.as_str().to_owned(), k.label().to_owned()))
+                .collect(),
+            indicator_form,
+            measurement_form,
+            measurement_for,
+            documents,
+            indicator_action: format!(
+                "/admin/t/{}/contrats/{}/indicateurs",
+                tc.territory.slug, c.id
+            ),
+            upload_action: format!("/admin/t/{}/contrats/{}/documents", tc.territory.slug, c.id),
         }),
     )
         .into_response())
@@ -617,6 +761,8 @@ struct PublicPage {
     signatories: Vec<String>,
     milestones: Vec<(String, String)>,
     axes: Vec<AxisView>,
+    indicators: Vec<fiche::IndicatorView>,
+    documents: Vec<crate::storage::documents::Document>,
 }
 
 async fn public_contract(
@@ -630,6 +776,12 @@ async fn public_contract(
         .ok_or(AppError::NotFound)?;
     let milestones = milestone_rows(&st, c.id).await?;
     let axes = tree(contract::plan(&st.db, c.id).await?);
+    let indicators = contract_indicators(&st, &c).await?;
+    let documents = crate::storage::documents::for_contract(&st.db, c.id)
+        .await?
+        .into_iter()
+        .filter(|d| d.public && d.action_id.is_none())
+        .collect();
     Ok(render(&PublicPage {
         l: ctx.public_layout(c.title.clone(), &t.slug, &t.name),
         slug: t.slug.clone(),
@@ -646,8 +798,23 @@ async fn public_contract(
         signatories: c.signatory_list().into_iter().map(str::to_owned).collect(),
         milestones,
         axes,
+        indicators,
+        documents,
         c,
     }))
+}
+
+pub struct StepView {
+    pub date: String,
+    pub label: String,
+    pub done: bool,
+}
+
+pub struct LeadPerson {
+    pub name: String,
+    pub job_title: String,
+    pub email: String,
+    pub phone: String,
 }
 
 #[derive(Template)]
@@ -659,6 +826,22 @@ struct ActionPage {
     a: contract::Action,
     status: &'static str,
     description: Vec<String>,
+    findings: Vec<String>,
+    aims: Vec<String>,
+    publics: Vec<String>,
+    period: String,
+    themes: Vec<String>,
+    scope: Vec<String>,
+    partners: Vec<String>,
+    lead_person: Option<LeadPerson>,
+    steps: Vec<StepView>,
+    history: Vec<(String, String)>,
+    budget: Vec<fiche::BudgetView>,
+    budget_total: String,
+    indicators: Vec<fiche::IndicatorView>,
+    links: Vec<(String, String)>,
+    documents: Vec<crate::storage::documents::Document>,
+    updated: String,
 }
 
 async fn public_action(
@@ -670,12 +853,283 @@ async fn public_action(
     let (c, a) = contract::action_by_code(&st.db, t.id, code.trim())
         .await?
         .ok_or(AppError::NotFound)?;
+    let rel = crate::storage::actions::related(&st.db, c.id).await?;
+    let plan = contract::plan(&st.db, c.id).await?;
+    let communes = crate::storage::territories::communes(&st.db, t.id).await?;
+    let qpvs = crate::storage::territories::qpvs(&st.db, t.id).await?;
+    let scope = rel
+        .scope_of(a.id)
+        .iter()
+        .map(|(k, code)| {
+            if k == "qpv" {
+                let name = qpvs
+                    .iter()
+                    .find(|q| &q.code == code)
+                    .map(|q| q.name.as_str())
+                    .unwrap_or(code);
+                format!("Quartier prioritaire {name}")
+            } else {
+                communes
+                    .iter()
+                    .find(|c| &c.insee_code == code)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| code.clone())
+            }
+        })
+        .collect();
+    // Contact data only with the person's consent to publish it.
+    let lead_person = a
+        .lead_person_id
+        .and_then(|p| rel.people.get(&p))
+        .filter(|p| p.public_contact)
+        .map(|p| LeadPerson {
+            name: p.full_name.clone(),
+            job_title: p.job_title.clone(),
+            email: p.email.clone(),
+            phone: p.phone.clone(),
+        });
+    let steps = rel
+        .steps_of(a.id)
+        .iter()
+        .map(|s| StepView {
+            date: s
+                .due_on
+                .as_deref()
+                .map(crate::plan::fr_date)
+                .unwrap_or_default(),
+            label: s.label.clone(),
+            done: s.done,
+        })
+        .collect();
+    let history = crate::storage::actions::history(&st.db, a.id)
+        .await?
+        .into_iter()
+        .map(|h| {
+            (
+                crate::domain::dates::paris_date(h.changed_at),
+                format!("{} ({} %)", ActionStatus::label_of(&h.status), h.progress),
+            )
+        })
+        .collect();
+    let (budget, budget_total) = fiche::budget_view(rel.budget_of(a.id));
+    let indicators = crate::storage::indicators::for_action(&st.db, a.id)
+        .await?
+        .iter()
+        .map(|(i, ms)| fiche::indicator_view(i, ms))
+        .collect();
+    let links = rel
+        .links_of(a.id)
+        .iter()
+        .filter_map(|id| plan.actions.iter().find(|x| x.id == *id))
+        .map(|x| (x.code.clone(), x.title.clone()))
+        .collect();
+    let documents = crate::storage::documents::for_contract(&st.db, c.id)
+        .await?
+        .into_iter()
+        .filter(|d| d.public && d.action_id == Some(a.id))
+        .collect();
+    let period = match (&a.period_start, &a.period_end) {
+        (Some(s), Some(e)) => format!(
+            "du {} au {}",
+            crate::plan::fr_date(s),
+            crate::plan::fr_date(e)
+        ),
+        (Some(s), None) => format!("à partir du {}", crate::plan::fr_date(s)),
+        (None, Some(e)) => format!("jusqu'au {}", crate::plan::fr_date(e)),
+        (None, None) => String::new(),
+    };
     Ok(render(&ActionPage {
         l: ctx.public_layout(format!("Action {} : {}", a.code, a.title), &t.slug, &t.name),
         slug: t.slug.clone(),
         status: status_label(&a.status),
         description: paragraphs(&a.description),
+        findings: paragraphs(&a.findings),
+        aims: paragraphs(&a.aims),
+        publics: paragraphs(&a.publics),
+        period,
+        themes: fiche::theme_labels(rel.themes_of(a.id)),
+        scope,
+        partners: rel
+            .partners_of(a.id)
+            .iter()
+            .map(|(_, n)| n.clone())
+            .collect(),
+        lead_person,
+        steps,
+        history,
+        budget,
+        budget_total,
+        indicators,
+        links,
+        documents,
+        updated: crate::domain::dates::paris_date(a.updated_at),
         c,
         a,
     }))
+}
+
+// ---------------------------------------------------------------- order, indicators
+
+#[derive(Deserialize)]
+struct MoveForm {
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    direction: String,
+}
+
+async fn admin_move(
+    State(st): State<AppState>,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<MoveForm>,
+) -> Result<Response, AppError> {
+    let c = load(&st, &tc, id).await?;
+    let level = match f.level.as_str() {
+        "axis" => contract::Level::Axis,
+        "objective" => contract::Level::Objective,
+        "action" => contract::Level::Action,
+        _ => return Err(AppError::BadRequest("Niveau du plan inconnu".into())),
+    };
+    let item: i64 = f.id.trim().parse().map_err(|_| AppError::NotFound)?;
+    // Codes follow the order while the contract is being prepared; once it is
+    // signed, they stay as published until the coordinator renumbers.
+    let renumber = c.status == ContractStatus::InPreparation.as_str();
+    contract::move_item(
+        &st.db,
+        &user.actor(),
+        &c,
+        level,
+        item,
+        f.direction == "up",
+        renumber,
+    )
+    .await?;
+    Ok(back(&tc, id))
+}
+
+#[derive(Deserialize)]
+struct RenameForm {
+    /// `axis:ID` or `objective:ID`
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    title: String,
+}
+
+async fn admin_rename(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<RenameForm>,
+) -> Result<Response, AppError> {
+    let c = load(&st, &tc, id).await?;
+    let (level, item) = f.item.split_once(':').unwrap_or(("", ""));
+    let level = match level {
+        "axis" => contract::Level::Axis,
+        "objective" => contract::Level::Objective,
+        _ => return Err(AppError::BadRequest("Niveau du plan inconnu".into())),
+    };
+    let item: i64 = item.trim().parse().map_err(|_| AppError::NotFound)?;
+    match parse_title(&f.title) {
+        Ok(t) => {
+            contract::rename(&st.db, &user.actor(), &c, level, item, &t).await?;
+            Ok(back(&tc, id))
+        }
+        Err(e) => plan_error(&st, &ctx, &tc, &c, "rename_title", e.0).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct MilestoneId {
+    #[serde(default)]
+    milestone: String,
+}
+
+async fn admin_delete_milestone(
+    State(st): State<AppState>,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<MilestoneId>,
+) -> Result<Response, AppError> {
+    let c = load(&st, &tc, id).await?;
+    let m: i64 = f.milestone.trim().parse().map_err(|_| AppError::NotFound)?;
+    contract::delete_milestone(&st.db, &user.actor(), &c, m).await?;
+    Ok(Redirect::to(&format!(
+        "/admin/t/{}/contrats/{id}#etapes",
+        tc.territory.slug
+    ))
+    .into_response())
+}
+
+async fn admin_renumber(
+    State(st): State<AppState>,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let c = load(&st, &tc, id).await?;
+    contract::renumber(&st.db, &user.actor(), &c).await?;
+    Ok(back(&tc, id))
+}
+
+async fn admin_add_indicator(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(raw): Form<IndicatorRaw>,
+) -> Result<Response, AppError> {
+    let c = load(&st, &tc, id).await?;
+    match raw.parse() {
+        Ok(i) => {
+            crate::storage::indicators::create(&st.db, &user.actor(), &c, None, &i).await?;
+            Ok(Redirect::to(&format!(
+                "/admin/t/{}/contrats/{id}#indicateurs",
+                tc.territory.slug
+            ))
+            .into_response())
+        }
+        Err(errs) => {
+            let errors = errs
+                .into_iter()
+                .map(|(f, m)| {
+                    let f: &'static str = match f {
+                        "kind" => "i_kind",
+                        "unit" => "i_unit",
+                        "baseline" => "i_baseline",
+                        "target" => "i_target",
+                        "target_on" => "i_target_on",
+                        _ => "i_label",
+                    };
+                    (f, m)
+                })
+                .collect();
+            edit_page_with(
+                &st,
+                &ctx,
+                &tc,
+                &c,
+                (c.version, raw_of(&c), None),
+                FormErrors(errors),
+                (raw, MeasurementRaw::default(), 0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+/// « PDF », « ODT » or « DOCX » for a stored media type.
+pub fn doc_kind_label(media_type: &str) -> &'static str {
+    crate::domain::document::DocumentKind::from_media_type(media_type)
+        .map(|k| k.label())
+        .unwrap_or("fichier")
 }

@@ -1,0 +1,732 @@
+//! The fiche action in the back office: the whole form (coordinators, and
+//! partners for the actions they lead), its budget lines, indicators and
+//! measurements, and its history.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::charts::Sparkline;
+use crate::domain::budget::{format_euros, BudgetLineRaw};
+use crate::domain::contract::{theme_label, ActionStatus, FicheRaw, THEMES};
+use crate::domain::indicator::{format_number, IndicatorKind, IndicatorRaw, MeasurementRaw};
+use crate::domain::roles::Role;
+use crate::plan::fr_date;
+use crate::storage::actions::{self, BudgetLine};
+use crate::storage::contract::{Action, Contract};
+use crate::storage::indicators::{self, Indicator, Measurement};
+use crate::storage::{audit, documents, partners, territories, DbError};
+use crate::web::access::{Access, Routes, TerritoryCtx};
+use crate::web::error::AppError;
+use crate::web::pages::{render, Ctx, FormErrors, Layout};
+use crate::web::session::SignedIn;
+use crate::web::AppState;
+
+pub fn routes(r: Routes) -> Routes {
+    let partner = Access::Territory(Role::Partner);
+    r.get("/admin/t/{territory}/actions/{id}", partner, edit)
+        .post("/admin/t/{territory}/actions/{id}", partner, save)
+        .post(
+            "/admin/t/{territory}/actions/{id}/budget",
+            partner,
+            add_budget,
+        )
+        .post(
+            "/admin/t/{territory}/actions/{id}/budget/supprimer",
+            partner,
+            delete_budget,
+        )
+        .post(
+            "/admin/t/{territory}/actions/{id}/indicateurs",
+            partner,
+            add_indicator,
+        )
+        .post(
+            "/admin/t/{territory}/indicateurs/{id}/mesures",
+            partner,
+            add_measurement,
+        )
+        .post(
+            "/admin/t/{territory}/indicateurs/{id}/mesures/supprimer",
+            partner,
+            delete_measurement,
+        )
+        .post(
+            "/admin/t/{territory}/indicateurs/{id}/supprimer",
+            partner,
+            delete_indicator,
+        )
+}
+
+/// Coordinators edit every action of their territory; a partner account
+/// edits the actions whose lead person it is.
+pub async fn may_edit(st: &AppState, tc: &TerritoryCtx, action_id: i64) -> Result<bool, AppError> {
+    if tc.is_coordinator() {
+        return Ok(true);
+    }
+    if tc.role == Some(Role::Partner) {
+        return Ok(actions::leads(&st.db, tc.user.user.id, action_id).await?);
+    }
+    Ok(false)
+}
+
+async fn load(
+    st: &AppState,
+    tc: &TerritoryCtx,
+    id: i64,
+    writing: bool,
+) -> Result<(Contract, Action), AppError> {
+    let (c, a) = actions::get(&st.db, tc.territory.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let reads_all = tc.user.reads_everything() && !writing;
+    if !reads_all && !may_edit(st, tc, a.id).await? {
+        return Err(AppError::Forbidden);
+    }
+    Ok((c, a))
+}
+
+pub type Choices = Vec<(String, String)>;
+
+pub struct IndicatorView {
+    pub id: i64,
+    pub kind: &'static str,
+    pub label: String,
+    pub unit: String,
+    pub baseline: String,
+    pub target: String,
+    pub target_on: String,
+    pub chart: String,
+    /// (id, date, value, source, comment)
+    pub measurements: Vec<(i64, String, String, String, String)>,
+}
+
+pub fn indicator_view(i: &Indicator, ms: &[Measurement]) -> IndicatorView {
+    let points: Vec<(NaiveDate, f64)> = ms
+        .iter()
+        .filter_map(|m| {
+            NaiveDate::parse_from_str(&m.measured_on, "%Y-%m-%d")
+                .ok()
+                .map(|d| (d, m.value))
+        })
+        .collect();
+    let id = format!("indicateur-{}", i.id);
+    let chart = Sparkline {
+        id: &id,
+        label: &i.label,
+        unit: &i.unit,
+        points: &points,
+        target: i.target,
+        baseline: i.baseline,
+    }
+    .svg();
+    IndicatorView {
+        id: i.id,
+        kind: IndicatorKind::parse(&i.kind)
+            .map(|k| k.label())
+            .unwrap_or(""),
+        label: i.label.clone(),
+        unit: i.unit.clone(),
+        baseline: i.baseline.map(format_number).unwrap_or_default(),
+        target: i.target.map(format_number).unwrap_or_default(),
+        target_on: i.target_on.as_deref().map(fr_date).unwrap_or_default(),
+        chart,
+        measurements: ms
+            .iter()
+            .map(|m| {
+                (
+                    m.id,
+                    fr_date(&m.measured_on),
+                    format_number(m.value),
+                    m.source.clone(),
+                    m.comment.clone(),
+                )
+            })
+            .collect(),
+    }
+}
+
+pub struct BudgetView {
+    pub id: i64,
+    pub funder: String,
+    pub year: i64,
+    pub amount: String,
+    pub note: String,
+}
+
+pub fn budget_view(lines: &[BudgetLine]) -> (Vec<BudgetView>, String) {
+    let total: i64 = lines.iter().map(|b| b.amount_cents).sum();
+    (
+        lines
+            .iter()
+            .map(|b| BudgetView {
+                id: b.id,
+                funder: b.funder.clone(),
+                year: b.year,
+                amount: format_euros(b.amount_cents),
+                note: b.note.clone(),
+            })
+            .collect(),
+        format_euros(total),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "contract/fiche_edit.html")]
+struct EditPage {
+    l: Layout,
+    slug: String,
+    csrf: String,
+    c: Contract,
+    a: Action,
+    version: i64,
+    coordinator: bool,
+    can_edit: bool,
+    form: FicheRaw,
+    conflict: Option<FicheRaw>,
+    errors: FormErrors,
+    statuses: Choices,
+    organisations: Choices,
+    people: Choices,
+    themes: Choices,
+    communes: Choices,
+    qpvs: Choices,
+    budget: Vec<BudgetView>,
+    budget_total: String,
+    budget_form: BudgetLineRaw,
+    indicators: Vec<IndicatorView>,
+    indicator_kinds: Choices,
+    indicator_form: IndicatorRaw,
+    measurement_form: MeasurementRaw,
+    measurement_for: i64,
+    history: Vec<(String, String, String)>,
+    audit: Vec<(String, String, String)>,
+    documents: Vec<documents::Document>,
+    indicator_action: String,
+    upload_action: String,
+    updated: String,
+}
+
+/// The form values of a stored action.
+async fn raw_of(st: &AppState, a: &Action) -> Result<FicheRaw, AppError> {
+    let rel = actions::related(&st.db, a.contract_id).await?;
+    let plan_codes: Vec<(i64, String)> = crate::storage::contract::plan(&st.db, a.contract_id)
+        .await?
+        .actions
+        .into_iter()
+        .map(|x| (x.id, x.code))
+        .collect();
+    let links = rel
+        .links_of(a.id)
+        .iter()
+        .filter_map(|id| {
+            plan_codes
+                .iter()
+                .find(|(i, _)| i == id)
+                .map(|(_, c)| c.clone())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(FicheRaw {
+        version: a.version.to_string(),
+        code: String::new(),
+        title: a.title.clone(),
+        findings: a.findings.clone(),
+        aims: a.aims.clone(),
+        description: a.description.clone(),
+        publics: a.publics.clone(),
+        status: a.status.clone(),
+        progress: a.progress.to_string(),
+        period_start: a.period_start.as_deref().map(fr_date).unwrap_or_default(),
+        period_end: a.period_end.as_deref().map(fr_date).unwrap_or_default(),
+        lead_org_id: a.lead_org_id.map(|i| i.to_string()).unwrap_or_default(),
+        lead_person_id: a.lead_person_id.map(|i| i.to_string()).unwrap_or_default(),
+        partners: rel
+            .partners_of(a.id)
+            .iter()
+            .map(|(i, _)| i.to_string())
+            .collect(),
+        themes: rel
+            .themes_of(a.id)
+            .iter()
+            .filter(|t| THEMES.iter().any(|(c, _)| c == t))
+            .cloned()
+            .collect(),
+        own_themes: rel
+            .themes_of(a.id)
+            .iter()
+            .filter(|t| !THEMES.iter().any(|(c, _)| c == t))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n"),
+        scope: rel
+            .scope_of(a.id)
+            .iter()
+            .map(|(k, c)| format!("{k}:{c}"))
+            .collect(),
+        links,
+        steps: rel
+            .steps_of(a.id)
+            .iter()
+            .map(|s| s.step().to_line())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    })
+}
+
+/// How to show the fiche page: what was typed where, and the errors.
+#[derive(Default)]
+pub(super) struct View {
+    /// The fiche form as typed (`None`: the stored values).
+    form: Option<FicheRaw>,
+    /// The version the form was built from (`None`: the stored one).
+    version: Option<i64>,
+    /// The saved version, shown beside the typed one after a conflict.
+    conflict: Option<FicheRaw>,
+    errors: FormErrors,
+    budget: BudgetLineRaw,
+    indicator: IndicatorRaw,
+    measurement: MeasurementRaw,
+    /// The indicator whose measurement form was refused.
+    measurement_for: i64,
+}
+
+impl View {
+    /// A refused form: these errors, status 422.
+    pub(super) fn refused(errors: FormErrors) -> Self {
+        View {
+            errors,
+            ..Default::default()
+        }
+    }
+}
+
+pub(super) async fn page(
+    st: &AppState,
+    ctx: &Ctx,
+    tc: &TerritoryCtx,
+    c: Contract,
+    a: Action,
+    view: View,
+) -> Result<Response, AppError> {
+    let t = tc.territory.id;
+    let status = if view.conflict.is_some() {
+        StatusCode::CONFLICT
+    } else if view.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let version = view.version.unwrap_or(a.version);
+    let form = match view.form {
+        Some(f) => f,
+        None => raw_of(st, &a).await?,
+    };
+    let (conflict, errors) = (view.conflict, view.errors);
+    let orgs = partners::organisations(&st.db, t).await?;
+    let people = partners::people(&st.db, t).await?;
+    let mut themes: Choices = THEMES
+        .iter()
+        .map(|(c, l)| (c.to_string(), l.to_string()))
+        .collect();
+    for own in actions::territory_themes(&st.db, t).await? {
+        themes.push((own.clone(), own));
+    }
+    let rel = actions::related(&st.db, c.id).await?;
+    let (budget, budget_total) = budget_view(rel.budget_of(a.id));
+    let indicators = indicators::for_action(&st.db, a.id)
+        .await?
+        .iter()
+        .map(|(i, ms)| indicator_view(i, ms))
+        .collect();
+    let history = actions::history(&st.db, a.id)
+        .await?
+        .into_iter()
+        .map(|h| {
+            (
+                crate::domain::dates::paris_datetime(h.changed_at),
+                format!("{} ({} %)", ActionStatus::label_of(&h.status), h.progress),
+                h.changed_by,
+            )
+        })
+        .collect();
+    let audit = audit::for_entity(&st.db, "action", &a.id.to_string(), 50)
+        .await?
+        .into_iter()
+        .map(|e| {
+            (
+                crate::domain::dates::paris_datetime(e.at),
+                e.actor,
+                e.details,
+            )
+        })
+        .collect();
+    let docs = documents::for_contract(&st.db, c.id)
+        .await?
+        .into_iter()
+        .filter(|d| d.action_id == Some(a.id))
+        .collect();
+    let can_edit = may_edit(st, tc, a.id).await?;
+    Ok((
+        status,
+        render(&EditPage {
+            l: ctx.admin_layout(format!("Action {} : {}", a.code, a.title)),
+            slug: tc.territory.slug.clone(),
+            csrf: ctx.csrf(),
+            version,
+            coordinator: tc.is_coordinator(),
+            can_edit,
+            form,
+            conflict,
+            errors,
+            statuses: ActionStatus::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
+                .collect(),
+            organisations: orgs
+                .iter()
+                .map(|o| (o.id.to_string(), o.name.clone()))
+                .collect(),
+            people: people
+                .iter()
+                .map(|p| (p.id.to_string(), p.full_name.clone()))
+                .collect(),
+            themes,
+            communes: territories::communes(&st.db, t)
+                .await?
+                .into_iter()
+                .map(|c| (c.insee_code, c.name))
+                .collect(),
+            qpvs: territories::qpvs(&st.db, t)
+                .await?
+                .into_iter()
+                .map(|q| (q.code, q.name))
+                .collect(),
+            budget,
+            budget_total,
+            budget_form: view.budget,
+            indicators,
+            indicator_kinds: IndicatorKind::ALL
+                .iter()
+                .map(|k| (k.as_str().to_owned(), k.label().to_owned()))
+                .collect(),
+            indicator_form: view.indicator,
+            measurement_form: view.measurement,
+            measurement_for: view.measurement_for,
+            history,
+            audit,
+            documents: docs,
+            indicator_action: format!(
+                "/admin/t/{}/actions/{}/indicateurs",
+                tc.territory.slug, a.id
+            ),
+            upload_action: format!("/admin/t/{}/actions/{}/documents", tc.territory.slug, a.id),
+            updated: crate::domain::dates::paris_datetime(a.updated_at),
+            c,
+            a,
+        }),
+    )
+        .into_response())
+}
+
+async fn edit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let (c, a) = load(&st, &tc, id, false).await?;
+    page(&st, &ctx, &tc, c, a, View::default()).await
+}
+
+fn back(tc: &TerritoryCtx, id: i64, anchor: &str) -> Response {
+    Redirect::to(&format!(
+        "/admin/t/{}/actions/{id}{anchor}",
+        tc.territory.slug
+    ))
+    .into_response()
+}
+
+async fn save(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(mut raw): Form<FicheRaw>,
+) -> Result<Response, AppError> {
+    let (c, a) = load(&st, &tc, id, true).await?;
+    let version: i64 = raw.version.trim().parse().unwrap_or(0);
+    if !tc.is_coordinator() {
+        // Only coordinators renumber.
+        raw.code.clear();
+    }
+    let input = match raw.parse() {
+        Ok(i) => i,
+        Err(errs) => {
+            let view = View {
+                form: Some(raw),
+                version: Some(version),
+                ..View::refused(FormErrors(errs))
+            };
+            return page(&st, &ctx, &tc, c, a, view).await;
+        }
+    };
+    match actions::save_fiche(&st.db, &user.actor(), &c, id, version, &input).await {
+        Ok(_) => Ok(back(&tc, id, "")),
+        Err(DbError::Stale) => {
+            // Keep what was typed; the next save starts from the saved version.
+            let theirs = raw_of(&st, &a).await?;
+            let view = View {
+                form: Some(raw),
+                conflict: Some(theirs),
+                ..Default::default()
+            };
+            page(&st, &ctx, &tc, c, a, view).await
+        }
+        Err(DbError::Conflict(field)) => {
+            let (f, msg): (&'static str, String) = match field.as_str() {
+                "lead_org_id" => ("lead_org_id", "Structure pilote : choisissez une structure de l'annuaire des partenaires".into()),
+                "lead_person_id" => ("lead_person_id", "Personne pilote : choisissez une personne de l'annuaire des partenaires".into()),
+                "partners" => ("partners", "Partenaires : une structure choisie n'est pas dans l'annuaire du territoire".into()),
+                "scope" => ("scope", "Territoire de l'action : une commune ou un QPV n'est pas dans le territoire".into()),
+                "code" => ("code", format!("Code : « {} » est déjà utilisé dans ce contrat", input.code.clone().unwrap_or_default())),
+                l if l.starts_with("links:") => ("links", format!("Actions liées : aucune autre action ne porte le code « {} » dans ce contrat", &l[6..])),
+                _ => ("title", "Enregistrement refusé : une valeur entre en conflit avec une autre".into()),
+            };
+            let view = View {
+                form: Some(raw),
+                version: Some(version),
+                ..View::refused(FormErrors(vec![(f, msg)]))
+            };
+            page(&st, &ctx, &tc, c, a, view).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn prefixed(prefix: &str, field: &str) -> &'static str {
+    match (prefix, field) {
+        ("b", "funder") => "b_funder",
+        ("b", "year") => "b_year",
+        ("b", "amount") => "b_amount",
+        ("b", "note") => "b_note",
+        ("b", _) => "b_funder_id",
+        ("i", "kind") => "i_kind",
+        ("i", "unit") => "i_unit",
+        ("i", "baseline") => "i_baseline",
+        ("i", "target") => "i_target",
+        ("i", "target_on") => "i_target_on",
+        ("i", _) => "i_label",
+        ("m", "measured_on") => "m_measured_on",
+        ("m", "source") => "m_source",
+        ("m", "comment") => "m_comment",
+        _ => "m_value",
+    }
+}
+
+async fn add_budget(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(raw): Form<BudgetLineRaw>,
+) -> Result<Response, AppError> {
+    let (c, a) = load(&st, &tc, id, true).await?;
+    let errors = match raw.parse() {
+        Ok(b) => match actions::add_budget_line(&st.db, &user.actor(), &c, id, &b).await {
+            Ok(_) => return Ok(back(&tc, id, "#budget")),
+            Err(DbError::Conflict(_)) => vec![(
+                "b_funder_id",
+                "Financeur : choisissez une structure de l'annuaire du territoire".to_owned(),
+            )],
+            Err(e) => return Err(e.into()),
+        },
+        Err(errs) => errs
+            .into_iter()
+            .map(|(f, m)| (prefixed("b", f), m))
+            .collect(),
+    };
+    let view = View {
+        budget: raw,
+        ..View::refused(FormErrors(errors))
+    };
+    page(&st, &ctx, &tc, c, a, view).await
+}
+
+#[derive(Deserialize)]
+struct LineForm {
+    #[serde(default)]
+    line: String,
+}
+
+async fn delete_budget(
+    State(st): State<AppState>,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<LineForm>,
+) -> Result<Response, AppError> {
+    let (c, _) = load(&st, &tc, id, true).await?;
+    let line: i64 = f.line.trim().parse().map_err(|_| AppError::NotFound)?;
+    actions::delete_budget_line(&st.db, &user.actor(), &c, id, line).await?;
+    Ok(back(&tc, id, "#budget"))
+}
+
+async fn add_indicator(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(raw): Form<IndicatorRaw>,
+) -> Result<Response, AppError> {
+    let (c, a) = load(&st, &tc, id, true).await?;
+    match raw.parse() {
+        Ok(i) => {
+            indicators::create(&st.db, &user.actor(), &c, Some(id), &i).await?;
+            Ok(back(&tc, id, "#indicateurs"))
+        }
+        Err(errs) => {
+            let errors = errs
+                .into_iter()
+                .map(|(f, m)| (prefixed("i", f), m))
+                .collect();
+            let view = View {
+                indicator: raw,
+                ..View::refused(FormErrors(errors))
+            };
+            page(&st, &ctx, &tc, c, a, view).await
+        }
+    }
+}
+
+/// The indicator and its action, when the user may write its measurements.
+async fn load_indicator(
+    st: &AppState,
+    tc: &TerritoryCtx,
+    id: i64,
+) -> Result<(Contract, Indicator), AppError> {
+    let (c, ind) = indicators::get(&st.db, tc.territory.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ok = match ind.action_id {
+        Some(a) => may_edit(st, tc, a).await?,
+        None => tc.is_coordinator(),
+    };
+    if !ok {
+        return Err(AppError::Forbidden);
+    }
+    Ok((c, ind))
+}
+
+fn indicator_back(tc: &TerritoryCtx, c: &Contract, ind: &Indicator) -> Response {
+    match ind.action_id {
+        Some(a) => back(tc, a, &format!("#indicateur-{}", ind.id)),
+        None => Redirect::to(&format!(
+            "/admin/t/{}/contrats/{}#indicateurs",
+            tc.territory.slug, c.id
+        ))
+        .into_response(),
+    }
+}
+
+async fn add_measurement(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(raw): Form<MeasurementRaw>,
+) -> Result<Response, AppError> {
+    let (c, ind) = load_indicator(&st, &tc, id).await?;
+    match raw.parse() {
+        Ok(m) => {
+            indicators::add_measurement(&st.db, &user.actor(), &c, &ind, &m).await?;
+            Ok(indicator_back(&tc, &c, &ind))
+        }
+        Err(errs) => {
+            let errors = FormErrors(
+                errs.into_iter()
+                    .map(|(f, m)| (prefixed("m", f), m))
+                    .collect(),
+            );
+            match ind.action_id {
+                Some(action_id) => {
+                    let (c, a) = load(&st, &tc, action_id, true).await?;
+                    let view = View {
+                        measurement: raw,
+                        measurement_for: ind.id,
+                        ..View::refused(errors)
+                    };
+                    page(&st, &ctx, &tc, c, a, view).await
+                }
+                None => {
+                    super::contract_indicator_error(&st, &ctx, &tc, &c, ind.id, raw, errors).await
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MeasurementId {
+    #[serde(default)]
+    measurement: String,
+}
+
+async fn delete_measurement(
+    State(st): State<AppState>,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<MeasurementId>,
+) -> Result<Response, AppError> {
+    let (c, ind) = load_indicator(&st, &tc, id).await?;
+    let m: i64 = f
+        .measurement
+        .trim()
+        .parse()
+        .map_err(|_| AppError::NotFound)?;
+    indicators::delete_measurement(&st.db, &user.actor(), &c, &ind, m).await?;
+    Ok(indicator_back(&tc, &c, &ind))
+}
+
+async fn delete_indicator(
+    State(st): State<AppState>,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let (c, ind) = load_indicator(&st, &tc, id).await?;
+    indicators::delete(&st.db, &user.actor(), &c, &ind).await?;
+    Ok(match ind.action_id {
+        Some(a) => back(&tc, a, "#indicateurs"),
+        None => Redirect::to(&format!(
+            "/admin/t/{}/contrats/{}#indicateurs",
+            tc.territory.slug, c.id
+        ))
+        .into_response(),
+    })
+}
+
+/// Labels of an action's themes (for public pages): the fixed list in its
+/// order, then the territory's own themes.
+pub fn theme_labels(themes: &[String]) -> Vec<String> {
+    let mut sorted: Vec<&String> = themes.iter().collect();
+    sorted.sort_by_key(|t| {
+        THEMES
+            .iter()
+            .position(|(c, _)| c == t)
+            .unwrap_or(usize::MAX)
+    });
+    sorted
+        .into_iter()
+        .map(|t| theme_label(t).to_owned())
+        .collect()
+}

@@ -1,0 +1,1271 @@
+//! The action plan over HTTP on SQLite and PostgreSQL: the whole fiche form
+//! (422 keeping what was typed, 409 showing both versions), partners editing
+//! only what they lead, budget and indicators with their charts, documents
+//! (type and size checked), the partner directory's RGPD export and erasure,
+//! exports read by Python (csv, openpyxl) and the API.
+
+mod common;
+
+use common::{csrf_from, Backend, TestApp};
+use maillage::domain::contract::{ActionInput, ContractRaw};
+use maillage::storage::audit::Actor;
+use maillage::storage::contract::Contract;
+use maillage::storage::{contract, partners, territories};
+
+struct Plan {
+    c: Contract,
+    /// 1.1.1 and 1.1.2
+    a: [i64; 2],
+    /// The lead organisation of both (CCAS de Lens) and another one.
+    orgs: [i64; 2],
+}
+
+async fn plan(app: &TestApp) -> Plan {
+    let db = &app.db;
+    let actor = Actor::system("test");
+    let t = territories::get_by_slug(db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let c = contract::create(
+        db,
+        &actor,
+        t.id,
+        &ContractRaw {
+            kind: "cls".into(),
+            title: "CLS de Lens-Liévin".into(),
+            status: "signed".into(),
+            signatories: "ARS Hauts-de-France".into(),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let ax = contract::add_axis(db, &actor, &c, "Accès aux soins")
+        .await
+        .unwrap();
+    let o = contract::add_objective(db, &actor, &c, ax.id, "Aller vers")
+        .await
+        .unwrap();
+    let a1 = contract::add_action(
+        db,
+        &actor,
+        &c,
+        o.id,
+        &ActionInput::parse("Médiateurs santé", "", "planned", "CCAS de Lens").unwrap(),
+    )
+    .await
+    .unwrap();
+    let a2 = contract::add_action(
+        db,
+        &actor,
+        &c,
+        o.id,
+        &ActionInput::parse("Bus santé", "", "planned", "CCAS de Lens").unwrap(),
+    )
+    .await
+    .unwrap();
+    let other = partners::create_organisation(
+        db,
+        &actor,
+        t.id,
+        &maillage::domain::partners::OrganisationRaw {
+            name: "Association Espoir".into(),
+            kind: "association".into(),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    Plan {
+        c,
+        a: [a1.id, a2.id],
+        orgs: [a1.lead_org_id.unwrap(), other.id],
+    }
+}
+
+fn fiche<'a>(token: &'a str, version: &'a str, p: &'a [String; 2]) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("_csrf", token),
+        ("version", version),
+        ("title", "Médiateurs santé <script>alert(1)</script>"),
+        ("findings", "Un habitant sur quatre renonce à des soins."),
+        ("aims", "Accompagner 150 personnes."),
+        ("description", "Permanences dans les centres sociaux."),
+        ("publics", "Habitants des quartiers prioritaires"),
+        ("status", "in_progress"),
+        ("progress", "40"),
+        ("period_start", "01/01/2025"),
+        ("period_end", "31/12/2026"),
+        ("lead_org_id", &p[0]),
+        ("partners", &p[1]),
+        ("themes", "acces_soins"),
+        ("themes", "precarite"),
+        ("own_themes", "Mobilité"),
+        ("scope", "commune:62498"),
+        ("scope", "qpv:QN06202M"),
+        ("links", "1.1.2"),
+        ("steps", "[x] 15/01/2025 Recrutement\n30/06/2026 Bilan"),
+    ]
+}
+
+async fn the_whole_fiche(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let token = csrf_from(&c, &url).await;
+    let ids = [p.orgs[0].to_string(), p.orgs[1].to_string()];
+
+    // Dates out of order and a progress of 140 %: refused, everything kept.
+    let mut bad = fiche(&token, "1", &ids);
+    bad.retain(|(k, _)| *k != "period_end" && *k != "progress");
+    bad.push(("period_end", "31/12/2024"));
+    bad.push(("progress", "140"));
+    let resp = c.post(&url).form(&bad).send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Fin de l&#39;action : elle doit suivre le début")
+            || html.contains("Fin de l'action : elle doit suivre le début"),
+        "{html}"
+    );
+    assert!(html.contains("pourcentage entre 0 et 100"));
+    assert!(html.contains("value=\"31/12/2024\""));
+    assert!(html.contains("Un habitant sur quatre renonce à des soins."));
+    assert!(html.contains("[x] 15/01/2025 Recrutement"));
+    assert!(html.contains(&format!(
+        "name=\"partners\" value=\"{}\" checked",
+        p.orgs[1]
+    )));
+    assert!(html.contains("value=\"qpv:QN06202M\" checked"));
+    assert!(!html.contains("<script>alert(1)</script>"));
+
+    // A link to an action that does not exist: named in the message.
+    let mut bad = fiche(&token, "1", &ids);
+    bad.retain(|(k, _)| *k != "links");
+    bad.push(("links", "4.4.4"));
+    let resp = c.post(&url).form(&bad).send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("« 4.4.4 »"));
+
+    // Good.
+    let resp = c
+        .post(&url)
+        .form(&fiche(&token, "1", &ids))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+
+    // Someone saved first (version 1 is stale now): 409, both versions shown.
+    let mut stale = fiche(&token, "1", &ids);
+    stale.retain(|(k, _)| *k != "title");
+    stale.push(("title", "Ma version à moi"));
+    let resp = c.post(&url).form(&stale).send().await.unwrap();
+    assert_eq!(resp.status(), 409);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("value=\"Ma version à moi\""));
+    assert!(html.contains("Médiateurs santé &#60;script&#62;"));
+
+    // The public page: everything, escaped, printable, no personal data.
+    let html = app
+        .client()
+        .get(app.url("/t/lens-lievin/actions/1.1.1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for s in [
+        "Médiateurs santé &#60;script&#62;alert(1)&#60;/script&#62;",
+        "Un habitant sur quatre renonce à des soins.",
+        "En cours · avancement 40 %",
+        "du 01/01/2025 au 31/12/2026",
+        "CCAS de Lens",
+        "Association Espoir",
+        "Accès aux soins et aux droits, Précarité et isolement, Mobilité",
+        "Lens, Quartier prioritaire Résidence Calonne - Marichelles",
+        "15/01/2025 : Recrutement <strong>(fait)</strong>",
+        "href=\"/t/lens-lievin/actions/1.1.2\"",
+        "Prévue (0 %)",
+        "En cours (40 %)",
+    ] {
+        assert!(html.contains(s), "public page lacks {s}");
+    }
+    assert!(!html.contains("<script>alert(1)"));
+    // The linked action links back.
+    let html = app
+        .client()
+        .get(app.url("/t/lens-lievin/actions/1.1.2"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("href=\"/t/lens-lievin/actions/1.1.1\""));
+
+    // The history shows on the back-office page too.
+    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Fiche 1.1.1 modifiée : En cours, 40 %"));
+
+    // The filtered list.
+    let list = app.url(&format!(
+        "/admin/t/lens-lievin/contrats/{}/plan?theme=precarite",
+        p.c.id
+    ));
+    let html = c.get(&list).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("1 action sur 2"), "{html}");
+    let html = c
+        .get(format!("{list}&status=done"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("0 action sur 2"));
+    app.stop().await;
+}
+both!(the_whole_fiche);
+
+async fn partners_edit_only_what_they_lead(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let url0 = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let url1 = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[1]));
+    let partner = app.login("partner").await;
+    assert_eq!(partner.get(&url0).send().await.unwrap().status(), 403);
+
+    // The coordinator names the partner's person as lead of 1.1.1.
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let person = partners::create_person(
+        &app.db,
+        &Actor::system("test"),
+        t.id,
+        &maillage::domain::partners::PersonRaw {
+            full_name: "Nadia Partenaire".into(),
+            account_email: "partner@lens.test".into(),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let coord = app.login("coordinator").await;
+    let token = csrf_from(&coord, &url0).await;
+    let ids = [p.orgs[0].to_string(), p.orgs[1].to_string()];
+    let pid = person.id.to_string();
+    let mut f = fiche(&token, "1", &ids);
+    f.push(("lead_person_id", &pid));
+    assert_eq!(
+        coord.post(&url0).form(&f).send().await.unwrap().status(),
+        303
+    );
+
+    // The partner's dashboard lists what it leads.
+    let dash = partner
+        .get(app.url("/admin/t/lens-lievin/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dash.contains("Les actions que vous pilotez"));
+    assert!(dash.contains(&format!("/admin/t/lens-lievin/actions/{}", p.a[0])));
+    assert!(!dash.contains(&format!("/admin/t/lens-lievin/actions/{}\"", p.a[1])));
+
+    // Now the partner edits 1.1.1 (but cannot renumber it), not 1.1.2.
+    let token = csrf_from(&partner, &url0).await;
+    let mut f = fiche(&token, "2", &ids);
+    f.push(("lead_person_id", &pid));
+    f.push(("code", "7.7.7"));
+    f.retain(|(k, _)| *k != "progress");
+    f.push(("progress", "60"));
+    let resp = partner.post(&url0).form(&f).send().await.unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    let (_, a) = maillage::storage::actions::get(&app.db, t.id, p.a[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.code.as_str(), a.progress), ("1.1.1", 60));
+    assert_eq!(partner.get(&url1).send().await.unwrap().status(), 403);
+    let resp = partner
+        .post(&url1)
+        .form(&fiche(&token, "1", &ids))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = partner
+        .post(format!("{url1}/budget"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("funder", "X"),
+            ("year", "2025"),
+            ("amount", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    // The change is in the history, under the partner's name.
+    let trail = maillage::storage::audit::for_entity(&app.db, "action", &p.a[0].to_string(), 10)
+        .await
+        .unwrap();
+    assert!(
+        trail[0].actor.contains("partner@lens.test"),
+        "{:?}",
+        trail[0]
+    );
+
+    // Regional staff read a fiche, and write nothing.
+    let regional = app.login("regional").await;
+    assert_eq!(regional.get(&url0).send().await.unwrap().status(), 200);
+    let rtoken = csrf_from(&regional, &url0).await;
+    let resp = regional
+        .post(&url0)
+        .form(&fiche(&rtoken, "3", &ids))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+
+    // Another territory's coordinator sees nothing of it.
+    let other = app.login("other_coordinator").await;
+    for path in [
+        format!("/admin/t/lens-lievin/actions/{}", p.a[0]),
+        format!("/admin/t/lens-lievin/contrats/{}/plan", p.c.id),
+        format!("/admin/t/lens-lievin/contrats/{}/plan.csv", p.c.id),
+        "/admin/t/lens-lievin/partenaires".to_owned(),
+        format!(
+            "/admin/t/lens-lievin/partenaires/personnes/{}/export",
+            person.id
+        ),
+    ] {
+        let resp = other.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(resp.status(), 403, "{path}");
+        assert!(!resp.text().await.unwrap().contains("Nadia"));
+    }
+    // And its own territory has no such action.
+    let resp = other
+        .get(app.url(&format!("/admin/t/mond-arverne/actions/{}", p.a[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    app.stop().await;
+}
+both!(partners_edit_only_what_they_lead);
+
+async fn budget_and_indicators(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let token = csrf_from(&c, &url).await;
+    for (amount, msg) in [
+        ("-1500", "négatif"),
+        ("mille euros", "n&#39;est pas un montant"),
+    ] {
+        let resp = c
+            .post(format!("{url}/budget"))
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("funder", "ARS Hauts-de-France"),
+                ("year", "2025"),
+                ("amount", amount),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 422);
+        let html = resp.text().await.unwrap();
+        assert!(
+            html.contains(msg) || html.contains(&msg.replace("&#39;", "'")),
+            "{amount}: {html}"
+        );
+        assert!(
+            html.contains(&format!("value=\"{amount}\"")),
+            "typed amount kept"
+        );
+        assert!(html.contains("value=\"ARS Hauts-de-France\""));
+    }
+    for (funder, amount) in [
+        ("ARS Hauts-de-France", "12 000"),
+        ("Ville de Lens", "3 500,50"),
+    ] {
+        let resp = c
+            .post(format!("{url}/budget"))
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("funder", funder),
+                ("year", "2025"),
+                ("amount", amount),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303);
+    }
+
+    // A target without a unit.
+    let ind = |unit: &'static str| {
+        vec![
+            ("_csrf", token.clone()),
+            ("kind", "result".to_owned()),
+            ("label", "Personnes accompagnées".to_owned()),
+            ("unit", unit.to_owned()),
+            ("baseline", "0".to_owned()),
+            ("target", "150".to_owned()),
+            ("target_on", "31/12/2026".to_owned()),
+        ]
+    };
+    let resp = c
+        .post(format!("{url}/indicateurs"))
+        .form(&ind(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Unité : obligatoire quand une cible est fixée"));
+    assert!(html.contains("value=\"Personnes accompagnées\""));
+    assert_eq!(
+        c.post(format!("{url}/indicateurs"))
+            .form(&ind("personnes"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let inds = maillage::storage::indicators::for_action(&app.db, p.a[0])
+        .await
+        .unwrap();
+    let mid = app.url(&format!(
+        "/admin/t/lens-lievin/indicateurs/{}/mesures",
+        inds[0].0.id
+    ));
+    let resp = c
+        .post(&mid)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("measured_on", "31/12/2025"),
+            ("value", "beaucoup"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("value=\"beaucoup\""));
+    for (d, v) in [("30/06/2025", "35"), ("31/12/2025", "80,5")] {
+        let resp = c
+            .post(&mid)
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("measured_on", d),
+                ("value", v),
+                ("source", "Bilan <b>CCAS</b>"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303);
+    }
+
+    let html = app
+        .client()
+        .get(app.url("/t/lens-lievin/actions/1.1.1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Financements (total 15\u{202f}500,50\u{a0}€)"),
+        "{html}"
+    );
+    assert!(html.contains("<svg"));
+    assert!(html.contains("stroke-dasharray"), "target line");
+    assert!(html.contains("role=\"img\""));
+    assert!(html.contains(
+        "35 personnes au 30/06/2025, 80,5 personnes au 31/12/2025 ; cible 150 personnes"
+    ));
+    assert!(html.contains("Bilan &#60;b&#62;CCAS&#60;/b&#62;"));
+    assert!(!html.contains("<b>CCAS"));
+
+    // A contract-level indicator from the contract page.
+    let curl = app.url(&format!("/admin/t/lens-lievin/contrats/{}", p.c.id));
+    let resp = c
+        .post(format!("{curl}/indicateurs"))
+        .form(&ind("%"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let html = app
+        .client()
+        .get(app.url(&format!("/t/lens-lievin/contrat/{}", p.c.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Indicateurs du contrat"));
+    app.stop().await;
+}
+both!(budget_and_indicators);
+
+async fn documents(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = maillage::config::Config {
+        document_limit: 4096,
+        document_dir: Some(dir.path().to_owned()),
+        ..Default::default()
+    };
+    let app = TestApp::start_with(backend, config).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let curl = app.url(&format!("/admin/t/lens-lievin/contrats/{}", p.c.id));
+    let token = csrf_from(&c, &curl).await;
+    let upload = |name: &'static str, bytes: Vec<u8>, public: bool| {
+        let mut form = reqwest::multipart::Form::new()
+            .text("title", "Contrat signé")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
+        if public {
+            form = form.text("public", "on");
+        }
+        c.post(format!("{curl}/documents?_csrf={token}"))
+            .multipart(form)
+    };
+    // A web page renamed .pdf, a program, a file too big, a PDF named .docx.
+    for (name, bytes, msg) in [
+        (
+            "contrat.pdf",
+            b"<html><script>alert(1)</script>".to_vec(),
+            "n&#39;est ni un PDF",
+        ),
+        ("setup.exe", b"MZ\x90\x00".to_vec(), "n&#39;est ni un PDF"),
+        (
+            "gros.pdf",
+            [b"%PDF-1.4\n".to_vec(), vec![b'x'; 5000]].concat(),
+            "trop volumineux",
+        ),
+        (
+            "contrat.docx",
+            b"%PDF-1.4\n".to_vec(),
+            "ne finit pas par .pdf",
+        ),
+    ] {
+        let resp = upload(name, bytes, true).send().await.unwrap();
+        assert_eq!(resp.status(), 422, "{name}");
+        let html = resp.text().await.unwrap();
+        assert!(
+            html.contains(msg) || html.contains(&msg.replace("&#39;", "'")),
+            "{name}: {html}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let pdf = b"%PDF-1.4\n% contrat\n".to_vec();
+    assert_eq!(
+        upload("contrat.pdf", pdf.clone(), true)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        upload("brouillon.pdf", pdf.clone(), false)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    let docs = maillage::storage::documents::for_contract(&app.db, p.c.id)
+        .await
+        .unwrap();
+    let (public, private) = (docs[0].id, docs[1].id);
+    let anon = app.client();
+    let resp = anon
+        .get(app.url(&format!("/t/lens-lievin/documents/{public}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
+    assert_eq!(
+        anon.get(app.url(&format!("/t/lens-lievin/documents/{private}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.get(app.url(&format!("/admin/t/lens-lievin/documents/{private}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let html = anon
+        .get(app.url(&format!("/t/lens-lievin/contrat/{}", p.c.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("/t/lens-lievin/documents/{public}")));
+    assert!(!html.contains(&format!("/t/lens-lievin/documents/{private}")));
+    // Without the token: refused.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf).file_name("x.pdf"),
+    );
+    assert_eq!(
+        c.post(format!("{curl}/documents"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let resp = c
+        .post(app.url(&format!(
+            "/admin/t/lens-lievin/documents/{private}/supprimer"
+        )))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    app.stop().await;
+}
+both!(documents);
+
+async fn people_and_rgpd(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("coordinator").await;
+    let url = app.url("/admin/t/lens-lievin/partenaires/personnes");
+    let token = csrf_from(&c, &app.url("/admin/t/lens-lievin/partenaires")).await;
+    let form = |consent: &'static str| {
+        vec![
+            ("_csrf", token.clone()),
+            ("full_name", "Awa Diallo".to_owned()),
+            ("job_title", "Médiatrice santé".to_owned()),
+            ("email", "awa@example.org".to_owned()),
+            ("phone", "03 21 00 00 00".to_owned()),
+            ("consent_on", consent.to_owned()),
+        ]
+    };
+    let resp = c.post(&url).form(&form("")).send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("obligatoire pour garder une adresse"));
+    assert!(html.contains("value=\"awa@example.org\""));
+    assert_eq!(
+        c.post(&url)
+            .form(&form("02/09/2025"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let person = &partners::people(&app.db, t.id).await.unwrap()[0];
+    let resp = c
+        .get(format!("{url}/{}/export", person.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(".json"));
+    let json: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(json["person"]["email"], "awa@example.org");
+    assert_eq!(json["person"]["consent_on"], "2025-09-02");
+    // Organisations: a duplicate name is refused with the typed values kept.
+    let orgs = app.url("/admin/t/lens-lievin/partenaires");
+    let org = [
+        ("_csrf", token.as_str()),
+        ("name", "CPAM de l'Artois"),
+        ("kind", "cpam"),
+        ("siret", ""),
+    ];
+    assert_eq!(c.post(&orgs).form(&org).send().await.unwrap().status(), 303);
+    let resp = c.post(&orgs).form(&org).send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("existe déjà"));
+    // Erasure.
+    let resp = c
+        .post(format!("{url}/{}/effacer", person.id))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(partners::people(&app.db, t.id).await.unwrap().is_empty());
+    assert_eq!(
+        c.get(format!("{url}/{}/export", person.id))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    app.stop().await;
+}
+both!(people_and_rgpd);
+
+/// Run Python's csv and openpyxl on the exports: an independent reader.
+fn python(script: &str, file: &std::path::Path) -> String {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(file)
+        .output()
+        .expect("python3 (see scripts/test.sh)");
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn exports_read_by_python(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let token = csrf_from(&c, &url).await;
+    let resp = c
+        .post(format!("{url}/budget"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("funder", "ARS"),
+            ("year", "2025"),
+            ("amount", "1 234,5"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("/admin/t/lens-lievin/contrats/{}/plan", p.c.id);
+
+    let csv = c.get(app.url(&format!("{base}.csv"))).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let path = dir.path().join("plan.csv");
+    std::fs::write(&path, csv.bytes().await.unwrap()).unwrap();
+    let out = python(
+        "import csv,sys\nrows=list(csv.reader(open(sys.argv[1],encoding='utf-8-sig'),delimiter=';'))\nprint(len(rows)); print('|'.join(rows[0][:4])); print('|'.join(rows[1][2:5])+'|'+rows[1][13])",
+        &path,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "3",
+            "Axe|Objectif|Code|Action",
+            "1.1.1|Médiateurs santé|Prévue|1234,50"
+        ]
+    );
+
+    let xlsx = c
+        .get(app.url(&format!("{base}.xlsx?status=planned")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    let path = dir.path().join("plan.xlsx");
+    std::fs::write(&path, xlsx.bytes().await.unwrap()).unwrap();
+    let out = python(
+        "import openpyxl,sys\nwb=openpyxl.load_workbook(sys.argv[1])\nprint(wb.sheetnames)\nws=wb['Plan d\\'action']\nprint(ws.max_row, ws['C2'].value, ws['D3'].value, ws['N2'].value, ws['F2'].value)\nb=wb['Budget']\nprint(b['A2'].value, b['B2'].value, b['C2'].value, b['D2'].value)",
+        &path,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "[\"Plan d'action\", 'Indicateurs', 'Budget']");
+    assert_eq!(lines[1], "3 1.1.1 Bus santé 1234.5 0");
+    assert_eq!(lines[2], "1.1.1 ARS 2025 1234.5");
+    app.stop().await;
+}
+both!(exports_read_by_python);
+
+async fn api(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let anon = app.client();
+    let list: serde_json::Value = anon
+        .get(app.url("/api/v1/contracts/lens-lievin"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["title"], "CLS de Lens-Liévin");
+    let plan_json: serde_json::Value = anon
+        .get(app.url(&format!("/api/v1/contracts/lens-lievin/{}", p.c.id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        plan_json["axes"][0]["objectives"][0]["actions"][1]["code"],
+        "1.1.2"
+    );
+
+    // A lead person without consent to publish: no contact in the API.
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let person = partners::create_person(
+        &app.db,
+        &Actor::system("test"),
+        t.id,
+        &maillage::domain::partners::PersonRaw {
+            full_name: "Nadia Partenaire".into(),
+            email: "nadia@example.org".into(),
+            consent_on: "01/01/2025".into(),
+            account_email: "partner@lens.test".into(),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let f = maillage::domain::contract::FicheRaw {
+        title: "Médiateurs santé".into(),
+        status: "planned".into(),
+        lead_person_id: person.id.to_string(),
+        lead_org_id: p.orgs[0].to_string(),
+        ..Default::default()
+    };
+    maillage::storage::actions::save_fiche(
+        &app.db,
+        &Actor::system("test"),
+        &p.c,
+        p.a[0],
+        1,
+        &f.parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let body = anon
+        .get(app.url("/api/v1/contracts/lens-lievin/actions/1.1.1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let action: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(action["lead_contact"], serde_json::Value::Null);
+    assert!(!body.contains("nadia@example.org"));
+    assert_eq!(action["version"], 2);
+    let html = anon
+        .get(app.url("/t/lens-lievin/actions/1.1.1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("Nadia"));
+    // Once she agrees to publish it, her contact shows (another URL: the
+    // anonymous page above may sit in the 2 s micro-cache).
+    let mut consented = maillage::domain::partners::PersonRaw {
+        full_name: "Nadia Partenaire".into(),
+        email: "nadia@example.org".into(),
+        consent_on: "01/01/2025".into(),
+        account_email: "partner@lens.test".into(),
+        public_contact: "on".into(),
+        ..Default::default()
+    }
+    .parse()
+    .unwrap();
+    consented.job_title = "Médiatrice".into();
+    partners::update_person(
+        &app.db,
+        &Actor::system("test"),
+        t.id,
+        person.id,
+        person.version,
+        &consented,
+    )
+    .await
+    .unwrap();
+    let html = anon
+        .get(app.url("/t/lens-lievin/actions/1.1.1?apres-consentement"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Nadia Partenaire, Médiatrice"));
+    assert!(html.contains("mailto:nadia@example.org"));
+    let action: serde_json::Value = anon
+        .get(app.url("/api/v1/contracts/lens-lievin/actions/1.1.1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(action["lead_contact"]["email"], "nadia@example.org");
+
+    // Writes: the lead partner records a measurement and a status.
+    let ind = maillage::storage::indicators::create(
+        &app.db,
+        &Actor::system("test"),
+        &p.c,
+        Some(p.a[0]),
+        &maillage::domain::indicator::IndicatorRaw {
+            kind: "process".into(),
+            label: "Permanences tenues".into(),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let partner = app.login("partner").await;
+    let token = csrf_from(
+        &partner,
+        &app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0])),
+    )
+    .await;
+    let murl = app.url(&format!(
+        "/api/v1/contracts/lens-lievin/indicators/{}/measurements",
+        ind.id
+    ));
+    let resp = partner
+        .post(&murl)
+        .header("X-CSRF-Token", &token)
+        .json(&serde_json::json!({"measured_on": "2025-12-31", "value": "12,5", "source": "registre"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let resp = partner
+        .post(&murl)
+        .header("X-CSRF-Token", &token)
+        .json(&serde_json::json!({"measured_on": "demain", "value": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    // Without the CSRF token: refused.
+    let resp = partner
+        .post(&murl)
+        .json(&serde_json::json!({"measured_on": "2025-12-31", "value": "1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let surl = app.url(&format!(
+        "/api/v1/contracts/lens-lievin/actions/{}/status",
+        p.a[0]
+    ));
+    let resp = partner
+        .post(&surl)
+        .header("X-CSRF-Token", &token)
+        .json(&serde_json::json!({"status": "in_progress", "progress": 20, "version": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = partner
+        .post(&surl)
+        .header("X-CSRF-Token", &token)
+        .json(&serde_json::json!({"status": "done", "progress": 100, "version": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    // Not the lead of 1.1.2.
+    let resp = partner
+        .post(app.url(&format!(
+            "/api/v1/contracts/lens-lievin/actions/{}/status",
+            p.a[1]
+        )))
+        .header("X-CSRF-Token", &token)
+        .json(&serde_json::json!({"status": "done", "progress": 100, "version": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let inds: serde_json::Value = anon
+        .get(app.url(&format!(
+            "/api/v1/contracts/lens-lievin/{}/indicators",
+            p.c.id
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inds[0]["measurements"][0]["value"], 12.5);
+    assert_eq!(inds[0]["action"], "1.1.1");
+    app.stop().await;
+}
+both!(api);
+
+async fn plan_editing(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let curl = app.url(&format!("/admin/t/lens-lievin/contrats/{}", p.c.id));
+    let token = csrf_from(&c, &curl).await;
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    // The signatories joined the partner directory, the ARS as such.
+    let orgs = partners::organisations(&app.db, t.id).await.unwrap();
+    let ars = orgs
+        .iter()
+        .find(|o| o.name == "ARS Hauts-de-France")
+        .expect("ARS in the directory");
+    assert_eq!(ars.kind, "ars");
+
+    // A code that clashes with another action's: 422 naming it, nothing saved.
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let ids = [p.orgs[0].to_string(), p.orgs[1].to_string()];
+    let mut f = fiche(&token, "1", &ids);
+    f.retain(|(k, _)| *k != "links");
+    f.push(("code", "1.1.2"));
+    let resp = c.post(&url).form(&f).send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Code : « 1.1.2 » est déjà utilisé dans ce contrat"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"1.1.2\""));
+    let (_, a) = maillage::storage::actions::get(&app.db, t.id, p.a[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.code.as_str(), a.version), ("1.1.1", 1));
+
+    // Rename an axis; an empty title is refused.
+    let plan_now = contract::plan(&app.db, p.c.id).await.unwrap();
+    let item = format!("axis:{}", plan_now.axes[0].id);
+    let resp = c
+        .post(format!("{curl}/renommer"))
+        .form(&[("_csrf", token.as_str()), ("item", &item), ("title", " ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let resp = c
+        .post(format!("{curl}/renommer"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("item", &item),
+            ("title", "Accès aux droits et aux soins"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let html = app
+        .client()
+        .get(app.url(&format!("/t/lens-lievin/contrat/{}", p.c.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Axe 1 : Accès aux droits et aux soins"));
+
+    // Move 1.1.2 up on a signed contract: the order changes, the codes stay.
+    let resp = c
+        .post(format!("{curl}/ordre"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("level", "action"),
+            ("id", &p.a[1].to_string()),
+            ("direction", "up"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let html = app
+        .client()
+        .get(app.url(&format!("/t/lens-lievin/contrat/{}", p.c.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (bus, med) = (
+        html.find("Bus santé").unwrap(),
+        html.find("Médiateurs santé").unwrap(),
+    );
+    assert!(bus < med, "moved up");
+    assert!(html.contains("<td>1.1.2</td><td><a href=\"/t/lens-lievin/actions/1.1.2\">Bus santé"));
+    assert_eq!(
+        c.post(format!("{curl}/renumeroter"))
+            .form(&[("_csrf", token.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let html = app
+        .client()
+        .get(app.url("/t/lens-lievin/actions/1.1.1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Action 1.1.1 : Bus santé"));
+
+    // Milestones: add, refuse a bad date, remove.
+    let resp = c
+        .post(format!("{curl}/etapes"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("happened_on", "31/02/2024"),
+            ("label", "Comité de pilotage"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let resp = c
+        .post(format!("{curl}/etapes"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("happened_on", "20/06/2024"),
+            ("label", "Comité de pilotage"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let m = contract::milestones(&app.db, p.c.id).await.unwrap();
+    let resp = c
+        .post(format!("{curl}/etapes/supprimer"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("milestone", &m[0].id.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(contract::milestones(&app.db, p.c.id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // An indicator removed with its measurements.
+    let resp = c
+        .post(format!("{curl}/indicateurs"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("kind", "impact"),
+            ("label", "Renoncement aux soins"),
+            ("unit", "%"),
+            ("target", "15"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let ind = maillage::storage::indicators::for_contract(&app.db, p.c.id)
+        .await
+        .unwrap()[0]
+        .id;
+    let resp = c
+        .post(app.url(&format!("/admin/t/lens-lievin/indicateurs/{ind}/supprimer")))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(maillage::storage::indicators::for_contract(&app.db, p.c.id)
+        .await
+        .unwrap()
+        .is_empty());
+    // A partner who leads nothing cannot remove an indicator.
+    let partner = app.login("partner").await;
+    let ptoken = csrf_from(&partner, &app.url("/admin/mot-de-passe")).await;
+    let resp = c
+        .post(format!("{curl}/indicateurs"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("kind", "impact"),
+            ("label", "Autre"),
+            ("unit", "%"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let ind = maillage::storage::indicators::for_contract(&app.db, p.c.id)
+        .await
+        .unwrap()[0]
+        .id;
+    let resp = partner
+        .post(app.url(&format!("/admin/t/lens-lievin/indicateurs/{ind}/supprimer")))
+        .form(&[("_csrf", ptoken.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    app.stop().await;
+}
+both!(plan_editing);
