@@ -1269,3 +1269,179 @@ async fn plan_editing(backend: Backend) {
     app.stop().await;
 }
 both!(plan_editing);
+
+/// What the bodies decided and the ideas that led to an action show on its
+/// fiche; a follow-up is marked done by the lead partner or the coordinator.
+async fn participation_on_the_fiche(backend: Backend) {
+    use maillage::domain::participation::{
+        BodyInput, BodyKind, IdeaInput, IdeaStatus, MeetingInput,
+    };
+    use maillage::storage::participation as part;
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let actor = Actor::system("test");
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let body = part::create_body(
+        &app.db,
+        &actor,
+        t.id,
+        &BodyInput {
+            kind: BodyKind::SteeringCommittee,
+            name: "Comité de pilotage".into(),
+            theme: String::new(),
+            purpose: String::new(),
+            capacity: None,
+            open: false,
+        },
+    )
+    .await
+    .unwrap();
+    let meeting = |public: bool| MeetingInput {
+        title: if public {
+            "Réunion publique".into()
+        } else {
+            "Comité restreint".into()
+        },
+        starts_at: chrono::Utc::now(),
+        place: "Mairie".into(),
+        online_link: String::new(),
+        agenda: String::new(),
+        minutes: String::new(),
+        public,
+    };
+    let open_meeting = part::create_meeting(&app.db, &actor, t.id, body.id, &meeting(true))
+        .await
+        .unwrap();
+    let closed_meeting = part::create_meeting(&app.db, &actor, t.id, body.id, &meeting(false))
+        .await
+        .unwrap();
+    let decision = |text: &str| part::DecisionInput {
+        text: text.into(),
+        follow_up: "Trouver une salle".into(),
+        owner: "CCAS".into(),
+        due_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 31),
+        action_id: Some(p.a[0]),
+    };
+    let public_decision = part::add_decision(
+        &app.db,
+        &actor,
+        t.id,
+        open_meeting.id,
+        &decision("Ouvrir une permanence le samedi"),
+    )
+    .await
+    .unwrap();
+    part::add_decision(
+        &app.db,
+        &actor,
+        t.id,
+        closed_meeting.id,
+        &decision("Budget confidentiel"),
+    )
+    .await
+    .unwrap();
+    let idea = part::create_idea(
+        &app.db,
+        t.id,
+        &IdeaInput {
+            kind: "idea".into(),
+            text: "Une permanence au marché".into(),
+            theme: String::new(),
+            insee_code: String::new(),
+            contact_name: String::new(),
+            contact_email: String::new(),
+            consent: false,
+        },
+    )
+    .await
+    .unwrap();
+    part::moderate_idea(
+        &app.db,
+        &actor,
+        t.id,
+        idea,
+        1,
+        &part::Moderation {
+            status: IdeaStatus::Published,
+            reason: String::new(),
+            merged_into: None,
+            answer: "Merci, c'est lancé.".into(),
+            action_id: Some(p.a[0]),
+        },
+    )
+    .await
+    .unwrap();
+
+    let html = app
+        .client()
+        .get(app.url("/t/lens-lievin/actions/1.1.1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Une permanence au marché"));
+    assert!(
+        html.contains("Ouvrir une permanence le samedi : Trouver une salle (pour le 31/03/2026)")
+    );
+    assert!(
+        !html.contains("Budget confidentiel"),
+        "closed meetings stay in the back office"
+    );
+
+    // The back office shows both; the partner who does not lead cannot tick.
+    let c = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Budget confidentiel"));
+    let partner = app.login("partner").await;
+    let ptoken = csrf_from(&partner, &app.url("/admin/mot-de-passe")).await;
+    let done = app.url(&format!("/admin/t/lens-lievin/suites/{public_decision}"));
+    let r = partner
+        .post(&done)
+        .form(&[("_csrf", ptoken.as_str()), ("done", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let other = app.login("other_coordinator").await;
+    let otoken = csrf_from(&other, &app.url("/admin/mot-de-passe")).await;
+    let r = other
+        .post(app.url(&format!("/admin/t/mond-arverne/suites/{public_decision}")))
+        .form(&[("_csrf", otoken.as_str()), ("done", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "another territory's decision");
+    let token = csrf_from(&c, &url).await;
+    let r = c
+        .post(&done)
+        .form(&[("_csrf", token.as_str()), ("done", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = app
+        .client()
+        .get(app.url("/t/lens-lievin/actions/1.1.1?apres"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("(pour le 31/03/2026) <strong>(fait)</strong>"),
+        "{html}"
+    );
+    let trail = maillage::storage::audit::for_entity(&app.db, "action", &p.a[0].to_string(), 5)
+        .await
+        .unwrap();
+    assert!(trail[0].details.contains("faite"));
+    app.stop().await;
+}
+both!(participation_on_the_fiche);

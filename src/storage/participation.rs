@@ -1779,3 +1779,79 @@ pub async fn seed_demo(db: &Db, territory_id: i64) -> anyhow::Result<DemoIds> {
         consultation_id: c.id,
     })
 }
+
+/// The follow-ups of an action decided in public meetings (for the public
+/// fiche; decisions of closed meetings stay in the back office).
+pub async fn public_follow_ups_for_action(db: &Db, action_id: i64) -> DbResult<Vec<Decision>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Decision>(
+        "SELECT d.id, d.meeting_id, d.text, d.follow_up, d.owner, d.due_on, d.action_id, a.code AS action_code, d.done \
+         FROM meeting_decisions d JOIN meetings m ON m.id = d.meeting_id LEFT JOIN actions a ON a.id = d.action_id \
+         WHERE d.action_id = $1 AND m.public = $2 ORDER BY d.id",
+    )
+    .bind(action_id)
+    .bind(true)
+    .fetch_all(pool)
+    .await?))
+}
+
+/// The published ideas that led to an action.
+pub async fn published_ideas_for_action(db: &Db, action_id: i64) -> DbResult<Vec<Idea>> {
+    let sql = format!(
+        "SELECT {IDEA_COLS} FROM ideas i LEFT JOIN actions a ON a.id = i.action_id \
+         WHERE i.action_id = $1 AND i.status = 'published' ORDER BY i.created_at, i.id"
+    );
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Idea>(&sql)
+        .bind(action_id)
+        .fetch_all(pool)
+        .await?))
+}
+
+/// Mark a follow-up done or not. The decision must belong to a body of the
+/// territory; returns the action it follows up.
+pub async fn set_follow_up_done(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    decision_id: i64,
+    done: bool,
+) -> DbResult<Option<i64>> {
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let row: Option<(Option<i64>,)> = sqlx::query_as(
+            "UPDATE meeting_decisions SET done = $1 WHERE id = $2 AND meeting_id IN \
+             (SELECT m.id FROM meetings m JOIN bodies b ON b.id = m.body_id WHERE b.territory_id = $3) \
+             RETURNING action_id",
+        )
+        .bind(done)
+        .bind(decision_id)
+        .bind(territory_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((action_id,)) = row else { return Err(DbError::NotFound) };
+        let what = if done { "faite" } else { "à faire" };
+        match action_id {
+            Some(a) => audit!(tx, actor, Some(territory_id), "action", a, "follow_up", format!("Suite n° {decision_id} : {what}"))?,
+            None => audit!(tx, actor, Some(territory_id), "decision", decision_id, "follow_up", format!("Suite : {what}"))?,
+        };
+        tx.commit().await?;
+        action_id
+    }))
+}
+
+/// The action a decision of the territory follows up (`None`: no such
+/// decision in the territory; `Some(None)`: a decision with no action).
+pub async fn decision_action(
+    db: &Db,
+    territory_id: i64,
+    decision_id: i64,
+) -> DbResult<Option<Option<i64>>> {
+    let row: Option<(Option<i64>,)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT d.action_id FROM meeting_decisions d JOIN meetings m ON m.id = d.meeting_id \
+         JOIN bodies b ON b.id = m.body_id WHERE d.id = $1 AND b.territory_id = $2",
+    )
+    .bind(decision_id)
+    .bind(territory_id)
+    .fetch_optional(pool)
+    .await?);
+    Ok(row.map(|(a,)| a))
+}

@@ -60,6 +60,7 @@ pub fn routes(r: Routes) -> Routes {
             partner,
             delete_indicator,
         )
+        .post("/admin/t/{territory}/suites/{id}", partner, follow_up_done)
 }
 
 /// Coordinators edit every action of their territory; a partner account
@@ -206,6 +207,10 @@ struct EditPage {
     history: Vec<(String, String, String)>,
     audit: Vec<(String, String, String)>,
     documents: Vec<documents::Document>,
+    /// Follow-ups decided by the bodies (all meetings).
+    follow_ups: Vec<crate::storage::participation::Decision>,
+    /// Published ideas that led to this action.
+    ideas: Vec<crate::storage::participation::Idea>,
     indicator_action: String,
     upload_action: String,
     updated: String,
@@ -371,6 +376,8 @@ pub(super) async fn page(
         .filter(|d| d.action_id == Some(a.id))
         .collect();
     let can_edit = may_edit(st, tc, a.id).await?;
+    let follow_ups = crate::storage::participation::follow_ups_for_action(&st.db, a.id).await?;
+    let ideas = crate::storage::participation::published_ideas_for_action(&st.db, a.id).await?;
     Ok((
         status,
         render(&EditPage {
@@ -420,6 +427,8 @@ pub(super) async fn page(
             history,
             audit,
             documents: docs,
+            follow_ups,
+            ideas,
             indicator_action: format!(
                 "/admin/t/{}/actions/{}/indicateurs",
                 tc.territory.slug, a.id
@@ -712,6 +721,41 @@ async fn delete_indicator(
             tc.territory.slug, c.id
         ))
         .into_response(),
+    })
+}
+
+#[derive(Deserialize)]
+struct DoneForm {
+    /// « 1 »: done; anything else: to do.
+    #[serde(default)]
+    done: String,
+}
+
+/// Mark a follow-up decided by a body done (or to do again): coordinators,
+/// and the lead partner of the action it follows up.
+async fn follow_up_done(
+    State(st): State<AppState>,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<DoneForm>,
+) -> Result<Response, AppError> {
+    use crate::storage::participation;
+    let action = participation::decision_action(&st.db, tc.territory.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let allowed = match action {
+        Some(a) => may_edit(&st, &tc, a).await?,
+        None => tc.is_coordinator(),
+    };
+    if !allowed {
+        return Err(AppError::Forbidden);
+    }
+    participation::set_follow_up_done(&st.db, &user.actor(), tc.territory.id, id, f.done == "1")
+        .await?;
+    Ok(match action {
+        Some(a) => back(&tc, a, "#suites"),
+        None => Redirect::to(&format!("/admin/t/{}/", tc.territory.slug)).into_response(),
     })
 }
 

@@ -841,6 +841,10 @@ struct ActionPage {
     indicators: Vec<fiche::IndicatorView>,
     links: Vec<(String, String)>,
     documents: Vec<crate::storage::documents::Document>,
+    /// Follow-ups decided in public meetings.
+    follow_ups: Vec<crate::storage::participation::Decision>,
+    /// Published ideas of inhabitants that led to the action.
+    ideas: Vec<crate::storage::participation::Idea>,
     updated: String,
 }
 
@@ -928,6 +932,9 @@ async fn public_action(
         .into_iter()
         .filter(|d| d.public && d.action_id == Some(a.id))
         .collect();
+    let follow_ups =
+        crate::storage::participation::public_follow_ups_for_action(&st.db, a.id).await?;
+    let ideas = crate::storage::participation::published_ideas_for_action(&st.db, a.id).await?;
     let period = match (&a.period_start, &a.period_end) {
         (Some(s), Some(e)) => format!(
             "du {} au {}",
@@ -962,6 +969,8 @@ async fn public_action(
         indicators,
         links,
         documents,
+        follow_ups,
+        ideas,
         updated: crate::domain::dates::paris_date(a.updated_at),
         c,
         a,
