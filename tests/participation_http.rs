@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{extract_csrf, Backend, TestApp};
+use common::{csrf_from, extract_csrf, Backend, TestApp};
 use maillage::config::Config;
 use maillage::storage::territories;
 
@@ -1523,3 +1523,90 @@ async fn api_and_openapi(backend: Backend) {
     app.stop().await;
 }
 both!(api_and_openapi);
+
+/// Files of a group's space: uploaded by the coordinator (type checked),
+/// downloaded by the group's members only, removed with their bytes.
+async fn files_of_the_members_space(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        document_dir: Some(dir.path().to_owned()),
+        ..quick()
+    };
+    let app = TestApp::start_with(backend, config).await;
+    let staff = app.login("coordinator").await;
+    let gid = create_group(&app, &staff, "Groupe santé mentale", "", true).await;
+    let body_admin = format!("/admin/t/lens-lievin/instances/{gid}");
+    let r = post_form(
+        &app,
+        &staff,
+        &body_admin,
+        &format!("{body_admin}/membres"),
+        &[("name", "Marie Membre"), ("account", "member@lens.test")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let token = csrf_from(&staff, &app.url(&body_admin)).await;
+    let upload = |name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("title", "Compte rendu du 12 juin")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
+        staff
+            .post(app.url(&format!("{body_admin}/fichiers?_csrf={token}")))
+            .multipart(form)
+    };
+    let r = upload("cr.pdf", b"<script>alert(1)</script>".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("ni un PDF"));
+    let pdf = b"%PDF-1.7\n% compte rendu\n".to_vec();
+    assert_eq!(
+        upload("cr.pdf", pdf.clone()).send().await.unwrap().status(),
+        303
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    let doc = maillage::storage::participation::documents(&app.db, gid)
+        .await
+        .unwrap()[0]
+        .clone();
+    let url = app.url(&format!(
+        "/t/lens-lievin/groupes/{gid}/espace/documents/{}",
+        doc.id
+    ));
+
+    let member = app.login("member").await;
+    let space = page(
+        &member,
+        &app.url(&format!("/t/lens-lievin/groupes/{gid}/espace")),
+    )
+    .await;
+    assert!(space.contains(&format!("/espace/documents/{}", doc.id)));
+    let r = member.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
+    for who in ["partner", "other_coordinator", "inhabitant"] {
+        let c = app.login(who).await;
+        assert_eq!(c.get(&url).send().await.unwrap().status(), 404, "{who}");
+    }
+    let r = app.client().get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 303, "anonymous: to the sign-in page");
+
+    let r = post_form(
+        &app,
+        &staff,
+        &body_admin,
+        &format!("{body_admin}/documents/supprimer"),
+        &[("document", &doc.id.to_string())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(member.get(&url).send().await.unwrap().status(), 404);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    app.stop().await;
+}
+both!(files_of_the_members_space);

@@ -54,6 +54,63 @@ fn disk_path(dir: &std::path::Path, key: &str) -> DbResult<PathBuf> {
     Ok(dir.join(key))
 }
 
+/// A new random storage key (hex).
+pub fn new_key() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex(&b)
+}
+
+/// The SHA-256 of some bytes, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+impl Store {
+    /// Keep `bytes` under `key` before the row is written: on disk, write the
+    /// file and return `None`; in the database, hand the bytes back for the
+    /// row's `content` column.
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> DbResult<Option<Vec<u8>>> {
+        match self {
+            Store::Database => Ok(Some(bytes)),
+            Store::Disk(dir) => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| DbError::Other(e.into()))?;
+                tokio::fs::write(disk_path(dir, key)?, &bytes)
+                    .await
+                    .map_err(|e| DbError::Other(e.into()))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The bytes under `key`: the row's `content` when it has one, else the
+    /// file on disk.
+    pub async fn get(&self, key: &str, in_row: Option<Vec<u8>>) -> DbResult<Vec<u8>> {
+        if let Some(b) = in_row {
+            return Ok(b);
+        }
+        match self {
+            Store::Disk(dir) => tokio::fs::read(disk_path(dir, key)?)
+                .await
+                .map_err(|e| DbError::Other(e.into())),
+            Store::Database => Err(DbError::NotFound),
+        }
+    }
+
+    /// Forget the file under `key` (after its row is gone; a missing file is
+    /// not an error).
+    pub async fn remove(&self, key: &str) {
+        if let Store::Disk(dir) = self {
+            if let Ok(p) = disk_path(dir, key) {
+                let _ = tokio::fs::remove_file(p).await;
+            }
+        }
+    }
+}
+
 /// Store a checked document. On disk, the file is written first and removed
 /// again if the row cannot be written.
 #[allow(clippy::too_many_arguments)]
@@ -69,27 +126,10 @@ pub async fn create(
     public: bool,
     bytes: Vec<u8>,
 ) -> DbResult<Document> {
-    let sha = hex(&Sha256::digest(&bytes));
-    let key = {
-        use rand::RngCore;
-        let mut b = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut b);
-        hex(&b)
-    };
+    let sha = sha256_hex(&bytes);
+    let key = new_key();
     let size = bytes.len() as i64;
-    let (content, path) = match store {
-        Store::Database => (Some(bytes), None),
-        Store::Disk(dir) => {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|e| DbError::Other(e.into()))?;
-            let path = disk_path(dir, &key)?;
-            tokio::fs::write(&path, &bytes)
-                .await
-                .map_err(|e| DbError::Other(e.into()))?;
-            (None, Some(path))
-        }
-    };
+    let content = store.put(&key, bytes).await?;
     let sql = format!(
         "INSERT INTO documents (territory_id, contract_id, action_id, title, file_name, media_type, size, sha256, \
          storage_key, content, uploaded_at, uploaded_by, public) \
@@ -130,9 +170,7 @@ pub async fn create(
     }
     .await;
     if result.is_err() {
-        if let Some(p) = path {
-            let _ = tokio::fs::remove_file(p).await;
-        }
+        store.remove(&key).await;
     }
     result
 }
@@ -165,15 +203,7 @@ pub async fn content(db: &Db, store: &Store, doc: &Document) -> DbResult<Vec<u8>
     .fetch_optional(pool)
     .await?)
     .flatten();
-    if let Some(b) = in_db {
-        return Ok(b);
-    }
-    match store {
-        Store::Disk(dir) => tokio::fs::read(disk_path(dir, &doc.storage_key)?)
-            .await
-            .map_err(|e| DbError::Other(e.into())),
-        Store::Database => Err(DbError::NotFound),
-    }
+    store.get(&doc.storage_key, in_db).await
 }
 
 pub async fn delete(
@@ -191,8 +221,6 @@ pub async fn delete(
         audit!(tx, actor, Some(territory_id), entity, eid, "document", format!("Document « {} » supprimé", doc.title))?;
         tx.commit().await?;
     });
-    if let Store::Disk(dir) = store {
-        let _ = tokio::fs::remove_file(disk_path(dir, &doc.storage_key)?).await;
-    }
+    store.remove(&doc.storage_key).await;
     Ok(())
 }

@@ -803,8 +803,17 @@ pub struct Document {
     pub id: i64,
     pub body_id: i64,
     pub title: String,
+    /// A link; empty for a file kept here.
     pub url: String,
+    /// For a file: its name, type and size in bytes.
+    pub file_name: Option<String>,
+    pub media_type: Option<String>,
+    pub size: Option<i64>,
+    #[serde(skip)]
+    pub storage_key: Option<String>,
 }
+
+const DOC_COLS: &str = "id, body_id, title, url, file_name, media_type, size, storage_key";
 
 pub async fn add_document(
     db: &Db,
@@ -828,9 +837,97 @@ pub async fn add_document(
 
 pub async fn documents(db: &Db, body_id: i64) -> DbResult<Vec<Document>> {
     Ok(
-        db_run!(db, pool => sqlx::query_as::<_, Document>("SELECT id, body_id, title, url FROM body_documents WHERE body_id = $1 ORDER BY id DESC")
+        db_run!(db, pool => sqlx::query_as::<_, Document>(&format!("SELECT {DOC_COLS} FROM body_documents WHERE body_id = $1 ORDER BY id DESC"))
         .bind(body_id).fetch_all(pool).await?),
     )
+}
+
+/// Keep a checked file (PDF, ODT, DOCX) in a body's members' space.
+#[allow(clippy::too_many_arguments)]
+pub async fn add_file(
+    db: &Db,
+    store: &super::documents::Store,
+    actor: &Actor,
+    territory_id: i64,
+    body_id: i64,
+    title: &str,
+    file_name: &str,
+    kind: crate::domain::document::DocumentKind,
+    bytes: Vec<u8>,
+) -> DbResult<i64> {
+    get_body(db, territory_id, body_id).await?;
+    let key = super::documents::new_key();
+    let size = bytes.len() as i64;
+    let content = store.put(&key, bytes).await?;
+    let now = Utc::now();
+    let result: DbResult<i64> = async {
+        Ok(db_run!(db, pool => {
+            let mut tx = pool.begin_write().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO body_documents (body_id, title, url, file_name, media_type, size, storage_key, content, created_at) \
+                 VALUES ($1, $2, '', $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(body_id).bind(title).bind(file_name).bind(kind.media_type()).bind(size).bind(&key)
+            .bind(content.as_deref()).bind(now)
+            .fetch_one(&mut *tx).await?;
+            audit!(tx, actor, Some(territory_id), "body_document", id, "create", title.to_owned())?;
+            tx.commit().await?;
+            id
+        }))
+    }
+    .await;
+    if result.is_err() {
+        store.remove(&key).await;
+    }
+    result
+}
+
+/// A document of a body of the territory.
+pub async fn get_document(db: &Db, territory_id: i64, body_id: i64, id: i64) -> DbResult<Document> {
+    get_body(db, territory_id, body_id).await?;
+    let sql = format!("SELECT {DOC_COLS} FROM body_documents WHERE id = $1 AND body_id = $2");
+    db_run!(db, pool => sqlx::query_as::<_, Document>(&sql)
+        .bind(id).bind(body_id).fetch_optional(pool).await?)
+    .ok_or(DbError::NotFound)
+}
+
+/// The bytes of a file of a body's space.
+pub async fn document_content(
+    db: &Db,
+    store: &super::documents::Store,
+    doc: &Document,
+) -> DbResult<Vec<u8>> {
+    let key = doc.storage_key.clone().ok_or(DbError::NotFound)?;
+    let in_row: Option<Vec<u8>> = db_run!(db, pool => sqlx::query_scalar(
+        "SELECT content FROM body_documents WHERE id = $1",
+    )
+    .bind(doc.id)
+    .fetch_optional(pool)
+    .await?)
+    .flatten();
+    store.get(&key, in_row).await
+}
+
+/// Remove a link or a file from a body's space.
+pub async fn delete_document(
+    db: &Db,
+    store: &super::documents::Store,
+    actor: &Actor,
+    territory_id: i64,
+    body_id: i64,
+    id: i64,
+) -> DbResult<()> {
+    let doc = get_document(db, territory_id, body_id, id).await?;
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM body_documents WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        audit!(tx, actor, Some(territory_id), "body_document", id, "delete", doc.title.clone())?;
+        tx.commit().await?;
+    });
+    if let Some(key) = &doc.storage_key {
+        store.remove(key).await;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- consultations

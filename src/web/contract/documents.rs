@@ -45,15 +45,15 @@ pub fn routes(r: Routes) -> Routes {
 }
 
 /// What the upload form sent.
-struct Upload {
-    title: String,
-    public: bool,
-    file_name: String,
-    bytes: Vec<u8>,
-    too_big: bool,
+pub(crate) struct Upload {
+    pub title: String,
+    pub public: bool,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+    pub too_big: bool,
 }
 
-async fn read_upload(mut form: Multipart, limit: usize) -> Result<Upload, AppError> {
+pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> Result<Upload, AppError> {
     let mut up = Upload {
         title: String::new(),
         public: false,
@@ -84,7 +84,7 @@ async fn read_upload(mut form: Multipart, limit: usize) -> Result<Upload, AppErr
 }
 
 /// The checks of an upload, as form errors.
-fn check(up: &Upload, limit: usize) -> Result<document::DocumentKind, FormErrors> {
+pub(crate) fn check(up: &Upload, limit: usize) -> Result<document::DocumentKind, FormErrors> {
     let mut errors = FormErrors::default();
     match crate::domain::text::bounded(&up.title, "Titre du document", true, 200) {
         Ok(_) => {}
@@ -195,24 +195,29 @@ async fn upload_action(
 
 async fn send(st: &AppState, doc: &Document) -> Result<Response, AppError> {
     let bytes = documents::content(&st.db, &st.config.document_store(), doc).await?;
-    let kind = document::DocumentKind::from_media_type(&doc.media_type)
+    Ok(attachment(&doc.media_type, &doc.file_name, bytes))
+}
+
+/// A stored file sent as an attachment (never shown inline, never sniffed).
+pub(crate) fn attachment(media_type: &str, file_name: &str, bytes: Vec<u8>) -> Response {
+    let kind = document::DocumentKind::from_media_type(media_type)
         .map(|k| k.media_type())
         .unwrap_or("application/octet-stream");
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, kind.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 format!(
                     "attachment; filename=\"{}\"",
-                    document::safe_file_name(&doc.file_name)
+                    document::safe_file_name(file_name)
                 ),
             ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 async fn download(

@@ -850,6 +850,72 @@ pub async fn document_add(
     )))
 }
 
+/// Upload a file (PDF, ODT, DOCX) to a body's members' space.
+pub async fn file_add(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    tc: TerritoryCtx,
+    ctx: Ctx,
+    form: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    use crate::web::contract::documents::{check, read_upload};
+    let b = load_body(&st, &tc, &id).await?;
+    let limit = st.config.document_limit;
+    let up = read_upload(form, limit).await?;
+    let kind = match check(&up, limit) {
+        Ok(k) => k,
+        Err(errors) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return body_page(&st, &ctx, &tc, b, BodyForms::default(), errors, status).await;
+        }
+    };
+    store::add_file(
+        &st.db,
+        &st.config.document_store(),
+        &tc.user.actor(),
+        tc.territory.id,
+        b.id,
+        up.title.trim(),
+        &crate::domain::document::safe_file_name(&up.file_name),
+        kind,
+        up.bytes,
+    )
+    .await?;
+    Ok(see_other(format!(
+        "/admin/t/{}/instances/{}#documents",
+        tc.territory.slug, b.id
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct DocumentId {
+    #[serde(default)]
+    document: String,
+}
+
+/// Remove a link or a file from a body's members' space.
+pub async fn document_delete(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    tc: TerritoryCtx,
+    Form(f): Form<DocumentId>,
+) -> Result<Response, AppError> {
+    let b = load_body(&st, &tc, &id).await?;
+    store::delete_document(
+        &st.db,
+        &st.config.document_store(),
+        &tc.user.actor(),
+        tc.territory.id,
+        b.id,
+        path_id(f.document.trim())?,
+    )
+    .await?;
+    Ok(see_other(format!(
+        "/admin/t/{}/instances/{}#documents",
+        tc.territory.slug, b.id
+    )))
+}
+
 pub async fn meeting_create(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, String)>,

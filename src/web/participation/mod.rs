@@ -37,6 +37,11 @@ pub fn routes(r: Routes) -> Routes {
             public::space,
         )
         .get(
+            "/t/{territory}/groupes/{body}/espace/documents/{document}",
+            SignedIn,
+            public::space_document,
+        )
+        .get(
             "/t/{territory}/consultations/{consultation}",
             Public,
             public::consultation_form,
@@ -81,6 +86,16 @@ pub fn routes(r: Routes) -> Routes {
             "/admin/t/{territory}/instances/{body}/documents",
             coord,
             admin::document_add,
+        )
+        .post_upload(
+            "/admin/t/{territory}/instances/{body}/fichiers",
+            coord,
+            admin::file_add,
+        )
+        .post(
+            "/admin/t/{territory}/instances/{body}/documents/supprimer",
+            coord,
+            admin::document_delete,
         )
         .post(
             "/admin/t/{territory}/instances/{body}/reunions",

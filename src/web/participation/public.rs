@@ -528,6 +528,29 @@ pub async fn space(
     }))
 }
 
+/// A file of a body's members' space, for those who may see the space.
+pub async fn space_document(
+    State(st): State<AppState>,
+    Path((slug, id, doc)): Path<(String, String, String)>,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let b = load_body(&st, &t, &id).await?;
+    let Some(user) = ctx.user.clone() else {
+        return Err(AppError::Unauthenticated);
+    };
+    if !may_see_space(&st, &user, &t, b.id).await? {
+        return Err(AppError::NotFound);
+    }
+    let d = store::get_document(&st.db, t.id, b.id, path_id(&doc)?).await?;
+    let bytes = store::document_content(&st.db, &st.config.document_store(), &d).await?;
+    Ok(crate::web::contract::documents::attachment(
+        d.media_type.as_deref().unwrap_or(""),
+        d.file_name.as_deref().unwrap_or("document"),
+        bytes,
+    ))
+}
+
 // ---------------------------------------------------------------- questionnaire
 
 pub struct ChoiceView {
