@@ -1610,3 +1610,72 @@ async fn files_of_the_members_space(backend: Backend) {
     app.stop().await;
 }
 both!(files_of_the_members_space);
+
+/// A meeting's invitation goes by e-mail to the invited members who left an
+/// address, and the audit trail says so.
+async fn meeting_invitation_by_email(backend: Backend) {
+    let (port, mails) = smtp_sink().await;
+    let config = Config {
+        smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
+        ..quick()
+    };
+    let app = TestApp::start_with(backend, config).await;
+    let staff = app.login("coordinator").await;
+    let gid = create_group(&app, &staff, "Groupe nutrition", "", true).await;
+    let body_admin = format!("/admin/t/lens-lievin/instances/{gid}");
+    for (name, email) in [("Awa Diallo", "awa@exemple.test"), ("Sans Adresse", "")] {
+        let r = post_form(
+            &app,
+            &staff,
+            &body_admin,
+            &format!("{body_admin}/membres"),
+            &[("name", name), ("email", email)],
+        )
+        .await;
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    }
+    let r = post_form(
+        &app,
+        &staff,
+        &body_admin,
+        &format!("{body_admin}/reunions"),
+        &[
+            ("title", "Atelier de lancement"),
+            ("date", "2031-06-12"),
+            ("time", "09:30"),
+            ("place", "Centre social Dumas"),
+            ("agenda", "Tour de table"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let meeting_url = location(&r);
+    let r = post_form(
+        &app,
+        &staff,
+        &meeting_url,
+        &format!("{meeting_url}/invitation"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let got = wait_for_mail(&mails, 1).await;
+    assert_eq!(got.len(), 1, "only the member with an address");
+    assert!(got[0].contains("To: awa@exemple.test"));
+    for s in [
+        "Atelier de lancement",
+        "Groupe nutrition",
+        "12 juin 2031",
+        "Centre social Dumas",
+        "Tour de table",
+    ] {
+        assert!(got[0].contains(s), "{s} missing in {}", got[0]);
+    }
+    let meeting_id = meeting_url.rsplit('/').next().unwrap();
+    let trail = maillage::storage::audit::for_entity(&app.db, "meeting", meeting_id, 5)
+        .await
+        .unwrap();
+    assert!(trail[0].details.contains("1 membre"));
+    app.stop().await;
+}
+both!(meeting_invitation_by_email);

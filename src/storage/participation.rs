@@ -655,6 +655,34 @@ pub async fn attendance(db: &Db, meeting_id: i64) -> DbResult<Vec<Attendance>> {
     .await?))
 }
 
+/// The invited members of a meeting who left an e-mail address: (name, e-mail).
+pub async fn invited_emails(db: &Db, meeting_id: i64) -> DbResult<Vec<(String, String)>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, (String, String)>(
+        "SELECT m.name, m.email FROM meeting_attendance a JOIN body_members m ON m.id = a.member_id \
+         WHERE a.meeting_id = $1 AND a.invited = $2 AND m.email IS NOT NULL AND m.email <> '' ORDER BY m.name",
+    )
+    .bind(meeting_id)
+    .bind(true)
+    .fetch_all(pool)
+    .await?))
+}
+
+/// Note in the audit trail that a meeting's invitation went out.
+pub async fn record_invitations_sent(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    meeting_id: i64,
+    count: usize,
+) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        audit!(tx, actor, Some(territory_id), "meeting", meeting_id, "invitation", format!("Invitation envoyée par e-mail à {count} membre(s)"))?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
 /// Record who was invited and who was present (members of the meeting's
 /// body only; someone present counts as invited).
 pub async fn set_attendance(

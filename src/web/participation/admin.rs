@@ -1185,6 +1185,58 @@ pub async fn meeting_presence(
     )))
 }
 
+/// E-mail the meeting's invitation to the invited members who left an
+/// address; the audit trail keeps how many were sent.
+pub async fn invitation_send(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let m = load_meeting(&st, &tc, &id).await?;
+    let b = store::get_body(&st.db, tc.territory.id, m.body_id).await?;
+    let recipients = store::invited_emails(&st.db, m.id).await?;
+    let place = match (m.place.trim(), m.online_link.trim()) {
+        ("", "") => String::new(),
+        (p, "") => format!("Lieu : {p}\n"),
+        ("", l) => format!("En ligne : {l}\n"),
+        (p, l) => format!("Lieu : {p}\nOu en ligne : {l}\n"),
+    };
+    let agenda = if m.agenda.trim().is_empty() {
+        String::new()
+    } else {
+        format!("\nOrdre du jour :\n{}\n", m.agenda.trim())
+    };
+    for (name, email) in &recipients {
+        let text = format!(
+            "Bonjour {name},\n\nVous êtes invité·e à la réunion « {} » de « {} ».\n\nQuand : {}\n{place}{agenda}\nLes comptes rendus et documents du groupe sont dans son espace : {}/t/{}/groupes/{}/espace\n",
+            m.title,
+            b.name,
+            dates::paris_datetime(m.starts_at),
+            st.config.public_url.trim_end_matches('/'),
+            tc.territory.slug,
+            b.id
+        );
+        spawn_mail(
+            &st,
+            email.clone(),
+            format!("Invitation : {}", m.title),
+            text,
+        );
+    }
+    store::record_invitations_sent(
+        &st.db,
+        &tc.user.actor(),
+        tc.territory.id,
+        m.id,
+        recipients.len(),
+    )
+    .await?;
+    Ok(see_other(format!(
+        "/admin/t/{}/reunions/{}#presences",
+        tc.territory.slug, m.id
+    )))
+}
+
 pub async fn decision_add(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, String)>,

@@ -118,6 +118,11 @@ pub fn routes(r: Routes) -> Routes {
             admin::meeting_presence,
         )
         .post(
+            "/admin/t/{territory}/reunions/{meeting}/invitation",
+            coord,
+            admin::invitation_send,
+        )
+        .post(
             "/admin/t/{territory}/reunions/{meeting}/decisions",
             coord,
             admin::decision_add,
