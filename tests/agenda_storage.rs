@@ -387,3 +387,132 @@ async fn views_are_counted_once_per_visitor_and_day(backend: Backend) {
     tdb.cleanup().await;
 }
 both!(views_are_counted_once_per_visitor_and_day);
+
+/// The public agenda's query: filters in SQL (dates, commune, audience, a
+/// whole theme line, wildcards taken literally), a limit and the total.
+async fn agenda_filters_run_in_sql(backend: Backend) {
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    let (tid, place) = world(db).await;
+    let other_place = agenda::create_place(
+        db,
+        &actor(),
+        tid,
+        &NewPlace {
+            name: "Maison des associations".into(),
+            address: String::new(),
+            insee_code: "62510".into(),
+            access_notes: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let now = Utc::now();
+    let mut expected_ids = Vec::new();
+    for (i, (themes, place_id, audience)) in [
+        ("Nutrition\nSeniors", place, "public"),
+        ("Nutrition infantile", place, "public"),
+        ("100%_santé", other_place.id, "professionals"),
+        ("Nutrition", other_place.id, "public"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let e = agenda::create_event(
+            db,
+            &actor(),
+            tid,
+            &EventInput {
+                title: format!("Événement {i}"),
+                kind: "workshop".into(),
+                status: "confirmed".into(),
+                organiser: String::new(),
+                themes: themes.into(),
+                description: String::new(),
+                linked_actions: String::new(),
+                programme_to_come: false,
+            },
+        )
+        .await
+        .unwrap();
+        let start = now + Duration::days(i as i64 + 1);
+        let s = agenda::add_session(
+            db,
+            &actor(),
+            tid,
+            e.id,
+            &SessionInput {
+                starts_at: start,
+                ends_at: start + Duration::hours(2),
+                place_id: Some(place_id),
+                capacity: Some(10),
+                audience: audience.into(),
+                audience_roles: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        expected_ids.push(s.id);
+    }
+    let run = |f: agenda::AgendaFilter, limit: i64| {
+        let db = db.clone();
+        async move {
+            let (rows, total) = agenda::agenda_sessions(&db, tid, &f, limit).await.unwrap();
+            (rows.iter().map(|s| s.id).collect::<Vec<_>>(), total)
+        }
+    };
+    let base = agenda::AgendaFilter {
+        from: now,
+        ..Default::default()
+    };
+    let ids = &expected_ids;
+    assert_eq!(run(base.clone(), 10).await, (ids.clone(), 4));
+    assert_eq!(
+        run(base.clone(), 2).await,
+        (ids[..2].to_vec(), 4),
+        "limit, total"
+    );
+    let theme = |t: &str| agenda::AgendaFilter {
+        theme: Some(t.into()),
+        ..base.clone()
+    };
+    assert_eq!(
+        run(theme("Nutrition"), 10).await,
+        (vec![ids[0], ids[3]], 2),
+        "whole lines only"
+    );
+    assert_eq!(run(theme("Seniors"), 10).await.1, 1);
+    assert_eq!(run(theme("100%_santé"), 10).await.1, 1);
+    assert_eq!(run(theme("100%"), 10).await.1, 0, "% is not a wildcard");
+    assert_eq!(
+        run(theme("1__%_santé"), 10).await.1,
+        0,
+        "_ is not a wildcard"
+    );
+    let commune = agenda::AgendaFilter {
+        insee_code: Some("62510".into()),
+        ..base.clone()
+    };
+    assert_eq!(run(commune, 10).await, (vec![ids[2], ids[3]], 2));
+    let pros = agenda::AgendaFilter {
+        audience: Some("professionals".into()),
+        ..base.clone()
+    };
+    assert_eq!(run(pros, 10).await, (vec![ids[2]], 1));
+    let window = agenda::AgendaFilter {
+        from: now + Duration::days(2) - Duration::hours(1),
+        until: Some(now + Duration::days(3) + Duration::hours(1)),
+        ..base.clone()
+    };
+    assert_eq!(run(window, 10).await, (vec![ids[1], ids[2]], 2));
+    // Seat counts for the sessions shown, in one query.
+    let (mut rows, _) = agenda::agenda_sessions(db, tid, &base, 10).await.unwrap();
+    agenda::register(db, ids[0], &person("Alice", 2), Some("k1"), "test")
+        .await
+        .unwrap();
+    agenda::fill_seat_counts(db, &mut rows).await.unwrap();
+    assert_eq!((rows[0].taken, rows[0].waiting), (2, 0));
+    assert_eq!(rows[1].taken, 0);
+    tdb.cleanup().await;
+}
+both!(agenda_filters_run_in_sql);

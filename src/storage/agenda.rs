@@ -4,6 +4,8 @@
 //! Calendar dates are stored as `YYYY-MM-DD` text and wall-clock times as
 //! `HH:MM` text on both backends; instants (session start/end) as timestamps.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -661,21 +663,153 @@ pub async fn territory_sessions(db: &Db, territory_id: i64) -> DbResult<Vec<Sess
     )
 }
 
-/// The sessions of a territory's events starting at or after `from`.
-pub async fn territory_sessions_from(
+/// What the public agenda asks for.
+#[derive(Debug, Clone, Default)]
+pub struct AgendaFilter {
+    pub from: DateTime<Utc>,
+    /// Sessions starting before this instant (exclusive).
+    pub until: Option<DateTime<Utc>>,
+    /// Sessions at a place of this commune.
+    pub insee_code: Option<String>,
+    /// `public`, `professionals` or `roles`.
+    pub audience: Option<String>,
+    /// Events with this theme among their lines.
+    pub theme: Option<String>,
+}
+
+/// Push the WHERE clause of [`agenda_sessions`] (same text on both backends).
+macro_rules! agenda_where {
+    ($qb:expr, $territory_id:expr, $f:expr) => {{
+        $qb.push(" WHERE e.territory_id = ")
+            .push_bind($territory_id);
+        $qb.push(" AND s.starts_at >= ").push_bind($f.from);
+        if let Some(until) = $f.until {
+            $qb.push(" AND s.starts_at < ").push_bind(until);
+        }
+        if let Some(code) = &$f.insee_code {
+            $qb.push(" AND s.place_id IN (SELECT id FROM places WHERE insee_code = ")
+                .push_bind(code.clone())
+                .push(")");
+        }
+        if let Some(a) = &$f.audience {
+            $qb.push(" AND s.audience = ").push_bind(a.clone());
+        }
+        if let Some(theme) = &$f.theme {
+            // Themes are stored one per line: match a whole line.
+            let pattern = format!(
+                "%\n{}\n%",
+                theme
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            $qb.push(" AND (")
+                .push_bind("\n")
+                .push(" || e.themes || ")
+                .push_bind("\n")
+                .push(") LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\'");
+        }
+    }};
+}
+
+/// The sessions of the public agenda, filtered in SQL, in date order, at
+/// most `limit` (without seat counts, see [`fill_seat_counts`]), and how many
+/// match in all.
+pub async fn agenda_sessions(
     db: &Db,
     territory_id: i64,
-    from: DateTime<Utc>,
-) -> DbResult<Vec<Session>> {
-    let sql = format!(
-        "{SESSION_SELECT} JOIN events e ON e.id = s.event_id WHERE e.territory_id = $1 AND s.starts_at >= $2 \
-         ORDER BY s.starts_at, s.id"
-    );
-    Ok(db_run!(db, pool => sqlx::query_as::<_, Session>(&sql)
-        .bind(territory_id)
-        .bind(from)
-        .fetch_all(pool)
-        .await?))
+    f: &AgendaFilter,
+    limit: i64,
+) -> DbResult<(Vec<Session>, i64)> {
+    Ok(db_run!(db, pool => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT s.id, s.event_id, s.starts_at, s.ends_at, s.place_id, s.capacity, s.audience, \
+             s.audience_roles, s.cancelled, CAST(0 AS BIGINT) AS taken, CAST(0 AS BIGINT) AS waiting \
+             FROM event_sessions s JOIN events e ON e.id = s.event_id",
+        );
+        agenda_where!(qb, territory_id, f);
+        qb.push(" ORDER BY s.starts_at, s.id LIMIT ").push_bind(limit);
+        let sessions: Vec<Session> = qb.build_query_as().fetch_all(pool).await?;
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT COUNT(*) FROM event_sessions s JOIN events e ON e.id = s.event_id",
+        );
+        agenda_where!(qb, territory_id, f);
+        let (total,): (i64,) = qb.build_query_as().fetch_one(pool).await?;
+        (sessions, total)
+    }))
+}
+
+/// Some events of a territory, by id.
+pub async fn events_by_ids(db: &Db, territory_id: i64, ids: &[i64]) -> DbResult<Vec<Event>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(db_run!(db, pool => {
+        let mut qb = sqlx::QueryBuilder::new(format!(
+            "SELECT {EVENT_COLS} FROM events WHERE territory_id = "
+        ));
+        qb.push_bind(territory_id).push(" AND id IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build_query_as().fetch_all(pool).await?
+    }))
+}
+
+/// Every theme used by a territory's events, sorted, once each.
+pub async fn event_themes(db: &Db, territory_id: i64) -> DbResult<Vec<String>> {
+    let rows: Vec<String> = db_run!(db, pool => sqlx::query_scalar(
+        "SELECT themes FROM events WHERE territory_id = $1 AND themes <> ''",
+    )
+    .bind(territory_id)
+    .fetch_all(pool)
+    .await?);
+    let mut themes: Vec<String> = rows
+        .iter()
+        .flat_map(|t| t.lines().map(str::trim).filter(|l| !l.is_empty()))
+        .map(str::to_owned)
+        .collect();
+    themes.sort();
+    themes.dedup();
+    Ok(themes)
+}
+
+/// Set `taken` and `waiting` of these sessions, in one grouped query.
+pub async fn fill_seat_counts(db: &Db, sessions: &mut [Session]) -> DbResult<()> {
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(i64, String, i64)> = db_run!(db, pool => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT session_id, status, CAST(SUM(party_size) AS BIGINT) FROM registrations \
+             WHERE status IN ('confirmed', 'waiting') AND session_id IN (",
+        );
+        let mut ids = qb.separated(", ");
+        for s in sessions.iter() {
+            ids.push_bind(s.id);
+        }
+        qb.push(") GROUP BY session_id, status");
+        qb.build_query_as().fetch_all(pool).await?
+    });
+    let mut counts: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (id, status, n) in rows {
+        let c = counts.entry(id).or_default();
+        if status == "confirmed" {
+            c.0 = n;
+        } else {
+            c.1 = n;
+        }
+    }
+    for s in sessions {
+        let (taken, waiting) = counts.get(&s.id).copied().unwrap_or_default();
+        s.taken = taken;
+        s.waiting = waiting;
+    }
+    Ok(())
 }
 
 pub async fn cancel_session(

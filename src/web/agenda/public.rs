@@ -346,11 +346,6 @@ pub async fn agenda(
     ctx: Ctx,
 ) -> Result<Response, AppError> {
     let t = load_public_territory(&st, &slug).await?;
-    let events: BTreeMap<i64, Event> = store::list_events(&st.db, t.id)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
     let places = places_map(&st, t.id).await?;
     let mut error = String::new();
     let from = opt_date(&q.du).unwrap_or_else(|_| {
@@ -362,45 +357,41 @@ pub async fn agenda(
         None
     });
     let from = from.unwrap_or_else(today_paris);
-    // Only sessions from that day on leave the database (midnight in Paris).
-    let from_instant = from
-        .and_hms_opt(0, 0, 0)
-        .and_then(|d| d.and_local_timezone(Paris).earliest())
-        .map(|d| d.with_timezone(&chrono::Utc))
-        .unwrap_or_else(chrono::Utc::now);
-    let sessions = store::territory_sessions_from(&st.db, t.id, from_instant).await?;
     let commune = q.commune.clone().unwrap_or_default();
     let theme = q.theme.clone().unwrap_or_default();
     let public = q.public.clone().unwrap_or_default();
-    let mut themes: Vec<String> = events
-        .values()
-        .flat_map(|e| e.theme_list().into_iter().map(str::to_owned))
-        .collect();
-    themes.sort();
-    themes.dedup();
-    let views: Vec<_> = sessions
-        .iter()
-        .filter(|s| {
-            let day = s.starts_at.with_timezone(&Paris).date_naive();
-            day >= from && to.is_none_or(|t| day <= t)
-        })
-        .filter_map(|s| events.get(&s.event_id).map(|e| (e, s)))
-        .filter(|(e, s)| {
-            (commune.is_empty()
-                || s.place_id
-                    .and_then(|p| places.get(&p))
-                    .is_some_and(|p| p.insee_code == commune))
-                && (theme.is_empty() || e.theme_list().contains(&theme.as_str()))
-                && (public.is_empty() || s.audience == public)
-        })
-        .collect::<Vec<_>>();
-    // Build the views of the sessions shown only.
-    let more = views.len().saturating_sub(AGENDA_MAX);
-    let views: Vec<SessionView> = views
+    // Midnight in Paris, as an instant.
+    let midnight = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|d| d.and_local_timezone(Paris).earliest())
+            .map(|d| d.with_timezone(&chrono::Utc))
+    };
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    // The filters run in SQL; only the sessions shown leave the database.
+    let filter = store::AgendaFilter {
+        from: midnight(from).unwrap_or_else(chrono::Utc::now),
+        until: to.and_then(|t| t.succ_opt()).and_then(midnight),
+        insee_code: some(&commune),
+        audience: some(&public),
+        theme: some(&theme),
+    };
+    let (mut shown, total) =
+        store::agenda_sessions(&st.db, t.id, &filter, AGENDA_MAX as i64).await?;
+    let more = (total as usize).saturating_sub(shown.len());
+    store::fill_seat_counts(&st.db, &mut shown).await?;
+    let mut event_ids: Vec<i64> = shown.iter().map(|s| s.event_id).collect();
+    event_ids.sort_unstable();
+    event_ids.dedup();
+    let events: BTreeMap<i64, Event> = store::events_by_ids(&st.db, t.id, &event_ids)
+        .await?
         .into_iter()
-        .take(AGENDA_MAX)
-        .map(|(e, s)| session_view(e, s, &places))
+        .map(|e| (e.id, e))
         .collect();
+    let views: Vec<SessionView> = shown
+        .iter()
+        .filter_map(|s| events.get(&s.event_id).map(|e| session_view(e, s, &places)))
+        .collect();
+    let themes = store::event_themes(&st.db, t.id).await?;
     let page = AgendaPage {
         more,
         l: ctx.public_layout("Agenda santé", &t.slug, &t.name),
