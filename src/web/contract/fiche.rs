@@ -219,6 +219,11 @@ struct EditPage {
 /// The form values of a stored action.
 async fn raw_of(st: &AppState, a: &Action) -> Result<FicheRaw, AppError> {
     let rel = actions::related(&st.db, a.contract_id).await?;
+    raw_from(st, a, &rel).await
+}
+
+/// The form values of a stored action, its lists taken from `rel`.
+async fn raw_from(st: &AppState, a: &Action, rel: &actions::Related) -> Result<FicheRaw, AppError> {
     let plan_codes: Vec<(i64, String)> = crate::storage::contract::plan(&st.db, a.contract_id)
         .await?
         .actions
@@ -327,9 +332,10 @@ pub(super) async fn page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let version = view.version.unwrap_or(a.version);
+    let rel = actions::related(&st.db, c.id).await?;
     let form = match view.form {
         Some(f) => f,
-        None => raw_of(st, &a).await?,
+        None => raw_from(st, &a, &rel).await?,
     };
     let (conflict, errors) = (view.conflict, view.errors);
     let orgs = partners::organisations(&st.db, t).await?;
@@ -341,7 +347,6 @@ pub(super) async fn page(
     for own in actions::territory_themes(&st.db, t).await? {
         themes.push((own.clone(), own));
     }
-    let rel = actions::related(&st.db, c.id).await?;
     let (budget, budget_total) = budget_view(rel.budget_of(a.id));
     let indicators = indicators::for_action(&st.db, a.id)
         .await?
