@@ -1445,3 +1445,99 @@ async fn participation_on_the_fiche(backend: Backend) {
     app.stop().await;
 }
 both!(participation_on_the_fiche);
+
+async fn indicator_definition_edited(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let token = csrf_from(&c, &url).await;
+    let resp = c
+        .post(format!("{url}/indicateurs"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("kind", "result"),
+            ("label", "Personnes vues"),
+            ("unit", "personnes"),
+            ("target", "1 500"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let ind = maillage::storage::indicators::for_action(&app.db, p.a[0])
+        .await
+        .unwrap()[0]
+        .0
+        .clone();
+    let eurl = app.url(&format!("/admin/t/lens-lievin/indicateurs/{}", ind.id));
+    // The form shows the stored definition, French numbers included.
+    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            "id=\"e{}_target\" name=\"target\" value=\"1\u{202f}500\"",
+            ind.id
+        )),
+        "{html}"
+    );
+    // A target without a unit: refused on this indicator's form, typed values kept.
+    let resp = c
+        .post(&eurl)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("kind", "result"),
+            ("label", "Personnes reçues"),
+            ("unit", ""),
+            ("target", "2000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Unité : obligatoire quand une cible est fixée"));
+    assert!(html.contains(&format!(
+        "id=\"e{}_label\" name=\"label\" value=\"Personnes reçues\"",
+        ind.id
+    )));
+    assert!(html.contains("<details open>"));
+    let resp = c
+        .post(&eurl)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("kind", "impact"),
+            ("label", "Personnes reçues"),
+            ("unit", "personnes"),
+            ("target", "2000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let after = maillage::storage::indicators::for_action(&app.db, p.a[0])
+        .await
+        .unwrap()[0]
+        .0
+        .clone();
+    assert_eq!(
+        (after.kind.as_str(), after.label.as_str(), after.target),
+        ("impact", "Personnes reçues", Some(2000.0))
+    );
+    // A partner who does not lead the action cannot change it.
+    let partner = app.login("partner").await;
+    let ptoken = csrf_from(&partner, &app.url("/admin/mot-de-passe")).await;
+    let resp = partner
+        .post(&eurl)
+        .form(&[
+            ("_csrf", ptoken.as_str()),
+            ("kind", "result"),
+            ("label", "Piraté"),
+            ("unit", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    app.stop().await;
+}
+both!(indicator_definition_edited);

@@ -241,3 +241,36 @@ pub async fn delete(db: &Db, actor: &Actor, contract: &Contract, ind: &Indicator
     });
     Ok(())
 }
+
+/// Change an indicator's definition (its measurements stay).
+pub async fn update(
+    db: &Db,
+    actor: &Actor,
+    contract: &Contract,
+    ind: &Indicator,
+    i: &IndicatorInput,
+) -> DbResult<Indicator> {
+    let sql = format!(
+        "UPDATE indicators SET kind = $1, label = $2, unit = $3, baseline = $4, target = $5, target_on = $6 \
+         WHERE id = $7 AND contract_id = $8 RETURNING {COLS}"
+    );
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let row = sqlx::query_as::<_, Indicator>(&sql)
+            .bind(i.kind.as_str())
+            .bind(&i.label)
+            .bind(&i.unit)
+            .bind(i.baseline)
+            .bind(i.target)
+            .bind(i.target_on.map(fmt_date))
+            .bind(ind.id)
+            .bind(contract.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Err(DbError::NotFound) };
+        let (entity, id) = match ind.action_id { Some(a) => ("action", a), None => ("contract", contract.id) };
+        audit!(tx, actor, Some(contract.territory_id), entity, id, "indicator", format!("Indicateur « {} » modifié", i.label))?;
+        tx.commit().await?;
+        row
+    }))
+}

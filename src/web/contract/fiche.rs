@@ -61,6 +61,11 @@ pub fn routes(r: Routes) -> Routes {
             delete_indicator,
         )
         .post("/admin/t/{territory}/suites/{id}", partner, follow_up_done)
+        .post(
+            "/admin/t/{territory}/indicateurs/{id}",
+            partner,
+            update_indicator,
+        )
 }
 
 /// Coordinators edit every action of their territory; a partner account
@@ -95,6 +100,8 @@ pub type Choices = Vec<(String, String)>;
 
 pub struct IndicatorView {
     pub id: i64,
+    /// The definition as a form shows it.
+    pub raw: IndicatorRaw,
     pub kind: &'static str,
     pub label: String,
     pub unit: String,
@@ -126,6 +133,14 @@ pub fn indicator_view(i: &Indicator, ms: &[Measurement]) -> IndicatorView {
     }
     .svg();
     IndicatorView {
+        raw: IndicatorRaw {
+            kind: i.kind.clone(),
+            label: i.label.clone(),
+            unit: i.unit.clone(),
+            baseline: i.baseline.map(format_number).unwrap_or_default(),
+            target: i.target.map(format_number).unwrap_or_default(),
+            target_on: i.target_on.as_deref().map(fr_date).unwrap_or_default(),
+        },
         id: i.id,
         kind: IndicatorKind::parse(&i.kind)
             .map(|k| k.label())
@@ -204,6 +219,7 @@ struct EditPage {
     indicator_form: IndicatorRaw,
     measurement_form: MeasurementRaw,
     measurement_for: i64,
+    edited_for: i64,
     history: Vec<(String, String, String)>,
     audit: Vec<(String, String, String)>,
     documents: Vec<documents::Document>,
@@ -303,6 +319,9 @@ pub(super) struct View {
     measurement: MeasurementRaw,
     /// The indicator whose measurement form was refused.
     measurement_for: i64,
+    /// An indicator's definition as typed, and which one, after a refusal.
+    edited: IndicatorRaw,
+    edited_for: i64,
 }
 
 impl View {
@@ -348,11 +367,15 @@ pub(super) async fn page(
         themes.push((own.clone(), own));
     }
     let (budget, budget_total) = budget_view(rel.budget_of(a.id));
-    let indicators = indicators::for_action(&st.db, a.id)
+    let mut indicators: Vec<IndicatorView> = indicators::for_action(&st.db, a.id)
         .await?
         .iter()
         .map(|(i, ms)| indicator_view(i, ms))
         .collect();
+    // A refused change of definition shows what was typed.
+    if let Some(v) = indicators.iter_mut().find(|v| v.id == view.edited_for) {
+        v.raw = view.edited.clone();
+    }
     let history = actions::history(&st.db, a.id)
         .await?
         .into_iter()
@@ -429,6 +452,7 @@ pub(super) async fn page(
             indicator_form: view.indicator,
             measurement_form: view.measurement,
             measurement_for: view.measurement_for,
+            edited_for: view.edited_for,
             history,
             audit,
             documents: docs,
@@ -536,6 +560,12 @@ fn prefixed(prefix: &str, field: &str) -> &'static str {
         ("i", "target") => "i_target",
         ("i", "target_on") => "i_target_on",
         ("i", _) => "i_label",
+        ("e", "kind") => "e_kind",
+        ("e", "unit") => "e_unit",
+        ("e", "baseline") => "e_baseline",
+        ("e", "target") => "e_target",
+        ("e", "target_on") => "e_target_on",
+        ("e", _) => "e_label",
         ("m", "measured_on") => "m_measured_on",
         ("m", "source") => "m_source",
         ("m", "comment") => "m_comment",
@@ -709,6 +739,47 @@ async fn delete_measurement(
         .map_err(|_| AppError::NotFound)?;
     indicators::delete_measurement(&st.db, &user.actor(), &c, &ind, m).await?;
     Ok(indicator_back(&tc, &c, &ind))
+}
+
+/// Change an indicator's definition; a refused form comes back on the
+/// indicator's own form with what was typed.
+async fn update_indicator(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(raw): Form<IndicatorRaw>,
+) -> Result<Response, AppError> {
+    let (c, ind) = load_indicator(&st, &tc, id).await?;
+    match raw.parse() {
+        Ok(i) => {
+            indicators::update(&st.db, &user.actor(), &c, &ind, &i).await?;
+            Ok(indicator_back(&tc, &c, &ind))
+        }
+        Err(errs) => {
+            let errors = FormErrors(
+                errs.into_iter()
+                    .map(|(f, m)| (prefixed("e", f), m))
+                    .collect(),
+            );
+            match ind.action_id {
+                Some(action_id) => {
+                    let (c, a) = load(&st, &tc, action_id, true).await?;
+                    let view = View {
+                        edited: raw,
+                        edited_for: ind.id,
+                        ..View::refused(errors)
+                    };
+                    page(&st, &ctx, &tc, c, a, view).await
+                }
+                None => {
+                    super::contract_indicator_edit_error(&st, &ctx, &tc, &c, ind.id, raw, errors)
+                        .await
+                }
+            }
+        }
+    }
 }
 
 async fn delete_indicator(

@@ -344,6 +344,7 @@ struct EditPage {
     indicator_form: IndicatorRaw,
     measurement_form: MeasurementRaw,
     measurement_for: i64,
+    edited_for: i64,
     documents: Vec<crate::storage::documents::Document>,
     indicator_action: String,
     upload_action: String,
@@ -374,7 +375,7 @@ async fn edit_page(
         c,
         (version, form, conflict),
         errors,
-        (IndicatorRaw::default(), MeasurementRaw::default(), 0),
+        IndicatorForms::default(),
         status,
     )
     .await
@@ -392,6 +393,49 @@ async fn contract_indicators(
         .filter(|i| i.action_id.is_none())
         .map(|i| fiche::indicator_view(i, ms.get(&i.id).map(Vec::as_slice).unwrap_or(&[])))
         .collect())
+}
+
+/// What the indicator forms of the contract page show after a refusal.
+#[derive(Default)]
+struct IndicatorForms {
+    /// The new-indicator form.
+    new: IndicatorRaw,
+    /// A measurement form, and its indicator.
+    measurement: MeasurementRaw,
+    measurement_for: i64,
+    /// An indicator's definition being changed, and which.
+    edited: IndicatorRaw,
+    edited_for: i64,
+}
+
+/// Re-render the contract page after a refused change of a contract-level
+/// indicator's definition.
+pub(super) async fn contract_indicator_edit_error(
+    st: &AppState,
+    ctx: &Ctx,
+    tc: &TerritoryCtx,
+    c: &Contract,
+    indicator_id: i64,
+    raw: IndicatorRaw,
+    errors: FormErrors,
+) -> Result<Response, AppError> {
+    let forms = IndicatorForms {
+        edited: raw,
+        edited_for: indicator_id,
+        ..Default::default()
+    };
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    edit_page_with(
+        st,
+        ctx,
+        tc,
+        c,
+        (c.version, raw_of(c), None),
+        errors,
+        forms,
+        status,
+    )
+    .await
 }
 
 /// Re-render the contract page after a refused measurement of a
@@ -412,7 +456,11 @@ pub(super) async fn contract_indicator_error(
         c,
         (c.version, raw_of(c), None),
         errors,
-        (IndicatorRaw::default(), raw, indicator_id),
+        IndicatorForms {
+            measurement: raw,
+            measurement_for: indicator_id,
+            ..Default::default()
+        },
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
@@ -426,12 +474,16 @@ async fn edit_page_with(
     c: &Contract,
     (version, form, conflict): (i64, ContractRaw, Option<ContractRaw>),
     errors: FormErrors,
-    (indicator_form, measurement_form, measurement_for): (IndicatorRaw, MeasurementRaw, i64),
+    forms: IndicatorForms,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let axes = tree(contract::plan(&st.db, c.id).await?);
     let milestones = milestone_rows_with_ids(st, c.id).await?;
-    let indicators = contract_indicators(st, c).await?;
+    let mut indicators = contract_indicators(st, c).await?;
+    // A refused change of definition shows what was typed.
+    if let Some(v) = indicators.iter_mut().find(|v| v.id == forms.edited_for) {
+        v.raw = forms.edited.clone();
+    }
     let documents = crate::storage::documents::for_contract(&st.db, c.id)
         .await?
         .into_iter()
@@ -459,9 +511,10 @@ async fn edit_page_with(
                 .iter()
                 .map(|k| (k.as_str().to_owned(), k.label().to_owned()))
                 .collect(),
-            indicator_form,
-            measurement_form,
-            measurement_for,
+            indicator_form: forms.new,
+            measurement_form: forms.measurement,
+            measurement_for: forms.measurement_for,
+            edited_for: forms.edited_for,
             documents,
             indicator_action: format!(
                 "/admin/t/{}/contrats/{}/indicateurs",
@@ -1128,7 +1181,10 @@ async fn admin_add_indicator(
                 &c,
                 (c.version, raw_of(&c), None),
                 FormErrors(errors),
-                (raw, MeasurementRaw::default(), 0),
+                IndicatorForms {
+                    new: raw,
+                    ..Default::default()
+                },
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
