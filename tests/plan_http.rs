@@ -212,7 +212,7 @@ async fn the_whole_fiche(backend: Backend) {
     assert!(html.contains("href=\"/t/lens-lievin/actions/1.1.1\""));
 
     // The history shows on the back-office page too.
-    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    let html = common::text_of(&c, &url).await;
     assert!(html.contains("Fiche 1.1.1 modifiée : En cours, 40 %"));
 
     // The filtered list.
@@ -220,16 +220,9 @@ async fn the_whole_fiche(backend: Backend) {
         "/admin/t/lens-lievin/contrats/{}/plan?theme=precarite",
         p.c.id
     ));
-    let html = c.get(&list).send().await.unwrap().text().await.unwrap();
+    let html = common::text_of(&c, &list).await;
     assert!(html.contains("1 action sur 2"), "{html}");
-    let html = c
-        .get(format!("{list}&status=done"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = common::text_of(&c, format!("{list}&status=done")).await;
     assert!(html.contains("0 action sur 2"));
     app.stop().await;
 }
@@ -274,14 +267,7 @@ async fn partners_edit_only_what_they_lead(backend: Backend) {
     );
 
     // The partner's dashboard lists what it leads.
-    let dash = partner
-        .get(app.url("/admin/t/lens-lievin/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let dash = common::text_of(&partner, app.url("/admin/t/lens-lievin/")).await;
     assert!(dash.contains("Les actions que vous pilotez"));
     assert!(dash.contains(&format!("/admin/t/lens-lievin/actions/{}", p.a[0])));
     assert!(!dash.contains(&format!("/admin/t/lens-lievin/actions/{}\"", p.a[1])));
@@ -634,14 +620,11 @@ async fn documents(backend: Backend) {
             .status(),
         200
     );
-    let html = anon
-        .get(app.url(&format!("/t/lens-lievin/contrat/{}", p.c.id)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = common::text_of(
+        &anon,
+        app.url(&format!("/t/lens-lievin/contrat/{}", p.c.id)),
+    )
+    .await;
     assert!(html.contains(&format!("/t/lens-lievin/documents/{public}")));
     assert!(!html.contains(&format!("/t/lens-lievin/documents/{private}")));
     // Without the token: refused.
@@ -891,26 +874,16 @@ async fn api(backend: Backend) {
     )
     .await
     .unwrap();
-    let body = anon
-        .get(app.url("/api/v1/contracts/lens-lievin/actions/1.1.1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = common::text_of(
+        &anon,
+        app.url("/api/v1/contracts/lens-lievin/actions/1.1.1"),
+    )
+    .await;
     let action: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(action["lead_contact"], serde_json::Value::Null);
     assert!(!body.contains("nadia@example.org"));
     assert_eq!(action["version"], 2);
-    let html = anon
-        .get(app.url("/t/lens-lievin/actions/1.1.1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = common::text_of(&anon, app.url("/t/lens-lievin/actions/1.1.1")).await;
     assert!(!html.contains("Nadia"));
     // Once she agrees to publish it, her contact shows (another URL: the
     // anonymous page above may sit in the 2 s micro-cache).
@@ -935,14 +908,11 @@ async fn api(backend: Backend) {
     )
     .await
     .unwrap();
-    let html = anon
-        .get(app.url("/t/lens-lievin/actions/1.1.1?apres-consentement"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = common::text_of(
+        &anon,
+        app.url("/t/lens-lievin/actions/1.1.1?apres-consentement"),
+    )
+    .await;
     assert!(html.contains("Nadia Partenaire, Médiatrice"));
     assert!(html.contains("mailto:nadia@example.org"));
     let action: serde_json::Value = anon
@@ -1396,7 +1366,7 @@ async fn participation_on_the_fiche(backend: Backend) {
     // The back office shows both; the partner who does not lead cannot tick.
     let c = app.login("coordinator").await;
     let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
-    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    let html = common::text_of(&c, &url).await;
     assert!(html.contains("Budget confidentiel"));
     let partner = app.login("partner").await;
     let ptoken = csrf_from(&partner, &app.url("/admin/mot-de-passe")).await;
@@ -1472,7 +1442,7 @@ async fn indicator_definition_edited(backend: Backend) {
         .clone();
     let eurl = app.url(&format!("/admin/t/lens-lievin/indicateurs/{}", ind.id));
     // The form shows the stored definition, French numbers included.
-    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    let html = common::text_of(&c, &url).await;
     assert!(
         html.contains(&format!(
             "id=\"e{}_target\" name=\"target\" value=\"1\u{202f}500\"",
