@@ -67,3 +67,21 @@ document.addEventListener("DOMContentLoaded", function () {
   form.addEventListener("change", update);
   update();
 });
+
+// Back office: warn before leaving a form with unsaved changes. Submitting
+// the form, or any form, clears the warning.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!document.body.classList.contains("back-office")) { return; }
+  var dirty = false;
+  document.querySelectorAll("form[method=post]").forEach(function (form) {
+    if (form.hasAttribute("data-no-unsaved-warning")) { return; }
+    form.addEventListener("input", function () { dirty = true; });
+    form.addEventListener("change", function () { dirty = true; });
+    form.addEventListener("submit", function () { dirty = false; });
+  });
+  window.addEventListener("beforeunload", function (e) {
+    if (!dirty) { return; }
+    e.preventDefault();
+    e.returnValue = "";
+  });
+});

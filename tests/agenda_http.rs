@@ -642,7 +642,7 @@ async fn event_page_registration_and_cancel(backend: Backend) {
         .post(app.url(&format!(
             "/admin/t/lens-lievin/seances/{session}/annulation"
         )))
-        .form(&[("_csrf", token.as_str())])
+        .form(&[("confirme", "oui"), ("_csrf", token.as_str())])
         .send()
         .await
         .unwrap();
@@ -987,7 +987,7 @@ async fn mails_confirmation_promotion_reminder_and_retention(backend: Backend) {
     for _ in 0..2 {
         let r = staff
             .post(&cancel)
-            .form(&[("_csrf", token.as_str())])
+            .form(&[("confirme", "oui"), ("_csrf", token.as_str())])
             .send()
             .await
             .unwrap();

@@ -44,6 +44,7 @@ async fn pages_work_in_chromium_and_pass_axe() {
             .env("CONSULTATION_ID", participation.consultation_id.to_string())
             .env("E2E_EMAIL", &coordinator.email)
             .env("E2E_PASSWORD", &coordinator.password)
+            .env("SCREENSHOTS", format!("{root}/target/e2e-screenshots"))
             .output()
             .expect("node")
     })
@@ -75,6 +76,34 @@ async fn pages_work_in_chromium_and_pass_axe() {
         }
     }
     assert!(report["checks"].as_array().unwrap().len() >= 6);
+
+    // Issue 10's layout crawl: no page scrolls sideways, no control under
+    // 24 × 24 px, no axe violation (WCAG 2.1 and 2.2 AA), at both sizes.
+    let layout = report["layout"].as_array().expect("layout crawl");
+    let public = layout
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or("").starts_with("/t/"))
+        .count();
+    assert!(public >= 40, "too few public pages crawled: {public}");
+    for r in layout {
+        let at = format!("{} px {}", r["size"], r["path"]);
+        if r["status"] != 200 {
+            problems.push(format!("{at}: status {}", r["status"]));
+        }
+        if r["overflow"].as_i64().unwrap_or(0) > 0 {
+            problems.push(format!(
+                "{at}: scrolls sideways by {} px ({})",
+                r["overflow"], r["widest"]
+            ));
+        }
+        if !r["small"].as_array().unwrap().is_empty() {
+            problems.push(format!("{at}: targets under 24 px: {}", r["small"]));
+        }
+        for v in r["violations"].as_array().unwrap() {
+            problems.push(format!("{at}: axe {} — {}", v["id"], v["nodes"]));
+        }
+    }
+    println!("layout crawl: {}", report["layout_summary"]);
     assert!(
         problems.is_empty(),
         "end-to-end problems:\n{}",

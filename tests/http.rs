@@ -649,7 +649,7 @@ async fn coordinator_manages_accounts_and_invites(backend: Backend) {
     let coord = app.account("coordinator").id;
     let r = c
         .post(app.url(&format!("/admin/t/lens-lievin/comptes/{coord}/retirer")))
-        .form(&[("_csrf", token.as_str())])
+        .form(&[("confirme", "oui"), ("_csrf", token.as_str())])
         .send()
         .await
         .unwrap();
@@ -665,7 +665,7 @@ async fn coordinator_manages_accounts_and_invites(backend: Backend) {
     let other = app.account("other_coordinator").id;
     let r = c
         .post(app.url(&format!("/admin/t/lens-lievin/comptes/{other}/retirer")))
-        .form(&[("_csrf", token.as_str())])
+        .form(&[("confirme", "oui"), ("_csrf", token.as_str())])
         .send()
         .await
         .unwrap();
@@ -990,3 +990,209 @@ async fn anonymous_public_pages_are_micro_cached() {
     assert_ne!(extract_csrf(&a), extract_csrf(&b));
     app.stop().await;
 }
+
+/// Issue 10: a destructive action asks first, on a page of its own that
+/// replays the form; the action then runs and the next page says it is done,
+/// once.
+async fn destructive_actions_ask_then_confirm(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("coordinator").await;
+    let token = csrf_from(&c, &app.url("/admin/t/lens-lievin/comptes")).await;
+    let partner = app.account("partner").id;
+    let url = app.url(&format!("/admin/t/lens-lievin/comptes/{partner}/retirer"));
+    let r = c
+        .post(&url)
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a confirmation page, not the action");
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Confirmer le retrait de l&#39;accès")
+            || body.contains("Confirmer le retrait de l'accès"),
+        "{body}"
+    );
+    assert!(body.contains(r#"name="confirme" value="oui""#));
+    assert!(
+        body.contains(&format!(r#"name="_csrf" value="{token}""#)),
+        "the form is replayed"
+    );
+    assert!(body.contains("Non, revenir"));
+    let me: serde_json::Value = app
+        .login("partner")
+        .await
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me["memberships"][0]["territory"], "lens-lievin",
+        "nothing removed yet"
+    );
+
+    // Someone who may not act never sees the confirmation page.
+    let p = app.login("partner").await;
+    let ptoken = csrf_from(&p, &app.url("/admin/")).await;
+    let r = p
+        .post(&url)
+        .form(&[("_csrf", ptoken.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let r = c
+        .post(&url)
+        .form(&[("_csrf", token.as_str()), ("confirme", "oui")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let me: serde_json::Value = app
+        .login("partner")
+        .await
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(me["memberships"].as_array().unwrap().is_empty(), "{me}");
+    app.stop().await;
+}
+both!(destructive_actions_ask_then_confirm);
+
+/// Issue 10: a form that saves says so on the page it leads to, once.
+async fn a_saved_form_says_so_once(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("coordinator").await;
+    let token = csrf_from(&c, &app.url("/admin/")).await;
+    let r = c
+        .post(app.url("/admin/deconnexion"))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let first = c
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("Vous êtes déconnecté·e."), "{first}");
+    assert!(first.contains(r#"role="status""#));
+    let again = c
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !again.contains("Vous êtes déconnecté·e."),
+        "shown once only"
+    );
+    app.stop().await;
+}
+both!(a_saved_form_says_so_once);
+
+/// Issue 10: the territory's pages share one header menu, a breadcrumb and
+/// a footer with the legal pages every French public site has.
+async fn every_public_page_has_menu_breadcrumb_and_legal_pages(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.client();
+    let home = c
+        .get(app.url("/t/lens-lievin/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (href, label) in [
+        ("/t/lens-lievin/permanences", "Permanences"),
+        ("/t/lens-lievin/agenda", "Agenda"),
+        ("/t/lens-lievin/annuaire", "Annuaire"),
+        ("/t/lens-lievin/participer", "Participer"),
+        ("/t/lens-lievin/contrat", "Le contrat"),
+        ("/t/lens-lievin/contact", "Contact"),
+    ] {
+        assert!(
+            home.contains(&format!(r#"<a href="{href}">{label}</a>"#)),
+            "{label}"
+        );
+    }
+    assert!(home.contains("Prochaines permanences santé"));
+    let agenda = c
+        .get(app.url("/t/lens-lievin/agenda"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(agenda.contains(r#"<a href="/t/lens-lievin/agenda" aria-current="page">Agenda</a>"#));
+    assert!(agenda.contains(r#"aria-label="Vous êtes ici""#));
+    for (path, h1) in [
+        ("/t/lens-lievin/mentions-legales", "Mentions légales"),
+        (
+            "/t/lens-lievin/accessibilite",
+            "Déclaration d&#39;accessibilité",
+        ),
+        (
+            "/t/lens-lievin/donnees-personnelles",
+            "Données personnelles",
+        ),
+        ("/t/lens-lievin/plan-du-site", "Plan du site"),
+        ("/mentions-legales", "Mentions légales"),
+        ("/accessibilite", "Déclaration d&#39;accessibilité"),
+        ("/donnees-personnelles", "Données personnelles"),
+        ("/plan-du-site", "Plan du site"),
+    ] {
+        let r = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(&format!("<h1>{h1}</h1>")), "{path}: {body}");
+        assert!(
+            body.contains("Accessibilité : partiellement conforme"),
+            "{path}"
+        );
+    }
+    let a11y = c
+        .get(app.url("/t/lens-lievin/accessibilite"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(a11y.contains("partiellement conforme") && a11y.contains("Défenseur des droits"));
+    // No contract yet in this test territory: « Le contrat » says so plainly.
+    let r = c
+        .get(app.url("/t/lens-lievin/contrat"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("pas encore publié"));
+    assert_eq!(
+        c.get(app.url("/t/inconnu/mentions-legales"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    app.stop().await;
+}
+both!(every_public_page_has_menu_breadcrumb_and_legal_pages);

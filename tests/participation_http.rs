@@ -400,7 +400,7 @@ async fn join_a_working_group(backend: Backend) {
             "/admin/t/lens-lievin/demandes/{}/suppression",
             requests[0].id
         ),
-        &[],
+        &[("confirme", "oui")],
     )
     .await;
     assert_eq!(r.status(), 303);
@@ -602,7 +602,7 @@ async fn members_space_meetings_and_decisions(backend: Backend) {
         &staff,
         &body_admin,
         &format!("/admin/t/lens-lievin/membres/{mid}/fin"),
-        &[],
+        &[("confirme", "oui")],
     )
     .await;
     assert_eq!(r.status(), 303);
@@ -898,7 +898,7 @@ async fn questionnaire_answers_results_and_exports(backend: Backend) {
         &staff,
         &edit,
         &format!("/admin/t/lens-lievin/questions/{}/suppression", q[2]),
-        &[],
+        &[("confirme", "oui")],
     )
     .await;
     assert_eq!(r.status(), 409);
@@ -1391,7 +1391,7 @@ async fn idea_box_moderation_and_contact(backend: Backend) {
         &staff,
         "/admin/t/lens-lievin/participation",
         &format!("/admin/t/lens-lievin/messages/{}/suppression", msgs[0].id),
-        &[],
+        &[("confirme", "oui")],
     )
     .await;
     assert_eq!(r.status(), 303);
@@ -1601,7 +1601,7 @@ async fn files_of_the_members_space(backend: Backend) {
         &staff,
         &body_admin,
         &format!("{body_admin}/documents/supprimer"),
-        &[("document", &doc.id.to_string())],
+        &[("confirme", "oui"), ("document", &doc.id.to_string())],
     )
     .await;
     assert_eq!(r.status(), 303);

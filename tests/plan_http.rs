@@ -645,7 +645,7 @@ async fn documents(backend: Backend) {
         .post(app.url(&format!(
             "/admin/t/lens-lievin/documents/{private}/supprimer"
         )))
-        .form(&[("_csrf", token.as_str())])
+        .form(&[("confirme", "oui"), ("_csrf", token.as_str())])
         .send()
         .await
         .unwrap();
@@ -717,7 +717,7 @@ async fn people_and_rgpd(backend: Backend) {
     // Erasure.
     let resp = c
         .post(format!("{url}/{}/effacer", person.id))
-        .form(&[("_csrf", token.as_str())])
+        .form(&[("confirme", "oui"), ("_csrf", token.as_str())])
         .send()
         .await
         .unwrap();
@@ -1169,6 +1169,7 @@ async fn plan_editing(backend: Backend) {
     let resp = c
         .post(format!("{curl}/etapes/supprimer"))
         .form(&[
+            ("confirme", "oui"),
             ("_csrf", token.as_str()),
             ("milestone", &m[0].id.to_string()),
         ])
@@ -1201,7 +1202,7 @@ async fn plan_editing(backend: Backend) {
         .id;
     let resp = c
         .post(app.url(&format!("/admin/t/lens-lievin/indicateurs/{ind}/supprimer")))
-        .form(&[("_csrf", token.as_str())])
+        .form(&[("confirme", "oui"), ("_csrf", token.as_str())])
         .send()
         .await
         .unwrap();
@@ -1231,7 +1232,7 @@ async fn plan_editing(backend: Backend) {
         .id;
     let resp = partner
         .post(app.url(&format!("/admin/t/lens-lievin/indicateurs/{ind}/supprimer")))
-        .form(&[("_csrf", ptoken.as_str())])
+        .form(&[("confirme", "oui"), ("_csrf", ptoken.as_str())])
         .send()
         .await
         .unwrap();

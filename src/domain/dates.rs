@@ -44,6 +44,18 @@ pub fn long_date_with_weekday(d: NaiveDate) -> String {
     format!("{} {}", weekday_name(d), long_date(d))
 }
 
+/// `05/03/2026`: the one short date format shown everywhere.
+pub fn short_date(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+/// A stored `YYYY-MM-DD` shown as `JJ/MM/AAAA` (kept as is if it is not one).
+pub fn french_iso_date(s: &str) -> String {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(short_date)
+        .unwrap_or_else(|_| s.to_owned())
+}
+
 /// A UTC instant as a date in Paris: `23 novembre 2026`.
 pub fn paris_date(at: DateTime<Utc>) -> String {
     long_date(at.with_timezone(&Paris).date_naive())

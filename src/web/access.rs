@@ -113,6 +113,14 @@ impl Routes {
         access: Access,
         mr: MethodRouter<AppState>,
     ) -> Self {
+        // Destructive actions ask for a confirmation, after the access check
+        // (the guard is the outer layer): nobody sees a confirmation page
+        // for an action they may not take.
+        let mr = if method == Method::POST && super::confirm::question(path).is_some() {
+            mr.route_layer(middleware::from_fn(super::confirm::layer))
+        } else {
+            mr
+        };
         let mr = self.guard(access, mr);
         self.router = self.router.route(path, mr);
         self.specs.push(RouteSpec {

@@ -80,7 +80,10 @@ impl MicroCache {
 }
 
 fn cacheable_request(req: &Request) -> Option<String> {
-    if req.method() != Method::GET || cookie(req.headers(), SESSION_COOKIE).is_some() {
+    if req.method() != Method::GET
+        || cookie(req.headers(), SESSION_COOKIE).is_some()
+        || cookie(req.headers(), super::flash::FLASH_COOKIE).is_some()
+    {
         return None;
     }
     let path = req.uri().path();

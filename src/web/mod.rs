@@ -8,10 +8,13 @@ pub mod access;
 pub mod admin;
 pub mod agenda;
 pub mod api;
+pub mod confirm;
 pub mod contract;
 pub mod csrf;
 pub mod directory;
 pub mod error;
+pub mod flash;
+pub mod legal;
 pub mod microcache;
 pub mod pages;
 pub mod participation;
@@ -74,6 +77,7 @@ impl AppState {
 pub fn routes(state: AppState) -> Built {
     let r = Routes::new(state, api::openapi_base());
     let r = public::routes(r);
+    let r = legal::routes(r);
     let r = directory::routes(r);
     let r = admin::routes(r);
     let r = api::routes(r);
@@ -97,6 +101,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             microcache::layer,
         ))
+        .layer(middleware::from_fn(flash::layer))
         .layer(middleware::from_fn(security::headers))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(state.config.body_limit))

@@ -85,6 +85,62 @@ pub struct Layout {
     pub territory: Option<NavTerritory>,
     /// Back office pages get the back office navigation and `noindex`.
     pub back_office: bool,
+    /// The current path (not encoded): the menu and the breadcrumb follow it.
+    pub path: String,
+    /// A message left by the form that led here (« Enregistré. »).
+    pub flash: Option<String>,
+}
+
+/// An entry of the territory's main menu.
+pub struct MenuItem {
+    pub href: String,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// A step of the breadcrumb; the last one (the page itself) has no link.
+pub struct Crumb {
+    pub href: Option<String>,
+    pub label: String,
+}
+
+/// The main menu of a territory's public site: path segment, label.
+const MENU: [(&str, &str); 6] = [
+    ("permanences", "Permanences"),
+    ("agenda", "Agenda"),
+    ("annuaire", "Annuaire"),
+    ("participer", "Participer"),
+    ("contrat", "Le contrat"),
+    ("contact", "Contact"),
+];
+
+/// Which menu entry a public path belongs to.
+fn public_section(segment: &str) -> Option<&'static str> {
+    Some(match segment {
+        "permanences" | "permanences.ics" => "permanences",
+        "agenda" | "agenda.ics" | "evenements" | "inscriptions" => "agenda",
+        "annuaire" => "annuaire",
+        "participer" | "groupes" | "consultations" | "idees" => "participer",
+        "contrat" | "actions" | "documents" => "contrat",
+        "contact" => "contact",
+        _ => return None,
+    })
+}
+
+/// Which back-office area a path belongs to: segment of its home, label.
+fn admin_section(segment: &str) -> Option<(&'static str, &'static str)> {
+    Some(match segment {
+        "contrats" | "actions" | "indicateurs" | "documents" | "partenaires" | "suites" => {
+            ("contrats", "Contrats")
+        }
+        "agenda" | "permanences" | "evenements" | "seances" | "lieux" | "inscriptions" => {
+            ("agenda", "Agenda")
+        }
+        "participation" | "instances" | "reunions" | "membres" | "demandes" | "consultations"
+        | "questions" | "idees" | "messages" => ("participation", "Participation"),
+        "annuaire" => ("annuaire", "Annuaire"),
+        _ => return None,
+    })
 }
 
 impl Layout {
@@ -98,6 +154,109 @@ impl Layout {
         }
         c.join(" ")
     }
+
+    /// `/t/{slug}` on a territory's pages, empty elsewhere: the footer's
+    /// legal pages are the territory's own.
+    pub fn site_prefix(&self) -> String {
+        self.territory
+            .as_ref()
+            .map(|t| format!("/t/{}", t.slug))
+            .unwrap_or_default()
+    }
+
+    /// The public menu of the territory, the current section marked.
+    pub fn menu(&self) -> Vec<MenuItem> {
+        let Some(t) = &self.territory else {
+            return Vec::new();
+        };
+        let current = self.territory_segment().and_then(public_section);
+        MENU.iter()
+            .map(|(seg, label)| MenuItem {
+                href: format!("/t/{}/{seg}", t.slug),
+                label,
+                current: current == Some(*seg),
+            })
+            .collect()
+    }
+
+    /// The first path segment after `/t/{slug}/` (public pages).
+    fn territory_segment(&self) -> Option<&str> {
+        let t = self.territory.as_ref()?;
+        let rest = self.path.strip_prefix(&format!("/t/{}/", t.slug))?;
+        rest.split('/').next().filter(|s| !s.is_empty())
+    }
+
+    /// Home › section › page, derived from the path: every page gets one
+    /// without its handler saying anything. Empty on home pages.
+    pub fn crumbs(&self) -> Vec<Crumb> {
+        let mut out = Vec::new();
+        let here = Crumb {
+            href: None,
+            label: self.title.clone(),
+        };
+        if let Some(rest) = self.path.strip_prefix("/admin/t/") {
+            let mut segs = rest.split('/').filter(|s| !s.is_empty());
+            let (Some(slug), Some(first)) = (segs.next(), segs.next()) else {
+                return out;
+            };
+            out.push(Crumb {
+                href: Some("/admin/".into()),
+                label: "Tableau de bord".into(),
+            });
+            out.push(Crumb {
+                href: Some(format!("/admin/t/{slug}/")),
+                label: "Territoire".into(),
+            });
+            if let Some((home, label)) = admin_section(first) {
+                let is_home = first == home && segs.next().is_none();
+                if !is_home {
+                    out.push(Crumb {
+                        href: Some(format!("/admin/t/{slug}/{home}")),
+                        label: label.into(),
+                    });
+                }
+            }
+            out.push(here);
+            return out;
+        }
+        if self.path.starts_with("/admin/") && self.path != "/admin/" {
+            out.push(Crumb {
+                href: Some("/admin/".into()),
+                label: "Tableau de bord".into(),
+            });
+            out.push(here);
+            return out;
+        }
+        let Some(t) = &self.territory else {
+            if self.path != "/" && !self.path.starts_with("/admin") {
+                out.push(Crumb {
+                    href: Some("/".into()),
+                    label: "Accueil".into(),
+                });
+                out.push(here);
+            }
+            return out;
+        };
+        let Some(first) = self.territory_segment() else {
+            return out;
+        };
+        out.push(Crumb {
+            href: Some(format!("/t/{}/", t.slug)),
+            label: "Accueil".into(),
+        });
+        if let Some(section) = public_section(first) {
+            let root = MENU.iter().find(|(s, _)| *s == section);
+            let at_root = first == section && self.path.trim_end_matches('/').ends_with(section);
+            if let (Some((seg, label)), false) = (root, at_root) {
+                out.push(Crumb {
+                    href: Some(format!("/t/{}/{seg}", t.slug)),
+                    label: (*label).into(),
+                });
+            }
+        }
+        out.push(here);
+        out
+    }
 }
 
 /// Extractor for everything a page needs to build its [`Layout`].
@@ -106,6 +265,7 @@ pub struct Ctx {
     pub prefs: Prefs,
     pub path: String,
     pub csrf: Option<CsrfToken>,
+    pub flash: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -117,6 +277,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             prefs: Prefs::from_cookie(cookie(&parts.headers, PREFS_COOKIE)),
             path: parts.uri.path().to_owned(),
             csrf: parts.extensions.get::<CsrfToken>().cloned(),
+            flash: super::flash::read(&parts.headers),
         })
     }
 }
@@ -142,6 +303,8 @@ impl Ctx {
             },
             territory: None,
             back_office: false,
+            path: self.path.clone(),
+            flash: self.flash.clone(),
         }
     }
 
@@ -217,6 +380,8 @@ impl ErrorPage {
                 csrf: String::new(),
                 territory: None,
                 back_office: false,
+                path: String::new(),
+                flash: None,
             },
             status,
             message: message.to_owned(),

@@ -84,6 +84,57 @@ struct TerritoryPage {
     updated_iso: String,
     /// The territory's contracts: id and title.
     contracts: Vec<(i64, String)>,
+    /// The next drop-in sessions (three weeks ahead, a few).
+    next_permanences: Vec<crate::web::agenda::public::OccView>,
+    /// The next sessions of events.
+    next_events: Vec<crate::web::agenda::public::SessionView>,
+}
+
+/// How many drop-ins and event sessions the home shows.
+const HOME_NEXT: usize = 4;
+
+/// The next drop-ins and event sessions of a territory, for its home page.
+async fn next_on_agenda(
+    st: &AppState,
+    t: &Territory,
+) -> Result<
+    (
+        Vec<crate::web::agenda::public::OccView>,
+        Vec<crate::web::agenda::public::SessionView>,
+    ),
+    AppError,
+> {
+    use crate::storage::agenda as store;
+    use crate::web::agenda::{public as agenda_public, series_world, today_paris};
+    let today = today_paris();
+    let world = series_world(&st.db, t.id).await?;
+    let permanences = world
+        .occurrences(today, today + chrono::Duration::days(21), None)
+        .iter()
+        .filter(|r| !r.cancelled())
+        .take(HOME_NEXT)
+        .map(agenda_public::occ_view)
+        .collect();
+    let filter = store::AgendaFilter {
+        from: chrono::Utc::now(),
+        until: None,
+        insee_code: None,
+        audience: None,
+        theme: None,
+    };
+    let (mut sessions, _) = store::agenda_sessions(&st.db, t.id, &filter, HOME_NEXT as i64).await?;
+    store::fill_seat_counts(&st.db, &mut sessions).await?;
+    let ids: Vec<i64> = sessions.iter().map(|s| s.event_id).collect();
+    let events = store::events_by_ids(&st.db, t.id, &ids).await?;
+    let places = agenda_public::places_map(st, t.id).await?;
+    let views = sessions
+        .iter()
+        .filter_map(|s| {
+            let e = events.iter().find(|e| e.id == s.event_id)?;
+            Some(agenda_public::session_view(e, s, &places))
+        })
+        .collect();
+    Ok((permanences, views))
 }
 
 pub async fn load_public_territory(st: &AppState, slug: &str) -> Result<Territory, AppError> {
@@ -106,7 +157,10 @@ async fn territory_home(
         .map(|c| (c.id, c.title))
         .collect();
     let population: i64 = communes.iter().filter_map(|c| c.population).sum();
+    let (next_permanences, next_events) = next_on_agenda(&st, &t).await?;
     let page = TerritoryPage {
+        next_permanences,
+        next_events,
         contracts,
         l: ctx.public_layout("Accueil", &t.slug, &t.name),
         presentation: paragraphs(&t.presentation),

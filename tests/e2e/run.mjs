@@ -8,6 +8,7 @@
 // the Rust side asserts); exits non-zero only on a crash, error on stderr.
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
+import { crawl, summary } from "./crawl.mjs";
 
 const base = process.env.BASE_URL;
 const territory = process.env.TERRITORY || "lens-lievin";
@@ -234,6 +235,68 @@ try {
     await audit(sp, `${base}/admin/t/${territory}/actions (erreurs)`);
   }
   await staff.close();
+
+  // Keyboard only: from the territory home to a registration's confirmation.
+  if (process.env.EVENT_ID) {
+    const kb = await newContext(browser);
+    const kp = await kb.newPage();
+    await visit(kp, `/t/${territory}/`);
+    const tabTo = async (test, max = 120) => {
+      for (let i = 0; i < max; i++) {
+        await kp.keyboard.press("Tab");
+        if (await kp.evaluate(test)) return true;
+      }
+      return false;
+    };
+    const toEvent = await tabTo(() => (document.activeElement.getAttribute("href") || "").includes("/evenements/"));
+    if (toEvent) {
+      await Promise.all([kp.waitForNavigation(), kp.keyboard.press("Enter")]);
+    }
+    const toName = await tabTo(() => document.activeElement.name === "name");
+    if (toName) {
+      await kp.keyboard.type("Camille Martin");
+      await tabTo(() => document.activeElement.name === "email", 5);
+      await kp.keyboard.type("camille.martin@exemple.test");
+      await tabTo(() => document.activeElement.id === "consent", 10);
+      await kp.keyboard.press("Space");
+      await tabTo(() => document.activeElement.type === "submit" && /inscri/i.test(document.activeElement.textContent), 30);
+      await Promise.all([kp.waitForNavigation(), kp.keyboard.press("Enter")]);
+    }
+    const confirmation = (await kp.locator("main").textContent()) || "";
+    check("keyboard only: a registration from the territory home to the confirmation",
+      toEvent && toName && /Votre inscription est confirmée|liste d’attente/.test(confirmation),
+      `event=${toEvent} name=${toName} url=${kp.url()} ${confirmation.slice(0, 160)}`);
+    await kb.close();
+  }
+
+  // The layout crawl: every public page reachable from the territory home,
+  // and the main back-office pages, at 390 and 1366 px.
+  const shots = process.env.SCREENSHOTS;
+  const publicRows = await crawl(browser, {
+    base, start: [`/t/${territory}/`], prefix: `/t/${territory}/`, follow: true, max: 120,
+    screenshots: shots && `${shots}/public`,
+  });
+  const adminPaths = ["/admin/", `/admin/t/${territory}/`, `/admin/t/${territory}/presentation`,
+    `/admin/t/${territory}/perimetre`, `/admin/t/${territory}/comptes`, `/admin/t/${territory}/agenda`,
+    `/admin/t/${territory}/annuaire`, `/admin/t/${territory}/participation`, `/admin/t/${territory}/contrats`,
+    `/admin/t/${territory}/partenaires`];
+  if (process.env.CONTRACT_ID) {
+    adminPaths.push(`/admin/t/${territory}/contrats/${process.env.CONTRACT_ID}`,
+      `/admin/t/${territory}/contrats/${process.env.CONTRACT_ID}/plan`);
+  }
+  if (process.env.EVENT_ID) adminPaths.push(`/admin/t/${territory}/evenements/${process.env.EVENT_ID}`);
+  const adminRows = await crawl(browser, {
+    base, start: adminPaths, prefix: "/admin/", follow: false,
+    screenshots: shots && `${shots}/admin`,
+    login: async (p) => {
+      await p.goto(base + "/admin/connexion");
+      await p.fill("#email", email);
+      await p.fill("#password", password);
+      await Promise.all([p.waitForNavigation(), p.getByRole("button", { name: "Se connecter" }).click()]);
+    },
+  });
+  report.layout = [...publicRows, ...adminRows];
+  report.layout_summary = { public: summary(publicRows), admin: summary(adminRows) };
 } catch (err) {
   // A crash (not a failed check): the error on stderr, what was gathered so
   // far on stdout, and a non-zero exit.

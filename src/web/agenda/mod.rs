@@ -7,7 +7,7 @@ mod admin;
 mod api;
 mod feeds;
 pub mod notify;
-mod public;
+pub mod public;
 
 pub use notify::{housekeeping, housekeeping_loop};
 
