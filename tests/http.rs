@@ -710,17 +710,18 @@ async fn password_change_and_sign_out(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), 200);
     // The other session was closed, this one goes on.
+    let closed = other_session.get(app.url("/admin/")).send().await.unwrap();
+    assert_eq!(closed.status(), 303);
+    assert!(closed.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/admin/connexion"));
     assert_eq!(
-        other_session
-            .get(app.url("/admin/"))
+        c.get(app.url("/admin/mot-de-passe"))
             .send()
             .await
             .unwrap()
             .status(),
-        303
-    );
-    assert_eq!(
-        c.get(app.url("/admin/")).send().await.unwrap().status(),
         200
     );
     let r = c
@@ -1036,7 +1037,7 @@ async fn destructive_actions_ask_then_confirm(backend: Backend) {
 
     // Someone who may not act never sees the confirmation page.
     let p = app.login("partner").await;
-    let ptoken = csrf_from(&p, &app.url("/admin/")).await;
+    let ptoken = csrf_from(&p, &app.url("/admin/mot-de-passe")).await;
     let r = p
         .post(&url)
         .form(&[("_csrf", ptoken.as_str())])
@@ -1071,7 +1072,7 @@ both!(destructive_actions_ask_then_confirm);
 async fn a_saved_form_says_so_once(backend: Backend) {
     let app = TestApp::start(backend).await;
     let c = app.login("coordinator").await;
-    let token = csrf_from(&c, &app.url("/admin/")).await;
+    let token = csrf_from(&c, &app.url("/admin/mot-de-passe")).await;
     let r = c
         .post(app.url("/admin/deconnexion"))
         .form(&[("_csrf", token.as_str())])
@@ -1196,3 +1197,44 @@ async fn every_public_page_has_menu_breadcrumb_and_legal_pages(backend: Backend)
     app.stop().await;
 }
 both!(every_public_page_has_menu_breadcrumb_and_legal_pages);
+
+/// Issue 10: a coordinator with one territory lands on it, and its
+/// dashboard says what waits (« À faire »).
+async fn coordinator_lands_on_the_territory_todo(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("coordinator").await;
+    let r = c.get(app.url("/admin/")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin/t/lens-lievin/");
+    let page = common::text_of(&c, app.url("/admin/t/lens-lievin/")).await;
+    assert!(page.contains("À faire"), "{page}");
+    assert!(page.contains(r#"<span class="count">0</span> <a href="/admin/t/lens-lievin/participation#idees">idées à modérer</a>"#), "{page}");
+    let t = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let idea = maillage::domain::participation::IdeaInput {
+        kind: "idea".into(),
+        text: "Un banc devant la maison de santé".into(),
+        theme: String::new(),
+        insee_code: String::new(),
+        contact_name: String::new(),
+        contact_email: String::new(),
+        consent: false,
+    };
+    maillage::storage::participation::create_idea(&app.db, t.id, &idea)
+        .await
+        .unwrap();
+    let page = common::text_of(&c, app.url("/admin/t/lens-lievin/")).await;
+    assert!(page.contains(r#"<span class="count">1</span> <a href="/admin/t/lens-lievin/participation#idees">idée à modérer</a>"#), "{page}");
+    // Staff who read every territory keep the list of territories.
+    let a = app.login("admin").await;
+    let r = a.get(app.url("/admin/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // A partner sees no « À faire » of the coordination.
+    let p = app.login("partner").await;
+    let page = common::text_of(&p, app.url("/admin/t/lens-lievin/")).await;
+    assert!(!page.contains("À faire"));
+    app.stop().await;
+}
+both!(coordinator_lands_on_the_territory_todo);

@@ -27,6 +27,7 @@ pub mod services;
 pub mod sessions;
 pub mod settings;
 pub mod territories;
+pub mod todo;
 pub mod users;
 
 use std::str::FromStr;

@@ -202,6 +202,10 @@ pub async fn dashboard(
         })
         .collect();
     let all = user.reads_everything();
+    // Someone with one territory (and no regional view) lands on it.
+    if let ([only], false) = (user.memberships.as_slice(), all) {
+        return Ok(Redirect::to(&format!("/admin/t/{}/", only.slug)).into_response());
+    }
     let territories = if all {
         territory_items(territories::list(&st.db).await?)
     } else {

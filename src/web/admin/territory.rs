@@ -138,6 +138,84 @@ struct DashboardPage {
     /// (id, code, title) of the actions this account leads.
     led: Vec<(i64, String, String)>,
     partner_or_more: bool,
+    /// For coordinators.
+    todo: Option<Todo>,
+}
+
+/// The « À faire » of a coordinator: what waits, this week, what is late.
+pub struct Todo {
+    pub waiting: crate::storage::todo::Waiting,
+    /// Event sessions of the next seven days: event id, title, when.
+    pub sessions: Vec<(i64, String, String)>,
+    /// Drop-ins of the next seven days: when, where.
+    pub permanences: Vec<(String, String)>,
+    /// Late actions: id, code, title.
+    pub late: Vec<(i64, String, String)>,
+    /// Indicators without a measurement this year: label, action id and code.
+    pub stale: Vec<(String, Option<i64>, String)>,
+    pub year: i32,
+}
+
+impl Todo {
+    pub fn nothing(&self) -> bool {
+        self.waiting == Default::default()
+            && self.sessions.is_empty()
+            && self.permanences.is_empty()
+            && self.late.is_empty()
+            && self.stale.is_empty()
+    }
+}
+
+async fn todo(st: &AppState, t: &Territory) -> Result<Todo, AppError> {
+    use chrono::Datelike;
+    let now = chrono::Utc::now();
+    let today = crate::web::agenda::today_paris();
+    let waiting = crate::storage::todo::waiting(&st.db, t.id, now).await?;
+    let sessions =
+        crate::storage::todo::sessions_between(&st.db, t.id, now, now + chrono::Duration::days(7))
+            .await?
+            .into_iter()
+            .map(|s| (s.event_id, s.title, dates::paris_datetime(s.starts_at)))
+            .collect();
+    let world = crate::web::agenda::series_world(&st.db, t.id).await?;
+    let permanences = world
+        .occurrences(today, today + chrono::Duration::days(6), None)
+        .iter()
+        .filter(|r| !r.cancelled())
+        .map(|r| {
+            (
+                format!(
+                    "{}, {}",
+                    dates::long_date_with_weekday(r.occ.date),
+                    crate::domain::agenda::recurrence::short_time(r.occ.start.time())
+                ),
+                format!("{} – {}", r.place.commune_name, r.place.name),
+            )
+        })
+        .collect();
+    let mut late = Vec::new();
+    for c in crate::storage::contract::list(&st.db, t.id).await? {
+        let plan = crate::plan::FullPlan::load(&st.db, c).await?;
+        for a in &plan.plan.actions {
+            if crate::plan::is_late(a, &plan.related, today) {
+                late.push((a.id, a.code.clone(), a.title.clone()));
+            }
+        }
+    }
+    let since = format!("{}-01-01", today.year());
+    let stale = crate::storage::todo::indicators_without_measurement(&st.db, t.id, &since)
+        .await?
+        .into_iter()
+        .map(|i| (i.label, i.action_id, i.action_code.unwrap_or_default()))
+        .collect();
+    Ok(Todo {
+        waiting,
+        sessions,
+        permanences,
+        late,
+        stale,
+        year: today.year(),
+    })
 }
 
 pub async fn dashboard(
@@ -165,7 +243,13 @@ pub async fn dashboard(
             led.push((a.id, a.code, a.title));
         }
     }
+    let todo = if tc.is_coordinator() {
+        Some(todo(&st, &t).await?)
+    } else {
+        None
+    };
     Ok(render(&DashboardPage {
+        todo,
         contracts,
         led,
         partner_or_more: tc.role.is_some_and(|r| r >= Role::Partner) || tc.user.reads_everything(),
