@@ -111,6 +111,10 @@ l'accès à la prévention et aux soins des personnes les plus démunies, la san
         ),
     ];
     crate::storage::participation::seed_demo(db, t.id).await?;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    crate::demo_agenda::load(db, t.id, today).await?;
     let mut out = Vec::new();
     for (label, email, name, instance_role, role) in wanted {
         let password = random_password();

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::geo::distance_km;
-use crate::domain::search::{score, tokens};
+use crate::domain::search::{score_terms, terms};
 use crate::domain::service::kind_label;
 use crate::storage::directory::{self, Point};
 use crate::storage::services::{self, Mark};
@@ -107,13 +107,15 @@ pub async fn search(
             }
         }
     }
-    let words = tokens(&q.text);
+    // The words typed, each with its synonyms (« généraliste » finds the
+    // savoir-faire « Médecine générale », « hôpital » a « Centre Hospitalier »).
+    let words = terms(&q.text);
     let mut hits = Vec::new();
     if q.profession.is_empty() {
         let category = (!q.category.is_empty()).then_some(q.category.as_str());
         for e in directory::establishments_in(db, &scope, category).await? {
             let text = format!("{} {} {} {}", e.name, e.long_name, e.category_label, e.city);
-            let Some(s) = score(&words, &text) else {
+            let Some(s) = score_terms(&words, &text) else {
                 continue;
             };
             let distance = match (centre_point, e.longitude, e.latitude) {
@@ -154,7 +156,7 @@ pub async fn search(
                 "{} {} {} {} {}",
                 p.last_name, p.first_name, p.profession_label, p.specialty_label, p.city
             );
-            let Some(s) = score(&words, &text) else {
+            let Some(s) = score_terms(&words, &text) else {
                 continue;
             };
             let detail = if p.specialty_label.is_empty() {
@@ -178,7 +180,7 @@ pub async fn search(
                 postal_code: p.postal_code,
                 city: p.city,
                 insee_code: p.insee_code,
-                phone: String::new(),
+                phone: p.phone,
                 msp: false,
                 cpts: false,
                 score: s,
@@ -201,7 +203,7 @@ pub async fn search(
                 sv.publics,
                 sv.city
             );
-            let Some(s) = score(&words, &text) else {
+            let Some(s) = score_terms(&words, &text) else {
                 continue;
             };
             hits.push(Hit {

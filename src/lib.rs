@@ -9,6 +9,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_agenda;
 pub mod demo_contract;
 pub mod directory;
 pub mod domain;

@@ -758,10 +758,27 @@ async fn series_form_keeps_input_and_shows_the_rule(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    // « Chaque mois le 2e jeudi »: saved; the edit page shows the RRULE.
+    // « Chaque mois le 2e jeudi » from a Wednesday: refused in words (the
+    // first date must be a date of the series, issue 10).
     let r = c
         .post(app.url("/admin/t/lens-lievin/permanences"))
         .form(&form("monthly", "", "2025-06-30"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Le 01/01/2025 est un mercredi, pas un jeudi"));
+    // From the second Thursday of January: saved; the edit page shows the
+    // rule in words and the RRULE under « Avancé ».
+    let mut f = form("monthly", "", "2025-06-30");
+    f[7].1 = "2025-01-09".into();
+    let r = c
+        .post(app.url("/admin/t/lens-lievin/permanences"))
+        .form(&f)
         .send()
         .await
         .unwrap();
@@ -779,7 +796,8 @@ async fn series_form_keeps_input_and_shows_the_rule(backend: Backend) {
         page.contains("FREQ=MONTHLY;BYDAY=2TH;UNTIL=20250630T215959Z"),
         "{page}"
     );
-    assert!(page.contains("jeudi 9 janvier 2025"));
+    assert!(page.contains("le 2e jeudi du mois, de 9 h à 11 h, du 09/01/2025 au 30/06/2025"));
+    assert!(page.contains("09/01/2025 (jeudi), 9 h"));
     // Cancel one occurrence through the form.
     let r = c
         .post(app.url(&format!("{edit}/exceptions")))

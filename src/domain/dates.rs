@@ -39,14 +39,23 @@ pub fn long_date(d: NaiveDate) -> String {
     format!("{day} {} {}", month_name(d.month()), d.year())
 }
 
+/// `23/11/2026`: the one short form of a date shown in the agenda pages.
+pub fn short_date(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+/// A date typed in a form: `AAAA-MM-JJ` (what a native date field sends) or
+/// `JJ/MM/AAAA` (typed by hand where the browser has no date picker).
+pub fn parse_input_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
+        .ok()
+}
+
 /// `lundi 23 novembre 2026`.
 pub fn long_date_with_weekday(d: NaiveDate) -> String {
     format!("{} {}", weekday_name(d), long_date(d))
-}
-
-/// `05/03/2026`: the one short date format shown everywhere.
-pub fn short_date(d: NaiveDate) -> String {
-    d.format("%d/%m/%Y").to_string()
 }
 
 /// A stored `YYYY-MM-DD` shown as `JJ/MM/AAAA` (kept as is if it is not one).
@@ -89,6 +98,10 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         assert_eq!(long_date(d), "1er novembre 2026");
         assert_eq!(long_date_with_weekday(d), "dimanche 1er novembre 2026");
+        assert_eq!(short_date(d), "01/11/2026");
+        assert_eq!(parse_input_date("2026-11-01"), Some(d));
+        assert_eq!(parse_input_date(" 01/11/2026 "), Some(d));
+        assert_eq!(parse_input_date("31/02/2026"), None);
         // 23:30 UTC on 31 March is already 1 April in Paris (summer time, +2).
         let at = Utc.with_ymd_and_hms(2026, 3, 31, 23, 30, 0).unwrap();
         assert_eq!(paris_datetime(at), "1er avril 2026 à 1 h 30");

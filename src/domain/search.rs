@@ -57,6 +57,215 @@ pub fn score(query: &[String], text: &str) -> Option<u32> {
     Some(total)
 }
 
+/// Words people type for a profession, a specialty (savoir-faire) or a
+/// category, and the words the official labels use (FINESS categories, RPPS
+/// professions and savoir-faire), folded. A query word found on the left
+/// also matches any word on the right.
+const SYNONYMS: &[(&[&str], &[&str])] = &[
+    (
+        &[
+            "generaliste",
+            "generalistes",
+            "traitant",
+            "famille",
+            "omnipraticien",
+        ],
+        &["generale", "generaliste", "medecin"],
+    ),
+    (
+        &["docteur", "docteurs", "dr", "toubib", "medecins"],
+        &["medecin", "medecine"],
+    ),
+    (
+        &[
+            "hopital", "hopitaux", "hosto", "urgences", "urgence", "chu", "clinique",
+        ],
+        &[
+            "hospitalier",
+            "hospitaliers",
+            "ch",
+            "chu",
+            "hopital",
+            "clinique",
+        ],
+    ),
+    (
+        &["dentiste", "dentistes", "dentaire", "dents", "dent"],
+        &["dentiste", "dentaire", "chirurgien"],
+    ),
+    (
+        &["kine", "kines", "kinesitherapeute", "kinesi", "masseur"],
+        &["kinesitherapeute", "masseur"],
+    ),
+    (
+        &[
+            "sage",
+            "sagefemme",
+            "sages",
+            "maieuticien",
+            "accouchement",
+            "grossesse",
+        ],
+        &["sage", "femme", "maieuticien"],
+    ),
+    (
+        &[
+            "infirmiere",
+            "infirmieres",
+            "infirmier",
+            "infirmiers",
+            "ide",
+            "soins",
+        ],
+        &["infirmier", "infirmiere"],
+    ),
+    (
+        &[
+            "pharmacie",
+            "pharmacies",
+            "pharmacien",
+            "pharmacienne",
+            "medicaments",
+        ],
+        &["pharmacie", "pharmacies", "pharmacien", "officine"],
+    ),
+    (
+        &[
+            "psy",
+            "psychiatre",
+            "psychologue",
+            "psychiatrie",
+            "mentale",
+            "mental",
+        ],
+        &[
+            "psychiatre",
+            "psychologue",
+            "psychiatrie",
+            "psychiatriques",
+            "psychologique",
+            "cmp",
+        ],
+    ),
+    (
+        &["ehpad", "maison", "retraite", "personnes", "agees", "vieux"],
+        &["ehpad", "hebergement", "agees"],
+    ),
+    (
+        &["labo", "laboratoire", "analyses", "prise", "sang"],
+        &["laboratoire", "biologie"],
+    ),
+    (
+        &["orthophoniste", "orthophonie", "langage"],
+        &["orthophoniste"],
+    ),
+    (
+        &["msp", "pluriprofessionnelle", "pluridisciplinaire"],
+        &["maison", "sante", "msp"],
+    ),
+    (
+        &["addiction", "addictions", "alcool", "drogue", "tabac"],
+        &["addictologie", "csapa"],
+    ),
+    (
+        &["pediatre", "enfant", "enfants", "bebe"],
+        &["pediatre", "pediatrie"],
+    ),
+    (
+        &["gyneco", "gynecologue", "gynecologie"],
+        &["gynecologie", "gynecologue", "obstetrique"],
+    ),
+];
+
+/// Little words of a query that say nothing about what is looked for.
+const STOP_WORDS: &[&str] = &[
+    "de", "du", "des", "la", "le", "les", "un", "une", "en", "au", "aux", "et", "pour", "mon",
+    "ma", "mes", "un", "pres", "chez",
+];
+
+/// One word of a query and the words that answer it: the word itself first,
+/// then its synonyms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub word: String,
+    pub alternatives: Vec<String>,
+}
+
+/// The words of a query with their synonyms (little words left out unless
+/// the query has nothing else).
+pub fn terms(query: &str) -> Vec<Term> {
+    let words = tokens(query);
+    let kept: Vec<String> = words
+        .iter()
+        .filter(|w| !STOP_WORDS.contains(&w.as_str()))
+        .cloned()
+        .collect();
+    let words = if kept.is_empty() { words } else { kept };
+    // « sage-femme »: one profession, not two words to find.
+    let words: Vec<String> = {
+        let mut out: Vec<String> = Vec::new();
+        for w in words {
+            if w == "femme" && out.last().is_some_and(|p| p == "sage") {
+                continue;
+            }
+            out.push(w);
+        }
+        out
+    };
+    words
+        .into_iter()
+        .map(|w| {
+            let mut alternatives: Vec<String> = Vec::new();
+            for (typed, official) in SYNONYMS {
+                if typed.contains(&w.as_str()) {
+                    for o in *official {
+                        if *o != w && !alternatives.iter().any(|a| a == o) {
+                            alternatives.push((*o).to_owned());
+                        }
+                    }
+                }
+            }
+            Term {
+                word: w,
+                alternatives,
+            }
+        })
+        .collect()
+}
+
+/// Like [`score`], each term answered by its word or one of its synonyms (a
+/// synonym counts a little less than the word itself).
+pub fn score_terms(query: &[Term], text: &str) -> Option<u32> {
+    let mut total = 0;
+    for t in query {
+        let own = score(std::slice::from_ref(&t.word), text);
+        let syn = t
+            .alternatives
+            .iter()
+            .filter_map(|a| score_word(a, text))
+            .max()
+            .map(|s| s.saturating_sub(1).max(1));
+        total += own.into_iter().chain(syn).max()?;
+    }
+    Some(total)
+}
+
+/// A synonym must match a whole word or its start (no typo tolerance: « ch »
+/// must not match every word starting with c-h-something else).
+fn score_word(word: &str, text: &str) -> Option<u32> {
+    let folded = fold_accents(text);
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| {
+            if word.chars().count() <= 3 {
+                w == word
+            } else {
+                w.starts_with(word)
+            }
+        })
+        .then_some(3)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +289,61 @@ mod tests {
             score(&tokens("cmo"), "CMP Lens").is_none(),
             "short words must match exactly"
         );
+        let exact = score(&tokens("pharmacie"), "Pharmacie").unwrap();
+        let near = score(&tokens("pharmacei"), "Pharmacie").unwrap();
+        assert!(exact > near);
+    }
+
+    /// What people type finds the labels of the official files: the RPPS
+    /// profession and savoir-faire of a GP, the FINESS category of a
+    /// hospital (issue 10: « médecin généraliste », « docteur », « hopital »
+    /// found nothing).
+    #[test]
+    fn words_people_type() {
+        let gp = "DURAND Claire Médecin Médecine générale Lens";
+        let hospital = "CH LENS CENTRE HOSPITALIER DE LENS Centre Hospitalier (C.H.) LENS";
+        let found = |q: &str, text: &str| score_terms(&terms(q), text).is_some();
+        for q in [
+            "médecin généraliste",
+            "generaliste",
+            "docteur",
+            "médecin traitant",
+            "un médecin de famille",
+            "Dr Durand",
+        ] {
+            assert!(found(q, gp), "{q}");
+        }
+        for q in ["hopital", "hôpital", "Hôpital de Lens", "urgences"] {
+            assert!(found(q, hospital), "{q}");
+        }
+        assert!(!found("hopital", gp));
+        assert!(!found("dentiste", gp));
+        assert!(found("dentiste", "Chirurgien-Dentiste"));
+        assert!(found("kiné", "Masseur-Kinésithérapeute"));
+        assert!(found("sage-femme", "Sage-Femme"));
+        assert!(found("sage femme", "Sage-Femme"));
+        assert!(found("infirmière", "Infirmier"));
+        assert!(found("pharmacie", "Pharmacie d'Officine"));
+        assert!(found(
+            "pharmacien",
+            "PHARMACIE DU CENTRE Pharmacie d'Officine"
+        ));
+        assert!(found("psy", "Centre Médico-Psychologique (C.M.P.)"));
+        assert!(found(
+            "psychiatre",
+            "CMP ADULTES LENS Centre Médico-Psychologique (C.M.P.)"
+        ));
+        assert!(!found("psychiatre", "Pharmacie d'Officine"));
+        // The word itself ranks above a synonym.
+        let own = score_terms(&terms("généraliste"), "Médecin généraliste").unwrap();
+        let syn = score_terms(&terms("généraliste"), "Médecin Médecine générale").unwrap();
+        assert!(own > syn);
+        // « de » alone is still a query.
+        assert_eq!(terms("de").len(), 1);
+    }
+
+    #[test]
+    fn near_misses_still_rank_below_exact() {
         let exact = score(&tokens("pharmacie"), "Pharmacie").unwrap();
         let near = score(&tokens("pharmacei"), "Pharmacie").unwrap();
         assert!(exact > near);

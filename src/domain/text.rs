@@ -58,9 +58,27 @@ pub fn fold_accents(s: &str) -> String {
     out
 }
 
+/// A count with its noun agreed, French style (0 and 1 are singular):
+/// `plural(1, "place libre", "places libres")` gives « 1 place libre »,
+/// `plural(3, …)` « 3 places libres ».
+pub fn plural(n: i64, one: &str, many: &str) -> String {
+    if n.abs() <= 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plurals() {
+        assert_eq!(plural(0, "place", "places"), "0 place");
+        assert_eq!(plural(1, "place libre", "places libres"), "1 place libre");
+        assert_eq!(plural(2, "place libre", "places libres"), "2 places libres");
+    }
 
     #[test]
     fn bounded_text() {

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::audit::Actor;
 use super::{Db, DbError, DbResult};
-use crate::domain::agenda::event::{NewRegistration, RegistrationStatus};
+use crate::domain::agenda::event::{open_seats, NewRegistration, RegistrationStatus};
 use crate::domain::agenda::recurrence::{Exception, ExceptionKind, Schedule, ScheduleInput};
 use crate::domain::Invalid;
 use crate::{audit, db_run};
@@ -42,6 +42,7 @@ pub struct Place {
     /// Name of the commune (joined).
     pub commune_name: String,
     pub access_notes: String,
+    pub version: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -53,7 +54,7 @@ pub struct NewPlace {
 }
 
 const PLACE_COLS: &str = "p.id, p.territory_id, p.name, p.address, p.insee_code, \
-    COALESCE(c.name, p.insee_code) AS commune_name, p.access_notes";
+    COALESCE(c.name, p.insee_code) AS commune_name, p.access_notes, p.version";
 
 pub async fn create_place(
     db: &Db,
@@ -101,6 +102,79 @@ pub async fn list_places(db: &Db, territory_id: i64) -> DbResult<Vec<Place>> {
     Ok(
         db_run!(db, pool => sqlx::query_as::<_, Place>(&sql).bind(territory_id).fetch_all(pool).await?),
     )
+}
+
+/// Change a place (name, address, commune, access notes).
+pub async fn update_place(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    id: i64,
+    expected_version: i64,
+    p: &NewPlace,
+) -> DbResult<Place> {
+    let done = db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE places SET name = $1, address = $2, insee_code = $3, access_notes = $4, \
+             version = version + 1, updated_at = $5 WHERE id = $6 AND territory_id = $7 AND version = $8",
+        )
+        .bind(&p.name)
+        .bind(&p.address)
+        .bind(&p.insee_code)
+        .bind(&p.access_notes)
+        .bind(Utc::now())
+        .bind(id)
+        .bind(territory_id)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            audit!(tx, actor, Some(territory_id), "place", id, "update", format!("Lieu « {} » modifié", p.name))?;
+        }
+        tx.commit().await?;
+        n == 1
+    });
+    if !done {
+        get_place(db, territory_id, id).await?;
+        return Err(DbError::Stale);
+    }
+    get_place(db, territory_id, id).await
+}
+
+/// How many series, sessions and moved dates use a place.
+pub async fn place_uses(db: &Db, territory_id: i64, id: i64) -> DbResult<i64> {
+    get_place(db, territory_id, id).await?;
+    let (n,): (i64,) = db_run!(db, pool => sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM dropin_series WHERE place_id = $1) \
+         + (SELECT COUNT(*) FROM event_sessions WHERE place_id = $1) \
+         + (SELECT COUNT(*) FROM dropin_exceptions WHERE place_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await?);
+    Ok(n)
+}
+
+/// Remove a place nothing uses (`Conflict("place_used")` otherwise: the
+/// history of the series and sessions held there is kept).
+pub async fn delete_place(db: &Db, actor: &Actor, territory_id: i64, id: i64) -> DbResult<()> {
+    let place = get_place(db, territory_id, id).await?;
+    if place_uses(db, territory_id, id).await? > 0 {
+        return Err(DbError::Conflict("place_used".into()));
+    }
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM places WHERE id = $1 AND territory_id = $2")
+            .bind(id)
+            .bind(territory_id)
+            .execute(&mut *tx)
+            .await?;
+        audit!(tx, actor, Some(territory_id), "place", id, "delete", format!("Lieu « {} » supprimé", place.name))?;
+        tx.commit().await?;
+    });
+    Ok(())
 }
 
 // ---------------------------------------------------------------- series
@@ -295,6 +369,79 @@ pub async fn list_series(db: &Db, territory_id: i64) -> DbResult<Vec<Series>> {
     )
 }
 
+/// What ending a series did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesEnd {
+    /// The series now ends on this day; its earlier dates stay.
+    EndedOn(NaiveDate),
+    /// It had no date up to that day: removed.
+    Removed,
+}
+
+/// End a series after `last_day` (the dates up to it stay, as history), or
+/// remove it when it had none yet.
+pub async fn end_series(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    id: i64,
+    last_day: NaiveDate,
+) -> DbResult<SeriesEnd> {
+    let s = get_series(db, territory_id, id).await?;
+    let ended = Schedule::new(&ScheduleInput {
+        first_date: parse_date(&s.first_date).ok_or(DbError::NotFound)?,
+        end_date: Some(
+            s.end_date
+                .as_deref()
+                .and_then(parse_date)
+                .map_or(last_day, |e| e.min(last_day)),
+        ),
+        start_time: parse_time(&s.start_time).ok_or(DbError::NotFound)?,
+        end_time: parse_time(&s.end_time).ok_or(DbError::NotFound)?,
+        rule: &s.rrule,
+        skip_holidays: s.skip_holidays,
+    })
+    .ok()
+    .filter(|sc| sc.first_date() <= last_day);
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let out = match &ended {
+            Some(sc) => {
+                let end = sc.last_date().min(last_day);
+                sqlx::query(
+                    "UPDATE dropin_series SET end_date = $1, version = version + 1, updated_at = $2 \
+                     WHERE id = $3 AND territory_id = $4",
+                )
+                .bind(fmt_date(end))
+                .bind(Utc::now())
+                .bind(id)
+                .bind(territory_id)
+                .execute(&mut *tx)
+                .await?;
+                audit!(tx, actor, Some(territory_id), "dropin_series", id, "end",
+                    format!("Permanence « {} » arrêtée après le {}", s.title, crate::domain::dates::short_date(end)))?;
+                SeriesEnd::EndedOn(end)
+            }
+            None => {
+                sqlx::query("DELETE FROM dropin_exceptions WHERE series_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM dropin_series WHERE id = $1 AND territory_id = $2")
+                    .bind(id)
+                    .bind(territory_id)
+                    .execute(&mut *tx)
+                    .await?;
+                audit!(tx, actor, Some(territory_id), "dropin_series", id, "delete",
+                    format!("Permanence « {} » supprimée (aucune date passée)", s.title))?;
+                SeriesEnd::Removed
+            }
+        };
+        tx.commit().await?;
+        out
+    }))
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct ExceptionRow {
     series_id: i64,
@@ -312,6 +459,7 @@ impl ExceptionRow {
         let original_date = parse_date(&self.original_date)?;
         let kind = match self.kind.as_str() {
             "cancelled" => ExceptionKind::Cancelled,
+            "held" => ExceptionKind::Held,
             _ => ExceptionKind::Moved {
                 date: parse_date(self.new_date.as_deref()?)?,
                 start_time: parse_time(self.start_time.as_deref()?)?,
@@ -343,11 +491,16 @@ pub async fn set_exception(
     let schedule = series
         .schedule()
         .map_err(|e| DbError::Other(anyhow::anyhow!(e)))?;
-    if !schedule.dates().contains(&e.original_date) {
+    let known = match e.kind {
+        ExceptionKind::Held => schedule.holiday_dates().contains(&e.original_date),
+        _ => schedule.dates().contains(&e.original_date),
+    };
+    if !known {
         return Err(DbError::Conflict("occurrence".into()));
     }
     let (kind, new_date, st, et, place) = match &e.kind {
         ExceptionKind::Cancelled => ("cancelled", None, None, None, None),
+        ExceptionKind::Held => ("held", None, None, None, None),
         ExceptionKind::Moved {
             date,
             start_time,
@@ -388,8 +541,13 @@ pub async fn set_exception(
         .bind(Utc::now())
         .execute(&mut *tx)
         .await?;
+        let what = match kind {
+            "cancelled" => "annulée",
+            "held" => "maintenue malgré le jour férié",
+            _ => "déplacée",
+        };
         audit!(tx, actor, Some(territory_id), "dropin_series", series_id, kind,
-            format!("Permanence du {} : {}", e.original_date, if kind == "cancelled" { "annulée" } else { "déplacée" }))?;
+            format!("Permanence du {} : {what}", crate::domain::dates::short_date(e.original_date)))?;
         tx.commit().await?;
     });
     Ok(())
@@ -411,7 +569,7 @@ pub async fn remove_exception(
             .execute(&mut *tx)
             .await?;
         audit!(tx, actor, Some(territory_id), "dropin_series", series_id, "restore",
-            format!("Permanence du {original_date} rétablie"))?;
+            format!("Permanence du {} rétablie", crate::domain::dates::short_date(original_date)))?;
         tx.commit().await?;
     });
     Ok(())
@@ -942,12 +1100,12 @@ pub async fn register(
         .bind(session_id)
         .fetch_one(&mut *tx)
         .await?;
-        let status = match capacity {
-            None => "confirmed",
-            Some(c) if r.party_size > c => return Err(RegisterError::PartyTooLarge),
+        let status = match (capacity, open_seats(capacity, taken, waiting)) {
+            (Some(c), _) if r.party_size > c => return Err(RegisterError::PartyTooLarge),
             // Nobody jumps the queue: once people wait, newcomers wait too.
-            Some(c) if waiting == 0 && taken + r.party_size <= c => "confirmed",
-            Some(_) => "waiting",
+            (None, _) => "confirmed",
+            (_, Some(open)) if r.party_size <= open => "confirmed",
+            _ => "waiting",
         };
         let reg = sqlx::query_as::<_, Registration>(&sql_insert)
             .bind(session_id)
@@ -1191,4 +1349,75 @@ pub async fn mark_reminded(db: &Db, registration_id: i64, at: DateTime<Utc>) -> 
 pub async fn get_registration(db: &Db, id: i64) -> DbResult<Registration> {
     let sql = format!("SELECT {REG_COLS} FROM registrations WHERE id = $1");
     Ok(db_run!(db, pool => sqlx::query_as::<_, Registration>(&sql).bind(id).fetch_one(pool).await?))
+}
+
+// ---------------------------------------------------------------- session changes
+
+/// Change a session's date, times, place, capacity or audience. More seats
+/// promote the waiting list; returns the registrations promoted.
+pub async fn update_session(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    session_id: i64,
+    s: &SessionInput,
+) -> DbResult<Vec<i64>> {
+    crate::domain::agenda::event::check_session(s.starts_at, s.ends_at, s.capacity)
+        .map_err(|e| DbError::Other(anyhow::anyhow!(e)))?;
+    let current = get_session(db, session_id).await?;
+    get_event(db, territory_id, current.event_id).await?;
+    if let Some(p) = s.place_id {
+        check_place(db, territory_id, p).await?;
+    }
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "UPDATE event_sessions SET starts_at = $1, ends_at = $2, place_id = $3, capacity = $4, audience = $5, \
+             audience_roles = $6, seats_version = seats_version + 1 WHERE id = $7",
+        )
+        .bind(s.starts_at)
+        .bind(s.ends_at)
+        .bind(s.place_id)
+        .bind(s.capacity)
+        .bind(&s.audience)
+        .bind(&s.audience_roles)
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+        let promoted = promote!(tx, session_id);
+        audit!(tx, actor, Some(territory_id), "event", current.event_id, "session_update",
+            format!("Séance {session_id} modifiée"))?;
+        tx.commit().await?;
+        promoted
+    }))
+}
+
+/// Remove a session nobody registered for (`Conflict("registrations")`
+/// otherwise: cancel it instead, the list stays).
+pub async fn delete_session(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    session_id: i64,
+) -> DbResult<()> {
+    let current = get_session(db, session_id).await?;
+    get_event(db, territory_id, current.event_id).await?;
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM registrations WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if n > 0 {
+            return Err(DbError::Conflict("registrations".into()));
+        }
+        sqlx::query("DELETE FROM event_sessions WHERE id = $1")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        audit!(tx, actor, Some(territory_id), "event", current.event_id, "session_delete",
+            format!("Séance {session_id} supprimée"))?;
+        tx.commit().await?;
+    });
+    Ok(())
 }

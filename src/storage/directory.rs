@@ -368,6 +368,7 @@ pub struct ProfessionalPlaceRow {
     pub postal_code: String,
     pub city: String,
     pub insee_code: Option<String>,
+    pub phone: String,
 }
 
 /// Professionals practising in a commune, by name.
@@ -379,7 +380,7 @@ pub async fn professionals_in(
     Ok(
         db_run!(db, pool => sqlx::query_as::<_, ProfessionalPlaceRow>(
         "SELECT p.rpps, p.last_name, p.first_name, p.profession_label, pl.specialty_label, pl.address, \
-         pl.postal_code, pl.city, pl.insee_code FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
+         pl.postal_code, pl.city, pl.insee_code, pl.phone FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
          WHERE pl.insee_code = $1 ORDER BY p.name_search LIMIT $2",
     )
     .bind(insee_code)
@@ -441,7 +442,7 @@ pub async fn professionals_in_communes(
         };
         let sql = format!(
             "SELECT p.rpps, p.last_name, p.first_name, p.profession_label, pl.specialty_label, pl.address, \
-             pl.postal_code, pl.city, pl.insee_code FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
+             pl.postal_code, pl.city, pl.insee_code, pl.phone FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
              WHERE pl.insee_code IN ({}){filter}",
             marks.join(", ")
         );

@@ -3,7 +3,7 @@
 //!
 //! Destructive actions are POST routes whose last segment says so
 //! (`…/supprimer`, `…/suppression`, `…/retirer`, `…/effacer`,
-//! `…/annulation`, `…/fin`). A form posted there without `confirme=oui` is
+//! `…/annulation`, `…/fin`, `…/arreter`). A form posted there without `confirme=oui` is
 //! not run: the server answers a confirmation page that posts the same fields
 //! again with `confirme=oui` (a danger button) or leads back. No JavaScript
 //! needed; `maillage.js` may ask in a dialog instead and add the field.
@@ -37,6 +37,7 @@ pub fn question(path: &str) -> Option<(&'static str, &'static str)> {
         ),
         "annulation" => ("Confirmer l'annulation", "Oui, annuler"),
         "fin" => ("Confirmer la fin du mandat", "Oui, mettre fin au mandat"),
+        "arreter" => ("Confirmer l'arrêt", "Oui, arrêter"),
         _ => return None,
     })
 }

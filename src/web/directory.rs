@@ -191,14 +191,14 @@ async fn search(
             .map(|(_, l)| *l)
             .collect::<Vec<_>>()
             .join(", "),
-            phone_link: h.phone.replace(' ', ""),
+            phone_link: phone_link(&h.phone),
             distance: h.distance_km.map(|d| format!("{d:.0}")),
             name: h.name,
             detail: h.detail,
             address: h.address,
             postal_code: h.postal_code,
             city: h.city,
-            phone: h.phone,
+            phone: phone_display(&h.phone),
             in_territory: h.in_territory,
         })
         .collect();
@@ -283,8 +283,8 @@ async fn establishment(
             site: String::new(),
             specialty: String::new(),
             mode: String::new(),
-            phone_link: e.phone.replace(' ', ""),
-            phone: e.phone,
+            phone_link: phone_link(&e.phone),
+            phone: phone_display(&e.phone),
             address: e.address,
             postal_code: e.postal_code,
             city: e.city,
@@ -320,8 +320,8 @@ async fn professional(
                 site: pl.site_name,
                 specialty: pl.specialty_label,
                 mode: mode_label(&pl.mode_code).to_owned(),
-                phone_link: pl.phone.replace(' ', ""),
-                phone: pl.phone,
+                phone_link: phone_link(&pl.phone),
+                phone: phone_display(&pl.phone),
                 address: pl.address,
                 postal_code: pl.postal_code,
                 city: pl.city,
@@ -402,8 +402,8 @@ async fn service(
             site: String::new(),
             specialty: String::new(),
             mode: String::new(),
-            phone_link: sv.phone.replace(' ', ""),
-            phone: sv.phone.clone(),
+            phone_link: phone_link(&sv.phone),
+            phone: phone_display(&sv.phone),
             address: sv.address.clone(),
             postal_code: sv.postal_code.clone(),
             city: sv.city.clone(),
@@ -416,4 +416,50 @@ async fn service(
         ),
     };
     Ok(render(&page))
+}
+
+/// The number to dial, for a `tel:` link: digits and a leading `+` only.
+pub fn phone_link(phone: &str) -> String {
+    phone
+        .trim()
+        .chars()
+        .enumerate()
+        .filter(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '+'))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// A French ten-digit number in pairs (« 03 21 69 12 12 »), anything else
+/// as written.
+pub fn phone_display(phone: &str) -> String {
+    let digits: String = phone.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() == 10
+        && digits.starts_with('0')
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ' ' || c == '.')
+    {
+        digits
+            .as_bytes()
+            .chunks(2)
+            .map(|p| std::str::from_utf8(p).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        phone.trim().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod phone_tests {
+    use super::*;
+
+    #[test]
+    fn phones() {
+        assert_eq!(phone_display("0321691212"), "03 21 69 12 12");
+        assert_eq!(phone_display("03.21.69.12.12"), "03 21 69 12 12");
+        assert_eq!(phone_display("+33 3 21 69 12 12"), "+33 3 21 69 12 12");
+        assert_eq!(phone_link("03 21 69 12 12"), "0321691212");
+        assert_eq!(phone_link("+33 (0)3 21"), "+330321");
+    }
 }

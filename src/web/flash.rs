@@ -88,6 +88,7 @@ fn default_message(path: &str) -> &'static str {
         "effacer" => "Données effacées.",
         "annulation" => "Annulation enregistrée ; les personnes inscrites qui ont laissé une adresse sont prévenues.",
         "fin" => "Fin du mandat enregistrée.",
+        "arreter" => "Série arrêtée : ses dates passées restent dans l'historique.",
         _ => "Modifications enregistrées.",
     }
 }

@@ -95,6 +95,15 @@ pub fn check_session(
     Ok(())
 }
 
+/// Seats a newcomer may take now, `None` when the session is unlimited.
+/// Once people wait (a party that did not fit), newcomers wait too: nobody
+/// jumps the queue, so no seat is open even if some are free. The event page
+/// and `storage::agenda::register` both use this, so the page never promises
+/// a seat the registration then refuses.
+pub fn open_seats(capacity: Option<i64>, taken: i64, waiting: i64) -> Option<i64> {
+    capacity.map(|c| if waiting > 0 { 0 } else { (c - taken).max(0) })
+}
+
 /// A registration as typed by the public (or by staff on the phone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRegistration {
@@ -203,6 +212,14 @@ mod tests {
             Some(EventStatus::SaveTheDate)
         );
         assert_eq!(Audience::parse("nope"), None);
+    }
+
+    #[test]
+    fn no_seat_is_open_while_people_wait() {
+        assert_eq!(open_seats(None, 5, 0), None);
+        assert_eq!(open_seats(Some(3), 2, 0), Some(1));
+        assert_eq!(open_seats(Some(3), 2, 2), Some(0));
+        assert_eq!(open_seats(Some(3), 4, 0), Some(0));
     }
 
     #[test]

@@ -300,6 +300,8 @@ fn build_set(rule: &str, start: NaiveDateTime) -> Result<RRuleSet, Invalid> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ExceptionKind {
     Cancelled,
+    /// Held although it falls on a public holiday the series skips.
+    Held,
     Moved {
         date: NaiveDate,
         start_time: NaiveTime,
@@ -342,6 +344,15 @@ impl Exception {
             },
             note: note.trim().to_owned(),
         })
+    }
+
+    /// Hold the session of a public holiday anyway.
+    pub fn held(original_date: NaiveDate, note: &str) -> Exception {
+        Exception {
+            original_date,
+            kind: ExceptionKind::Held,
+            note: note.trim().to_owned(),
+        }
     }
 
     pub fn cancelled(original_date: NaiveDate, note: &str) -> Exception {
@@ -397,27 +408,33 @@ pub fn expand(
     if to < from {
         return out;
     }
-    for d in schedule.dates() {
+    for d in schedule.rule_dates() {
         let exc = exceptions.iter().find(|e| e.original_date == d);
+        let skipped = schedule.skip_holidays && holiday_name(d).is_some();
+        let held = exc.is_some_and(|e| e.kind == ExceptionKind::Held);
+        if skipped && !held {
+            continue;
+        }
+        let scheduled = Occurrence {
+            original_date: d,
+            date: d,
+            start: d.and_time(schedule.start_time),
+            end: d.and_time(schedule.end_time),
+            status: OccurrenceStatus::Scheduled,
+            note: String::new(),
+            place_id: None,
+        };
         let occ = match exc {
-            None => Occurrence {
-                original_date: d,
-                date: d,
-                start: d.and_time(schedule.start_time),
-                end: d.and_time(schedule.end_time),
-                status: OccurrenceStatus::Scheduled,
-                note: String::new(),
-                place_id: None,
-            },
+            None => scheduled,
             Some(e) => match &e.kind {
+                ExceptionKind::Held => Occurrence {
+                    note: e.note.clone(),
+                    ..scheduled
+                },
                 ExceptionKind::Cancelled => Occurrence {
-                    original_date: d,
-                    date: d,
-                    start: d.and_time(schedule.start_time),
-                    end: d.and_time(schedule.end_time),
                     status: OccurrenceStatus::Cancelled,
                     note: e.note.clone(),
-                    place_id: None,
+                    ..scheduled
                 },
                 ExceptionKind::Moved {
                     date,
@@ -441,6 +458,56 @@ pub fn expand(
     }
     out.sort_by_key(|o| o.start);
     out
+}
+
+/// The first date of a series must be a day the pattern gives: a Friday
+/// first date with « lundi » chosen would silently publish Mondays from the
+/// following week. For « le Nième jour du mois », the week must match too.
+pub fn check_first_date(pattern: Pattern, first: NaiveDate) -> Result<(), Invalid> {
+    let (Pattern::Weekly(w) | Pattern::Biweekly(w) | Pattern::MonthlyNth(_, w)) = pattern;
+    let date = crate::domain::dates::short_date(first);
+    if first.weekday() != w {
+        return Err(Invalid::new(format!(
+            "Le {date} est un {}, pas un {} : choisissez « {} » comme jour, ou une première date qui tombe un {}.",
+            crate::domain::dates::weekday_name(first),
+            day_name(w),
+            crate::domain::dates::weekday_name(first),
+            day_name(w),
+        )));
+    }
+    if let Pattern::MonthlyNth(n, _) = pattern {
+        let nth = (first.day() as i8 - 1) / 7 + 1;
+        let last = (first + Duration::days(7)).month() != first.month();
+        let ok = if n == -1 { last } else { n == nth };
+        if !ok {
+            return Err(Invalid::new(format!(
+                "Le {date} n’est pas le {} {} du mois : changez la semaine du mois ou la première date.",
+                nth_name(n),
+                day_name(w),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// « premier », « deuxième », …, « dernier ».
+pub fn nth_name(n: i8) -> &'static str {
+    match n {
+        1 => "premier",
+        2 => "deuxième",
+        3 => "troisième",
+        4 => "quatrième",
+        _ => "dernier",
+    }
+}
+
+/// The period in French dates: « du 07/12/2026 au 30/06/2027 ».
+pub fn describe_period(schedule: &Schedule) -> String {
+    format!(
+        "du {} au {}",
+        crate::domain::dates::short_date(schedule.first_date()),
+        crate::domain::dates::short_date(schedule.last_date())
+    )
 }
 
 /// Human description in French: « un lundi sur deux, de 14 h à 16 h ».
@@ -638,6 +705,56 @@ mod tests {
         assert!(occ
             .iter()
             .any(|o| o.date == d(2024, 12, 3) && o.status == OccurrenceStatus::Cancelled));
+    }
+
+    /// Issue 10: a Friday first date with « lundi » selected published
+    /// Mondays from the following week; it is refused, in words.
+    #[test]
+    fn first_date_must_match_the_weekday() {
+        let friday = d(2026, 12, 4);
+        let e = check_first_date(Pattern::Biweekly(Weekday::Mon), friday).unwrap_err();
+        assert_eq!(
+            e.0,
+            "Le 04/12/2026 est un vendredi, pas un lundi : choisissez « vendredi » comme jour, ou une première date qui tombe un lundi."
+        );
+        assert!(check_first_date(Pattern::Biweekly(Weekday::Fri), friday).is_ok());
+        assert!(check_first_date(Pattern::Weekly(Weekday::Fri), friday).is_ok());
+        // 4 December 2026 is the first Friday of the month, 25 the last.
+        assert!(check_first_date(Pattern::MonthlyNth(1, Weekday::Fri), friday).is_ok());
+        assert!(
+            check_first_date(Pattern::MonthlyNth(2, Weekday::Fri), friday)
+                .unwrap_err()
+                .0
+                .contains("deuxième vendredi")
+        );
+        assert!(check_first_date(Pattern::MonthlyNth(-1, Weekday::Fri), d(2026, 12, 25)).is_ok());
+        assert!(check_first_date(Pattern::MonthlyNth(-1, Weekday::Fri), friday).is_err());
+    }
+
+    /// A holiday the series skips can be held anyway.
+    #[test]
+    fn a_skipped_holiday_can_be_held() {
+        let s = series(
+            d(2024, 10, 14),
+            &Pattern::Weekly(Weekday::Mon).to_rrule(),
+            14,
+            16,
+        );
+        let (from, to) = (d(2024, 11, 1), d(2024, 11, 30));
+        let mondays = |exc: &[Exception]| -> Vec<u32> {
+            expand(&s, exc, from, to)
+                .iter()
+                .map(|o| o.date.day())
+                .collect()
+        };
+        assert_eq!(mondays(&[]), vec![4, 18, 25]);
+        assert_eq!(s.holiday_dates(), vec![d(2024, 11, 11)]);
+        let held = Exception::held(d(2024, 11, 11), "Permanence maintenue");
+        assert_eq!(mondays(std::slice::from_ref(&held)), vec![4, 11, 18, 25]);
+        let occ = expand(&s, &[held], from, to);
+        assert_eq!(occ[1].note, "Permanence maintenue");
+        assert_eq!(occ[1].status, OccurrenceStatus::Scheduled);
+        assert_eq!(describe_period(&s), "du 14/10/2024 au 31/12/2024");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 use serde::Deserialize;
 
@@ -33,14 +33,14 @@ use crate::web::error::AppError;
 use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::AppState;
 
-fn not_found(e: DbError) -> AppError {
+pub(super) fn not_found(e: DbError) -> AppError {
     match e {
         DbError::NotFound => AppError::NotFound,
         e => e.into(),
     }
 }
 
-fn id_of(s: &str) -> Result<i64, AppError> {
+pub(super) fn id_of(s: &str) -> Result<i64, AppError> {
     s.parse().map_err(|_| AppError::NotFound)
 }
 
@@ -50,7 +50,6 @@ pub struct SeriesLine {
     pub id: i64,
     pub title: String,
     pub place: String,
-    pub rule: String,
     pub description: String,
     pub next: String,
 }
@@ -117,8 +116,11 @@ async fn home_page(
                     .get(&s.place_id)
                     .map(|p| format!("{} ({})", p.name, p.commune_name))
                     .unwrap_or_default(),
-                rule: schedule.rule.clone(),
-                description: describe(schedule),
+                description: format!(
+                    "{}, {}",
+                    describe(schedule),
+                    recurrence::describe_period(schedule)
+                ),
                 next,
             }
         })
@@ -254,6 +256,19 @@ pub struct SeriesForm {
     services: String,
     #[serde(default)]
     version: String,
+    /// A place created from the series form, without leaving it.
+    #[serde(default)]
+    new_place_name: String,
+    #[serde(default)]
+    new_place_address: String,
+    #[serde(default)]
+    new_place_insee: String,
+    #[serde(default)]
+    new_place_access: String,
+    /// `place`: create the place typed and come back to the form (nothing
+    /// else is saved); empty: save the series.
+    #[serde(default)]
+    action: String,
 }
 
 impl SeriesForm {
@@ -280,15 +295,23 @@ impl SeriesForm {
             access: s.access.clone(),
             services: s.services.clone(),
             version: s.version.to_string(),
+            ..Default::default()
         }
     }
 
-    /// The RRULE the form describes.
-    fn rule(&self) -> Result<String, &'static str> {
-        let wd = || weekday_from_code(&self.weekday).ok_or("Choisissez le jour de la semaine.");
-        Ok(match self.pattern.as_str() {
-            "weekly" => Pattern::Weekly(wd()?).to_rrule(),
-            "biweekly" => Pattern::Biweekly(wd()?).to_rrule(),
+    /// The pattern the form describes (`None`: a typed RRULE). The weekday
+    /// left on « jour de la première permanence » is taken from the first
+    /// date.
+    fn pattern(&self, first: Option<NaiveDate>) -> Result<Option<Pattern>, &'static str> {
+        let wd = || match self.weekday.trim() {
+            "" => first.map(|d| d.weekday()).ok_or(
+                "Indiquez la date de la première permanence : le jour de la semaine en est tiré.",
+            ),
+            code => weekday_from_code(code).ok_or("Choisissez le jour de la semaine."),
+        };
+        Ok(Some(match self.pattern.as_str() {
+            "weekly" => Pattern::Weekly(wd()?),
+            "biweekly" => Pattern::Biweekly(wd()?),
             "monthly" => {
                 let n: i8 = self
                     .nth
@@ -297,14 +320,14 @@ impl SeriesForm {
                 if !(n == -1 || (1..=4).contains(&n)) {
                     return Err("Choisissez la semaine du mois.");
                 }
-                Pattern::MonthlyNth(n, wd()?).to_rrule()
+                Pattern::MonthlyNth(n, wd()?)
             }
-            "custom" => self.rrule.trim().to_owned(),
+            "custom" => return Ok(None),
             _ => return Err("Choisissez une récurrence."),
-        })
+        }))
     }
 
-    fn parse(&self, places: &[Place]) -> (Option<SeriesInput>, FormErrors, String) {
+    fn parse(&self, places: &[Place]) -> (Option<SeriesInput>, FormErrors, (String, String)) {
         let mut errors = FormErrors::default();
         let title = self.title.trim();
         if title.is_empty() {
@@ -321,23 +344,23 @@ impl SeriesForm {
         if place_id.is_none() {
             errors.push(
                 "place_id",
-                "Choisissez un lieu (créez-le d’abord dans la liste des lieux).",
+                "Choisissez un lieu, ou créez-le ci-dessous (« Nouveau lieu »).",
             );
         }
-        let first = parse_date(&self.first_date);
+        let first = dates::parse_input_date(&self.first_date);
         if first.is_none() {
             errors.push(
                 "first_date",
-                "Date de la première permanence illisible (AAAA-MM-JJ).",
+                "Date de la première permanence illisible (JJ/MM/AAAA).",
             );
         }
         let end = if self.end_date.trim().is_empty() {
             Ok(None)
         } else {
-            parse_date(&self.end_date).map(Some).ok_or(())
+            dates::parse_input_date(&self.end_date).map(Some).ok_or(())
         };
         if end.is_err() {
-            errors.push("end_date", "Date de fin illisible (AAAA-MM-JJ).");
+            errors.push("end_date", "Date de fin illisible (JJ/MM/AAAA).");
         }
         let st = parse_time(&self.start_time);
         if st.is_none() {
@@ -347,10 +370,21 @@ impl SeriesForm {
         if et.is_none() {
             errors.push("end_time", "Heure de fin illisible (HH:MM).");
         }
-        let rule = match self.rule() {
-            Ok(r) => r,
+        let rule = match self.pattern(first) {
+            Ok(Some(p)) => {
+                // The first date must be a day the pattern gives.
+                if let Some(f) = first {
+                    if let Err(e) = recurrence::check_first_date(p, f) {
+                        errors.push("weekday", e.0);
+                    }
+                }
+                p.to_rrule()
+            }
+            Ok(None) => self.rrule.trim().to_owned(),
             Err(m) => {
-                errors.push("pattern", m);
+                if first.is_some() {
+                    errors.push("pattern", m);
+                }
                 String::new()
             }
         };
@@ -359,7 +393,7 @@ impl SeriesForm {
         } else {
             "walk_in".into()
         };
-        let mut shown_rule = rule.clone();
+        let mut shown_rule = (rule.clone(), String::new());
         let input = match (first, end, st, et, place_id, errors.is_empty()) {
             (Some(first), Ok(end), Some(st), Some(et), Some(place_id), true) => {
                 let input = SeriesInput {
@@ -377,7 +411,7 @@ impl SeriesForm {
                 };
                 match input.schedule() {
                     Ok(s) => {
-                        shown_rule = s.effective_rule;
+                        shown_rule = rule_shown(&s);
                         Some(input)
                     }
                     Err(e) => {
@@ -397,11 +431,36 @@ impl SeriesForm {
     }
 }
 
+/// The rule as stored (RFC 5545, for « Avancé ») and in words: « un mardi
+/// sur deux, de 14 h à 16 h, du 01/12/2026 au 30/06/2027 ».
+fn rule_shown(s: &recurrence::Schedule) -> (String, String) {
+    (
+        s.effective_rule.clone(),
+        format!("{}, {}", describe(s), recurrence::describe_period(s)),
+    )
+}
+
 pub struct OccLine {
+    /// `YYYY-MM-DD` of the date the rule gives (form value).
     pub date: String,
     pub label: String,
     pub status: String,
     pub note: String,
+    /// A public holiday the series skips (« férié : pas de permanence »).
+    pub holiday: bool,
+    /// A public holiday held anyway.
+    pub held: bool,
+    sort: chrono::NaiveDateTime,
+}
+
+/// « 11/11/2026 (mercredi), 14 h ».
+fn occ_label(d: NaiveDate, t: NaiveTime) -> String {
+    format!(
+        "{} ({}), {}",
+        dates::short_date(d),
+        dates::weekday_name(d),
+        recurrence::short_time(t)
+    )
 }
 
 #[derive(Template)]
@@ -414,12 +473,18 @@ struct SeriesPage {
     form: SeriesForm,
     errors: FormErrors,
     places: Vec<Place>,
+    communes: Vec<crate::storage::communes::Commune>,
     weekdays: Vec<(&'static str, &'static str)>,
     nths: Vec<(&'static str, &'static str)>,
+    /// The effective RRULE (shown under « Avancé »).
     rule: String,
+    /// The rule in words.
+    rule_words: String,
     conflict: bool,
     occurrences: Vec<OccLine>,
     exc_errors: FormErrors,
+    /// Said once after an inline place was created.
+    notice: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -430,7 +495,7 @@ async fn series_page(
     id: Option<i64>,
     form: SeriesForm,
     errors: FormErrors,
-    rule: String,
+    rule: (String, String),
     exc_errors: FormErrors,
 ) -> Result<SeriesPage, AppError> {
     let t = &tc.territory;
@@ -451,24 +516,55 @@ async fn series_page(
                 schedule.first_date() - chrono::Duration::days(366),
                 schedule.last_date() + chrono::Duration::days(366),
             );
+            let held: Vec<NaiveDate> = exc
+                .iter()
+                .filter(|e| e.kind == recurrence::ExceptionKind::Held)
+                .map(|e| e.original_date)
+                .collect();
             for o in recurrence::expand(&schedule, &exc, from, to) {
+                let is_held = held.contains(&o.original_date);
                 occurrences.push(OccLine {
                     date: o.original_date.to_string(),
-                    label: format!(
-                        "{}, {}",
-                        dates::long_date_with_weekday(o.date),
-                        recurrence::short_time(o.start.time())
-                    ),
+                    label: occ_label(o.date, o.start.time()),
                     status: match o.status {
+                        OccurrenceStatus::Scheduled if is_held => {
+                            "férié, permanence maintenue".into()
+                        }
                         OccurrenceStatus::Scheduled => String::new(),
                         OccurrenceStatus::Cancelled => "annulée".into(),
                         OccurrenceStatus::Moved => {
-                            format!("déplacée (prévue le {})", dates::long_date(o.original_date))
+                            format!(
+                                "déplacée (prévue le {})",
+                                dates::short_date(o.original_date)
+                            )
                         }
                     },
                     note: o.note,
+                    holiday: false,
+                    held: is_held,
+                    sort: o.start,
                 });
             }
+            // Skipped public holidays are listed among the dates, with the
+            // choice to hold the session anyway.
+            for d in schedule.holiday_dates() {
+                if held.contains(&d) {
+                    continue;
+                }
+                occurrences.push(OccLine {
+                    date: d.to_string(),
+                    label: dates::short_date(d),
+                    status: format!(
+                        "férié ({}) : pas de permanence",
+                        crate::domain::agenda::holidays::holiday_name(d).unwrap_or("jour férié")
+                    ),
+                    note: String::new(),
+                    holiday: true,
+                    held: false,
+                    sort: d.and_time(schedule.start_time),
+                });
+            }
+            occurrences.sort_by_key(|o| o.sort);
         }
     }
     Ok(SeriesPage {
@@ -483,12 +579,15 @@ async fn series_page(
         form,
         errors,
         places: store::list_places(&st.db, t.id).await?,
+        communes: territories::communes(&st.db, t.id).await?,
         weekdays: WEEKDAYS.to_vec(),
         nths: NTHS.to_vec(),
-        rule,
+        rule: rule.0,
+        rule_words: rule.1,
         conflict: false,
         occurrences,
         exc_errors,
+        notice: String::new(),
     })
 }
 
@@ -499,7 +598,8 @@ pub async fn series_new(
 ) -> Result<Response, AppError> {
     let form = SeriesForm {
         pattern: "biweekly".into(),
-        weekday: "MO".into(),
+        // Taken from the first date unless another day is chosen.
+        weekday: String::new(),
         nth: "1".into(),
         start_time: "14:00".into(),
         end_time: "16:00".into(),
@@ -515,20 +615,125 @@ pub async fn series_new(
             None,
             form,
             FormErrors::default(),
-            String::new(),
+            Default::default(),
             FormErrors::default(),
         )
         .await?,
     ))
 }
 
+/// Create the place typed in the series form. `Ok(None)` when nothing was
+/// typed there; `Err` with the errors to show (the series is not saved).
+async fn inline_place(
+    st: &AppState,
+    tc: &TerritoryCtx,
+    form: &mut SeriesForm,
+) -> Result<Result<Option<Place>, FormErrors>, AppError> {
+    // « Créer ce lieu » is the form's first button, so Enter in any field
+    // sends `action=place`: with no place typed, it is a plain save.
+    if form.new_place_name.trim().is_empty() {
+        return Ok(Ok(None));
+    }
+    let t = &tc.territory;
+    let mut errors = FormErrors::default();
+    let communes = territories::communes(&st.db, t.id).await?;
+    if !communes
+        .iter()
+        .any(|c| c.insee_code == form.new_place_insee)
+    {
+        errors.push(
+            "new_place_insee",
+            "Choisissez la commune du nouveau lieu (une commune du territoire).",
+        );
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let place = store::create_place(
+        &st.db,
+        &tc.user.actor(),
+        t.id,
+        &NewPlace {
+            name: form.new_place_name.trim().to_owned(),
+            address: form.new_place_address.trim().to_owned(),
+            insee_code: form.new_place_insee.clone(),
+            access_notes: form.new_place_access.trim().to_owned(),
+        },
+    )
+    .await?;
+    form.place_id = place.id.to_string();
+    form.new_place_name.clear();
+    form.new_place_address.clear();
+    form.new_place_insee.clear();
+    form.new_place_access.clear();
+    Ok(Ok(Some(place)))
+}
+
+/// Handle the « Nouveau lieu » part of the series form: `Some(response)`
+/// when the page must be shown again (place created on its own, or refused).
+async fn place_step(
+    st: &AppState,
+    ctx: &Ctx,
+    tc: &TerritoryCtx,
+    id: Option<i64>,
+    form: &mut SeriesForm,
+) -> Result<(Option<Response>, String), AppError> {
+    let only_place = form.action == "place";
+    match inline_place(st, tc, form).await? {
+        Ok(None) => Ok((None, String::new())),
+        Ok(Some(place)) => {
+            let notice = format!(
+                "Lieu « {} » créé et choisi pour cette permanence.",
+                place.name
+            );
+            if !only_place {
+                return Ok((None, notice));
+            }
+            let mut page = series_page(
+                st,
+                ctx,
+                tc,
+                id,
+                form.clone(),
+                FormErrors::default(),
+                Default::default(),
+                FormErrors::default(),
+            )
+            .await?;
+            page.notice = notice;
+            Ok((Some(render(&page)), String::new()))
+        }
+        Err(errors) => {
+            let page = series_page(
+                st,
+                ctx,
+                tc,
+                id,
+                form.clone(),
+                errors,
+                Default::default(),
+                FormErrors::default(),
+            )
+            .await?;
+            Ok((
+                Some((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()),
+                String::new(),
+            ))
+        }
+    }
+}
+
 pub async fn series_create(
     State(st): State<AppState>,
     ctx: Ctx,
     tc: TerritoryCtx,
-    Form(form): Form<SeriesForm>,
+    Form(mut form): Form<SeriesForm>,
 ) -> Result<Response, AppError> {
     let t = &tc.territory;
+    let (shown, notice) = place_step(&st, &ctx, &tc, None, &mut form).await?;
+    if let Some(r) = shown {
+        return Ok(r);
+    }
     let places = store::list_places(&st.db, t.id).await?;
     let (input, errors, rule) = form.parse(&places);
     if let Some(input) = input {
@@ -537,7 +742,7 @@ pub async fn series_create(
             Redirect::to(&format!("/admin/t/{}/permanences/{}", t.slug, s.id)).into_response(),
         );
     }
-    let page = series_page(
+    let mut page = series_page(
         &st,
         &ctx,
         &tc,
@@ -548,6 +753,7 @@ pub async fn series_create(
         FormErrors::default(),
     )
     .await?;
+    page.notice = notice;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
 }
 
@@ -561,7 +767,7 @@ pub async fn series_edit(
     let s = store::get_series(&st.db, tc.territory.id, id)
         .await
         .map_err(not_found)?;
-    let rule = s.schedule().map(|s| s.effective_rule).unwrap_or_default();
+    let rule = s.schedule().map(|s| rule_shown(&s)).unwrap_or_default();
     Ok(render(
         &series_page(
             &st,
@@ -582,13 +788,17 @@ pub async fn series_update(
     Path((_, id)): Path<(String, String)>,
     ctx: Ctx,
     tc: TerritoryCtx,
-    Form(form): Form<SeriesForm>,
+    Form(mut form): Form<SeriesForm>,
 ) -> Result<Response, AppError> {
     let id = id_of(&id)?;
     let t = &tc.territory;
     store::get_series(&st.db, t.id, id)
         .await
         .map_err(not_found)?;
+    let (shown, notice) = place_step(&st, &ctx, &tc, Some(id), &mut form).await?;
+    if let Some(r) = shown {
+        return Ok(r);
+    }
     let places = store::list_places(&st.db, t.id).await?;
     let (input, mut errors, rule) = form.parse(&places);
     let version: i64 = form.version.parse().unwrap_or(0);
@@ -622,6 +832,7 @@ pub async fn series_update(
     )
     .await?;
     page.conflict = conflict;
+    page.notice = notice;
     Ok((status, render(&page)).into_response())
 }
 
@@ -675,11 +886,21 @@ pub async fn exception_save(
                 .await,
             ),
             "restore" => Some(store::remove_exception(&st.db, &actor, t.id, id, original).await),
+            "hold" => Some(
+                store::set_exception(
+                    &st.db,
+                    &actor,
+                    t.id,
+                    id,
+                    &Exception::held(original, &f.note),
+                )
+                .await,
+            ),
             "move" => {
                 let date = if f.new_date.trim().is_empty() {
                     Some(original)
                 } else {
-                    parse_date(&f.new_date)
+                    dates::parse_input_date(&f.new_date)
                 };
                 let (ns, ne) = (parse_time(&f.new_start), parse_time(&f.new_end));
                 let place = f.new_place_id.parse::<i64>().ok();
@@ -694,13 +915,16 @@ pub async fn exception_save(
                         }
                     }
                     _ => {
-                        errors.push("new_date", "Indiquez la nouvelle date (AAAA-MM-JJ) et les nouvelles heures (HH:MM).");
+                        errors.push("new_date", "Indiquez la nouvelle date (JJ/MM/AAAA) et les nouvelles heures (HH:MM).");
                         None
                     }
                 }
             }
             _ => {
-                errors.push("action", "Choisissez : annuler, déplacer ou rétablir.");
+                errors.push(
+                    "action",
+                    "Choisissez : annuler, déplacer, rétablir ou tenir malgré le jour férié.",
+                );
                 None
             }
         };
@@ -719,7 +943,7 @@ pub async fn exception_save(
             None => {}
         }
     }
-    let rule = s.schedule().map(|s| s.effective_rule).unwrap_or_default();
+    let rule = s.schedule().map(|s| rule_shown(&s)).unwrap_or_default();
     let page = series_page(
         &st,
         &ctx,
@@ -1028,7 +1252,7 @@ pub async fn event_update(
     Ok((status, render(&page)).into_response())
 }
 
-fn paris_instant(d: NaiveDate, t: NaiveTime) -> chrono::DateTime<Utc> {
+pub(super) fn paris_instant(d: NaiveDate, t: NaiveTime) -> chrono::DateTime<Utc> {
     Paris
         .from_local_datetime(&d.and_time(t))
         .earliest()
@@ -1049,9 +1273,9 @@ pub async fn session_add(
         .await
         .map_err(not_found)?;
     let mut errors = FormErrors::default();
-    let date = parse_date(&f.date);
+    let date = dates::parse_input_date(&f.date);
     if date.is_none() {
-        errors.push("date", "Date illisible (AAAA-MM-JJ).");
+        errors.push("date", "Date illisible (JJ/MM/AAAA).");
     }
     let (start, end) = (parse_time(&f.start), parse_time(&f.end));
     if start.is_none() || end.is_none() {
@@ -1173,7 +1397,7 @@ pub struct PhoneForm {
     consent: Option<String>,
 }
 
-async fn session_of(
+pub(super) async fn session_of(
     st: &AppState,
     tc: &TerritoryCtx,
     id: &str,

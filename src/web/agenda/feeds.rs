@@ -135,7 +135,16 @@ fn series_events(
     let uid = format!("UID:permanence-{}@{}", s.id, host);
     let place = places.get(&s.place_id);
     let dates = schedule.dates();
-    let mut exdates: Vec<NaiveDate> = schedule.holiday_dates();
+    let held: Vec<NaiveDate> = exceptions
+        .iter()
+        .filter(|e| e.kind == ExceptionKind::Held)
+        .map(|e| e.original_date)
+        .collect();
+    let mut exdates: Vec<NaiveDate> = schedule
+        .holiday_dates()
+        .into_iter()
+        .filter(|d| !held.contains(d))
+        .collect();
     for e in exceptions {
         if matches!(e.kind, ExceptionKind::Cancelled) && dates.contains(&e.original_date) {
             exdates.push(e.original_date);
@@ -320,6 +329,35 @@ pub async fn agenda_ics(
         }
         cal.line(&format!("URL:{base}/t/{}/evenements/{}", t.slug, e.id));
         cal.line("END:VEVENT");
+    }
+    // Public meetings of the bodies (announced on /participer) from a year
+    // back; they have a start and no end.
+    if commune.is_empty() {
+        let since = Utc::now() - chrono::Duration::days(366);
+        for (m, body) in
+            crate::storage::participation::upcoming_public_meetings(&st.db, t.id, since).await?
+        {
+            cal.line("BEGIN:VEVENT");
+            cal.line(&format!("UID:reunion-{}@{}", m.id, host));
+            cal.line(&format!("DTSTAMP:{stamp}"));
+            cal.line(&format!(
+                "DTSTART;TZID=Europe/Paris:{}",
+                local(m.starts_at.with_timezone(&paris).naive_local())
+            ));
+            cal.line(&format!("SUMMARY:{}", text(&m.title)));
+            cal.line("STATUS:CONFIRMED");
+            if !m.place.is_empty() {
+                cal.line(&format!("LOCATION:{}", text(&m.place)));
+            }
+            let mut description = format!("Réunion publique : {body}");
+            if !m.agenda.is_empty() {
+                description.push('\n');
+                description.push_str(&m.agenda);
+            }
+            cal.line(&format!("DESCRIPTION:{}", text(&description)));
+            cal.line(&format!("URL:{base}/t/{}/groupes/{}", t.slug, m.body_id));
+            cal.line("END:VEVENT");
+        }
     }
     Ok(ics_response("agenda.ics", cal.finish()))
 }

@@ -6,6 +6,7 @@
 mod admin;
 mod api;
 mod feeds;
+mod manage;
 pub mod notify;
 pub mod public;
 
@@ -55,6 +56,61 @@ pub fn routes(r: Routes) -> Routes {
             admin::home,
         )
         .post("/admin/t/{territory}/lieux", partner, admin::place_create)
+        .get(
+            "/admin/t/{territory}/lieux/{id}",
+            partner,
+            manage::place_edit,
+        )
+        .post(
+            "/admin/t/{territory}/lieux/{id}",
+            partner,
+            manage::place_update,
+        )
+        .get(
+            "/admin/t/{territory}/lieux/{id}/supprimer",
+            partner,
+            manage::place_delete_confirm,
+        )
+        .post(
+            "/admin/t/{territory}/lieux/{id}/supprimer",
+            partner,
+            manage::place_delete,
+        )
+        .get(
+            "/admin/t/{territory}/permanences/{id}/arreter",
+            partner,
+            manage::series_end_confirm,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}/arreter",
+            partner,
+            manage::series_end,
+        )
+        .get(
+            "/admin/t/{territory}/seances/{id}",
+            partner,
+            manage::session_edit,
+        )
+        .post(
+            "/admin/t/{territory}/seances/{id}",
+            partner,
+            manage::session_update,
+        )
+        .get(
+            "/admin/t/{territory}/seances/{id}/annulation",
+            partner,
+            manage::session_cancel_confirm,
+        )
+        .get(
+            "/admin/t/{territory}/seances/{id}/supprimer",
+            partner,
+            manage::session_delete_confirm,
+        )
+        .post(
+            "/admin/t/{territory}/seances/{id}/supprimer",
+            partner,
+            manage::session_delete,
+        )
         .get(
             "/admin/t/{territory}/permanences/nouvelle",
             partner,
@@ -229,10 +285,13 @@ pub fn today_paris() -> NaiveDate {
 #[derive(Debug, Clone, Copy)]
 pub struct BadDate;
 
-/// `YYYY-MM-DD`, or `None` when empty; `Err` when typed but unreadable.
+/// `AAAA-MM-JJ` (date field) or `JJ/MM/AAAA` (typed), or `None` when empty;
+/// `Err` when typed but unreadable.
 pub fn opt_date(s: &Option<String>) -> Result<Option<NaiveDate>, BadDate> {
     match s.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) => store::parse_date(v).map(Some).ok_or(BadDate),
+        Some(v) => crate::domain::dates::parse_input_date(v)
+            .map(Some)
+            .ok_or(BadDate),
     }
 }

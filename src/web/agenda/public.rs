@@ -15,11 +15,13 @@ use chrono_tz::Europe::Paris;
 use serde::Deserialize;
 
 use super::{opt_date, series_world, today_paris, OccRow};
-use crate::domain::agenda::event::{Audience, EventKind, EventStatus, NewRegistration};
+use crate::domain::agenda::event::{open_seats, Audience, EventKind, EventStatus, NewRegistration};
 use crate::domain::agenda::recurrence::{self, short_time};
 use crate::domain::dates;
+use crate::domain::text::plural;
 use crate::storage::agenda::{self as store, Event, Place, RegisterError, Session};
 use crate::storage::communes::Commune;
+use crate::storage::participation::Meeting;
 use crate::storage::territories::{self, Territory};
 use crate::storage::DbError;
 use crate::web::error::AppError;
@@ -132,11 +134,11 @@ pub async fn permanences(
         b
     } else {
         let from = opt_date(&q.du).unwrap_or_else(|_| {
-            error = "Date de début illisible (format attendu : AAAA-MM-JJ).".into();
+            error = "Date de début illisible (format attendu : JJ/MM/AAAA).".into();
             None
         });
         let to = opt_date(&q.au).unwrap_or_else(|_| {
-            error = "Date de fin illisible (format attendu : AAAA-MM-JJ).".into();
+            error = "Date de fin illisible (format attendu : JJ/MM/AAAA).".into();
             None
         });
         let from = from.unwrap_or(today);
@@ -242,14 +244,26 @@ pub struct SessionView {
     pub cancelled: bool,
     pub capacity: Option<i64>,
     pub remaining: Option<i64>,
-    pub waiting: i64,
     pub past: bool,
+    /// « 3 places restantes », « complet – liste d’attente », or empty
+    /// when the session has no limit.
+    pub seats_label: String,
+    /// « 20 places », empty without a limit.
+    pub capacity_label: String,
+    /// « 1 personne en attente ».
+    pub waiting_label: String,
+    /// The session is for professionals (all, or named roles).
+    pub for_professionals: bool,
+    /// Where the title links to when it is not an event of the agenda (a
+    /// public meeting of a body links to the body's page).
+    pub link: Option<String>,
 }
 
 pub fn session_view(e: &Event, s: &Session, places: &BTreeMap<i64, Place>) -> SessionView {
     let start = s.starts_at.with_timezone(&Paris);
     let end = s.ends_at.with_timezone(&Paris);
     let place = s.place_id.and_then(|p| places.get(&p));
+    let remaining = open_seats(s.capacity, s.taken, s.waiting);
     let time_label = if start.date_naive() == end.date_naive() {
         format!(
             "de {} à {}",
@@ -278,25 +292,107 @@ pub fn session_view(e: &Event, s: &Session, places: &BTreeMap<i64, Place>) -> Se
             .map(|p| format!("{}, {}", p.name, p.address))
             .unwrap_or_default(),
         commune: place.map(|p| p.commune_name.clone()).unwrap_or_default(),
-        audience_label: match Audience::parse(&s.audience) {
-            Some(Audience::Roles) if !s.audience_roles.trim().is_empty() => format!(
-                "Réservé à : {}",
-                s.audience_roles
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Some(a) => a.label().to_owned(),
-            None => String::new(),
-        },
+        audience_label: audience_label(&s.audience, &s.audience_roles),
+        for_professionals: matches!(
+            Audience::parse(&s.audience),
+            Some(Audience::Professionals | Audience::Roles)
+        ),
         themes: e.theme_list().join(", "),
         cancelled: s.cancelled || e.status == "cancelled",
         capacity: s.capacity,
-        remaining: s.capacity.map(|c| (c - s.taken).max(0)),
-        waiting: s.waiting,
+        remaining,
         past: s.ends_at < Utc::now(),
+        seats_label: match remaining {
+            None => String::new(),
+            Some(0) => "complet – liste d’attente".into(),
+            Some(n) => plural(n, "place restante", "places restantes"),
+        },
+        capacity_label: s
+            .capacity
+            .map(|c| plural(c, "place", "places"))
+            .unwrap_or_default(),
+        waiting_label: plural(s.waiting, "personne en attente", "personnes en attente"),
+        link: None,
+    }
+}
+
+/// A public meeting of a body (steering committee, working group…) as an
+/// agenda line: it is announced on `/participer` and belongs in the agenda.
+pub fn meeting_view(slug: &str, m: &Meeting, body_name: &str) -> SessionView {
+    let start = m.starts_at.with_timezone(&Paris);
+    SessionView {
+        id: m.id,
+        event_id: 0,
+        title: m.title.clone(),
+        kind_label: "Réunion publique".into(),
+        status_label: body_name.to_owned(),
+        date_label: dates::long_date_with_weekday(start.date_naive()),
+        start_iso: dates::paris_iso(m.starts_at),
+        time_label: format!("à {}", short_time(start.time())),
+        place: m.place.clone(),
+        commune: m.place.clone(),
+        audience_label: Audience::Public.label().to_owned(),
+        for_professionals: false,
+        themes: String::new(),
+        cancelled: false,
+        capacity: None,
+        remaining: None,
+        past: m.starts_at < Utc::now(),
+        seats_label: String::new(),
+        capacity_label: String::new(),
+        waiting_label: String::new(),
+        link: Some(format!("/t/{slug}/groupes/{}", m.body_id)),
+    }
+}
+
+/// Public meetings of the territory's bodies in `[from, until)` that the
+/// agenda's filters let through (no theme, audience « tout public », the
+/// commune's name in the place).
+pub async fn public_meetings(
+    st: &AppState,
+    t: &Territory,
+    filter: &store::AgendaFilter,
+    communes: &[Commune],
+) -> Result<Vec<SessionView>, AppError> {
+    if filter.theme.is_some() || filter.audience.as_deref().is_some_and(|a| a != "public") {
+        return Ok(Vec::new());
+    }
+    let commune_name = filter.insee_code.as_ref().and_then(|code| {
+        communes
+            .iter()
+            .find(|c| &c.insee_code == code)
+            .map(|c| crate::domain::text::fold_accents(&c.name))
+    });
+    Ok(
+        crate::storage::participation::upcoming_public_meetings(&st.db, t.id, filter.from)
+            .await?
+            .into_iter()
+            .filter(|(m, _)| filter.until.is_none_or(|u| m.starts_at < u))
+            .filter(|(m, _)| {
+                commune_name.as_ref().is_none_or(|n| {
+                    crate::domain::text::fold_accents(&m.place).contains(n.as_str())
+                })
+            })
+            .map(|(m, body)| meeting_view(&t.slug, &m, &body))
+            .collect(),
+    )
+}
+
+/// Who a session is for, as the public reads it.
+pub fn audience_label(audience: &str, roles: &str) -> String {
+    match Audience::parse(audience) {
+        Some(Audience::Roles) if !roles.trim().is_empty() => format!(
+            "Réservé à : {}",
+            roles
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Some(Audience::Professionals) => "Réservé aux professionnels".to_owned(),
+        Some(a) => a.label().to_owned(),
+        None => String::new(),
     }
 }
 
@@ -349,11 +445,11 @@ pub async fn agenda(
     let places = places_map(&st, t.id).await?;
     let mut error = String::new();
     let from = opt_date(&q.du).unwrap_or_else(|_| {
-        error = "Date de début illisible (format attendu : AAAA-MM-JJ).".into();
+        error = "Date de début illisible (format attendu : JJ/MM/AAAA).".into();
         None
     });
     let to = opt_date(&q.au).unwrap_or_else(|_| {
-        error = "Date de fin illisible (format attendu : AAAA-MM-JJ).".into();
+        error = "Date de fin illisible (format attendu : JJ/MM/AAAA).".into();
         None
     });
     let from = from.unwrap_or_else(today_paris);
@@ -391,12 +487,16 @@ pub async fn agenda(
         .iter()
         .filter_map(|s| events.get(&s.event_id).map(|e| session_view(e, s, &places)))
         .collect();
+    let communes = territory_communes(&st, &t).await?;
+    let mut views = views;
+    views.extend(public_meetings(&st, &t, &filter, &communes).await?);
+    views.sort_by(|a, b| a.start_iso.cmp(&b.start_iso));
     let themes = store::event_themes(&st.db, t.id).await?;
     let page = AgendaPage {
         more,
         l: ctx.public_layout("Agenda santé", &t.slug, &t.name),
         slug: t.slug.clone(),
-        communes: territory_communes(&st, &t).await?,
+        communes,
         themes,
         audiences: Audience::ALL
             .iter()
@@ -429,6 +529,9 @@ pub struct RegistrationForm {
     party_size: String,
     #[serde(default)]
     consent: Option<String>,
+    /// « Je suis un·e professionnel·le », asked for professionals' sessions.
+    #[serde(default)]
+    professional: Option<String>,
     #[serde(default)]
     key: String,
 }
@@ -451,6 +554,8 @@ struct EventPage {
     form: RegistrationForm,
     errors: FormErrors,
     registrable: bool,
+    /// Some session is for professionals only: the form asks to confirm.
+    any_professional: bool,
 }
 
 /// `</script>` cannot close the block: `<`, `>` and `&` are written as JSON
@@ -586,6 +691,9 @@ async fn event_page_response(
         .collect();
     let registrable =
         e.status == "confirmed" && views_sessions.iter().any(|s| !s.cancelled && !s.past);
+    let any_professional = views_sessions
+        .iter()
+        .any(|s| s.for_professionals && !s.cancelled && !s.past);
     let mail_share = format!(
         "mailto:?subject={}&body={}",
         url_encode(&e.title),
@@ -621,6 +729,7 @@ async fn event_page_response(
         form,
         errors,
         registrable,
+        any_professional,
         e,
     };
     Ok((status, render(&page)).into_response())
@@ -684,6 +793,15 @@ pub async fn register(
         .and_then(|sid| sessions.iter().find(|s| s.id == sid).cloned());
     if session.is_none() {
         errors.push("session_id", "Choisissez une séance.");
+    }
+    if session
+        .as_ref()
+        .is_some_and(|s| s.audience != "public" && form.professional.is_none())
+    {
+        errors.push(
+            "professional",
+            "Cette séance est réservée aux professionnels : cochez « Je suis un·e professionnel·le » pour vous inscrire, ou choisissez une séance tout public.",
+        );
     }
     if e.status != "confirmed" {
         errors.push(

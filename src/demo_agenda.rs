@@ -1,0 +1,453 @@
+//! The demo territory's agenda: drop-in series of the health mediators in
+//! several communes of the agglomeration (after the planning it publishes,
+//! seed page 000: « un lundi sur deux, de 14 h à 16 h », sans rendez-vous),
+//! and events (a full workshop with a waiting list, a professionals' day
+//! announced as a save-the-date then confirmed, with a morning for the
+//! professionals and an afternoon for the inhabitants, after seed page 003).
+//!
+//! Every date is relative to the day the demo is loaded (Europe/Paris), so
+//! that the public pages and both feeds have something to show whenever the
+//! demo starts.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono_tz::Europe::Paris;
+
+use crate::domain::agenda::event::NewRegistration;
+use crate::domain::agenda::holidays::holiday_name;
+use crate::domain::agenda::recurrence::{Exception, Pattern};
+use crate::storage::agenda::{self as store, EventInput, NewPlace, SeriesInput, SessionInput};
+use crate::storage::audit::Actor;
+use crate::storage::Db;
+
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
+}
+
+/// A Paris wall-clock date and time as an instant.
+fn at(d: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
+    d.and_time(t)
+        .and_local_timezone(Paris)
+        .earliest()
+        .map(|x| x.with_timezone(&Utc))
+        .unwrap_or_else(|| d.and_time(t).and_utc())
+}
+
+/// The first `w` on or after `d`.
+fn next_weekday(d: NaiveDate, w: Weekday) -> NaiveDate {
+    let ahead =
+        (7 + w.num_days_from_monday() as i64 - d.weekday().num_days_from_monday() as i64) % 7;
+    d + Duration::days(ahead)
+}
+
+/// The first working day (Monday to Friday) that is a public holiday,
+/// between `from` and a year later.
+fn next_weekday_holiday(from: NaiveDate) -> Option<NaiveDate> {
+    (0..366)
+        .map(|i| from + Duration::days(i))
+        .find(|d| d.weekday().num_days_from_monday() < 5 && holiday_name(*d).is_some())
+}
+
+/// Load the demo agenda of a territory.
+pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Result<()> {
+    let actor = Actor::system("maillage demo");
+    let place =
+        |name: &'static str, address: &'static str, insee: &'static str, notes: &'static str| {
+            let actor = actor.clone();
+            async move {
+                store::create_place(
+                    db,
+                    &actor,
+                    territory_id,
+                    &NewPlace {
+                        name: name.into(),
+                        address: address.into(),
+                        insee_code: insee.into(),
+                        access_notes: notes.into(),
+                    },
+                )
+                .await
+            }
+        };
+    let lens = place(
+        "Centre social Dumas",
+        "Rue Alexandre Dumas",
+        "62498",
+        "Accessible en fauteuil roulant. Bus ligne 1, arrêt Dumas.",
+    )
+    .await?;
+    let lievin = place(
+        "Maison de quartier Calonne",
+        "Rue de la Marne",
+        "62510",
+        "De plain-pied.",
+    )
+    .await?;
+    let avion = place("Espace Léo Lagrange", "Place Jean Jaurès", "62065", "").await?;
+    let sallaumines = place(
+        "Centre social Arc-en-ciel",
+        "Rue Florent Evrard",
+        "62771",
+        "",
+    )
+    .await?;
+    let harnes = place(
+        "Mairie annexe",
+        "Rue des Fusillés",
+        "62413",
+        "Entrée par la cour.",
+    )
+    .await?;
+    let hall = place(
+        "Salle des fêtes de Liévin",
+        "Place Gambetta",
+        "62510",
+        "Accessible en fauteuil roulant, parking devant la salle.",
+    )
+    .await?;
+    let maison_assos = place(
+        "Maison des associations",
+        "Rue Paul Bert",
+        "62498",
+        "Salle au premier étage, ascenseur.",
+    )
+    .await?;
+
+    // Drop-in series: from four weeks ago (their history) to six months ahead.
+    let start = today - Duration::weeks(4);
+    let end = today + Duration::days(183);
+    let mediators = "Nadia, médiatrice santé\nKevin, médiateur santé";
+    let services = "Écoute et conseils\nAide aux démarches : carte Vitale, complémentaire santé solidaire, médecin traitant\nDocumentation et orientation";
+    let series = |title: &'static str,
+                  place_id: i64,
+                  first: NaiveDate,
+                  rule: String,
+                  from: NaiveTime,
+                  to: NaiveTime| {
+        let actor = actor.clone();
+        async move {
+            store::create_series(
+                db,
+                &actor,
+                territory_id,
+                &SeriesInput {
+                    title: title.into(),
+                    mediators: mediators.into(),
+                    place_id,
+                    first_date: first,
+                    end_date: Some(end),
+                    start_time: from,
+                    end_time: to,
+                    rrule: rule,
+                    skip_holidays: true,
+                    access: "walk_in".into(),
+                    services: services.into(),
+                },
+            )
+            .await
+        }
+    };
+    use Weekday::*;
+    let lens_s = series(
+        "Permanence santé de Lens",
+        lens.id,
+        next_weekday(start, Mon),
+        Pattern::Biweekly(Mon).to_rrule(),
+        hm(14, 0),
+        hm(16, 0),
+    )
+    .await?;
+    let lievin_s = series(
+        "Permanence santé de Liévin",
+        lievin.id,
+        next_weekday(start, Fri),
+        Pattern::Biweekly(Fri).to_rrule(),
+        hm(14, 0),
+        hm(16, 0),
+    )
+    .await?;
+    series(
+        "Permanence santé d’Avion",
+        avion.id,
+        next_weekday(start, Wed),
+        Pattern::Biweekly(Wed).to_rrule(),
+        hm(10, 0),
+        hm(12, 0),
+    )
+    .await?;
+    series(
+        "Permanence santé de Sallaumines",
+        sallaumines.id,
+        next_weekday(start, Tue),
+        Pattern::MonthlyNth(2, Tue).to_rrule(),
+        hm(14, 0),
+        hm(16, 0),
+    )
+    .await?;
+    // Harnes: every week on the weekday of the next public holiday, so that
+    // the series crosses it (the holiday is skipped and said so).
+    if let Some(holiday) = next_weekday_holiday(today + Duration::days(7)) {
+        let first = (holiday - Duration::weeks(3)).max(start);
+        let first = next_weekday(first, holiday.weekday());
+        let harnes_end = (holiday + Duration::weeks(4)).max(end);
+        store::create_series(
+            db,
+            &actor,
+            territory_id,
+            &SeriesInput {
+                title: "Permanence santé de Harnes".into(),
+                mediators: mediators.into(),
+                place_id: harnes.id,
+                first_date: first,
+                end_date: Some(harnes_end),
+                start_time: hm(9, 30),
+                end_time: hm(11, 30),
+                rrule: Pattern::Weekly(holiday.weekday()).to_rrule(),
+                skip_holidays: true,
+                access: "walk_in".into(),
+                services: services.into(),
+            },
+        )
+        .await?;
+    }
+    // Lens: the second date to come is cancelled; Liévin: the third moves to
+    // the morning at the Maison des associations of Lens.
+    let upcoming = |s: &store::Series| -> Vec<NaiveDate> {
+        s.schedule()
+            .map(|sc| sc.dates().into_iter().filter(|d| *d >= today).collect())
+            .unwrap_or_default()
+    };
+    if let Some(d) = upcoming(&lens_s).get(1) {
+        store::set_exception(
+            db,
+            &actor,
+            territory_id,
+            lens_s.id,
+            &Exception::cancelled(*d, "Les médiateurs sont en formation ce jour-là."),
+        )
+        .await?;
+    }
+    if let Some(d) = upcoming(&lievin_s).get(2) {
+        let e = Exception::moved(
+            *d,
+            *d,
+            hm(10, 0),
+            hm(12, 0),
+            Some(maison_assos.id),
+            "Exceptionnellement le matin, à la Maison des associations de Lens.",
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
+        store::set_exception(db, &actor, territory_id, lievin_s.id, &e).await?;
+    }
+
+    // A workshop, full, with a waiting list.
+    let workshop = store::create_event(
+        db,
+        &actor,
+        territory_id,
+        &EventInput {
+            title: "Atelier « Bien manger avec un petit budget »".into(),
+            kind: "workshop".into(),
+            status: "confirmed".into(),
+            organiser: "Centre social Dumas et médiateurs santé".into(),
+            themes: "Nutrition\nPrévention".into(),
+            description: "Deux heures pour cuisiner ensemble des recettes simples et bon marché, avec une diététicienne.\n\nGratuit, sur inscription : huit places."
+                .into(),
+            linked_actions: String::new(),
+            programme_to_come: false,
+        },
+    )
+    .await?;
+    let day = next_weekday(today + Duration::days(9), Thu);
+    let s = store::add_session(
+        db,
+        &actor,
+        territory_id,
+        workshop.id,
+        &SessionInput {
+            starts_at: at(day, hm(14, 0)),
+            ends_at: at(day, hm(16, 0)),
+            place_id: Some(lens.id),
+            capacity: Some(8),
+            audience: "public".into(),
+            audience_roles: String::new(),
+        },
+    )
+    .await?;
+    for (name, phone, party) in [
+        ("Fatima B.", "06 10 00 00 01", "3"),
+        ("Jean-Pierre D.", "06 10 00 00 02", "2"),
+        ("Sandrine L.", "06 10 00 00 03", "2"),
+        ("Mohamed K.", "06 10 00 00 04", "1"),
+        ("Josiane P.", "06 10 00 00 05", "2"),
+        ("Kevin M.", "06 10 00 00 06", "1"),
+    ] {
+        let r = NewRegistration::parse(name, "", phone, party, true)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        store::register(db, s.id, &r, None, "demo").await?;
+    }
+    // A second workshop with seats left.
+    let first_aid = store::create_event(
+        db,
+        &actor,
+        territory_id,
+        &EventInput {
+            title: "Initiation aux premiers secours".into(),
+            kind: "training".into(),
+            status: "confirmed".into(),
+            organiser: "Croix-Rouge, unité locale de Lens".into(),
+            themes: "Prévention".into(),
+            description: "Apprendre les gestes qui sauvent : alerter, masser, utiliser un défibrillateur. Ouvert à tous dès 12 ans.".into(),
+            linked_actions: String::new(),
+            programme_to_come: false,
+        },
+    )
+    .await?;
+    let day = next_weekday(today + Duration::days(16), Sat);
+    let s = store::add_session(
+        db,
+        &actor,
+        territory_id,
+        first_aid.id,
+        &SessionInput {
+            starts_at: at(day, hm(9, 30)),
+            ends_at: at(day, hm(12, 0)),
+            place_id: Some(avion.id),
+            capacity: Some(12),
+            audience: "public".into(),
+            audience_roles: String::new(),
+        },
+    )
+    .await?;
+    for (name, phone, party) in [
+        ("Léa T.", "06 10 00 00 07", "2"),
+        ("Yanis R.", "06 10 00 00 08", "1"),
+    ] {
+        let r = NewRegistration::parse(name, "", phone, party, true)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        store::register(db, s.id, &r, None, "demo").await?;
+    }
+
+    // The professionals' day: first a save-the-date, then confirmed with its
+    // programme (the history keeps both).
+    let mut input = EventInput {
+        title: "Journée santé et contrat de ville".into(),
+        kind: "professionals_day".into(),
+        status: "save_the_date".into(),
+        organiser: "Coordination du Contrat Local de Santé".into(),
+        themes: "Accès aux soins\nParticipation des habitants".into(),
+        description: "Deux temps sur la santé dans les quartiers prioritaires : le matin pour les professionnels, l’après-midi pour les habitants."
+            .into(),
+        linked_actions: String::new(),
+        programme_to_come: true,
+    };
+    let pro = store::create_event(db, &actor, territory_id, &input).await?;
+    input.status = "confirmed".into();
+    input.programme_to_come = false;
+    input.description = "Le matin, une rencontre réservée aux professionnels (coordinateurs ASV, référents du contrat de ville, médiateurs santé, CCAS, CPAM) pour partager le diagnostic et travailler ensemble.\n\nL’après-midi, une rencontre ouverte aux habitants : la participation des habitants aux actions de santé de leur quartier, avec les conseils citoyens."
+        .into();
+    let pro = store::update_event(db, &actor, territory_id, pro.id, pro.version, &input).await?;
+    let day = next_weekday(today + Duration::days(38), Tue);
+    let morning = store::add_session(
+        db,
+        &actor,
+        territory_id,
+        pro.id,
+        &SessionInput {
+            starts_at: at(day, hm(9, 0)),
+            ends_at: at(day, hm(12, 30)),
+            place_id: Some(hall.id),
+            capacity: Some(60),
+            audience: "professionals".into(),
+            audience_roles: String::new(),
+        },
+    )
+    .await?;
+    let afternoon = store::add_session(
+        db,
+        &actor,
+        territory_id,
+        pro.id,
+        &SessionInput {
+            starts_at: at(day, hm(14, 0)),
+            ends_at: at(day, hm(17, 0)),
+            place_id: Some(hall.id),
+            capacity: Some(80),
+            audience: "public".into(),
+            audience_roles: String::new(),
+        },
+    )
+    .await?;
+    for (sid, name, email) in [
+        (
+            morning.id,
+            "Service santé de la ville de Liévin",
+            "sante@lievin.maillage.test",
+        ),
+        (morning.id, "CCAS de Lens", "ccas@lens.maillage.test"),
+        (
+            afternoon.id,
+            "Conseil citoyen Calonne",
+            "conseil.calonne@maillage.test",
+        ),
+    ] {
+        let r = NewRegistration::parse(name, email, "", "2", true)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        store::register(db, sid, &r, None, "demo").await?;
+    }
+
+    // A forum still announced as a save-the-date.
+    let forum = store::create_event(
+        db,
+        &actor,
+        territory_id,
+        &EventInput {
+            title: "Forum santé des jeunes".into(),
+            kind: "forum".into(),
+            status: "save_the_date".into(),
+            organiser: "Communauté d'agglomération de Lens-Liévin".into(),
+            themes: "Jeunesse\nSanté mentale".into(),
+            description: "Stands, ateliers et échanges pour les 15-25 ans. Le programme sera publié prochainement.".into(),
+            linked_actions: String::new(),
+            programme_to_come: true,
+        },
+    )
+    .await?;
+    let day = next_weekday(today + Duration::days(75), Wed);
+    store::add_session(
+        db,
+        &actor,
+        territory_id,
+        forum.id,
+        &SessionInput {
+            starts_at: at(day, hm(13, 30)),
+            ends_at: at(day, hm(17, 30)),
+            place_id: Some(maison_assos.id),
+            capacity: None,
+            audience: "public".into(),
+            audience_roles: String::new(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        use Weekday::*;
+        let d = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(); // a Wednesday
+        assert_eq!(next_weekday(d, Wed), d);
+        assert_eq!(
+            next_weekday(d, Mon),
+            NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()
+        );
+        // 25 December 2026 is a Friday.
+        assert_eq!(
+            next_weekday_holiday(d),
+            NaiveDate::from_ymd_opt(2026, 12, 25)
+        );
+    }
+}

@@ -1,0 +1,529 @@
+//! Back office: edit and end what the agenda holds — places, sessions and
+//! drop-in series — always through a confirmation page before a removal or
+//! a cancellation, and keeping the history (an ended series keeps its past
+//! dates, a session with registrations is cancelled rather than removed, a
+//! place in use stays).
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::Duration;
+use chrono_tz::Europe::Paris;
+use serde::Deserialize;
+
+use super::admin::{id_of, not_found, paris_instant, session_of};
+use super::today_paris;
+use crate::domain::agenda::event::Audience;
+use crate::domain::dates;
+use crate::domain::text::plural;
+use crate::storage::agenda::{self as store, NewPlace, Place, SeriesEnd, SessionInput};
+use crate::storage::territories;
+use crate::storage::DbError;
+use crate::web::access::TerritoryCtx;
+use crate::web::error::AppError;
+use crate::web::pages::{render, Ctx, FormErrors, Layout};
+use crate::web::AppState;
+
+/// « Confirmer ? »: what will happen, a danger button that POSTs, a way back.
+#[derive(Template)]
+#[template(path = "agenda/confirm.html")]
+pub struct ConfirmPage {
+    l: Layout,
+    heading: String,
+    paragraphs: Vec<String>,
+    action: String,
+    button: String,
+    back: String,
+    csrf: String,
+}
+
+fn confirm(
+    ctx: &Ctx,
+    heading: &str,
+    paragraphs: Vec<String>,
+    action: String,
+    button: &str,
+    back: String,
+) -> Response {
+    render(&ConfirmPage {
+        l: ctx.admin_layout(heading.to_owned()),
+        heading: heading.to_owned(),
+        paragraphs,
+        action,
+        button: button.to_owned(),
+        back,
+        csrf: ctx.csrf(),
+    })
+}
+
+// ---------------------------------------------------------------- places
+
+#[derive(Deserialize, Default, Clone)]
+pub struct PlaceEditForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    insee_code: String,
+    #[serde(default)]
+    access_notes: String,
+    #[serde(default)]
+    version: String,
+}
+
+#[derive(Template)]
+#[template(path = "agenda/place_form.html")]
+struct PlacePage {
+    l: Layout,
+    slug: String,
+    csrf: String,
+    id: i64,
+    form: PlaceEditForm,
+    errors: FormErrors,
+    communes: Vec<crate::storage::communes::Commune>,
+    uses: i64,
+    uses_label: String,
+}
+
+async fn place_of(st: &AppState, tc: &TerritoryCtx, id: &str) -> Result<Place, AppError> {
+    store::get_place(&st.db, tc.territory.id, id_of(id)?)
+        .await
+        .map_err(not_found)
+}
+
+async fn place_page(
+    st: &AppState,
+    ctx: &Ctx,
+    tc: &TerritoryCtx,
+    id: i64,
+    form: PlaceEditForm,
+    errors: FormErrors,
+) -> Result<PlacePage, AppError> {
+    let uses = store::place_uses(&st.db, tc.territory.id, id)
+        .await
+        .map_err(not_found)?;
+    Ok(PlacePage {
+        l: ctx.admin_layout("Modifier le lieu"),
+        slug: tc.territory.slug.clone(),
+        csrf: ctx.csrf(),
+        id,
+        form,
+        errors,
+        communes: territories::communes(&st.db, tc.territory.id).await?,
+        uses,
+        uses_label: plural(uses, "permanence ou séance", "permanences ou séances"),
+    })
+}
+
+pub async fn place_edit(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let p = place_of(&st, &tc, &id).await?;
+    let form = PlaceEditForm {
+        name: p.name.clone(),
+        address: p.address.clone(),
+        insee_code: p.insee_code.clone(),
+        access_notes: p.access_notes.clone(),
+        version: p.version.to_string(),
+    };
+    Ok(render(
+        &place_page(&st, &ctx, &tc, p.id, form, FormErrors::default()).await?,
+    ))
+}
+
+pub async fn place_update(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    Form(form): Form<PlaceEditForm>,
+) -> Result<Response, AppError> {
+    let p = place_of(&st, &tc, &id).await?;
+    let t = &tc.territory;
+    let mut errors = FormErrors::default();
+    if form.name.trim().is_empty() {
+        errors.push("place_name", "Indiquez le nom du lieu.");
+    }
+    let communes = territories::communes(&st.db, t.id).await?;
+    if !communes.iter().any(|c| c.insee_code == form.insee_code) {
+        errors.push("insee_code", "Choisissez une commune du territoire.");
+    }
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if errors.is_empty() {
+        let input = NewPlace {
+            name: form.name.trim().to_owned(),
+            address: form.address.trim().to_owned(),
+            insee_code: form.insee_code.clone(),
+            access_notes: form.access_notes.trim().to_owned(),
+        };
+        let version = form.version.parse().unwrap_or(0);
+        match store::update_place(&st.db, &tc.user.actor(), t.id, p.id, version, &input).await {
+            Ok(_) => {
+                return Ok(Redirect::to(&format!("/admin/t/{}/agenda", t.slug)).into_response())
+            }
+            Err(DbError::Stale) => {
+                status = StatusCode::CONFLICT;
+                errors.push("place_name", format!(
+                    "Quelqu’un a modifié ce lieu pendant que vous le modifiiez (il s’appelle maintenant « {} », {}). Votre saisie est conservée : enregistrez à nouveau pour la garder.",
+                    p.name, p.commune_name
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let form = PlaceEditForm {
+        version: if status == StatusCode::CONFLICT {
+            p.version.to_string()
+        } else {
+            form.version.clone()
+        },
+        ..form
+    };
+    let page = place_page(&st, &ctx, &tc, p.id, form, errors).await?;
+    Ok((status, render(&page)).into_response())
+}
+
+pub async fn place_delete_confirm(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let p = place_of(&st, &tc, &id).await?;
+    let slug = &tc.territory.slug;
+    Ok(confirm(
+        &ctx,
+        "Supprimer ce lieu ?",
+        vec![format!(
+            "« {} », {}, {} sera retiré de la liste des lieux.",
+            p.name, p.address, p.commune_name
+        )],
+        format!("/admin/t/{slug}/lieux/{}/supprimer", p.id),
+        "Supprimer le lieu",
+        format!("/admin/t/{slug}/lieux/{}", p.id),
+    ))
+}
+
+pub async fn place_delete(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let p = place_of(&st, &tc, &id).await?;
+    match store::delete_place(&st.db, &tc.user.actor(), tc.territory.id, p.id).await {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/admin/t/{}/agenda", tc.territory.slug)).into_response())
+        }
+        Err(DbError::Conflict(_)) => {
+            let mut errors = FormErrors::default();
+            errors.push(
+                "place_name",
+                "Ce lieu sert encore à des permanences ou des séances : il est gardé pour leur historique. Choisissez un autre lieu pour elles d’abord.",
+            );
+            let form = PlaceEditForm {
+                name: p.name.clone(),
+                address: p.address.clone(),
+                insee_code: p.insee_code.clone(),
+                access_notes: p.access_notes.clone(),
+                version: p.version.to_string(),
+            };
+            let page = place_page(&st, &ctx, &tc, p.id, form, errors).await?;
+            Ok((StatusCode::CONFLICT, render(&page)).into_response())
+        }
+        Err(e) => Err(not_found(e)),
+    }
+}
+
+// ---------------------------------------------------------------- series
+
+pub async fn series_end_confirm(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let s = store::get_series(&st.db, tc.territory.id, id_of(&id)?)
+        .await
+        .map_err(not_found)?;
+    let slug = &tc.territory.slug;
+    let yesterday = today_paris() - Duration::days(1);
+    Ok(confirm(
+        &ctx,
+        "Arrêter cette permanence ?",
+        vec![
+            format!("« {} » n’aura plus de date à partir d’aujourd’hui ({}).", s.title, dates::short_date(today_paris())),
+            format!(
+                "Les dates passées (jusqu’au {}) restent dans l’historique. Une permanence qui n’a pas encore eu lieu est supprimée.",
+                dates::short_date(yesterday)
+            ),
+        ],
+        format!("/admin/t/{slug}/permanences/{}/arreter", s.id),
+        "Arrêter la permanence",
+        format!("/admin/t/{slug}/permanences/{}", s.id),
+    ))
+}
+
+pub async fn series_end(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let id = id_of(&id)?;
+    let t = &tc.territory;
+    let yesterday = today_paris() - Duration::days(1);
+    let outcome = store::end_series(&st.db, &tc.user.actor(), t.id, id, yesterday)
+        .await
+        .map_err(not_found)?;
+    Ok(match outcome {
+        SeriesEnd::EndedOn(_) => {
+            Redirect::to(&format!("/admin/t/{}/permanences/{}", t.slug, id)).into_response()
+        }
+        SeriesEnd::Removed => Redirect::to(&format!("/admin/t/{}/agenda", t.slug)).into_response(),
+    })
+}
+
+// ---------------------------------------------------------------- sessions
+
+#[derive(Deserialize, Default, Clone)]
+pub struct SessionEditForm {
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    place_id: String,
+    #[serde(default)]
+    capacity: String,
+    #[serde(default)]
+    audience: String,
+    #[serde(default)]
+    audience_roles: String,
+}
+
+#[derive(Template)]
+#[template(path = "agenda/session_form.html")]
+struct SessionPage {
+    l: Layout,
+    slug: String,
+    csrf: String,
+    id: i64,
+    event_id: i64,
+    title: String,
+    form: SessionEditForm,
+    errors: FormErrors,
+    places: Vec<Place>,
+    audiences: Vec<(&'static str, &'static str)>,
+}
+
+async fn session_page(
+    st: &AppState,
+    ctx: &Ctx,
+    tc: &TerritoryCtx,
+    e: &store::Event,
+    s: &store::Session,
+    form: SessionEditForm,
+    errors: FormErrors,
+) -> Result<SessionPage, AppError> {
+    Ok(SessionPage {
+        l: ctx.admin_layout("Modifier la séance"),
+        slug: tc.territory.slug.clone(),
+        csrf: ctx.csrf(),
+        id: s.id,
+        event_id: e.id,
+        title: e.title.clone(),
+        form,
+        errors,
+        places: store::list_places(&st.db, tc.territory.id).await?,
+        audiences: Audience::ALL
+            .iter()
+            .map(|a| (a.as_str(), a.label()))
+            .collect(),
+    })
+}
+
+pub async fn session_edit(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let (e, s) = session_of(&st, &tc, &id).await?;
+    let (a, b) = (
+        s.starts_at.with_timezone(&Paris),
+        s.ends_at.with_timezone(&Paris),
+    );
+    let form = SessionEditForm {
+        date: a.format("%Y-%m-%d").to_string(),
+        start: a.format("%H:%M").to_string(),
+        end: b.format("%H:%M").to_string(),
+        place_id: s.place_id.map(|p| p.to_string()).unwrap_or_default(),
+        capacity: s.capacity.map(|c| c.to_string()).unwrap_or_default(),
+        audience: s.audience.clone(),
+        audience_roles: s.audience_roles.clone(),
+    };
+    Ok(render(
+        &session_page(&st, &ctx, &tc, &e, &s, form, FormErrors::default()).await?,
+    ))
+}
+
+pub async fn session_update(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    Form(f): Form<SessionEditForm>,
+) -> Result<Response, AppError> {
+    let (e, s) = session_of(&st, &tc, &id).await?;
+    let t = &tc.territory;
+    let mut errors = FormErrors::default();
+    let date = dates::parse_input_date(&f.date);
+    if date.is_none() {
+        errors.push("date", "Date illisible (JJ/MM/AAAA).");
+    }
+    let (start, end) = (store::parse_time(&f.start), store::parse_time(&f.end));
+    if start.is_none() || end.is_none() {
+        errors.push("start", "Heures de début et de fin illisibles (HH:MM).");
+    }
+    let capacity = match f.capacity.trim() {
+        "" => None,
+        c => match c.parse::<i64>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                errors.push("capacity", "La capacité doit être un nombre de places positif (laissez vide pour ne pas limiter).");
+                None
+            }
+        },
+    };
+    let places = store::list_places(&st.db, t.id).await?;
+    let place_id = match f.place_id.trim() {
+        "" => None,
+        p => {
+            let p = p
+                .parse::<i64>()
+                .ok()
+                .filter(|p| places.iter().any(|x| x.id == *p));
+            if p.is_none() {
+                errors.push("place_id", "Choisissez un lieu de la liste.");
+            }
+            p
+        }
+    };
+    if Audience::parse(&f.audience).is_none() {
+        errors.push("audience", "Choisissez le public.");
+    }
+    if let (Some(d), Some(a), Some(b), true) = (date, start, end, errors.is_empty()) {
+        let (sa, sb) = (paris_instant(d, a), paris_instant(d, b));
+        if sb <= sa {
+            errors.push("start", "La fin doit être après le début.");
+        } else {
+            let promoted = store::update_session(
+                &st.db,
+                &tc.user.actor(),
+                t.id,
+                s.id,
+                &SessionInput {
+                    starts_at: sa,
+                    ends_at: sb,
+                    place_id,
+                    capacity,
+                    audience: f.audience.clone(),
+                    audience_roles: f.audience_roles.trim().to_owned(),
+                },
+            )
+            .await?;
+            super::notify::promoted(&st, &t.slug, &e.title, sa, &promoted).await;
+            return Ok(
+                Redirect::to(&format!("/admin/t/{}/evenements/{}", t.slug, e.id)).into_response(),
+            );
+        }
+    }
+    let page = session_page(&st, &ctx, &tc, &e, &s, f, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+}
+
+pub async fn session_cancel_confirm(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let (e, s) = session_of(&st, &tc, &id).await?;
+    let slug = &tc.territory.slug;
+    Ok(confirm(
+        &ctx,
+        "Annuler cette séance ?",
+        vec![
+            format!("{} — {}.", e.title, dates::paris_datetime(s.starts_at)),
+            format!(
+                "Les inscriptions seront fermées ; les personnes inscrites ({}) restent dans la liste et sont prévenues par e-mail quand elles en ont laissé un.",
+                plural(s.taken + s.waiting, "personne", "personnes")
+            ),
+        ],
+        format!("/admin/t/{slug}/seances/{}/annulation", s.id),
+        "Annuler la séance",
+        format!("/admin/t/{slug}/evenements/{}", e.id),
+    ))
+}
+
+pub async fn session_delete_confirm(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let (e, s) = session_of(&st, &tc, &id).await?;
+    let slug = &tc.territory.slug;
+    let registered = !store::registrations(&st.db, s.id).await?.is_empty();
+    let mut paragraphs = vec![format!(
+        "{} — {}.",
+        e.title,
+        dates::paris_datetime(s.starts_at)
+    )];
+    paragraphs.push(if registered {
+        "Des personnes se sont inscrites : la séance ne peut pas être supprimée, annulez-la (la liste des inscriptions est gardée).".to_owned()
+    } else {
+        "Personne n’est inscrit : la séance sera retirée de l’agenda.".to_owned()
+    });
+    Ok(confirm(
+        &ctx,
+        "Supprimer cette séance ?",
+        paragraphs,
+        format!("/admin/t/{slug}/seances/{}/supprimer", s.id),
+        "Supprimer la séance",
+        format!("/admin/t/{slug}/evenements/{}", e.id),
+    ))
+}
+
+pub async fn session_delete(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+) -> Result<Response, AppError> {
+    let (e, s) = session_of(&st, &tc, &id).await?;
+    let slug = &tc.territory.slug;
+    match store::delete_session(&st.db, &tc.user.actor(), tc.territory.id, s.id).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/t/{slug}/evenements/{}", e.id)).into_response()),
+        Err(DbError::Conflict(_)) => {
+            let page = confirm(
+                &ctx,
+                "Cette séance a des inscriptions",
+                vec!["Elle ne peut pas être supprimée : annulez-la plutôt, la liste des inscriptions est gardée.".into()],
+                format!("/admin/t/{slug}/seances/{}/annulation", s.id),
+                "Annuler la séance",
+                format!("/admin/t/{slug}/evenements/{}", e.id),
+            );
+            Ok((StatusCode::CONFLICT, page).into_response())
+        }
+        Err(err) => Err(not_found(err)),
+    }
+}

@@ -1,0 +1,513 @@
+//! Bugs met while using the agenda as a newcomer (issue 10), each reproduced
+//! here on SQLite and PostgreSQL.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{extract_csrf, text_of, Backend, TestApp};
+use maillage::domain::agenda::event::NewRegistration;
+use maillage::storage::agenda::{self, EventInput, NewPlace, SessionInput};
+use maillage::storage::audit::Actor;
+use maillage::storage::territories;
+
+async fn lens_id(app: &TestApp) -> i64 {
+    territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// An event with one session of `capacity` seats for `audience`.
+async fn event_with_session(app: &TestApp, capacity: Option<i64>, audience: &str) -> (i64, i64) {
+    let tid = lens_id(app).await;
+    let actor = Actor::system("test");
+    let place = agenda::create_place(
+        &app.db,
+        &actor,
+        tid,
+        &NewPlace {
+            name: "Centre social".into(),
+            address: "1 rue de la Paix".into(),
+            insee_code: "62498".into(),
+            access_notes: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let e = agenda::create_event(
+        &app.db,
+        &actor,
+        tid,
+        &EventInput {
+            title: "Atelier cuisine".into(),
+            kind: "workshop".into(),
+            status: "confirmed".into(),
+            organiser: "CCAS".into(),
+            themes: "Nutrition".into(),
+            description: "Cuisiner simple.".into(),
+            linked_actions: String::new(),
+            programme_to_come: false,
+        },
+    )
+    .await
+    .unwrap();
+    let start = Utc::now() + Duration::days(10);
+    let s = agenda::add_session(
+        &app.db,
+        &actor,
+        tid,
+        e.id,
+        &SessionInput {
+            starts_at: start,
+            ends_at: start + Duration::hours(2),
+            place_id: Some(place.id),
+            capacity,
+            audience: audience.into(),
+            audience_roles: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    (e.id, s.id)
+}
+
+async fn reg(app: &TestApp, session: i64, name: &str, party: &str) -> String {
+    let r = NewRegistration::parse(name, "", "06 00 00 00 00", party, true).unwrap();
+    agenda::register(&app.db, session, &r, None, "test")
+        .await
+        .unwrap()
+        .0
+        .status
+}
+
+/// Fill in and send the public registration form; returns (status, body).
+async fn register_public(
+    app: &TestApp,
+    c: &reqwest::Client,
+    event: i64,
+    session: i64,
+    party: &str,
+    extra: &[(&str, &str)],
+) -> (u16, String) {
+    let url = app.url(&format!("/t/lens-lievin/evenements/{event}"));
+    let html = text_of(c, &url).await;
+    let token = extract_csrf(&html).unwrap();
+    let marker = "name=\"key\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    let key = html[start..start + html[start..].find('"').unwrap()].to_owned();
+    let session = session.to_string();
+    let mut form = vec![
+        ("_csrf", token.as_str()),
+        ("session_id", session.as_str()),
+        ("name", "Awa Diallo"),
+        ("email", "awa@exemple.test"),
+        ("phone", ""),
+        ("party_size", party),
+        ("consent", "oui"),
+        ("key", key.as_str()),
+    ];
+    form.extend_from_slice(extra);
+    let r = c
+        .post(format!("{url}/inscription"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}
+
+/// « 1 place restante » on the page, then « La séance est complète » for one
+/// person: a party waits (it did not fit), so newcomers wait too, and the
+/// page must say the session is full.
+async fn seats_shown_match_registration(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (event, session) = event_with_session(&app, Some(3), "public").await;
+    assert_eq!(reg(&app, session, "Alice", "2").await, "confirmed");
+    assert_eq!(reg(&app, session, "Bruno et Chloé", "2").await, "waiting");
+    let c = app.client();
+    let page = text_of(&c, app.url(&format!("/t/lens-lievin/evenements/{event}"))).await;
+    let says_one_left = page.contains("1 place restante");
+    let (status, body) = register_public(&app, &c, event, session, "1", &[]).await;
+    assert_eq!(status, 200);
+    let waited = body.contains("La séance est complète");
+    assert!(
+        !(says_one_left && waited),
+        "the page promised a seat that the registration refused"
+    );
+    assert!(waited, "nobody jumps the waiting list");
+    assert!(
+        page.contains("complet"),
+        "the page says the session is full"
+    );
+    app.stop().await;
+}
+both!(seats_shown_match_registration);
+
+/// A professionals' session says so on the event page and in the form, and
+/// a registration for it needs the « Je suis un·e professionnel·le » box.
+async fn professionals_session_is_announced_and_confirmed(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (event, session) = event_with_session(&app, Some(20), "professionals").await;
+    let c = app.client();
+    let page = text_of(&c, app.url(&format!("/t/lens-lievin/evenements/{event}"))).await;
+    assert!(page.contains("Réservé aux professionnels"), "{page}");
+    assert!(page.contains("Je suis un·e professionnel·le"));
+    let (status, body) = register_public(&app, &c, event, session, "1", &[]).await;
+    assert_eq!(status, 422, "an inhabitant is told first");
+    assert!(body.contains("réservée aux professionnels"));
+    assert!(body.contains("value=\"Awa Diallo\""), "input kept");
+    let (status, body) =
+        register_public(&app, &c, event, session, "1", &[("professional", "oui")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Inscription confirmée"));
+    app.stop().await;
+}
+both!(professionals_session_is_announced_and_confirmed);
+
+/// The directory understands what people type: « médecin généraliste »,
+/// « generaliste », « docteur » find the GPs (savoir-faire « Médecine
+/// générale »), « hopital » the Centre Hospitalier; phones are `tel:` links.
+async fn directory_understands_people_words(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.client();
+    for q in [
+        "m%C3%A9decin+g%C3%A9n%C3%A9raliste",
+        "generaliste",
+        "docteur",
+        "m%C3%A9decin+traitant",
+    ] {
+        let page = text_of(&c, app.url(&format!("/t/lens-lievin/annuaire?q={q}"))).await;
+        assert!(page.contains("DURAND") || page.contains("Durand"), "{q}");
+        assert!(!page.contains("PHARMACIE DU CENTRE"), "{q}");
+    }
+    for q in ["hopital", "h%C3%B4pital"] {
+        let page = text_of(&c, app.url(&format!("/t/lens-lievin/annuaire?q={q}"))).await;
+        assert!(page.contains("CENTRE HOSPITALIER DE LENS"), "{q}");
+        assert!(page.contains("href=\"tel:0321691212\""), "{q}");
+        assert!(page.contains("03 21 69 12 12"), "{q}");
+    }
+    // Professionals' phones too.
+    let page = text_of(&c, app.url("/t/lens-lievin/annuaire?q=kin%C3%A9")).await;
+    assert!(page.contains("href=\"tel:0321040404\""), "{page}");
+    app.stop().await;
+}
+both!(directory_understands_people_words);
+
+async fn a_place(app: &TestApp, name: &str) -> i64 {
+    agenda::create_place(
+        &app.db,
+        &Actor::system("test"),
+        lens_id(app).await,
+        &NewPlace {
+            name: name.into(),
+            address: "1 rue de la Paix".into(),
+            insee_code: "62498".into(),
+            access_notes: String::new(),
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+async fn post_form(
+    app: &TestApp,
+    c: &reqwest::Client,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String, String) {
+    let html = text_of(c, app.url(page)).await;
+    let token = extract_csrf(&html).unwrap_or_else(|| panic!("no form in {page}: {html}"));
+    let mut form = vec![("_csrf", token.as_str())];
+    form.extend_from_slice(fields);
+    let r = c.post(app.url(action)).form(&form).send().await.unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, r.text().await.unwrap(), location)
+}
+
+/// A Friday first date with « lundi » selected is refused in words (422,
+/// input kept) instead of publishing Mondays from the following week; left
+/// on its default, the weekday comes from the first date; the rule is shown
+/// in words, the RRULE only under « Avancé ».
+async fn series_weekday_comes_from_first_date(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let place = a_place(&app, "Centre social").await.to_string();
+    let c = app.login("partner").await;
+    let new = "/admin/t/lens-lievin/permanences/nouvelle";
+    let post = "/admin/t/lens-lievin/permanences";
+    let fields = |weekday: &'static str| {
+        vec![
+            ("title", "Permanence de Lens"),
+            ("mediators", ""),
+            ("place_id", ""),
+            ("first_date", "2026-12-04"), // a Friday
+            ("end_date", "2027-02-26"),
+            ("start_time", "14:00"),
+            ("end_time", "16:00"),
+            ("pattern", "biweekly"),
+            ("weekday", weekday),
+            ("nth", "1"),
+            ("rrule", ""),
+            ("skip_holidays", "oui"),
+            ("access", "walk_in"),
+            ("services", "Écoute"),
+            ("version", ""),
+        ]
+    };
+    let mut f = fields("MO");
+    f[2].1 = &place;
+    let (status, body, _) = post_form(&app, &c, new, post, &f).await;
+    assert_eq!(status, 422, "a Monday rule from a Friday is refused");
+    assert!(
+        body.contains("Le 04/12/2026 est un vendredi, pas un lundi"),
+        "{body}"
+    );
+    assert!(body.contains("value=\"Permanence de Lens\""), "input kept");
+    assert!(agenda::list_series(&app.db, lens_id(&app).await)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let mut f = fields("");
+    f[2].1 = &place;
+    let (status, _, location) = post_form(&app, &c, new, post, &f).await;
+    assert_eq!(status, 303);
+    let series = agenda::list_series(&app.db, lens_id(&app).await)
+        .await
+        .unwrap();
+    assert_eq!(series[0].rrule, "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR");
+    let page = text_of(&c, app.url(&location)).await;
+    assert!(
+        page.contains("un vendredi sur deux, de 14 h à 16 h, du 04/12/2026 au 26/02/2027"),
+        "{page}"
+    );
+    let advanced = page.find("<summary>Avancé</summary>").unwrap();
+    let until = page.find("UNTIL=").unwrap();
+    assert!(until > advanced, "the RRULE only under « Avancé »");
+    // 1 January 2027 is a Friday of the series: listed, and can be held.
+    assert!(
+        page.contains("01/01/2027, férié (Jour de l’an) : pas de permanence"),
+        "{page}"
+    );
+    let id = series[0].id;
+    let (status, _, _) = post_form(
+        &app,
+        &c,
+        &location,
+        &format!("/admin/t/lens-lievin/permanences/{id}/exceptions"),
+        &[("original_date", "2027-01-01"), ("action", "hold")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let page = text_of(&c, app.url(&location)).await;
+    assert!(page.contains("férié, permanence maintenue"));
+    let feed = text_of(&c, app.url("/t/lens-lievin/permanences.ics")).await;
+    assert!(!feed.contains("EXDATE"), "a held holiday is not excluded");
+    let public = text_of(
+        &c,
+        app.url("/t/lens-lievin/permanences?du=28/12/2026&au=05/01/2027"),
+    )
+    .await;
+    assert!(public.contains("vendredi 1er janvier 2027"), "{public}");
+    app.stop().await;
+}
+both!(series_weekday_comes_from_first_date);
+
+/// A place is created from the series form without leaving it: what was
+/// typed stays, the new place is selected.
+async fn place_created_inline(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("partner").await;
+    let new = "/admin/t/lens-lievin/permanences/nouvelle";
+    let (status, body, _) = post_form(
+        &app,
+        &c,
+        new,
+        "/admin/t/lens-lievin/permanences",
+        &[
+            ("title", "Permanence de Liévin"),
+            ("first_date", "2026-12-04"),
+            ("end_date", "2027-02-26"),
+            ("start_time", "14:00"),
+            ("end_time", "16:00"),
+            ("pattern", "weekly"),
+            ("weekday", ""),
+            ("nth", "1"),
+            ("skip_holidays", "oui"),
+            ("access", "walk_in"),
+            ("new_place_name", "Maison de quartier Calonne"),
+            ("new_place_address", "Rue de la Marne"),
+            ("new_place_insee", "62510"),
+            ("action", "place"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Lieu « Maison de quartier Calonne » créé"));
+    assert!(
+        body.contains("value=\"Permanence de Liévin\""),
+        "input kept"
+    );
+    let places = agenda::list_places(&app.db, lens_id(&app).await)
+        .await
+        .unwrap();
+    assert_eq!(places.len(), 1);
+    assert!(body.contains(&format!("<option value=\"{}\" selected>", places[0].id)));
+    app.stop().await;
+}
+both!(place_created_inline);
+
+/// Ending a series keeps its past dates; places and sessions are edited;
+/// removals go through a confirmation page.
+async fn edit_and_end(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let tid = lens_id(&app).await;
+    let place = a_place(&app, "Centre social").await;
+    let actor = Actor::system("test");
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    let s = agenda::create_series(
+        &app.db,
+        &actor,
+        tid,
+        &agenda::SeriesInput {
+            title: "Permanence hebdomadaire".into(),
+            mediators: String::new(),
+            place_id: place,
+            first_date: today - Duration::days(28),
+            end_date: Some(today + Duration::days(60)),
+            start_time: chrono::NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+            end_time: chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap(),
+            rrule: "FREQ=DAILY".into(),
+            skip_holidays: false,
+            access: "walk_in".into(),
+            services: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let c = app.login("partner").await;
+    let confirm = text_of(
+        &c,
+        app.url(&format!(
+            "/admin/t/lens-lievin/permanences/{}/arreter",
+            s.id
+        )),
+    )
+    .await;
+    assert!(confirm.contains("Arrêter cette permanence ?"));
+    assert!(confirm.contains("class=\"danger\""));
+    let (status, _, _) = post_form(
+        &app,
+        &c,
+        &format!("/admin/t/lens-lievin/permanences/{}/arreter", s.id),
+        &format!("/admin/t/lens-lievin/permanences/{}/arreter", s.id),
+        &[("confirme", "oui")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let ended = agenda::get_series(&app.db, tid, s.id).await.unwrap();
+    let yesterday = today - Duration::days(1);
+    assert_eq!(
+        ended.end_date,
+        Some(yesterday.format("%Y-%m-%d").to_string())
+    );
+    let dates = ended.schedule().unwrap().dates();
+    assert_eq!(dates.len(), 28, "past dates kept");
+
+    // The place is used: it is edited, not removed.
+    let (status, _, _) = post_form(
+        &app,
+        &c,
+        &format!("/admin/t/lens-lievin/lieux/{place}"),
+        &format!("/admin/t/lens-lievin/lieux/{place}"),
+        &[
+            ("name", "Centre social Dumas"),
+            ("address", "Rue Alexandre Dumas"),
+            ("insee_code", "62498"),
+            ("access_notes", ""),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        agenda::get_place(&app.db, tid, place).await.unwrap().name,
+        "Centre social Dumas"
+    );
+    let (status, body, _) = post_form(
+        &app,
+        &c,
+        &format!("/admin/t/lens-lievin/lieux/{place}/supprimer"),
+        &format!("/admin/t/lens-lievin/lieux/{place}/supprimer"),
+        &[("confirme", "oui")],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(body.contains("sert encore"));
+
+    // Sessions: more seats promote the waiting list; a session with
+    // registrations is cancelled, not removed.
+    let (event, session) = event_with_session(&app, Some(1), "public").await;
+    assert_eq!(reg(&app, session, "Alice", "1").await, "confirmed");
+    assert_eq!(reg(&app, session, "Bruno", "1").await, "waiting");
+    let page = format!("/admin/t/lens-lievin/seances/{session}");
+    let html = text_of(&c, app.url(&page)).await;
+    let date = {
+        let m = "name=\"date\" value=\"";
+        let i = html.find(m).unwrap() + m.len();
+        html[i..i + 10].to_owned()
+    };
+    let (status, body, _) = post_form(
+        &app,
+        &c,
+        &page,
+        &page,
+        &[
+            ("date", &date),
+            ("start", "10:00"),
+            ("end", "12:00"),
+            ("place_id", ""),
+            ("capacity", "2"),
+            ("audience", "public"),
+            ("audience_roles", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let s2 = agenda::get_session(&app.db, session).await.unwrap();
+    assert_eq!((s2.capacity, s2.taken, s2.waiting), (Some(2), 2, 0));
+    let confirm = text_of(&c, app.url(&format!("{page}/supprimer"))).await;
+    assert!(confirm.contains("ne peut pas être supprimée"));
+    let (status, _, _) = post_form(
+        &app,
+        &c,
+        &format!("{page}/supprimer"),
+        &format!("{page}/supprimer"),
+        &[("confirme", "oui")],
+    )
+    .await;
+    assert_eq!(status, 409);
+    let confirm = text_of(&c, app.url(&format!("{page}/annulation"))).await;
+    assert!(confirm.contains("Annuler cette séance ?"));
+    let event_page = text_of(
+        &c,
+        app.url(&format!("/admin/t/lens-lievin/evenements/{event}")),
+    )
+    .await;
+    assert!(
+        event_page.contains("2 places, 0 personne en attente"),
+        "{event_page}"
+    );
+    app.stop().await;
+}
+both!(edit_and_end);
