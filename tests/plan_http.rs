@@ -212,7 +212,7 @@ async fn the_whole_fiche(backend: Backend) {
     assert!(html.contains("href=\"/t/lens-lievin/actions/1.1.1\""));
 
     // The history shows on the back-office page too.
-    let html = common::text_of(&c, &url).await;
+    let html = common::text_of(&c, format!("{url}/suivi")).await;
     assert!(html.contains("Fiche 1.1.1 modifiée : En cours, 40 %"));
 
     // The filtered list.
@@ -1366,7 +1366,7 @@ async fn participation_on_the_fiche(backend: Backend) {
     // The back office shows both; the partner who does not lead cannot tick.
     let c = app.login("coordinator").await;
     let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
-    let html = common::text_of(&c, &url).await;
+    let html = common::text_of(&c, format!("{url}/suivi")).await;
     assert!(html.contains("Budget confidentiel"));
     let partner = app.login("partner").await;
     let ptoken = csrf_from(&partner, &app.url("/admin/mot-de-passe")).await;
@@ -1442,7 +1442,7 @@ async fn indicator_definition_edited(backend: Backend) {
         .clone();
     let eurl = app.url(&format!("/admin/t/lens-lievin/indicateurs/{}", ind.id));
     // The form shows the stored definition, French numbers included.
-    let html = common::text_of(&c, &url).await;
+    let html = common::text_of(&c, format!("{url}/indicateurs")).await;
     assert!(
         html.contains(&format!(
             "id=\"e{}_target\" name=\"target\" value=\"1\u{202f}500\"",
@@ -1511,3 +1511,178 @@ async fn indicator_definition_edited(backend: Backend) {
     app.stop().await;
 }
 both!(indicator_definition_edited);
+
+/// The forms of a page (`<form …>…</form>`), in order.
+fn forms_of(html: &str) -> Vec<&str> {
+    html.split("<form")
+        .skip(1)
+        .map(|f| f.split("</form>").next().unwrap_or(f))
+        .collect()
+}
+
+/// The fiche's section pages linked from its first page (the page itself
+/// first).
+fn section_pages(html: &str, base: &str, path: &str) -> Vec<String> {
+    let mut pages = vec![base.to_owned()];
+    let marker = format!("href=\"{path}/");
+    for part in html.split(&marker).skip(1) {
+        let section = part.split('"').next().unwrap_or("");
+        let page = format!("{base}/{section}");
+        if !section.is_empty() && !section.contains('#') && !pages.contains(&page) {
+            pages.push(page);
+        }
+    }
+    pages
+}
+
+/// Issue 10: the title was edited, then « Ajouter la mesure » clicked: a
+/// browser sends only the clicked form, so the title was silently lost.
+/// Now no page holds the fiche's own fields beside the measurement form,
+/// each section saves only its fields, and the other sections are kept.
+async fn a_typed_title_is_never_lost(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let path = format!("/admin/t/lens-lievin/actions/{}", p.a[0]);
+    let url = app.url(&path);
+    let token = csrf_from(&c, &url).await;
+    let ids = [p.orgs[0].to_string(), p.orgs[1].to_string()];
+    let resp = c
+        .post(&url)
+        .form(&fiche(&token, "1", &ids))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let resp = c
+        .post(format!("{url}/indicateurs"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("kind", "result"),
+            ("label", "Personnes vues"),
+            ("unit", "personnes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+
+    // Every page of the fiche: the measurement form never shares a page
+    // with the fiche's title field.
+    let first = common::text_of(&c, &url).await;
+    let mut measured_on_page = None;
+    for page in section_pages(&first, &url, &path) {
+        let html = common::text_of(&c, &page).await;
+        let forms = forms_of(&html);
+        let measure = forms.iter().any(|f| f.contains("Ajouter la mesure"));
+        let title = forms
+            .iter()
+            .any(|f| f.contains("id=\"title\" name=\"title\""));
+        assert!(
+            !(measure && title),
+            "{page}: the title would be lost by « Ajouter la mesure »"
+        );
+        if measure {
+            measured_on_page = Some(page);
+        }
+    }
+    assert!(measured_on_page.is_some(), "no page to add a measurement");
+
+    // The title alone, from its section: saved, the other sections kept.
+    let resp = c
+        .post(format!("{url}?partie=presentation"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "2"),
+            ("title", "Médiateurs santé de proximité"),
+            ("findings", "Un habitant sur quatre renonce à des soins."),
+            ("aims", "Accompagner 150 personnes."),
+            ("description", "Permanences dans les centres sociaux."),
+            ("status", "in_progress"),
+            ("progress", "50"),
+            ("links", "1.1.2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    let ind = maillage::storage::indicators::for_action(&app.db, p.a[0])
+        .await
+        .unwrap()[0]
+        .0
+        .clone();
+    let resp = c
+        .post(app.url(&format!(
+            "/admin/t/lens-lievin/indicateurs/{}/mesures",
+            ind.id
+        )))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("measured_on", "01/06/2025"),
+            ("value", "12"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, a) = maillage::storage::actions::get(&app.db, t.id, p.a[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (a.title.as_str(), a.progress, a.lead_org_id),
+        ("Médiateurs santé de proximité", 50, Some(p.orgs[0]))
+    );
+    assert_eq!(a.publics, "Habitants des quartiers prioritaires");
+    assert_eq!(a.period_end.as_deref(), Some("2026-12-31"));
+    let rel = maillage::storage::actions::related(&app.db, p.c.id)
+        .await
+        .unwrap();
+    assert_eq!(rel.partners_of(a.id).len(), 1);
+    assert_eq!(rel.themes_of(a.id).len(), 3);
+    assert_eq!(rel.scope_of(a.id).len(), 2);
+    assert_eq!(rel.steps_of(a.id).len(), 2);
+    assert_eq!(rel.links_of(a.id).len(), 1);
+
+    // A section refused keeps what was typed there, 422.
+    let resp = c
+        .post(format!("{url}?partie=calendrier"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "3"),
+            ("period_start", "01/01/2026"),
+            ("period_end", "31/12/2025"),
+            ("steps", "30/06/2026 Bilan"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("value=\"31/12/2025\""));
+    // A stale section: 409, what was typed kept.
+    let resp = c
+        .post(format!("{url}?partie=presentation"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "2"),
+            ("title", "Une version périmée"),
+            ("status", "in_progress"),
+            ("progress", "50"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("value=\"Une version périmée\""));
+    app.stop().await;
+}
+both!(a_typed_title_is_never_lost);
