@@ -1686,3 +1686,27 @@ async fn a_typed_title_is_never_lost(backend: Backend) {
     app.stop().await;
 }
 both!(a_typed_title_is_never_lost);
+
+/// Issue 10: in the fiche editor a checkbox could land in another column
+/// than its label (partners, themes, communes). Each checkbox is now inside
+/// its label, tied to its first word.
+async fn checkboxes_stay_with_their_labels(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    for part in ["pilotage", "themes", "territoire"] {
+        let html = common::text_of(&c, format!("{url}/{part}")).await;
+        let boxes = html.matches("<input type=\"checkbox\"").count();
+        assert!(boxes > 1, "{part}: {boxes} checkboxes");
+        assert_eq!(
+            html.matches("<label class=\"check\"><input type=\"checkbox\"")
+                .count(),
+            boxes,
+            "{part}: a checkbox outside its label"
+        );
+        assert!(!html.contains(">\n<label") && !html.contains("> <label for="));
+    }
+    app.stop().await;
+}
+both!(checkboxes_stay_with_their_labels);
