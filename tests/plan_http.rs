@@ -1710,3 +1710,243 @@ async fn checkboxes_stay_with_their_labels(backend: Backend) {
     app.stop().await;
 }
 both!(checkboxes_stay_with_their_labels);
+
+/// Issue 10, item 4: a lead partner's change to budget lines, targets or
+/// the lead is a proposal; the coordinator accepts (applied) or refuses
+/// with a reason the partner reads; nobody else decides.
+async fn partners_propose_coordinators_decide(backend: Backend) {
+    use maillage::storage::{actions, indicators, proposals};
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let person = partners::create_person(
+        &app.db,
+        &Actor::system("test"),
+        t.id,
+        &maillage::domain::partners::PersonRaw {
+            full_name: "Nadia Partenaire".into(),
+            account_email: "partner@lens.test".into(),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let coord = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let token = csrf_from(&coord, &url).await;
+    let ids = [p.orgs[0].to_string(), p.orgs[1].to_string()];
+    let pid = person.id.to_string();
+    let mut f = fiche(&token, "1", &ids);
+    f.push(("lead_person_id", &pid));
+    assert_eq!(
+        coord.post(&url).form(&f).send().await.unwrap().status(),
+        303
+    );
+    let partner = app.login("partner").await;
+    let ptoken = csrf_from(&partner, &url).await;
+    let decide =
+        |id: i64, what: &str| app.url(&format!("/admin/t/lens-lievin/propositions/{id}/{what}"));
+
+    // A budget line from the partner: proposed, not applied.
+    let resp = partner
+        .post(format!("{url}/budget"))
+        .form(&[
+            ("_csrf", ptoken.as_str()),
+            ("funder", "ARS Hauts-de-France"),
+            ("year", "2025"),
+            ("amount", "12 000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let budget = |rel: &actions::Related| rel.budget_of(p.a[0]).to_vec();
+    let rel = actions::related(&app.db, p.c.id).await.unwrap();
+    assert!(budget(&rel).is_empty(), "a proposal is not applied");
+    let props = proposals::for_action(&app.db, p.a[0]).await.unwrap();
+    assert_eq!(props.len(), 1);
+    assert!(props[0].is_pending());
+    let first = props[0].id;
+    let html = common::text_of(&partner, format!("{url}/budget")).await;
+    assert!(html.contains("Ajouter le financement ARS Hauts-de-France 2025"));
+    assert!(html.contains("en attente de la coordination"));
+
+    // The partner cannot accept its own proposal.
+    let resp = partner
+        .post(decide(first, "accepter"))
+        .form(&[("_csrf", ptoken.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    // Another territory's coordinator sees nothing of it.
+    let other = app.login("other_coordinator").await;
+    let otoken = csrf_from(&other, &app.url("/admin/mot-de-passe")).await;
+    let resp = other
+        .post(app.url(&format!(
+            "/admin/t/mond-arverne/propositions/{first}/accepter"
+        )))
+        .form(&[("_csrf", otoken.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let html = common::text_of(&other, app.url("/admin/t/mond-arverne/propositions")).await;
+    assert!(html.contains("Aucune proposition en attente"));
+    assert!(!html.contains("ARS Hauts-de-France"));
+    let resp = other
+        .get(app.url("/admin/t/lens-lievin/propositions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let rel = actions::related(&app.db, p.c.id).await.unwrap();
+    assert!(budget(&rel).is_empty());
+
+    // The coordinator sees it on the list and on the fiche, and accepts.
+    let list = common::text_of(&coord, app.url("/admin/t/lens-lievin/propositions")).await;
+    assert!(list.contains("Ajouter le financement ARS Hauts-de-France 2025"));
+    let html = common::text_of(&coord, &url).await;
+    assert!(html.contains(&format!("/propositions/{first}/accepter")));
+    let resp = coord
+        .post(decide(first, "accepter"))
+        .form(&[("_csrf", token.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let rel = actions::related(&app.db, p.c.id).await.unwrap();
+    let lines = budget(&rel);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0].funder.as_str(), lines[0].amount_cents),
+        ("ARS Hauts-de-France", 1_200_000)
+    );
+    // Decided once: a second click is refused, nothing applied twice.
+    let resp = coord
+        .post(decide(first, "accepter"))
+        .form(&[("_csrf", token.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let rel = actions::related(&app.db, p.c.id).await.unwrap();
+    assert_eq!(budget(&rel).len(), 1);
+    let trail = maillage::storage::audit::for_entity(&app.db, "action", &p.a[0].to_string(), 20)
+        .await
+        .unwrap();
+    assert!(trail.iter().any(|e| e
+        .details
+        .contains(&format!("Proposition n° {first} acceptée"))));
+
+    // A target: an indicator without one is the partner's; its target is proposed.
+    let resp = partner
+        .post(format!("{url}/indicateurs"))
+        .form(&[
+            ("_csrf", ptoken.as_str()),
+            ("kind", "result"),
+            ("label", "Personnes vues"),
+            ("unit", "personnes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let ind = indicators::for_action(&app.db, p.a[0]).await.unwrap()[0]
+        .0
+        .clone();
+    let resp = partner
+        .post(app.url(&format!("/admin/t/lens-lievin/indicateurs/{}", ind.id)))
+        .form(&[
+            ("_csrf", ptoken.as_str()),
+            ("kind", "result"),
+            ("label", "Personnes vues"),
+            ("unit", "personnes"),
+            ("target", "150"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let target = indicators::for_action(&app.db, p.a[0]).await.unwrap()[0]
+        .0
+        .target;
+    assert_eq!(target, None, "a proposed target is not applied");
+    let second = proposals::for_action(&app.db, p.a[0]).await.unwrap()[0].clone();
+    assert!(second.is_pending() && second.kind == "indicator");
+    // A refusal needs a reason; then nothing changes and the partner reads it.
+    let resp = coord
+        .post(decide(second.id, "refuser"))
+        .form(&[("_csrf", token.as_str()), ("version", "1"), ("reason", " ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let reason = "La cible est fixée par le comité de pilotage.";
+    let resp = coord
+        .post(decide(second.id, "refuser"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "1"),
+            ("reason", reason),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let target = indicators::for_action(&app.db, p.a[0]).await.unwrap()[0]
+        .0
+        .target;
+    assert_eq!(target, None);
+    let html = common::text_of(&partner, &url).await;
+    assert!(html.contains(reason), "{html}");
+    assert!(html.contains("refusée"));
+
+    // The lead organisation: proposed, the rest of the part saved.
+    let (_, a) = actions::get(&app.db, t.id, p.a[0]).await.unwrap().unwrap();
+    let version = a.version.to_string();
+    let other_org = p.orgs[1].to_string();
+    let resp = partner
+        .post(format!("{url}?partie=pilotage"))
+        .form(&[
+            ("_csrf", ptoken.as_str()),
+            ("version", version.as_str()),
+            ("lead_org_id", other_org.as_str()),
+            ("lead_person_id", pid.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    let (_, a) = actions::get(&app.db, t.id, p.a[0]).await.unwrap().unwrap();
+    assert_eq!(a.lead_org_id, Some(p.orgs[0]));
+    let rel = actions::related(&app.db, p.c.id).await.unwrap();
+    assert!(
+        rel.partners_of(a.id).is_empty(),
+        "the partners list is the partner's"
+    );
+    let third = proposals::for_action(&app.db, p.a[0]).await.unwrap()[0].clone();
+    assert_eq!(third.kind, "lead");
+    assert!(
+        third.summary.contains("Association Espoir"),
+        "{}",
+        third.summary
+    );
+    let resp = coord
+        .post(decide(third.id, "accepter"))
+        .form(&[("_csrf", token.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let (_, a) = actions::get(&app.db, t.id, p.a[0]).await.unwrap().unwrap();
+    assert_eq!(a.lead_org_id, Some(p.orgs[1]));
+    assert_eq!(a.lead_org, "Association Espoir");
+    app.stop().await;
+}
+both!(partners_propose_coordinators_decide);

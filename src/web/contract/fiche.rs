@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::charts::Sparkline;
+use super::proposals::{propose, ProposalView};
 use crate::domain::budget::{format_euros, BudgetLineRaw};
 use crate::domain::contract::{theme_label, ActionStatus, FicheRaw, THEMES};
 use crate::domain::indicator::{format_number, IndicatorKind, IndicatorRaw, MeasurementRaw};
@@ -19,6 +20,7 @@ use crate::plan::fr_date;
 use crate::storage::actions::{self, BudgetLine};
 use crate::storage::contract::{Action, Contract};
 use crate::storage::indicators::{self, Indicator, Measurement};
+use crate::storage::proposals::Change;
 use crate::storage::{audit, documents, partners, territories, DbError};
 use crate::web::access::{Access, Routes, TerritoryCtx};
 use crate::web::error::AppError;
@@ -409,6 +411,12 @@ struct EditPage {
     follow_ups: Vec<crate::storage::participation::Decision>,
     /// Published ideas that led to this action.
     ideas: Vec<crate::storage::participation::Idea>,
+    /// Changes proposed by the lead partner: pending, then the latest
+    /// decisions (with the coordinator's reason).
+    proposals: Vec<ProposalView>,
+    /// Not used on the fiche (the list page re-shows a refused refusal).
+    refused_for: i64,
+    reason: String,
     indicator_action: String,
     upload_action: String,
     updated: String,
@@ -593,6 +601,19 @@ pub(super) async fn page(
         .filter(|d| d.action_id == Some(a.id))
         .collect();
     let can_edit = may_edit(st, tc, a.id).await?;
+    let mut decided = 0;
+    let proposals = crate::storage::proposals::for_action(&st.db, a.id)
+        .await?
+        .iter()
+        .filter(|p| {
+            if p.is_pending() {
+                return true;
+            }
+            decided += 1;
+            decided <= 5
+        })
+        .map(|p| super::proposals::view(p, String::new()))
+        .collect();
     let follow_ups = crate::storage::participation::follow_ups_for_action(&st.db, a.id).await?;
     let ideas = crate::storage::participation::published_ideas_for_action(&st.db, a.id).await?;
     Ok((
@@ -663,6 +684,9 @@ pub(super) async fn page(
             documents: docs,
             follow_ups,
             ideas,
+            proposals,
+            refused_for: 0,
+            reason: String::new(),
             indicator_action: format!(
                 "/admin/t/{}/actions/{}/indicateurs",
                 tc.territory.slug, a.id
@@ -737,7 +761,7 @@ async fn save(
         // Only coordinators renumber.
         raw.code.clear();
     }
-    let input = match raw.parse() {
+    let mut input = match raw.parse() {
         Ok(i) => i,
         Err(errs) => {
             let view = View {
@@ -749,8 +773,79 @@ async fn save(
             return page(&st, &ctx, &tc, c, a, view).await;
         }
     };
+    // A lead partner's change of lead organisation or person is proposed to
+    // the coordination; the rest of the fiche is saved.
+    let mut lead_proposal = None;
+    if !tc.is_coordinator()
+        && (input.lead_org_id != a.lead_org_id || input.lead_person_id != a.lead_person_id)
+    {
+        let t = tc.territory.id;
+        let orgs = partners::organisations(&st.db, t).await?;
+        let people = partners::people(&st.db, t).await?;
+        let org_name = |id: Option<i64>| match id {
+            None => Some("(aucune)".to_owned()),
+            Some(i) => orgs.iter().find(|o| o.id == i).map(|o| o.name.clone()),
+        };
+        let person_name = |id: Option<i64>| match id {
+            None => Some("(aucune)".to_owned()),
+            Some(i) => people
+                .iter()
+                .find(|p| p.id == i)
+                .map(|p| p.full_name.clone()),
+        };
+        let (Some(org), Some(person)) = (
+            org_name(input.lead_org_id),
+            person_name(input.lead_person_id),
+        ) else {
+            let (f, msg) = if org_name(input.lead_org_id).is_none() {
+                (
+                    "lead_org_id",
+                    "Structure pilote : choisissez une structure de l'annuaire des partenaires",
+                )
+            } else {
+                (
+                    "lead_person_id",
+                    "Personne pilote : choisissez une personne de l'annuaire des partenaires",
+                )
+            };
+            let view = View {
+                form: Some(raw),
+                version: Some(version),
+                whole,
+                ..View::refused(section, FormErrors(vec![(f, msg.to_owned())]))
+            };
+            return page(&st, &ctx, &tc, c, a, view).await;
+        };
+        let mut words = Vec::new();
+        if input.lead_org_id != a.lead_org_id {
+            words.push(format!(
+                "structure pilote « {org} » au lieu de « {} »",
+                org_name(a.lead_org_id).unwrap_or_default()
+            ));
+        }
+        if input.lead_person_id != a.lead_person_id {
+            words.push(format!(
+                "personne pilote « {person} » au lieu de « {} »",
+                person_name(a.lead_person_id).unwrap_or_default()
+            ));
+        }
+        lead_proposal = Some((
+            Change::Lead {
+                lead_org_id: input.lead_org_id,
+                lead_person_id: input.lead_person_id,
+            },
+            format!("Pilotage : {}", words.join(" ; ")),
+        ));
+        input.lead_org_id = a.lead_org_id;
+        input.lead_person_id = a.lead_person_id;
+    }
     match actions::save_fiche(&st.db, &user.actor(), &c, id, version, &input).await {
-        Ok(_) => Ok(back(&tc, id, section, "")),
+        Ok(_) => {
+            if let Some((change, summary)) = lead_proposal {
+                propose(&st, &tc, &user, &c, id, change, summary).await?;
+            }
+            Ok(back(&tc, id, section, ""))
+        }
         Err(DbError::Stale) => {
             // Keep what was typed; the next save starts from the saved version.
             let theirs = raw_of(&st, &a).await?;
@@ -783,6 +878,33 @@ async fn save(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// « départ 10, cible 150 personnes au 31/12/2026 » (or « sans cible »).
+fn target_words(
+    baseline: Option<f64>,
+    target: Option<f64>,
+    on: Option<String>,
+    unit: &str,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(b) = baseline {
+        parts.push(format!("départ {}", format_number(b)));
+    }
+    match target {
+        Some(t) => parts.push(format!(
+            "cible {}{}{}",
+            format_number(t),
+            if unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {unit}")
+            },
+            on.map(|d| format!(" au {d}")).unwrap_or_default()
+        )),
+        None => parts.push("sans cible".to_owned()),
+    }
+    parts.join(", ")
 }
 
 fn prefixed(prefix: &str, field: &str) -> &'static str {
@@ -821,6 +943,35 @@ async fn add_budget(
 ) -> Result<Response, AppError> {
     let (c, a) = load(&st, &tc, id, true).await?;
     let errors = match raw.parse() {
+        // A lead partner's budget line is proposed to the coordination.
+        Ok(b) if !tc.is_coordinator() => {
+            let orgs = partners::organisations(&st.db, tc.territory.id).await?;
+            let funder = match b.funder_id {
+                Some(f) => orgs.iter().find(|o| o.id == f).map(|o| o.name.clone()),
+                None => Some(b.funder.clone()),
+            };
+            match funder {
+                Some(funder) => {
+                    let summary = format!(
+                        "Ajouter le financement {funder} {} : {}{}",
+                        b.year,
+                        format_euros(b.amount_cents),
+                        if b.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", b.note)
+                        }
+                    );
+                    let change = Change::BudgetAdd { line: raw.clone() };
+                    propose(&st, &tc, &user, &c, id, change, summary).await?;
+                    return Ok(back(&tc, id, Section::Budget, ""));
+                }
+                None => vec![(
+                    "b_funder_id",
+                    "Financeur : choisissez une structure de l'annuaire du territoire".to_owned(),
+                )],
+            }
+        }
         Ok(b) => match actions::add_budget_line(&st.db, &user.actor(), &c, id, &b).await {
             Ok(_) => return Ok(back(&tc, id, Section::Budget, "")),
             Err(DbError::Conflict(_)) => vec![(
@@ -856,6 +1007,24 @@ async fn delete_budget(
 ) -> Result<Response, AppError> {
     let (c, _) = load(&st, &tc, id, true).await?;
     let line: i64 = f.line.trim().parse().map_err(|_| AppError::NotFound)?;
+    if !tc.is_coordinator() {
+        // A lead partner proposes; the coordination removes.
+        let rel = actions::related(&st.db, c.id).await?;
+        let b = rel
+            .budget_of(id)
+            .iter()
+            .find(|b| b.id == line)
+            .ok_or(AppError::NotFound)?;
+        let summary = format!(
+            "Supprimer le financement {} {} : {}",
+            b.funder,
+            b.year,
+            format_euros(b.amount_cents)
+        );
+        let change = Change::BudgetDelete { line_id: line };
+        propose(&st, &tc, &user, &c, id, change, summary).await?;
+        return Ok(back(&tc, id, Section::Budget, ""));
+    }
     actions::delete_budget_line(&st.db, &user.actor(), &c, id, line).await?;
     Ok(back(&tc, id, Section::Budget, ""))
 }
@@ -870,6 +1039,28 @@ async fn add_indicator(
 ) -> Result<Response, AppError> {
     let (c, a) = load(&st, &tc, id, true).await?;
     match raw.parse() {
+        // A lead partner's baseline or target is proposed to the coordination.
+        Ok(i)
+            if !tc.is_coordinator()
+                && (i.baseline.is_some() || i.target.is_some() || i.target_on.is_some()) =>
+        {
+            let summary = format!(
+                "Nouvel indicateur « {} » : {}",
+                i.label,
+                target_words(
+                    i.baseline,
+                    i.target,
+                    i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                    &i.unit
+                )
+            );
+            let change = Change::Indicator {
+                indicator_id: None,
+                definition: raw,
+            };
+            propose(&st, &tc, &user, &c, id, change, summary).await?;
+            Ok(back(&tc, id, Section::Indicateurs, ""))
+        }
         Ok(i) => {
             indicators::create(&st.db, &user.actor(), &c, Some(id), &i).await?;
             Ok(back(&tc, id, Section::Indicateurs, ""))
@@ -995,7 +1186,40 @@ async fn update_indicator(
     Form(raw): Form<IndicatorRaw>,
 ) -> Result<Response, AppError> {
     let (c, ind) = load_indicator(&st, &tc, id).await?;
+    let target_on = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
     match raw.parse() {
+        // A lead partner's new baseline or target is proposed to the coordination.
+        Ok(i)
+            if !tc.is_coordinator()
+                && ind.action_id.is_some()
+                && (i.baseline != ind.baseline
+                    || i.target != ind.target
+                    || target_on(i.target_on) != ind.target_on) =>
+        {
+            let summary = format!(
+                "Indicateur « {} » : {} (au lieu de : {})",
+                i.label,
+                target_words(
+                    i.baseline,
+                    i.target,
+                    i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                    &i.unit
+                ),
+                target_words(
+                    ind.baseline,
+                    ind.target,
+                    ind.target_on.as_deref().map(fr_date),
+                    &ind.unit
+                ),
+            );
+            let change = Change::Indicator {
+                indicator_id: Some(ind.id),
+                definition: raw,
+            };
+            let action_id = ind.action_id.unwrap_or_default();
+            propose(&st, &tc, &user, &c, action_id, change, summary).await?;
+            Ok(indicator_back(&tc, &c, &ind))
+        }
         Ok(i) => {
             indicators::update(&st.db, &user.actor(), &c, &ind, &i).await?;
             Ok(indicator_back(&tc, &c, &ind))
