@@ -1950,3 +1950,77 @@ async fn partners_propose_coordinators_decide(backend: Backend) {
     app.stop().await;
 }
 both!(partners_propose_coordinators_decide);
+
+/// Issue 10: the scope's shortcuts « tout le territoire » and « tous les
+/// quartiers prioritaires » work without JavaScript (the server expands
+/// them); the filter script is served and loaded only where lists are long.
+async fn scope_shortcuts_and_filter_script(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let token = csrf_from(&c, &url).await;
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let communes = territories::communes(&app.db, t.id).await.unwrap().len();
+    let qpvs = territories::qpvs(&app.db, t.id).await.unwrap().len();
+    assert!(communes > 1 && qpvs > 1);
+    let resp = c
+        .post(format!("{url}?partie=territoire"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "1"),
+            ("scope", "all_qpv"),
+            ("scope", "commune:62498"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    let rel = maillage::storage::actions::related(&app.db, p.c.id)
+        .await
+        .unwrap();
+    let scope = rel.scope_of(p.a[0]);
+    assert_eq!(scope.len(), qpvs + 1, "{scope:?}");
+    assert_eq!(scope.iter().filter(|(k, _)| k == "commune").count(), 1);
+    let resp = c
+        .post(format!("{url}?partie=territoire"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "2"),
+            ("scope", "all"),
+            ("scope", "commune:62498"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let rel = maillage::storage::actions::related(&app.db, p.c.id)
+        .await
+        .unwrap();
+    assert_eq!(rel.scope_of(p.a[0]).len(), communes);
+
+    for (part, loaded) in [("territoire", true), ("pilotage", true), ("budget", false)] {
+        let html = common::text_of(&c, format!("{url}/{part}")).await;
+        assert_eq!(html.contains("/static/multiselect.js"), loaded, "{part}");
+    }
+    let html = common::text_of(&c, format!("{url}/territoire")).await;
+    assert!(html.contains("value=\"all\""));
+    assert!(html.contains("value=\"all_qpv\""));
+    let resp = app
+        .client()
+        .get(app.url("/static/multiselect.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(resp.text().await.unwrap().contains("data-multiselect"));
+    app.stop().await;
+}
+both!(scope_shortcuts_and_filter_script);

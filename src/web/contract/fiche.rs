@@ -32,7 +32,8 @@ pub fn routes(r: Routes) -> Routes {
     let partner = Access::Territory(Role::Partner);
     let mut r = r
         .get("/admin/t/{territory}/actions/{id}", partner, edit)
-        .post("/admin/t/{territory}/actions/{id}", partner, save);
+        .post("/admin/t/{territory}/actions/{id}", partner, save)
+        .get("/static/multiselect.js", Access::Public, multiselect_js);
     for (section, handler) in SECTION_PAGES {
         r = r.get(
             &format!("/admin/t/{{territory}}/actions/{{id}}/{}", section.slug()),
@@ -725,6 +726,48 @@ async fn show(
     page(&st, &ctx, &tc, c, a, view).await
 }
 
+const MULTISELECT_JS: &str = include_str!("../../../static/multiselect.js");
+
+/// The filter box of long checkbox lists (partners, communes), loaded only
+/// by the pages that have such lists.
+async fn multiselect_js() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        MULTISELECT_JS,
+    )
+}
+
+/// The scope's shortcuts, expanded: « all » ticks every commune of the
+/// territory, « all_qpv » every priority neighbourhood (QPV).
+async fn expand_scope(
+    st: &AppState,
+    territory_id: i64,
+    scope: &mut Vec<String>,
+) -> Result<(), AppError> {
+    let all = scope.iter().any(|s| s == "all");
+    let all_qpv = scope.iter().any(|s| s == "all_qpv");
+    scope.retain(|s| s != "all" && s != "all_qpv");
+    if all {
+        for c in territories::communes(&st.db, territory_id).await? {
+            scope.push(format!("commune:{}", c.insee_code));
+        }
+    }
+    if all_qpv {
+        for q in territories::qpvs(&st.db, territory_id).await? {
+            scope.push(format!("qpv:{}", q.code));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    scope.retain(|s| seen.insert(s.clone()));
+    Ok(())
+}
+
 /// Back to a part of the fiche, at `anchor` (`#…` or empty).
 fn back(tc: &TerritoryCtx, id: i64, section: Section, anchor: &str) -> Response {
     Redirect::to(&format!("{}{anchor}", section.url(&tc.territory.slug, id))).into_response()
@@ -757,6 +800,7 @@ async fn save(
         Some(s) => s.merge(raw_of(&st, &a).await?, raw),
         None => raw,
     };
+    expand_scope(&st, tc.territory.id, &mut raw.scope).await?;
     if !tc.is_coordinator() {
         // Only coordinators renumber.
         raw.code.clear();
