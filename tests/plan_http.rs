@@ -212,7 +212,7 @@ async fn the_whole_fiche(backend: Backend) {
     assert!(html.contains("href=\"/t/lens-lievin/actions/1.1.1\""));
 
     // The history shows on the back-office page too.
-    let html = common::text_of(&c, &url).await;
+    let html = common::text_of(&c, format!("{url}/suivi")).await;
     assert!(html.contains("Fiche 1.1.1 modifiée : En cours, 40 %"));
 
     // The filtered list.
@@ -1367,7 +1367,7 @@ async fn participation_on_the_fiche(backend: Backend) {
     // The back office shows both; the partner who does not lead cannot tick.
     let c = app.login("coordinator").await;
     let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
-    let html = common::text_of(&c, &url).await;
+    let html = common::text_of(&c, format!("{url}/suivi")).await;
     assert!(html.contains("Budget confidentiel"));
     let partner = app.login("partner").await;
     let ptoken = csrf_from(&partner, &app.url("/admin/mot-de-passe")).await;
@@ -1443,7 +1443,7 @@ async fn indicator_definition_edited(backend: Backend) {
         .clone();
     let eurl = app.url(&format!("/admin/t/lens-lievin/indicateurs/{}", ind.id));
     // The form shows the stored definition, French numbers included.
-    let html = common::text_of(&c, &url).await;
+    let html = common::text_of(&c, format!("{url}/indicateurs")).await;
     assert!(
         html.contains(&format!(
             "id=\"e{}_target\" name=\"target\" value=\"1\u{202f}500\"",
@@ -1512,3 +1512,516 @@ async fn indicator_definition_edited(backend: Backend) {
     app.stop().await;
 }
 both!(indicator_definition_edited);
+
+/// The forms of a page (`<form …>…</form>`), in order.
+fn forms_of(html: &str) -> Vec<&str> {
+    html.split("<form")
+        .skip(1)
+        .map(|f| f.split("</form>").next().unwrap_or(f))
+        .collect()
+}
+
+/// The fiche's section pages linked from its first page (the page itself
+/// first).
+fn section_pages(html: &str, base: &str, path: &str) -> Vec<String> {
+    let mut pages = vec![base.to_owned()];
+    let marker = format!("href=\"{path}/");
+    for part in html.split(&marker).skip(1) {
+        let section = part.split('"').next().unwrap_or("");
+        let page = format!("{base}/{section}");
+        if !section.is_empty() && !section.contains('#') && !pages.contains(&page) {
+            pages.push(page);
+        }
+    }
+    pages
+}
+
+/// Issue 10: the title was edited, then « Ajouter la mesure » clicked: a
+/// browser sends only the clicked form, so the title was silently lost.
+/// Now no page holds the fiche's own fields beside the measurement form,
+/// each section saves only its fields, and the other sections are kept.
+async fn a_typed_title_is_never_lost(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let path = format!("/admin/t/lens-lievin/actions/{}", p.a[0]);
+    let url = app.url(&path);
+    let token = csrf_from(&c, &url).await;
+    let ids = [p.orgs[0].to_string(), p.orgs[1].to_string()];
+    let resp = c
+        .post(&url)
+        .form(&fiche(&token, "1", &ids))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let resp = c
+        .post(format!("{url}/indicateurs"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("kind", "result"),
+            ("label", "Personnes vues"),
+            ("unit", "personnes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+
+    // Every page of the fiche: the measurement form never shares a page
+    // with the fiche's title field.
+    let first = common::text_of(&c, &url).await;
+    let mut measured_on_page = None;
+    for page in section_pages(&first, &url, &path) {
+        let html = common::text_of(&c, &page).await;
+        let forms = forms_of(&html);
+        let measure = forms.iter().any(|f| f.contains("Ajouter la mesure"));
+        let title = forms
+            .iter()
+            .any(|f| f.contains("id=\"title\" name=\"title\""));
+        assert!(
+            !(measure && title),
+            "{page}: the title would be lost by « Ajouter la mesure »"
+        );
+        if measure {
+            measured_on_page = Some(page);
+        }
+    }
+    assert!(measured_on_page.is_some(), "no page to add a measurement");
+
+    // The title alone, from its section: saved, the other sections kept.
+    let resp = c
+        .post(format!("{url}?partie=presentation"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "2"),
+            ("title", "Médiateurs santé de proximité"),
+            ("findings", "Un habitant sur quatre renonce à des soins."),
+            ("aims", "Accompagner 150 personnes."),
+            ("description", "Permanences dans les centres sociaux."),
+            ("status", "in_progress"),
+            ("progress", "50"),
+            ("links", "1.1.2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    let ind = maillage::storage::indicators::for_action(&app.db, p.a[0])
+        .await
+        .unwrap()[0]
+        .0
+        .clone();
+    let resp = c
+        .post(app.url(&format!(
+            "/admin/t/lens-lievin/indicateurs/{}/mesures",
+            ind.id
+        )))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("measured_on", "01/06/2025"),
+            ("value", "12"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, a) = maillage::storage::actions::get(&app.db, t.id, p.a[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (a.title.as_str(), a.progress, a.lead_org_id),
+        ("Médiateurs santé de proximité", 50, Some(p.orgs[0]))
+    );
+    assert_eq!(a.publics, "Habitants des quartiers prioritaires");
+    assert_eq!(a.period_end.as_deref(), Some("2026-12-31"));
+    let rel = maillage::storage::actions::related(&app.db, p.c.id)
+        .await
+        .unwrap();
+    assert_eq!(rel.partners_of(a.id).len(), 1);
+    assert_eq!(rel.themes_of(a.id).len(), 3);
+    assert_eq!(rel.scope_of(a.id).len(), 2);
+    assert_eq!(rel.steps_of(a.id).len(), 2);
+    assert_eq!(rel.links_of(a.id).len(), 1);
+
+    // A section refused keeps what was typed there, 422.
+    let resp = c
+        .post(format!("{url}?partie=calendrier"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "3"),
+            ("period_start", "01/01/2026"),
+            ("period_end", "31/12/2025"),
+            ("steps", "30/06/2026 Bilan"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("value=\"31/12/2025\""));
+    // A stale section: 409, what was typed kept.
+    let resp = c
+        .post(format!("{url}?partie=presentation"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "2"),
+            ("title", "Une version périmée"),
+            ("status", "in_progress"),
+            ("progress", "50"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("value=\"Une version périmée\""));
+    app.stop().await;
+}
+both!(a_typed_title_is_never_lost);
+
+/// Issue 10: in the fiche editor a checkbox could land in another column
+/// than its label (partners, themes, communes). Each checkbox is now inside
+/// its label, tied to its first word.
+async fn checkboxes_stay_with_their_labels(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    for part in ["pilotage", "themes", "territoire"] {
+        let html = common::text_of(&c, format!("{url}/{part}")).await;
+        let boxes = html.matches("<input type=\"checkbox\"").count();
+        assert!(boxes > 1, "{part}: {boxes} checkboxes");
+        assert_eq!(
+            html.matches("<label class=\"check\"><input type=\"checkbox\"")
+                .count(),
+            boxes,
+            "{part}: a checkbox outside its label"
+        );
+        assert!(!html.contains(">\n<label") && !html.contains("> <label for="));
+    }
+    app.stop().await;
+}
+both!(checkboxes_stay_with_their_labels);
+
+/// Issue 10, item 4: a lead partner's change to budget lines, targets or
+/// the lead is a proposal; the coordinator accepts (applied) or refuses
+/// with a reason the partner reads; nobody else decides.
+async fn partners_propose_coordinators_decide(backend: Backend) {
+    use maillage::storage::{actions, indicators, proposals};
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let person = partners::create_person(
+        &app.db,
+        &Actor::system("test"),
+        t.id,
+        &maillage::domain::partners::PersonRaw {
+            full_name: "Nadia Partenaire".into(),
+            account_email: "partner@lens.test".into(),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let coord = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let token = csrf_from(&coord, &url).await;
+    let ids = [p.orgs[0].to_string(), p.orgs[1].to_string()];
+    let pid = person.id.to_string();
+    let mut f = fiche(&token, "1", &ids);
+    f.push(("lead_person_id", &pid));
+    assert_eq!(
+        coord.post(&url).form(&f).send().await.unwrap().status(),
+        303
+    );
+    let partner = app.login("partner").await;
+    let ptoken = csrf_from(&partner, &url).await;
+    let decide =
+        |id: i64, what: &str| app.url(&format!("/admin/t/lens-lievin/propositions/{id}/{what}"));
+
+    // A budget line from the partner: proposed, not applied.
+    let resp = partner
+        .post(format!("{url}/budget"))
+        .form(&[
+            ("_csrf", ptoken.as_str()),
+            ("funder", "ARS Hauts-de-France"),
+            ("year", "2025"),
+            ("amount", "12 000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let budget = |rel: &actions::Related| rel.budget_of(p.a[0]).to_vec();
+    let rel = actions::related(&app.db, p.c.id).await.unwrap();
+    assert!(budget(&rel).is_empty(), "a proposal is not applied");
+    let props = proposals::for_action(&app.db, p.a[0]).await.unwrap();
+    assert_eq!(props.len(), 1);
+    assert!(props[0].is_pending());
+    let first = props[0].id;
+    let html = common::text_of(&partner, format!("{url}/budget")).await;
+    assert!(html.contains("Ajouter le financement ARS Hauts-de-France 2025"));
+    assert!(html.contains("en attente de la coordination"));
+
+    // The partner cannot accept its own proposal.
+    let resp = partner
+        .post(decide(first, "accepter"))
+        .form(&[("_csrf", ptoken.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    // Another territory's coordinator sees nothing of it.
+    let other = app.login("other_coordinator").await;
+    let otoken = csrf_from(&other, &app.url("/admin/mot-de-passe")).await;
+    let resp = other
+        .post(app.url(&format!(
+            "/admin/t/mond-arverne/propositions/{first}/accepter"
+        )))
+        .form(&[("_csrf", otoken.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let html = common::text_of(&other, app.url("/admin/t/mond-arverne/propositions")).await;
+    assert!(html.contains("Aucune proposition en attente"));
+    assert!(!html.contains("ARS Hauts-de-France"));
+    let resp = other
+        .get(app.url("/admin/t/lens-lievin/propositions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let rel = actions::related(&app.db, p.c.id).await.unwrap();
+    assert!(budget(&rel).is_empty());
+
+    // The coordinator sees it on the list and on the fiche, and accepts.
+    let list = common::text_of(&coord, app.url("/admin/t/lens-lievin/propositions")).await;
+    assert!(list.contains("Ajouter le financement ARS Hauts-de-France 2025"));
+    let html = common::text_of(&coord, &url).await;
+    assert!(html.contains(&format!("/propositions/{first}/accepter")));
+    let resp = coord
+        .post(decide(first, "accepter"))
+        .form(&[("_csrf", token.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let rel = actions::related(&app.db, p.c.id).await.unwrap();
+    let lines = budget(&rel);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0].funder.as_str(), lines[0].amount_cents),
+        ("ARS Hauts-de-France", 1_200_000)
+    );
+    // Decided once: a second click is refused, nothing applied twice.
+    let resp = coord
+        .post(decide(first, "accepter"))
+        .form(&[("_csrf", token.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let rel = actions::related(&app.db, p.c.id).await.unwrap();
+    assert_eq!(budget(&rel).len(), 1);
+    let trail = maillage::storage::audit::for_entity(&app.db, "action", &p.a[0].to_string(), 20)
+        .await
+        .unwrap();
+    assert!(trail.iter().any(|e| e
+        .details
+        .contains(&format!("Proposition n° {first} acceptée"))));
+
+    // A target: an indicator without one is the partner's; its target is proposed.
+    let resp = partner
+        .post(format!("{url}/indicateurs"))
+        .form(&[
+            ("_csrf", ptoken.as_str()),
+            ("kind", "result"),
+            ("label", "Personnes vues"),
+            ("unit", "personnes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let ind = indicators::for_action(&app.db, p.a[0]).await.unwrap()[0]
+        .0
+        .clone();
+    let resp = partner
+        .post(app.url(&format!("/admin/t/lens-lievin/indicateurs/{}", ind.id)))
+        .form(&[
+            ("_csrf", ptoken.as_str()),
+            ("kind", "result"),
+            ("label", "Personnes vues"),
+            ("unit", "personnes"),
+            ("target", "150"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let target = indicators::for_action(&app.db, p.a[0]).await.unwrap()[0]
+        .0
+        .target;
+    assert_eq!(target, None, "a proposed target is not applied");
+    let second = proposals::for_action(&app.db, p.a[0]).await.unwrap()[0].clone();
+    assert!(second.is_pending() && second.kind == "indicator");
+    // A refusal needs a reason; then nothing changes and the partner reads it.
+    let resp = coord
+        .post(decide(second.id, "refuser"))
+        .form(&[("_csrf", token.as_str()), ("version", "1"), ("reason", " ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let reason = "La cible est fixée par le comité de pilotage.";
+    let resp = coord
+        .post(decide(second.id, "refuser"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "1"),
+            ("reason", reason),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let target = indicators::for_action(&app.db, p.a[0]).await.unwrap()[0]
+        .0
+        .target;
+    assert_eq!(target, None);
+    let html = common::text_of(&partner, &url).await;
+    assert!(html.contains(reason), "{html}");
+    assert!(html.contains("refusée"));
+
+    // The lead organisation: proposed, the rest of the part saved.
+    let (_, a) = actions::get(&app.db, t.id, p.a[0]).await.unwrap().unwrap();
+    let version = a.version.to_string();
+    let other_org = p.orgs[1].to_string();
+    let resp = partner
+        .post(format!("{url}?partie=pilotage"))
+        .form(&[
+            ("_csrf", ptoken.as_str()),
+            ("version", version.as_str()),
+            ("lead_org_id", other_org.as_str()),
+            ("lead_person_id", pid.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    let (_, a) = actions::get(&app.db, t.id, p.a[0]).await.unwrap().unwrap();
+    assert_eq!(a.lead_org_id, Some(p.orgs[0]));
+    let rel = actions::related(&app.db, p.c.id).await.unwrap();
+    assert!(
+        rel.partners_of(a.id).is_empty(),
+        "the partners list is the partner's"
+    );
+    let third = proposals::for_action(&app.db, p.a[0]).await.unwrap()[0].clone();
+    assert_eq!(third.kind, "lead");
+    assert!(
+        third.summary.contains("Association Espoir"),
+        "{}",
+        third.summary
+    );
+    let resp = coord
+        .post(decide(third.id, "accepter"))
+        .form(&[("_csrf", token.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let (_, a) = actions::get(&app.db, t.id, p.a[0]).await.unwrap().unwrap();
+    assert_eq!(a.lead_org_id, Some(p.orgs[1]));
+    assert_eq!(a.lead_org, "Association Espoir");
+    app.stop().await;
+}
+both!(partners_propose_coordinators_decide);
+
+/// Issue 10: the scope's shortcuts « tout le territoire » and « tous les
+/// quartiers prioritaires » work without JavaScript (the server expands
+/// them); the filter script is served and loaded only where lists are long.
+async fn scope_shortcuts_and_filter_script(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let c = app.login("coordinator").await;
+    let url = app.url(&format!("/admin/t/lens-lievin/actions/{}", p.a[0]));
+    let token = csrf_from(&c, &url).await;
+    let t = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let communes = territories::communes(&app.db, t.id).await.unwrap().len();
+    let qpvs = territories::qpvs(&app.db, t.id).await.unwrap().len();
+    assert!(communes > 1 && qpvs > 1);
+    let resp = c
+        .post(format!("{url}?partie=territoire"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "1"),
+            ("scope", "all_qpv"),
+            ("scope", "commune:62498"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    let rel = maillage::storage::actions::related(&app.db, p.c.id)
+        .await
+        .unwrap();
+    let scope = rel.scope_of(p.a[0]);
+    assert_eq!(scope.len(), qpvs + 1, "{scope:?}");
+    assert_eq!(scope.iter().filter(|(k, _)| k == "commune").count(), 1);
+    let resp = c
+        .post(format!("{url}?partie=territoire"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("version", "2"),
+            ("scope", "all"),
+            ("scope", "commune:62498"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let rel = maillage::storage::actions::related(&app.db, p.c.id)
+        .await
+        .unwrap();
+    assert_eq!(rel.scope_of(p.a[0]).len(), communes);
+
+    for (part, loaded) in [("territoire", true), ("pilotage", true), ("budget", false)] {
+        let html = common::text_of(&c, format!("{url}/{part}")).await;
+        assert_eq!(html.contains("/static/multiselect.js"), loaded, "{part}");
+    }
+    let html = common::text_of(&c, format!("{url}/territoire")).await;
+    assert!(html.contains("value=\"all\""));
+    assert!(html.contains("value=\"all_qpv\""));
+    let resp = app
+        .client()
+        .get(app.url("/static/multiselect.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(resp.text().await.unwrap().contains("data-multiselect"));
+    app.stop().await;
+}
+both!(scope_shortcuts_and_filter_script);

@@ -22,6 +22,7 @@ pub mod indicators;
 pub mod jobs;
 pub mod participation;
 pub mod partners;
+pub mod proposals;
 pub mod rate_limit;
 pub mod services;
 pub mod sessions;

@@ -6,7 +6,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::fiche::{may_edit, View};
+use super::fiche::{may_edit, Section, View};
 use crate::domain::document;
 use crate::domain::roles::Role;
 use crate::storage::documents::{self, Document};
@@ -184,12 +184,11 @@ async fn upload_action(
         return Err(AppError::Forbidden);
     }
     match store(&st, &user, &c, Some(a.id), form).await? {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "/admin/t/{}/actions/{id}#documents",
-            tc.territory.slug
-        ))
-        .into_response()),
-        Err(errors) => super::fiche::page(&st, &ctx, &tc, c, a, View::refused(errors)).await,
+        Ok(()) => Ok(Redirect::to(&Section::Documents.url(&tc.territory.slug, id)).into_response()),
+        Err(errors) => {
+            let view = View::refused(Section::Documents, errors);
+            super::fiche::page(&st, &ctx, &tc, c, a, view).await
+        }
     }
 }
 
@@ -249,7 +248,7 @@ async fn delete(
     )
     .await?;
     let to = match doc.action_id {
-        Some(a) => format!("/admin/t/{}/actions/{a}#documents", tc.territory.slug),
+        Some(a) => Section::Documents.url(&tc.territory.slug, a),
         None => format!(
             "/admin/t/{}/contrats/{}#documents",
             tc.territory.slug, doc.contract_id

@@ -3,7 +3,7 @@
 //! measurements, and its history.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::charts::Sparkline;
+use super::proposals::{propose, ProposalView};
 use crate::domain::budget::{format_euros, BudgetLineRaw};
 use crate::domain::contract::{theme_label, ActionStatus, FicheRaw, THEMES};
 use crate::domain::indicator::{format_number, IndicatorKind, IndicatorRaw, MeasurementRaw};
@@ -19,6 +20,7 @@ use crate::plan::fr_date;
 use crate::storage::actions::{self, BudgetLine};
 use crate::storage::contract::{Action, Contract};
 use crate::storage::indicators::{self, Indicator, Measurement};
+use crate::storage::proposals::Change;
 use crate::storage::{audit, documents, partners, territories, DbError};
 use crate::web::access::{Access, Routes, TerritoryCtx};
 use crate::web::error::AppError;
@@ -28,45 +30,219 @@ use crate::web::AppState;
 
 pub fn routes(r: Routes) -> Routes {
     let partner = Access::Territory(Role::Partner);
-    r.get("/admin/t/{territory}/actions/{id}", partner, edit)
+    let mut r = r
+        .get("/admin/t/{territory}/actions/{id}", partner, edit)
         .post("/admin/t/{territory}/actions/{id}", partner, save)
-        .post(
-            "/admin/t/{territory}/actions/{id}/budget",
+        .get("/static/multiselect.js", Access::Public, multiselect_js);
+    for (section, handler) in SECTION_PAGES {
+        r = r.get(
+            &format!("/admin/t/{{territory}}/actions/{{id}}/{}", section.slug()),
             partner,
-            add_budget,
-        )
-        .post(
-            "/admin/t/{territory}/actions/{id}/budget/supprimer",
-            partner,
-            delete_budget,
-        )
-        .post(
-            "/admin/t/{territory}/actions/{id}/indicateurs",
-            partner,
-            add_indicator,
-        )
-        .post(
-            "/admin/t/{territory}/indicateurs/{id}/mesures",
-            partner,
-            add_measurement,
-        )
-        .post(
-            "/admin/t/{territory}/indicateurs/{id}/mesures/supprimer",
-            partner,
-            delete_measurement,
-        )
-        .post(
-            "/admin/t/{territory}/indicateurs/{id}/supprimer",
-            partner,
-            delete_indicator,
-        )
-        .post("/admin/t/{territory}/suites/{id}", partner, follow_up_done)
-        .post(
-            "/admin/t/{territory}/indicateurs/{id}",
-            partner,
-            update_indicator,
-        )
+            handler,
+        );
+    }
+    r.post(
+        "/admin/t/{territory}/actions/{id}/budget",
+        partner,
+        add_budget,
+    )
+    .post(
+        "/admin/t/{territory}/actions/{id}/budget/supprimer",
+        partner,
+        delete_budget,
+    )
+    .post(
+        "/admin/t/{territory}/actions/{id}/indicateurs",
+        partner,
+        add_indicator,
+    )
+    .post(
+        "/admin/t/{territory}/indicateurs/{id}/mesures",
+        partner,
+        add_measurement,
+    )
+    .post(
+        "/admin/t/{territory}/indicateurs/{id}/mesures/supprimer",
+        partner,
+        delete_measurement,
+    )
+    .post(
+        "/admin/t/{territory}/indicateurs/{id}/supprimer",
+        partner,
+        delete_indicator,
+    )
+    .post("/admin/t/{territory}/suites/{id}", partner, follow_up_done)
+    .post(
+        "/admin/t/{territory}/indicateurs/{id}",
+        partner,
+        update_indicator,
+    )
 }
+
+/// The parts of the fiche editor. Each is its own page (a menu at the top
+/// links them), and a part's form carries and saves only that part's
+/// fields: what is typed in one part is never lost by submitting another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Section {
+    #[default]
+    Presentation,
+    Pilotage,
+    Themes,
+    Territoire,
+    Calendrier,
+    Budget,
+    Indicateurs,
+    Documents,
+    Suivi,
+}
+
+impl Section {
+    pub const ALL: [Section; 9] = [
+        Section::Presentation,
+        Section::Pilotage,
+        Section::Themes,
+        Section::Territoire,
+        Section::Calendrier,
+        Section::Budget,
+        Section::Indicateurs,
+        Section::Documents,
+        Section::Suivi,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Section::Presentation => "presentation",
+            Section::Pilotage => "pilotage",
+            Section::Themes => "themes",
+            Section::Territoire => "territoire",
+            Section::Calendrier => "calendrier",
+            Section::Budget => "budget",
+            Section::Indicateurs => "indicateurs",
+            Section::Documents => "documents",
+            Section::Suivi => "suivi",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Section::Presentation => "Présentation",
+            Section::Pilotage => "Pilotage et partenaires",
+            Section::Themes => "Thèmes et publics",
+            Section::Territoire => "Territoire",
+            Section::Calendrier => "Calendrier",
+            Section::Budget => "Budget",
+            Section::Indicateurs => "Indicateurs",
+            Section::Documents => "Documents",
+            Section::Suivi => "Suivi et historique",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Section> {
+        Section::ALL.into_iter().find(|x| x.slug() == s)
+    }
+
+    /// Whether this part holds fields of the fiche form itself.
+    pub fn is_fiche(self) -> bool {
+        matches!(
+            self,
+            Section::Presentation
+                | Section::Pilotage
+                | Section::Themes
+                | Section::Territoire
+                | Section::Calendrier
+        )
+    }
+
+    /// The page of this part (the first part is the fiche's own address).
+    pub fn url(self, slug: &str, id: i64) -> String {
+        match self {
+            Section::Presentation => format!("/admin/t/{slug}/actions/{id}"),
+            s => format!("/admin/t/{slug}/actions/{id}/{}", s.slug()),
+        }
+    }
+
+    /// The whole fiche: this part's fields as typed, the others as stored.
+    pub fn merge(self, stored: FicheRaw, typed: FicheRaw) -> FicheRaw {
+        if !self.is_fiche() {
+            return typed;
+        }
+        let mut f = stored;
+        f.version = typed.version;
+        match self {
+            Section::Presentation => {
+                f.code = typed.code;
+                f.title = typed.title;
+                f.findings = typed.findings;
+                f.aims = typed.aims;
+                f.description = typed.description;
+                f.status = typed.status;
+                f.progress = typed.progress;
+                f.links = typed.links;
+            }
+            Section::Pilotage => {
+                f.lead_org_id = typed.lead_org_id;
+                f.lead_person_id = typed.lead_person_id;
+                f.partners = typed.partners;
+            }
+            Section::Themes => {
+                f.publics = typed.publics;
+                f.themes = typed.themes;
+                f.own_themes = typed.own_themes;
+            }
+            Section::Territoire => f.scope = typed.scope,
+            Section::Calendrier => {
+                f.period_start = typed.period_start;
+                f.period_end = typed.period_end;
+                f.steps = typed.steps;
+            }
+            _ => {}
+        }
+        f
+    }
+}
+
+type SectionHandler = fn(
+    State<AppState>,
+    Ctx,
+    TerritoryCtx,
+    Path<(String, i64)>,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Response, AppError>> + Send>,
+>;
+
+macro_rules! section_page {
+    ($name:ident, $section:expr) => {
+        fn $name(
+            st: State<AppState>,
+            ctx: Ctx,
+            tc: TerritoryCtx,
+            id: Path<(String, i64)>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, AppError>> + Send>>
+        {
+            Box::pin(show(st, ctx, tc, id, $section))
+        }
+    };
+}
+section_page!(show_pilotage, Section::Pilotage);
+section_page!(show_themes, Section::Themes);
+section_page!(show_territoire, Section::Territoire);
+section_page!(show_calendrier, Section::Calendrier);
+section_page!(show_budget, Section::Budget);
+section_page!(show_indicateurs, Section::Indicateurs);
+section_page!(show_documents, Section::Documents);
+section_page!(show_suivi, Section::Suivi);
+
+/// The parts with their own address (the first is the fiche's).
+const SECTION_PAGES: [(Section, SectionHandler); 8] = [
+    (Section::Pilotage, show_pilotage),
+    (Section::Themes, show_themes),
+    (Section::Territoire, show_territoire),
+    (Section::Calendrier, show_calendrier),
+    (Section::Budget, show_budget),
+    (Section::Indicateurs, show_indicateurs),
+    (Section::Documents, show_documents),
+    (Section::Suivi, show_suivi),
+];
 
 /// Coordinators edit every action of their territory; a partner account
 /// edits the actions whose lead person it is.
@@ -196,6 +372,15 @@ pub fn budget_view(lines: &[BudgetLine]) -> (Vec<BudgetView>, String) {
 struct EditPage {
     l: Layout,
     slug: String,
+    /// The part shown (`Section::slug`).
+    section: &'static str,
+    /// The menu of parts: (address, label, shown).
+    sections: Vec<(String, &'static str, bool)>,
+    /// Where this part's fiche form is sent.
+    form_action: String,
+    /// Every part's fields in one form: a whole fiche was sent (not from
+    /// these pages) and refused, and all that was typed is shown again.
+    whole: bool,
     csrf: String,
     c: Contract,
     a: Action,
@@ -227,6 +412,12 @@ struct EditPage {
     follow_ups: Vec<crate::storage::participation::Decision>,
     /// Published ideas that led to this action.
     ideas: Vec<crate::storage::participation::Idea>,
+    /// Changes proposed by the lead partner: pending, then the latest
+    /// decisions (with the coordinator's reason).
+    proposals: Vec<ProposalView>,
+    /// Not used on the fiche (the list page re-shows a refused refusal).
+    refused_for: i64,
+    reason: String,
     indicator_action: String,
     upload_action: String,
     updated: String,
@@ -307,6 +498,10 @@ async fn raw_from(st: &AppState, a: &Action, rel: &actions::Related) -> Result<F
 /// How to show the fiche page: what was typed where, and the errors.
 #[derive(Default)]
 pub(super) struct View {
+    /// The part of the fiche to show.
+    pub(super) section: Section,
+    /// A whole fiche was sent: show every part's fields.
+    whole: bool,
     /// The fiche form as typed (`None`: the stored values).
     form: Option<FicheRaw>,
     /// The version the form was built from (`None`: the stored one).
@@ -326,8 +521,9 @@ pub(super) struct View {
 
 impl View {
     /// A refused form: these errors, status 422.
-    pub(super) fn refused(errors: FormErrors) -> Self {
+    pub(super) fn refused(section: Section, errors: FormErrors) -> Self {
         View {
+            section,
             errors,
             ..Default::default()
         }
@@ -357,6 +553,8 @@ pub(super) async fn page(
         None => raw_from(st, &a, &rel).await?,
     };
     let (conflict, errors) = (view.conflict, view.errors);
+    let section = view.section;
+    let slug = &tc.territory.slug;
     let orgs = partners::organisations(&st.db, t).await?;
     let people = partners::people(&st.db, t).await?;
     let mut themes: Choices = THEMES
@@ -404,13 +602,42 @@ pub(super) async fn page(
         .filter(|d| d.action_id == Some(a.id))
         .collect();
     let can_edit = may_edit(st, tc, a.id).await?;
+    let mut decided = 0;
+    let proposals = crate::storage::proposals::for_action(&st.db, a.id)
+        .await?
+        .iter()
+        .filter(|p| {
+            if p.is_pending() {
+                return true;
+            }
+            decided += 1;
+            decided <= 5
+        })
+        .map(|p| super::proposals::view(p, String::new()))
+        .collect();
     let follow_ups = crate::storage::participation::follow_ups_for_action(&st.db, a.id).await?;
     let ideas = crate::storage::participation::published_ideas_for_action(&st.db, a.id).await?;
     Ok((
         status,
         render(&EditPage {
-            l: ctx.admin_layout(format!("Action {} : {}", a.code, a.title)),
+            l: ctx.admin_layout(format!(
+                "Action {} : {} – {}",
+                a.code,
+                a.title,
+                section.label()
+            )),
             slug: tc.territory.slug.clone(),
+            section: section.slug(),
+            sections: Section::ALL
+                .iter()
+                .map(|s| (s.url(slug, a.id), s.label(), *s == section))
+                .collect(),
+            form_action: if view.whole {
+                format!("/admin/t/{slug}/actions/{}", a.id)
+            } else {
+                format!("/admin/t/{slug}/actions/{}?partie={}", a.id, section.slug())
+            },
+            whole: view.whole,
             csrf: ctx.csrf(),
             version,
             coordinator: tc.is_coordinator(),
@@ -458,6 +685,9 @@ pub(super) async fn page(
             documents: docs,
             follow_ups,
             ideas,
+            proposals,
+            refused_for: 0,
+            reason: String::new(),
             indicator_action: format!(
                 "/admin/t/{}/actions/{}/indicateurs",
                 tc.territory.slug, a.id
@@ -481,12 +711,74 @@ async fn edit(
     page(&st, &ctx, &tc, c, a, View::default()).await
 }
 
-fn back(tc: &TerritoryCtx, id: i64, anchor: &str) -> Response {
-    Redirect::to(&format!(
-        "/admin/t/{}/actions/{id}{anchor}",
-        tc.territory.slug
-    ))
-    .into_response()
+async fn show(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    Path((_, id)): Path<(String, i64)>,
+    section: Section,
+) -> Result<Response, AppError> {
+    let (c, a) = load(&st, &tc, id, false).await?;
+    let view = View {
+        section,
+        ..Default::default()
+    };
+    page(&st, &ctx, &tc, c, a, view).await
+}
+
+const MULTISELECT_JS: &str = include_str!("../../../static/multiselect.js");
+
+/// The filter box of long checkbox lists (partners, communes), loaded only
+/// by the pages that have such lists.
+async fn multiselect_js() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        MULTISELECT_JS,
+    )
+}
+
+/// The scope's shortcuts, expanded: « all » ticks every commune of the
+/// territory, « all_qpv » every priority neighbourhood (QPV).
+async fn expand_scope(
+    st: &AppState,
+    territory_id: i64,
+    scope: &mut Vec<String>,
+) -> Result<(), AppError> {
+    let all = scope.iter().any(|s| s == "all");
+    let all_qpv = scope.iter().any(|s| s == "all_qpv");
+    scope.retain(|s| s != "all" && s != "all_qpv");
+    if all {
+        for c in territories::communes(&st.db, territory_id).await? {
+            scope.push(format!("commune:{}", c.insee_code));
+        }
+    }
+    if all_qpv {
+        for q in territories::qpvs(&st.db, territory_id).await? {
+            scope.push(format!("qpv:{}", q.code));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    scope.retain(|s| seen.insert(s.clone()));
+    Ok(())
+}
+
+/// Back to a part of the fiche, at `anchor` (`#…` or empty).
+fn back(tc: &TerritoryCtx, id: i64, section: Section, anchor: &str) -> Response {
+    Redirect::to(&format!("{}{anchor}", section.url(&tc.territory.slug, id))).into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct PartQuery {
+    /// The part of the fiche the form holds (`Section::slug`); none: the
+    /// whole fiche.
+    #[serde(default)]
+    partie: String,
 }
 
 async fn save(
@@ -495,31 +787,115 @@ async fn save(
     tc: TerritoryCtx,
     SignedIn(user): SignedIn,
     Path((_, id)): Path<(String, i64)>,
-    Form(mut raw): Form<FicheRaw>,
+    Query(part): Query<PartQuery>,
+    Form(raw): Form<FicheRaw>,
 ) -> Result<Response, AppError> {
     let (c, a) = load(&st, &tc, id, true).await?;
     let version: i64 = raw.version.trim().parse().unwrap_or(0);
+    // A part's form carries only its fields: the others are the stored ones.
+    let part = Section::parse(&part.partie).filter(|s| s.is_fiche());
+    let section = part.unwrap_or_default();
+    let whole = part.is_none();
+    let mut raw = match part {
+        Some(s) => s.merge(raw_of(&st, &a).await?, raw),
+        None => raw,
+    };
+    expand_scope(&st, tc.territory.id, &mut raw.scope).await?;
     if !tc.is_coordinator() {
         // Only coordinators renumber.
         raw.code.clear();
     }
-    let input = match raw.parse() {
+    let mut input = match raw.parse() {
         Ok(i) => i,
         Err(errs) => {
             let view = View {
                 form: Some(raw),
                 version: Some(version),
-                ..View::refused(FormErrors(errs))
+                whole,
+                ..View::refused(section, FormErrors(errs))
             };
             return page(&st, &ctx, &tc, c, a, view).await;
         }
     };
+    // A lead partner's change of lead organisation or person is proposed to
+    // the coordination; the rest of the fiche is saved.
+    let mut lead_proposal = None;
+    if !tc.is_coordinator()
+        && (input.lead_org_id != a.lead_org_id || input.lead_person_id != a.lead_person_id)
+    {
+        let t = tc.territory.id;
+        let orgs = partners::organisations(&st.db, t).await?;
+        let people = partners::people(&st.db, t).await?;
+        let org_name = |id: Option<i64>| match id {
+            None => Some("(aucune)".to_owned()),
+            Some(i) => orgs.iter().find(|o| o.id == i).map(|o| o.name.clone()),
+        };
+        let person_name = |id: Option<i64>| match id {
+            None => Some("(aucune)".to_owned()),
+            Some(i) => people
+                .iter()
+                .find(|p| p.id == i)
+                .map(|p| p.full_name.clone()),
+        };
+        let (Some(org), Some(person)) = (
+            org_name(input.lead_org_id),
+            person_name(input.lead_person_id),
+        ) else {
+            let (f, msg) = if org_name(input.lead_org_id).is_none() {
+                (
+                    "lead_org_id",
+                    "Structure pilote : choisissez une structure de l'annuaire des partenaires",
+                )
+            } else {
+                (
+                    "lead_person_id",
+                    "Personne pilote : choisissez une personne de l'annuaire des partenaires",
+                )
+            };
+            let view = View {
+                form: Some(raw),
+                version: Some(version),
+                whole,
+                ..View::refused(section, FormErrors(vec![(f, msg.to_owned())]))
+            };
+            return page(&st, &ctx, &tc, c, a, view).await;
+        };
+        let mut words = Vec::new();
+        if input.lead_org_id != a.lead_org_id {
+            words.push(format!(
+                "structure pilote « {org} » au lieu de « {} »",
+                org_name(a.lead_org_id).unwrap_or_default()
+            ));
+        }
+        if input.lead_person_id != a.lead_person_id {
+            words.push(format!(
+                "personne pilote « {person} » au lieu de « {} »",
+                person_name(a.lead_person_id).unwrap_or_default()
+            ));
+        }
+        lead_proposal = Some((
+            Change::Lead {
+                lead_org_id: input.lead_org_id,
+                lead_person_id: input.lead_person_id,
+            },
+            format!("Pilotage : {}", words.join(" ; ")),
+        ));
+        input.lead_org_id = a.lead_org_id;
+        input.lead_person_id = a.lead_person_id;
+    }
     match actions::save_fiche(&st.db, &user.actor(), &c, id, version, &input).await {
-        Ok(_) => Ok(back(&tc, id, "")),
+        Ok(_) => {
+            if let Some((change, summary)) = lead_proposal {
+                propose(&st, &tc, &user, &c, id, change, summary).await?;
+            }
+            Ok(back(&tc, id, section, ""))
+        }
         Err(DbError::Stale) => {
             // Keep what was typed; the next save starts from the saved version.
             let theirs = raw_of(&st, &a).await?;
             let view = View {
+                section,
+                whole,
                 form: Some(raw),
                 conflict: Some(theirs),
                 ..Default::default()
@@ -539,12 +915,40 @@ async fn save(
             let view = View {
                 form: Some(raw),
                 version: Some(version),
-                ..View::refused(FormErrors(vec![(f, msg)]))
+                whole,
+                ..View::refused(section, FormErrors(vec![(f, msg)]))
             };
             page(&st, &ctx, &tc, c, a, view).await
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// « départ 10, cible 150 personnes au 31/12/2026 » (or « sans cible »).
+fn target_words(
+    baseline: Option<f64>,
+    target: Option<f64>,
+    on: Option<String>,
+    unit: &str,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(b) = baseline {
+        parts.push(format!("départ {}", format_number(b)));
+    }
+    match target {
+        Some(t) => parts.push(format!(
+            "cible {}{}{}",
+            format_number(t),
+            if unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {unit}")
+            },
+            on.map(|d| format!(" au {d}")).unwrap_or_default()
+        )),
+        None => parts.push("sans cible".to_owned()),
+    }
+    parts.join(", ")
 }
 
 fn prefixed(prefix: &str, field: &str) -> &'static str {
@@ -583,8 +987,37 @@ async fn add_budget(
 ) -> Result<Response, AppError> {
     let (c, a) = load(&st, &tc, id, true).await?;
     let errors = match raw.parse() {
+        // A lead partner's budget line is proposed to the coordination.
+        Ok(b) if !tc.is_coordinator() => {
+            let orgs = partners::organisations(&st.db, tc.territory.id).await?;
+            let funder = match b.funder_id {
+                Some(f) => orgs.iter().find(|o| o.id == f).map(|o| o.name.clone()),
+                None => Some(b.funder.clone()),
+            };
+            match funder {
+                Some(funder) => {
+                    let summary = format!(
+                        "Ajouter le financement {funder} {} : {}{}",
+                        b.year,
+                        format_euros(b.amount_cents),
+                        if b.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", b.note)
+                        }
+                    );
+                    let change = Change::BudgetAdd { line: raw.clone() };
+                    propose(&st, &tc, &user, &c, id, change, summary).await?;
+                    return Ok(back(&tc, id, Section::Budget, ""));
+                }
+                None => vec![(
+                    "b_funder_id",
+                    "Financeur : choisissez une structure de l'annuaire du territoire".to_owned(),
+                )],
+            }
+        }
         Ok(b) => match actions::add_budget_line(&st.db, &user.actor(), &c, id, &b).await {
-            Ok(_) => return Ok(back(&tc, id, "#budget")),
+            Ok(_) => return Ok(back(&tc, id, Section::Budget, "")),
             Err(DbError::Conflict(_)) => vec![(
                 "b_funder_id",
                 "Financeur : choisissez une structure de l'annuaire du territoire".to_owned(),
@@ -598,7 +1031,7 @@ async fn add_budget(
     };
     let view = View {
         budget: raw,
-        ..View::refused(FormErrors(errors))
+        ..View::refused(Section::Budget, FormErrors(errors))
     };
     page(&st, &ctx, &tc, c, a, view).await
 }
@@ -618,8 +1051,26 @@ async fn delete_budget(
 ) -> Result<Response, AppError> {
     let (c, _) = load(&st, &tc, id, true).await?;
     let line: i64 = f.line.trim().parse().map_err(|_| AppError::NotFound)?;
+    if !tc.is_coordinator() {
+        // A lead partner proposes; the coordination removes.
+        let rel = actions::related(&st.db, c.id).await?;
+        let b = rel
+            .budget_of(id)
+            .iter()
+            .find(|b| b.id == line)
+            .ok_or(AppError::NotFound)?;
+        let summary = format!(
+            "Supprimer le financement {} {} : {}",
+            b.funder,
+            b.year,
+            format_euros(b.amount_cents)
+        );
+        let change = Change::BudgetDelete { line_id: line };
+        propose(&st, &tc, &user, &c, id, change, summary).await?;
+        return Ok(back(&tc, id, Section::Budget, ""));
+    }
     actions::delete_budget_line(&st.db, &user.actor(), &c, id, line).await?;
-    Ok(back(&tc, id, "#budget"))
+    Ok(back(&tc, id, Section::Budget, ""))
 }
 
 async fn add_indicator(
@@ -632,9 +1083,31 @@ async fn add_indicator(
 ) -> Result<Response, AppError> {
     let (c, a) = load(&st, &tc, id, true).await?;
     match raw.parse() {
+        // A lead partner's baseline or target is proposed to the coordination.
+        Ok(i)
+            if !tc.is_coordinator()
+                && (i.baseline.is_some() || i.target.is_some() || i.target_on.is_some()) =>
+        {
+            let summary = format!(
+                "Nouvel indicateur « {} » : {}",
+                i.label,
+                target_words(
+                    i.baseline,
+                    i.target,
+                    i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                    &i.unit
+                )
+            );
+            let change = Change::Indicator {
+                indicator_id: None,
+                definition: raw,
+            };
+            propose(&st, &tc, &user, &c, id, change, summary).await?;
+            Ok(back(&tc, id, Section::Indicateurs, ""))
+        }
         Ok(i) => {
             indicators::create(&st.db, &user.actor(), &c, Some(id), &i).await?;
-            Ok(back(&tc, id, "#indicateurs"))
+            Ok(back(&tc, id, Section::Indicateurs, ""))
         }
         Err(errs) => {
             let errors = errs
@@ -643,7 +1116,7 @@ async fn add_indicator(
                 .collect();
             let view = View {
                 indicator: raw,
-                ..View::refused(FormErrors(errors))
+                ..View::refused(Section::Indicateurs, FormErrors(errors))
             };
             page(&st, &ctx, &tc, c, a, view).await
         }
@@ -671,7 +1144,12 @@ async fn load_indicator(
 
 fn indicator_back(tc: &TerritoryCtx, c: &Contract, ind: &Indicator) -> Response {
     match ind.action_id {
-        Some(a) => back(tc, a, &format!("#indicateur-{}", ind.id)),
+        Some(a) => back(
+            tc,
+            a,
+            Section::Indicateurs,
+            &format!("#indicateur-{}", ind.id),
+        ),
         None => Redirect::to(&format!(
             "/admin/t/{}/contrats/{}#indicateurs",
             tc.territory.slug, c.id
@@ -706,7 +1184,7 @@ async fn add_measurement(
                     let view = View {
                         measurement: raw,
                         measurement_for: ind.id,
-                        ..View::refused(errors)
+                        ..View::refused(Section::Indicateurs, errors)
                     };
                     page(&st, &ctx, &tc, c, a, view).await
                 }
@@ -752,7 +1230,40 @@ async fn update_indicator(
     Form(raw): Form<IndicatorRaw>,
 ) -> Result<Response, AppError> {
     let (c, ind) = load_indicator(&st, &tc, id).await?;
+    let target_on = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
     match raw.parse() {
+        // A lead partner's new baseline or target is proposed to the coordination.
+        Ok(i)
+            if !tc.is_coordinator()
+                && ind.action_id.is_some()
+                && (i.baseline != ind.baseline
+                    || i.target != ind.target
+                    || target_on(i.target_on) != ind.target_on) =>
+        {
+            let summary = format!(
+                "Indicateur « {} » : {} (au lieu de : {})",
+                i.label,
+                target_words(
+                    i.baseline,
+                    i.target,
+                    i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                    &i.unit
+                ),
+                target_words(
+                    ind.baseline,
+                    ind.target,
+                    ind.target_on.as_deref().map(fr_date),
+                    &ind.unit
+                ),
+            );
+            let change = Change::Indicator {
+                indicator_id: Some(ind.id),
+                definition: raw,
+            };
+            let action_id = ind.action_id.unwrap_or_default();
+            propose(&st, &tc, &user, &c, action_id, change, summary).await?;
+            Ok(indicator_back(&tc, &c, &ind))
+        }
         Ok(i) => {
             indicators::update(&st.db, &user.actor(), &c, &ind, &i).await?;
             Ok(indicator_back(&tc, &c, &ind))
@@ -769,7 +1280,7 @@ async fn update_indicator(
                     let view = View {
                         edited: raw,
                         edited_for: ind.id,
-                        ..View::refused(errors)
+                        ..View::refused(Section::Indicateurs, errors)
                     };
                     page(&st, &ctx, &tc, c, a, view).await
                 }
@@ -791,7 +1302,7 @@ async fn delete_indicator(
     let (c, ind) = load_indicator(&st, &tc, id).await?;
     indicators::delete(&st.db, &user.actor(), &c, &ind).await?;
     Ok(match ind.action_id {
-        Some(a) => back(&tc, a, "#indicateurs"),
+        Some(a) => back(&tc, a, Section::Indicateurs, ""),
         None => Redirect::to(&format!(
             "/admin/t/{}/contrats/{}#indicateurs",
             tc.territory.slug, c.id
@@ -830,7 +1341,7 @@ async fn follow_up_done(
     participation::set_follow_up_done(&st.db, &user.actor(), tc.territory.id, id, f.done == "1")
         .await?;
     Ok(match action {
-        Some(a) => back(&tc, a, "#suites"),
+        Some(a) => back(&tc, a, Section::Suivi, "#suites"),
         None => Redirect::to(&format!("/admin/t/{}/", tc.territory.slug)).into_response(),
     })
 }

@@ -8,6 +8,7 @@ pub mod documents;
 pub mod fiche;
 pub mod list;
 pub mod partners;
+pub mod proposals;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -104,6 +105,7 @@ pub fn routes(r: Routes) -> Routes {
     let r = partners::routes(r);
     let r = list::routes(r);
     let r = documents::routes(r);
+    let r = proposals::routes(r);
     api::routes(r)
 }
 
