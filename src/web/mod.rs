@@ -16,6 +16,7 @@ pub mod microcache;
 pub mod pages;
 pub mod participation;
 pub mod public;
+pub mod redirect;
 pub mod security;
 pub mod session;
 
