@@ -391,6 +391,21 @@ async fn register_form(
     app: &TestApp,
     c: &reqwest::Client,
     event: i64,
+/// The value of a hidden field of a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("field") + marker.len();
+    html[start..].chars().take_while(|c| *c != '"').collect()
+}
+
+/// Public forms may be sent at once (the anti-spam minimum fill time is off).
+fn quick() -> maillage::config::Config {
+    maillage::config::Config {
+        form_min_fill_secs: 0,
+        ..Default::default()
+    }
+}
+
     session: i64,
     name: &str,
     key: Option<&str>,
@@ -405,9 +420,12 @@ async fn register_form(
         .form(&[
             ("_csrf", token.as_str()),
             ("session_id", &session.to_string()),
+    let stamp = hidden(&html, "_t");
             ("name", name),
             ("email", &format!("{}@exemple.test", name.to_lowercase())),
             ("phone", ""),
+            ("_t", stamp.as_str()),
+            ("site_web", ""),
             ("party_size", "1"),
             ("consent", "oui"),
             ("key", key.unwrap_or(&page_key)),
@@ -418,7 +436,7 @@ async fn register_form(
 }
 
 async fn event_page_registration_and_cancel(backend: Backend) {
-    let app = TestApp::start(backend).await;
+    let app = TestApp::start_with(backend, quick()).await;
     let (staff, event, session) =
         event_through_forms(&app, "Atelier </script><script>alert(1)</script> & co", "1").await;
     let c = app.client();
@@ -535,7 +553,9 @@ async fn event_page_registration_and_cancel(backend: Backend) {
         404
     );
 
-    // Staff: phone registration, attendance, exports.
+    // Staff: phone registration, attendance, exports. The partner reads the
+    // registrations as the contact person of the organiser (CCAS).
+    common::link_to_organisation(&app, "partner", "CCAS").await;
     let reg_url = app.url(&format!(
         "/admin/t/lens-lievin/seances/{session}/inscriptions"
     ));
@@ -637,7 +657,17 @@ async fn event_page_registration_and_cancel(backend: Backend) {
         events[0].ends_with("|CONFIRMED|Europe/Paris|Nutrition,Seniors"),
         "{events:?}"
     );
-    // Cancelling the session closes registrations with a clear message.
+    // Cancelling the session closes registrations with a clear message
+    // (to a form shown before the cancellation).
+    let event_url = app.url(&format!("/t/lens-lievin/evenements/{event}"));
+    let stale = staff
+        .get(&event_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let r = staff
         .post(app.url(&format!(
             "/admin/t/lens-lievin/seances/{session}/annulation"
@@ -656,8 +686,9 @@ async fn event_page_registration_and_cancel(backend: Backend) {
         .await
         .unwrap();
     assert!(ics.contains("STATUS:CANCELLED"));
-    let url = app.url(&format!("/t/lens-lievin/evenements/{event}"));
-    let token = csrf_from(&staff, &url).await;
+    let url = event_url;
+    let token = extract_csrf(&stale).unwrap();
+    let stamp = hidden(&stale, "_t");
     let r = staff
         .post(format!("{url}/inscription"))
         .form(&[
@@ -666,6 +697,8 @@ async fn event_page_registration_and_cancel(backend: Backend) {
             ("name", "Tardif"),
             ("phone", "0321000000"),
             ("party_size", "1"),
+            ("_t", stamp.as_str()),
+            ("site_web", ""),
             ("consent", "oui"),
             ("key", "k"),
         ])
@@ -683,7 +716,7 @@ async fn event_page_registration_and_cancel(backend: Backend) {
 both!(event_page_registration_and_cancel);
 
 async fn parallel_requests_for_the_last_seats(backend: Backend) {
-    let app = TestApp::start(backend).await;
+    let app = TestApp::start_with(backend, quick()).await;
     let (_, event, session) = event_through_forms(&app, "Forum santé", "3").await;
     let app = std::sync::Arc::new(app);
     let mut handles = Vec::new();
@@ -918,7 +951,7 @@ async fn mails_confirmation_promotion_reminder_and_retention(backend: Backend) {
     let (port, mails) = smtp_sink().await;
     let config = maillage::config::Config {
         smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
-        ..Default::default()
+        ..quick()
     };
     let app = TestApp::start_with(backend, config).await;
     let (_, event, session) = event_through_forms(&app, "Atelier mémoire", "1").await;

@@ -43,7 +43,21 @@ fn allowed(access: Access, role: &str, method: &reqwest::Method) -> bool {
                 || (role == "regional" && reading)
                 || territory_role.is_some_and(|r| r >= min)
         }
+        // Personal data: regional staff get aggregates only.
+        Access::Personal(min) => role == "admin" || territory_role.is_some_and(|r| r >= min),
     }
+}
+
+/// Routes that show people's contact details or answers.
+fn holds_personal_data(path: &str) -> bool {
+    path.contains("/inscriptions")
+        && (path.starts_with("/admin/t/{territory}/seances/")
+            || path.starts_with("/admin/t/{territory}/inscriptions/")
+            || path.starts_with("/api/"))
+        || path.ends_with("/reponses.csv")
+        || path.ends_with("/reponses.xlsx")
+        || path.ends_with("/personnes/{id}/export")
+        || path.ends_with("/registrations")
 }
 
 /// Walk every declared route with every role and check the answer.
@@ -51,6 +65,16 @@ async fn authorization_matrix(backend: Backend) {
     let app = TestApp::start(backend).await;
     let mut specs = maillage::web::routes(app.state.clone()).specs;
     assert!(specs.len() >= 25, "only {} routes declared?", specs.len());
+    let personal: Vec<String> = specs
+        .iter()
+        .filter(|s| holds_personal_data(&s.path))
+        .map(|s| format!("{} {} {:?}", s.method, s.path, s.access))
+        .collect();
+    assert!(personal.len() >= 8, "{personal:#?}");
+    assert!(
+        personal.iter().all(|p| p.contains("Personal(")),
+        "personal data must be declared Access::Personal: {personal:#?}"
+    );
     // Signing out ends the session: walk it last.
     specs.sort_by_key(|s| s.path == "/admin/deconnexion");
     let victim = app.account("victim").id.to_string();

@@ -1820,17 +1820,13 @@ pub async fn export_csv(
 ) -> Result<Response, AppError> {
     let c = load_consultation(&st, &tc, &id).await?;
     let (header, rows) = export_table(&st, &tc, &c).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::csv_export::CsvExport::new(b',');
     let x = |e: csv::Error| AppError::Internal(anyhow::anyhow!(e.to_string()));
-    w.write_record(&header).map_err(x)?;
+    w.row(&header).map_err(x)?;
     for r in &rows {
-        w.write_record(r).map_err(x)?;
+        w.row(r).map_err(x)?;
     }
-    let mut body = "\u{feff}".as_bytes().to_vec();
-    body.extend(
-        w.into_inner()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?,
-    );
+    let body = w.finish().map_err(x)?;
     Ok((
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

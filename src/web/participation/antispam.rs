@@ -133,3 +133,5 @@ pub async fn check(
 /// (a shared computer in a community centre may send many) and other forms.
 pub const ANSWER_LIMIT: i64 = 60;
 pub const FORM_LIMIT: i64 = 10;
+/// Registrations to events: a family, a social worker registering people.
+pub const REGISTRATION_LIMIT: i64 = 30;
