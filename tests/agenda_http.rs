@@ -365,7 +365,11 @@ async fn event_through_forms(
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("nombre de places positif"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("nombre de places entre 1 et 100"));
     let r = c
         .post(app.url(&format!(
             "/admin/t/lens-lievin/evenements/{event_id}/seances"
@@ -387,10 +391,6 @@ async fn event_through_forms(
     (c, event_id, session_id)
 }
 
-async fn register_form(
-    app: &TestApp,
-    c: &reqwest::Client,
-    event: i64,
 /// The value of a hidden field of a page.
 fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
@@ -406,6 +406,10 @@ fn quick() -> maillage::config::Config {
     }
 }
 
+async fn register_form(
+    app: &TestApp,
+    c: &reqwest::Client,
+    event: i64,
     session: i64,
     name: &str,
     key: Option<&str>,
@@ -416,16 +420,16 @@ fn quick() -> maillage::config::Config {
     let marker = "name=\"key\" value=\"";
     let start = html.find(marker).unwrap() + marker.len();
     let page_key = html[start..start + html[start..].find('"').unwrap()].to_owned();
+    let stamp = hidden(&html, "_t");
     c.post(format!("{url}/inscription"))
         .form(&[
             ("_csrf", token.as_str()),
+            ("_t", stamp.as_str()),
+            ("site_web", ""),
             ("session_id", &session.to_string()),
-    let stamp = hidden(&html, "_t");
             ("name", name),
             ("email", &format!("{}@exemple.test", name.to_lowercase())),
             ("phone", ""),
-            ("_t", stamp.as_str()),
-            ("site_web", ""),
             ("party_size", "1"),
             ("consent", "oui"),
             ("key", key.unwrap_or(&page_key)),
@@ -693,12 +697,12 @@ async fn event_page_registration_and_cancel(backend: Backend) {
         .post(format!("{url}/inscription"))
         .form(&[
             ("_csrf", token.as_str()),
+            ("_t", stamp.as_str()),
+            ("site_web", ""),
             ("session_id", &session.to_string()),
             ("name", "Tardif"),
             ("phone", "0321000000"),
             ("party_size", "1"),
-            ("_t", stamp.as_str()),
-            ("site_web", ""),
             ("consent", "oui"),
             ("key", "k"),
         ])

@@ -861,3 +861,178 @@ async fn personal_data_reaches_only_who_needs_it(backend: Backend) {
     app.stop().await;
 }
 both!(personal_data_reaches_only_who_needs_it);
+
+/// A token obtained in one session is refused in another, and an `Origin`
+/// is compared with its scheme.
+async fn csrf_tokens_are_bound_to_the_session(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("coordinator").await;
+    let old = csrf_from(&c, &app.url("/admin/mot-de-passe")).await;
+    let r = c
+        .post(app.url("/admin/deconnexion"))
+        .form(&[("_csrf", old.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // Signed in again in the same browser (same CSRF cookie): the token of
+    // the previous session no longer works, a fresh one does.
+    let token = csrf_from(&c, &app.url("/admin/connexion")).await;
+    let r = c
+        .post(app.url("/admin/connexion"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("email", app.account("coordinator").email.as_str()),
+            ("password", common::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let perimeter = |t: String| {
+        c.post(app.url("/admin/t/lens-lievin/perimetre")).form(&[
+            ("_csrf", t),
+            ("mode", "communes".to_owned()),
+            ("codes", "62498".to_owned()),
+        ])
+    };
+    assert_eq!(perimeter(old.clone()).send().await.unwrap().status(), 403);
+    let fresh = csrf_from(&c, &app.url("/admin/mot-de-passe")).await;
+    assert_ne!(fresh, old);
+    // Same host, other scheme: refused; same origin: accepted.
+    let host = app.addr.to_string();
+    let r = perimeter(fresh.clone())
+        .header("origin", format!("https://{host}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = perimeter(fresh)
+        .header("origin", format!("http://{host}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    app.stop().await;
+}
+both!(csrf_tokens_are_bound_to_the_session);
+
+/// Adding someone sends an invitation: the answer does not tell whether the
+/// e-mail has an account, and an existing account (an admin's included)
+/// gets the role only once it accepts.
+async fn adding_a_person_invites_without_revealing_accounts(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let c = app.login("coordinator").await;
+    let url = app.url("/admin/t/lens-lievin/comptes");
+    let mut answers = Vec::new();
+    for email in ["admin@instance.test", "personne@nulle-part.test"] {
+        let token = csrf_from(&c, &url).await;
+        let r = c
+            .post(&url)
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("email", email),
+                ("display_name", ""),
+                ("role", "coordinator"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body = r.text().await.unwrap();
+        let start = body.find("/admin/invitation/").expect("a link");
+        let link: String = body[start..].chars().take_while(|c| *c != '<').collect();
+        // The page says the same thing, apart from the address and link.
+        answers.push(
+            body.replace(email, "X")
+                .replace(&link, "L")
+                .replace(&extract_csrf(&body).unwrap(), "T"),
+        );
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the answer reveals whether an account exists"
+    );
+    assert!(answers[0].contains("Invitation enregistrée"));
+    // No account was created, no role given.
+    assert!(
+        maillage::storage::users::find_by_email(&app.db, "personne@nulle-part.test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let admin_id = app.account("admin").id;
+    assert!(maillage::storage::users::memberships(&app.db, admin_id)
+        .await
+        .unwrap()
+        .is_empty());
+    // The admin sees the invitation on signing in, and accepts it.
+    let admin = app.login("admin").await;
+    let dash = admin
+        .get(app.url("/admin/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dash.contains("vous invite avec le rôle"));
+    let start = dash.find("/admin/invitations/").unwrap();
+    let action: String = dash[start..].chars().take_while(|c| *c != '"').collect();
+    let r = admin
+        .post(app.url(&action))
+        .form(&[("_csrf", extract_csrf(&dash).unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let m = maillage::storage::users::memberships(&app.db, admin_id)
+        .await
+        .unwrap();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].role, "coordinator");
+    // Someone else cannot accept it for them.
+    let other = app.login("partner").await;
+    let token = csrf_from(&other, &app.url("/admin/mot-de-passe")).await;
+    let r = other
+        .post(app.url(&action))
+        .form(&[("_csrf", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+both!(adding_a_person_invites_without_revealing_accounts);
+
+/// Dates outside 1900–2100 and capacities over 100,000 are refused.
+#[tokio::test]
+async fn dates_and_capacities_are_bounded() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let (event, _) = event_session(&app, "Atelier").await;
+    let c = app.login("coordinator").await;
+    let token = csrf_from(&c, &app.url("/admin/t/lens-lievin/agenda")).await;
+    for (date, capacity) in [
+        ("0000-01-01", "10"),
+        ("9999-12-31", "10"),
+        ("2030-01-01", "9223372036854775807"),
+    ] {
+        let r = c
+            .post(app.url(&format!("/admin/t/lens-lievin/evenements/{event}/seances")))
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("date", date),
+                ("start", "10:00"),
+                ("end", "12:00"),
+                ("capacity", capacity),
+                ("audience", "public"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{date} {capacity}");
+    }
+    assert!(maillage::domain::contract::parse_date("01/01/0001", "Date").is_err());
+    assert!(maillage::domain::contract::parse_date("31/12/2099", "Date").is_ok());
+    app.stop().await;
+}

@@ -138,3 +138,82 @@ async fn registrations_during_an_import(backend: Backend) {
     app.stop().await;
 }
 both!(registrations_during_an_import);
+
+const RPPS_HEADER: &str = "Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code savoir-faire|Libellé savoir-faire|Code commune (coord. structure)|Libellé commune (coord. structure)|";
+
+fn rpps_file(ids: std::ops::Range<usize>) -> String {
+    let mut s = format!("{RPPS_HEADER}\n");
+    for i in ids {
+        s.push_str(&format!(
+            "81000000{i:04}|NOM{i}|Marie|10|Médecin|||62498|Lens|\n"
+        ));
+    }
+    s
+}
+
+/// A re-import that would remove more than 20 % of the directory is refused
+/// unless forced; nothing changes meanwhile.
+async fn shrinking_reimports_need_force(backend: Backend) {
+    use maillage::import::{quiet, rpps, ImportError};
+    let t = common::fresh_db(backend).await;
+    let db = &t.db;
+    rpps::import(db, rpps_file(0..100).as_bytes())
+        .await
+        .unwrap();
+    // 85 of 100: fine.
+    let (s, _) = rpps::import(db, rpps_file(0..85).as_bytes()).await.unwrap();
+    assert_eq!(s.removed, 15);
+    // 7 of 85: refused, with a message saying how to force it.
+    let e = rpps::import(db, rpps_file(0..7).as_bytes())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ImportError::Shrinks {
+                before: 85,
+                after: 7
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("--force"), "{e}");
+    assert_eq!(
+        maillage::storage::directory::professional_count(db)
+            .await
+            .unwrap(),
+        85
+    );
+    // Forced: done.
+    let (s, _) = rpps::import_with(db, rpps_file(0..7).as_bytes(), &quiet, true)
+        .await
+        .unwrap();
+    assert_eq!(s.removed, 78);
+    t.cleanup().await;
+}
+both!(shrinking_reimports_need_force);
+
+/// One RPPS identifier with two different names is reported.
+#[tokio::test]
+async fn duplicate_rpps_identifiers_with_other_names_are_reported() {
+    let t = common::fresh_db(Backend::Sqlite).await;
+    let file = format!(
+        "{RPPS_HEADER}\n810000000001|DUPONT|Marie|10|Médecin|||62498|Lens|\n\
+         810000000001|Dupont|Marie|10|Médecin|||62510|Liévin|\n\
+         810000000001|MARTIN|Paul|10|Médecin|||62510|Liévin|\n"
+    );
+    let (s, warnings) = maillage::import::rpps::import(&t.db, file.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(s.total, 1);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].line, Some(4));
+    assert!(
+        warnings[0].message.contains("autre nom") && warnings[0].message.contains("MARTIN Paul")
+    );
+    let history = maillage::storage::directory::imports(&t.db, 1)
+        .await
+        .unwrap();
+    assert!(history[0].report.contains("autre nom"));
+    t.cleanup().await;
+}

@@ -110,6 +110,22 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
+    fn form_dates_are_bounded() {
+        assert!(parse_form_date("2025-03-01").is_some());
+        assert!(parse_form_date("1900-01-01").is_some() && parse_form_date("2100-12-31").is_some());
+        for bad in [
+            "0000-01-01",
+            "9999-12-31",
+            "1899-12-31",
+            "2101-01-01",
+            "2025-02-30",
+            "",
+        ] {
+            assert!(parse_form_date(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
     fn french_dates() {
         let d = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         assert_eq!(long_date(d), "1er novembre 2026");

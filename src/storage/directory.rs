@@ -309,6 +309,12 @@ pub async fn get_establishment(db: &Db, finess: &str) -> DbResult<Option<Establi
     .await?))
 }
 
+pub async fn professional_count(db: &Db) -> DbResult<i64> {
+    Ok(
+        db_run!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM professionals").fetch_one(pool).await?),
+    )
+}
+
 pub async fn establishment_count(db: &Db) -> DbResult<i64> {
     Ok(
         db_run!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM establishments").fetch_one(pool).await?),
@@ -362,6 +368,12 @@ pub async fn replace_professionals(
         skipped,
     };
     gone.extend(replace);
+    const PRO_COLS: &str =
+        "rpps, last_name, first_name, name_search, profession_code, profession_label, content_hash";
+    const PLACE_COLS: &str =
+        "rpps, position, specialty_code, specialty_label, mode_code, sector_code, \
+         finess_site, siret_site, site_name, address, postal_code, insee_code, city, phone";
+    let sqlite = matches!(db, Db::Sqlite(_));
     db_run!(db, pool => {
         // Staged first in temporary tables of one connection (no lock on
         // the real tables), then applied in one short transaction: see
@@ -375,12 +387,6 @@ pub async fn replace_professionals(
         for chunk in gone.chunks(BATCH) {
             let sql = format!("INSERT INTO import_gone (key) VALUES {}", placeholders(chunk.len(), 1));
             let mut q = sqlx::query(&sql);
-    const PRO_COLS: &str =
-        "rpps, last_name, first_name, name_search, profession_code, profession_label, content_hash";
-    const PLACE_COLS: &str =
-        "rpps, position, specialty_code, specialty_label, mode_code, sector_code, \
-         finess_site, siret_site, site_name, address, postal_code, insee_code, city, phone";
-    let sqlite = matches!(db, Db::Sqlite(_));
             for r in chunk {
                 q = q.bind(*r);
             }
@@ -435,12 +441,6 @@ pub async fn replace_professionals(
             }
             q.execute(&mut *conn).await?;
         }
-        record_import!(tx, summary, started, report);
-        tx.commit().await?;
-    });
-    analyze(db).await?;
-    Ok(summary)
-}
         progress("application", write.len() as u64, write.len() as u64);
         let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
         let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
@@ -457,9 +457,15 @@ pub async fn replace_professionals(
         ))
         .execute(&mut *tx)
         .await?;
+        record_import!(tx, summary, started, report);
+        tx.commit().await?;
+        drop_staged!(conn, ["import_professionals", "import_places", "import_gone"]);
+    });
+    analyze(db).await?;
+    Ok(summary)
+}
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
-        drop_staged!(conn, ["import_professionals", "import_places", "import_gone"]);
 pub struct ProfessionalPlaceRow {
     pub rpps: String,
     pub last_name: String,

@@ -86,10 +86,8 @@ pub fn check_session(
         return Err(Invalid::new("La fin doit être après le début."));
     }
     if let Some(c) = capacity {
-        if c <= 0 {
-            return Err(Invalid::new(
-                "La capacité doit être un nombre de places positif (laissez vide pour ne pas limiter).",
-            ));
+        if c <= 0 || c > MAX_CAPACITY {
+            return Err(Invalid::new(CAPACITY_MESSAGE));
         }
     }
     Ok(())
@@ -104,14 +102,14 @@ pub struct NewRegistration {
     pub party_size: i64,
     pub consent: bool,
 }
+
+pub const MAX_PARTY: i64 = 10;
 /// The largest number of seats a session may offer.
 pub const MAX_CAPACITY: i64 = 100_000;
 pub const CAPACITY_MESSAGE: &str = "La capacité doit être un nombre de places entre 1 et 100 000 (laissez vide pour ne pas limiter).";
 /// Longest registrant name and phone number accepted (the form says so too).
 pub const NAME_MAX: usize = 150;
 pub const PHONE_MAX: usize = 30;
-
-pub const MAX_PARTY: i64 = 10;
 
 impl NewRegistration {
     pub fn parse(
@@ -123,6 +121,8 @@ impl NewRegistration {
     ) -> Result<NewRegistration, Vec<(&'static str, String)>> {
         let mut errors = Vec::new();
         let name = name.trim();
+        if name.is_empty() {
+            errors.push(("name", "Indiquez un nom.".to_owned()));
         } else if let Err(e) =
             crate::domain::text::bounded(name, "Nom", true, NAME_MAX).and_then(|n| {
                 if n.contains('\n') {
@@ -133,8 +133,6 @@ impl NewRegistration {
             })
         {
             errors.push(("name", e.0));
-        if name.is_empty() {
-            errors.push(("name", "Indiquez un nom.".to_owned()));
         }
         let email = email.trim();
         let email = if email.is_empty() {

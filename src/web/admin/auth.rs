@@ -242,6 +242,9 @@ struct DashboardPage {
     all_territories: bool,
     is_admin: bool,
     territories: Vec<TerritoryItem>,
+    csrf: String,
+    /// Invitations waiting for this account: (id, territory, role).
+    invitations: Vec<(i64, String, &'static str)>,
 }
 
 pub async fn dashboard(
@@ -264,7 +267,17 @@ pub async fn dashboard(
     } else {
         Vec::new()
     };
+    let invitations = crate::storage::invitations::for_email(&st.db, &user.user.email)
+        .await?
+        .into_iter()
+        .map(|i| {
+            let role = i.role().map(Role::label).unwrap_or("?");
+            (i.id, i.territory_name, role)
+        })
+        .collect();
     Ok(render(&DashboardPage {
+        csrf: ctx.csrf(),
+        invitations,
         l: ctx.admin_layout("Tableau de bord"),
         name: user.user.display_name.clone(),
         memberships,

@@ -1081,9 +1081,9 @@ pub async fn session_add(
     let capacity = match f.capacity.trim() {
         "" => None,
         c => match c.parse::<i64>() {
-            Ok(n) if n > 0 => Some(n),
+            Ok(n) if n > 0 && n <= crate::domain::agenda::event::MAX_CAPACITY => Some(n),
             _ => {
-                errors.push("capacity", "La capacité doit être un nombre de places positif (laissez vide pour ne pas limiter).");
+                errors.push("capacity", crate::domain::agenda::event::CAPACITY_MESSAGE);
                 None
             }
         },

@@ -110,7 +110,7 @@ impl ConsultationForm {
         let intro = crate::domain::text::bounded(&self.intro, "Présentation", false, 10_000)
             .map_err(|x| e.push(("intro", x.0)))
             .unwrap_or_default();
-        let d = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+        let d = crate::domain::dates::parse_form_date;
         let opens = d(&self.opens_on);
         if opens.is_none() {
             e.push((
@@ -1257,9 +1257,9 @@ pub async fn decision_add(
         .unwrap_or_default();
     let due_on = match f.due_on.trim() {
         "" => None,
-        s => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
+        s => match crate::domain::dates::parse_form_date(s) {
+            Some(d) => Some(d),
+            None => {
                 errors.push("d_due_on", "Échéance illisible (AAAA-MM-JJ).");
                 None
             }
