@@ -105,4 +105,81 @@ mod tests {
         assert_eq!(local_or(Some("/%09/evil.example"), "/"), "/");
         assert_eq!(local_or(None, "/admin/"), "/admin/");
     }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Pieces that make redirect targets tricky.
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("/".to_owned()),
+                Just("\\".to_owned()),
+                Just("%".to_owned()),
+                Just("%2f".to_owned()),
+                Just("%2F".to_owned()),
+                Just("%5c".to_owned()),
+                Just("%09".to_owned()),
+                Just("%0d".to_owned()),
+                Just("%0a".to_owned()),
+                Just("%00".to_owned()),
+                Just("%25".to_owned()),
+                Just("\t".to_owned()),
+                Just("\r".to_owned()),
+                Just("\n".to_owned()),
+                Just(" ".to_owned()),
+                Just(".".to_owned()),
+                Just(":".to_owned()),
+                Just("@".to_owned()),
+                Just("?".to_owned()),
+                Just("#".to_owned()),
+                Just("evil.example".to_owned()),
+                Just("https:".to_owned()),
+                Just("javascript:".to_owned()),
+                Just("é".to_owned()),
+                proptest::collection::vec(
+                    proptest::sample::select(vec!['a', 'z', '0', '9', '-', '_']),
+                    1..6
+                )
+                .prop_map(|v| v.into_iter().collect::<String>()),
+                any::<char>().prop_map(String::from),
+            ]
+        }
+
+        fn target() -> impl Strategy<Value = String> {
+            prop_oneof![
+                proptest::collection::vec(piece(), 0..8).prop_map(|v| v.concat()),
+                any::<String>(),
+            ]
+        }
+
+        /// The host a browser would go to for `target` on our site, read
+        /// by a WHATWG URL parser (the one reqwest uses).
+        fn host_for(target: &str) -> Option<String> {
+            let base = reqwest::Url::parse("https://maillage.test/t/lens/").unwrap();
+            base.join(target)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+
+            #[test]
+            fn never_panics_and_never_leaves_the_site(t in target()) {
+                let ok = is_local(&t);
+                let _ = local_or(Some(&t), "/");
+                let _ = see_other(&t);
+                if ok {
+                    // Writable as a header, read as this site by a browser,
+                    // as is, and once percent-decoded.
+                    prop_assert!(HeaderValue::from_str(&t).is_ok());
+                    prop_assert_eq!(host_for(&t), Some("maillage.test".to_owned()));
+                    let decoded = String::from_utf8_lossy(&percent_decode(t.as_bytes()).unwrap()).into_owned();
+                    prop_assert_eq!(host_for(&decoded), Some("maillage.test".to_owned()));
+                    prop_assert!(t.starts_with('/') && !t.starts_with("//"));
+                }
+            }
+        }
+    }
 }
