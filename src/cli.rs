@@ -84,7 +84,14 @@ enum Command {
         command: UserCommand,
     },
     /// Load official open-data files.
-    Import { kind: ImportKind, file: PathBuf },
+    Import {
+        kind: ImportKind,
+        file: PathBuf,
+        /// FINESS and RPPS: import even a file that removes more than 20 %
+        /// of the directory's entries (refused otherwise as incomplete).
+        #[arg(long)]
+        force: bool,
+    },
     /// Write a consistent copy of the database (safe while serving).
     Backup {
         #[arg(long)]
@@ -288,13 +295,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Import { kind, file } => {
+        Command::Import { kind, file, force } => {
             let db = connect(&url).await?;
             let bytes =
                 std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
             let result = match kind {
                 ImportKind::Finess | ImportKind::Rpps => {
-                    return import_directory(&db, kind, &file, &bytes).await
+                    return import_directory(&db, kind, &file, &bytes, force).await
                 }
                 ImportKind::Communes => geography::import_communes(&db, &bytes).await,
                 ImportKind::Epci => geography::import_epcis(&db, &bytes).await,
@@ -332,11 +339,13 @@ async fn import_directory(
     kind: ImportKind,
     file: &std::path::Path,
     bytes: &[u8],
+    force: bool,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    let quiet = &crate::import::quiet;
     let result = match kind {
-        ImportKind::Rpps => crate::import::rpps::import(db, bytes).await,
-        _ => crate::import::finess::import(db, bytes).await,
+        ImportKind::Rpps => crate::import::rpps::import_with(db, bytes, quiet, force).await,
+        _ => crate::import::finess::import_with(db, bytes, quiet, force).await,
     };
     match result {
         Ok((s, warnings)) => {

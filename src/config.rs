@@ -18,8 +18,13 @@ pub struct Config {
     pub body_limit: usize,
     pub request_timeout: Duration,
     pub session_lifetime: chrono::Duration,
-    /// Failed logins allowed per account and per address in the window.
+    /// Wrong passwords allowed per account in the window.
     pub login_attempts: i64,
+    /// Wrong passwords allowed per client address in the window, all
+    /// accounts together (much higher: a community centre shares one
+    /// address). A browser that signed into an account before is not held
+    /// back by its address's limit for that account (a device cookie).
+    pub login_address_attempts: i64,
     pub login_window: chrono::Duration,
     /// Trust `X-Forwarded-For` from a reverse proxy to find the client address.
     pub trust_proxy: bool,
@@ -60,6 +65,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             session_lifetime: chrono::Duration::days(7),
             login_attempts: 5,
+            login_address_attempts: 100,
             login_window: chrono::Duration::minutes(15),
             trust_proxy: false,
             upload_dir: "uploads".into(),

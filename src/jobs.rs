@@ -35,8 +35,8 @@ pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
             Err(e) => Err(format!("fichier illisible : {e}")),
             Ok(bytes) => {
                 let result = match job.source.as_str() {
-                    "rpps" => rpps::import_with(db, &bytes, &report).await,
-                    _ => finess::import_with(db, &bytes, &report).await,
+                    "rpps" => rpps::import_with(db, &bytes, &report, job.forced).await,
+                    _ => finess::import_with(db, &bytes, &report, job.forced).await,
                 };
                 match result {
                     Ok((s, warnings)) => {

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod csv_export;
 pub mod demo;
 pub mod demo_agenda;
 pub mod demo_contract;

@@ -302,14 +302,12 @@ pub fn rows(p: &FullPlan, actions: &[&Action]) -> Vec<ExportRow> {
 
 /// CSV for spreadsheets set to French: `;` separated, UTF-8 with a BOM.
 pub fn to_csv(p: &FullPlan, actions: &[&Action]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(b"\xEF\xBB\xBF".to_vec());
-    w.write_record(HEADERS)?;
+    let mut w = crate::csv_export::CsvExport::new(b';');
+    w.row(HEADERS)?;
     for r in rows(p, actions) {
-        w.write_record(&r.cells)?;
+        w.row(&r.cells)?;
     }
-    w.into_inner().map_err(|e| e.into_error().into())
+    w.finish()
 }
 
 /// The workbook: « Plan d'action » (one row per action), « Indicateurs »

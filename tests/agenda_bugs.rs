@@ -97,7 +97,16 @@ async fn register_public(
     let start = html.find(marker).unwrap() + marker.len();
     let key = html[start..start + html[start..].find('"').unwrap()].to_owned();
     let session = session.to_string();
+    // The anti-spam time stamp the page signed (the fill time is checked
+    // against it; these tests start the server with no minimum).
+    let stamp_marker = "name=\"_t\" value=\"";
+    let stamp = html.find(stamp_marker).map(|i| {
+        let v = &html[i + stamp_marker.len()..];
+        v[..v.find('"').unwrap()].to_owned()
+    });
+    let stamp = stamp.unwrap_or_default();
     let mut form = vec![
+        ("_t", stamp.as_str()),
         ("_csrf", token.as_str()),
         ("session_id", session.as_str()),
         ("name", "Awa Diallo"),
@@ -122,7 +131,14 @@ async fn register_public(
 /// person: a party waits (it did not fit), so newcomers wait too, and the
 /// page must say the session is full.
 async fn seats_shown_match_registration(backend: Backend) {
-    let app = TestApp::start(backend).await;
+    let app = TestApp::start_with(
+        backend,
+        maillage::config::Config {
+            form_min_fill_secs: 0,
+            ..Default::default()
+        },
+    )
+    .await;
     let (event, session) = event_with_session(&app, Some(3), "public").await;
     assert_eq!(reg(&app, session, "Alice", "2").await, "confirmed");
     assert_eq!(reg(&app, session, "Bruno et Chloé", "2").await, "waiting");
@@ -148,7 +164,14 @@ both!(seats_shown_match_registration);
 /// A professionals' session says so on the event page and in the form, and
 /// a registration for it needs the « Je suis un·e professionnel·le » box.
 async fn professionals_session_is_announced_and_confirmed(backend: Backend) {
-    let app = TestApp::start(backend).await;
+    let app = TestApp::start_with(
+        backend,
+        maillage::config::Config {
+            form_min_fill_secs: 0,
+            ..Default::default()
+        },
+    )
+    .await;
     let (event, session) = event_with_session(&app, Some(20), "professionals").await;
     let c = app.client();
     let page = text_of(&c, app.url(&format!("/t/lens-lievin/evenements/{event}"))).await;

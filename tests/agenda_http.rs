@@ -365,7 +365,11 @@ async fn event_through_forms(
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("nombre de places positif"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("nombre de places entre 1 et 100"));
     let r = c
         .post(app.url(&format!(
             "/admin/t/lens-lievin/evenements/{event_id}/seances"
@@ -387,6 +391,21 @@ async fn event_through_forms(
     (c, event_id, session_id)
 }
 
+/// The value of a hidden field of a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("field") + marker.len();
+    html[start..].chars().take_while(|c| *c != '"').collect()
+}
+
+/// Public forms may be sent at once (the anti-spam minimum fill time is off).
+fn quick() -> maillage::config::Config {
+    maillage::config::Config {
+        form_min_fill_secs: 0,
+        ..Default::default()
+    }
+}
+
 async fn register_form(
     app: &TestApp,
     c: &reqwest::Client,
@@ -401,9 +420,12 @@ async fn register_form(
     let marker = "name=\"key\" value=\"";
     let start = html.find(marker).unwrap() + marker.len();
     let page_key = html[start..start + html[start..].find('"').unwrap()].to_owned();
+    let stamp = hidden(&html, "_t");
     c.post(format!("{url}/inscription"))
         .form(&[
             ("_csrf", token.as_str()),
+            ("_t", stamp.as_str()),
+            ("site_web", ""),
             ("session_id", &session.to_string()),
             ("name", name),
             ("email", &format!("{}@exemple.test", name.to_lowercase())),
@@ -418,7 +440,7 @@ async fn register_form(
 }
 
 async fn event_page_registration_and_cancel(backend: Backend) {
-    let app = TestApp::start(backend).await;
+    let app = TestApp::start_with(backend, quick()).await;
     let (staff, event, session) =
         event_through_forms(&app, "Atelier </script><script>alert(1)</script> & co", "1").await;
     let c = app.client();
@@ -535,7 +557,9 @@ async fn event_page_registration_and_cancel(backend: Backend) {
         404
     );
 
-    // Staff: phone registration, attendance, exports.
+    // Staff: phone registration, attendance, exports. The partner reads the
+    // registrations as the contact person of the organiser (CCAS).
+    common::link_to_organisation(&app, "partner", "CCAS").await;
     let reg_url = app.url(&format!(
         "/admin/t/lens-lievin/seances/{session}/inscriptions"
     ));
@@ -637,7 +661,17 @@ async fn event_page_registration_and_cancel(backend: Backend) {
         events[0].ends_with("|CONFIRMED|Europe/Paris|Nutrition,Seniors"),
         "{events:?}"
     );
-    // Cancelling the session closes registrations with a clear message.
+    // Cancelling the session closes registrations with a clear message
+    // (to a form shown before the cancellation).
+    let event_url = app.url(&format!("/t/lens-lievin/evenements/{event}"));
+    let stale = staff
+        .get(&event_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let r = staff
         .post(app.url(&format!(
             "/admin/t/lens-lievin/seances/{session}/annulation"
@@ -656,12 +690,15 @@ async fn event_page_registration_and_cancel(backend: Backend) {
         .await
         .unwrap();
     assert!(ics.contains("STATUS:CANCELLED"));
-    let url = app.url(&format!("/t/lens-lievin/evenements/{event}"));
-    let token = csrf_from(&staff, &url).await;
+    let url = event_url;
+    let token = extract_csrf(&stale).unwrap();
+    let stamp = hidden(&stale, "_t");
     let r = staff
         .post(format!("{url}/inscription"))
         .form(&[
             ("_csrf", token.as_str()),
+            ("_t", stamp.as_str()),
+            ("site_web", ""),
             ("session_id", &session.to_string()),
             ("name", "Tardif"),
             ("phone", "0321000000"),
@@ -683,7 +720,7 @@ async fn event_page_registration_and_cancel(backend: Backend) {
 both!(event_page_registration_and_cancel);
 
 async fn parallel_requests_for_the_last_seats(backend: Backend) {
-    let app = TestApp::start(backend).await;
+    let app = TestApp::start_with(backend, quick()).await;
     let (_, event, session) = event_through_forms(&app, "Forum santé", "3").await;
     let app = std::sync::Arc::new(app);
     let mut handles = Vec::new();
@@ -936,7 +973,7 @@ async fn mails_confirmation_promotion_reminder_and_retention(backend: Backend) {
     let (port, mails) = smtp_sink().await;
     let config = maillage::config::Config {
         smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
-        ..Default::default()
+        ..quick()
     };
     let app = TestApp::start_with(backend, config).await;
     let (_, event, session) = event_through_forms(&app, "Atelier mémoire", "1").await;

@@ -24,7 +24,16 @@ async fn pages_work_in_chromium_and_pass_axe() {
         "Chromium is missing: run `bash scripts/test.sh`"
     );
 
-    let app = TestApp::start(Backend::Sqlite).await;
+    // A browser driven by a script fills forms faster than people: the
+    // anti-spam minimum fill time (public registration included) is off.
+    let app = TestApp::start_with(
+        Backend::Sqlite,
+        maillage::config::Config {
+            form_min_fill_secs: 0,
+            ..Default::default()
+        },
+    )
+    .await;
     let event_id = seed_agenda(&app).await;
     let contract_id = seed_contract(&app).await;
     let participation =

@@ -171,9 +171,14 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let s = raw.trim().to_lowercase();
         let err = || {
+            let shown: String = raw.trim().chars().take(80).collect();
+            let more = if raw.trim().chars().nth(80).is_some() {
+                "…"
+            } else {
+                ""
+            };
             Invalid::new(format!(
-                "« {} » n'est pas une adresse e-mail valide",
-                raw.trim()
+                "« {shown}{more} » n'est pas une adresse e-mail valide"
             ))
         };
         if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {

@@ -85,14 +85,21 @@ pub fn parse_date(s: &str, label: &str) -> Result<Option<NaiveDate>, Invalid> {
     if s.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
-        .map(Some)
         .map_err(|_| {
             Invalid::new(format!(
                 "{label} : date non reconnue « {s} » (attendu JJ/MM/AAAA)"
             ))
-        })
+        })?;
+    if !crate::domain::dates::plausible(d) {
+        return Err(Invalid::new(format!(
+            "{label} : l'année doit être comprise entre {} et {}",
+            crate::domain::dates::FIRST_YEAR,
+            crate::domain::dates::LAST_YEAR
+        )));
+    }
+    Ok(Some(d))
 }
 
 /// A CLS is signed by the ARS: one of its signatories must name it.

@@ -51,6 +51,7 @@ pub fn parse_input_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
         .ok()
+        .filter(|d| plausible(*d))
 }
 
 /// `lundi 23 novembre 2026`.
@@ -88,10 +89,62 @@ pub fn paris_iso(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A wall-clock time in Europe/Paris as an instant with its UTC offset
+/// (RFC 3339 `date-time`). In the spring-forward gap (02:xx that never
+/// happens) the time is read as UTC+1, as the calendar would move it.
+pub fn paris_offset(local: chrono::NaiveDateTime) -> chrono::DateTime<chrono::FixedOffset> {
+    use chrono::TimeZone;
+    match chrono_tz::Europe::Paris
+        .from_local_datetime(&local)
+        .earliest()
+    {
+        Some(t) => t.fixed_offset(),
+        None => {
+            let plus_one = chrono::FixedOffset::east_opt(3600).expect("valid offset");
+            plus_one
+                .from_local_datetime(&local)
+                .single()
+                .expect("fixed offsets are unambiguous")
+        }
+    }
+}
+
+/// Years a date typed in a form may have: year 0 or 9999 is a typing
+/// slip, and breaks what reads the dates later (exports, feeds, sorting).
+pub const FIRST_YEAR: i32 = 1900;
+pub const LAST_YEAR: i32 = 2100;
+
+/// Is `d` within [`FIRST_YEAR`]..=[`LAST_YEAR`]?
+pub fn plausible(d: NaiveDate) -> bool {
+    (FIRST_YEAR..=LAST_YEAR).contains(&d.year())
+}
+
+/// A form date within the plausible years, or `None`: the same rule as
+/// [`parse_input_date`] (`AAAA-MM-JJ` or `JJ/MM/AAAA`).
+pub fn parse_form_date(s: &str) -> Option<NaiveDate> {
+    parse_input_date(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn form_dates_are_bounded() {
+        assert!(parse_form_date("2025-03-01").is_some());
+        assert!(parse_form_date("1900-01-01").is_some() && parse_form_date("2100-12-31").is_some());
+        for bad in [
+            "0000-01-01",
+            "9999-12-31",
+            "1899-12-31",
+            "2101-01-01",
+            "2025-02-30",
+            "",
+        ] {
+            assert!(parse_form_date(bad).is_none(), "{bad}");
+        }
+    }
 
     #[test]
     fn french_dates() {

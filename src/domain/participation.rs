@@ -144,12 +144,12 @@ pub struct MemberInput {
 fn opt_date(raw: &str, field: &'static str, e: &mut FieldErrors) -> Option<NaiveDate> {
     match raw.trim() {
         "" => None,
-        s => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
+        s => match crate::domain::dates::parse_form_date(s) {
+            Some(d) => Some(d),
+            None => {
                 e.push((
                     field,
-                    "Date illisible (format attendu : AAAA-MM-JJ).".to_owned(),
+                    "Date illisible (format attendu : AAAA-MM-JJ, entre 1900 et 2100).".to_owned(),
                 ));
                 None
             }
@@ -340,7 +340,7 @@ impl MeetingInput {
     ) -> Result<MeetingInput, FieldErrors> {
         let mut e = Vec::new();
         let title = push_err(&mut e, "title", bounded(title, "Titre", true, 200));
-        let d = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok();
+        let d = crate::domain::dates::parse_form_date(date);
         if d.is_none() {
             e.push((
                 "date",

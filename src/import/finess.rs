@@ -345,7 +345,7 @@ pub async fn import(
     db: &crate::storage::Db,
     bytes: &[u8],
 ) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
-    import_with(db, bytes, &super::quiet).await
+    import_with(db, bytes, &super::quiet, false).await
 }
 
 /// [`import`], saying how far it is.
@@ -353,8 +353,11 @@ pub async fn import_with(
     db: &crate::storage::Db,
     bytes: &[u8],
     progress: super::Progress<'_>,
+    force: bool,
 ) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
     let parsed = parse_with(bytes, progress)?;
+    let before = crate::storage::directory::establishment_count(db).await?;
+    super::check_shrink(before, parsed.establishments.len() as i64, force)?;
     let (report, skipped) = super::warnings_report(&parsed.warnings);
     let summary = crate::storage::directory::replace_establishments(
         db,

@@ -33,6 +33,28 @@ pub enum ImportError {
     Io(#[from] std::io::Error),
     #[error("enregistrement impossible : {0}")]
     Db(#[from] crate::storage::DbError),
+    /// The file holds far fewer entries than the directory: most likely a
+    /// partial extract (7 rows replaced 200,000 professionals once).
+    #[error(
+        "le fichier compte {after} fiches contre {before} dans l'annuaire ({} % de moins) : \
+         il semble incomplet, rien n'a été importé. Pour l'importer quand même : --force en ligne \
+         de commande, ou la case « Importer quand même » dans l'administration",
+        (before - after) * 100 / (*before).max(1)
+    )]
+    Shrinks { before: i64, after: i64 },
+}
+
+/// A re-import may remove at most this share of the directory's entries
+/// unless forced.
+pub const MAX_SHRINK_PERCENT: i64 = 20;
+
+/// Refuse a re-import that would shrink the data by more than
+/// [`MAX_SHRINK_PERCENT`], unless `force`.
+pub fn check_shrink(before: i64, after: i64, force: bool) -> Result<(), ImportError> {
+    if !force && before > 0 && (before - after) * 100 > before * MAX_SHRINK_PERCENT {
+        return Err(ImportError::Shrinks { before, after });
+    }
+    Ok(())
 }
 
 pub const MAX_REPORTED: usize = 50;

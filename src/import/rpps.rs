@@ -142,6 +142,9 @@ pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, Imp
     let mut bad = 0usize;
     let mut rows = 0usize;
     let mut by_id: HashMap<String, usize> = HashMap::new();
+    // The line where each professional was first read, to name it when the
+    // same identifier comes back with another name.
+    let mut first_line: Vec<usize> = Vec::new();
     let mut out: Vec<Professional> = Vec::new();
     let line_count = text.lines().count();
     for (i, raw) in lines.enumerate() {
@@ -249,8 +252,27 @@ pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, Imp
                 profession_label: f(c_prof_label).to_owned(),
                 places: Vec::new(),
             });
+            first_line.push(n);
             out.len() - 1
         });
+        // One identifier, two people? The rows are still merged (the RPPS
+        // identifier is the key), but the report says so.
+        let (last, first) = (f(Some(c_last)), f(c_first));
+        let same = |a: &str, b: &str| fold_accents(a) == fold_accents(b);
+        if !same(last, &out[at].last_name) || !same(first, &out[at].first_name) {
+            warnings.push(LineError {
+                line: Some(n),
+                message: format!(
+                    "{id} : même identifiant RPPS qu'à la ligne {} mais un autre nom (« {} {} » au lieu de « {} {} ») ; \
+                     fiches réunies sous le premier nom, à vérifier",
+                    first_line[at],
+                    last,
+                    first,
+                    out[at].last_name,
+                    out[at].first_name
+                ),
+            });
+        }
         // A situation without any place (no address, no site) adds nothing.
         if place != PracticePlace::default() && !out[at].places.contains(&place) {
             out[at].places.push(place);
@@ -285,16 +307,22 @@ pub async fn import(
     db: &crate::storage::Db,
     bytes: &[u8],
 ) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
-    import_with(db, bytes, &super::quiet).await
+    import_with(db, bytes, &super::quiet, false).await
 }
 
 /// [`import`], saying how far it is.
+/// Read an RPPS file and update the directory, reporting progress. Refused
+/// when the file would remove more than [`super::MAX_SHRINK_PERCENT`] of the
+/// professionals, unless `force`.
 pub async fn import_with(
     db: &crate::storage::Db,
     bytes: &[u8],
     progress: super::Progress<'_>,
+    force: bool,
 ) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
     let parsed = parse_with(bytes, progress)?;
+    let before = crate::storage::directory::professional_count(db).await?;
+    super::check_shrink(before, parsed.professionals.len() as i64, force)?;
     let (report, skipped) = super::warnings_report(&parsed.warnings);
     let summary = crate::storage::directory::replace_professionals(
         db,

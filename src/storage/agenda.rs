@@ -23,8 +23,9 @@ pub fn fmt_date(d: NaiveDate) -> String {
 pub fn fmt_time(t: NaiveTime) -> String {
     t.format("%H:%M").to_string()
 }
+/// A date typed in a form or a query (years 1900 to 2100 only).
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+    crate::domain::dates::parse_form_date(s)
 }
 pub fn parse_time(s: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(s.trim(), "%H:%M").ok()

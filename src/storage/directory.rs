@@ -1,6 +1,7 @@
 //! The directory of the health-care offer: establishments from FINESS and
-//! the history of imports. A re-import updates in place, in one transaction:
-//! a killed import leaves the previous data as it was.
+//! the history of imports. A re-import is staged in temporary tables, then
+//! applied in one short transaction: a killed import leaves the previous
+//! data as it was, and other writers are not locked out meanwhile.
 
 use std::collections::{HashMap, HashSet};
 
@@ -63,6 +64,46 @@ macro_rules! record_import {
 }
 const EST_COLS: usize = 20;
 
+/// Why imports are staged: a national RPPS file is millions of rows. Written
+/// inside one transaction on the real tables, it held SQLite's only write
+/// lock for minutes, and every other write (a public registration, a job's
+/// progress) failed with « database is locked » after the busy timeout. The
+/// rows now go first into temporary tables of the import's own connection
+/// (SQLite keeps them in a separate temporary database, PostgreSQL in the
+/// session), batch by batch, locking nothing that others use; then one
+/// transaction applies them with `INSERT … SELECT` and `DELETE … IN (SELECT)`,
+/// which runs inside the database in a fraction of the time. A killed
+/// import still leaves the previous data as it was: temporary tables go
+/// with their connection, and the real tables change only in that last
+/// transaction.
+///
+/// `stage_tables!(conn, [(temp, like), …])` (re)creates each temporary table
+/// with the columns of `like` (or a single `key` column when `like` is
+/// empty), with the same SQL on both backends.
+macro_rules! stage_tables {
+    ($conn:ident, [$(($temp:expr, $like:expr)),+ $(,)?]) => {
+        $(
+            sqlx::query(&format!("DROP TABLE IF EXISTS {}", $temp)).execute(&mut *$conn).await?;
+            let sql = if $like.is_empty() {
+                format!("CREATE TEMPORARY TABLE {} (key TEXT NOT NULL)", $temp)
+            } else {
+                format!("CREATE TEMPORARY TABLE {} AS SELECT * FROM {} WHERE 1 = 0", $temp, $like)
+            };
+            sqlx::query(&sql).execute(&mut *$conn).await?;
+        )+
+    };
+}
+
+/// Drop the temporary tables of [`stage_tables!`] once applied, so that the
+/// pooled connection does not keep their rows.
+macro_rules! drop_staged {
+    ($conn:ident, [$($temp:expr),+ $(,)?]) => {
+        $(
+            sqlx::query(&format!("DROP TABLE IF EXISTS {}", $temp)).execute(&mut *$conn).await?;
+        )+
+    };
+}
+
 fn placeholders(rows: usize, cols: usize) -> String {
     (0..rows)
         .map(|r| {
@@ -123,30 +164,28 @@ pub async fn replace_establishments(
         removed: gone.len() as i64,
         skipped,
     };
+    const COLS: &str = "finess, finess_ej, name, long_name, name_search, address, postal_code, city, \
+         insee_code, phone, category_code, category_label, group_code, group_label, siret, opened_on, updated_on, \
+         longitude, latitude, content_hash";
+    let sqlite = matches!(db, Db::Sqlite(_));
     db_run!(db, pool => {
-        let mut tx = pool.begin_write().await?;
+        // Staged first in temporary tables of one connection (no lock on
+        // the real tables), then applied in one short transaction: see
+        // `stage_tables`.
+        let mut conn = pool.acquire().await?;
+        stage_tables!(conn, [("import_establishments", "establishments"), ("import_gone", "")]);
         for chunk in gone.chunks(BATCH) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("DELETE FROM establishments WHERE finess IN ({})", marks.join(", "));
+            let sql = format!("INSERT INTO import_gone (key) VALUES {}", placeholders(chunk.len(), 1));
             let mut q = sqlx::query(&sql);
             for f in chunk {
                 q = q.bind(*f);
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut *conn).await?;
         }
         for (i, chunk) in write.chunks(BATCH).enumerate() {
             progress("enregistrement", (i * BATCH) as u64, write.len() as u64);
             let sql = format!(
-                "INSERT INTO establishments (finess, finess_ej, name, long_name, name_search, address, postal_code, city, \
-                 insee_code, phone, category_code, category_label, group_code, group_label, siret, opened_on, updated_on, \
-                 longitude, latitude, content_hash) VALUES {} \
-                 ON CONFLICT (finess) DO UPDATE SET finess_ej = excluded.finess_ej, name = excluded.name, \
-                 long_name = excluded.long_name, name_search = excluded.name_search, address = excluded.address, \
-                 postal_code = excluded.postal_code, city = excluded.city, insee_code = excluded.insee_code, \
-                 phone = excluded.phone, category_code = excluded.category_code, category_label = excluded.category_label, \
-                 group_code = excluded.group_code, group_label = excluded.group_label, siret = excluded.siret, \
-                 opened_on = excluded.opened_on, updated_on = excluded.updated_on, longitude = excluded.longitude, \
-                 latitude = excluded.latitude, content_hash = excluded.content_hash",
+                "INSERT INTO import_establishments ({COLS}) VALUES {}",
                 placeholders(chunk.len(), EST_COLS)
             );
             let mut q = sqlx::query(&sql);
@@ -173,8 +212,27 @@ pub async fn replace_establishments(
                     .bind(e.latitude)
                     .bind(*hash);
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut *conn).await?;
         }
+        progress("application", write.len() as u64, write.len() as u64);
+        let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+        sqlx::query("DELETE FROM establishments WHERE finess IN (SELECT key FROM import_gone)")
+            .execute(&mut *tx)
+            .await?;
+        // `WHERE true`: SQLite needs it to read ON CONFLICT after a SELECT.
+        sqlx::query(&format!(
+            "INSERT INTO establishments ({COLS}) SELECT {COLS} FROM import_establishments WHERE true \
+             ON CONFLICT (finess) DO UPDATE SET finess_ej = excluded.finess_ej, name = excluded.name, \
+             long_name = excluded.long_name, name_search = excluded.name_search, address = excluded.address, \
+             postal_code = excluded.postal_code, city = excluded.city, insee_code = excluded.insee_code, \
+             phone = excluded.phone, category_code = excluded.category_code, category_label = excluded.category_label, \
+             group_code = excluded.group_code, group_label = excluded.group_label, siret = excluded.siret, \
+             opened_on = excluded.opened_on, updated_on = excluded.updated_on, longitude = excluded.longitude, \
+             latitude = excluded.latitude, content_hash = excluded.content_hash"
+        ))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM commune_points").execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO commune_points (insee_code, longitude, latitude) \
@@ -185,17 +243,32 @@ pub async fn replace_establishments(
         .await?;
         record_import!(tx, summary, started, report);
         tx.commit().await?;
+        drop_staged!(conn, ["import_establishments", "import_gone"]);
     });
     analyze(db).await?;
     Ok(summary)
 }
 
 /// Refresh the planner's statistics after a bulk change (both dialects
-/// accept a bare `ANALYZE`), so that searches keep using the indexes.
+/// accept a bare `ANALYZE`), so that searches keep using the indexes. On
+/// SQLite, ANALYZE writes its statistics under the write lock: it samples
+/// (`analysis_limit`) rather than reading millions of rows meanwhile.
 async fn analyze(db: &Db) -> DbResult<()> {
-    db_run!(db, pool => {
-        sqlx::query("ANALYZE").execute(pool).await?;
-    });
+    match db {
+        Db::Sqlite(pool) => {
+            let mut conn = pool.acquire().await?;
+            sqlx::query("PRAGMA analysis_limit = 1000")
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("ANALYZE").execute(&mut *conn).await?;
+            sqlx::query("PRAGMA analysis_limit = 0")
+                .execute(&mut *conn)
+                .await?;
+        }
+        Db::Postgres(pool) => {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        }
+    }
     Ok(())
 }
 
@@ -234,6 +307,12 @@ pub async fn get_establishment(db: &Db, finess: &str) -> DbResult<Option<Establi
     .bind(finess)
     .fetch_optional(pool)
     .await?))
+}
+
+pub async fn professional_count(db: &Db) -> DbResult<i64> {
+    Ok(
+        db_run!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM professionals").fetch_one(pool).await?),
+    )
 }
 
 pub async fn establishment_count(db: &Db) -> DbResult<i64> {
@@ -289,21 +368,34 @@ pub async fn replace_professionals(
         skipped,
     };
     gone.extend(replace);
+    const PRO_COLS: &str =
+        "rpps, last_name, first_name, name_search, profession_code, profession_label, content_hash";
+    const PLACE_COLS: &str =
+        "rpps, position, specialty_code, specialty_label, mode_code, sector_code, \
+         finess_site, siret_site, site_name, address, postal_code, insee_code, city, phone";
+    let sqlite = matches!(db, Db::Sqlite(_));
     db_run!(db, pool => {
-        let mut tx = pool.begin_write().await?;
+        // Staged first in temporary tables of one connection (no lock on
+        // the real tables), then applied in one short transaction: see
+        // `stage_tables`.
+        let mut conn = pool.acquire().await?;
+        stage_tables!(conn, [
+            ("import_professionals", "professionals"),
+            ("import_places", "practice_places"),
+            ("import_gone", ""),
+        ]);
         for chunk in gone.chunks(BATCH) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("DELETE FROM professionals WHERE rpps IN ({})", marks.join(", "));
+            let sql = format!("INSERT INTO import_gone (key) VALUES {}", placeholders(chunk.len(), 1));
             let mut q = sqlx::query(&sql);
             for r in chunk {
                 q = q.bind(*r);
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut *conn).await?;
         }
         for (i, chunk) in write.chunks(BATCH).enumerate() {
             progress("enregistrement des professionnels", (i * BATCH) as u64, write.len() as u64);
             let sql = format!(
-                "INSERT INTO professionals (rpps, last_name, first_name, name_search, profession_code, profession_label, content_hash) VALUES {}",
+                "INSERT INTO import_professionals ({PRO_COLS}) VALUES {}",
                 placeholders(chunk.len(), 7)
             );
             let mut q = sqlx::query(&sql);
@@ -317,7 +409,7 @@ pub async fn replace_professionals(
                     .bind(&p.profession_label)
                     .bind(hash);
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut *conn).await?;
         }
         let places: Vec<(&str, usize, &crate::import::rpps::PracticePlace)> = write
             .iter()
@@ -326,8 +418,7 @@ pub async fn replace_professionals(
         for (i, chunk) in places.chunks(BATCH).enumerate() {
             progress("enregistrement des lieux d'exercice", (i * BATCH) as u64, places.len() as u64);
             let sql = format!(
-                "INSERT INTO practice_places (rpps, position, specialty_code, specialty_label, mode_code, sector_code, \
-                 finess_site, siret_site, site_name, address, postal_code, insee_code, city, phone) VALUES {}",
+                "INSERT INTO import_places ({PLACE_COLS}) VALUES {}",
                 placeholders(chunk.len(), 14)
             );
             let mut q = sqlx::query(&sql);
@@ -348,10 +439,27 @@ pub async fn replace_professionals(
                     .bind(&pl.city)
                     .bind(&pl.phone);
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut *conn).await?;
         }
+        progress("application", write.len() as u64, write.len() as u64);
+        let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+        sqlx::query("DELETE FROM professionals WHERE rpps IN (SELECT key FROM import_gone)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO professionals ({PRO_COLS}) SELECT {PRO_COLS} FROM import_professionals"
+        ))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&format!(
+            "INSERT INTO practice_places ({PLACE_COLS}) SELECT {PLACE_COLS} FROM import_places"
+        ))
+        .execute(&mut *tx)
+        .await?;
         record_import!(tx, summary, started, report);
         tx.commit().await?;
+        drop_staged!(conn, ["import_professionals", "import_places", "import_gone"]);
     });
     analyze(db).await?;
     Ok(summary)

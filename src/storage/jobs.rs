@@ -25,13 +25,15 @@ pub struct Job {
     /// The summary, or why it failed (line numbers included).
     pub message: String,
     pub created_by: String,
+    /// Run past the shrink check (see `import::check_shrink`).
+    pub forced: bool,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
 }
 
 const COLS: &str =
-    "id, source, file_name, file_path, status, stage, done, total, message, created_by, \
+    "id, source, file_name, file_path, status, stage, done, total, message, created_by, forced, \
                     created_at, started_at, finished_at";
 
 pub async fn enqueue(
@@ -40,16 +42,18 @@ pub async fn enqueue(
     file_name: &str,
     file_path: &str,
     created_by: &str,
+    forced: bool,
 ) -> DbResult<i64> {
     Ok(db_run!(db, pool => sqlx::query_scalar::<_, i64>(
-        "INSERT INTO import_jobs (source, file_name, file_path, status, created_by, created_at) \
-         VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id",
+        "INSERT INTO import_jobs (source, file_name, file_path, status, created_by, created_at, forced) \
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6) RETURNING id",
     )
     .bind(source)
     .bind(file_name)
     .bind(file_path)
     .bind(created_by)
     .bind(Utc::now())
+    .bind(forced)
     .fetch_one(pool)
     .await?))
 }

@@ -19,6 +19,7 @@ pub mod contract;
 pub mod directory;
 pub mod documents;
 pub mod indicators;
+pub mod invitations;
 pub mod jobs;
 pub mod participation;
 pub mod partners;

@@ -237,6 +237,24 @@ pub async fn update_person(
     }))
 }
 
+/// The names of the territory's organisations that `user_id` is a contact
+/// person of (`people.user_id`): what links a partner account to the events
+/// its organisation runs.
+pub async fn organisation_names_of_user(
+    db: &Db,
+    territory_id: i64,
+    user_id: i64,
+) -> DbResult<Vec<String>> {
+    Ok(db_run!(db, pool => sqlx::query_scalar::<_, String>(
+        "SELECT o.name FROM people p JOIN organisations o ON o.id = p.organisation_id \
+         WHERE p.territory_id = $1 AND p.user_id = $2",
+    )
+    .bind(territory_id)
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?))
+}
+
 pub async fn people(db: &Db, territory_id: i64) -> DbResult<Vec<Person>> {
     let sql =
         format!("SELECT {PERSON_COLS} FROM people WHERE territory_id = $1 ORDER BY full_name, id");

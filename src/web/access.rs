@@ -31,6 +31,11 @@ pub enum Access {
     /// At least this role in the `{territory}` of the path. Admins pass;
     /// regional staff pass for reading (GET) only.
     Territory(Role),
+    /// Personal data of the `{territory}` (registration lists, answer
+    /// exports, a person's RGPD export): at least this role there, or an
+    /// admin. Unlike [`Access::Territory`], regional staff do not pass, even
+    /// for reading: they get aggregates only.
+    Personal(Role),
     /// Regional staff and admins.
     Regional,
     /// Instance admins only.
@@ -97,12 +102,19 @@ impl Routes {
         }
     }
 
+    /// The access check, then (outside it) the CSRF check. Both are route
+    /// layers: a method the route does not have gets the router's 405
+    /// (with `Allow`), not a CSRF refusal.
     fn guard(&self, access: Access, mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
         mr.route_layer(middleware::from_fn_with_state(
             self.state.clone(),
             move |State(st): State<AppState>, req: Request, next: Next| {
                 enforce(st, access, req, next)
             },
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            self.state.clone(),
+            super::csrf::layer,
         ))
     }
 
@@ -187,7 +199,8 @@ impl Routes {
     }
 
     pub fn build(self) -> Built {
-        let (api_router, openapi) = self.api.split_for_parts();
+        let (api_router, mut openapi) = self.api.split_for_parts();
+        super::api::document_errors(&mut openapi, &self.specs);
         Built {
             router: self.router.merge(api_router),
             specs: self.specs,
@@ -245,7 +258,8 @@ async fn enforce(st: AppState, access: Access, req: Request, next: Next) -> Resp
                 refuse(&req, AppError::Forbidden)
             }
         }
-        Access::Territory(min) => {
+        Access::Territory(min) | Access::Personal(min) => {
+            let regional_reads = matches!(access, Access::Territory(_));
             let Some(u) = user else {
                 return unauthenticated(&req);
             };
@@ -272,8 +286,9 @@ async fn enforce(st: AppState, access: Access, req: Request, next: Next) -> Resp
             };
             let role = u.role_in(territory.id);
             let reading = matches!(*req.method(), Method::GET | Method::HEAD);
-            let allowed =
-                u.is_admin() || role.is_some_and(|r| r >= min) || (reading && u.reads_everything());
+            let allowed = u.is_admin()
+                || role.is_some_and(|r| r >= min)
+                || (reading && regional_reads && u.reads_everything());
             if !allowed {
                 return refuse(&req, AppError::Forbidden);
             }

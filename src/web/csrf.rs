@@ -4,6 +4,11 @@
 //! `HMAC(instance secret, cookie value)` in a hidden `_csrf` field (or the
 //! `X-CSRF-Token` header, or a `_csrf` query parameter for multipart forms).
 //! A page that never shows a form never sets the cookie.
+//!
+//! For a signed-in person the token also covers the session
+//! (`HMAC(secret, cookie value | session hash)`): a token obtained in one
+//! session (an attacker's own, with a cookie planted from a sibling domain)
+//! is worthless in another. Signing in or out changes the expected token.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,7 +24,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::error::AppError;
-use super::session::{b64, cookie, set_cookie};
+use super::session::{b64, cookie, set_cookie, CurrentUser};
 use super::AppState;
 use crate::accounts::random_token;
 
@@ -72,17 +77,30 @@ fn is_safe(m: &Method) -> bool {
 }
 
 /// A browser tells where a form came from: refuse other origins outright.
-fn origin_matches(req: &Request) -> bool {
+/// The origin is compared whole, scheme included: the site's own scheme is
+/// that of `Config::public_url` (https behind a TLS proxy), so a form posted
+/// from `http://` to an https site is refused.
+fn origin_matches(req: &Request, public_url: &str) -> bool {
     let Some(origin) = req.headers().get(ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
     let Some(host) = req.headers().get(HOST).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    origin
-        .split_once("://")
-        .map(|(_, h)| h == host)
-        .unwrap_or(false)
+    let scheme = if public_url.starts_with("https://") {
+        "https"
+    } else {
+        "http"
+    };
+    origin.eq_ignore_ascii_case(&format!("{scheme}://{host}"))
+}
+
+/// What the token signs: the cookie value, and the session when signed in.
+fn signed_value(req: &Request, cookie_value: &str) -> String {
+    match req.extensions().get::<Arc<CurrentUser>>() {
+        Some(u) => format!("{cookie_value}|{}", u.session_hash),
+        None => cookie_value.to_owned(),
+    }
 }
 
 fn query_token(req: &Request) -> Option<String> {
@@ -102,12 +120,12 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         Some(v) => (v, false),
         None => (random_token(), true),
     };
-    let expected = sign(&state.secret, &cookie_value);
+    let expected = sign(&state.secret, &signed_value(&req, &cookie_value));
 
     let req = if is_safe(req.method()) {
         req
     } else {
-        if fresh || !origin_matches(&req) {
+        if fresh || !origin_matches(&req, &state.config.public_url) {
             return AppError::Csrf.into_page();
         }
         let (parts, body) = req.into_parts();

@@ -154,3 +154,86 @@ impl IntoResponse for ApiError {
             .into_response()
     }
 }
+
+/// The machine-readable code of an error status.
+fn api_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        409 => "conflict",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "unprocessable",
+        429 => "too_many_requests",
+        s if s >= 500 => "internal",
+        _ => "error",
+    }
+}
+
+/// Middleware: every error answered under `/api/` is JSON
+/// ([`ApiErrorBody`]), whoever wrote it: the extractors' plain-text
+/// rejections (a query parameter that does not parse), the router's 404 and
+/// 405, the CSRF check, the timeout and panic layers. Headers such as
+/// `Allow` and `Retry-After` are kept.
+pub async fn api_json_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let plain = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/plain"))
+        && !parts.headers.contains_key(CONTENT_ENCODING);
+    let text = if plain && status.is_client_error() {
+        axum::body::to_bytes(body, 16 * 1024)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let message = if !text.is_empty() {
+        text
+    } else {
+        match status.as_u16() {
+            401 => "Connexion requise.".into(),
+            403 => "Accès refusé.".into(),
+            404 => "Ressource introuvable.".into(),
+            405 => "Méthode non prise en charge pour cette adresse.".into(),
+            s if s >= 500 => "Erreur inattendue du serveur.".into(),
+            _ => "Demande incorrecte.".into(),
+        }
+    };
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.remove(CONTENT_ENCODING);
+    parts.headers.insert(
+        CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    let body = serde_json::to_vec(&ApiErrorBody {
+        error: api_code(status),
+        message,
+    })
+    .unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(body))
+}

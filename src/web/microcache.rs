@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::{to_bytes, Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -119,8 +119,11 @@ pub async fn layer(State(st): State<AppState>, req: Request, next: Next) -> Resp
         return resp;
     }
     let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return Response::from_parts(parts, Body::empty());
+    let bytes = match read_up_to(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        // Too large to keep (a published PDF, a long page): served whole,
+        // not cached.
+        Err(whole) => return Response::from_parts(parts, whole),
     };
     parts.headers.insert(
         CACHE_CONTROL,
@@ -128,4 +131,14 @@ pub async fn layer(State(st): State<AppState>, req: Request, next: Next) -> Resp
     );
     st.cache.put(key, parts.headers.clone(), bytes.clone());
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Read a body known to hold at most `max` bytes. Any other body (larger,
+/// or of unknown length such as a stream) is given back untouched, to be
+/// served whole and not cached: reading it up to a cap would lose the rest.
+async fn read_up_to(body: Body, max: usize) -> Result<Bytes, Body> {
+    match body.size_hint().upper() {
+        Some(n) if n <= max as u64 => to_bytes(body, max).await.map_err(|_| Body::from("")),
+        _ => Err(body),
+    }
 }

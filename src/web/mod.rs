@@ -19,6 +19,7 @@ pub mod microcache;
 pub mod pages;
 pub mod participation;
 pub mod public;
+pub mod redirect;
 pub mod security;
 pub mod session;
 
@@ -92,7 +93,6 @@ pub fn app(state: AppState) -> Router {
     let router = routes(state.clone())
         .router
         .fallback(|| async { error::AppError::NotFound })
-        .layer(middleware::from_fn_with_state(state.clone(), csrf::layer))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::load_user,
@@ -115,6 +115,7 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             error::AppError::Internal(anyhow::anyhow!("panic")).into_page()
         }))
+        .layer(middleware::from_fn(error::api_json_errors))
         .layer(TraceLayer::new_for_http());
     router.with_state(state)
 }

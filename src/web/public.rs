@@ -3,8 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
-use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -189,12 +188,9 @@ struct PrefsQuery {
     retour: Option<String>,
 }
 
-/// Only local paths: never an open redirect.
+/// Only local paths: never an open redirect (see `web::redirect`).
 pub fn local_path(p: Option<&str>, default: &str) -> String {
-    match p {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
-        _ => default.to_owned(),
-    }
+    super::redirect::local_or(p, default)
 }
 
 async fn preferences(
@@ -220,12 +216,9 @@ async fn preferences(
         365 * 24 * 3600,
         st.config.cookie_secure,
     );
-    (
-        StatusCode::SEE_OTHER,
-        [(LOCATION, back)],
-        [(SET_COOKIE, cookie)],
-    )
-        .into_response()
+    let mut resp = super::redirect::see_other(&back);
+    resp.headers_mut().append(SET_COOKIE, cookie);
+    resp
 }
 
 const CSS: &str = include_str!("../../static/maillage.css");

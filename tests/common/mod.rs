@@ -346,3 +346,48 @@ pub fn extract_csrf(html: &str) -> Option<String> {
 pub async fn text_of(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
     c.get(url).send().await.unwrap().text().await.unwrap()
 }
+
+/// Make the account `key` the contact person of a new organisation `name` of
+/// the demo territory (what links a partner to the events it organises).
+pub async fn link_to_organisation(app: &TestApp, key: &str, name: &str) {
+    use maillage::domain::partners::{OrganisationInput, OrganisationKind, PersonInput};
+    use maillage::storage::partners;
+    let actor = Actor::system("test");
+    let lens = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let org = partners::create_organisation(
+        &app.db,
+        &actor,
+        lens.id,
+        &OrganisationInput {
+            name: name.into(),
+            kind: OrganisationKind::Ccas,
+            siret: None,
+            finess: None,
+            website: String::new(),
+        },
+    )
+    .await
+    .expect("organisation");
+    partners::create_person(
+        &app.db,
+        &actor,
+        lens.id,
+        &PersonInput {
+            full_name: format!("Contact {key}"),
+            organisation_id: Some(org.id),
+            job_title: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            consent_on: None,
+            public_contact: false,
+            account_email: Some(
+                maillage::domain::codes::Email::parse(&app.account(key).email).unwrap(),
+            ),
+        },
+    )
+    .await
+    .expect("person");
+}

@@ -86,10 +86,8 @@ pub fn check_session(
         return Err(Invalid::new("La fin doit être après le début."));
     }
     if let Some(c) = capacity {
-        if c <= 0 {
-            return Err(Invalid::new(
-                "La capacité doit être un nombre de places positif (laissez vide pour ne pas limiter).",
-            ));
+        if c <= 0 || c > MAX_CAPACITY {
+            return Err(Invalid::new(CAPACITY_MESSAGE));
         }
     }
     Ok(())
@@ -115,6 +113,12 @@ pub struct NewRegistration {
 }
 
 pub const MAX_PARTY: i64 = 10;
+/// The largest number of seats a session may offer.
+pub const MAX_CAPACITY: i64 = 100_000;
+pub const CAPACITY_MESSAGE: &str = "La capacité doit être un nombre de places entre 1 et 100 000 (laissez vide pour ne pas limiter).";
+/// Longest registrant name and phone number accepted (the form says so too).
+pub const NAME_MAX: usize = 150;
+pub const PHONE_MAX: usize = 30;
 
 impl NewRegistration {
     pub fn parse(
@@ -128,6 +132,16 @@ impl NewRegistration {
         let name = name.trim();
         if name.is_empty() {
             errors.push(("name", "Indiquez un nom.".to_owned()));
+        } else if let Err(e) =
+            crate::domain::text::bounded(name, "Nom", true, NAME_MAX).and_then(|n| {
+                if n.contains('\n') {
+                    Err(Invalid::new("Nom : une seule ligne"))
+                } else {
+                    Ok(n)
+                }
+            })
+        {
+            errors.push(("name", e.0));
         }
         let email = email.trim();
         let email = if email.is_empty() {
@@ -146,7 +160,11 @@ impl NewRegistration {
             None
         } else {
             let digits: String = phone.chars().filter(|c| c.is_ascii_digit()).collect();
-            if digits.len() < 10 || digits.len() > 15 {
+            if digits.len() < 10
+                || digits.len() > 15
+                || phone.chars().count() > PHONE_MAX
+                || phone.chars().any(char::is_control)
+            {
                 errors.push((
                     "phone",
                     "Numéro de téléphone incomplet (10 chiffres, par exemple 03 21 00 00 00)."

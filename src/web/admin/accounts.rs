@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use crate::accounts::{self, random_password, AccountError};
 use crate::domain::codes::Email;
-use crate::domain::roles::{InstanceRole, Role};
+use crate::domain::roles::Role;
 use crate::domain::text;
+use crate::storage::invitations;
 use crate::storage::users::{self, Member};
 use crate::storage::DbError;
 use crate::web::access::TerritoryCtx;
@@ -138,72 +138,66 @@ pub async fn add(
         )
         .await;
     };
-    let actor = tc.user.actor();
-    let (user_id, invite) = match users::find_by_email(&st.db, email.as_str()).await? {
-        Some(u) => (u.id, None),
-        None => {
-            // A random password nobody knows: the person sets their own
-            // through the one-time link shown to the coordinator.
-            let created = accounts::create_user(
-                &st.db,
-                &actor,
-                email.as_str(),
-                &name,
-                &random_password(),
-                InstanceRole::None,
-            )
-            .await;
-            let user = match created {
-                Ok(u) => u,
-                Err(AccountError::Db(e)) => return Err(e.into()),
-                Err(e) => {
-                    errors.push("email", e.to_string());
-                    return page(
-                        &st,
-                        &ctx,
-                        &tc,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        form,
-                        errors,
-                        None,
-                        None,
-                    )
-                    .await;
-                }
+    // An invitation, whatever the e-mail: the answer is the same whether an
+    // account exists or not, and no account gets a role it did not accept.
+    let token = invitations::create(
+        &st.db,
+        &tc.user.actor(),
+        tc.territory.id,
+        email.as_str(),
+        role,
+    )
+    .await?;
+    let link = format!(
+        "{}/admin/invitation/{token}",
+        st.config.public_url.trim_end_matches('/')
+    );
+    if let Some(mailer) = st.mailer.clone() {
+        let (to, territory, role_label, link, name) = (
+            email.as_str().to_owned(),
+            tc.territory.name.clone(),
+            role.label(),
+            link.clone(),
+            name,
+        );
+        tokio::spawn(async move {
+            let hello = if name.is_empty() {
+                "Bonjour,".to_owned()
+            } else {
+                format!("Bonjour {name},")
             };
-            let token = accounts::issue_reset(&st.db, user.id, 7).await?;
-            (
-                user.id,
-                Some(format!(
-                    "{}/admin/reinitialisation/{token}",
-                    st.config.public_url
-                )),
-            )
-        }
-    };
-    users::set_membership(&st.db, &actor, tc.territory.id, user_id, role).await?;
-    if invite.is_some() {
-        let form = AddForm {
-            role: "partner".into(),
-            ..Default::default()
-        };
-        return page(
-            &st,
-            &ctx,
-            &tc,
-            StatusCode::OK,
-            form,
-            FormErrors::default(),
-            None,
-            invite,
-        )
-        .await;
+            let body = format!(
+                "{hello}\n\nLa coordination vous invite à rejoindre « {territory} » avec le rôle « {role_label} ».\n\
+                 Pour accepter (avec votre compte, ou en le créant) : {link}\n\nCe lien est valable {} jours.\n",
+                invitations::VALID_DAYS
+            );
+            if let Err(e) = mailer
+                .send(&to, &format!("Invitation : {territory}"), &body)
+                .await
+            {
+                tracing::warn!(error = %e, "invitation e-mail not sent");
+            }
+        });
     }
-    Ok(Redirect::to(&format!(
-        "/admin/t/{}/comptes?fait=ajout",
-        tc.territory.slug
-    ))
-    .into_response())
+    let form = AddForm {
+        role: "partner".into(),
+        ..Default::default()
+    };
+    page(
+        &st,
+        &ctx,
+        &tc,
+        StatusCode::OK,
+        form,
+        FormErrors::default(),
+        Some(format!(
+            "Invitation enregistrée pour {} ({}). La personne accepte en se connectant, ou en créant son compte depuis le lien ci-dessous.",
+            email.as_str(),
+            role.label()
+        )),
+        Some(link),
+    )
+    .await
 }
 
 const LAST_COORDINATOR: &str =

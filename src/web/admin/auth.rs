@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::header::RETRY_AFTER;
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -16,7 +17,8 @@ use crate::domain::roles::Role;
 use crate::storage::{rate_limit, territories, users};
 use crate::web::error::AppError;
 use crate::web::pages::{render, Ctx, FormErrors, Layout};
-use crate::web::public::{local_path, territory_items, TerritoryItem};
+use crate::web::public::{territory_items, TerritoryItem};
+use crate::web::redirect::{self, local_or};
 use crate::web::session::{self, SignedIn};
 use crate::web::AppState;
 
@@ -39,13 +41,13 @@ pub struct LoginQuery {
 
 pub async fn login_form(ctx: Ctx, Query(q): Query<LoginQuery>) -> Response {
     if ctx.user.is_some() {
-        return Redirect::to(&local_path(q.suite.as_deref(), "/admin/")).into_response();
+        return redirect::see_other(&local_or(q.suite.as_deref(), "/admin/"));
     }
     render(&LoginPage {
         l: ctx.admin_layout("Connexion"),
         csrf: ctx.csrf(),
         email: String::new(),
-        suite: local_path(q.suite.as_deref(), "/admin/"),
+        suite: local_or(q.suite.as_deref(), "/admin/"),
         errors: FormErrors::default(),
         reset_done: q.reinitialise.is_some(),
     })
@@ -90,7 +92,7 @@ pub async fn login(
     ctx: Ctx,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    let suite = local_path(f.suite.as_deref(), "/admin/");
+    let suite = local_or(f.suite.as_deref(), "/admin/");
     let email = f.email.trim().to_lowercase();
     let page = |status: StatusCode, msg: &str| {
         let mut errors = FormErrors::default();
@@ -117,18 +119,58 @@ pub async fn login(
     let ip_key = rate_key(&st, &format!("ip:{}", client_ip(&st, peer, &headers)));
     let account_key = rate_key(&st, &format!("account:{email}"));
     let window = st.config.login_window;
-    let limit = st.config.login_attempts;
-    if rate_limit::count_recent(&st.db, "login", &account_key, window).await? >= limit
-        || rate_limit::count_recent(&st.db, "login", &ip_key, window).await? >= limit * 4
-    {
-        return Ok(page(
+    let too_many = |retry_after_secs: i64| {
+        let minutes = (retry_after_secs + 59) / 60;
+        let mut resp = page(
             StatusCode::TOO_MANY_REQUESTS,
             &format!(
-                "Trop de tentatives de connexion. Par sécurité, réessayez dans {} minutes.",
-                window.num_minutes()
+                "Trop de tentatives de connexion. Par sécurité, réessayez dans {minutes} minute{}.",
+                if minutes > 1 { "s" } else { "" }
             ),
-        ));
-    }
+        );
+        resp.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        resp
+    };
+    // Each attempt is counted before the password is checked, in one step
+    // with the check (see `rate_limit::acquire`): parallel attempts cannot
+    // all slip under the limit. A right password gives its attempt back.
+    let account_hit = match rate_limit::acquire(
+        &st.db,
+        LOGIN_ACCOUNT,
+        &account_key,
+        window,
+        st.config.login_attempts,
+    )
+    .await?
+    {
+        rate_limit::Acquired::Yes(at) => at,
+        rate_limit::Acquired::No { retry_after_secs } => return Ok(too_many(retry_after_secs)),
+    };
+    // The address limit is for password spraying over many accounts; a
+    // browser that signed into this account before (device cookie) is not
+    // held back by the others tried from its address.
+    let known_device =
+        session::cookie(&headers, DEVICE_COOKIE).is_some_and(|v| v == device_value(&st, &email));
+    let address_hit = if known_device {
+        None
+    } else {
+        match rate_limit::acquire(
+            &st.db,
+            LOGIN_ADDRESS,
+            &ip_key,
+            window,
+            st.config.login_address_attempts,
+        )
+        .await?
+        {
+            rate_limit::Acquired::Yes(at) => Some(at),
+            rate_limit::Acquired::No { retry_after_secs } => {
+                rate_limit::release(&st.db, LOGIN_ACCOUNT, &account_key, account_hit).await?;
+                return Ok(too_many(retry_after_secs));
+            }
+        }
+    };
     let creds = users::credentials(&st.db, &email).await?;
     let hash = creds
         .as_ref()
@@ -137,24 +179,39 @@ pub async fn login(
     let ok = verify_password(f.password.clone(), hash).await;
     match creds {
         Some(c) if ok && !c.disabled => {
-            rate_limit::clear(&st.db, "login", &account_key).await?;
+            rate_limit::clear(&st.db, LOGIN_ACCOUNT, &account_key).await?;
+            if let Some(at) = address_hit {
+                rate_limit::release(&st.db, LOGIN_ADDRESS, &ip_key, at).await?;
+            }
             let cookie = session::open(&st, c.id).await?;
-            Ok((
-                StatusCode::SEE_OTHER,
-                [(axum::http::header::LOCATION, suite)],
-                [(SET_COOKIE, cookie)],
-            )
-                .into_response())
+            let device = session::set_cookie(
+                DEVICE_COOKIE,
+                &device_value(&st, &email),
+                365 * 24 * 3600,
+                st.config.cookie_secure,
+            );
+            let mut resp = redirect::see_other(&suite);
+            resp.headers_mut().append(SET_COOKIE, cookie);
+            resp.headers_mut().append(SET_COOKIE, device);
+            Ok(resp)
         }
-        _ => {
-            rate_limit::record(&st.db, "login", &account_key).await?;
-            rate_limit::record(&st.db, "login", &ip_key).await?;
-            Ok(page(
-                StatusCode::UNAUTHORIZED,
-                "Adresse e-mail ou mot de passe incorrect.",
-            ))
-        }
+        _ => Ok(page(
+            StatusCode::UNAUTHORIZED,
+            "Adresse e-mail ou mot de passe incorrect.",
+        )),
     }
+}
+
+/// Rate-limit buckets of the login form.
+const LOGIN_ACCOUNT: &str = "login";
+const LOGIN_ADDRESS: &str = "login-address";
+
+/// A browser that signed into an account keeps this cookie: a keyed hash of
+/// the account's e-mail, so it names no one and cannot be forged.
+const DEVICE_COOKIE: &str = "maillage_appareil";
+
+fn device_value(st: &AppState, email: &str) -> String {
+    rate_key(st, &format!("device:{email}"))
 }
 
 pub async fn logout(
@@ -185,6 +242,9 @@ struct DashboardPage {
     all_territories: bool,
     is_admin: bool,
     territories: Vec<TerritoryItem>,
+    csrf: String,
+    /// Invitations waiting for this account: (id, territory, role).
+    invitations: Vec<(i64, String, &'static str)>,
 }
 
 pub async fn dashboard(
@@ -202,16 +262,27 @@ pub async fn dashboard(
         })
         .collect();
     let all = user.reads_everything();
-    // Someone with one territory (and no regional view) lands on it.
-    if let ([only], false) = (user.memberships.as_slice(), all) {
-        return Ok(Redirect::to(&format!("/admin/t/{}/", only.slug)).into_response());
-    }
     let territories = if all {
         territory_items(territories::list(&st.db).await?)
     } else {
         Vec::new()
     };
+    let invitations = crate::storage::invitations::for_email(&st.db, &user.user.email)
+        .await?
+        .into_iter()
+        .map(|i| {
+            let role = i.role().map(Role::label).unwrap_or("?");
+            (i.id, i.territory_name, role)
+        })
+        .collect::<Vec<_>>();
+    // Someone with one territory (no regional view, no invitation waiting
+    // for an answer here) lands on it.
+    if let ([only], false, true) = (user.memberships.as_slice(), all, invitations.is_empty()) {
+        return Ok(Redirect::to(&format!("/admin/t/{}/", only.slug)).into_response());
+    }
     Ok(render(&DashboardPage {
+        csrf: ctx.csrf(),
+        invitations,
         l: ctx.admin_layout("Tableau de bord"),
         name: user.user.display_name.clone(),
         memberships,

@@ -98,12 +98,14 @@ pub async fn upload(
     mut form: Multipart,
 ) -> Result<Response, AppError> {
     let mut source = String::new();
+    let mut forced = false;
     let mut saved: Option<(String, std::path::PathBuf, u64)> = None;
     let mut errors = FormErrors::default();
     let too_big = || AppError::TooLarge;
     while let Some(mut field) = form.next_field().await.map_err(|_| too_big())? {
         match field.name() {
             Some("source") => source = field.text().await.map_err(|_| too_big())?,
+            Some("forcer") => forced = !field.text().await.map_err(|_| too_big())?.is_empty(),
             Some("file") => {
                 let name: String = field
                     .file_name()
@@ -158,7 +160,7 @@ pub async fn upload(
         return Err(AppError::BadRequest("fichier manquant".into()));
     };
     let path = path.to_string_lossy().into_owned();
-    jobs::enqueue(&st.db, &source, &name, &path, &user.actor().label).await?;
+    jobs::enqueue(&st.db, &source, &name, &path, &user.actor().label, forced).await?;
     Ok(Redirect::to("/admin/annuaire/imports").into_response())
 }
 

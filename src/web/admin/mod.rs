@@ -4,6 +4,7 @@ mod accounts;
 mod auth;
 mod directory;
 pub(crate) mod imports;
+mod invitations;
 mod region;
 mod territory;
 
@@ -22,6 +23,17 @@ pub fn routes(r: Routes) -> Routes {
         .post("/admin/mot-de-passe", SignedIn, auth::password_change)
         .get("/admin/reinitialisation/{token}", Public, auth::reset_form)
         .post("/admin/reinitialisation/{token}", Public, auth::reset)
+        .get("/admin/invitation/{token}", Public, invitations::show)
+        .post(
+            "/admin/invitation/{token}",
+            Public,
+            invitations::create_account,
+        )
+        .post(
+            "/admin/invitations/{id}/accepter",
+            SignedIn,
+            invitations::accept,
+        )
         .get("/admin/territoires/nouveau", Admin, territory::new_form)
         .post("/admin/territoires", Admin, territory::create)
         .get(

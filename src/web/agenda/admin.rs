@@ -22,6 +22,7 @@ use crate::domain::agenda::recurrence::{
     self, describe, weekday_code, weekday_from_code, Exception, OccurrenceStatus, Pattern,
 };
 use crate::domain::dates;
+use crate::domain::text::bounded;
 use crate::storage::agenda::{
     self as store, parse_date, parse_time, Event, EventInput, NewPlace, Place, RegisterError,
     Registration, Series, SeriesInput, SessionInput,
@@ -335,6 +336,15 @@ impl SeriesForm {
                 "title",
                 "Indiquez un titre (par exemple : Permanence santé de Lens).",
             );
+        }
+        for (field, value, label, max) in [
+            ("title", &self.title, "Titre", 200),
+            ("mediators", &self.mediators, "Médiateurs", 1_000),
+            ("services", &self.services, "Services proposés", 2_000),
+        ] {
+            if let Err(e) = bounded(value, label, false, max) {
+                errors.push(field, e.0);
+            }
         }
         let place_id = self
             .place_id
@@ -1001,6 +1011,17 @@ impl EventForm {
         if self.title.trim().is_empty() {
             errors.push("title", "Indiquez un titre.");
         }
+        for (field, value, label, max) in [
+            ("title", &self.title, "Titre", 200),
+            ("organiser", &self.organiser, "Organisateur", 200),
+            ("themes", &self.themes, "Thèmes", 1_000),
+            ("description", &self.description, "Description", 20_000),
+            ("linked_actions", &self.linked_actions, "Actions liées", 500),
+        ] {
+            if let Err(e) = bounded(value, label, false, max) {
+                errors.push(field, e.0);
+            }
+        }
         if EventKind::parse(&self.kind).is_none() {
             errors.push("kind", "Choisissez le type d’événement.");
         }
@@ -1284,9 +1305,9 @@ pub async fn session_add(
     let capacity = match f.capacity.trim() {
         "" => None,
         c => match c.parse::<i64>() {
-            Ok(n) if n > 0 => Some(n),
+            Ok(n) if n > 0 && n <= crate::domain::agenda::event::MAX_CAPACITY => Some(n),
             _ => {
-                errors.push("capacity", "La capacité doit être un nombre de places positif (laissez vide pour ne pas limiter).");
+                errors.push("capacity", crate::domain::agenda::event::CAPACITY_MESSAGE);
                 None
             }
         },
@@ -1410,6 +1431,47 @@ pub(super) async fn session_of(
     Ok((e, s))
 }
 
+/// May this account read the registrations (names, e-mails, phones) of
+/// event `e`? The territory's coordinators and admins; a partner only when
+/// the event's organiser is an organisation of the territory whose contact
+/// person the partner's account is (names compared without case or
+/// accents). Regional staff never reach here (`Access::Personal`).
+pub(crate) async fn reads_registrations(
+    st: &AppState,
+    tc: &TerritoryCtx,
+    e: &Event,
+) -> Result<bool, AppError> {
+    if tc.is_coordinator() {
+        return Ok(true);
+    }
+    if tc.role != Some(crate::domain::roles::Role::Partner) || e.organiser.trim().is_empty() {
+        return Ok(false);
+    }
+    let fold = |s: &str| crate::domain::text::fold_accents(s.trim());
+    let organiser = fold(&e.organiser);
+    Ok(crate::storage::partners::organisation_names_of_user(
+        &st.db,
+        tc.territory.id,
+        tc.user.user.id,
+    )
+    .await?
+    .iter()
+    .any(|name| fold(name) == organiser))
+}
+
+/// The session and its event, when this account may read its registrations.
+async fn registrations_of(
+    st: &AppState,
+    tc: &TerritoryCtx,
+    id: &str,
+) -> Result<(Event, store::Session), AppError> {
+    let (e, s) = session_of(st, tc, id).await?;
+    if !reads_registrations(st, tc, &e).await? {
+        return Err(AppError::Forbidden);
+    }
+    Ok((e, s))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn registrations_page(
     st: &AppState,
@@ -1448,7 +1510,7 @@ pub async fn registrations(
     ctx: Ctx,
     tc: TerritoryCtx,
 ) -> Result<Response, AppError> {
-    let (e, s) = session_of(&st, &tc, &id).await?;
+    let (e, s) = registrations_of(&st, &tc, &id).await?;
     Ok(render(
         &registrations_page(
             &st,
@@ -1471,7 +1533,7 @@ pub async fn phone_register(
     tc: TerritoryCtx,
     Form(f): Form<PhoneForm>,
 ) -> Result<Response, AppError> {
-    let (e, s) = session_of(&st, &tc, &id).await?;
+    let (e, s) = registrations_of(&st, &tc, &id).await?;
     let mut errors = FormErrors::default();
     match NewRegistration::parse(
         &f.name,
@@ -1543,6 +1605,7 @@ pub async fn attendance(
     let Some(session_id) = session_id else {
         return Err(AppError::NotFound);
     };
+    registrations_of(&st, &tc, &session_id.to_string()).await?;
     match store::mark_attendance(&st.db, &tc.user.actor(), t.id, id, f.attended == "oui").await {
         Ok(()) | Err(DbError::NotFound) => {}
         Err(e) => return Err(e.into()),
@@ -1591,21 +1654,15 @@ pub async fn export_csv(
     Path((_, id)): Path<(String, String)>,
     tc: TerritoryCtx,
 ) -> Result<Response, AppError> {
-    let (_, s) = session_of(&st, &tc, &id).await?;
+    let (_, s) = registrations_of(&st, &tc, &id).await?;
     let rows = store::registrations(&st.db, s.id).await?;
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(Vec::new());
+    let mut w = crate::csv_export::CsvExport::new(b';');
     let io = |e: csv::Error| AppError::Internal(anyhow::anyhow!(e));
-    w.write_record(EXPORT_HEADER).map_err(io)?;
+    w.row(EXPORT_HEADER).map_err(io)?;
     for r in export_rows(&rows) {
-        w.write_record(&r).map_err(io)?;
+        w.row(&r).map_err(io)?;
     }
-    let mut body = "\u{feff}".as_bytes().to_vec();
-    body.extend(
-        w.into_inner()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?,
-    );
+    let body = w.finish().map_err(io)?;
     Ok((
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -1624,13 +1681,14 @@ pub async fn export_xlsx(
     Path((_, id)): Path<(String, String)>,
     tc: TerritoryCtx,
 ) -> Result<Response, AppError> {
-    let (e, s) = session_of(&st, &tc, &id).await?;
+    let (e, s) = registrations_of(&st, &tc, &id).await?;
     let rows = store::registrations(&st.db, s.id).await?;
     let x = |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!(e.to_string()));
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     sheet.set_name("Inscriptions").map_err(x)?;
-    sheet.write_string(0, 0, &e.title).map_err(x)?;
+    let title: String = e.title.chars().take(32_767).collect();
+    sheet.write_string(0, 0, title).map_err(x)?;
     sheet
         .write_string(1, 0, dates::paris_datetime(s.starts_at))
         .map_err(x)?;
@@ -1644,6 +1702,9 @@ pub async fn export_xlsx(
                     .write_number(4 + i as u32, c as u16, v.parse::<f64>().unwrap_or(0.0))
                     .map_err(x)?;
             } else {
+                // A cell holds at most 32,767 characters: rows stored before
+                // the bounds existed must not make the export fail.
+                let v: String = v.chars().take(32_767).collect();
                 sheet.write_string(4 + i as u32, c as u16, v).map_err(x)?;
             }
         }

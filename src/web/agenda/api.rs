@@ -4,12 +4,13 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::routes;
 
 use super::{series_world, today_paris};
+use crate::domain::dates::paris_offset;
 use crate::domain::roles::Role;
 use crate::storage::agenda::{self as store, Event, Registration, Series, Session};
 use crate::storage::territories::Territory;
@@ -24,7 +25,7 @@ pub fn routes(r: Routes) -> Routes {
         .api(Access::Public, routes!(list_events))
         .api(Access::Public, routes!(event_sessions))
         .api(
-            Access::Territory(Role::Partner),
+            Access::Personal(Role::Partner),
             routes!(session_registrations),
         )
 }
@@ -42,8 +43,8 @@ pub struct SeriesOut {
     pub series: Series,
     /// The rule as used: UNTIL (UTC) always present.
     pub effective_rrule: String,
-    /// First occurrence, local time in Europe/Paris.
-    pub dtstart: NaiveDateTime,
+    /// First occurrence, Europe/Paris time with its UTC offset (RFC 3339).
+    pub dtstart: DateTime<FixedOffset>,
     pub description: String,
 }
 
@@ -62,7 +63,7 @@ pub async fn list_series(
             .into_iter()
             .map(|(s, schedule, _)| SeriesOut {
                 effective_rrule: schedule.effective_rule.clone(),
-                dtstart: schedule.dtstart,
+                dtstart: paris_offset(schedule.dtstart),
                 description: crate::domain::agenda::recurrence::describe(&schedule),
                 series: s,
             })
@@ -86,9 +87,9 @@ pub struct OccurrenceOut {
     pub title: String,
     /// The date the rule gives.
     pub original_date: NaiveDate,
-    /// Local times in Europe/Paris.
-    pub start: NaiveDateTime,
-    pub end: NaiveDateTime,
+    /// Europe/Paris times with their UTC offset (RFC 3339).
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
     /// `scheduled`, `moved` or `cancelled`.
     pub status: String,
     pub note: String,
@@ -127,8 +128,8 @@ pub async fn occurrences(
                 series_id: r.series.id,
                 title: r.series.title.clone(),
                 original_date: r.occ.original_date,
-                start: r.occ.start,
-                end: r.occ.end,
+                start: paris_offset(r.occ.start),
+                end: paris_offset(r.occ.end),
                 status: serde_json::to_value(r.occ.status)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
@@ -207,11 +208,11 @@ pub async fn session_registrations(
         Err(DbError::NotFound) => return Err(AppError::NotFound.into()),
         Err(e) => return Err(e.into()),
     };
-    if store::get_event(&st.db, tc.territory.id, s.event_id)
-        .await
-        .is_err()
-    {
+    let Ok(e) = store::get_event(&st.db, tc.territory.id, s.event_id).await else {
         return Err(AppError::NotFound.into());
+    };
+    if !super::admin::reads_registrations(&st, &tc, &e).await? {
+        return Err(AppError::Forbidden.into());
     }
     Ok(Json(store::registrations(&st.db, id).await?))
 }

@@ -25,6 +25,9 @@ use crate::storage::{Db, DbResult};
 pub fn routes(r: Routes) -> Routes {
     use Access::*;
     let partner = Territory(Role::Partner);
+    // Registration lists hold names, e-mails and phones: the event's
+    // organisers (checked by the handlers) and the coordinators only.
+    let organiser = Personal(Role::Partner);
     let r = r
         .get("/t/{territory}/permanences", Public, public::permanences)
         .get(
@@ -168,27 +171,27 @@ pub fn routes(r: Routes) -> Routes {
         )
         .get(
             "/admin/t/{territory}/seances/{id}/inscriptions",
-            partner,
+            organiser,
             admin::registrations,
         )
         .post(
             "/admin/t/{territory}/seances/{id}/inscriptions",
-            partner,
+            organiser,
             admin::phone_register,
         )
         .get(
             "/admin/t/{territory}/seances/{id}/inscriptions.csv",
-            partner,
+            organiser,
             admin::export_csv,
         )
         .get(
             "/admin/t/{territory}/seances/{id}/inscriptions.xlsx",
-            partner,
+            organiser,
             admin::export_xlsx,
         )
         .post(
             "/admin/t/{territory}/inscriptions/{id}/presence",
-            partner,
+            organiser,
             admin::attendance,
         );
     api::routes(r)

@@ -534,12 +534,18 @@ pub struct RegistrationForm {
     professional: Option<String>,
     #[serde(default)]
     key: String,
+    #[serde(default)]
+    site_web: String,
+    #[serde(default, rename = "_t")]
+    t: String,
 }
 
 #[derive(Template)]
 #[template(path = "agenda/event.html")]
 struct EventPage {
     l: Layout,
+    /// Anti-spam stamp (see `web::participation::antispam`).
+    stamp: String,
     slug: String,
     e: Event,
     kind_label: String,
@@ -709,6 +715,7 @@ async fn event_page_response(
         form
     };
     let page = EventPage {
+        stamp: crate::web::participation::antispam::stamp(st),
         l: ctx.public_layout(e.title.clone(), &t.slug, &t.name),
         slug: t.slug.clone(),
         kind_label: EventKind::parse(&e.kind)
@@ -778,6 +785,8 @@ struct MessagePage {
 pub async fn register(
     State(st): State<AppState>,
     Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ctx: Ctx,
     Form(form): Form<RegistrationForm>,
 ) -> Result<Response, AppError> {
@@ -825,6 +834,28 @@ pub async fn register(
             None
         }
     };
+    // The same protection as the other public forms, once the input is
+    // right (what was typed is kept either way).
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if errors.is_empty() {
+        use crate::web::participation::antispam::{self, Verdict};
+        let v = antispam::check(
+            &st,
+            peer,
+            &headers,
+            &form.site_web,
+            &form.t,
+            "registration",
+            antispam::REGISTRATION_LIMIT,
+        )
+        .await?;
+        if v != Verdict::Ok {
+            errors.push("name", v.message());
+            if v == Verdict::TooMany {
+                status = StatusCode::TOO_MANY_REQUESTS;
+            }
+        }
+    }
     if let (Some(s), Some(r), true) = (&session, &reg, errors.is_empty()) {
         let key = (!form.key.trim().is_empty()).then(|| form.key.trim().to_owned());
         match store::register(&st.db, s.id, r, key.as_deref(), "public").await {
@@ -843,6 +874,12 @@ pub async fn register(
                 if let Some(tok) = &token {
                     super::notify::registration(&st, &t.slug, &e.title, s.starts_at, &reg, tok);
                 }
+                // Never promise a message that cannot be sent.
+                paragraphs.push(match (&reg.email, &st.mailer) {
+                    (None, _) => "Vous n’avez pas laissé d’adresse e-mail : aucun courriel ne vous sera envoyé. Notez la date et l’heure ; en cas de changement, la coordination vous appellera au numéro laissé.".into(),
+                    (Some(_), None) => "Ce site n’envoie pas de courriel pour le moment : vous ne recevrez pas de confirmation ni de rappel par e-mail. Notez la date et l’heure, et gardez le lien ci-dessous.".into(),
+                    (Some(addr), Some(_)) => format!("Une confirmation part à l’adresse {addr}, et un rappel la veille."),
+                });
                 let link = match token {
                     Some(tok) => {
                         paragraphs.push("Gardez ce lien : il permet d’annuler votre inscription et de libérer la place pour quelqu’un d’autre.".into());
@@ -879,16 +916,7 @@ pub async fn register(
             Err(other) => errors.push("session_id", other.to_string()),
         }
     }
-    event_page_response(
-        &st,
-        &ctx,
-        &t,
-        e,
-        form,
-        errors,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await
+    event_page_response(&st, &ctx, &t, e, form, errors, status).await
 }
 
 pub async fn cancel_form(

@@ -69,3 +69,65 @@ async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {
     });
     ([(CONTENT_TYPE, "application/json")], json.clone())
 }
+
+/// Document the error answers each API operation can give, all with the
+/// [`ApiErrorBody`](super::error::ApiErrorBody) schema, from what the route
+/// declares: 400 when it takes parameters, 401 and 403 unless it is public,
+/// 403 too for writes (CSRF), 404 when its path names something, 409 and
+/// 422 for writes. Statuses a handler documents itself are kept.
+pub fn document_errors(doc: &mut OpenApi, specs: &[super::access::RouteSpec]) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ApiErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            (axum::http::Method::GET, item.get.as_mut()),
+            (axum::http::Method::POST, item.post.as_mut()),
+            (axum::http::Method::PUT, item.put.as_mut()),
+            (axum::http::Method::PATCH, item.patch.as_mut()),
+            (axum::http::Method::DELETE, item.delete.as_mut()),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
+            let access = specs
+                .iter()
+                .find(|s| s.method == method && &s.path == path)
+                .map(|s| s.access)
+                .unwrap_or(Access::Public);
+            let writes = method != axum::http::Method::GET;
+            let mut add = |status: &str, description: &str| {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description).into());
+            };
+            if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) || writes {
+                add("400", "Paramètre ou corps de requête illisible");
+            }
+            if access != Access::Public {
+                add("401", "Connexion requise");
+                add("403", "Accès refusé");
+            }
+            if writes {
+                add("403", "Accès refusé, ou jeton CSRF absent ou faux");
+                add(
+                    "409",
+                    "Conflit : quelqu'un a enregistré une autre version entre-temps",
+                );
+                add("422", "Données refusées (le message dit pourquoi)");
+            }
+            if path.contains('{') {
+                add("404", "Introuvable");
+            }
+        }
+    }
+}

@@ -50,7 +50,7 @@ pub fn routes(r: Routes) -> Routes {
         )
         .get(
             "/admin/t/{territory}/partenaires/personnes/{id}/export",
-            coord,
+            Access::Personal(Role::Coordinator),
             export_person,
         )
         .post(

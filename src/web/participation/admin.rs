@@ -110,7 +110,7 @@ impl ConsultationForm {
         let intro = crate::domain::text::bounded(&self.intro, "Présentation", false, 10_000)
             .map_err(|x| e.push(("intro", x.0)))
             .unwrap_or_default();
-        let d = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+        let d = crate::domain::dates::parse_form_date;
         let opens = d(&self.opens_on);
         if opens.is_none() {
             e.push((
@@ -1257,9 +1257,9 @@ pub async fn decision_add(
         .unwrap_or_default();
     let due_on = match f.due_on.trim() {
         "" => None,
-        s => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
+        s => match crate::domain::dates::parse_form_date(s) {
+            Some(d) => Some(d),
+            None => {
                 errors.push("d_due_on", "Échéance illisible (AAAA-MM-JJ).");
                 None
             }
@@ -1820,17 +1820,13 @@ pub async fn export_csv(
 ) -> Result<Response, AppError> {
     let c = load_consultation(&st, &tc, &id).await?;
     let (header, rows) = export_table(&st, &tc, &c).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::csv_export::CsvExport::new(b',');
     let x = |e: csv::Error| AppError::Internal(anyhow::anyhow!(e.to_string()));
-    w.write_record(&header).map_err(x)?;
+    w.row(&header).map_err(x)?;
     for r in &rows {
-        w.write_record(r).map_err(x)?;
+        w.row(r).map_err(x)?;
     }
-    let mut body = "\u{feff}".as_bytes().to_vec();
-    body.extend(
-        w.into_inner()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?,
-    );
+    let body = w.finish().map_err(x)?;
     Ok((
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

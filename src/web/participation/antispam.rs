@@ -105,12 +105,11 @@ pub async fn rate_check(
 ) -> crate::storage::DbResult<Verdict> {
     let ip = crate::web::admin::client_ip(st, peer, headers);
     let key = rate_key(st, &ip);
-    let n = rate_limit::count_recent(&st.db, bucket, &key, chrono::Duration::minutes(10)).await?;
-    if n >= limit {
-        return Ok(Verdict::TooMany);
+    // Check and record in one step: parallel submissions cannot all pass.
+    match rate_limit::acquire(&st.db, bucket, &key, chrono::Duration::minutes(10), limit).await? {
+        rate_limit::Acquired::Yes(_) => Ok(Verdict::Ok),
+        rate_limit::Acquired::No { .. } => Ok(Verdict::TooMany),
     }
-    rate_limit::record(&st.db, bucket, &key).await?;
-    Ok(Verdict::Ok)
 }
 
 /// Everything at once: form checks first (no write for robots), then the rate.
@@ -134,3 +133,5 @@ pub async fn check(
 /// (a shared computer in a community centre may send many) and other forms.
 pub const ANSWER_LIMIT: i64 = 60;
 pub const FORM_LIMIT: i64 = 10;
+/// Registrations to events: a family, a social worker registering people.
+pub const REGISTRATION_LIMIT: i64 = 30;

@@ -184,12 +184,12 @@ pub fn routes(r: Routes) -> Routes {
         )
         .get(
             "/admin/t/{territory}/consultations/{consultation}/reponses.csv",
-            coord,
+            Access::Personal(Role::Coordinator),
             admin::export_csv,
         )
         .get(
             "/admin/t/{territory}/consultations/{consultation}/reponses.xlsx",
-            coord,
+            Access::Personal(Role::Coordinator),
             admin::export_xlsx,
         )
         .post(
