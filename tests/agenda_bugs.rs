@@ -534,3 +534,35 @@ async fn edit_and_end(backend: Backend) {
     app.stop().await;
 }
 both!(edit_and_end);
+
+/// Editing a session keeps the bounds of adding one: a capacity of 2^63 − 1
+/// or a date in year 0 is refused, not stored.
+async fn session_edit_is_bounded_like_session_add(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (_, session) = event_with_session(&app, Some(10), "public").await;
+    let c = app.login("coordinator").await;
+    let page = format!("/admin/t/lens-lievin/seances/{session}");
+    for (date, capacity) in [("2030-01-01", "9223372036854775807"), ("0000-01-01", "10")] {
+        let (status, body, _) = post_form(
+            &app,
+            &c,
+            &page,
+            &page,
+            &[
+                ("date", date),
+                ("start", "10:00"),
+                ("end", "12:00"),
+                ("place_id", ""),
+                ("capacity", capacity),
+                ("audience", "public"),
+                ("audience_roles", ""),
+            ],
+        )
+        .await;
+        assert_eq!(status, 422, "{date} {capacity}: {body}");
+    }
+    let s = agenda::get_session(&app.db, session).await.unwrap();
+    assert_eq!(s.capacity, Some(10));
+    app.stop().await;
+}
+both!(session_edit_is_bounded_like_session_add);

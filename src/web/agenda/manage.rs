@@ -393,30 +393,9 @@ pub async fn session_update(
     if start.is_none() || end.is_none() {
         errors.push("start", "Heures de début et de fin illisibles (HH:MM).");
     }
-    let capacity = match f.capacity.trim() {
-        "" => None,
-        c => match c.parse::<i64>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
-                errors.push("capacity", "La capacité doit être un nombre de places positif (laissez vide pour ne pas limiter).");
-                None
-            }
-        },
-    };
+    let capacity = super::parse_capacity(&f.capacity, &mut errors);
     let places = store::list_places(&st.db, t.id).await?;
-    let place_id = match f.place_id.trim() {
-        "" => None,
-        p => {
-            let p = p
-                .parse::<i64>()
-                .ok()
-                .filter(|p| places.iter().any(|x| x.id == *p));
-            if p.is_none() {
-                errors.push("place_id", "Choisissez un lieu de la liste.");
-            }
-            p
-        }
-    };
+    let place_id = super::parse_place_choice(&f.place_id, &places, &mut errors);
     if Audience::parse(&f.audience).is_none() {
         errors.push("audience", "Choisissez le public.");
     }

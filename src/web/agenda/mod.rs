@@ -298,3 +298,41 @@ pub fn opt_date(s: &Option<String>) -> Result<Option<NaiveDate>, BadDate> {
             .ok_or(BadDate),
     }
 }
+
+/// The seats of a session form: empty for no limit, else a positive number
+/// up to [`MAX_CAPACITY`](crate::domain::agenda::event::MAX_CAPACITY). The
+/// same rule when a session is added and when it is edited.
+pub fn parse_capacity(raw: &str, errors: &mut crate::web::pages::FormErrors) -> Option<i64> {
+    match raw.trim() {
+        "" => None,
+        c => match c.parse::<i64>() {
+            Ok(n) if n > 0 && n <= crate::domain::agenda::event::MAX_CAPACITY => Some(n),
+            _ => {
+                errors.push("capacity", crate::domain::agenda::event::CAPACITY_MESSAGE);
+                None
+            }
+        },
+    }
+}
+
+/// The place chosen in a session form: empty for none, else one of the
+/// territory's places.
+pub fn parse_place_choice(
+    raw: &str,
+    places: &[Place],
+    errors: &mut crate::web::pages::FormErrors,
+) -> Option<i64> {
+    match raw.trim() {
+        "" => None,
+        p => {
+            let p = p
+                .parse::<i64>()
+                .ok()
+                .filter(|p| places.iter().any(|x| x.id == *p));
+            if p.is_none() {
+                errors.push("place_id", "Choisissez un lieu de la liste.");
+            }
+            p
+        }
+    }
+}
