@@ -566,3 +566,44 @@ async fn session_edit_is_bounded_like_session_add(backend: Backend) {
     app.stop().await;
 }
 both!(session_edit_is_bounded_like_session_add);
+
+/// Issue 10: the registration confirmation repeats the place and offers the
+/// session's own calendar file; it never promises an e-mail the site cannot
+/// send (no mail server here).
+async fn confirmation_gives_place_and_calendar(backend: Backend) {
+    let app = TestApp::start_with(
+        backend,
+        maillage::config::Config {
+            form_min_fill_secs: 0,
+            ..Default::default()
+        },
+    )
+    .await;
+    let (event, session) = event_with_session(&app, Some(10), "public").await;
+    let c = app.client();
+    let (status, body) = register_public(&app, &c, event, session, "1", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Lieu : "), "{body}");
+    let ics_path = format!("/t/lens-lievin/seances/{session}/calendrier.ics");
+    assert!(body.contains(&ics_path), "{body}");
+    assert!(body.contains("n’envoie pas de courriel"), "{body}");
+    let r = c.get(app.url(&ics_path)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let ics = r.text().await.unwrap();
+    assert!(ics.contains(&format!("UID:seance-{session}@")), "{ics}");
+    assert!(ics.contains("DTSTART;TZID=Europe/Paris:"));
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 1);
+    // Another territory does not serve this session.
+    let r = c
+        .get(app.url(&format!("/t/mond-arverne/seances/{session}/calendrier.ics")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+both!(confirmation_gives_place_and_calendar);

@@ -226,6 +226,76 @@ fn series_events(
     }
 }
 
+/// One session of an event as a VEVENT.
+#[allow(clippy::too_many_arguments)]
+fn session_event(
+    cal: &mut Cal,
+    host: &str,
+    stamp: &str,
+    base: &str,
+    slug: &str,
+    e: &store::Event,
+    s: &store::Session,
+    place: Option<&Place>,
+) {
+    let paris = chrono_tz::Europe::Paris;
+    cal.line("BEGIN:VEVENT");
+    cal.line(&format!("UID:seance-{}@{}", s.id, host));
+    cal.line(&format!("DTSTAMP:{stamp}"));
+    cal.line(&format!(
+        "DTSTART;TZID=Europe/Paris:{}",
+        local(s.starts_at.with_timezone(&paris).naive_local())
+    ));
+    cal.line(&format!(
+        "DTEND;TZID=Europe/Paris:{}",
+        local(s.ends_at.with_timezone(&paris).naive_local())
+    ));
+    cal.line(&format!("SUMMARY:{}", text(&e.title)));
+    let status = if s.cancelled || e.status == "cancelled" {
+        "CANCELLED"
+    } else if e.status == "confirmed" {
+        "CONFIRMED"
+    } else {
+        "TENTATIVE"
+    };
+    cal.line(&format!("STATUS:{status}"));
+    if let Some(p) = place {
+        cal.line(&format!("LOCATION:{}", location(p)));
+    }
+    if !e.description.is_empty() {
+        cal.line(&format!("DESCRIPTION:{}", text(&e.description)));
+    }
+    let themes = e.theme_list();
+    if !themes.is_empty() {
+        cal.line(&format!(
+            "CATEGORIES:{}",
+            themes.iter().map(|t| text(t)).collect::<Vec<_>>().join(",")
+        ));
+    }
+    cal.line(&format!("URL:{base}/t/{}/evenements/{}", slug, e.id));
+    cal.line("END:VEVENT");
+}
+
+/// One session as its own calendar file: the registration confirmation
+/// links it (« ajouter à mon agenda »).
+pub async fn session_ics(
+    State(st): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let t = load_public_territory(&st, &slug).await?;
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let s = store::get_session(&st.db, id).await?;
+    let e = store::get_event(&st.db, t.id, s.event_id).await?;
+    let places = places_map(&st, t.id).await?;
+    let place = s.place_id.and_then(|p| places.get(&p));
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let host = host(&st);
+    let base = st.config.public_url.trim_end_matches('/').to_owned();
+    let mut cal = Cal::new(&e.title);
+    session_event(&mut cal, &host, &stamp, &base, &t.slug, &e, &s, place);
+    Ok(ics_response(&format!("seance-{}.ics", s.id), cal.finish()))
+}
+
 fn ics_response(name: &str, body: String) -> Response {
     (
         [
@@ -294,41 +364,7 @@ pub async fn agenda_ics(
         if !commune.is_empty() && place.is_none_or(|p| p.insee_code != commune) {
             continue;
         }
-        cal.line("BEGIN:VEVENT");
-        cal.line(&format!("UID:seance-{}@{}", s.id, host));
-        cal.line(&format!("DTSTAMP:{stamp}"));
-        cal.line(&format!(
-            "DTSTART;TZID=Europe/Paris:{}",
-            local(s.starts_at.with_timezone(&paris).naive_local())
-        ));
-        cal.line(&format!(
-            "DTEND;TZID=Europe/Paris:{}",
-            local(s.ends_at.with_timezone(&paris).naive_local())
-        ));
-        cal.line(&format!("SUMMARY:{}", text(&e.title)));
-        let status = if s.cancelled || e.status == "cancelled" {
-            "CANCELLED"
-        } else if e.status == "confirmed" {
-            "CONFIRMED"
-        } else {
-            "TENTATIVE"
-        };
-        cal.line(&format!("STATUS:{status}"));
-        if let Some(p) = place {
-            cal.line(&format!("LOCATION:{}", location(p)));
-        }
-        if !e.description.is_empty() {
-            cal.line(&format!("DESCRIPTION:{}", text(&e.description)));
-        }
-        let themes = e.theme_list();
-        if !themes.is_empty() {
-            cal.line(&format!(
-                "CATEGORIES:{}",
-                themes.iter().map(|t| text(t)).collect::<Vec<_>>().join(",")
-            ));
-        }
-        cal.line(&format!("URL:{base}/t/{}/evenements/{}", t.slug, e.id));
-        cal.line("END:VEVENT");
+        session_event(&mut cal, &host, &stamp, &base, &t.slug, e, &s, place);
     }
     // Public meetings of the bodies (announced on /participer) from a year
     // back; they have a start and no end.

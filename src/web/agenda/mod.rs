@@ -37,6 +37,11 @@ pub fn routes(r: Routes) -> Routes {
         )
         .get("/t/{territory}/agenda", Public, public::agenda)
         .get("/t/{territory}/agenda.ics", Public, feeds::agenda_ics)
+        .get(
+            "/t/{territory}/seances/{id}/calendrier.ics",
+            Public,
+            feeds::session_ics,
+        )
         .get("/t/{territory}/evenements/{id}", Public, public::event_page)
         .post(
             "/t/{territory}/evenements/{id}/inscription",

@@ -777,6 +777,8 @@ struct MessagePage {
     heading: String,
     paragraphs: Vec<String>,
     link: Option<(String, String)>,
+    /// The session's own `.ics` (registration confirmation).
+    calendar: Option<String>,
     cancel_form: Option<String>,
     csrf: String,
     back: (String, String),
@@ -874,6 +876,14 @@ pub async fn register(
                 if let Some(tok) = &token {
                     super::notify::registration(&st, &t.slug, &e.title, s.starts_at, &reg, tok);
                 }
+                if let Some(pid) = s.place_id {
+                    if let Ok(p) = store::get_place(&st.db, t.id, pid).await {
+                        paragraphs.push(format!(
+                            "Lieu : {}, {}, {}.",
+                            p.name, p.address, p.commune_name
+                        ));
+                    }
+                }
                 // Never promise a message that cannot be sent.
                 paragraphs.push(match (&reg.email, &st.mailer) {
                     (None, _) => "Vous n’avez pas laissé d’adresse e-mail : aucun courriel ne vous sera envoyé. Notez la date et l’heure ; en cas de changement, la coordination vous appellera au numéro laissé.".into(),
@@ -904,6 +914,7 @@ pub async fn register(
                     paragraphs,
                     link: link.map(|(text, href)| (href, text)),
                     cancel_form: None,
+                    calendar: Some(format!("/t/{}/seances/{}/calendrier.ics", t.slug, s.id)),
                     csrf: String::new(),
                     back: (
                         format!("/t/{}/evenements/{}", t.slug, e.id),
@@ -962,6 +973,7 @@ pub async fn cancel_form(
         paragraphs,
         link: None,
         cancel_form,
+        calendar: None,
         csrf: ctx.csrf(),
         back: (
             format!("/t/{}/evenements/{}", t.slug, e.id),
@@ -997,6 +1009,7 @@ pub async fn cancel(
         )],
         link: None,
         cancel_form: None,
+        calendar: None,
         csrf: String::new(),
         back: (format!("/t/{}/agenda", t.slug), "Retour à l’agenda".into()),
     }))
