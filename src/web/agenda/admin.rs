@@ -1050,22 +1050,24 @@ impl EventForm {
     }
 }
 
+/// A session as typed, when it is added (here) and when it is edited
+/// (`manage.rs`): one form, one set of rules.
 #[derive(Deserialize, Default, Clone)]
 pub struct SessionForm {
     #[serde(default)]
-    date: String,
+    pub(super) date: String,
     #[serde(default)]
-    start: String,
+    pub(super) start: String,
     #[serde(default)]
-    end: String,
+    pub(super) end: String,
     #[serde(default)]
-    place_id: String,
+    pub(super) place_id: String,
     #[serde(default)]
-    capacity: String,
+    pub(super) capacity: String,
     #[serde(default)]
-    audience: String,
+    pub(super) audience: String,
     #[serde(default)]
-    audience_roles: String,
+    pub(super) audience_roles: String,
 }
 
 #[derive(Template)]

@@ -291,23 +291,8 @@ pub async fn series_end(
 
 // ---------------------------------------------------------------- sessions
 
-#[derive(Deserialize, Default, Clone)]
-pub struct SessionEditForm {
-    #[serde(default)]
-    date: String,
-    #[serde(default)]
-    start: String,
-    #[serde(default)]
-    end: String,
-    #[serde(default)]
-    place_id: String,
-    #[serde(default)]
-    capacity: String,
-    #[serde(default)]
-    audience: String,
-    #[serde(default)]
-    audience_roles: String,
-}
+/// The session form of `admin.rs`, edited here.
+pub type SessionEditForm = super::admin::SessionForm;
 
 #[derive(Template)]
 #[template(path = "agenda/session_form.html")]
