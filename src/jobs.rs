@@ -76,7 +76,7 @@ pub async fn worker_loop(db: Db, mut shutdown: tokio::sync::watch::Receiver<bool
     let name = format!(
         "{}-{}",
         std::process::id(),
-        crate::accounts::random_token().get(..6).unwrap_or("w")
+        crate::tokens::random_token().get(..6).unwrap_or("w")
     );
     loop {
         if let Err(e) = run_pending(&db, &name).await {
