@@ -475,13 +475,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let started = std::time::Instant::now();
             let addrs = resolve(&addr)?;
-            let db = connect(&url, true).await?;
-            if demo {
-                match crate::demo::load(&db).await? {
-                    Some(accounts) => print_accounts(&accounts),
-                    None => print_existing_demo(&db).await?,
-                }
-            }
+            // Bound first: a busy port is reported before the database is touched.
             let listener = match tokio::net::TcpListener::bind(&addrs[..]).await {
                 Ok(l) => l,
                 Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
@@ -491,6 +485,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Err(e) => anyhow::bail!("écoute sur {addr} impossible : {e}"),
             };
+            let db = connect(&url, true).await?;
+            if demo {
+                match crate::demo::load(&db).await? {
+                    Some(accounts) => print_accounts(&accounts),
+                    None => print_existing_demo(&db).await?,
+                }
+            }
             let local = listener.local_addr()?;
             let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
             let config = Config {
@@ -671,14 +672,7 @@ async fn import_directory(
             for w in warnings.iter().take(crate::import::MAX_REPORTED) {
                 eprintln!("  {w}");
             }
-            let summary = crate::import::Summary {
-                file_date: s.file_date,
-                total: s.total,
-                added: s.added,
-                changed: s.changed,
-                removed: s.removed,
-                skipped: s.skipped,
-            };
+            let summary = crate::import::Summary::from(&s);
             println!(
                 "{}",
                 crate::import::summary_line(

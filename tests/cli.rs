@@ -471,11 +471,16 @@ fn serve_reports_what_a_newcomer_needs() {
 
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();
-    let out = maillage(&url, &["serve", "--addr", &addr]);
+    let fresh = dir.path().join("neuve.db");
+    let out = maillage(
+        &format!("sqlite://{}", fresh.display()),
+        &["serve", "--addr", &addr],
+    );
     let t = text(&out);
     assert!(!out.status.success(), "{t}");
     assert!(
         t.contains(&format!("adresse déjà utilisée : {addr}")),
         "{t}"
     );
+    assert!(!fresh.exists(), "the port is checked before the database");
 }

@@ -74,8 +74,33 @@ pub struct Summary {
     pub skipped: i64,
 }
 
-/// The one wording of an import's result:
-/// `FILE (fichier du DATE) : N entrées, A ajoutées, M modifiées, S supprimées, I lignes ignorées, en X s.`
+impl Summary {
+    /// The one wording of what an import did, on the command line and in
+    /// the back office: `N entrées, A ajoutées, M modifiées, S supprimées,
+    /// I lignes ignorées`.
+    pub fn counts(&self) -> String {
+        format!(
+            "{} entrées, {} ajoutées, {} modifiées, {} supprimées, {} lignes ignorées",
+            self.total, self.added, self.changed, self.removed, self.skipped
+        )
+    }
+}
+
+impl From<&crate::storage::directory::ImportSummary> for Summary {
+    fn from(s: &crate::storage::directory::ImportSummary) -> Self {
+        Summary {
+            file_date: s.file_date.clone(),
+            total: s.total,
+            added: s.added,
+            changed: s.changed,
+            removed: s.removed,
+            skipped: s.skipped,
+        }
+    }
+}
+
+/// `FILE (fichier du DATE) : N entrées, …, en X s.` (no parentheses for a
+/// file without a date).
 pub fn summary_line(file: &str, s: &Summary, took: std::time::Duration) -> String {
     let date = if s.file_date.trim().is_empty() {
         String::new()
@@ -83,12 +108,8 @@ pub fn summary_line(file: &str, s: &Summary, took: std::time::Duration) -> Strin
         format!(" (fichier du {})", s.file_date.trim())
     };
     format!(
-        "{file}{date} : {} entrées, {} ajoutées, {} modifiées, {} supprimées, {} lignes ignorées, en {:.1} s.",
-        s.total,
-        s.added,
-        s.changed,
-        s.removed,
-        s.skipped,
+        "{file}{date} : {}, en {:.1} s.",
+        s.counts(),
         took.as_secs_f64()
     )
 }
