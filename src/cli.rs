@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::accounts;
 use crate::config::{redact_url, Config};
@@ -27,6 +28,9 @@ struct Cli {
         global = true
     )]
     database_url: String,
+    /// TOML settings file (keys: the long flag names); flags and environment win over it.
+    #[arg(long, env = "MAILLAGE_CONFIG", global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,6 +77,12 @@ enum Command {
             default_value_t = 90
         )]
         registration_retention_days: i64,
+        /// Serve GET /metrics (Prometheus), to loopback callers or with the token.
+        #[arg(long, env = "MAILLAGE_METRICS")]
+        metrics: bool,
+        /// Bearer token required to read /metrics (prefer the environment variable).
+        #[arg(long, env = "MAILLAGE_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Apply pending migrations.
     Migrate,
@@ -96,6 +106,14 @@ enum Command {
     Backup {
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Put a backup back into the (missing or empty) database, then migrate it.
+    Restore {
+        /// A file written by `maillage backup`.
+        file: PathBuf,
+        /// Replace a database that is not empty (stop the servers first).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -141,7 +159,12 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| "maillage=info,tower_http=warn".into()),
         )
         .init();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Err(e) = apply_config_file(&mut cli, &matches) {
+        eprintln!("erreur : {e:#}");
+        return ExitCode::FAILURE;
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -159,6 +182,85 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Was this setting given on the command line or in the environment?
+fn given(matches: &ArgMatches, id: &str) -> bool {
+    matches!(
+        matches.value_source(id),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    )
+}
+
+/// Fill the settings that neither a flag nor the environment gave from the
+/// `--config` file: flags > environment > file > defaults.
+fn apply_config_file(cli: &mut Cli, matches: &ArgMatches) -> anyhow::Result<()> {
+    let Some(path) = &cli.config else {
+        return Ok(());
+    };
+    let file = crate::config::FileSettings::load(path)?;
+    fn set<T>(slot: &mut T, m: &ArgMatches, id: &str, value: Option<T>) {
+        if let Some(v) = value.filter(|_| !given(m, id)) {
+            *slot = v;
+        }
+    }
+    let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
+    if !given(sub, "database_url") {
+        set(
+            &mut cli.database_url,
+            matches,
+            "database_url",
+            file.database_url,
+        );
+    }
+    if let Command::Serve {
+        addr,
+        public_url,
+        trust_proxy,
+        public_cache_ms,
+        upload_dir,
+        document_dir,
+        smtp_url,
+        mail_from,
+        registration_retention_days,
+        metrics,
+        metrics_token,
+        ..
+    } = &mut cli.command
+    {
+        set(addr, sub, "addr", file.addr);
+        set(public_url, sub, "public_url", file.public_url.map(Some));
+        set(trust_proxy, sub, "trust_proxy", file.trust_proxy);
+        set(
+            public_cache_ms,
+            sub,
+            "public_cache_ms",
+            file.public_cache_ms,
+        );
+        set(upload_dir, sub, "upload_dir", file.upload_dir);
+        set(
+            document_dir,
+            sub,
+            "document_dir",
+            file.document_dir.map(Some),
+        );
+        set(smtp_url, sub, "smtp_url", file.smtp_url.map(Some));
+        set(mail_from, sub, "mail_from", file.mail_from);
+        set(
+            registration_retention_days,
+            sub,
+            "registration_retention_days",
+            file.registration_retention_days,
+        );
+        set(metrics, sub, "metrics", file.metrics);
+        set(
+            metrics_token,
+            sub,
+            "metrics_token",
+            file.metrics_token.map(Some),
+        );
+    }
+    Ok(())
 }
 
 async fn connect(url: &str) -> anyhow::Result<Db> {
@@ -192,6 +294,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             smtp_url,
             mail_from,
             registration_retention_days,
+            metrics,
+            metrics_token,
         } => {
             let started = std::time::Instant::now();
             let db = connect(&url).await?;
@@ -213,6 +317,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 smtp_url,
                 mail_from,
                 registration_retention_days,
+                metrics,
+                metrics_token: metrics_token.filter(|t| !t.is_empty()),
                 ..Config::default()
             };
             tracing::info!(?config, "configuration");
@@ -329,6 +435,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let out = output.unwrap_or_else(|| crate::backup::default_path(&db));
             crate::backup::run(&db, &url, &out).await?;
             println!("Copie écrite : {}", out.display());
+        }
+        Command::Restore { file, force } => {
+            crate::backup::restore(&url, &file, force).await?;
+            println!(
+                "Copie {} restaurée dans {}.",
+                file.display(),
+                redact_url(&url)
+            );
         }
     }
     Ok(())

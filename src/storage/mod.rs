@@ -150,6 +150,20 @@ impl From<sqlx::migrate::MigrateError> for DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// A healthy database (see [`Db::health`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    /// Migrations this binary carries, all applied.
+    pub migrations: usize,
+    /// The latest of them.
+    pub latest: i64,
+    /// Migrations applied that this binary does not know (a newer version ran).
+    pub unknown: usize,
+}
+
 impl Db {
     /// Connect from a URL: `sqlite://file.db` (created if missing) or
     /// `postgres://…` / `postgresql://…`.
@@ -193,10 +207,58 @@ impl Db {
     /// Apply the pending migrations of this backend.
     pub async fn migrate(&self) -> DbResult<()> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
-            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// The migrations this binary carries.
+    pub fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Db::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Db::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Is the database reachable (a trivial query), and has it every
+    /// migration this binary carries? For `GET /healthz`.
+    pub async fn health(&self) -> Result<Health, String> {
+        db_run!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+            .map_err(|e| format!("base de données injoignable : {e}"))?;
+        let applied: Vec<(i64, bool)> = db_run!(self, pool =>
+            sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(pool)
+                .await)
+        .unwrap_or_default();
+        let done: std::collections::HashSet<i64> = applied
+            .iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(v, _)| *v)
+            .collect();
+        let expected: Vec<i64> = self
+            .migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| m.version)
+            .collect();
+        let missing: Vec<i64> = expected
+            .iter()
+            .copied()
+            .filter(|v| !done.contains(v))
+            .collect();
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(|v| format!("{v:04}")).collect();
+            return Err(format!(
+                "migrations non appliquées : {} (lancez « maillage migrate »)",
+                list.join(", ")
+            ));
+        }
+        Ok(Health {
+            migrations: expected.len(),
+            latest: expected.last().copied().unwrap_or(0),
+            unknown: done.iter().filter(|v| !expected.contains(v)).count(),
+        })
     }
 
     pub async fn close(&self) {
