@@ -216,6 +216,7 @@ fn apply_config_file(cli: &mut Cli, matches: &ArgMatches) -> anyhow::Result<()> 
     if let Command::Serve {
         addr,
         public_url,
+        demo,
         trust_proxy,
         public_cache_ms,
         upload_dir,
@@ -225,9 +226,9 @@ fn apply_config_file(cli: &mut Cli, matches: &ArgMatches) -> anyhow::Result<()> 
         registration_retention_days,
         metrics,
         metrics_token,
-        ..
     } = &mut cli.command
     {
+        set(demo, sub, "demo", file.demo);
         set(addr, sub, "addr", file.addr);
         set(public_url, sub, "public_url", file.public_url.map(Some));
         set(trust_proxy, sub, "trust_proxy", file.trust_proxy);

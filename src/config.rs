@@ -139,6 +139,7 @@ pub struct FileSettings {
     pub database_url: Option<String>,
     pub addr: Option<SocketAddr>,
     pub public_url: Option<String>,
+    pub demo: Option<bool>,
     pub trust_proxy: Option<bool>,
     pub public_cache_ms: Option<u64>,
     pub upload_dir: Option<std::path::PathBuf>,

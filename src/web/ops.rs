@@ -40,7 +40,11 @@ async fn healthz(State(st): State<AppState>) -> Response {
         crate::storage::Backend::Sqlite => "sqlite",
         crate::storage::Backend::Postgres => "postgres",
     };
-    let mut resp = match st.db.health().await {
+    // A load balancer wants an answer, not a request stuck on the pool.
+    let health = tokio::time::timeout(std::time::Duration::from_secs(5), st.db.health())
+        .await
+        .unwrap_or_else(|_| Err("base de données : pas de réponse en 5 s".to_owned()));
+    let mut resp = match health {
         Ok(h) => Json(serde_json::json!({
             "status": "ok",
             "database": backend,
