@@ -33,6 +33,9 @@ struct Cli {
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+    /// `public-url` of the `--config` file, for the links other commands print.
+    #[arg(skip)]
+    file_public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -204,6 +207,7 @@ fn apply_config_file(cli: &mut Cli, matches: &ArgMatches) -> anyhow::Result<()> 
             *slot = v;
         }
     }
+    cli.file_public_url = file.public_url.clone();
     let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
     if !given(sub, "database_url") {
         set(
@@ -283,6 +287,7 @@ fn print_accounts(accounts: &[crate::demo::DemoAccount]) {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url;
+    let file_public_url = cli.file_public_url;
     match cli.command {
         Command::Serve {
             addr,
@@ -393,7 +398,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .ok_or_else(|| anyhow::anyhow!("aucun compte pour {email}"))?;
                     let token = accounts::issue_reset(&db, user.id, 1).await?;
                     let base = std::env::var("MAILLAGE_PUBLIC_URL")
-                        .unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+                        .ok()
+                        .or(file_public_url)
+                        .unwrap_or_else(|| "http://127.0.0.1:8080".into());
                     println!(
                         "Lien de réinitialisation pour {} (valable 24 heures, une seule fois) :\n{}/admin/reinitialisation/{token}",
                         user.email,

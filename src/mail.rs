@@ -11,13 +11,13 @@
 //! Certificates are checked against the Mozilla roots (webpki-roots), for
 //! the host name of the URL.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use lettre::message::header::ContentType;
 use lettre::message::{Body, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 
 /// How the connection to the relay is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,12 +121,14 @@ pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     pub security: Security,
-    in_flight: AtomicU64,
-    sent: AtomicU64,
-    failed: AtomicU64,
+    /// Messages handed to the mailer and not yet accepted or refused by the
+    /// relay; the counters below. Shared with `/metrics` (`web::ops`).
+    pub(crate) in_flight: Gauge,
+    pub(crate) sent: Counter,
+    pub(crate) failed: Counter,
 }
 
-/// What the mailer did since the process started (for `/metrics`).
+/// What the mailer did since the process started.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MailStats {
     /// Messages handed to the mailer and not yet accepted or refused by the relay.
@@ -142,30 +144,29 @@ impl Mailer {
             transport: settings.transport()?,
             from: from.parse()?,
             security: settings.security,
-            in_flight: AtomicU64::new(0),
-            sent: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
+            in_flight: Gauge::default(),
+            sent: Counter::default(),
+            failed: Counter::default(),
         })
     }
 
     pub fn stats(&self) -> MailStats {
         MailStats {
-            queued: self.in_flight.load(Ordering::Relaxed),
-            sent: self.sent.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
+            queued: self.in_flight.get().max(0) as u64,
+            sent: self.sent.get(),
+            failed: self.failed.get(),
         }
     }
 
     pub async fn send(&self, to: &str, subject: &str, text: &str) -> anyhow::Result<()> {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.inc();
         let result = self.send_now(to, subject, text).await;
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        let counter = if result.is_ok() {
-            &self.sent
+        self.in_flight.dec();
+        if result.is_ok() {
+            self.sent.inc();
         } else {
-            &self.failed
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+            self.failed.inc();
+        }
         result
     }
 

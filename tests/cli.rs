@@ -183,6 +183,24 @@ fn config_file_then_environment_then_flags() {
     assert!(!seen.contains("fichier.exemple"), "{seen}");
     assert!(seen.contains("registration_retention_days: 45"), "{seen}");
     assert!(db.exists(), "database-url from the file");
+    // Other commands take the database and the public URL from the file too.
+    let with_file = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_maillage"))
+            .args(["--config", file.to_str().unwrap()])
+            .args(args)
+            .env_remove("MAILLAGE_DATABASE_URL")
+            .env_remove("MAILLAGE_PUBLIC_URL")
+            .output()
+            .unwrap()
+    };
+    let out = with_file(&["user", "create", "fichier@exemple.fr"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = with_file(&["user", "reset", "fichier@exemple.fr"]);
+    assert!(
+        text(&out).contains("https://fichier.exemple/admin/reinitialisation/"),
+        "{}",
+        text(&out)
+    );
 
     // A flag wins over the file.
     let flag_db = dir.path().join("depuis-option.db");

@@ -181,3 +181,37 @@ async fn metrics_token_is_required_when_set(backend: Backend) {
     app.stop().await;
 }
 both!(metrics_token_is_required_when_set);
+
+async fn metrics_follow_the_mailer(backend: Backend) {
+    // Nothing listens on port 1: every send fails, after being in flight.
+    let app = TestApp::start_with(
+        backend,
+        Config {
+            metrics: true,
+            smtp_url: Some("smtp://127.0.0.1:1".into()),
+            ..Config::default()
+        },
+    )
+    .await;
+    let mailer = app.state.mailer.clone().unwrap();
+    assert!(mailer
+        .send("a@exemple.test", "Objet", "Texte")
+        .await
+        .is_err());
+    let text = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let s = samples(&text);
+    assert_eq!(
+        value(&s, "maillage_mails_failed_total"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(value(&s, "maillage_mails_sent_total"), Some(0.0), "{text}");
+    assert_eq!(value(&s, "maillage_mail_queue"), Some(0.0), "{text}");
+    app.stop().await;
+}
+both!(metrics_follow_the_mailer);

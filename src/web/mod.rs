@@ -67,13 +67,14 @@ impl AppState {
             )),
             None => None,
         };
+        let metrics = Arc::new(ops::Metrics::new(mailer.as_deref()));
         Ok(AppState {
             mailer,
             db,
             config: Arc::new(config),
             secret: Arc::new(secret),
             cache: Default::default(),
-            metrics: Default::default(),
+            metrics,
         })
     }
 }

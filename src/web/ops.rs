@@ -113,11 +113,6 @@ struct StateLabels {
     state: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ResultLabels {
-    result: String,
-}
-
 fn latency_histogram() -> Histogram {
     // 5 ms … 10 s.
     Histogram::new(exponential_buckets(0.005, 2.0, 12))
@@ -130,8 +125,6 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     import_jobs: Family<StateLabels, Gauge>,
-    mail_queue: Gauge,
-    mails: Family<ResultLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -140,8 +133,10 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
+impl Metrics {
+    /// The registry, with the mailer's gauge and counters when there is one
+    /// (zeros otherwise).
+    pub fn new(mailer: Option<&crate::mail::Mailer>) -> Metrics {
         let mut registry = Registry::with_prefix("maillage");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -163,25 +158,30 @@ impl Default for Metrics {
             "Import jobs in the database by state (queued, running, done, failed)",
             import_jobs.clone(),
         );
-        let mail_queue = Gauge::default();
+        let (queue, sent, failed) = match mailer {
+            Some(m) => (m.in_flight.clone(), m.sent.clone(), m.failed.clone()),
+            None => Default::default(),
+        };
         registry.register(
             "mail_queue",
             "E-mails handed to the mailer of this process and not yet accepted or refused by the relay",
-            mail_queue.clone(),
+            queue,
         );
-        let mails = Family::<ResultLabels, Gauge>::default();
         registry.register(
-            "mails",
-            "E-mails this process sent or failed to send since it started",
-            mails.clone(),
+            "mails_sent",
+            "E-mails this process handed to the relay since it started",
+            sent,
+        );
+        registry.register(
+            "mails_failed",
+            "E-mails this process failed to send since it started",
+            failed,
         );
         Metrics {
             registry,
             requests,
             latency,
             import_jobs,
-            mail_queue,
-            mails,
         }
     }
 }
@@ -243,15 +243,6 @@ async fn metrics(State(st): State<AppState>) -> Result<Response, AppError> {
     }
     for (state, n) in counts {
         m.import_jobs.get_or_create(&StateLabels { state }).set(n);
-    }
-    let stats = st.mailer.as_ref().map(|m| m.stats()).unwrap_or_default();
-    m.mail_queue.set(stats.queued as i64);
-    for (result, n) in [("sent", stats.sent), ("failed", stats.failed)] {
-        m.mails
-            .get_or_create(&ResultLabels {
-                result: result.to_owned(),
-            })
-            .set(n as i64);
     }
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &m.registry)
