@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::builder::PossibleValue;
-use clap::{Arg, ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{
+    Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
+};
 
 use crate::accounts;
 use crate::config::{redact_url, Config};
@@ -34,6 +37,10 @@ struct Cli {
         value_name = "URL"
     )]
     database_url: String,
+    /// Fichier de réglages TOML (clés : les noms longs des options) ; options et
+    /// variables d'environnement l'emportent sur lui
+    #[arg(long, env = "MAILLAGE_CONFIG", global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -100,6 +107,12 @@ enum Command {
             value_name = "JOURS"
         )]
         registration_retention_days: i64,
+        /// Servir GET /metrics (Prometheus), en local ou avec le jeton
+        #[arg(long, env = "MAILLAGE_METRICS")]
+        metrics: bool,
+        /// Jeton exigé pour lire /metrics (préférez la variable d'environnement)
+        #[arg(long, env = "MAILLAGE_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Créer la base au besoin et appliquer les migrations en attente
     Migrate,
@@ -129,6 +142,15 @@ enum Command {
         /// backups/maillage-AAAAMMJJ-HHMMSS.db (SQLite) ou .dump (PostgreSQL)
         #[arg(long, value_name = "FICHIER")]
         output: Option<PathBuf>,
+    },
+    /// Remettre une copie dans la base (absente ou vide), puis la migrer
+    Restore {
+        /// Fichier écrit par `maillage backup`
+        #[arg(value_name = "FICHIER")]
+        file: PathBuf,
+        /// Remplacer une base qui n'est pas vide (arrêtez d'abord les serveurs)
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -376,10 +398,11 @@ fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match command()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m))
-    {
+    let matches = match command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return clap_error(e),
+    };
+    let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
@@ -392,6 +415,10 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    if let Err(e) = apply_config_file(&mut cli, &matches) {
+        eprintln!("erreur : {e:#}");
+        return ExitCode::FAILURE;
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -409,6 +436,94 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Was this setting given on the command line or in the environment?
+fn given(matches: &ArgMatches, id: &str) -> bool {
+    matches!(
+        matches.value_source(id),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    )
+}
+
+/// Fill the settings that neither a flag nor the environment gave from the
+/// `--config` file: flags > environment > file > defaults.
+fn apply_config_file(cli: &mut Cli, matches: &ArgMatches) -> anyhow::Result<()> {
+    let Some(path) = &cli.config else {
+        return Ok(());
+    };
+    let file = crate::config::FileSettings::load(path)?;
+    fn set<T>(slot: &mut T, m: &ArgMatches, id: &str, value: Option<T>) {
+        if let Some(v) = value.filter(|_| !given(m, id)) {
+            *slot = v;
+        }
+    }
+    let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
+    if !given(sub, "database_url") {
+        set(
+            &mut cli.database_url,
+            matches,
+            "database_url",
+            file.database_url,
+        );
+    }
+    if let Command::User {
+        command: UserCommand::Reset { public_url, .. },
+    } = &mut cli.command
+    {
+        if let Some(m) = sub.subcommand().map(|(_, m)| m) {
+            set(public_url, m, "public_url", file.public_url.clone());
+        }
+    }
+    if let Command::Serve {
+        addr,
+        public_url,
+        demo,
+        trust_proxy,
+        public_cache_ms,
+        upload_dir,
+        document_dir,
+        smtp_url,
+        mail_from,
+        registration_retention_days,
+        metrics,
+        metrics_token,
+    } = &mut cli.command
+    {
+        set(demo, sub, "demo", file.demo);
+        set(addr, sub, "addr", file.addr);
+        set(public_url, sub, "public_url", file.public_url.map(Some));
+        set(trust_proxy, sub, "trust_proxy", file.trust_proxy);
+        set(
+            public_cache_ms,
+            sub,
+            "public_cache_ms",
+            file.public_cache_ms,
+        );
+        set(upload_dir, sub, "upload_dir", file.upload_dir);
+        set(
+            document_dir,
+            sub,
+            "document_dir",
+            file.document_dir.map(Some),
+        );
+        set(smtp_url, sub, "smtp_url", file.smtp_url.map(Some));
+        set(mail_from, sub, "mail_from", file.mail_from);
+        set(
+            registration_retention_days,
+            sub,
+            "registration_retention_days",
+            file.registration_retention_days,
+        );
+        set(metrics, sub, "metrics", file.metrics);
+        set(
+            metrics_token,
+            sub,
+            "metrics_token",
+            file.metrics_token.map(Some),
+        );
+    }
+    Ok(())
 }
 
 /// Open the database. Only `serve`, `migrate` and `demo` create a missing
@@ -472,6 +587,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             smtp_url,
             mail_from,
             registration_retention_days,
+            metrics,
+            metrics_token,
         } => {
             let started = std::time::Instant::now();
             let addrs = resolve(&addr)?;
@@ -506,6 +623,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 smtp_url,
                 mail_from,
                 registration_retention_days,
+                metrics,
+                metrics_token: metrics_token.filter(|t| !t.is_empty()),
                 ..Config::default()
             };
             tracing::info!(?config, "configuration");
@@ -641,6 +760,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let out = output.unwrap_or_else(|| crate::backup::default_path(&db));
             crate::backup::run(&db, &url, &out).await?;
             println!("Copie écrite : {}", out.display());
+        }
+        Command::Restore { file, force } => {
+            crate::backup::restore(&url, &file, force).await?;
+            println!(
+                "Copie {} restaurée dans {}.",
+                file.display(),
+                redact_url(&url)
+            );
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
-//! Configuration: working defaults, overridden by `MAILLAGE_…` environment
-//! variables and command-line flags (clap reads both, see `cli.rs`).
+//! Configuration: working defaults, overridden by a TOML file
+//! (`--config FILE`, see [`FileSettings`]), then by `MAILLAGE_…` environment
+//! variables, then by command-line flags (clap reads both, see `cli.rs`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -52,6 +53,11 @@ pub struct Config {
     /// Public participation forms sent sooner than this after being shown are
     /// refused as automatic (anti-spam; tests set 0).
     pub form_min_fill_secs: i64,
+    /// Serve `GET /metrics` (Prometheus text format); off by default.
+    pub metrics: bool,
+    /// When set, `/metrics` wants `Authorization: Bearer <token>` from any
+    /// caller; without it, only unproxied loopback callers may read it.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -78,6 +84,8 @@ impl Default for Config {
             registration_retention_days: 90,
             reminder_hours: 24,
             form_min_fill_secs: 3,
+            metrics: false,
+            metrics_token: None,
         }
     }
 }
@@ -98,6 +106,7 @@ impl fmt::Debug for Config {
                 "registration_retention_days",
                 &self.registration_retention_days,
             )
+            .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +123,56 @@ pub fn redact_url(url: &str) -> String {
     url.to_owned()
 }
 
+/// The settings a `--config` file may hold: the long names of the flags of
+/// `maillage serve` (and the global `database-url`), in TOML. A key that is
+/// not one of them is an error naming the key and the file.
+///
+/// ```toml
+/// database-url = "postgres://maillage@localhost/maillage"
+/// addr = "127.0.0.1:8080"
+/// public-url = "https://cls.exemple.fr"
+/// registration-retention-days = 60
+/// ```
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileSettings {
+    pub database_url: Option<String>,
+    pub addr: Option<String>,
+    pub public_url: Option<String>,
+    pub demo: Option<bool>,
+    pub trust_proxy: Option<bool>,
+    pub public_cache_ms: Option<u64>,
+    pub upload_dir: Option<std::path::PathBuf>,
+    pub document_dir: Option<std::path::PathBuf>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub registration_retention_days: Option<i64>,
+    pub metrics: Option<bool>,
+    pub metrics_token: Option<String>,
+}
+
+impl FileSettings {
+    pub fn parse(text: &str, origin: &std::path::Path) -> anyhow::Result<FileSettings> {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| format!(", ligne {}", text[..s.start].matches('\n').count() + 1))
+                .unwrap_or_default();
+            anyhow::anyhow!(
+                "fichier de configuration {}{line} : {}",
+                origin.display(),
+                e.message().trim()
+            )
+        })
+    }
+
+    pub fn load(path: &std::path::Path) -> anyhow::Result<FileSettings> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("fichier de configuration {} : {e}", path.display()))?;
+        Self::parse(&text, path)
+    }
+}
+
 impl Config {
     /// Where attached documents are kept.
     pub fn document_store(&self) -> crate::storage::documents::Store {
@@ -126,6 +185,25 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn file_settings_name_an_unknown_key_and_the_file() {
+        let path = std::path::Path::new("/etc/maillage.toml");
+        let ok = super::FileSettings::parse(
+            "addr = \"0.0.0.0:80\"\nregistration-retention-days = 30\n",
+            path,
+        )
+        .unwrap();
+        assert!(ok.addr.unwrap().ends_with(":80"));
+        assert_eq!(ok.registration_retention_days, Some(30));
+        let err = super::FileSettings::parse("adress = \"x\"\n", path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("adress") && err.contains("/etc/maillage.toml"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn passwords_are_redacted() {
         let c = super::Config {

@@ -484,3 +484,113 @@ fn serve_reports_what_a_newcomer_needs() {
     );
     assert!(!fresh.exists(), "the port is checked before the database");
 }
+
+/// `--config FILE`: the file sets addr, public URL and retention (and the
+/// database); the environment wins over it; an unknown key is refused with
+/// its name and the file's.
+#[test]
+fn config_file_then_environment_then_flags() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let db = dir.path().join("depuis-fichier.db");
+    let file = dir.path().join("maillage.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "# Réglages de test\ndatabase-url = \"sqlite://{}\"\naddr = \"127.0.0.1:{port}\"\n\
+             public-url = \"https://fichier.exemple\"\nregistration-retention-days = 45\n\
+             public-cache-ms = 0\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_maillage"))
+        .args(["--config", file.to_str().unwrap(), "serve"])
+        .env_remove("MAILLAGE_DATABASE_URL")
+        .env_remove("MAILLAGE_ADDR")
+        .env_remove("MAILLAGE_REGISTRATION_RETENTION_DAYS")
+        .env("MAILLAGE_PUBLIC_URL", "https://environnement.exemple")
+        .env("MAILLAGE_LOG", "maillage=info")
+        .env("NO_COLOR", "1")
+        .env("MAILLAGE_UPLOAD_DIR", dir.path().join("uploads"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut seen = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("écoute sur") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // The configuration is a log line: on stderr.
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    seen.push_str(&log);
+    assert!(
+        seen.contains(&format!("écoute sur http://127.0.0.1:{port}")),
+        "{seen}"
+    );
+    assert!(seen.contains("https://environnement.exemple"), "{seen}");
+    assert!(!seen.contains("fichier.exemple"), "{seen}");
+    assert!(seen.contains("registration_retention_days: 45"), "{seen}");
+    assert!(db.exists(), "database-url from the file");
+    // Other commands take the database and the public URL from the file too.
+    let with_file = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_maillage"))
+            .args(["--config", file.to_str().unwrap()])
+            .args(args)
+            .env_remove("MAILLAGE_DATABASE_URL")
+            .env_remove("MAILLAGE_PUBLIC_URL")
+            .output()
+            .unwrap()
+    };
+    let out = with_file(&["user", "create", "fichier@exemple.fr"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = with_file(&["user", "reset", "fichier@exemple.fr"]);
+    assert!(
+        text(&out).contains("https://fichier.exemple/admin/reinitialisation/"),
+        "{}",
+        text(&out)
+    );
+
+    // A flag wins over the file.
+    let flag_db = dir.path().join("depuis-option.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_maillage"))
+        .args([
+            "--config",
+            file.to_str().unwrap(),
+            "migrate",
+            "--database-url",
+            &format!("sqlite://{}", flag_db.display()),
+        ])
+        .env_remove("MAILLAGE_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(flag_db.exists());
+
+    let bad = dir.path().join("faute.toml");
+    std::fs::write(&bad, "addr = \"127.0.0.1:8080\"\nretention-days = 30\n").unwrap();
+    let out = maillage(
+        "sqlite://inutile.db",
+        &["--config", bad.to_str().unwrap(), "migrate"],
+    );
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("retention-days") && t.contains(bad.to_str().unwrap()) && t.contains("ligne 2"),
+        "{t}"
+    );
+    assert!(!std::path::Path::new("inutile.db").exists());
+}

@@ -1121,7 +1121,7 @@ async fn plan_editing(backend: Backend) {
         html.find("Médiateurs santé").unwrap(),
     );
     assert!(bus < med, "moved up");
-    assert!(html.contains("<td>1.1.2</td><td><a href=\"/t/lens-lievin/actions/1.1.2\">Bus santé"));
+    assert!(html.contains("<td data-label=\"Code\">1.1.2</td><td data-label=\"Action\"><a href=\"/t/lens-lievin/actions/1.1.2\">Bus santé"));
     assert_eq!(
         c.post(format!("{curl}/renumeroter"))
             .form(&[("_csrf", token.as_str())])

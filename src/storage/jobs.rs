@@ -106,3 +106,12 @@ pub async fn recent(db: &Db, limit: i64) -> DbResult<Vec<Job>> {
     let sql = format!("SELECT {COLS} FROM import_jobs ORDER BY id DESC LIMIT $1");
     Ok(db_run!(db, pool => sqlx::query_as::<_, Job>(&sql).bind(limit).fetch_all(pool).await?))
 }
+
+/// How many jobs are in each state (for `/metrics`).
+pub async fn count_by_status(db: &Db) -> DbResult<Vec<(String, i64)>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, (String, i64)>(
+        "SELECT status, COUNT(*) FROM import_jobs GROUP BY status ORDER BY status",
+    )
+    .fetch_all(pool)
+    .await?))
+}

@@ -150,6 +150,20 @@ impl From<sqlx::migrate::MigrateError> for DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// A healthy database (see [`Db::health`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    /// Migrations this binary carries, all applied.
+    pub migrations: usize,
+    /// The latest of them.
+    pub latest: i64,
+    /// Migrations applied that this binary does not know (a newer version ran).
+    pub unknown: usize,
+}
+
 impl Db {
     /// Connect from a URL: `sqlite://file.db` (created if missing) or
     /// `postgres://…` / `postgresql://…`.
@@ -233,10 +247,7 @@ impl Db {
     /// (`version description`), empty when the base was up to date.
     pub async fn migrate_reporting(&self) -> DbResult<Vec<String>> {
         use sqlx::migrate::Migrate as _;
-        let migrator = match self {
-            Db::Sqlite(_) => sqlx::migrate!("migrations/sqlite"),
-            Db::Postgres(_) => sqlx::migrate!("migrations/postgres"),
-        };
+        let migrator = self.migrator();
         let applied: std::collections::HashSet<i64> = db_run!(self, pool => {
             let mut conn = pool.acquire().await?;
             conn.ensure_migrations_table().await?;
@@ -252,6 +263,54 @@ impl Db {
             .collect();
         db_run!(self, pool => migrator.run(pool).await?);
         Ok(pending)
+    }
+
+    /// The migrations this binary carries.
+    pub fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Db::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Db::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Is the database reachable (a trivial query), and has it every
+    /// migration this binary carries? For `GET /healthz`.
+    pub async fn health(&self) -> Result<Health, String> {
+        db_run!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+            .map_err(|e| format!("base de données injoignable : {e}"))?;
+        let applied: Vec<(i64, bool)> = db_run!(self, pool =>
+            sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(pool)
+                .await)
+        .unwrap_or_default();
+        let done: std::collections::HashSet<i64> = applied
+            .iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(v, _)| *v)
+            .collect();
+        let expected: Vec<i64> = self
+            .migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| m.version)
+            .collect();
+        let missing: Vec<i64> = expected
+            .iter()
+            .copied()
+            .filter(|v| !done.contains(v))
+            .collect();
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(|v| format!("{v:04}")).collect();
+            return Err(format!(
+                "migrations non appliquées : {} (lancez « maillage migrate »)",
+                list.join(", ")
+            ));
+        }
+        Ok(Health {
+            migrations: expected.len(),
+            latest: expected.last().copied().unwrap_or(0),
+            unknown: done.iter().filter(|v| !expected.contains(v)).count(),
+        })
     }
 
     pub async fn close(&self) {

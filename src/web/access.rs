@@ -40,6 +40,10 @@ pub enum Access {
     Regional,
     /// Instance admins only.
     Admin,
+    /// Monitoring (`/metrics`): not found unless metrics are on; then
+    /// callers with the bearer token `MAILLAGE_METRICS_TOKEN` when it is
+    /// set, otherwise unproxied loopback callers (see `web::ops`).
+    Monitoring,
 }
 
 #[derive(Debug, Clone)]
@@ -239,6 +243,20 @@ async fn enforce(st: AppState, access: Access, req: Request, next: Next) -> Resp
     let user = req.extensions().get::<Arc<CurrentUser>>().cloned();
     match access {
         Access::Public => next.run(req).await,
+        Access::Monitoring => {
+            if !st.config.metrics {
+                return refuse(&req, AppError::NotFound);
+            }
+            let peer = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0);
+            if super::ops::may_read_metrics(&st.config, peer, req.headers()) {
+                next.run(req).await
+            } else {
+                refuse(&req, AppError::Forbidden)
+            }
+        }
         Access::SignedIn => match user {
             Some(_) => next.run(req).await,
             None => unauthenticated(&req),

@@ -16,6 +16,7 @@ pub mod error;
 pub mod flash;
 pub mod legal;
 pub mod microcache;
+pub mod ops;
 pub mod pages;
 pub mod participation;
 pub mod public;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub cache: microcache::MicroCache,
     /// Outgoing e-mail, when an SMTP relay is configured.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
+    /// This process's Prometheus metrics (served when `Config::metrics`).
+    pub metrics: Arc<ops::Metrics>,
 }
 
 impl AppState {
@@ -64,12 +67,14 @@ impl AppState {
             )),
             None => None,
         };
+        let metrics = Arc::new(ops::Metrics::new(mailer.as_deref()));
         Ok(AppState {
             mailer,
             db,
             config: Arc::new(config),
             secret: Arc::new(secret),
             cache: Default::default(),
+            metrics,
         })
     }
 }
@@ -85,6 +90,7 @@ pub fn routes(state: AppState) -> Built {
     let r = agenda::routes(r);
     let r = contract::routes(r);
     let r = participation::routes(r);
+    let r = ops::routes(r);
     r.build()
 }
 
@@ -116,6 +122,7 @@ pub fn app(state: AppState) -> Router {
             error::AppError::Internal(anyhow::anyhow!("panic")).into_page()
         }))
         .layer(middleware::from_fn(error::api_json_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), ops::layer))
         .layer(TraceLayer::new_for_http());
     router.with_state(state)
 }
