@@ -19,6 +19,7 @@ pub const SLUG: &str = "lens-lievin";
 pub const EPCI_SIREN: &str = "246200364";
 
 /// An account the demo created, with its password in clear (printed once).
+#[derive(Debug, Clone)]
 pub struct DemoAccount {
     pub label: &'static str,
     pub email: String,
