@@ -202,8 +202,11 @@ mod tests {
             ]
         }
 
-        /// A simple week: (first day, last day) → [(start, end)] in minutes.
-        fn week() -> impl Strategy<Value = Vec<((usize, usize), Vec<(u32, u32)>)>> {
+        /// (first day, last day) → [(start, end)] in minutes.
+        type Week = Vec<((usize, usize), Vec<(u32, u32)>)>;
+
+        /// A simple week.
+        fn week() -> impl Strategy<Value = Week> {
             let span = (0u32..48, 1u32..48).prop_map(|(a, l)| (a * 30, ((a + l).min(48)) * 30));
             proptest::collection::vec(
                 (
@@ -219,7 +222,7 @@ mod tests {
         }
 
         fn french_hour(m: u32) -> String {
-            if m % 60 == 0 {
+            if m.is_multiple_of(60) {
                 format!("{} h", m / 60)
             } else {
                 format!("{} h {:02}", m / 60, m % 60)

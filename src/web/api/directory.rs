@@ -22,9 +22,10 @@ pub struct DirectoryQuery {
     profession: Option<String>,
     /// Code catégorie FINESS (620 pharmacie…).
     category: Option<String>,
-    /// Code INSEE d'une commune du territoire.
+    /// Code INSEE d'une commune du territoire (404 si elle n'en est pas).
     commune: Option<String>,
     /// Rayon de recherche autour, en km (0 à 100).
+    #[param(value_type = Option<f64>, minimum = 0, maximum = 100)]
     radius_km: Option<String>,
 }
 
@@ -51,9 +52,11 @@ pub async fn search(
         commune: q.commune.unwrap_or_default(),
         rayon: q.radius_km.unwrap_or_default(),
     };
-    let query = form
-        .to_query(&codes)
-        .map_err(|(field, msg)| AppError::BadRequest(format!("{field} : {msg}")))?;
+    let query = form.to_query(&codes).map_err(|(field, msg)| match field {
+        // A commune that is not one of the territory's is not found there.
+        "commune" => AppError::NotFound,
+        _ => AppError::BadRequest(format!("{field} : {msg}")),
+    })?;
     Ok(Json(directory::search(&st.db, t.id, &codes, &query).await?))
 }
 
