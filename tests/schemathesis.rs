@@ -39,9 +39,9 @@ fn har_entries(dir: &Path) -> usize {
 
 fn schemathesis(base: &str, label: &str, headers: &[String]) -> (bool, usize, String) {
     let report = tempfile::tempdir().unwrap();
-    // More for a deeper run by hand: MAILLAGE_SCHEMATHESIS_EXAMPLES=200.
+    // More for a deeper run by hand: MAILLAGE_SCHEMATHESIS_EXAMPLES=100.
     let examples =
-        std::env::var("MAILLAGE_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "25".to_owned());
+        std::env::var("MAILLAGE_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "60".to_owned());
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis.toml");
     let mut cmd = Command::new("st");
     cmd.args(["--config-file", config, "run"])
@@ -214,6 +214,14 @@ async fn the_cases_schemathesis_found() {
     assert_eq!(
         status("/api/v1/territories/lens-lievin/directory?radius_km=__dict__").await,
         400
+    );
+    assert_eq!(
+        status("/api/v1/territories/lens-lievin/directory?radius_km=%09").await,
+        400
+    );
+    assert_eq!(
+        status("/api/v1/territories/lens-lievin/directory?radius_km=5").await,
+        200
     );
     // Present but empty is not a date; a date out of range is refused by a rule.
     assert_eq!(

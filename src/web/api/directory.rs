@@ -40,6 +40,17 @@ pub async fn search(
     let t = territories::get_by_slug(&st.db, &slug)
         .await?
         .ok_or(AppError::NotFound)?;
+    // Documented as a number: blanks around it, or nothing, are not one
+    // (the search form of the public site is more forgiving).
+    if q.radius_km
+        .as_deref()
+        .is_some_and(|r| r.parse::<f64>().is_err())
+    {
+        return Err(AppError::BadRequest(
+            "radius_km : nombre de kilomètres entre 0 et 100 attendu".into(),
+        )
+        .into());
+    }
     let codes: Vec<String> = territories::communes(&st.db, t.id)
         .await?
         .into_iter()
