@@ -35,6 +35,7 @@ measure() { # label, command… → "seconds maxrss_mb"
 declare -A R
 # --- SQLite
 DB="sqlite://$OUT/bench.db"
+MAILLAGE_DATABASE_URL="$DB" $BIN migrate >/dev/null
 MAILLAGE_DATABASE_URL="$DB" $BIN import communes "$OUT/data/communes.json" >/dev/null
 R[sqlite_finess]=$(MAILLAGE_LOG=error measure sqlite_finess env MAILLAGE_DATABASE_URL="$DB" $BIN import finess "$OUT/data/finess.csv")
 R[sqlite_rpps]=$(MAILLAGE_LOG=error measure sqlite_rpps env MAILLAGE_DATABASE_URL="$DB" $BIN import rpps "$OUT/data/rpps.txt")

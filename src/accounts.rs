@@ -19,7 +19,8 @@ pub const PASSWORD_MAX: usize = 200;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
-    #[error("{0}")]
+    /// Transparent: the message is printed once, not again as its source.
+    #[error(transparent)]
     Invalid(#[from] Invalid),
     #[error("un compte existe déjà pour {0}")]
     Exists(String),
@@ -73,12 +74,7 @@ pub async fn verify_password(password: String, hash: String) -> bool {
 /// not exist (so that timing does not tell which e-mails have accounts).
 pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8Bv4kzDxd0mSAg9fPZgE2DA4UtPtBqV3LdcWzV0sPqc";
 
-/// A random token, URL-safe, 32 bytes of entropy.
-pub fn random_token() -> String {
-    let mut b = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut b);
-    crate::web::session::b64(&b)
-}
+pub use crate::tokens::{random_token, token_hash};
 
 /// A password people can type from a printout: 4 groups of 5 letters/digits.
 pub fn random_password() -> String {
@@ -94,11 +90,6 @@ pub fn random_password() -> String {
         }
     }
     out
-}
-
-pub fn token_hash(token: &str) -> String {
-    use sha2::{Digest, Sha256};
-    crate::web::session::b64(&Sha256::digest(token.as_bytes()))
 }
 
 /// Create an account. The display name defaults to the e-mail's local part.

@@ -1,9 +1,14 @@
-//! The `maillage` command line.
+//! The `maillage` command line. Its help and its errors are in French:
+//! [`french`] rewrites what clap would print in English (defaults,
+//! variables, possible values, headings), [`clap_error`] its errors.
 
+use std::io::IsTerminal;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::builder::PossibleValue;
+use clap::{Arg, ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::accounts;
 use crate::config::{redact_url, Config};
@@ -19,12 +24,14 @@ use crate::storage::{territories, users, Db};
     about = "Contrats locaux de santé : site public, back office, données ouvertes"
 )]
 struct Cli {
-    /// sqlite://fichier.db (créé au besoin) ou postgres://…
+    /// Base de données : sqlite://fichier.db (créé seulement par serve, migrate
+    /// et demo) ou postgres://utilisateur:motdepasse@hôte/base
     #[arg(
         long,
         env = "MAILLAGE_DATABASE_URL",
         default_value = "sqlite://maillage.db",
-        global = true
+        global = true,
+        value_name = "URL"
     )]
     database_url: String,
     #[command(subcommand)]
@@ -33,115 +40,358 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the web server (migrates the database first).
+    /// Démarrer le serveur web (applique d'abord les migrations)
     Serve {
-        #[arg(long, env = "MAILLAGE_ADDR", default_value = "127.0.0.1:8080")]
-        addr: std::net::SocketAddr,
-        /// Address people use to reach the site (for links); defaults to http://ADDR.
-        #[arg(long, env = "MAILLAGE_PUBLIC_URL")]
+        /// Adresse et port d'écoute (un nom d'hôte comme localhost:8093 est accepté)
+        #[arg(
+            long,
+            env = "MAILLAGE_ADDR",
+            default_value = "127.0.0.1:8080",
+            value_name = "ADRESSE"
+        )]
+        addr: String,
+        /// Adresse publique du site, pour les liens envoyés (cookies Secure
+        /// quand elle est en https) ; par défaut http://ADRESSE
+        #[arg(long, env = "MAILLAGE_PUBLIC_URL", value_name = "URL")]
         public_url: Option<String>,
-        /// Load the demo territory when it is missing, and print its accounts.
+        /// Charger le territoire de démonstration s'il manque, et afficher ses comptes
         #[arg(long)]
         demo: bool,
-        /// Trust X-Forwarded-For from a reverse proxy.
+        /// Faire confiance à l'en-tête X-Forwarded-For d'un proxy inverse
         #[arg(long, env = "MAILLAGE_TRUST_PROXY")]
         trust_proxy: bool,
-        /// Milliseconds an anonymous public page may be served from this
-        /// process's memory (0 disables).
-        #[arg(long, env = "MAILLAGE_PUBLIC_CACHE_MS", default_value_t = 2000)]
+        /// Millisecondes pendant lesquelles une page publique anonyme peut être
+        /// servie depuis la mémoire du processus (0 : jamais)
+        #[arg(
+            long,
+            env = "MAILLAGE_PUBLIC_CACHE_MS",
+            default_value_t = 2000,
+            value_name = "MS"
+        )]
         public_cache_ms: u64,
-        /// Where uploaded import files wait for their job.
-        #[arg(long, env = "MAILLAGE_UPLOAD_DIR", default_value = "uploads")]
+        /// Répertoire où les fichiers d'import envoyés attendent leur traitement
+        #[arg(
+            long,
+            env = "MAILLAGE_UPLOAD_DIR",
+            default_value = "uploads",
+            value_name = "RÉPERTOIRE"
+        )]
         upload_dir: std::path::PathBuf,
-        /// Keep attached documents in this directory instead of the database.
-        #[arg(long, env = "MAILLAGE_DOCUMENT_DIR")]
+        /// Garder les documents joints dans ce répertoire plutôt que dans la base
+        #[arg(long, env = "MAILLAGE_DOCUMENT_DIR", value_name = "RÉPERTOIRE")]
         document_dir: Option<std::path::PathBuf>,
-        /// SMTP relay for e-mails: smtp://[user:password@]host[:port].
-        #[arg(long, env = "MAILLAGE_SMTP_URL")]
+        /// Relais SMTP des courriels : smtp://[utilisateur:motdepasse@]hôte[:port]
+        /// (sans lui, aucun courriel n'est envoyé)
+        #[arg(long, env = "MAILLAGE_SMTP_URL", value_name = "URL")]
         smtp_url: Option<String>,
-        /// Sender of the e-mails.
+        /// Expéditeur des courriels
         #[arg(
             long,
             env = "MAILLAGE_MAIL_FROM",
-            default_value = "Maillage <ne-pas-repondre@maillage.invalid>"
+            default_value = "Maillage <ne-pas-repondre@maillage.invalid>",
+            value_name = "ADRESSE"
         )]
         mail_from: String,
-        /// Days registrations are kept after their session.
+        /// Jours de conservation des inscriptions après leur séance
         #[arg(
             long,
             env = "MAILLAGE_REGISTRATION_RETENTION_DAYS",
-            default_value_t = 90
+            default_value_t = 90,
+            value_name = "JOURS"
         )]
         registration_retention_days: i64,
     },
-    /// Apply pending migrations.
+    /// Créer la base au besoin et appliquer les migrations en attente
     Migrate,
-    /// Load the demo territory and print its accounts.
+    /// Charger le territoire de démonstration et afficher ses comptes
     Demo,
-    /// Accounts.
+    /// Gérer les comptes
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Load official open-data files.
+    /// Importer un fichier officiel de données ouvertes
     Import {
+        /// Type de fichier
+        #[arg(value_name = "TYPE")]
         kind: ImportKind,
+        /// Fichier à importer
+        #[arg(value_name = "FICHIER")]
         file: PathBuf,
-        /// FINESS and RPPS: import even a file that removes more than 20 %
-        /// of the directory's entries (refused otherwise as incomplete).
+        /// FINESS et RPPS : importer même un fichier qui retire plus de 20 %
+        /// des fiches de l'annuaire (refusé sinon comme incomplet)
         #[arg(long)]
         force: bool,
     },
-    /// Write a consistent copy of the database (safe while serving).
+    /// Écrire une copie cohérente de la base (possible pendant que le serveur tourne)
     Backup {
-        #[arg(long)]
+        /// Fichier de la copie, jamais écrasé ; par défaut
+        /// backups/maillage-AAAAMMJJ-HHMMSS.db (SQLite) ou .dump (PostgreSQL)
+        #[arg(long, value_name = "FICHIER")]
         output: Option<PathBuf>,
     },
 }
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create an account and print its password.
+    /// Créer un compte et afficher son mot de passe
     Create {
+        /// Adresse électronique du compte
         email: String,
-        #[arg(long, default_value = "")]
+        /// Nom affiché ; par défaut la partie de l'adresse avant @
+        #[arg(
+            long,
+            default_value = "",
+            hide_default_value = true,
+            value_name = "NOM"
+        )]
         name: String,
-        /// Instance role: none, regional or admin.
-        #[arg(long, default_value = "none")]
-        instance_role: String,
-        /// Give a role in this territory (slug)…
-        #[arg(long)]
+        /// Rôle sur toute l'instance
+        #[arg(long, value_enum, default_value_t = InstanceRoleArg::None, value_name = "RÔLE")]
+        instance_role: InstanceRoleArg,
+        /// Donner un rôle dans ce territoire (identifiant d'adresse, ex. lens-lievin)
+        #[arg(long, value_name = "SLUG")]
         territory: Option<String>,
-        /// …this one: coordinator, partner or member.
-        #[arg(long, default_value = "coordinator")]
-        role: String,
+        /// Rôle dans ce territoire (demande --territory ; coordinator si omis)
+        #[arg(long, value_enum, requires = "territory", value_name = "RÔLE")]
+        role: Option<RoleArg>,
     },
-    /// Print a one-time link to choose a new password (valid 24 hours).
-    Reset { email: String },
+    /// Afficher un lien à usage unique pour choisir un nouveau mot de passe
+    /// (valable 24 heures)
+    Reset {
+        /// Adresse électronique du compte
+        email: String,
+        /// Adresse publique du site, début du lien affiché
+        #[arg(
+            long,
+            env = "MAILLAGE_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080",
+            value_name = "URL"
+        )]
+        public_url: String,
+    },
+}
+
+/// A role in a territory, as typed on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    /// Coordination : anime le contrat et le site du territoire
+    Coordinator,
+    /// Partenaire : modifie ce qui lui est confié
+    Partner,
+    /// Membre d'une instance (groupe de travail…) : voit son espace
+    Member,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Coordinator => Role::Coordinator,
+            RoleArg::Partner => Role::Partner,
+            RoleArg::Member => Role::Member,
+        }
+    }
+}
+
+/// A role over the whole instance, as typed on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+enum InstanceRoleArg {
+    /// Aucun
+    None,
+    /// Régional (ARS, centre de ressources) : lit tous les territoires, ne modifie rien
+    Regional,
+    /// Administration : crée les territoires, peut tout faire
+    Admin,
+}
+
+impl From<InstanceRoleArg> for InstanceRole {
+    fn from(r: InstanceRoleArg) -> InstanceRole {
+        match r {
+            InstanceRoleArg::None => InstanceRole::None,
+            InstanceRoleArg::Regional => InstanceRole::Regional,
+            InstanceRoleArg::Admin => InstanceRole::Admin,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ImportKind {
-    /// communes.json of @etalab/decoupage-administratif
+    /// communes.json du paquet npm @etalab/decoupage-administratif
     Communes,
-    /// epci.json of @etalab/decoupage-administratif
+    /// epci.json du même paquet
     Epci,
-    /// ANCT list of QPV (listeqp2024-cog2024.csv)
+    /// liste des QPV de l'ANCT (listeqp2024-cog2024.csv)
     Qpv,
-    /// FINESS « etalab » extraction of establishments (Windows-1252 or UTF-8)
+    /// extraction FINESS « etalab » des établissements (Windows-1252 ou UTF-8)
     Finess,
-    /// RPPS « PS_LibreAcces_Personne_activite » extraction of professionals
+    /// extraction RPPS « PS_LibreAcces_Personne_activite » des professionnels
     Rpps,
 }
 
+/// The command with its help in French: clap's own words (« Usage »,
+/// « [default: …] », « [env: …] », « Print help »…) replaced, recursively.
+fn french(cmd: clap::Command) -> clap::Command {
+    let cmd = cmd
+        .disable_help_flag(true)
+        .disable_help_subcommand(true)
+        .help_template(
+            "{before-help}{about-with-newline}\nUtilisation : {usage}\n\n{all-args}{after-help}",
+        )
+        .subcommand_help_heading("Commandes")
+        .subcommand_value_name("COMMANDE")
+        .mut_args(describe)
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .help("Afficher l'aide"),
+        );
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    names
+        .into_iter()
+        .fold(cmd, |cmd, name| cmd.mut_subcommand(name, french))
+}
+
+/// Move an argument's default, variable and possible values into its
+/// (French) description, and hide clap's English rendering of them.
+fn describe(arg: Arg) -> Arg {
+    let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+    let mut notes = Vec::new();
+    let takes_values = arg.get_action().takes_values();
+    let values: Vec<PossibleValue> = if takes_values {
+        arg.get_possible_values()
+    } else {
+        Vec::new()
+    };
+    if !values.is_empty() {
+        let names: Vec<&str> = values.iter().map(PossibleValue::get_name).collect();
+        notes.push(format!("valeurs : {}", names.join(", ")));
+    }
+    let defaults: Vec<String> = arg
+        .get_default_values()
+        .iter()
+        .map(|v| v.to_string_lossy().into_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if takes_values && !defaults.is_empty() && !arg.is_hide_default_value_set() {
+        notes.push(format!("par défaut : {}", defaults.join(", ")));
+    }
+    if let Some(env) = arg.get_env() {
+        notes.push(format!("variable : {}", env.to_string_lossy()));
+    }
+    let notes: String = notes.iter().map(|n| format!(" [{n}]")).collect();
+    let mut long = format!("{help}{notes}");
+    if values.iter().any(|v| v.get_help().is_some()) {
+        long.push_str("\n\nValeurs possibles :");
+        for v in &values {
+            long.push_str(&format!("\n  - {}", v.get_name()));
+            if let Some(h) = v.get_help() {
+                long.push_str(&format!(" : {h}"));
+            }
+        }
+    }
+    let arg = arg
+        .help(format!("{help}{notes}"))
+        .long_help(long)
+        .hide_env(true);
+    if takes_values {
+        arg.hide_possible_values(true).hide_default_value(true)
+    } else {
+        arg
+    }
+}
+
+/// Print a clap error in French; returns the exit code.
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ErrorKind};
+    let ctx = |k: ContextKind| e.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let msg = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+        ErrorKind::InvalidValue => {
+            let valid = ctx(ContextKind::ValidValue);
+            let mut m = format!(
+                "valeur invalide « {} » pour {}",
+                ctx(ContextKind::InvalidValue),
+                ctx(ContextKind::InvalidArg)
+            );
+            if !valid.is_empty() {
+                m.push_str(&format!(" (valeurs possibles : {valid})"));
+            }
+            m
+        }
+        ErrorKind::UnknownArgument => {
+            format!("argument inconnu : {}", ctx(ContextKind::InvalidArg))
+        }
+        ErrorKind::InvalidSubcommand => {
+            format!(
+                "commande inconnue : {}",
+                ctx(ContextKind::InvalidSubcommand)
+            )
+        }
+        ErrorKind::MissingRequiredArgument => {
+            format!("argument manquant : {}", ctx(ContextKind::InvalidArg))
+        }
+        ErrorKind::ArgumentConflict => format!(
+            "{} ne peut pas être utilisé avec {}",
+            ctx(ContextKind::InvalidArg),
+            ctx(ContextKind::PriorArg)
+        ),
+        ErrorKind::ValueValidation => format!(
+            "valeur invalide « {} » pour {}",
+            ctx(ContextKind::InvalidValue),
+            ctx(ContextKind::InvalidArg)
+        ),
+        ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues | ErrorKind::TooFewValues => {
+            format!(
+                "nombre de valeurs incorrect pour {}",
+                ctx(ContextKind::InvalidArg)
+            )
+        }
+        _ => e.to_string().trim().to_owned(),
+    };
+    eprintln!("erreur : {msg}\nPour l'aide : maillage --help");
+    ExitCode::from(2)
+}
+
+/// The command line, help included, in French.
+fn command() -> clap::Command {
+    french(Cli::command()).disable_version_flag(true).arg(
+        Arg::new("version")
+            .short('V')
+            .long("version")
+            .action(ArgAction::Version)
+            .help("Afficher la version"),
+    )
+}
+
 pub fn main() -> ExitCode {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    // Log lines go to stderr, in colour only when it is a terminal.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MAILLAGE_LOG")
                 .unwrap_or_else(|_| "maillage=info,tower_http=warn".into()),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -161,8 +411,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn connect(url: &str) -> anyhow::Result<Db> {
-    let db = Db::connect(url)
+/// Open the database. Only `serve`, `migrate` and `demo` create a missing
+/// SQLite file (`create`); the other commands refuse it, so that a typo in
+/// the path does not leave an empty database behind.
+async fn connect(url: &str, create: bool) -> anyhow::Result<Db> {
+    let db = Db::connect_with(url, create)
         .await
         .map_err(|e| anyhow::anyhow!("connexion à {} : {e}", redact_url(url)))?;
     db.migrate().await?;
@@ -176,6 +429,33 @@ fn print_accounts(accounts: &[crate::demo::DemoAccount]) {
     for a in accounts {
         println!("  {:<16} {:<45} {}", a.label, a.email, a.password);
     }
+}
+
+/// When the demo was loaded before: which of its accounts exist, and how to
+/// get a password again (they were printed only once).
+async fn print_existing_demo(db: &Db) -> anyhow::Result<()> {
+    println!("Le territoire de démonstration existe déjà. Ses comptes :");
+    for (label, email) in crate::demo::ACCOUNTS {
+        if users::find_by_email(db, email).await?.is_some() {
+            println!("  {label:<16} {email}");
+        }
+    }
+    println!(
+        "Mot de passe oublié : `maillage user reset EMAIL` affiche un lien pour en choisir un nouveau."
+    );
+    Ok(())
+}
+
+/// Resolve `--addr` (`127.0.0.1:8080`, `localhost:8093`, `[::1]:8080`).
+fn resolve(addr: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    let found: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| anyhow::anyhow!("adresse d'écoute invalide « {addr} » : {e}"))?
+        .collect();
+    if found.is_empty() {
+        anyhow::bail!("adresse d'écoute invalide « {addr} » : aucune adresse trouvée");
+    }
+    Ok(found)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -194,16 +474,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             registration_retention_days,
         } => {
             let started = std::time::Instant::now();
-            let db = connect(&url).await?;
+            let addrs = resolve(&addr)?;
+            // Bound first: a busy port is reported before the database is touched.
+            let listener = match tokio::net::TcpListener::bind(&addrs[..]).await {
+                Ok(l) => l,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    anyhow::bail!(
+                        "adresse déjà utilisée : {addr} (un autre serveur écoute-t-il déjà ?)"
+                    )
+                }
+                Err(e) => anyhow::bail!("écoute sur {addr} impossible : {e}"),
+            };
+            let db = connect(&url, true).await?;
             if demo {
-                if let Some(accounts) = crate::demo::load(&db).await? {
-                    print_accounts(&accounts);
+                match crate::demo::load(&db).await? {
+                    Some(accounts) => print_accounts(&accounts),
+                    None => print_existing_demo(&db).await?,
                 }
             }
+            let local = listener.local_addr()?;
             let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
             let config = Config {
                 database_url: url.clone(),
-                addr,
+                addr: local,
                 cookie_secure: public_url.starts_with("https://"),
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 trust_proxy,
@@ -217,10 +510,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             tracing::info!(?config, "configuration");
             let state = crate::web::AppState::new(db.clone(), config).await?;
-            let listener = tokio::net::TcpListener::bind(addr).await?;
             println!(
-                "Maillage écoute sur http://{} (prêt en {} ms)",
-                listener.local_addr()?,
+                "Maillage écoute sur http://{local} (prêt en {} ms)",
                 started.elapsed().as_millis()
             );
             let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
@@ -231,18 +522,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await;
         }
         Command::Migrate => {
-            connect(&url).await?;
-            println!("Base de données à jour.");
+            let db = Db::connect_with(&url, true)
+                .await
+                .map_err(|e| anyhow::anyhow!("connexion à {} : {e}", redact_url(&url)))?;
+            let applied = db.migrate_reporting().await?;
+            if applied.is_empty() {
+                println!("Base de données déjà à jour, aucune migration à appliquer.");
+            } else {
+                println!("Migrations appliquées ({}) :", applied.len());
+                for m in &applied {
+                    println!("  {m}");
+                }
+                println!("Base de données à jour.");
+            }
+            db.close().await;
         }
         Command::Demo => {
-            let db = connect(&url).await?;
+            let db = connect(&url, true).await?;
             match crate::demo::load(&db).await? {
                 Some(accounts) => print_accounts(&accounts),
-                None => println!("Le territoire de démonstration existe déjà."),
+                None => print_existing_demo(&db).await?,
             }
         }
         Command::User { command } => {
-            let db = connect(&url).await?;
+            let db = connect(&url, false).await?;
             let actor = Actor::system("maillage user");
             match command {
                 UserCommand::Create {
@@ -252,53 +555,61 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     territory,
                     role,
                 } => {
-                    let ir = InstanceRole::parse(&instance_role).ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "rôle d'instance inconnu « {instance_role} » (none, regional, admin)"
-                        )
-                    })?;
                     let target = match &territory {
                         Some(slug) => {
                             let t = territories::get_by_slug(&db, slug)
                                 .await?
                                 .ok_or_else(|| anyhow::anyhow!("territoire inconnu « {slug} »"))?;
-                            let r = Role::parse(&role).ok_or_else(|| {
-                                anyhow::anyhow!(
-                                    "rôle inconnu « {role} » (coordinator, partner, member)"
-                                )
-                            })?;
+                            let r: Role = role.unwrap_or(RoleArg::Coordinator).into();
                             Some((t, r))
                         }
                         None => None,
                     };
                     let password = accounts::random_password();
-                    let user =
-                        accounts::create_user(&db, &actor, &email, &name, &password, ir).await?;
-                    if let Some((t, r)) = target {
-                        users::set_membership(&db, &actor, t.id, user.id, r).await?;
+                    let user = accounts::create_user(
+                        &db,
+                        &actor,
+                        &email,
+                        &name,
+                        &password,
+                        instance_role.into(),
+                    )
+                    .await?;
+                    if let Some((t, r)) = &target {
+                        users::set_membership(&db, &actor, t.id, user.id, *r).await?;
                     }
-                    println!("Compte créé : {}\nMot de passe : {password}", user.email);
+                    println!("Compte créé : {}", user.email);
+                    if let Some((t, r)) = &target {
+                        println!("Rôle : {} dans {} ({})", r.label(), t.name, t.slug);
+                    }
+                    let ir: InstanceRole = instance_role.into();
+                    if ir != InstanceRole::None {
+                        println!("Rôle d'instance : {}", ir.label());
+                    }
+                    println!("Mot de passe : {password}");
                 }
-                UserCommand::Reset { email } => {
+                UserCommand::Reset { email, public_url } => {
                     let email = email.trim().to_lowercase();
                     let user = users::find_by_email(&db, &email)
                         .await?
                         .ok_or_else(|| anyhow::anyhow!("aucun compte pour {email}"))?;
                     let token = accounts::issue_reset(&db, user.id, 1).await?;
-                    let base = std::env::var("MAILLAGE_PUBLIC_URL")
-                        .unwrap_or_else(|_| "http://127.0.0.1:8080".into());
                     println!(
                         "Lien de réinitialisation pour {} (valable 24 heures, une seule fois) :\n{}/admin/reinitialisation/{token}",
                         user.email,
-                        base.trim_end_matches('/')
+                        public_url.trim_end_matches('/')
+                    );
+                    println!(
+                        "(Le début du lien est l'adresse publique du site : --public-url ou MAILLAGE_PUBLIC_URL.)"
                     );
                 }
             }
         }
         Command::Import { kind, file, force } => {
-            let db = connect(&url).await?;
+            let db = connect(&url, false).await?;
             let bytes =
                 std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
+            let started = std::time::Instant::now();
             let result = match kind {
                 ImportKind::Finess | ImportKind::Rpps => {
                     return import_directory(&db, kind, &file, &bytes, force).await
@@ -309,29 +620,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             match result {
                 Ok(c) => println!(
-                    "{} : {} ajoutés, {} mis à jour.",
-                    file.display(),
-                    c.added,
-                    c.updated
+                    "{}",
+                    crate::import::summary_line(
+                        &file.display().to_string(),
+                        &crate::import::Summary {
+                            total: c.total,
+                            added: c.added,
+                            changed: c.changed,
+                            ..Default::default()
+                        },
+                        started.elapsed()
+                    )
                 ),
-                Err(ImportError::Invalid(lines)) => {
-                    eprintln!("{} : fichier refusé, rien n'a été importé.", file.display());
-                    for l in &lines {
-                        eprintln!("  {l}");
-                    }
-                    anyhow::bail!("{} erreur(s)", lines.len());
-                }
+                Err(ImportError::Invalid(lines)) => return Err(refused(&file, &lines)),
                 Err(e) => return Err(e.into()),
             }
         }
         Command::Backup { output } => {
-            let db = connect(&url).await?;
+            let db = connect(&url, false).await?;
             let out = output.unwrap_or_else(|| crate::backup::default_path(&db));
             crate::backup::run(&db, &url, &out).await?;
             println!("Copie écrite : {}", out.display());
         }
     }
     Ok(())
+}
+
+fn refused(file: &std::path::Path, lines: &[crate::import::LineError]) -> anyhow::Error {
+    eprintln!("{} : fichier refusé, rien n'a été importé.", file.display());
+    for l in lines {
+        eprintln!("  {l}");
+    }
+    anyhow::anyhow!("{} erreur(s)", lines.len())
 }
 
 async fn import_directory(
@@ -352,26 +672,43 @@ async fn import_directory(
             for w in warnings.iter().take(crate::import::MAX_REPORTED) {
                 eprintln!("  {w}");
             }
+            let summary = crate::import::Summary::from(&s);
             println!(
-                            "{} ({}) : {} fiches, {} ajoutées, {} modifiées, {} supprimées, {} lignes ignorées, en {:.1} s.",
-                            file.display(),
-                            s.file_date,
-                            s.total,
-                            s.added,
-                            s.changed,
-                            s.removed,
-                            s.skipped,
-                            started.elapsed().as_secs_f64()
-                        );
+                "{}",
+                crate::import::summary_line(
+                    &file.display().to_string(),
+                    &summary,
+                    started.elapsed()
+                )
+            );
             Ok(())
         }
-        Err(ImportError::Invalid(lines)) => {
-            eprintln!("{} : fichier refusé, rien n'a été importé.", file.display());
-            for l in &lines {
-                eprintln!("  {l}");
-            }
-            anyhow::bail!("{} erreur(s)", lines.len());
-        }
+        Err(ImportError::Invalid(lines)) => Err(refused(file, &lines)),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every argument of every command says what it is for.
+    #[test]
+    fn every_argument_is_described() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            for arg in cmd.get_arguments() {
+                assert!(
+                    arg.get_help()
+                        .is_some_and(|h| !h.to_string().trim().is_empty()),
+                    "{path} {} n'a pas de description",
+                    arg.get_id()
+                );
+            }
+            for sub in cmd.get_subcommands() {
+                assert!(sub.get_about().is_some(), "{path} {}", sub.get_name());
+                walk(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&command(), "maillage");
     }
 }

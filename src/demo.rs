@@ -18,6 +18,14 @@ pub const RPPS: &[u8] = include_bytes!("../data/demo/rpps.txt");
 pub const SLUG: &str = "lens-lievin";
 pub const EPCI_SIREN: &str = "246200364";
 
+/// The demo accounts: label and e-mail.
+pub const ACCOUNTS: [(&str, &str); 4] = [
+    ("coordination", "coordination@lens-lievin.maillage.test"),
+    ("partenaire", "mediation@lens-lievin.maillage.test"),
+    ("régional (ARS)", "ars@maillage.test"),
+    ("administration", "admin@maillage.test"),
+];
+
 /// An account the demo created, with its password in clear (printed once).
 #[derive(Debug, Clone)]
 pub struct DemoAccount {
@@ -83,29 +91,29 @@ l'accès à la prévention et aux soins des personnes les plus démunies, la san
 
     let wanted: [(&str, &str, &str, InstanceRole, Option<Role>); 4] = [
         (
-            "coordination",
-            "coordination@lens-lievin.maillage.test",
+            ACCOUNTS[0].0,
+            ACCOUNTS[0].1,
             "Camille Coordination",
             InstanceRole::None,
             Some(Role::Coordinator),
         ),
         (
-            "partenaire",
-            "mediation@lens-lievin.maillage.test",
+            ACCOUNTS[1].0,
+            ACCOUNTS[1].1,
             "Sami Médiation",
             InstanceRole::None,
             Some(Role::Partner),
         ),
         (
-            "régional (ARS)",
-            "ars@maillage.test",
+            ACCOUNTS[2].0,
+            ACCOUNTS[2].1,
             "Agence régionale de santé",
             InstanceRole::Regional,
             None,
         ),
         (
-            "administration",
-            "admin@maillage.test",
+            ACCOUNTS[3].0,
+            ACCOUNTS[3].1,
             "Administration",
             InstanceRole::Admin,
             None,

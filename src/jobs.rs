@@ -40,10 +40,7 @@ pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
                 };
                 match result {
                     Ok((s, warnings)) => {
-                        let mut msg = format!(
-                            "{} fiches : {} ajoutées, {} modifiées, {} supprimées, {} lignes ignorées.",
-                            s.total, s.added, s.changed, s.removed, s.skipped
-                        );
+                        let mut msg = format!("{}.", crate::import::Summary::from(&s).counts());
                         for w in warnings.iter().take(crate::import::MAX_REPORTED) {
                             msg.push_str(&format!("\n{w}"));
                         }
@@ -76,7 +73,7 @@ pub async fn worker_loop(db: Db, mut shutdown: tokio::sync::watch::Receiver<bool
     let name = format!(
         "{}-{}",
         std::process::id(),
-        crate::accounts::random_token().get(..6).unwrap_or("w")
+        crate::tokens::random_token().get(..6).unwrap_or("w")
     );
     loop {
         if let Err(e) = run_pending(&db, &name).await {

@@ -19,4 +19,5 @@ pub mod jobs;
 pub mod mail;
 pub mod plan;
 pub mod storage;
+pub mod tokens;
 pub mod web;

@@ -23,9 +23,21 @@ fn text(o: &std::process::Output) -> String {
 fn imports_report_lines_and_keep_data() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    assert!(maillage(&url, &["migrate"]).status.success());
     let ok = maillage(&url, &["import", "communes", "data/demo/communes.json"]);
     assert!(ok.status.success(), "{}", text(&ok));
-    assert!(text(&ok).contains("92 ajoutés, 0 mis à jour"));
+    assert!(
+        text(&ok).contains("92 entrées, 92 ajoutées, 0 modifiées"),
+        "{}",
+        text(&ok)
+    );
+    // An identical file changes nothing, and says so.
+    let again = maillage(&url, &["import", "communes", "data/demo/communes.json"]);
+    assert!(
+        text(&again).contains("92 entrées, 0 ajoutées, 0 modifiées"),
+        "{}",
+        text(&again)
+    );
 
     let bad = dir.path().join("communes.json");
     std::fs::write(&bad, "[\n{\"code\":\"62498\",\"nom\":\"Lens\"},\n{\"code\":\"XYZ\",\"nom\":\"?\"},\n{\"code\":\"62510\"").unwrap();
@@ -47,6 +59,29 @@ fn imports_report_lines_and_keep_data() {
 
     let epci = maillage(&url, &["import", "epci", "data/demo/epci.json"]);
     assert!(epci.status.success(), "{}", text(&epci));
+
+    // Every importer reports in the same words; RPPS files carry no date,
+    // and the summary shows no empty parentheses for it.
+    for (kind, file) in [
+        ("finess", "data/demo/finess.csv"),
+        ("rpps", "data/demo/rpps.txt"),
+    ] {
+        for round in 0..2 {
+            let out = maillage(&url, &["import", kind, file]);
+            let t = text(&out);
+            assert!(out.status.success(), "{t}");
+            assert!(!t.contains("()"), "{t}");
+            assert!(
+                t.contains(" entrées, ")
+                    && t.contains(" ajoutées, ")
+                    && t.contains(" lignes ignorées"),
+                "{t}"
+            );
+            if round == 1 {
+                assert!(t.contains(" 0 ajoutées, 0 modifiées"), "{t}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -125,4 +160,327 @@ fn postgres_backup_uses_pg_dump() {
         .expect("pg_restore");
     assert!(String::from_utf8_lossy(&list.stdout).contains("territories"));
     psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
+
+/// `--help` of every command is in French and describes every argument.
+#[test]
+fn help_is_in_french() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    for cmd in [
+        &[][..],
+        &["serve"],
+        &["migrate"],
+        &["demo"],
+        &["user"],
+        &["user", "create"],
+        &["user", "reset"],
+        &["import"],
+        &["backup"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let out = maillage(&url, &args);
+        let t = text(&out);
+        assert!(out.status.success(), "{args:?}: {t}");
+        assert!(t.contains("Utilisation : maillage"), "{args:?}: {t}");
+        assert!(t.contains("Afficher l'aide"), "{args:?}: {t}");
+        for english in [
+            "Usage",
+            "default:",
+            "[env:",
+            "possible values",
+            "Possible values",
+            "Print",
+            "Commands",
+            "COMMAND>",
+        ] {
+            assert!(!t.contains(english), "{args:?} says « {english} »: {t}");
+        }
+    }
+    let serve = text(&maillage(&url, &["serve", "--help"]));
+    for item in [
+        "--addr <ADRESSE>",
+        "--public-cache-ms",
+        "MAILLAGE_PUBLIC_CACHE_MS",
+        "--upload-dir",
+        "MAILLAGE_UPLOAD_DIR",
+        "--document-dir",
+        "MAILLAGE_DOCUMENT_DIR",
+        "[par défaut : 127.0.0.1:8080]",
+    ] {
+        assert!(serve.contains(item), "{item}: {serve}");
+    }
+    let create = text(&maillage(&url, &["user", "create", "--help"]));
+    assert!(create.contains("coordinator, partner, member"), "{create}");
+    assert!(create.contains("none, regional, admin"), "{create}");
+    assert!(
+        create.contains("Adresse électronique du compte"),
+        "{create}"
+    );
+    let backup = text(&maillage(&url, &["backup", "--help"]));
+    assert!(backup.contains("backups/maillage-"), "{backup}");
+}
+
+/// Only `serve`, `migrate` and `demo` create a missing SQLite file; the
+/// others refuse it and leave nothing behind. `migrate` says what it did.
+#[test]
+fn a_missing_database_is_created_only_on_purpose() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absente.db");
+    let url = format!("sqlite://{}", path.display());
+    for args in [
+        &["backup", "--output", "copie.db"][..],
+        &["import", "communes", "data/demo/communes.json"],
+        &["user", "create", "a@exemple.fr"],
+        &["user", "reset", "a@exemple.fr"],
+    ] {
+        let out = maillage(&url, args);
+        let t = text(&out);
+        assert!(!out.status.success(), "{args:?}: {t}");
+        assert!(
+            t.contains(&format!(
+                "base introuvable : {} (lancez d'abord `maillage migrate`)",
+                path.display()
+            )),
+            "{args:?}: {t}"
+        );
+        assert!(!path.exists(), "{args:?} created the file");
+    }
+    let out = maillage(&url, &["migrate"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("Migrations appliquées") && t.contains("1 foundation"),
+        "{t}"
+    );
+    assert!(path.exists());
+    let t = text(&maillage(&url, &["migrate"]));
+    assert!(t.contains("déjà à jour"), "{t}");
+    assert!(!t.contains("Migrations appliquées"), "{t}");
+}
+
+/// A role that does not exist, or a role without its territory, is refused
+/// before any account is created; a bad e-mail is reported once.
+#[test]
+fn user_create_refuses_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    assert!(maillage(&url, &["demo"]).status.success());
+    let out = maillage(
+        &url,
+        &[
+            "user",
+            "create",
+            "a@exemple.fr",
+            "--territory",
+            "lens-lievin",
+            "--role",
+            "boss",
+        ],
+    );
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("« boss »") && t.contains("coordinator, partner, member"),
+        "{t}"
+    );
+    assert!(!t.contains("Compte créé"), "{t}");
+    let out = maillage(
+        &url,
+        &["user", "create", "a@exemple.fr", "--role", "partner"],
+    );
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("--territory"), "{t}");
+    assert!(!t.contains("Compte créé"), "{t}");
+    let out = maillage(
+        &url,
+        &["user", "create", "a@exemple.fr", "--instance-role", "chef"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("none, regional, admin"),
+        "{}",
+        text(&out)
+    );
+    // None of these created the account.
+    let out = maillage(&url, &["user", "reset", "a@exemple.fr"]);
+    assert!(text(&out).contains("aucun compte"), "{}", text(&out));
+
+    let out = maillage(&url, &["user", "create", "pas-une-adresse"]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert_eq!(t.matches("pas-une-adresse").count(), 1, "{t}");
+
+    let out = maillage(
+        &url,
+        &[
+            "user",
+            "create",
+            "b@exemple.fr",
+            "--territory",
+            "lens-lievin",
+            "--role",
+            "member",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("Rôle : Membre"), "{t}");
+}
+
+/// The reset link starts with the site's public address, from
+/// `--public-url` or `MAILLAGE_PUBLIC_URL`.
+#[test]
+fn reset_links_use_the_public_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    assert!(maillage(&url, &["demo"]).status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_maillage"))
+        .args(["user", "reset", "admin@maillage.test"])
+        .env("MAILLAGE_DATABASE_URL", &url)
+        .env("MAILLAGE_PUBLIC_URL", "https://cls.exemple.fr/")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(
+        t.contains("\nhttps://cls.exemple.fr/admin/reinitialisation/"),
+        "{t}"
+    );
+    assert!(t.contains("MAILLAGE_PUBLIC_URL"), "{t}");
+    let t = text(&maillage(
+        &url,
+        &[
+            "user",
+            "reset",
+            "admin@maillage.test",
+            "--public-url",
+            "https://autre.exemple.fr",
+        ],
+    ));
+    assert!(
+        t.contains("\nhttps://autre.exemple.fr/admin/reinitialisation/"),
+        "{t}"
+    );
+}
+
+/// A PostgreSQL port where nothing listens is reported at once, by name.
+#[test]
+fn a_refused_postgres_connection_fails_fast() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let out = maillage(
+        &format!("postgres://postgres@127.0.0.1:{port}/maillage"),
+        &["migrate"],
+    );
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains(&format!("connexion refusée : 127.0.0.1:{port}")),
+        "{t}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Start `serve`, wait for its « écoute sur » line; returns the child and
+/// everything it printed until then.
+fn serve(url: &str, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_maillage"))
+        .arg("serve")
+        .args(args)
+        .env("MAILLAGE_DATABASE_URL", url)
+        .env("MAILLAGE_LOG", "maillage=info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(l);
+        }
+    });
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx2.send(l);
+        }
+    });
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while let Ok(line) =
+        rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("écoute sur") {
+            // The configuration log line comes just before; give stderr a moment.
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            while let Ok(l) = rx.try_recv() {
+                seen.push_str(&l);
+                seen.push('\n');
+            }
+            break;
+        }
+    }
+    (child, seen)
+}
+
+/// A second `serve --demo` names the demo accounts and how to get a
+/// password; logs carry no colour codes when not on a terminal; a busy port
+/// is named; a host name is accepted for `--addr`.
+#[test]
+fn serve_reports_what_a_newcomer_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    assert!(maillage(&url, &["demo"]).status.success());
+    let (mut child, seen) = serve(&url, &["--demo", "--addr", "localhost:0"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains("écoute sur http://"), "{seen}");
+    assert!(seen.contains("existe déjà"), "{seen}");
+    for email in [
+        "coordination@lens-lievin.maillage.test",
+        "mediation@lens-lievin.maillage.test",
+        "ars@maillage.test",
+        "admin@maillage.test",
+    ] {
+        assert!(seen.contains(email), "{email}: {seen}");
+    }
+    assert!(seen.contains("maillage user reset EMAIL"), "{seen}");
+    assert!(seen.contains("configuration"), "an info log line: {seen}");
+    assert!(!seen.contains('\u{1b}'), "colour codes in a pipe: {seen:?}");
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let fresh = dir.path().join("neuve.db");
+    let out = maillage(
+        &format!("sqlite://{}", fresh.display()),
+        &["serve", "--addr", &addr],
+    );
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains(&format!("adresse déjà utilisée : {addr}")),
+        "{t}"
+    );
+    assert!(!fresh.exists(), "the port is checked before the database");
 }

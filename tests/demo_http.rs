@@ -92,7 +92,10 @@ async fn demo_pages_have_content(backend: Backend) {
         );
     }
     assert!(perm.contains("annulée"), "a cancelled date");
-    assert!(perm.contains("horaire ou lieu modifié"), "a moved date");
+    assert!(
+        perm.contains("déplacée : "),
+        "a moved date, with its new place"
+    );
 
     let agenda = ok_page(&c, &app.url(&format!("{t}/agenda"))).await;
     for title in [
@@ -172,3 +175,85 @@ async fn demo_pages_have_content(backend: Backend) {
     app.stop().await;
 }
 both!(demo_pages_have_content);
+
+/// Drop-ins as one card per place (rhythm in words, next dates, services as
+/// a list, a number to call, a directions link, holidays said), the
+/// printable month planning with the coordination's contact, and the
+/// agenda's month calendar with the events and the day's drop-ins.
+async fn dropin_cards_month_planning_and_calendar(backend: Backend) {
+    let app = Demo::start(backend).await;
+    let c = client();
+    let t = "/t/lens-lievin";
+
+    let perm = ok_page(&c, &app.url(&format!("{t}/permanences"))).await;
+    assert!(perm.contains("class=\"card place-card\""), "cards");
+    assert!(perm.contains("<h3 id=\"lieu-"), "one heading per place");
+    assert!(
+        perm.contains("Un lundi sur deux, de 14 h à 16 h"),
+        "rhythm in words"
+    );
+    assert!(!perm.contains("FREQ="), "no raw RRULE");
+    assert!(
+        perm.contains("<li>Écoute et conseils</li>"),
+        "services as a list"
+    );
+    assert!(perm.contains("href=\"tel:"), "a number to call");
+    assert!(
+        perm.contains("https://www.openstreetmap.org/search?query="),
+        "a directions link"
+    );
+    // Every commune with a drop-in has its cards, and only the chosen one
+    // when filtered.
+    let lens = ok_page(&c, &app.url(&format!("{t}/permanences?commune=62498"))).await;
+    assert!(lens.contains("<h2>Lens</h2>") && !lens.contains("<h2>Avion</h2>"));
+    // A period asked for lists every date, as before.
+    let today = chrono::Utc::now().date_naive();
+    let dates = ok_page(
+        &c,
+        &app.url(&format!(
+            "{t}/permanences?du={}&au={}&vue=dates",
+            today,
+            today + chrono::Duration::days(60)
+        )),
+    )
+    .await;
+    assert!(!dates.contains("place-card") && dates.contains("class=\"occurrences\""));
+
+    // The printable planning of next month: a table per commune, the
+    // coordination's contact, a print button for those with JavaScript.
+    let next = today + chrono::Duration::days(31);
+    let month = format!("{}", next.format("%Y-%m"));
+    let planning = ok_page(&c, &app.url(&format!("{t}/permanences?mois={month}"))).await;
+    assert!(planning.contains("planning-table"));
+    assert!(
+        planning.contains("Renseignements"),
+        "contact on the planning"
+    );
+    assert!(planning.contains("cls@lens-lievin.maillage.test"));
+    assert!(planning.contains("data-print"));
+
+    // The agenda's month calendar: weeks of seven days, the workshop in its
+    // day, the drop-ins of each day linked.
+    let cal = ok_page(&c, &app.url(&format!("{t}/agenda?vue=mois"))).await;
+    assert!(cal.contains("<table class=\"calendar\">"));
+    assert_eq!(cal.matches("<th scope=\"col\">").count(), 7);
+    assert!(cal.contains("aria-current=\"date\""), "today marked");
+    assert!(cal.contains("permanence santé") || cal.contains("permanences santé"));
+    let mut found_event = false;
+    let mut m = today;
+    for _ in 0..3 {
+        let page = ok_page(
+            &c,
+            &app.url(&format!("{t}/agenda?mois={}", m.format("%Y-%m"))),
+        )
+        .await;
+        found_event |= page.contains("Bien manger avec un petit budget");
+        m += chrono::Duration::days(31);
+    }
+    assert!(found_event, "the workshop shows in a month calendar");
+    // A month that cannot be read says so and shows the current month.
+    let bad = ok_page(&c, &app.url(&format!("{t}/agenda?mois=2026-13"))).await;
+    assert!(bad.contains("Mois illisible"));
+    app.stop().await;
+}
+both!(dropin_cards_month_planning_and_calendar);

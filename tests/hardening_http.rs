@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{csrf_from, extract_csrf, Backend, TestApp};
+use common::{extract_csrf, Backend, TestApp};
 use maillage::config::Config;
 
 fn field(html: &str, name: &str) -> String {
@@ -36,8 +36,9 @@ async fn wrong_password(
 /// are checked, the others are refused with 429 and `Retry-After`.
 async fn parallel_logins_respect_the_limit(backend: Backend) {
     let app = TestApp::start(backend).await;
-    let c = app.client();
-    let token = csrf_from(&c, &app.url("/admin/connexion")).await;
+    let visitor = app.sign_in_as("anonymous").await;
+    let token = visitor.csrf().await;
+    let c = visitor.client.clone();
     let email = app.account("partner").email.clone();
     let mut tasks = Vec::new();
     for _ in 0..40 {
@@ -92,20 +93,13 @@ async fn an_address_over_its_limit_does_not_lock_out_known_browsers(backend: Bac
     };
     let app = TestApp::start_with(backend, config).await;
     // The coordinator signed in from this browser last week.
-    let known = app.login("coordinator").await;
-    let r = known
-        .post(app.url("/admin/deconnexion"))
-        .form(&[(
-            "_csrf",
-            csrf_from(&known, &app.url("/admin/mot-de-passe")).await,
-        )])
-        .send()
-        .await
-        .unwrap();
+    let known = app.sign_in_as("coordinator").await;
+    let r = known.post_form("/admin/deconnexion", &[]).await;
     assert_eq!(r.status(), 303);
     // Someone at the same address sprays wrong passwords over accounts.
-    let attacker = app.client();
-    let token = csrf_from(&attacker, &app.url("/admin/connexion")).await;
+    let attacker = app.sign_in_as("anonymous").await;
+    let token = attacker.csrf().await;
+    let attacker = attacker.client;
     for key in ["partner", "member", "inhabitant"] {
         let email = app.account(key).email.clone();
         for _ in 0..2 {
@@ -121,31 +115,27 @@ async fn an_address_over_its_limit_does_not_lock_out_known_browsers(backend: Bac
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
     // A new browser at that address waits, right password or not...
-    let fresh = app.client();
-    let t = csrf_from(&fresh, &app.url("/admin/connexion")).await;
+    let fresh = app.sign_in_as("anonymous").await;
     let r = fresh
-        .post(app.url("/admin/connexion"))
-        .form(&[
-            ("_csrf", t.as_str()),
-            ("email", app.account("regional").email.as_str()),
-            ("password", common::PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/admin/connexion",
+            &[
+                ("email", app.account("regional").email.as_str()),
+                ("password", common::PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 429);
     // ...but the coordinator's own browser signs in.
-    let t = csrf_from(&known, &app.url("/admin/connexion")).await;
     let r = known
-        .post(app.url("/admin/connexion"))
-        .form(&[
-            ("_csrf", t.as_str()),
-            ("email", app.account("coordinator").email.as_str()),
-            ("password", common::PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/admin/connexion",
+            &[
+                ("email", app.account("coordinator").email.as_str()),
+                ("password", common::PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     app.stop().await;
 }
@@ -162,7 +152,7 @@ async fn parallel_ideas_respect_the_limit(backend: Backend) {
         },
     )
     .await;
-    let c = app.client();
+    let c = app.sign_in_as("anonymous").await.client;
     let html = c
         .get(app.url("/t/lens-lievin/idees"))
         .send()
@@ -221,7 +211,7 @@ both!(parallel_ideas_respect_the_limit);
 #[tokio::test]
 async fn preference_redirects_stay_on_the_site() {
     let app = TestApp::start(Backend::Sqlite).await;
-    let c = app.client();
+    let c = app.sign_in_as("anonymous").await.client;
     for (target, expected) in [
         ("/%09/evil.example", "/"),
         ("/%0d/x", "/"),
@@ -252,19 +242,18 @@ async fn login_redirects_stay_on_the_site(backend: Backend) {
         "//evil.example",
         "/\\evil",
     ] {
-        let c = app.client();
-        let token = csrf_from(&c, &app.url("/admin/connexion")).await;
-        let r = c
-            .post(app.url("/admin/connexion"))
-            .form(&[
-                ("_csrf", token.as_str()),
-                ("email", app.account("partner").email.as_str()),
-                ("password", common::PASSWORD),
-                ("suite", suite),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let visitor = app.sign_in_as("anonymous").await;
+        let r = visitor
+            .post_form(
+                "/admin/connexion",
+                &[
+                    ("email", app.account("partner").email.as_str()),
+                    ("password", common::PASSWORD),
+                    ("suite", suite),
+                ],
+            )
+            .await;
+        let c = &visitor.client;
         assert_eq!(r.status(), 303, "{suite:?}");
         assert_eq!(r.headers()["location"], "/admin/", "{suite:?}");
         assert!(r
@@ -283,7 +272,7 @@ async fn login_redirects_stay_on_the_site(backend: Backend) {
         assert_eq!(r.headers()["location"], "/admin/", "{suite:?}");
     }
     // Shown on the form: a refused target is not carried in the hidden field.
-    let c = app.client();
+    let c = app.sign_in_as("anonymous").await.client;
     let html = c
         .get(app.url("/admin/connexion?suite=/%09/evil.example"))
         .send()
@@ -312,7 +301,7 @@ async fn large_anonymous_pages_are_served_whole() {
     );
     maillage::db_run!(&app.db, pool => sqlx::query("UPDATE territories SET presentation = $1 WHERE slug = $2")
         .bind(&long).bind("lens-lievin").execute(pool).await.map(|_| ()).unwrap());
-    let anon = app.client();
+    let anon = app.sign_in_as("anonymous").await.client;
     for _ in 0..2 {
         let r = anon.get(app.url("/t/lens-lievin/")).send().await.unwrap();
         assert_eq!(r.status(), 200);
@@ -413,14 +402,12 @@ async fn csv_exports_neutralise_formulas(backend: Backend) {
         .await
         .unwrap();
     }
-    let staff = app.login("coordinator").await;
+    let staff = app.sign_in_as("coordinator").await;
     let r = staff
-        .get(app.url(&format!(
+        .get(&format!(
             "/admin/t/lens-lievin/seances/{session}/inscriptions.csv"
-        )))
-        .send()
-        .await
-        .unwrap();
+        ))
+        .await;
     assert_eq!(r.status(), 200);
     let rows = python_csv(&r.bytes().await.unwrap(), ';');
     let names: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
@@ -487,13 +474,11 @@ async fn csv_exports_neutralise_formulas(backend: Backend) {
     .await
     .unwrap();
     let r = staff
-        .get(app.url(&format!(
+        .get(&format!(
             "/admin/t/lens-lievin/consultations/{}/reponses.csv",
             c.id
-        )))
-        .send()
-        .await
-        .unwrap();
+        ))
+        .await;
     assert_eq!(r.status(), 200);
     let rows = python_csv(&r.bytes().await.unwrap(), ',');
     assert_eq!(rows[1].last().unwrap(), "'-1+cmd|' /C calc'!A0");
@@ -545,7 +530,7 @@ async fn public_registration_is_bounded_and_protected(backend: Backend) {
     )
     .await;
     let (event, session) = event_session(&app, "Atelier mémoire").await;
-    let c = app.client();
+    let c = app.sign_in_as("anonymous").await.client;
     let long = "Marie-".repeat(20_000);
     let r = register(
         &app,
@@ -632,20 +617,18 @@ both!(public_registration_is_bounded_and_protected);
 #[tokio::test]
 async fn event_titles_are_bounded() {
     let app = TestApp::start(Backend::Sqlite).await;
-    let c = app.login("coordinator").await;
-    let token = csrf_from(&c, &app.url("/admin/t/lens-lievin/agenda")).await;
+    let c = app.sign_in_as("coordinator").await;
     let title = "Atelier ".repeat(100);
     let r = c
-        .post(app.url("/admin/t/lens-lievin/evenements"))
-        .form(&[
-            ("_csrf", token.as_str()),
-            ("title", title.as_str()),
-            ("kind", "workshop"),
-            ("status", "confirmed"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/admin/t/lens-lievin/evenements",
+            &[
+                ("title", title.as_str()),
+                ("kind", "workshop"),
+                ("status", "confirmed"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let body = r.text().await.unwrap();
     assert!(body.contains("(au plus 200)"), "message");
@@ -658,7 +641,7 @@ async fn event_titles_are_bounded() {
 #[tokio::test]
 async fn api_contract() {
     let app = TestApp::start(Backend::Sqlite).await;
-    let c = app.client();
+    let c = app.sign_in_as("anonymous").await.client;
     for (method, path) in [
         ("TRACE", "/api/v1/territories"),
         ("DELETE", "/api/v1/territories"),
@@ -822,40 +805,35 @@ async fn personal_data_reaches_only_who_needs_it(backend: Backend) {
         format!("/api/v1/agenda/lens-lievin/sessions/{session}/registrations"),
     ];
     // A partner of the territory who does not organise it: refused.
-    let partner = app.login("partner").await;
+    let partner = app.sign_in_as("partner").await;
     for p in &pages {
-        let r = partner.get(app.url(p)).send().await.unwrap();
+        let r = partner.get(p).await;
         assert_eq!(r.status(), 403, "partner {p}");
     }
     // Regional staff: refused, for lists and for other personal exports.
-    let regional = app.login("regional").await;
+    let regional = app.sign_in_as("regional").await;
     for p in pages.iter().cloned().chain([
         "/admin/t/lens-lievin/consultations/1/reponses.csv".to_owned(),
         "/admin/t/lens-lievin/consultations/1/reponses.xlsx".to_owned(),
         "/admin/t/lens-lievin/partenaires/personnes/1/export".to_owned(),
     ]) {
-        let r = regional.get(app.url(&p)).send().await.unwrap();
+        let r = regional.get(&p).await;
         assert_eq!(r.status(), 403, "regional {p}");
     }
     // Regional staff still read the territory's back office (aggregates).
     assert_eq!(
-        regional
-            .get(app.url("/admin/t/lens-lievin/agenda"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        regional.get("/admin/t/lens-lievin/agenda").await.status(),
         200
     );
     // Once the partner is the organiser's contact person, and for the
     // coordinator: the list with the e-mail.
     common::link_to_organisation(&app, "partner", "CCAS de Lens").await;
-    let coordinator = app.login("coordinator").await;
+    let coordinator = app.sign_in_as("coordinator").await;
     for c in [&partner, &coordinator] {
-        let r = c.get(app.url(&pages[0])).send().await.unwrap();
+        let r = c.get(&pages[0]).await;
         assert_eq!(r.status(), 200);
         assert!(r.text().await.unwrap().contains("alice@exemple.test"));
-        let r = c.get(app.url(&pages[3])).send().await.unwrap();
+        let r = c.get(&pages[3]).await;
         assert_eq!(r.status(), 200);
     }
     app.stop().await;
@@ -866,8 +844,9 @@ both!(personal_data_reaches_only_who_needs_it);
 /// is compared with its scheme.
 async fn csrf_tokens_are_bound_to_the_session(backend: Backend) {
     let app = TestApp::start(backend).await;
-    let c = app.login("coordinator").await;
-    let old = csrf_from(&c, &app.url("/admin/mot-de-passe")).await;
+    let visitor = app.sign_in_as("coordinator").await;
+    let c = visitor.client.clone();
+    let old = visitor.csrf().await;
     let r = c
         .post(app.url("/admin/deconnexion"))
         .form(&[("_csrf", old.as_str())])
@@ -877,17 +856,15 @@ async fn csrf_tokens_are_bound_to_the_session(backend: Backend) {
     assert_eq!(r.status(), 303);
     // Signed in again in the same browser (same CSRF cookie): the token of
     // the previous session no longer works, a fresh one does.
-    let token = csrf_from(&c, &app.url("/admin/connexion")).await;
-    let r = c
-        .post(app.url("/admin/connexion"))
-        .form(&[
-            ("_csrf", token.as_str()),
-            ("email", app.account("coordinator").email.as_str()),
-            ("password", common::PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = visitor
+        .post_form(
+            "/admin/connexion",
+            &[
+                ("email", app.account("coordinator").email.as_str()),
+                ("password", common::PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let perimeter = |t: String| {
         c.post(app.url("/admin/t/lens-lievin/perimetre")).form(&[
@@ -897,7 +874,7 @@ async fn csrf_tokens_are_bound_to_the_session(backend: Backend) {
         ])
     };
     assert_eq!(perimeter(old.clone()).send().await.unwrap().status(), 403);
-    let fresh = csrf_from(&c, &app.url("/admin/mot-de-passe")).await;
+    let fresh = visitor.csrf().await;
     assert_ne!(fresh, old);
     // Same host, other scheme: refused; same origin: accepted.
     let host = app.addr.to_string();
@@ -922,22 +899,19 @@ both!(csrf_tokens_are_bound_to_the_session);
 /// gets the role only once it accepts.
 async fn adding_a_person_invites_without_revealing_accounts(backend: Backend) {
     let app = TestApp::start(backend).await;
-    let c = app.login("coordinator").await;
-    let url = app.url("/admin/t/lens-lievin/comptes");
+    let c = app.sign_in_as("coordinator").await;
     let mut answers = Vec::new();
     for email in ["admin@instance.test", "personne@nulle-part.test"] {
-        let token = csrf_from(&c, &url).await;
         let r = c
-            .post(&url)
-            .form(&[
-                ("_csrf", token.as_str()),
-                ("email", email),
-                ("display_name", ""),
-                ("role", "coordinator"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                "/admin/t/lens-lievin/comptes",
+                &[
+                    ("email", email),
+                    ("display_name", ""),
+                    ("role", "coordinator"),
+                ],
+            )
+            .await;
         assert_eq!(r.status(), 200);
         let body = r.text().await.unwrap();
         let start = body.find("/admin/invitation/").expect("a link");
@@ -967,24 +941,12 @@ async fn adding_a_person_invites_without_revealing_accounts(backend: Backend) {
         .unwrap()
         .is_empty());
     // The admin sees the invitation on signing in, and accepts it.
-    let admin = app.login("admin").await;
-    let dash = admin
-        .get(app.url("/admin/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let admin = app.sign_in_as("admin").await;
+    let dash = admin.text("/admin/").await;
     assert!(dash.contains("vous invite avec le rôle"));
     let start = dash.find("/admin/invitations/").unwrap();
     let action: String = dash[start..].chars().take_while(|c| *c != '"').collect();
-    let r = admin
-        .post(app.url(&action))
-        .form(&[("_csrf", extract_csrf(&dash).unwrap())])
-        .send()
-        .await
-        .unwrap();
+    let r = admin.post_form(&action, &[]).await;
     assert_eq!(r.status(), 303);
     let m = maillage::storage::users::memberships(&app.db, admin_id)
         .await
@@ -992,14 +954,8 @@ async fn adding_a_person_invites_without_revealing_accounts(backend: Backend) {
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].role, "coordinator");
     // Someone else cannot accept it for them.
-    let other = app.login("partner").await;
-    let token = csrf_from(&other, &app.url("/admin/mot-de-passe")).await;
-    let r = other
-        .post(app.url(&action))
-        .form(&[("_csrf", token)])
-        .send()
-        .await
-        .unwrap();
+    let other = app.sign_in_as("partner").await;
+    let r = other.post_form(&action, &[]).await;
     assert_eq!(r.status(), 404);
     app.stop().await;
 }
@@ -1010,26 +966,24 @@ both!(adding_a_person_invites_without_revealing_accounts);
 async fn dates_and_capacities_are_bounded() {
     let app = TestApp::start(Backend::Sqlite).await;
     let (event, _) = event_session(&app, "Atelier").await;
-    let c = app.login("coordinator").await;
-    let token = csrf_from(&c, &app.url("/admin/t/lens-lievin/agenda")).await;
+    let c = app.sign_in_as("coordinator").await;
     for (date, capacity) in [
         ("0000-01-01", "10"),
         ("9999-12-31", "10"),
         ("2030-01-01", "9223372036854775807"),
     ] {
         let r = c
-            .post(app.url(&format!("/admin/t/lens-lievin/evenements/{event}/seances")))
-            .form(&[
-                ("_csrf", token.as_str()),
-                ("date", date),
-                ("start", "10:00"),
-                ("end", "12:00"),
-                ("capacity", capacity),
-                ("audience", "public"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &format!("/admin/t/lens-lievin/evenements/{event}/seances"),
+                &[
+                    ("date", date),
+                    ("start", "10:00"),
+                    ("end", "12:00"),
+                    ("capacity", capacity),
+                    ("audience", "public"),
+                ],
+            )
+            .await;
         assert_eq!(r.status(), 422, "{date} {capacity}");
     }
     assert!(maillage::domain::contract::parse_date("01/01/0001", "Date").is_err());

@@ -30,23 +30,48 @@ async fn geography_import_and_reimport(backend: Backend) {
     let c = geography::import_communes(db, maillage::demo::COMMUNES_JSON)
         .await
         .unwrap();
-    assert_eq!((c.added, c.updated), (92, 0));
+    assert_eq!((c.total, c.added, c.changed), (92, 92, 0));
     let again = geography::import_communes(db, maillage::demo::COMMUNES_JSON)
         .await
         .unwrap();
     assert_eq!(
-        (again.added, again.updated),
-        (0, 92),
-        "re-import updates in place"
+        (again.added, again.changed),
+        (0, 0),
+        "an identical re-import changes nothing"
     );
+    let renamed = String::from_utf8_lossy(maillage::demo::COMMUNES_JSON).replacen(
+        "\"Lens\"",
+        "\"Lens (renommée)\"",
+        1,
+    );
+    let changed = geography::import_communes(db, renamed.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.added, changed.changed),
+        (0, 1),
+        "one commune renamed"
+    );
+    let back = geography::import_communes(db, maillage::demo::COMMUNES_JSON)
+        .await
+        .unwrap();
+    assert_eq!((back.added, back.changed), (0, 1));
     let e = geography::import_epcis(db, maillage::demo::EPCI_JSON)
         .await
         .unwrap();
     assert_eq!(e.added, 3);
+    let e = geography::import_epcis(db, maillage::demo::EPCI_JSON)
+        .await
+        .unwrap();
+    assert_eq!((e.added, e.changed), (0, 0));
     let q = geography::import_qpvs(db, maillage::demo::QPV_CSV)
         .await
         .unwrap();
     assert_eq!(q.added, 3);
+    let q = geography::import_qpvs(db, maillage::demo::QPV_CSV)
+        .await
+        .unwrap();
+    assert_eq!((q.added, q.changed), (0, 0));
 
     let lens = communes::get_commune(db, "62498").await.unwrap().unwrap();
     assert_eq!(lens.name, "Lens");

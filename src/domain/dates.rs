@@ -54,6 +54,17 @@ pub fn parse_input_date(s: &str) -> Option<NaiveDate> {
         .filter(|d| plausible(*d))
 }
 
+/// `lundi 23 novembre`, `vendredi 1er janvier`: a date within a month or a
+/// year already named (plannings, calendars).
+pub fn weekday_day_month(d: NaiveDate) -> String {
+    let day = if d.day() == 1 {
+        "1er".to_owned()
+    } else {
+        d.day().to_string()
+    };
+    format!("{} {day} {}", weekday_name(d), month_name(d.month()))
+}
+
 /// `lundi 23 novembre 2026`.
 pub fn long_date_with_weekday(d: NaiveDate) -> String {
     format!("{} {}", weekday_name(d), long_date(d))
@@ -125,10 +136,54 @@ pub fn parse_form_date(s: &str) -> Option<NaiveDate> {
     parse_input_date(s)
 }
 
+/// The Monday-to-Sunday weeks that cover the month of `first` (a month
+/// calendar's rows), or `None` outside the plausible years.
+pub fn month_weeks(year: i32, month: u32) -> Option<Vec<[NaiveDate; 7]>> {
+    let first = NaiveDate::from_ymd_opt(year, month, 1).filter(|d| plausible(*d))?;
+    let mut day = first - chrono::Duration::days(first.weekday().num_days_from_monday() as i64);
+    let mut weeks = Vec::new();
+    while day.year() < year || (day.year() == year && day.month() <= month) {
+        let week: [NaiveDate; 7] = std::array::from_fn(|i| day + chrono::Duration::days(i as i64));
+        day += chrono::Duration::days(7);
+        weeks.push(week);
+    }
+    Some(weeks)
+}
+
+/// `AAAA-MM` as in `?mois=2026-12`.
+pub fn parse_month(s: &str) -> Option<(i32, u32)> {
+    let (y, m) = s.trim().split_once('-')?;
+    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+    ((1..=12).contains(&m) && (FIRST_YEAR..=LAST_YEAR).contains(&y)).then_some((y, m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn month_calendar_rows() {
+        // December 2026 starts on a Tuesday and ends on a Thursday.
+        let w = month_weeks(2026, 12).unwrap();
+        assert_eq!(w.len(), 5);
+        assert_eq!(w[0][0], NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+        assert_eq!(w[4][6], NaiveDate::from_ymd_opt(2027, 1, 3).unwrap());
+        // February 2027 starts on a Monday: four rows exactly.
+        let w = month_weeks(2027, 2).unwrap();
+        assert_eq!(w.len(), 4);
+        assert_eq!(w[0][0], NaiveDate::from_ymd_opt(2027, 2, 1).unwrap());
+        // A month ending on a Sunday does not add an empty row.
+        let w = month_weeks(2026, 5).unwrap();
+        assert_eq!(
+            w.last().unwrap()[6],
+            NaiveDate::from_ymd_opt(2026, 5, 31).unwrap()
+        );
+        assert!(month_weeks(9999, 1).is_none());
+        assert_eq!(parse_month("2026-12"), Some((2026, 12)));
+        assert_eq!(parse_month("2026-13"), None);
+        assert_eq!(parse_month("0000-01"), None);
+    }
 
     #[test]
     fn form_dates_are_bounded() {

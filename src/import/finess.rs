@@ -15,42 +15,8 @@ use encoding_rs::WINDOWS_1252;
 use super::{ImportError, LineError};
 use crate::domain::codes::InseeCode;
 use crate::domain::geo::{self, System};
-use crate::domain::text::fold_accents;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Establishment {
-    pub finess: String,
-    pub finess_ej: String,
-    pub name: String,
-    pub long_name: String,
-    pub address: String,
-    pub postal_code: String,
-    pub city: String,
-    pub insee_code: Option<String>,
-    pub phone: String,
-    pub category_code: String,
-    pub category_label: String,
-    pub group_code: String,
-    pub group_label: String,
-    pub siret: String,
-    pub opened_on: Option<String>,
-    pub updated_on: Option<String>,
-    pub longitude: Option<f64>,
-    pub latitude: Option<f64>,
-}
-
-impl Establishment {
-    pub fn name_search(&self) -> String {
-        fold_accents(&format!("{} {}", self.name, self.long_name))
-    }
-
-    /// A fingerprint of everything imported, to tell changed rows from unchanged ones.
-    pub fn content_hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let s = format!("{self:?}");
-        crate::web::session::b64(&Sha256::digest(s.as_bytes())[..12])
-    }
-}
+pub use crate::domain::directory::Establishment;
 
 /// The result of reading a file: what to import and what was skipped.
 #[derive(Debug)]

@@ -59,8 +59,62 @@ pub fn check_shrink(before: i64, after: i64, force: bool) -> Result<(), ImportEr
 
 pub const MAX_REPORTED: usize = 50;
 
-/// Where a long import says how far it is: `(stage, done, total)`.
-pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Send + Sync);
+/// What an import did, as every importer reports it on the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// The date the file gives for its extraction, when it gives one.
+    pub file_date: String,
+    /// Entries in the file.
+    pub total: i64,
+    pub added: i64,
+    /// Entries that differ from the stored ones (identical ones are not counted).
+    pub changed: i64,
+    pub removed: i64,
+    /// Lines of the file left out (with a warning).
+    pub skipped: i64,
+}
+
+impl Summary {
+    /// The one wording of what an import did, on the command line and in
+    /// the back office: `N entrées, A ajoutées, M modifiées, S supprimées,
+    /// I lignes ignorées`.
+    pub fn counts(&self) -> String {
+        format!(
+            "{} entrées, {} ajoutées, {} modifiées, {} supprimées, {} lignes ignorées",
+            self.total, self.added, self.changed, self.removed, self.skipped
+        )
+    }
+}
+
+impl From<&crate::storage::directory::ImportSummary> for Summary {
+    fn from(s: &crate::storage::directory::ImportSummary) -> Self {
+        Summary {
+            file_date: s.file_date.clone(),
+            total: s.total,
+            added: s.added,
+            changed: s.changed,
+            removed: s.removed,
+            skipped: s.skipped,
+        }
+    }
+}
+
+/// `FILE (fichier du DATE) : N entrées, …, en X s.` (no parentheses for a
+/// file without a date).
+pub fn summary_line(file: &str, s: &Summary, took: std::time::Duration) -> String {
+    let date = if s.file_date.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" (fichier du {})", s.file_date.trim())
+    };
+    format!(
+        "{file}{date} : {}, en {:.1} s.",
+        s.counts(),
+        took.as_secs_f64()
+    )
+}
+
+pub use crate::domain::directory::Progress;
 
 /// For callers that do not follow progress.
 pub fn quiet(_: &str, _: u64, _: u64) {}

@@ -15,42 +15,7 @@ use super::{ImportError, LineError};
 use crate::domain::codes::InseeCode;
 use crate::domain::text::fold_accents;
 
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PracticePlace {
-    pub specialty_code: String,
-    pub specialty_label: String,
-    pub mode_code: String,
-    pub sector_code: String,
-    pub finess_site: String,
-    pub siret_site: String,
-    pub site_name: String,
-    pub address: String,
-    pub postal_code: String,
-    pub insee_code: Option<String>,
-    pub city: String,
-    pub phone: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Professional {
-    pub rpps: String,
-    pub last_name: String,
-    pub first_name: String,
-    pub profession_code: String,
-    pub profession_label: String,
-    pub places: Vec<PracticePlace>,
-}
-
-impl Professional {
-    pub fn name_search(&self) -> String {
-        fold_accents(&format!("{} {}", self.last_name, self.first_name))
-    }
-
-    pub fn content_hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        crate::web::session::b64(&Sha256::digest(format!("{self:?}").as_bytes())[..12])
-    }
-}
+pub use crate::domain::directory::{PracticePlace, Professional};
 
 #[derive(Debug)]
 pub struct Parsed {

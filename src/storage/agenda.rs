@@ -1051,8 +1051,8 @@ pub async fn register(
     submission_key: Option<&str>,
     registered_by: &str,
 ) -> Result<(Registration, Option<String>), RegisterError> {
-    let token = crate::accounts::random_token();
-    let token_hash = crate::accounts::token_hash(&token);
+    let token = crate::tokens::random_token();
+    let token_hash = crate::tokens::token_hash(&token);
     let now = Utc::now();
     let sql_insert = format!(
         "INSERT INTO registrations (session_id, name, email, phone, party_size, consent, status, cancel_token_hash, \
@@ -1168,7 +1168,7 @@ macro_rules! promote {
 /// Cancel with the token of the link sent at registration. Returns the
 /// cancelled registration and the ids promoted from the waiting list.
 pub async fn cancel_by_token(db: &Db, token: &str) -> DbResult<(Registration, Vec<i64>)> {
-    let hash = crate::accounts::token_hash(token);
+    let hash = crate::tokens::token_hash(token);
     let sql = format!("SELECT {REG_COLS} FROM registrations WHERE cancel_token_hash = $1");
     let reg = db_run!(db, pool => sqlx::query_as::<_, Registration>(&sql).bind(&hash).fetch_optional(pool).await?)
         .ok_or(DbError::NotFound)?;
@@ -1177,7 +1177,7 @@ pub async fn cancel_by_token(db: &Db, token: &str) -> DbResult<(Registration, Ve
 
 /// Find a registration from its cancel token (to show it before cancelling).
 pub async fn registration_by_token(db: &Db, token: &str) -> DbResult<Registration> {
-    let hash = crate::accounts::token_hash(token);
+    let hash = crate::tokens::token_hash(token);
     let sql = format!("SELECT {REG_COLS} FROM registrations WHERE cancel_token_hash = $1");
     Ok(
         db_run!(db, pool => sqlx::query_as::<_, Registration>(&sql).bind(&hash).fetch_one(pool).await?),

@@ -51,11 +51,14 @@ pub struct QpvWithCommunes {
     pub communes: Vec<String>,
 }
 
-/// What an import changed.
+/// What an import changed: rows identical to the stored ones count neither
+/// as added nor as changed (they are not written).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
+    /// Entries in the file.
+    pub total: i64,
     pub added: i64,
-    pub updated: i64,
+    pub changed: i64,
 }
 
 const BATCH: usize = 400;
@@ -83,9 +86,11 @@ async fn count(db: &Db, table: &str) -> DbResult<i64> {
     Ok(db_run!(db, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await?))
 }
 
-/// Insert or update communes, all in one transaction.
+/// Insert or update communes, all in one transaction; a commune identical
+/// to the stored one is left alone.
 pub async fn upsert_communes(db: &Db, communes: &[Commune]) -> DbResult<Counts> {
     let before = count(db, "communes").await?;
+    let mut written = 0u64;
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         for chunk in communes.chunks(BATCH) {
@@ -93,7 +98,11 @@ pub async fn upsert_communes(db: &Db, communes: &[Commune]) -> DbResult<Counts> 
                 "INSERT INTO communes (insee_code, name, name_search, kind, departement, region, population, postal_codes, parent_code) \
                  VALUES {} ON CONFLICT (insee_code) DO UPDATE SET name = excluded.name, name_search = excluded.name_search, kind = excluded.kind, \
                  departement = excluded.departement, region = excluded.region, population = excluded.population, \
-                 postal_codes = excluded.postal_codes, parent_code = excluded.parent_code",
+                 postal_codes = excluded.postal_codes, parent_code = excluded.parent_code \
+                 WHERE communes.name IS DISTINCT FROM excluded.name OR communes.kind IS DISTINCT FROM excluded.kind \
+                 OR communes.departement IS DISTINCT FROM excluded.departement OR communes.region IS DISTINCT FROM excluded.region \
+                 OR communes.population IS DISTINCT FROM excluded.population OR communes.postal_codes IS DISTINCT FROM excluded.postal_codes \
+                 OR communes.parent_code IS DISTINCT FROM excluded.parent_code",
                 placeholders(chunk.len(), 9)
             );
             let mut q = sqlx::query(&sql);
@@ -109,92 +118,142 @@ pub async fn upsert_communes(db: &Db, communes: &[Commune]) -> DbResult<Counts> 
                     .bind(&c.postal_codes)
                     .bind(&c.parent_code);
             }
-            q.execute(&mut *tx).await?;
+            written += q.execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;
     });
     let added = count(db, "communes").await? - before;
     Ok(Counts {
+        total: communes.len() as i64,
         added,
-        updated: communes.len() as i64 - added,
+        changed: written as i64 - added,
     })
 }
 
-/// Insert or update EPCI and replace their member lists, in one transaction.
+/// Insert or update EPCI and replace their member lists, in one
+/// transaction; an EPCI identical to the stored one (members included) is
+/// left alone.
 pub async fn upsert_epcis(db: &Db, epcis: &[EpciWithMembers]) -> DbResult<Counts> {
-    let before = count(db, "epcis").await?;
+    let mut counts = Counts {
+        total: epcis.len() as i64,
+        ..Counts::default()
+    };
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         for e in epcis {
-            sqlx::query(
-                "INSERT INTO epcis (siren, name, name_search, kind, population) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (siren) DO UPDATE SET name = excluded.name, name_search = excluded.name_search, \
-                 kind = excluded.kind, population = excluded.population",
-            )
-            .bind(&e.epci.siren)
-            .bind(&e.epci.name)
-            .bind(fold_accents(&e.epci.name))
-            .bind(&e.epci.kind)
-            .bind(e.epci.population)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM epci_members WHERE epci_siren = $1")
+            let stored: Option<(String, String, Option<i64>)> =
+                sqlx::query_as("SELECT name, kind, population FROM epcis WHERE siren = $1")
+                    .bind(&e.epci.siren)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let row = (e.epci.name.clone(), e.epci.kind.clone(), e.epci.population);
+            if stored.as_ref() != Some(&row) {
+                sqlx::query(
+                    "INSERT INTO epcis (siren, name, name_search, kind, population) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (siren) DO UPDATE SET name = excluded.name, name_search = excluded.name_search, \
+                     kind = excluded.kind, population = excluded.population",
+                )
                 .bind(&e.epci.siren)
+                .bind(&e.epci.name)
+                .bind(fold_accents(&e.epci.name))
+                .bind(&e.epci.kind)
+                .bind(e.epci.population)
                 .execute(&mut *tx)
                 .await?;
-            for chunk in e.members.chunks(BATCH) {
-                let sql = format!(
-                    "INSERT INTO epci_members (epci_siren, insee_code) VALUES {} ON CONFLICT DO NOTHING",
-                    placeholders(chunk.len(), 2)
-                );
-                let mut q = sqlx::query(&sql);
-                for m in chunk {
-                    q = q.bind(&e.epci.siren).bind(m);
+            }
+            let mut members: Vec<String> =
+                sqlx::query_scalar("SELECT insee_code FROM epci_members WHERE epci_siren = $1")
+                    .bind(&e.epci.siren)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            members.sort();
+            let mut wanted = e.members.clone();
+            wanted.sort();
+            wanted.dedup();
+            let members_differ = members != wanted;
+            if members_differ {
+                sqlx::query("DELETE FROM epci_members WHERE epci_siren = $1")
+                    .bind(&e.epci.siren)
+                    .execute(&mut *tx)
+                    .await?;
+                for chunk in wanted.chunks(BATCH) {
+                    let sql = format!(
+                        "INSERT INTO epci_members (epci_siren, insee_code) VALUES {} ON CONFLICT DO NOTHING",
+                        placeholders(chunk.len(), 2)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for m in chunk {
+                        q = q.bind(&e.epci.siren).bind(m);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
-                q.execute(&mut *tx).await?;
+            }
+            if stored.is_none() {
+                counts.added += 1;
+            } else if stored.as_ref() != Some(&row) || members_differ {
+                counts.changed += 1;
             }
         }
         tx.commit().await?;
     });
-    let added = count(db, "epcis").await? - before;
-    Ok(Counts {
-        added,
-        updated: epcis.len() as i64 - added,
-    })
+    Ok(counts)
 }
 
-/// Insert or update QPV and replace their communes, in one transaction.
+/// Insert or update QPV and replace their communes, in one transaction; a
+/// QPV identical to the stored one (communes included) is left alone.
 pub async fn upsert_qpvs(db: &Db, qpvs: &[QpvWithCommunes]) -> DbResult<Counts> {
-    let before = count(db, "qpvs").await?;
+    let mut counts = Counts {
+        total: qpvs.len() as i64,
+        ..Counts::default()
+    };
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         for q in qpvs {
-            sqlx::query(
-                "INSERT INTO qpvs (code, name) VALUES ($1, $2) ON CONFLICT (code) DO UPDATE SET name = excluded.name",
-            )
-            .bind(&q.qpv.code)
-            .bind(&q.qpv.name)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM qpv_communes WHERE qpv_code = $1")
+            let stored: Option<String> = sqlx::query_scalar("SELECT name FROM qpvs WHERE code = $1")
                 .bind(&q.qpv.code)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if stored.as_deref() != Some(q.qpv.name.as_str()) {
+                sqlx::query(
+                    "INSERT INTO qpvs (code, name) VALUES ($1, $2) ON CONFLICT (code) DO UPDATE SET name = excluded.name",
+                )
+                .bind(&q.qpv.code)
+                .bind(&q.qpv.name)
                 .execute(&mut *tx)
                 .await?;
-            for c in &q.communes {
-                sqlx::query("INSERT INTO qpv_communes (qpv_code, insee_code) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            }
+            let mut communes: Vec<String> =
+                sqlx::query_scalar("SELECT insee_code FROM qpv_communes WHERE qpv_code = $1")
                     .bind(&q.qpv.code)
-                    .bind(c)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            communes.sort();
+            let mut wanted = q.communes.clone();
+            wanted.sort();
+            wanted.dedup();
+            let communes_differ = communes != wanted;
+            if communes_differ {
+                sqlx::query("DELETE FROM qpv_communes WHERE qpv_code = $1")
+                    .bind(&q.qpv.code)
                     .execute(&mut *tx)
                     .await?;
+                for c in &wanted {
+                    sqlx::query("INSERT INTO qpv_communes (qpv_code, insee_code) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(&q.qpv.code)
+                        .bind(c)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            match stored {
+                None => counts.added += 1,
+                Some(name) if name != q.qpv.name || communes_differ => counts.changed += 1,
+                Some(_) => {}
             }
         }
         tx.commit().await?;
     });
-    let added = count(db, "qpvs").await? - before;
-    Ok(Counts {
-        added,
-        updated: qpvs.len() as i64 - added,
-    })
+    Ok(counts)
 }
 
 const COMMUNE_COLS: &str =

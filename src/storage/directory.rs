@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::{Db, DbResult};
 use crate::db_run;
-use crate::import::finess::Establishment;
+use crate::domain::directory::{Establishment, PracticePlace, Professional, Progress};
 
 /// What an import changed, as kept in the history.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
@@ -127,7 +127,7 @@ pub async fn replace_establishments(
     file_date: &str,
     skipped: i64,
     report: &str,
-    progress: crate::import::Progress<'_>,
+    progress: Progress<'_>,
 ) -> DbResult<ImportSummary> {
     let started = Utc::now();
     let existing: Vec<(String, String)> = db_run!(db, pool => {
@@ -325,10 +325,10 @@ pub async fn establishment_count(db: &Db) -> DbResult<i64> {
 /// RPPS file, counting added, changed and removed ones, in one transaction.
 pub async fn replace_professionals(
     db: &Db,
-    rows: &[crate::import::rpps::Professional],
+    rows: &[Professional],
     skipped: i64,
     report: &str,
-    progress: crate::import::Progress<'_>,
+    progress: Progress<'_>,
 ) -> DbResult<ImportSummary> {
     let started = Utc::now();
     let existing: Vec<(String, String)> = db_run!(db, pool => {
@@ -411,7 +411,7 @@ pub async fn replace_professionals(
             }
             q.execute(&mut *conn).await?;
         }
-        let places: Vec<(&str, usize, &crate::import::rpps::PracticePlace)> = write
+        let places: Vec<(&str, usize, &PracticePlace)> = write
             .iter()
             .flat_map(|(p, _)| p.places.iter().enumerate().map(move |(i, pl)| (p.rpps.as_str(), i, pl)))
             .collect();

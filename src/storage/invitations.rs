@@ -45,8 +45,8 @@ pub async fn create(
     email: &str,
     role: Role,
 ) -> DbResult<String> {
-    let token = crate::accounts::random_token();
-    let hash = crate::accounts::token_hash(&token);
+    let token = crate::tokens::random_token();
+    let hash = crate::tokens::token_hash(&token);
     let now = Utc::now();
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -81,7 +81,7 @@ pub async fn by_token(db: &Db, token: &str) -> DbResult<Option<Invitation>> {
          WHERE i.token_hash = $1 AND i.expires_at > $2"
     );
     Ok(db_run!(db, pool => sqlx::query_as::<_, Invitation>(&sql)
-        .bind(crate::accounts::token_hash(token))
+        .bind(crate::tokens::token_hash(token))
         .bind(Utc::now())
         .fetch_optional(pool)
         .await?))

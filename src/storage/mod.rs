@@ -154,8 +154,34 @@ impl Db {
     /// Connect from a URL: `sqlite://file.db` (created if missing) or
     /// `postgres://…` / `postgresql://…`.
     pub async fn connect(url: &str) -> DbResult<Db> {
+        Db::connect_with(url, true).await
+    }
+
+    /// Connect; a missing SQLite file is created only when
+    /// `create_if_missing`, otherwise refused (« base introuvable »).
+    /// A PostgreSQL server that refuses the connection is reported at once
+    /// (a pool would retry until its acquire timeout).
+    pub async fn connect_with(url: &str, create_if_missing: bool) -> DbResult<Db> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url).map_err(DbError::from)?;
+            {
+                use sqlx::Connection as _;
+                match sqlx::PgConnection::connect_with(&opts).await {
+                    Ok(conn) => {
+                        let _ = conn.close().await;
+                    }
+                    Err(sqlx::Error::Io(e)) => {
+                        let place = format!("{}:{}", opts.get_host(), opts.get_port());
+                        return Err(DbError::Other(match e.kind() {
+                            std::io::ErrorKind::ConnectionRefused => {
+                                anyhow::anyhow!("connexion refusée : {place}")
+                            }
+                            _ => anyhow::anyhow!("{place} : {e}"),
+                        }));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
@@ -163,9 +189,17 @@ impl Db {
                 .await?;
             Ok(Db::Postgres(pool))
         } else if url.starts_with("sqlite:") {
-            let opts = SqliteConnectOptions::from_str(url)
-                .map_err(DbError::from)?
-                .create_if_missing(true)
+            let opts = SqliteConnectOptions::from_str(url).map_err(DbError::from)?;
+            let file = opts.get_filename();
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if !create_if_missing && !in_memory && !file.exists() {
+                return Err(DbError::Other(anyhow::anyhow!(
+                    "base introuvable : {} (lancez d'abord `maillage migrate`)",
+                    file.display()
+                )));
+            }
+            let opts = opts
+                .create_if_missing(create_if_missing)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
@@ -192,11 +226,32 @@ impl Db {
 
     /// Apply the pending migrations of this backend.
     pub async fn migrate(&self) -> DbResult<()> {
-        match self {
-            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
-            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
-        }
-        Ok(())
+        self.migrate_reporting().await.map(|_| ())
+    }
+
+    /// Apply the pending migrations; returns the ones applied
+    /// (`version description`), empty when the base was up to date.
+    pub async fn migrate_reporting(&self) -> DbResult<Vec<String>> {
+        use sqlx::migrate::Migrate as _;
+        let migrator = match self {
+            Db::Sqlite(_) => sqlx::migrate!("migrations/sqlite"),
+            Db::Postgres(_) => sqlx::migrate!("migrations/postgres"),
+        };
+        let applied: std::collections::HashSet<i64> = db_run!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            conn.ensure_migrations_table().await?;
+            conn.list_applied_migrations().await?
+        })
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+        let pending = migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .map(|m| format!("{} {}", m.version, m.description))
+            .collect();
+        db_run!(self, pool => migrator.run(pool).await?);
+        Ok(pending)
     }
 
     pub async fn close(&self) {

@@ -11,7 +11,7 @@ use crate::db_run;
 pub async fn secret(db: &Db) -> DbResult<Vec<u8>> {
     let mut fresh = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut fresh);
-    let fresh = crate::web::session::b64(&fresh);
+    let fresh = crate::tokens::b64(&fresh);
     let value: String = db_run!(db, pool => {
         sqlx::query(
             "INSERT INTO instance_settings (key, value) VALUES ('secret', $1) ON CONFLICT (key) DO NOTHING",
@@ -23,7 +23,7 @@ pub async fn secret(db: &Db) -> DbResult<Vec<u8>> {
             .fetch_one(pool)
             .await?
     });
-    crate::web::session::unb64(&value)
+    crate::tokens::unb64(&value)
         .ok_or_else(|| super::DbError::Other(anyhow::anyhow!("instance secret is corrupt")))
 }
 

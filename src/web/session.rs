@@ -10,27 +10,19 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::Utc;
 
 use super::error::AppError;
 use super::AppState;
-use crate::accounts::{random_token, token_hash};
 use crate::domain::roles::{InstanceRole, Role};
 use crate::storage::audit::Actor;
 use crate::storage::users::{Membership, User};
 use crate::storage::{sessions, users};
+use crate::tokens::{random_token, token_hash};
 
 pub const SESSION_COOKIE: &str = "maillage_session";
 
-pub fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-pub fn unb64(s: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(s).ok()
-}
+pub use crate::tokens::{b64, unb64};
 
 /// Read one cookie from the request headers.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

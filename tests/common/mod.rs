@@ -316,6 +316,21 @@ impl TestApp {
         c
     }
 
+    /// A visitor signed in as `role` through the real form: `anonymous`, or
+    /// an account of the fixture (`inhabitant`, `member`, `partner`,
+    /// `coordinator`, `other_coordinator`, `regional`, `admin`, `victim`).
+    pub async fn sign_in_as(&self, role: &str) -> Visitor {
+        let client = if role == "anonymous" {
+            self.client()
+        } else {
+            self.login(role).await
+        };
+        Visitor {
+            client,
+            base: self.base.clone(),
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -326,6 +341,52 @@ impl TestApp {
         if let Some(t) = self.testdb.take() {
             t.cleanup().await;
         }
+    }
+}
+
+/// A browser (cookies kept, redirects not followed), signed in or not.
+pub struct Visitor {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+impl Visitor {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// GET a page and return its body (any status).
+    pub async fn text(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
+    }
+
+    /// A CSRF token valid for this visitor's current session, read from a
+    /// page that always shows a form: the sign-in page, or the password page
+    /// when signed in (the sign-in page then redirects).
+    pub async fn csrf(&self) -> String {
+        for page in ["/admin/connexion", "/admin/mot-de-passe"] {
+            if let Some(t) = extract_csrf(&self.text(page).await) {
+                return t;
+            }
+        }
+        panic!("no CSRF token for this visitor")
+    }
+
+    /// POST a form to `path`, with a CSRF token fetched first.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", token.as_str())];
+        form.extend_from_slice(fields);
+        self.client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
     }
 }
 

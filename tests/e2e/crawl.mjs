@@ -17,7 +17,7 @@ export const SIZES = [
 ];
 
 const axeSource = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
-const SKIP = /\.(ics|csv|xlsx|json|pdf|odt|docx)(\?|$)|\/documents\/\d+|\/espace\/documents\/|\/preferences\?|\/inscriptions\/[^/]+$/;
+const SKIP = /\.(ics|csv|xlsx|json|pdf|odt|docx)(\?|$)|\/documents\/\d+|\/espace\/documents\/|\/preferences\?|\/inscriptions\/[^/]+$|\/permanences\?du=|\/agenda\?mois=/;
 
 /// Same-origin links of the page under `prefix`, without fragments.
 async function links(page, base, prefix) {

@@ -8,6 +8,7 @@ mod api;
 mod feeds;
 mod manage;
 pub mod notify;
+mod permanences;
 pub mod public;
 
 pub use notify::{housekeeping, housekeeping_loop};

@@ -10,13 +10,13 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 use serde::Deserialize;
 
-use super::{opt_date, series_world, today_paris, OccRow};
+use super::{opt_date, today_paris, OccRow};
 use crate::domain::agenda::event::{open_seats, Audience, EventKind, EventStatus, NewRegistration};
-use crate::domain::agenda::recurrence::{self, short_time};
+use crate::domain::agenda::recurrence::short_time;
 use crate::domain::dates;
 use crate::domain::text::plural;
 use crate::storage::agenda::{self as store, Event, Place, RegisterError, Session};
@@ -79,150 +79,12 @@ pub fn occ_view(r: &OccRow) -> OccView {
     }
 }
 
-pub struct Group {
-    pub heading: String,
-    pub rows: Vec<OccView>,
-}
+pub use super::permanences::permanences;
 
-#[derive(Deserialize, Default)]
-pub struct PermanencesQuery {
-    commune: Option<String>,
-    du: Option<String>,
-    au: Option<String>,
-    /// `YYYY-MM`: printable planning of that month, per commune.
-    mois: Option<String>,
-    /// `communes` (default) or `dates`.
-    vue: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "agenda/permanences.html")]
-struct PermanencesPage {
-    l: Layout,
-    slug: String,
-    communes: Vec<Commune>,
-    commune: String,
-    du: String,
-    au: String,
-    vue: String,
-    mois: String,
-    month_label: String,
-    groups: Vec<Group>,
-    error: String,
-    ics: String,
-    months: Vec<(String, String)>,
-}
-
-pub async fn permanences(
-    State(st): State<AppState>,
-    Path(slug): Path<String>,
-    Query(q): Query<PermanencesQuery>,
-    ctx: Ctx,
-) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let world = series_world(&st.db, t.id).await?;
-    let communes = territory_communes(&st, &t).await?;
-    let commune = q.commune.clone().unwrap_or_default();
-    let commune_f = (!commune.is_empty()).then_some(commune.as_str());
-    let today = today_paris();
-    let mut error = String::new();
-    let month = q.mois.as_deref().and_then(|m| {
-        let (y, mo) = m.split_once('-')?;
-        recurrence::month_bounds(y.parse().ok()?, mo.parse().ok()?)
-    });
-    let (from, to) = if let Some(b) = month {
-        b
-    } else {
-        let from = opt_date(&q.du).unwrap_or_else(|_| {
-            error = "Date de début illisible (format attendu : JJ/MM/AAAA).".into();
-            None
-        });
-        let to = opt_date(&q.au).unwrap_or_else(|_| {
-            error = "Date de fin illisible (format attendu : JJ/MM/AAAA).".into();
-            None
-        });
-        let from = from.unwrap_or(today);
-        let to = to.unwrap_or(from + Duration::weeks(8));
-        (from, to.min(from + Duration::days(366)))
-    };
-    if to < from && error.is_empty() {
-        error = "La date de fin est avant la date de début.".into();
-    }
-    let rows = world.occurrences(from, to, commune_f);
-    let by_dates = month.is_none() && q.vue.as_deref() == Some("dates");
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    for r in &rows {
-        let (key, heading) = if by_dates {
-            (
-                r.occ.date.to_string(),
-                dates::long_date_with_weekday(r.occ.date),
-            )
-        } else {
-            (
-                format!("{}|{}", r.place.commune_name, r.place.insee_code),
-                r.place.commune_name.clone(),
-            )
-        };
-        groups
-            .entry(key)
-            .or_insert_with(|| Group {
-                heading,
-                rows: Vec::new(),
-            })
-            .rows
-            .push(occ_view(r));
-    }
-    let months = (0..6)
-        .map(|i| {
-            let m0 = today.month0() + i;
-            let (y, m) = (today.year() + (m0 / 12) as i32, m0 % 12 + 1);
-            (
-                format!("{y}-{m:02}"),
-                format!("{} {y}", dates::month_name(m)),
-            )
-        })
-        .collect();
-    let ics = if commune.is_empty() {
-        format!("/t/{}/permanences.ics", t.slug)
-    } else {
-        format!(
-            "/t/{}/permanences.ics?commune={}",
-            t.slug,
-            url_encode(&commune)
-        )
-    };
-    let page = PermanencesPage {
-        l: ctx.public_layout("Permanences des médiateurs santé", &t.slug, &t.name),
-        slug: t.slug.clone(),
-        communes,
-        du: from.to_string(),
-        au: to.to_string(),
-        vue: if by_dates {
-            "dates".into()
-        } else {
-            "communes".into()
-        },
-        mois: month
-            .map(|(f, _)| f.format("%Y-%m").to_string())
-            .unwrap_or_default(),
-        month_label: month
-            .map(|(f, _)| format!("{} {}", dates::month_name(f.month()), f.year()))
-            .unwrap_or_default(),
-        groups: groups.into_values().collect(),
-        commune,
-        error,
-        ics,
-        months,
-    };
-    let status = if page.error.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    Ok((status, render(&page)).into_response())
-}
-
-async fn territory_communes(st: &AppState, t: &Territory) -> Result<Vec<Commune>, AppError> {
+pub(super) async fn territory_communes(
+    st: &AppState,
+    t: &Territory,
+) -> Result<Vec<Commune>, AppError> {
     Ok(territories::communes(&st.db, t.id).await?)
 }
 
@@ -237,6 +99,8 @@ pub struct SessionView {
     pub date_label: String,
     pub start_iso: String,
     pub time_label: String,
+    /// « 14 h », the start alone (month calendar).
+    pub time_short: String,
     pub place: String,
     pub commune: String,
     pub audience_label: String,
@@ -287,6 +151,7 @@ pub fn session_view(e: &Event, s: &Session, places: &BTreeMap<i64, Place>) -> Se
             .to_owned(),
         date_label: dates::long_date_with_weekday(start.date_naive()),
         start_iso: dates::paris_iso(s.starts_at),
+        time_short: short_time(start.time()),
         time_label,
         place: place
             .map(|p| format!("{}, {}", p.name, p.address))
@@ -329,6 +194,7 @@ pub fn meeting_view(slug: &str, m: &Meeting, body_name: &str) -> SessionView {
         date_label: dates::long_date_with_weekday(start.date_naive()),
         start_iso: dates::paris_iso(m.starts_at),
         time_label: format!("à {}", short_time(start.time())),
+        time_short: short_time(start.time()),
         place: m.place.clone(),
         commune: m.place.clone(),
         audience_label: Audience::Public.label().to_owned(),
@@ -403,6 +269,32 @@ pub struct AgendaQuery {
     public: Option<String>,
     du: Option<String>,
     au: Option<String>,
+    /// `AAAA-MM`: the month calendar of that month.
+    mois: Option<String>,
+    /// `mois` for the month calendar (of the current month without `mois`).
+    vue: Option<String>,
+}
+
+/// One day of the month calendar.
+pub struct DayCell {
+    pub day: u32,
+    /// « lundi 7 décembre », shown instead of the grid on phones.
+    pub long_label: String,
+    pub iso: String,
+    pub outside: bool,
+    pub today: bool,
+    pub sessions: Vec<SessionView>,
+    /// Drop-ins held that day (linked to the permanences of that day).
+    pub dropins: usize,
+}
+
+/// The month calendar of the agenda.
+pub struct MonthView {
+    pub label: String,
+    pub value: String,
+    pub prev: (String, String),
+    pub next: (String, String),
+    pub weeks: Vec<Vec<DayCell>>,
 }
 
 #[derive(Template)]
@@ -422,10 +314,73 @@ struct AgendaPage {
     error: String,
     /// Sessions matching but not shown (beyond [`AGENDA_MAX`]).
     more: usize,
+    /// The month calendar, when asked for.
+    month: Option<MonthView>,
+    /// The query string of the filters, to keep them across views.
+    filters_query: String,
 }
 
 /// Sessions shown at most on one agenda page; narrow the dates for more.
 pub const AGENDA_MAX: usize = 200;
+/// Sessions shown at most in one month calendar.
+pub const MONTH_MAX: usize = 1000;
+
+/// Lays the sessions of `views` (taken out of it) into the weeks of a month.
+fn month_view(
+    year: i32,
+    month: u32,
+    weeks: Vec<[NaiveDate; 7]>,
+    today: NaiveDate,
+    views: &mut Vec<SessionView>,
+    dropins: &BTreeMap<NaiveDate, usize>,
+) -> MonthView {
+    let mut by_day: BTreeMap<String, Vec<SessionView>> = BTreeMap::new();
+    for v in views.drain(..) {
+        by_day
+            .entry(v.start_iso.get(..10).unwrap_or("").to_owned())
+            .or_default()
+            .push(v);
+    }
+    let shift = |y: i32, m: u32, d: i32| {
+        let m0 = y * 12 + m as i32 - 1 + d;
+        (m0.div_euclid(12), m0.rem_euclid(12) as u32 + 1)
+    };
+    let link = |(y, m): (i32, u32)| {
+        (
+            format!("{y}-{m:02}"),
+            format!("{} {y}", dates::month_name(m)),
+        )
+    };
+    MonthView {
+        label: format!("{} {year}", dates::month_name(month)),
+        value: format!("{year}-{month:02}"),
+        prev: link(shift(year, month, -1)),
+        next: link(shift(year, month, 1)),
+        weeks: weeks
+            .into_iter()
+            .map(|w| {
+                w.into_iter()
+                    .map(|d| {
+                        let iso = d.format("%Y-%m-%d").to_string();
+                        DayCell {
+                            day: d.day(),
+                            long_label: dates::weekday_day_month(d),
+                            outside: d.month() != month,
+                            today: d == today,
+                            sessions: by_day.remove(&iso).unwrap_or_default(),
+                            dropins: if d.month() == month {
+                                dropins.get(&d).copied().unwrap_or(0)
+                            } else {
+                                0
+                            },
+                            iso,
+                        }
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
+}
 
 pub async fn places_map(st: &AppState, tid: i64) -> Result<BTreeMap<i64, Place>, AppError> {
     Ok(store::list_places(&st.db, tid)
@@ -452,7 +407,24 @@ pub async fn agenda(
         error = "Date de fin illisible (format attendu : JJ/MM/AAAA).".into();
         None
     });
-    let from = from.unwrap_or_else(today_paris);
+    let today = today_paris();
+    let month = match q.mois.as_deref().filter(|m| !m.trim().is_empty()) {
+        Some(m) => match dates::parse_month(m) {
+            Some(ym) => Some(ym),
+            None => {
+                error = "Mois illisible (format attendu : AAAA-MM).".into();
+                Some((today.year(), today.month()))
+            }
+        },
+        None if q.vue.as_deref() == Some("mois") => Some((today.year(), today.month())),
+        None => None,
+    };
+    let weeks = month.and_then(|(y, m)| dates::month_weeks(y, m));
+    let (from, to) = match &weeks {
+        Some(w) => (Some(w[0][0]), Some(w[w.len() - 1][6])),
+        None => (from, to),
+    };
+    let from = from.unwrap_or(today);
     let commune = q.commune.clone().unwrap_or_default();
     let theme = q.theme.clone().unwrap_or_default();
     let public = q.public.clone().unwrap_or_default();
@@ -471,8 +443,12 @@ pub async fn agenda(
         audience: some(&public),
         theme: some(&theme),
     };
-    let (mut shown, total) =
-        store::agenda_sessions(&st.db, t.id, &filter, AGENDA_MAX as i64).await?;
+    let limit = if weeks.is_some() {
+        MONTH_MAX
+    } else {
+        AGENDA_MAX
+    };
+    let (mut shown, total) = store::agenda_sessions(&st.db, t.id, &filter, limit as i64).await?;
     let more = (total as usize).saturating_sub(shown.len());
     store::fill_seat_counts(&st.db, &mut shown).await?;
     let mut event_ids: Vec<i64> = shown.iter().map(|s| s.event_id).collect();
@@ -492,7 +468,33 @@ pub async fn agenda(
     views.extend(public_meetings(&st, &t, &filter, &communes).await?);
     views.sort_by(|a, b| a.start_iso.cmp(&b.start_iso));
     let themes = store::event_themes(&st.db, t.id).await?;
+    let month = match (month, weeks) {
+        (Some((y, m)), Some(weeks)) => {
+            let world = super::series_world(&st.db, t.id).await?;
+            let (first, last) = (weeks[0][0], weeks[weeks.len() - 1][6]);
+            let commune_f = (!commune.is_empty()).then_some(commune.as_str());
+            let mut dropins: BTreeMap<NaiveDate, usize> = BTreeMap::new();
+            for r in world.occurrences(first, last, commune_f) {
+                if !r.cancelled() {
+                    *dropins.entry(r.occ.date).or_default() += 1;
+                }
+            }
+            Some(month_view(y, m, weeks, today, &mut views, &dropins))
+        }
+        _ => None,
+    };
+    let filters_query = [
+        ("commune", &commune),
+        ("theme", &theme),
+        ("public", &public),
+    ]
+    .iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| format!("&{k}={}", url_encode(v)))
+    .collect::<String>();
     let page = AgendaPage {
+        month,
+        filters_query,
         more,
         l: ctx.public_layout("Agenda santé", &t.slug, &t.name),
         slug: t.slug.clone(),
