@@ -28,6 +28,14 @@ if ! python3 -c 'import icalendar, recurring_ical_events, openpyxl' 2>/dev/null;
   python3 -m pip install --quiet icalendar recurring-ical-events openpyxl 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages icalendar recurring-ical-events openpyxl
 fi
+# The JSON API is checked against its OpenAPI document by Schemathesis
+# (tests/schemathesis.rs), at a pinned version.
+SCHEMATHESIS_VERSION=4.32.5
+if [ "$(st --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
+  echo "== pip install schemathesis==$SCHEMATHESIS_VERSION"
+  python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 # Questionnaire XLSX exports are read back by openpyxl (tests/participation_http.rs).
 if ! python3 -c 'import openpyxl' 2>/dev/null; then
   echo "== pip install openpyxl"

@@ -27,6 +27,7 @@ pub const ACCOUNTS: [(&str, &str); 4] = [
 ];
 
 /// An account the demo created, with its password in clear (printed once).
+#[derive(Debug, Clone)]
 pub struct DemoAccount {
     pub label: &'static str,
     pub email: String,

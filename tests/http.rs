@@ -804,9 +804,10 @@ async fn api_and_openapi(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(bad.status(), 400);
+    // A code that cannot exist names no commune (as documented).
+    assert_eq!(bad.status(), 404);
     let err: serde_json::Value = bad.json().await.unwrap();
-    assert_eq!(err["error"], "bad_request");
+    assert_eq!(err["error"], "not_found");
     let missing = c
         .get(app.url("/api/v1/territories/inconnu"))
         .send()

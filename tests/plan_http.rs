@@ -966,7 +966,8 @@ async fn api(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 400);
+    // Well-formed JSON, refused values: 422, as documented.
+    assert_eq!(resp.status(), 422);
     // Without the CSRF token: refused.
     let resp = partner
         .post(&murl)

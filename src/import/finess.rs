@@ -411,4 +411,180 @@ mod tests {
         assert_eq!(insee_from("9F", "611").as_deref(), Some("97611"));
         assert_eq!(insee_from("01", "45"), None);
     }
+
+    /// Property tests: no file panics the reader, and establishments
+    /// written in the etalab format read back as written.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                proptest::sample::select(vec![
+                    "",
+                    ";",
+                    "\"",
+                    "\"\"",
+                    "\"a;b\"",
+                    "structureet",
+                    "geolocalisation",
+                    "010000024",
+                    "9D0000011",
+                    "2A",
+                    "9F",
+                    "451",
+                    "355",
+                    "01000 BOURG",
+                    "0474000000",
+                    "2024-01-10",
+                    "2024-13-45",
+                    "NaN",
+                    "inf",
+                    "-inf",
+                    "1e308",
+                    "882408.3",
+                    "6543019,6",
+                    "LAMBERT_93",
+                    "1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93",
+                    "WGS84",
+                    "UTM_N20",
+                    "UTM_N21",
+                    "UTM_N22",
+                    "UTM_S38",
+                    "UTM_S40",
+                    "\r",
+                    "é",
+                    "\u{FEFF}",
+                ])
+                .prop_map(str::to_owned),
+                "[0-9A-Za-z .,-]{0,12}",
+                any::<String>(),
+            ]
+        }
+
+        fn line() -> impl Strategy<Value = String> {
+            prop_oneof![
+                (
+                    proptest::sample::select(vec!["structureet", "geolocalisation", "autre"]),
+                    proptest::collection::vec(field(), 0..36)
+                )
+                    .prop_map(|(kind, fields)| format!("{kind};{}", fields.join(";"))),
+                proptest::collection::vec(field(), 0..8).prop_map(|f| f.concat()),
+            ]
+        }
+
+        fn file() -> impl Strategy<Value = Vec<u8>> {
+            (
+                prop_oneof![
+                    Just("finess;etalab;100;2024-01-17\n".to_owned()),
+                    Just("finess;etalab\n".to_owned()),
+                    field(),
+                ],
+                proptest::collection::vec(line(), 0..12),
+                any::<bool>(),
+                any::<bool>(),
+            )
+                .prop_map(|(head, lines, ends, win)| {
+                    let mut text = head + &lines.join("\n");
+                    if ends {
+                        text.push('\n');
+                    }
+                    if win {
+                        WINDOWS_1252.encode(&text).0.into_owned()
+                    } else {
+                        text.into_bytes()
+                    }
+                })
+        }
+
+        /// One establishment as the etalab file writes it.
+        #[derive(Debug, Clone)]
+        struct Row {
+            finess: String,
+            name: String,
+            long_name: String,
+            dep: String,
+            com: String,
+            category: String,
+        }
+
+        fn rows() -> impl Strategy<Value = Vec<Row>> {
+            proptest::collection::btree_set(0u32..1_000_000_000, 1..30).prop_flat_map(|ids| {
+                let n = ids.len();
+                (
+                    Just(ids),
+                    proptest::collection::vec(
+                        (
+                            "[A-Z0-9ÉÈ' -]{0,30}",
+                            "[A-Za-z0-9éàç;' -]{0,40}",
+                            proptest::sample::select(vec!["01", "2A", "62", "9D", "75"]),
+                            "[0-9]{3}",
+                            "[0-9]{1,3}",
+                        ),
+                        n,
+                    ),
+                )
+                    .prop_map(|(ids, data)| {
+                        ids.into_iter()
+                            .zip(data)
+                            .map(|(id, (name, long_name, dep, com, category))| Row {
+                                finess: format!("{id:09}"),
+                                name,
+                                long_name,
+                                dep: dep.to_owned(),
+                                com,
+                                category,
+                            })
+                            .collect()
+                    })
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1500))]
+
+            #[test]
+            fn any_file_is_answered_not_panicked(bytes in file()) {
+                match parse(&bytes) {
+                    Ok(p) => prop_assert!(!p.establishments.is_empty()),
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+
+            #[test]
+            fn any_bytes_are_answered_not_panicked(
+                bytes in proptest::collection::vec(any::<u8>(), 0..400)
+            ) {
+                let mut file = b"finess;etalab;1;2024-01-17\n".to_vec();
+                file.extend(bytes);
+                let _ = parse(&file);
+            }
+
+            #[test]
+            fn written_establishments_read_back(rows in rows(), win in any::<bool>()) {
+                let mut text = "finess;etalab;100;2024-01-17\n".to_owned();
+                for r in &rows {
+                    text += &format!(
+                        "structureet;{};;{};\"{}\";;;12;RUE;DE LA PAIX;;;{};{};X;01000 BOURG;;;{};Libellé;1102;Groupe;;;;;;;2001-01-01;2001-01-01;2024-01-10;\n",
+                        r.finess, r.name, r.long_name, r.com, r.dep, r.category
+                    );
+                }
+                let bytes = if win {
+                    WINDOWS_1252.encode(&text).0.into_owned()
+                } else {
+                    text.into_bytes()
+                };
+                let p = parse(&bytes).unwrap();
+                prop_assert_eq!(p.establishments.len(), rows.len());
+                for (e, r) in p.establishments.iter().zip(&rows) {
+                    prop_assert_eq!(&e.finess, &r.finess);
+                    prop_assert_eq!(e.name.as_str(), r.name.trim());
+                    prop_assert_eq!(e.long_name.as_str(), r.long_name.trim());
+                    prop_assert_eq!(&e.category_code, &r.category);
+                    prop_assert_eq!(&e.insee_code, &insee_from(&r.dep, &r.com));
+                    prop_assert_eq!(e.opened_on.as_deref(), Some("2001-01-01"));
+                }
+            }
+        }
+    }
 }

@@ -352,4 +352,118 @@ mod tests {
         let err = parse(cut.as_bytes()).unwrap_err();
         assert!(err.to_string().contains("tronqué"));
     }
+
+    /// Property tests: no file panics the reader, and professionals written
+    /// in the RPPS format read back as written.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn cell() -> impl Strategy<Value = String> {
+            prop_oneof![
+                proptest::sample::select(vec![
+                    "",
+                    "|",
+                    "||",
+                    "10000000001",
+                    "810000000001",
+                    "123",
+                    "10",
+                    "62498",
+                    "2A004",
+                    "0321000000",
+                    "(",
+                    ")",
+                    ")(",
+                    "((a)",
+                    "Nom d'exercice",
+                    "Code profession",
+                    "Identification nationale PP",
+                    "\r",
+                    "é",
+                    "\u{FEFF}",
+                    " ",
+                ])
+                .prop_map(str::to_owned),
+                "[0-9A-Za-z ()'-]{0,12}",
+                any::<String>(),
+            ]
+        }
+
+        fn file() -> impl Strategy<Value = Vec<u8>> {
+            (
+                prop_oneof![
+                    Just(format!("{HEADER}\n")),
+                    Just(
+                        "Code profession|Nom d'exercice|Identification nationale PP|\n".to_owned()
+                    ),
+                    proptest::collection::vec(cell(), 0..8).prop_map(|v| v.join("|") + "\n"),
+                ],
+                proptest::collection::vec(
+                    proptest::collection::vec(cell(), 0..26).prop_map(|v| v.join("|")),
+                    0..12,
+                ),
+                any::<bool>(),
+            )
+                .prop_map(|(head, lines, ends)| {
+                    let mut text = head + &lines.join("\n");
+                    if ends {
+                        text.push('\n');
+                    }
+                    text.into_bytes()
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1500))]
+
+            #[test]
+            fn any_file_is_answered_not_panicked(bytes in file()) {
+                match parse(&bytes) {
+                    Ok(p) => prop_assert!(!p.professionals.is_empty()),
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+
+            #[test]
+            fn any_bytes_are_answered_not_panicked(
+                bytes in proptest::collection::vec(any::<u8>(), 0..400)
+            ) {
+                let _ = parse(&bytes);
+                let mut file = format!("{HEADER}\n").into_bytes();
+                file.extend(bytes);
+                let _ = parse(&file);
+            }
+
+            #[test]
+            fn written_professionals_read_back(
+                people in proptest::collection::btree_map(
+                    10_000_000_000u64..100_000_000_000,
+                    ("[A-ZÉ' -]{1,20}", "[A-Za-zé -]{0,15}", "[0-9]{2}", proptest::sample::select(vec!["62498", "62510", "2A004", ""])),
+                    1..30,
+                )
+            ) {
+                let mut text = format!("{HEADER}\n");
+                for (id, (last, first, prof, commune)) in &people {
+                    text += &format!(
+                        "8|{id}|8{id}|DR|Docteur|{last}|{first}|{prof}|Libellé|SM54|Spécialité|L||||12|RUE|DU MARCHÉ|62300|{commune}|LENS||SA07|\n"
+                    );
+                }
+                let p = parse(text.as_bytes()).unwrap();
+                prop_assert_eq!(p.rows, people.len());
+                prop_assert_eq!(p.professionals.len(), people.len());
+                for (pro, (id, (last, first, prof, commune))) in p.professionals.iter().zip(&people) {
+                    prop_assert_eq!(pro.rpps.clone(), format!("8{id}"));
+                    prop_assert_eq!(pro.last_name.as_str(), last.trim());
+                    prop_assert_eq!(pro.first_name.as_str(), first.trim());
+                    prop_assert_eq!(&pro.profession_code, prof);
+                    prop_assert_eq!(pro.places.len(), 1);
+                    prop_assert_eq!(
+                        pro.places[0].insee_code.as_deref(),
+                        (!commune.is_empty()).then_some(*commune)
+                    );
+                }
+            }
+        }
+    }
 }

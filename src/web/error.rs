@@ -25,6 +25,10 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// Well-formed, but refused by a rule (a date out of range, a number
+    /// that is not one): 422.
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("{0}")]
     TooManyRequests(String),
     #[error("envoi trop volumineux")]
@@ -54,6 +58,7 @@ impl AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,6 +83,7 @@ impl AppError {
             ),
             AppError::BadRequest(m) => ("Demande incorrecte", m.clone()),
             AppError::Conflict(m) => ("Conflit", m.clone()),
+            AppError::Unprocessable(m) => ("Données refusées", m.clone()),
             AppError::TooManyRequests(m) => ("Trop de tentatives", m.clone()),
             AppError::TooLarge => ("Envoi trop volumineux", "Le contenu envoyé dépasse la taille autorisée.".into()),
             AppError::Internal(_) => (
@@ -138,6 +144,7 @@ impl IntoResponse for ApiError {
             AppError::Csrf => "csrf",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
+            AppError::Unprocessable(_) => "unprocessable",
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::TooLarge => "payload_too_large",
             AppError::Internal(_) => "internal",

@@ -62,16 +62,26 @@ pub struct LoginForm {
     suite: Option<String>,
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop when
-/// the instance is configured to trust its reverse proxy.
+/// The client's address: the peer, or, when the instance trusts its reverse
+/// proxy, the last `X-Forwarded-For` hop: the address the proxy saw (nginx's
+/// `$proxy_add_x_forwarded_for` appends it to whatever the client sent, so
+/// the first hop is the client's own claim and would let anyone pick a new
+/// address per request to dodge the rate limits).
 pub(crate) fn client_ip(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
-    if st.config.trust_proxy {
-        if let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-        {
-            return first.trim().to_owned();
+    forwarded_ip(st.config.trust_proxy, peer, headers)
+}
+
+fn forwarded_ip(trust_proxy: bool, peer: SocketAddr, headers: &HeaderMap) -> String {
+    if trust_proxy {
+        let last = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|hop| !hop.is_empty());
+        if let Some(last) = last {
+            return last.to_owned();
         }
     }
     peer.ip().to_string()
@@ -448,4 +458,28 @@ pub async fn reset(
         return Err(expired_link());
     }
     Ok(Redirect::to("/admin/connexion?reinitialise=1").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_ip;
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn the_proxy_added_hop_is_the_client() {
+        let peer = "10.0.0.2:5000".parse().unwrap();
+        let mut h = HeaderMap::new();
+        assert_eq!(forwarded_ip(true, peer, &h), "10.0.0.2");
+        // The client forged a first hop; the proxy appended what it saw.
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.7, 198.51.100.4".parse().unwrap(),
+        );
+        assert_eq!(forwarded_ip(true, peer, &h), "198.51.100.4");
+        assert_eq!(forwarded_ip(false, peer, &h), "10.0.0.2");
+        h.append("x-forwarded-for", "192.0.2.9 ".parse().unwrap());
+        assert_eq!(forwarded_ip(true, peer, &h), "192.0.2.9");
+        h.insert("x-forwarded-for", " , ".parse().unwrap());
+        assert_eq!(forwarded_ip(true, peer, &h), "10.0.0.2");
+    }
 }

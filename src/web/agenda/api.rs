@@ -73,9 +73,12 @@ pub async fn list_series(
 
 #[derive(Deserialize, IntoParams)]
 pub struct RangeQuery {
-    /// First day (YYYY-MM-DD), today by default.
+    /// First day (YYYY-MM-DD), today by default; 1900 to 2100 (422 otherwise).
+    #[param(value_type = Option<NaiveDate>)]
     from: Option<String>,
-    /// Last day (YYYY-MM-DD), 8 weeks after `from` by default; at most 366 days.
+    /// Last day (YYYY-MM-DD), 8 weeks after `from` by default; at most 366
+    /// days after `from` (422 otherwise).
+    #[param(value_type = Option<NaiveDate>)]
     to: Option<String>,
     /// Only this commune (INSEE code).
     commune: Option<String>,
@@ -100,24 +103,38 @@ pub struct OccurrenceOut {
 
 #[utoipa::path(get, path = "/api/v1/agenda/{territory}/occurrences", tag = "agenda",
     params(("territory" = String, Path, description = "Identifiant d'adresse du territoire"), RangeQuery),
-    responses((status = 200, body = [OccurrenceOut]), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+    responses((status = 200, body = [OccurrenceOut]), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+              (status = 422, body = ApiErrorBody, description = "Date hors de 1900-2100, ou période à l'envers ou de plus de 366 jours")))]
 pub async fn occurrences(
     State(st): State<AppState>,
     Path(slug): Path<String>,
     Query(q): Query<RangeQuery>,
 ) -> Result<Json<Vec<OccurrenceOut>>, ApiError> {
     let t = territory(&st, &slug).await?;
-    let bad = |m: &str| ApiError(AppError::BadRequest(m.to_owned()));
-    let from = super::opt_date(&q.from)
-        .map_err(|_| bad("from : date attendue AAAA-MM-JJ"))?
-        .unwrap_or_else(today_paris);
-    let to = super::opt_date(&q.to)
-        .map_err(|_| bad("to : date attendue AAAA-MM-JJ"))?
-        .unwrap_or(from + Duration::weeks(8));
+    // Not a date: 400. A date, but outside what the agenda covers: 422.
+    let bad = |name: &str, raw: &Option<String>| {
+        let is_date = raw
+            .as_deref()
+            .is_some_and(|v| chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").is_ok());
+        ApiError(if is_date {
+            AppError::Unprocessable(format!("{name} : date entre 1900 et 2100 attendue"))
+        } else {
+            AppError::BadRequest(format!("{name} : date attendue AAAA-MM-JJ"))
+        })
+    };
+    // Absent is the default; present but empty is not a date.
+    let date = |name: &str, raw: &Option<String>| match raw {
+        None => Ok(None),
+        Some(v) => crate::domain::dates::parse_input_date(v.trim())
+            .map(Some)
+            .ok_or_else(|| bad(name, raw)),
+    };
+    let from = date("from", &q.from)?.unwrap_or_else(today_paris);
+    let to = date("to", &q.to)?.unwrap_or(from + Duration::weeks(8));
     if to < from || to - from > Duration::days(366) {
-        return Err(bad(
-            "La période doit aller de from à to, sur 366 jours au plus.",
-        ));
+        return Err(ApiError(AppError::Unprocessable(
+            "La période doit aller de from à to, sur 366 jours au plus.".into(),
+        )));
     }
     let world = series_world(&st.db, t.id).await?;
     Ok(Json(

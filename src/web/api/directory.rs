@@ -22,9 +22,10 @@ pub struct DirectoryQuery {
     profession: Option<String>,
     /// Code catégorie FINESS (620 pharmacie…).
     category: Option<String>,
-    /// Code INSEE d'une commune du territoire.
+    /// Code INSEE d'une commune du territoire (404 si elle n'en est pas).
     commune: Option<String>,
     /// Rayon de recherche autour, en km (0 à 100).
+    #[param(value_type = Option<f64>, minimum = 0, maximum = 100)]
     radius_km: Option<String>,
 }
 
@@ -39,6 +40,17 @@ pub async fn search(
     let t = territories::get_by_slug(&st.db, &slug)
         .await?
         .ok_or(AppError::NotFound)?;
+    // Documented as a number: blanks around it, or nothing, are not one
+    // (the search form of the public site is more forgiving).
+    if q.radius_km
+        .as_deref()
+        .is_some_and(|r| r.parse::<f64>().is_err())
+    {
+        return Err(AppError::BadRequest(
+            "radius_km : nombre de kilomètres entre 0 et 100 attendu".into(),
+        )
+        .into());
+    }
     let codes: Vec<String> = territories::communes(&st.db, t.id)
         .await?
         .into_iter()
@@ -51,9 +63,11 @@ pub async fn search(
         commune: q.commune.unwrap_or_default(),
         rayon: q.radius_km.unwrap_or_default(),
     };
-    let query = form
-        .to_query(&codes)
-        .map_err(|(field, msg)| AppError::BadRequest(format!("{field} : {msg}")))?;
+    let query = form.to_query(&codes).map_err(|(field, msg)| match field {
+        // A commune that is not one of the territory's is not found there.
+        "commune" => AppError::NotFound,
+        _ => AppError::BadRequest(format!("{field} : {msg}")),
+    })?;
     Ok(Json(directory::search(&st.db, t.id, &codes, &query).await?))
 }
 

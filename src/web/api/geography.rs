@@ -84,9 +84,20 @@ pub async fn territory_communes(
 #[derive(Deserialize, IntoParams)]
 pub struct SearchQuery {
     /// Nom (sans tenir compte des accents), code INSEE ou code postal.
+    #[param(min_length = 2)]
     q: String,
     /// Au plus 100 résultats (20 par défaut).
     limit: Option<i64>,
+}
+
+/// At least two characters, as documented.
+fn check_search(q: &SearchQuery) -> Result<(), ApiError> {
+    if q.q.chars().count() < 2 {
+        return Err(
+            AppError::BadRequest("la recherche demande au moins 2 caractères".into()).into(),
+        );
+    }
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/communes", tag = "geography", params(SearchQuery),
@@ -95,11 +106,7 @@ pub async fn search_communes(
     State(st): State<AppState>,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<Vec<Commune>>, ApiError> {
-    if q.q.trim().chars().count() < 2 {
-        return Err(
-            AppError::BadRequest("la recherche demande au moins 2 caractères".into()).into(),
-        );
-    }
+    check_search(&q)?;
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
     Ok(Json(communes::search_communes(&st.db, &q.q, limit).await?))
 }
@@ -113,13 +120,14 @@ pub struct CommuneOut {
 }
 
 #[utoipa::path(get, path = "/api/v1/communes/{insee_code}", tag = "geography",
-    params(("insee_code" = String, Path, description = "Code INSEE (5 caractères)")),
-    responses((status = 200, body = CommuneOut), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+    params(("insee_code" = String, Path, description = "Code INSEE (5 caractères) ; un code mal formé est introuvable (404)")),
+    responses((status = 200, body = CommuneOut), (status = 404, body = ApiErrorBody)))]
 pub async fn get_commune(
     State(st): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<CommuneOut>, ApiError> {
-    let code = InseeCode::parse(&code).map_err(|e| AppError::BadRequest(e.0))?;
+    // A code that cannot exist names no commune: 404, like an unknown one.
+    let code = InseeCode::parse(&code).map_err(|_| AppError::NotFound)?;
     let commune = communes::get_commune(&st.db, code.as_str())
         .await?
         .ok_or(AppError::NotFound)?;
@@ -128,11 +136,12 @@ pub async fn get_commune(
 }
 
 #[utoipa::path(get, path = "/api/v1/epcis", tag = "geography", params(SearchQuery),
-    responses((status = 200, body = [Epci])))]
+    responses((status = 200, body = [Epci]), (status = 400, body = ApiErrorBody)))]
 pub async fn search_epcis(
     State(st): State<AppState>,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<Vec<Epci>>, ApiError> {
+    check_search(&q)?;
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
     Ok(Json(communes::search_epcis(&st.db, &q.q, limit).await?))
 }
@@ -146,13 +155,13 @@ pub struct EpciOut {
 }
 
 #[utoipa::path(get, path = "/api/v1/epcis/{siren}", tag = "geography",
-    params(("siren" = String, Path, description = "SIREN de l'EPCI (9 chiffres)")),
-    responses((status = 200, body = EpciOut), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+    params(("siren" = String, Path, description = "SIREN de l'EPCI (9 chiffres) ; un numéro mal formé est introuvable (404)")),
+    responses((status = 200, body = EpciOut), (status = 404, body = ApiErrorBody)))]
 pub async fn get_epci(
     State(st): State<AppState>,
     Path(siren): Path<String>,
 ) -> Result<Json<EpciOut>, ApiError> {
-    let siren = Siren::parse(&siren).map_err(|e| AppError::BadRequest(e.0))?;
+    let siren = Siren::parse(&siren).map_err(|_| AppError::NotFound)?;
     let epci = communes::get_epci(&st.db, siren.as_str())
         .await?
         .ok_or(AppError::NotFound)?;

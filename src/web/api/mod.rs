@@ -74,7 +74,7 @@ async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {
 /// [`ApiErrorBody`](super::error::ApiErrorBody) schema, from what the route
 /// declares: 400 when it takes parameters, 401 and 403 unless it is public,
 /// 403 too for writes (CSRF), 404 when its path names something, 409 and
-/// 422 for writes. Statuses a handler documents itself are kept.
+/// 415 and 422 for writes. Statuses a handler documents itself are kept.
 pub fn document_errors(doc: &mut OpenApi, specs: &[super::access::RouteSpec]) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let error = |description: &str| {
@@ -119,6 +119,7 @@ pub fn document_errors(doc: &mut OpenApi, specs: &[super::access::RouteSpec]) {
             }
             if writes {
                 add("403", "Accès refusé, ou jeton CSRF absent ou faux");
+                add("415", "Corps de requête absent ou pas en JSON");
                 add(
                     "409",
                     "Conflit : quelqu'un a enregistré une autre version entre-temps",

@@ -15,7 +15,7 @@ use crate::domain::roles::Role;
 use crate::storage::territories::Territory;
 use crate::storage::{actions, contract, indicators};
 use crate::web::access::{Access, Routes, TerritoryCtx};
-use crate::web::error::{ApiError, AppError};
+use crate::web::error::{ApiError, ApiErrorBody, AppError};
 use crate::web::session::SignedIn;
 use crate::web::AppState;
 
@@ -389,9 +389,9 @@ async fn contract_indicators(
 
 #[derive(Deserialize, ToSchema)]
 pub struct MeasurementIn {
-    /// YYYY-MM-DD or DD/MM/YYYY
+    /// YYYY-MM-DD or DD/MM/YYYY, between 1900 and 2100 (422 otherwise).
     pub measured_on: String,
-    /// A number; « 12,5 » is accepted.
+    /// A number; « 12,5 » is accepted (422 otherwise).
     pub value: String,
     #[serde(default)]
     pub source: String,
@@ -407,7 +407,7 @@ pub struct FieldErrorsOut {
 }
 
 fn unprocessable(errs: Vec<(&'static str, String)>) -> ApiError {
-    ApiError(AppError::BadRequest(
+    ApiError(AppError::Unprocessable(
         errs.into_iter()
             .map(|(f, m)| format!("{f}: {m}"))
             .collect::<Vec<_>>()
@@ -419,7 +419,7 @@ fn unprocessable(errs: Vec<(&'static str, String)>) -> ApiError {
     params(("territory" = String, Path, description = "Identifiant d'adresse du territoire"),
            ("id" = i64, Path, description = "Numéro de l'indicateur")),
     request_body = MeasurementIn,
-    responses((status = 200, body = MeasurementOut), (status = 400, description = "Valeur refusée"),
+    responses((status = 200, body = MeasurementOut), (status = 422, body = ApiErrorBody, description = "Date ou valeur refusée"),
               (status = 403, description = "Ni coordination ni pilote de l'action"), (status = 404, description = "Indicateur inconnu")),
     security(("session" = [])))]
 async fn add_measurement(
@@ -457,12 +457,25 @@ async fn add_measurement(
 
 #[derive(Deserialize, ToSchema)]
 pub struct StatusIn {
-    /// planned, in_progress, done, paused, abandoned
+    #[schema(value_type = ActionStatusName)]
     pub status: String,
     /// 0 to 100
+    #[schema(minimum = 0, maximum = 100)]
     pub progress: i64,
     /// The `version` read with the action.
     pub version: i64,
+}
+
+/// The state of an action, as the API names it.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ActionStatusName {
+    Planned,
+    InProgress,
+    Done,
+    Paused,
+    Abandoned,
 }
 
 #[utoipa::path(post, path = "/api/v1/contracts/{territory}/actions/{id}/status", tag = "contract",
