@@ -185,7 +185,7 @@ async fn the_whole_fiche(backend: Backend) {
     for s in [
         "Médiateurs santé &#60;script&#62;alert(1)&#60;/script&#62;",
         "Un habitant sur quatre renonce à des soins.",
-        "En cours · avancement 40 %",
+        "<span class=\"tag tag-in_progress\">En cours</span> · avancement 40 %",
         "du 01/01/2025 au 31/12/2026",
         "CCAS de Lens",
         "Association Espoir",
