@@ -4,7 +4,7 @@
 //! pages with 5,000 events and 500 series under 32 concurrent clients
 //! (micro-cache off).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

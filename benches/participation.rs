@@ -7,7 +7,7 @@
 //! database, percentages in Rust, and the public results page.
 //! SQLite always, PostgreSQL when reachable.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,7 +3,7 @@
 //! indicators with 20 measurements each), then the time to render the public
 //! contract page and to export the plan as XLSX, on SQLite and PostgreSQL.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -22,21 +22,21 @@ if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2
 fi
 
 # Exported files are checked by independent readers: the iCalendar feeds
-# (tests/agenda_http.rs) and the XLSX exports (tests/plan_http.rs).
+# (tests/it/agenda_http.rs) and the XLSX exports (tests/it/plan_http.rs).
 if ! python3 -c 'import icalendar, recurring_ical_events, openpyxl' 2>/dev/null; then
   echo "== pip install icalendar recurring-ical-events openpyxl"
   python3 -m pip install --quiet icalendar recurring-ical-events openpyxl 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages icalendar recurring-ical-events openpyxl
 fi
 # The JSON API is checked against its OpenAPI document by Schemathesis
-# (tests/schemathesis.rs), at a pinned version.
+# (tests/it/schemathesis.rs), at a pinned version.
 SCHEMATHESIS_VERSION=4.32.5
 if [ "$(st --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
   echo "== pip install schemathesis==$SCHEMATHESIS_VERSION"
   python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION" 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages "schemathesis==$SCHEMATHESIS_VERSION"
 fi
-# Questionnaire XLSX exports are read back by openpyxl (tests/participation_http.rs).
+# Questionnaire XLSX exports are read back by openpyxl (tests/it/participation_http.rs).
 if ! python3 -c 'import openpyxl' 2>/dev/null; then
   echo "== pip install openpyxl"
   python3 -m pip install --quiet openpyxl 2>/dev/null \

@@ -1,6 +1,6 @@
 //! The storage conformance suite: every test runs on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::{fresh_db, Backend};

@@ -1,6 +1,6 @@
 //! Operations over HTTP: `/healthz` and the Prometheus `/metrics`.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp};
 use maillage::config::Config;

@@ -3,7 +3,7 @@
 //! public page and of the main back-office pages (WCAG 2.1 A and AA rules),
 //! and checks on real page content.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

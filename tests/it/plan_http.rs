@@ -4,7 +4,7 @@
 //! (type and size checked), the partner directory's RGPD export and erasure,
 //! exports read by Python (csv, openpyxl) and the API.
 
-mod common;
+use crate::common;
 
 use common::{csrf_from, Backend, TestApp};
 use maillage::domain::contract::{ActionInput, ContractRaw};

@@ -1,6 +1,6 @@
 //! The directory import, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{fresh_db, Backend};
 use maillage::import::finess;

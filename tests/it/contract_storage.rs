@@ -1,7 +1,7 @@
 //! Contract storage on SQLite and PostgreSQL: a contract with its plan
 //! (automatic codes 1, 1.1, 1.1.1), stale versions refused, audit entries.
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::{fresh_db, Backend};

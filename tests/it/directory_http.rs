@@ -1,6 +1,6 @@
 //! The public directory over HTTP, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp};
 

@@ -2,7 +2,7 @@
 //! (422 with the typed values kept, 409 on a stale version), the public pages
 //! of a contract and of an action, a partner refused.
 
-mod common;
+use crate::common;
 
 use common::{csrf_from, Backend, TestApp};
 

@@ -9,7 +9,7 @@
 //! the contact form; anti-spam (honeypot, minimum fill time, rate limit);
 //! the API.
 
-mod common;
+use crate::common;
 
 use common::{csrf_from, extract_csrf, Backend, TestApp};
 use maillage::config::Config;

@@ -1,7 +1,7 @@
 //! Bugs met while using the agenda as a newcomer (issue 10), each reproduced
 //! here on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::{extract_csrf, text_of, Backend, TestApp};

@@ -4,7 +4,7 @@
 //! the iCalendar feed checked against an independent reader (Python
 //! `icalendar` + `recurring-ical-events`), and the API.
 
-mod common;
+use crate::common;
 
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use common::{csrf_from, extract_csrf, Backend, TestApp};

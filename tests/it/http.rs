@@ -1,6 +1,6 @@
 //! The real server on port 0, driven over HTTP, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{csrf_from, extract_csrf, Backend, TestApp};
 use maillage::domain::roles::Role;

@@ -5,7 +5,7 @@
 //! tokens, grouped results), ideas (moderation, stale version) and contact
 //! messages.
 
-mod common;
+use crate::common;
 
 use common::{fresh_db, Backend};
 use maillage::domain::codes::Slug;

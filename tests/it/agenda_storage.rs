@@ -2,7 +2,7 @@
 //! events and sessions, registrations with the waiting list (including
 //! concurrent registrations for the last seat), daily view counts.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

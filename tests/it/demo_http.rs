@@ -2,7 +2,7 @@
 //! PostgreSQL: every public page and both calendar feeds have content, and
 //! the bugs met while trying it as a newcomer stay fixed.
 
-mod common;
+use crate::common;
 
 use common::{fresh_db, Backend, TestDb};
 use maillage::config::Config;

@@ -14,7 +14,7 @@
 //! date outside 1900-2100, « douze » as a number) is answered 422, which
 //! the document announces, and that is accepted for valid-looking input.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -11,7 +11,7 @@
 //!
 //! Skipped, with a message, only when PostgreSQL cannot be reached.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::process::Stdio;

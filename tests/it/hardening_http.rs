@@ -1,7 +1,7 @@
 //! The failures found when the release was attacked (issue 15), each one a
 //! test, on SQLite and PostgreSQL where storage is involved.
 
-mod common;
+use crate::common;
 
 use common::{extract_csrf, Backend, TestApp};
 use maillage::config::Config;

@@ -2,7 +2,7 @@
 //! database (issue 15, item 7): public registrations made while a large
 //! import runs all succeed, quickly, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! territory, history, stale versions), budget lines, indicators, documents
 //! in both stores, reordering and renumbering, filters and exports.
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::{fresh_db, Backend};

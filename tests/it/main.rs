@@ -1,0 +1,34 @@
+//! Maillage's integration tests, in one test binary (built and linked once
+//! instead of once per file): a module per area. `common` holds the test
+//! bench (fresh databases on both backends, the real server on port 0, the
+//! `both!` macro that runs a test on SQLite and PostgreSQL).
+//!
+//! Run one area with `cargo nextest run --test it <module>::`, e.g.
+//! `cargo nextest run --test it agenda_http::`.
+
+#[macro_use]
+mod common;
+
+mod agenda_bugs;
+mod agenda_http;
+mod agenda_storage;
+mod backup_drill;
+mod cli;
+mod contract_http;
+mod contract_storage;
+mod demo_http;
+mod directory_http;
+mod directory_storage;
+mod e2e;
+mod hardening_http;
+mod http;
+mod import_lock;
+mod mail_tls;
+mod multi_process;
+mod ops_http;
+mod participation_http;
+mod participation_storage;
+mod plan_http;
+mod plan_storage;
+mod schemathesis;
+mod storage;
