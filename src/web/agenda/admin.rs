@@ -33,6 +33,7 @@ use crate::web::access::TerritoryCtx;
 use crate::web::error::AppError;
 use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::AppState;
+use crate::web::{flash, form};
 
 pub(super) fn not_found(e: DbError) -> AppError {
     match e {
@@ -178,31 +179,58 @@ pub async fn place_create(
     Form(form): Form<PlaceForm>,
 ) -> Result<Response, AppError> {
     let t = &tc.territory;
+    let communes = territories::communes(&st.db, t.id).await?;
+    form::submit(
+        form,
+        |f| {
+            place_input(
+                &f.name,
+                &f.address,
+                &f.insee_code,
+                &f.access_notes,
+                &communes,
+            )
+        },
+        async |input| Ok(store::create_place(&st.db, &tc.user.actor(), t.id, &input).await?),
+        form::UNVERSIONED,
+        |p| {
+            flash::see_other(
+                &format!("/admin/t/{}/agenda", t.slug),
+                &format!("Lieu « {} » créé.", p.name),
+            )
+        },
+        async |again| {
+            let page = home_page(&st, &ctx, &tc, again.typed, again.errors).await?;
+            Ok((again.status, render(&page)).into_response())
+        },
+    )
+    .await
+}
+
+/// A place as typed (the « Lieux » form here, its edit page in `manage.rs`).
+pub(super) fn place_input(
+    name: &str,
+    address: &str,
+    insee_code: &str,
+    access_notes: &str,
+    communes: &[crate::storage::communes::Commune],
+) -> Result<NewPlace, FormErrors> {
     let mut errors = FormErrors::default();
-    if form.name.trim().is_empty() {
+    if name.trim().is_empty() {
         errors.push("place_name", "Indiquez le nom du lieu.");
     }
-    let communes = territories::communes(&st.db, t.id).await?;
-    if !communes.iter().any(|c| c.insee_code == form.insee_code) {
+    if !communes.iter().any(|c| c.insee_code == insee_code) {
         errors.push("insee_code", "Choisissez une commune du territoire.");
     }
-    if errors.is_empty() {
-        store::create_place(
-            &st.db,
-            &tc.user.actor(),
-            t.id,
-            &NewPlace {
-                name: form.name.trim().to_owned(),
-                address: form.address.trim().to_owned(),
-                insee_code: form.insee_code.clone(),
-                access_notes: form.access_notes.trim().to_owned(),
-            },
-        )
-        .await?;
-        return Ok(Redirect::to(&format!("/admin/t/{}/agenda", t.slug)).into_response());
+    if !errors.is_empty() {
+        return Err(errors);
     }
-    let page = home_page(&st, &ctx, &tc, form, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+    Ok(NewPlace {
+        name: name.trim().to_owned(),
+        address: address.trim().to_owned(),
+        insee_code: insee_code.to_owned(),
+        access_notes: access_notes.trim().to_owned(),
+    })
 }
 
 // ---------------------------------------------------------------- series
@@ -490,7 +518,8 @@ struct SeriesPage {
     rule: String,
     /// The rule in words.
     rule_words: String,
-    conflict: bool,
+    /// After a stale save: the stored version (and its rule in words).
+    stored: Option<(SeriesForm, String)>,
     occurrences: Vec<OccLine>,
     exc_errors: FormErrors,
     /// Said once after an inline place was created.
@@ -594,7 +623,7 @@ async fn series_page(
         nths: NTHS.to_vec(),
         rule: rule.0,
         rule_words: rule.1,
-        conflict: false,
+        stored: None,
         occurrences,
         exc_errors,
         notice: String::new(),
@@ -745,26 +774,35 @@ pub async fn series_create(
         return Ok(r);
     }
     let places = store::list_places(&st.db, t.id).await?;
+    // Parsed ahead: the rule in words is shown with the form either way.
     let (input, errors, rule) = form.parse(&places);
-    if let Some(input) = input {
-        let s = store::create_series(&st.db, &tc.user.actor(), t.id, &input).await?;
-        return Ok(
-            Redirect::to(&format!("/admin/t/{}/permanences/{}", t.slug, s.id)).into_response(),
-        );
-    }
-    let mut page = series_page(
-        &st,
-        &ctx,
-        &tc,
-        None,
+    form::submit(
         form,
-        errors,
-        rule,
-        FormErrors::default(),
+        |_| input.ok_or(errors),
+        async |input| Ok(store::create_series(&st.db, &tc.user.actor(), t.id, &input).await?),
+        form::UNVERSIONED,
+        |s| {
+            let to = format!("/admin/t/{}/permanences/{}", t.slug, s.id);
+            flash::see_other(&to, "Permanence créée.")
+        },
+        async |again| {
+            let no_exc = FormErrors::default();
+            let mut page = series_page(
+                &st,
+                &ctx,
+                &tc,
+                None,
+                again.typed,
+                again.errors,
+                rule,
+                no_exc,
+            )
+            .await?;
+            page.notice = notice;
+            Ok((again.status, render(&page)).into_response())
+        },
     )
-    .await?;
-    page.notice = notice;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+    .await
 }
 
 pub async fn series_edit(
@@ -810,40 +848,42 @@ pub async fn series_update(
         return Ok(r);
     }
     let places = store::list_places(&st.db, t.id).await?;
-    let (input, mut errors, rule) = form.parse(&places);
-    let version: i64 = form.version.parse().unwrap_or(0);
-    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
-    let mut conflict = false;
-    if let Some(input) = input {
-        match store::update_series(&st.db, &tc.user.actor(), t.id, id, version, &input).await {
-            Ok(_) => {
-                return Ok(
-                    Redirect::to(&format!("/admin/t/{}/permanences/{}", t.slug, id))
-                        .into_response(),
-                )
-            }
-            Err(DbError::Stale) => {
-                status = StatusCode::CONFLICT;
-                conflict = true;
-                errors.push("title", "Quelqu’un a modifié cette permanence pendant que vous la modifiiez : vérifiez la version enregistrée (rechargez la page) avant d’enregistrer à nouveau. Votre saisie est conservée ci-dessous.");
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let mut page = series_page(
-        &st,
-        &ctx,
-        &tc,
-        Some(id),
+    // Parsed ahead: the rule in words is shown with the form either way.
+    let (input, errors, rule) = form.parse(&places);
+    let version = form::version(&form.version);
+    form::submit(
         form,
-        errors,
-        rule,
-        FormErrors::default(),
+        |_| input.ok_or(errors),
+        async |input| {
+            let actor = tc.user.actor();
+            Ok(store::update_series(&st.db, &actor, t.id, id, version, &input).await?)
+        },
+        ("title", "Quelqu’un a modifié cette permanence pendant que vous la modifiiez : la version enregistrée est résumée ci-dessous, votre saisie est conservée dans le formulaire. Enregistrez à nouveau pour garder la vôtre."),
+        |_| {
+            let to = format!("/admin/t/{}/permanences/{id}", t.slug);
+            flash::see_other(&to, "Permanence enregistrée.")
+        },
+        async |again| {
+            let mut typed = again.typed;
+            // After a stale save: the stored version beside what was typed,
+            // and the next save starts from it.
+            let stored = if again.stale {
+                let s = store::get_series(&st.db, t.id, id).await.map_err(not_found)?;
+                typed.version = s.version.to_string();
+                let words = s.schedule().map(|s| rule_shown(&s).1).unwrap_or_default();
+                Some((SeriesForm::of(&s), words))
+            } else {
+                None
+            };
+            let no_exc = FormErrors::default();
+            let mut page =
+                series_page(&st, &ctx, &tc, Some(id), typed, again.errors, rule, no_exc).await?;
+            page.stored = stored;
+            page.notice = notice;
+            Ok((again.status, render(&page)).into_response())
+        },
     )
-    .await?;
-    page.conflict = conflict;
-    page.notice = notice;
-    Ok((status, render(&page)).into_response())
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -1070,6 +1110,43 @@ pub struct SessionForm {
     pub(super) audience_roles: String,
 }
 
+impl SessionForm {
+    /// The session, or what is wrong with it (date, times, seats, place,
+    /// audience): the same rules when it is added and when it is edited.
+    pub(super) fn parse(&self, places: &[Place]) -> Result<SessionInput, FormErrors> {
+        let mut errors = FormErrors::default();
+        let date = dates::parse_input_date(&self.date);
+        if date.is_none() {
+            errors.push("date", "Date illisible (JJ/MM/AAAA).");
+        }
+        let (start, end) = (parse_time(&self.start), parse_time(&self.end));
+        if start.is_none() || end.is_none() {
+            errors.push("start", "Heures de début et de fin illisibles (HH:MM).");
+        }
+        let capacity = super::parse_capacity(&self.capacity, &mut errors);
+        let place_id = super::parse_place_choice(&self.place_id, places, &mut errors);
+        if Audience::parse(&self.audience).is_none() {
+            errors.push("audience", "Choisissez le public.");
+        }
+        if let (Some(d), Some(a), Some(b), true) = (date, start, end, errors.is_empty()) {
+            let (starts_at, ends_at) = (paris_instant(d, a), paris_instant(d, b));
+            if ends_at <= starts_at {
+                errors.push("start", "La fin doit être après le début.");
+            } else {
+                return Ok(SessionInput {
+                    starts_at,
+                    ends_at,
+                    place_id,
+                    capacity,
+                    audience: self.audience.clone(),
+                    audience_roles: self.audience_roles.trim().to_owned(),
+                });
+            }
+        }
+        Err(errors)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "agenda/event_form.html")]
 struct EventPage {
@@ -1086,6 +1163,8 @@ struct EventPage {
     sessions: Vec<SessionView>,
     session_form: SessionForm,
     session_errors: FormErrors,
+    /// After a stale save: the stored version.
+    stored: Option<EventForm>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1148,6 +1227,7 @@ async fn event_page(
             ..session_form
         },
         session_errors,
+        stored: None,
     })
 }
 
@@ -1183,26 +1263,23 @@ pub async fn event_create(
     Form(form): Form<EventForm>,
 ) -> Result<Response, AppError> {
     let t = &tc.territory;
-    match form.parse() {
-        Ok(input) => {
-            let e = store::create_event(&st.db, &tc.user.actor(), t.id, &input).await?;
-            Ok(Redirect::to(&format!("/admin/t/{}/evenements/{}", t.slug, e.id)).into_response())
-        }
-        Err(errors) => {
-            let page = event_page(
-                &st,
-                &ctx,
-                &tc,
-                None,
-                form,
-                errors,
-                SessionForm::default(),
-                FormErrors::default(),
-            )
-            .await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
-        }
-    }
+    form::submit(
+        form,
+        EventForm::parse,
+        async |input| Ok(store::create_event(&st.db, &tc.user.actor(), t.id, &input).await?),
+        form::UNVERSIONED,
+        |e| {
+            let to = format!("/admin/t/{}/evenements/{}", t.slug, e.id);
+            flash::see_other(&to, "Événement créé.")
+        },
+        async |again| {
+            let (s, s_errors) = (SessionForm::default(), FormErrors::default());
+            let page =
+                event_page(&st, &ctx, &tc, None, again.typed, again.errors, s, s_errors).await?;
+            Ok((again.status, render(&page)).into_response())
+        },
+    )
+    .await
 }
 
 pub async fn event_edit(
@@ -1242,37 +1319,38 @@ pub async fn event_update(
     store::get_event(&st.db, t.id, id)
         .await
         .map_err(not_found)?;
-    let version: i64 = form.version.parse().unwrap_or(0);
-    let (errors, status) = match form.parse() {
-        Ok(input) => match store::update_event(&st.db, &tc.user.actor(), t.id, id, version, &input)
-            .await
-        {
-            Ok(_) => {
-                return Ok(
-                    Redirect::to(&format!("/admin/t/{}/evenements/{}", t.slug, id)).into_response(),
-                )
-            }
-            Err(DbError::Stale) => {
-                let mut e = FormErrors::default();
-                e.push("title", "Quelqu’un a modifié cet événement pendant que vous le modifiiez : rechargez la page pour voir la version enregistrée. Votre saisie est conservée ci-dessous.");
-                (e, StatusCode::CONFLICT)
-            }
-            Err(e) => return Err(e.into()),
-        },
-        Err(errors) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
-    };
-    let page = event_page(
-        &st,
-        &ctx,
-        &tc,
-        Some(id),
+    let version = form::version(&form.version);
+    form::submit(
         form,
-        errors,
-        SessionForm::default(),
-        FormErrors::default(),
+        EventForm::parse,
+        async |input| {
+            let actor = tc.user.actor();
+            Ok(store::update_event(&st.db, &actor, t.id, id, version, &input).await?)
+        },
+        ("title", "Quelqu’un a modifié cet événement pendant que vous le modifiiez : la version enregistrée est résumée ci-dessous, votre saisie est conservée dans le formulaire. Enregistrez à nouveau pour garder la vôtre."),
+        |_| {
+            let to = format!("/admin/t/{}/evenements/{id}", t.slug);
+            flash::see_other(&to, "Événement enregistré.")
+        },
+        async |again| {
+            let mut typed = again.typed;
+            // After a stale save: the stored version beside what was typed,
+            // and the next save starts from it.
+            let stored = if again.stale {
+                let e = store::get_event(&st.db, t.id, id).await.map_err(not_found)?;
+                typed.version = e.version.to_string();
+                Some(EventForm::of(&e))
+            } else {
+                None
+            };
+            let (s, s_errors) = (SessionForm::default(), FormErrors::default());
+            let mut page =
+                event_page(&st, &ctx, &tc, Some(id), typed, again.errors, s, s_errors).await?;
+            page.stored = stored;
+            Ok((again.status, render(&page)).into_response())
+        },
     )
-    .await?;
-    Ok((status, render(&page)).into_response())
+    .await
 }
 
 pub(super) fn paris_instant(d: NaiveDate, t: NaiveTime) -> chrono::DateTime<Utc> {
@@ -1295,58 +1373,33 @@ pub async fn session_add(
     let e = store::get_event(&st.db, t.id, id)
         .await
         .map_err(not_found)?;
-    let mut errors = FormErrors::default();
-    let date = dates::parse_input_date(&f.date);
-    if date.is_none() {
-        errors.push("date", "Date illisible (JJ/MM/AAAA).");
-    }
-    let (start, end) = (parse_time(&f.start), parse_time(&f.end));
-    if start.is_none() || end.is_none() {
-        errors.push("start", "Heures de début et de fin illisibles (HH:MM).");
-    }
-    let capacity = super::parse_capacity(&f.capacity, &mut errors);
     let places = store::list_places(&st.db, t.id).await?;
-    let place_id = super::parse_place_choice(&f.place_id, &places, &mut errors);
-    if Audience::parse(&f.audience).is_none() {
-        errors.push("audience", "Choisissez le public.");
-    }
-    if let (Some(d), Some(a), Some(b), true) = (date, start, end, errors.is_empty()) {
-        let (sa, sb) = (paris_instant(d, a), paris_instant(d, b));
-        if sb <= sa {
-            errors.push("start", "La fin doit être après le début.");
-        } else {
-            store::add_session(
-                &st.db,
-                &tc.user.actor(),
-                t.id,
-                id,
-                &SessionInput {
-                    starts_at: sa,
-                    ends_at: sb,
-                    place_id,
-                    capacity,
-                    audience: f.audience.clone(),
-                    audience_roles: f.audience_roles.trim().to_owned(),
-                },
+    form::submit(
+        f,
+        |f| f.parse(&places),
+        async |input| Ok(store::add_session(&st.db, &tc.user.actor(), t.id, id, &input).await?),
+        form::UNVERSIONED,
+        |_| {
+            let to = format!("/admin/t/{}/evenements/{id}", t.slug);
+            flash::see_other(&to, "Séance ajoutée.")
+        },
+        async |again| {
+            let (ef, e_errors) = (EventForm::of(&e), FormErrors::default());
+            let page = event_page(
+                &st,
+                &ctx,
+                &tc,
+                Some(id),
+                ef,
+                e_errors,
+                again.typed,
+                again.errors,
             )
             .await?;
-            return Ok(
-                Redirect::to(&format!("/admin/t/{}/evenements/{}", t.slug, id)).into_response(),
-            );
-        }
-    }
-    let page = event_page(
-        &st,
-        &ctx,
-        &tc,
-        Some(id),
-        EventForm::of(&e),
-        FormErrors::default(),
-        f,
-        errors,
+            Ok((again.status, render(&page)).into_response())
+        },
     )
-    .await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+    .await
 }
 
 /// Cancel a session: registrations are closed; people already registered
@@ -1535,6 +1588,8 @@ pub async fn phone_register(
                         tok,
                     );
                 }
+                // Not a redirect: the list is shown at once with the person's
+                // status, and an empty form for the next call.
                 let msg = format!(
                     "{} : inscription {}.",
                     reg.name,

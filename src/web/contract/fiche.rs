@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::charts::Sparkline;
 use super::proposals::{propose, ProposalView};
 use crate::domain::budget::{format_euros, BudgetLineRaw};
-use crate::domain::contract::{theme_label, ActionStatus, FicheRaw, THEMES};
+use crate::domain::contract::{theme_label, ActionStatus, FicheInput, FicheRaw, THEMES};
 use crate::domain::indicator::{format_number, IndicatorKind, IndicatorRaw, MeasurementRaw};
 use crate::domain::roles::Role;
 use crate::plan::fr_date;
@@ -27,6 +27,7 @@ use crate::web::error::AppError;
 use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::session::SignedIn;
 use crate::web::AppState;
+use crate::web::{flash, form};
 
 pub fn routes(r: Routes) -> Routes {
     let partner = Access::Territory(Role::Partner);
@@ -791,7 +792,7 @@ async fn save(
     Form(raw): Form<FicheRaw>,
 ) -> Result<Response, AppError> {
     let (c, a) = load(&st, &tc, id, true).await?;
-    let version: i64 = raw.version.trim().parse().unwrap_or(0);
+    let version = form::version(&raw.version);
     // A part's form carries only its fields: the others are the stored ones.
     let part = Section::parse(&part.partie).filter(|s| s.is_fiche());
     let section = part.unwrap_or_default();
@@ -805,122 +806,166 @@ async fn save(
         // Only coordinators renumber.
         raw.code.clear();
     }
-    let mut input = match raw.parse() {
-        Ok(i) => i,
-        Err(errs) => {
-            let view = View {
-                form: Some(raw),
-                version: Some(version),
-                whole,
-                ..View::refused(section, FormErrors(errs))
-            };
-            return page(&st, &ctx, &tc, c, a, view).await;
-        }
-    };
-    // A lead partner's change of lead organisation or person is proposed to
-    // the coordination; the rest of the fiche is saved.
-    let mut lead_proposal = None;
-    if !tc.is_coordinator()
-        && (input.lead_org_id != a.lead_org_id || input.lead_person_id != a.lead_person_id)
-    {
-        let t = tc.territory.id;
-        let orgs = partners::organisations(&st.db, t).await?;
-        let people = partners::people(&st.db, t).await?;
-        let org_name = |id: Option<i64>| match id {
-            None => Some("(aucune)".to_owned()),
-            Some(i) => orgs.iter().find(|o| o.id == i).map(|o| o.name.clone()),
-        };
-        let person_name = |id: Option<i64>| match id {
-            None => Some("(aucune)".to_owned()),
-            Some(i) => people
-                .iter()
-                .find(|p| p.id == i)
-                .map(|p| p.full_name.clone()),
-        };
-        let (Some(org), Some(person)) = (
-            org_name(input.lead_org_id),
-            person_name(input.lead_person_id),
-        ) else {
-            let (f, msg) = if org_name(input.lead_org_id).is_none() {
-                (
-                    "lead_org_id",
-                    "Structure pilote : choisissez une structure de l'annuaire des partenaires",
-                )
-            } else {
-                (
-                    "lead_person_id",
-                    "Personne pilote : choisissez une personne de l'annuaire des partenaires",
-                )
-            };
-            let view = View {
-                form: Some(raw),
-                version: Some(version),
-                whole,
-                ..View::refused(section, FormErrors(vec![(f, msg.to_owned())]))
-            };
-            return page(&st, &ctx, &tc, c, a, view).await;
-        };
-        let mut words = Vec::new();
-        if input.lead_org_id != a.lead_org_id {
-            words.push(format!(
-                "structure pilote « {org} » au lieu de « {} »",
-                org_name(a.lead_org_id).unwrap_or_default()
-            ));
-        }
-        if input.lead_person_id != a.lead_person_id {
-            words.push(format!(
-                "personne pilote « {person} » au lieu de « {} »",
-                person_name(a.lead_person_id).unwrap_or_default()
-            ));
-        }
-        lead_proposal = Some((
-            Change::Lead {
-                lead_org_id: input.lead_org_id,
-                lead_person_id: input.lead_person_id,
-            },
-            format!("Pilotage : {}", words.join(" ; ")),
-        ));
-        input.lead_org_id = a.lead_org_id;
-        input.lead_person_id = a.lead_person_id;
-    }
-    match actions::save_fiche(&st.db, &user.actor(), &c, id, version, &input).await {
-        Ok(_) => {
+    form::submit(
+        raw,
+        |raw| raw.parse().map_err(FormErrors),
+        async |mut input| {
+            let lead_proposal = lead_change(&st, &tc, &a, &mut input).await?;
+            match actions::save_fiche(&st.db, &user.actor(), &c, id, version, &input).await {
+                Ok(_) => {}
+                Err(DbError::Conflict(field)) => {
+                    let errors = FormErrors(vec![fiche_conflict(&field, &input)]);
+                    return Err(form::Failed::Refused(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        errors,
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
             if let Some((change, summary)) = lead_proposal {
                 propose(&st, &tc, &user, &c, id, change, summary).await?;
             }
-            Ok(back(&tc, id, section, ""))
-        }
-        Err(DbError::Stale) => {
-            // Keep what was typed; the next save starts from the saved version.
-            let theirs = raw_of(&st, &a).await?;
-            let view = View {
-                section,
-                whole,
-                form: Some(raw),
-                conflict: Some(theirs),
-                ..Default::default()
+            Ok(())
+        },
+        // The page says it: « Quelqu'un a enregistré une autre version ».
+        ("", ""),
+        |()| flash::with_message(back(&tc, id, section, ""), "Fiche enregistrée."),
+        async |again| {
+            let (c, a) = load(&st, &tc, id, true).await?;
+            let view = if again.stale {
+                // Keep what was typed; the next save starts from the saved version.
+                View {
+                    section,
+                    whole,
+                    form: Some(again.typed),
+                    conflict: Some(raw_of(&st, &a).await?),
+                    ..Default::default()
+                }
+            } else {
+                View {
+                    form: Some(again.typed),
+                    version: Some(version),
+                    whole,
+                    ..View::refused(section, again.errors)
+                }
             };
             page(&st, &ctx, &tc, c, a, view).await
-        }
-        Err(DbError::Conflict(field)) => {
-            let (f, msg): (&'static str, String) = match field.as_str() {
-                "lead_org_id" => ("lead_org_id", "Structure pilote : choisissez une structure de l'annuaire des partenaires".into()),
-                "lead_person_id" => ("lead_person_id", "Personne pilote : choisissez une personne de l'annuaire des partenaires".into()),
-                "partners" => ("partners", "Partenaires : une structure choisie n'est pas dans l'annuaire du territoire".into()),
-                "scope" => ("scope", "Territoire de l'action : une commune ou un QPV n'est pas dans le territoire".into()),
-                "code" => ("code", format!("Code : « {} » est déjà utilisé dans ce contrat", input.code.clone().unwrap_or_default())),
-                l if l.starts_with("links:") => ("links", format!("Actions liées : aucune autre action ne porte le code « {} » dans ce contrat", &l[6..])),
-                _ => ("title", "Enregistrement refusé : une valeur entre en conflit avec une autre".into()),
-            };
-            let view = View {
-                form: Some(raw),
-                version: Some(version),
-                whole,
-                ..View::refused(section, FormErrors(vec![(f, msg)]))
-            };
-            page(&st, &ctx, &tc, c, a, view).await
-        }
-        Err(e) => Err(e.into()),
+        },
+    )
+    .await
+}
+
+/// A lead partner's change of lead organisation or person is proposed to
+/// the coordination (the change and its summary); the rest of the fiche is
+/// saved, so `input` keeps the stored lead. Coordinators change it at once.
+async fn lead_change(
+    st: &AppState,
+    tc: &TerritoryCtx,
+    a: &Action,
+    input: &mut FicheInput,
+) -> Result<Option<(Change, String)>, form::Failed> {
+    if tc.is_coordinator()
+        || (input.lead_org_id == a.lead_org_id && input.lead_person_id == a.lead_person_id)
+    {
+        return Ok(None);
+    }
+    let t = tc.territory.id;
+    let orgs = partners::organisations(&st.db, t).await?;
+    let people = partners::people(&st.db, t).await?;
+    let org_name = |id: Option<i64>| match id {
+        None => Some("(aucune)".to_owned()),
+        Some(i) => orgs.iter().find(|o| o.id == i).map(|o| o.name.clone()),
+    };
+    let person_name = |id: Option<i64>| match id {
+        None => Some("(aucune)".to_owned()),
+        Some(i) => people
+            .iter()
+            .find(|p| p.id == i)
+            .map(|p| p.full_name.clone()),
+    };
+    let (Some(org), Some(person)) = (
+        org_name(input.lead_org_id),
+        person_name(input.lead_person_id),
+    ) else {
+        let (f, msg) = if org_name(input.lead_org_id).is_none() {
+            (
+                "lead_org_id",
+                "Structure pilote : choisissez une structure de l'annuaire des partenaires",
+            )
+        } else {
+            (
+                "lead_person_id",
+                "Personne pilote : choisissez une personne de l'annuaire des partenaires",
+            )
+        };
+        let errors = FormErrors(vec![(f, msg.to_owned())]);
+        return Err(form::Failed::Refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+        ));
+    };
+    let mut words = Vec::new();
+    if input.lead_org_id != a.lead_org_id {
+        words.push(format!(
+            "structure pilote « {org} » au lieu de « {} »",
+            org_name(a.lead_org_id).unwrap_or_default()
+        ));
+    }
+    if input.lead_person_id != a.lead_person_id {
+        words.push(format!(
+            "personne pilote « {person} » au lieu de « {} »",
+            person_name(a.lead_person_id).unwrap_or_default()
+        ));
+    }
+    let proposal = (
+        Change::Lead {
+            lead_org_id: input.lead_org_id,
+            lead_person_id: input.lead_person_id,
+        },
+        format!("Pilotage : {}", words.join(" ; ")),
+    );
+    input.lead_org_id = a.lead_org_id;
+    input.lead_person_id = a.lead_person_id;
+    Ok(Some(proposal))
+}
+
+/// The message for a reference the storage refused (`DbError::Conflict`).
+fn fiche_conflict(field: &str, input: &FicheInput) -> (&'static str, String) {
+    match field {
+        "lead_org_id" => (
+            "lead_org_id",
+            "Structure pilote : choisissez une structure de l'annuaire des partenaires".into(),
+        ),
+        "lead_person_id" => (
+            "lead_person_id",
+            "Personne pilote : choisissez une personne de l'annuaire des partenaires".into(),
+        ),
+        "partners" => (
+            "partners",
+            "Partenaires : une structure choisie n'est pas dans l'annuaire du territoire".into(),
+        ),
+        "scope" => (
+            "scope",
+            "Territoire de l'action : une commune ou un QPV n'est pas dans le territoire".into(),
+        ),
+        "code" => (
+            "code",
+            format!(
+                "Code : « {} » est déjà utilisé dans ce contrat",
+                input.code.clone().unwrap_or_default()
+            ),
+        ),
+        l if l.starts_with("links:") => (
+            "links",
+            format!(
+                "Actions liées : aucune autre action ne porte le code « {} » dans ce contrat",
+                &l[6..]
+            ),
+        ),
+        _ => (
+            "title",
+            "Enregistrement refusé : une valeur entre en conflit avec une autre".into(),
+        ),
     }
 }
 

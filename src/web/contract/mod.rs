@@ -30,6 +30,7 @@ use crate::web::pages::{paragraphs, render, Ctx, FormErrors, Layout};
 use crate::web::public::load_public_territory;
 use crate::web::session::SignedIn;
 use crate::web::AppState;
+use crate::web::{flash, form};
 
 pub fn routes(r: Routes) -> Routes {
     let coord = Access::Territory(Role::Coordinator);
@@ -310,16 +311,19 @@ async fn admin_create(
     SignedIn(user): SignedIn,
     Form(form): Form<ContractRaw>,
 ) -> Result<Response, AppError> {
-    match form.parse() {
-        Ok(input) => {
-            let c = contract::create(&st.db, &user.actor(), tc.territory.id, &input).await?;
-            Ok(
-                Redirect::to(&format!("/admin/t/{}/contrats/{}", tc.territory.slug, c.id))
-                    .into_response(),
-            )
-        }
-        Err(errs) => list_page(&st, &ctx, &tc, form, FormErrors(errs)).await,
-    }
+    let t = &tc.territory;
+    form::submit(
+        form,
+        |f| f.parse().map_err(FormErrors),
+        async |input| Ok(contract::create(&st.db, &user.actor(), t.id, &input).await?),
+        form::UNVERSIONED,
+        |c| {
+            let to = format!("/admin/t/{}/contrats/{}", t.slug, c.id);
+            flash::see_other(&to, "Contrat créé.")
+        },
+        async |again| list_page(&st, &ctx, &tc, again.typed, again.errors).await,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- edit
@@ -567,46 +571,46 @@ async fn admin_save(
     Path((_, id)): Path<(String, i64)>,
     Form(form): Form<SaveForm>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let c = load(&st, &tc, id).await?;
-    let version: i64 = form.version.trim().parse().unwrap_or(0);
-    let input = match form.raw.parse() {
-        Ok(i) => i,
-        Err(errs) => {
-            return edit_page(
-                &st,
-                &ctx,
-                &tc,
-                &c,
-                version,
-                form.raw,
-                FormErrors(errs),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
+    let version = form::version(&form.version);
+    form::submit(
+        form,
+        |f| f.raw.parse().map_err(FormErrors),
+        async |input| Ok(contract::update(&st.db, &user.actor(), t.id, id, version, &input).await?),
+        // The page says it: « Quelqu'un a enregistré une autre version ».
+        ("", ""),
+        |_| {
+            flash::see_other(
+                &format!("/admin/t/{}/contrats/{id}", t.slug),
+                "Contrat enregistré.",
             )
-            .await
-        }
-    };
-    match contract::update(&st.db, &user.actor(), tc.territory.id, id, version, &input).await {
-        Ok(_) => Ok(
-            Redirect::to(&format!("/admin/t/{}/contrats/{id}", tc.territory.slug)).into_response(),
-        ),
-        Err(DbError::Stale) => {
-            // Keep what was typed; the next save starts from the saved version.
+        },
+        async |again| {
+            // After a stale save: what was typed in the form, the stored
+            // version beside it, and the next save starts from it.
+            let (version, conflict, c) = if again.stale {
+                let c = load(&st, &tc, id).await?;
+                (c.version, Some(raw_of(&c)), c)
+            } else {
+                (version, None, c)
+            };
+            let raw = again.typed.raw;
             edit_page(
                 &st,
                 &ctx,
                 &tc,
                 &c,
-                c.version,
-                form.raw,
-                FormErrors::default(),
-                Some(raw_of(&c)),
-                StatusCode::CONFLICT,
+                version,
+                raw,
+                again.errors,
+                conflict,
+                again.status,
             )
             .await
-        }
-        Err(e) => Err(e.into()),
-    }
+        },
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- plan
@@ -1152,46 +1156,49 @@ async fn admin_add_indicator(
     Form(raw): Form<IndicatorRaw>,
 ) -> Result<Response, AppError> {
     let c = load(&st, &tc, id).await?;
-    match raw.parse() {
-        Ok(i) => {
-            crate::storage::indicators::create(&st.db, &user.actor(), &c, None, &i).await?;
-            Ok(Redirect::to(&format!(
-                "/admin/t/{}/contrats/{id}#indicateurs",
-                tc.territory.slug
-            ))
-            .into_response())
-        }
-        Err(errs) => {
-            let errors = errs
-                .into_iter()
-                .map(|(f, m)| {
-                    let f: &'static str = match f {
-                        "kind" => "i_kind",
-                        "unit" => "i_unit",
-                        "baseline" => "i_baseline",
-                        "target" => "i_target",
-                        "target_on" => "i_target_on",
-                        _ => "i_label",
-                    };
-                    (f, m)
-                })
-                .collect();
+    form::submit(
+        raw,
+        |raw| {
+            raw.parse().map_err(|errs| {
+                let field = |f| match f {
+                    "kind" => "i_kind",
+                    "unit" => "i_unit",
+                    "baseline" => "i_baseline",
+                    "target" => "i_target",
+                    "target_on" => "i_target_on",
+                    _ => "i_label",
+                };
+                FormErrors(errs.into_iter().map(|(f, m)| (field(f), m)).collect())
+            })
+        },
+        async |i| {
+            Ok(crate::storage::indicators::create(&st.db, &user.actor(), &c, None, &i).await?)
+        },
+        form::UNVERSIONED,
+        |_| {
+            let to = format!("/admin/t/{}/contrats/{id}#indicateurs", tc.territory.slug);
+            flash::see_other(&to, "Indicateur ajouté.")
+        },
+        async |again| {
+            let forms = IndicatorForms {
+                new: again.typed,
+                ..Default::default()
+            };
+            let contract = (c.version, raw_of(&c), None);
             edit_page_with(
                 &st,
                 &ctx,
                 &tc,
                 &c,
-                (c.version, raw_of(&c), None),
-                FormErrors(errors),
-                IndicatorForms {
-                    new: raw,
-                    ..Default::default()
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
+                contract,
+                again.errors,
+                forms,
+                again.status,
             )
             .await
-        }
-    }
+        },
+    )
+    .await
 }
 
 /// « PDF », « ODT » or « DOCX » for a stored media type.

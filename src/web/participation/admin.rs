@@ -23,11 +23,11 @@ use crate::storage::participation::{
     QuestionError,
 };
 use crate::storage::users;
-use crate::storage::DbError;
 use crate::web::access::TerritoryCtx;
 use crate::web::error::AppError;
 use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::AppState;
+use crate::web::{flash, form};
 
 fn see_other(to: String) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response()
@@ -312,30 +312,23 @@ pub async fn body_create(
     ctx: Ctx,
     Form(f): Form<BodyForm>,
 ) -> Result<Response, AppError> {
-    match f.parse() {
-        Ok(input) => {
-            let b = store::create_body(&st.db, &tc.user.actor(), tc.territory.id, &input).await?;
+    let t = &tc.territory;
+    form::submit(
+        f,
+        |f| f.parse().map_err(FormErrors),
+        async |input| Ok(store::create_body(&st.db, &tc.user.actor(), t.id, &input).await?),
+        form::UNVERSIONED,
+        |b| {
             st.cache.clear();
-            Ok(see_other(format!(
-                "/admin/t/{}/instances/{}",
-                tc.territory.slug, b.id
-            )))
-        }
-        Err(list) => {
-            let mut errors = FormErrors::default();
-            push_all(&mut errors, list);
-            home_page(
-                &st,
-                &ctx,
-                &tc,
-                f,
-                ConsultationForm::default(),
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+            let to = format!("/admin/t/{}/instances/{}", t.slug, b.id);
+            flash::see_other(&to, "Instance créée.")
+        },
+        async |again| {
+            let (f, c) = (again.typed, ConsultationForm::default());
+            home_page(&st, &ctx, &tc, f, c, again.errors, again.status).await
+        },
+    )
+    .await
 }
 
 pub async fn consultation_create(
@@ -344,31 +337,23 @@ pub async fn consultation_create(
     ctx: Ctx,
     Form(f): Form<ConsultationForm>,
 ) -> Result<Response, AppError> {
-    match f.parse() {
-        Ok(input) => {
-            let c = store::create_consultation(&st.db, &tc.user.actor(), tc.territory.id, &input)
-                .await?;
+    let t = &tc.territory;
+    form::submit(
+        f,
+        |f| f.parse().map_err(FormErrors),
+        async |input| Ok(store::create_consultation(&st.db, &tc.user.actor(), t.id, &input).await?),
+        form::UNVERSIONED,
+        |c| {
             st.cache.clear();
-            Ok(see_other(format!(
-                "/admin/t/{}/consultations/{}",
-                tc.territory.slug, c.id
-            )))
-        }
-        Err(list) => {
-            let mut errors = FormErrors::default();
-            push_all(&mut errors, list);
-            home_page(
-                &st,
-                &ctx,
-                &tc,
-                BodyForm::default(),
-                f,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+            let to = format!("/admin/t/{}/consultations/{}", t.slug, c.id);
+            flash::see_other(&to, "Consultation créée.")
+        },
+        async |again| {
+            let (b, c) = (BodyForm::default(), again.typed);
+            home_page(&st, &ctx, &tc, b, c, again.errors, again.status).await
+        },
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- join requests
@@ -658,57 +643,34 @@ pub async fn body_update(
     ctx: Ctx,
     Form(f): Form<BodyForm>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let b = load_body(&st, &tc, &id).await?;
-    let mut errors = FormErrors::default();
-    match f.parse() {
-        Ok(input) => {
-            let version = f.version.trim().parse().unwrap_or(0);
-            match store::update_body(
-                &st.db,
-                &tc.user.actor(),
-                tc.territory.id,
-                b.id,
-                version,
-                &input,
-            )
-            .await
-            {
-                Ok(b) => {
-                    st.cache.clear();
-                    Ok(see_other(format!(
-                        "/admin/t/{}/instances/{}",
-                        tc.territory.slug, b.id
-                    )))
-                }
-                Err(DbError::Stale) => {
-                    errors.push("name", "Quelqu’un a modifié cette instance entre-temps. Voici la version enregistrée ; votre saisie est affichée à côté : reportez vos changements puis enregistrez.");
-                    let forms = BodyForms {
-                        form: Some(BodyForm::of(&b)),
-                        conflict: Some(f),
-                        ..Default::default()
-                    };
-                    body_page(&st, &ctx, &tc, b, forms, errors, StatusCode::CONFLICT).await
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        Err(list) => {
-            push_all(&mut errors, list);
-            body_page(
-                &st,
-                &ctx,
-                &tc,
-                b,
-                BodyForms {
-                    form: Some(f),
-                    ..Default::default()
-                },
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    let (body_id, version) = (b.id, form::version(&f.version));
+    form::submit(
+        f,
+        |f| f.parse().map_err(FormErrors),
+        async |input| {
+            Ok(store::update_body(&st.db, &tc.user.actor(), t.id, body_id, version, &input).await?)
+        },
+        ("name", "Quelqu’un a modifié cette instance entre-temps. Voici la version enregistrée ; votre saisie est affichée à côté : reportez vos changements puis enregistrez."),
+        |b| {
+            st.cache.clear();
+            let to = format!("/admin/t/{}/instances/{}", t.slug, b.id);
+            flash::see_other(&to, "Instance enregistrée.")
+        },
+        async |again| {
+            // After a stale save: the stored version in the form, the typed one beside.
+            let (b, forms) = if again.stale {
+                let b = load_body(&st, &tc, &id).await?;
+                let form = Some(BodyForm::of(&b));
+                (b, BodyForms { form, conflict: Some(again.typed), ..Default::default() })
+            } else {
+                (b, BodyForms { form: Some(again.typed), ..Default::default() })
+            };
+            body_page(&st, &ctx, &tc, b, forms, again.errors, again.status).await
+        },
+    )
+    .await
 }
 
 pub async fn member_add(
@@ -718,60 +680,68 @@ pub async fn member_add(
     ctx: Ctx,
     Form(f): Form<MemberForm>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let b = load_body(&st, &tc, &id).await?;
-    let mut errors = FormErrors::default();
-    let parsed = MemberInput::parse(
-        &f.name,
-        &f.organisation,
-        &f.role,
-        f.inhabitant.is_some(),
-        &f.email,
-        &f.mandate_start,
-        &f.mandate_end,
-    );
-    let mut user_id = None;
+    let body_id = b.id;
+    let mut account = Ok(None);
     if !f.account.trim().is_empty() {
-        match users::find_by_email(&st.db, &f.account.trim().to_lowercase()).await? {
-            Some(u) => user_id = Some(u.id),
-            None => errors.push("account", "Aucun compte n’a cette adresse : créez d’abord le compte (Comptes du territoire), ou laissez vide."),
-        }
+        account = match users::find_by_email(&st.db, &f.account.trim().to_lowercase()).await? {
+            Some(u) => Ok(Some(u.id)),
+            None => Err("Aucun compte n’a cette adresse : créez d’abord le compte (Comptes du territoire), ou laissez vide."),
+        };
     }
-    match parsed {
-        Ok(m) if errors.is_empty() => {
-            store::add_member(&st.db, &tc.user.actor(), tc.territory.id, b.id, &m, user_id).await?;
-            st.cache.clear();
-            Ok(see_other(format!(
-                "/admin/t/{}/instances/{}#membres",
-                tc.territory.slug, b.id
-            )))
-        }
-        other => {
-            if let Err(list) = other {
-                push_all(&mut errors, list);
+    form::submit(
+        f,
+        |f| {
+            let mut errors = FormErrors::default();
+            if let Err(m) = account {
+                errors.push("account", m);
             }
+            let parsed = MemberInput::parse(
+                &f.name,
+                &f.organisation,
+                &f.role,
+                f.inhabitant.is_some(),
+                &f.email,
+                &f.mandate_start,
+                &f.mandate_end,
+            );
+            match parsed {
+                Ok(m) if errors.is_empty() => Ok((m, account.unwrap_or_default())),
+                Ok(_) => Err(errors),
+                Err(list) => {
+                    push_all(&mut errors, list);
+                    Err(errors)
+                }
+            }
+        },
+        async |(m, user_id)| {
+            Ok(store::add_member(&st.db, &tc.user.actor(), t.id, body_id, &m, user_id).await?)
+        },
+        form::UNVERSIONED,
+        |_| {
+            st.cache.clear();
+            let to = format!("/admin/t/{}/instances/{body_id}#membres", t.slug);
+            flash::see_other(&to, "Membre ajouté.")
+        },
+        async |again| {
             // The member form's fields carry an `m_` prefix in the page.
             let errors = FormErrors(
-                errors
+                again
+                    .errors
                     .0
                     .into_iter()
                     .map(|(k, v)| (member_field(k), v))
                     .collect(),
             );
-            body_page(
-                &st,
-                &ctx,
-                &tc,
-                b,
-                BodyForms {
-                    member: f,
-                    ..Default::default()
-                },
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+            let forms = BodyForms {
+                member: again.typed,
+                ..Default::default()
+            };
+            body_page(&st, &ctx, &tc, b, forms, errors, again.status).await
+        },
+    )
+    .await
 }
 
 fn member_field(k: &str) -> &'static str {
@@ -807,47 +777,47 @@ pub async fn document_add(
     ctx: Ctx,
     Form(f): Form<DocumentForm>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let b = load_body(&st, &tc, &id).await?;
-    let mut errors = FormErrors::default();
-    let title = crate::domain::text::bounded(&f.title, "Titre du document", true, 200);
-    if let Err(e) = &title {
-        errors.push("d_title", e.0.clone());
-    }
-    let url = f.url.trim();
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 1000 {
-        errors.push(
-            "d_url",
-            "Adresse du document : un lien complet commençant par https://",
-        );
-    }
-    if !errors.is_empty() {
-        return body_page(
-            &st,
-            &ctx,
-            &tc,
-            b,
-            BodyForms {
-                document: f,
+    let body_id = b.id;
+    form::submit(
+        f,
+        |f| {
+            let mut errors = FormErrors::default();
+            let title = crate::domain::text::bounded(&f.title, "Titre du document", true, 200)
+                .map_err(|e| errors.push("d_title", e.0))
+                .unwrap_or_default();
+            let url = f.url.trim().to_owned();
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 1000 {
+                errors.push(
+                    "d_url",
+                    "Adresse du document : un lien complet commençant par https://",
+                );
+            }
+            if errors.is_empty() {
+                Ok((title, url))
+            } else {
+                Err(errors)
+            }
+        },
+        async |(title, url)| {
+            let actor = tc.user.actor();
+            Ok(store::add_document(&st.db, &actor, t.id, body_id, &title, &url).await?)
+        },
+        form::UNVERSIONED,
+        |_| {
+            let to = format!("/admin/t/{}/instances/{body_id}#documents", t.slug);
+            flash::see_other(&to, "Document ajouté.")
+        },
+        async |again| {
+            let forms = BodyForms {
+                document: again.typed,
                 ..Default::default()
-            },
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    store::add_document(
-        &st.db,
-        &tc.user.actor(),
-        tc.territory.id,
-        b.id,
-        &title.unwrap_or_default(),
-        url,
+            };
+            body_page(&st, &ctx, &tc, b, forms, again.errors, again.status).await
+        },
     )
-    .await?;
-    Ok(see_other(format!(
-        "/admin/t/{}/instances/{}#documents",
-        tc.territory.slug, b.id
-    )))
+    .await
 }
 
 /// Upload a file (PDF, ODT, DOCX) to a body's members' space.
@@ -923,38 +893,36 @@ pub async fn meeting_create(
     ctx: Ctx,
     Form(f): Form<MeetingForm>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let b = load_body(&st, &tc, &id).await?;
-    match f.parse() {
-        Ok(m) => {
-            let m =
-                store::create_meeting(&st.db, &tc.user.actor(), tc.territory.id, b.id, &m).await?;
+    let body_id = b.id;
+    form::submit(
+        f,
+        |f| {
+            f.parse().map_err(|list| {
+                FormErrors(
+                    list.into_iter()
+                        .map(|(k, v)| (meeting_field(k), v))
+                        .collect(),
+                )
+            })
+        },
+        async |m| Ok(store::create_meeting(&st.db, &tc.user.actor(), t.id, body_id, &m).await?),
+        form::UNVERSIONED,
+        |m| {
             st.cache.clear();
-            Ok(see_other(format!(
-                "/admin/t/{}/reunions/{}",
-                tc.territory.slug, m.id
-            )))
-        }
-        Err(list) => {
-            let errors = FormErrors(
-                list.into_iter()
-                    .map(|(k, v)| (meeting_field(k), v))
-                    .collect(),
-            );
-            body_page(
-                &st,
-                &ctx,
-                &tc,
-                b,
-                BodyForms {
-                    meeting: f,
-                    ..Default::default()
-                },
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+            let to = format!("/admin/t/{}/reunions/{}", t.slug, m.id);
+            flash::see_other(&to, "Réunion créée.")
+        },
+        async |again| {
+            let forms = BodyForms {
+                meeting: again.typed,
+                ..Default::default()
+            };
+            body_page(&st, &ctx, &tc, b, forms, again.errors, again.status).await
+        },
+    )
+    .await
 }
 
 fn meeting_field(k: &str) -> &'static str {
@@ -1098,62 +1066,34 @@ pub async fn meeting_update(
     ctx: Ctx,
     Form(f): Form<MeetingForm>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let m = load_meeting(&st, &tc, &id).await?;
-    let mut errors = FormErrors::default();
-    match f.parse() {
-        Ok(input) => {
-            let version = f.version.trim().parse().unwrap_or(0);
-            match store::update_meeting(
-                &st.db,
-                &tc.user.actor(),
-                tc.territory.id,
-                m.id,
-                version,
-                &input,
-            )
-            .await
-            {
-                Ok(m) => {
-                    st.cache.clear();
-                    Ok(see_other(format!(
-                        "/admin/t/{}/reunions/{}",
-                        tc.territory.slug, m.id
-                    )))
-                }
-                Err(DbError::Stale) => {
-                    errors.push("title", "Quelqu’un a modifié cette réunion entre-temps. Voici la version enregistrée ; votre saisie est affichée à côté.");
-                    meeting_page(
-                        &st,
-                        &ctx,
-                        &tc,
-                        m,
-                        None,
-                        Some(f),
-                        DecisionForm::default(),
-                        errors,
-                        StatusCode::CONFLICT,
-                    )
-                    .await
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        Err(list) => {
-            push_all(&mut errors, list);
-            meeting_page(
-                &st,
-                &ctx,
-                &tc,
-                m,
-                Some(f),
-                None,
-                DecisionForm::default(),
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    let (meeting_id, version) = (m.id, form::version(&f.version));
+    form::submit(
+        f,
+        |f| f.parse().map_err(FormErrors),
+        async |input| {
+            let actor = tc.user.actor();
+            Ok(store::update_meeting(&st.db, &actor, t.id, meeting_id, version, &input).await?)
+        },
+        ("title", "Quelqu’un a modifié cette réunion entre-temps. Voici la version enregistrée ; votre saisie est affichée à côté."),
+        |m| {
+            st.cache.clear();
+            let to = format!("/admin/t/{}/reunions/{}", t.slug, m.id);
+            flash::see_other(&to, "Réunion enregistrée.")
+        },
+        async |again| {
+            // After a stale save: the stored version in the form, the typed one beside.
+            let (m, form, conflict) = if again.stale {
+                (load_meeting(&st, &tc, &id).await?, None, Some(again.typed))
+            } else {
+                (m, Some(again.typed), None)
+            };
+            let d = DecisionForm::default();
+            meeting_page(&st, &ctx, &tc, m, form, conflict, d, again.errors, again.status).await
+        },
+    )
+    .await
 }
 
 pub async fn meeting_presence(
@@ -1244,72 +1184,70 @@ pub async fn decision_add(
     ctx: Ctx,
     Form(f): Form<DecisionForm>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let m = load_meeting(&st, &tc, &id).await?;
-    let mut errors = FormErrors::default();
-    let text = crate::domain::text::bounded(&f.text, "Décision", true, 5000)
-        .map_err(|e| errors.push("d_text", e.0))
-        .unwrap_or_default();
-    let follow_up = crate::domain::text::bounded(&f.follow_up, "Suite à donner", false, 2000)
-        .map_err(|e| errors.push("d_follow_up", e.0))
-        .unwrap_or_default();
-    let owner = crate::domain::text::bounded(&f.owner, "Responsable", false, 200)
-        .map_err(|e| errors.push("d_owner", e.0))
-        .unwrap_or_default();
-    let due_on = match f.due_on.trim() {
-        "" => None,
-        s => match crate::domain::dates::parse_form_date(s) {
-            Some(d) => Some(d),
-            None => {
-                errors.push("d_due_on", "Échéance illisible (AAAA-MM-JJ).");
-                None
-            }
-        },
+    let meeting_id = m.id;
+    let action = match f.action_code.trim() {
+        "" => Ok(None),
+        code => store::action_id_by_code(&st.db, t.id, code)
+            .await?
+            .map(Some)
+            .ok_or_else(|| {
+                format!("Aucune fiche action « {code} » dans le contrat du territoire.")
+            }),
     };
-    let action_id = match f.action_code.trim() {
-        "" => None,
-        code => match store::action_id_by_code(&st.db, tc.territory.id, code).await? {
-            Some(id) => Some(id),
-            None => {
-                errors.push(
-                    "d_action_code",
-                    format!("Aucune fiche action « {code} » dans le contrat du territoire."),
-                );
-                None
+    form::submit(
+        f,
+        |f| {
+            let mut errors = FormErrors::default();
+            let text = crate::domain::text::bounded(&f.text, "Décision", true, 5000)
+                .map_err(|e| errors.push("d_text", e.0))
+                .unwrap_or_default();
+            let follow_up =
+                crate::domain::text::bounded(&f.follow_up, "Suite à donner", false, 2000)
+                    .map_err(|e| errors.push("d_follow_up", e.0))
+                    .unwrap_or_default();
+            let owner = crate::domain::text::bounded(&f.owner, "Responsable", false, 200)
+                .map_err(|e| errors.push("d_owner", e.0))
+                .unwrap_or_default();
+            let due_on = match f.due_on.trim() {
+                "" => None,
+                s => match crate::domain::dates::parse_form_date(s) {
+                    Some(d) => Some(d),
+                    None => {
+                        errors.push("d_due_on", "Échéance illisible (AAAA-MM-JJ).");
+                        None
+                    }
+                },
+            };
+            let action_id = action
+                .map_err(|m| errors.push("d_action_code", m))
+                .unwrap_or(None);
+            if !errors.is_empty() {
+                return Err(errors);
             }
+            Ok(DecisionInput {
+                text,
+                follow_up,
+                owner,
+                due_on,
+                action_id,
+            })
         },
-    };
-    if !errors.is_empty() {
-        return meeting_page(
-            &st,
-            &ctx,
-            &tc,
-            m,
-            None,
-            None,
-            f,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    store::add_decision(
-        &st.db,
-        &tc.user.actor(),
-        tc.territory.id,
-        m.id,
-        &DecisionInput {
-            text,
-            follow_up,
-            owner,
-            due_on,
-            action_id,
+        async |input| {
+            Ok(store::add_decision(&st.db, &tc.user.actor(), t.id, meeting_id, &input).await?)
+        },
+        form::UNVERSIONED,
+        |_| {
+            let to = format!("/admin/t/{}/reunions/{meeting_id}#decisions", t.slug);
+            flash::see_other(&to, "Décision ajoutée.")
+        },
+        async |again| {
+            let d = again.typed;
+            meeting_page(&st, &ctx, &tc, m, None, None, d, again.errors, again.status).await
         },
     )
-    .await?;
-    Ok(see_other(format!(
-        "/admin/t/{}/reunions/{}#decisions",
-        tc.territory.slug, m.id
-    )))
+    .await
 }
 
 // ---------------------------------------------------------------- consultations
@@ -1494,64 +1432,35 @@ pub async fn consultation_update(
     ctx: Ctx,
     Form(f): Form<ConsultationForm>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let c = load_consultation(&st, &tc, &id).await?;
-    let mut errors = FormErrors::default();
-    match f.parse() {
-        Ok(input) => {
-            let version = f.version.trim().parse().unwrap_or(0);
-            match store::update_consultation(
-                &st.db,
-                &tc.user.actor(),
-                tc.territory.id,
-                c.id,
-                version,
-                &input,
-            )
-            .await
-            {
-                Ok(c) => {
-                    st.cache.clear();
-                    Ok(see_other(format!(
-                        "/admin/t/{}/consultations/{}",
-                        tc.territory.slug, c.id
-                    )))
-                }
-                Err(DbError::Stale) => {
-                    errors.push("title", "Quelqu’un a modifié cette consultation entre-temps. Voici la version enregistrée ; votre saisie est affichée à côté.");
-                    consultation_page(
-                        &st,
-                        &ctx,
-                        &tc,
-                        c,
-                        None,
-                        Some(f),
-                        QuestionForm::default(),
-                        Vec::new(),
-                        errors,
-                        StatusCode::CONFLICT,
-                    )
-                    .await
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        Err(list) => {
-            push_all(&mut errors, list);
-            consultation_page(
-                &st,
-                &ctx,
-                &tc,
-                c,
-                Some(f),
-                None,
-                QuestionForm::default(),
-                Vec::new(),
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    let (cid, version) = (c.id, form::version(&f.version));
+    form::submit(
+        f,
+        |f| f.parse().map_err(FormErrors),
+        async |input| {
+            let actor = tc.user.actor();
+            Ok(store::update_consultation(&st.db, &actor, t.id, cid, version, &input).await?)
+        },
+        ("title", "Quelqu’un a modifié cette consultation entre-temps. Voici la version enregistrée ; votre saisie est affichée à côté."),
+        |c| {
+            st.cache.clear();
+            let to = format!("/admin/t/{}/consultations/{}", t.slug, c.id);
+            flash::see_other(&to, "Consultation enregistrée.")
+        },
+        async |again| {
+            // After a stale save: the stored version in the form, the typed one beside.
+            let (c, form, conflict) = if again.stale {
+                (load_consultation(&st, &tc, &id).await?, None, Some(again.typed))
+            } else {
+                (c, Some(again.typed), None)
+            };
+            let (q, tokens) = (QuestionForm::default(), Vec::new());
+            consultation_page(&st, &ctx, &tc, c, form, conflict, q, tokens, again.errors, again.status)
+                .await
+        },
+    )
+    .await
 }
 
 fn question_field(k: &str) -> &'static str {
@@ -1573,37 +1482,62 @@ pub async fn question_add(
     ctx: Ctx,
     Form(f): Form<QuestionForm>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let c = load_consultation(&st, &tc, &id).await?;
+    let cid = c.id;
     let earlier = store::questions(&st.db, c.id).await?;
-    let mut errors = FormErrors::default();
-    match f.parse(&earlier) {
-        Ok(q) => {
-            match store::add_question(&st.db, &tc.user.actor(), tc.territory.id, c.id, &q).await {
-                Ok(_) => {
-                    st.cache.clear();
-                    return Ok(see_other(format!(
-                        "/admin/t/{}/consultations/{}#questions",
-                        tc.territory.slug, c.id
-                    )));
-                }
-                Err(QuestionError::HasAnswers) => {
-                    errors.push("q_label", QuestionError::HasAnswers.to_string())
-                }
-                Err(QuestionError::Db(e)) => return Err(e.into()),
-            }
+    form::submit(
+        f,
+        |f| {
+            f.parse(&earlier).map_err(|list| {
+                FormErrors(
+                    list.into_iter()
+                        .map(|(k, v)| (question_field(k), v))
+                        .collect(),
+                )
+            })
+        },
+        async |q| {
+            store::add_question(&st.db, &tc.user.actor(), t.id, cid, &q)
+                .await
+                .map_err(|e| question_refused(e, "q_label"))
+        },
+        form::UNVERSIONED,
+        |_| {
+            st.cache.clear();
+            let to = format!("/admin/t/{}/consultations/{cid}#questions", t.slug);
+            flash::see_other(&to, "Question ajoutée.")
+        },
+        async |again| {
+            let (q, tokens) = (again.typed, Vec::new());
+            consultation_page(
+                &st,
+                &ctx,
+                &tc,
+                c,
+                None,
+                None,
+                q,
+                tokens,
+                again.errors,
+                again.status,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+/// A question change refused because answers exist: 409 with the message.
+fn question_refused(e: QuestionError, field: &'static str) -> form::Failed {
+    match e {
+        QuestionError::HasAnswers => {
+            let mut errors = FormErrors::default();
+            errors.push(field, QuestionError::HasAnswers.to_string());
+            form::Failed::Refused(StatusCode::CONFLICT, errors)
         }
-        Err(list) => {
-            for (k, v) in list {
-                errors.push(question_field(k), v);
-            }
-        }
+        QuestionError::Db(e) => e.into(),
     }
-    let status = if errors.0.iter().any(|(_, m)| m.starts_with("Des réponses")) {
-        StatusCode::CONFLICT
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    consultation_page(&st, &ctx, &tc, c, None, None, f, Vec::new(), errors, status).await
 }
 
 pub async fn question_update(
@@ -1613,51 +1547,48 @@ pub async fn question_update(
     ctx: Ctx,
     Form(f): Form<QuestionForm>,
 ) -> Result<Response, AppError> {
-    let q = store::get_question(&st.db, tc.territory.id, path_id(&id)?).await?;
-    let c = store::get_consultation(&st.db, tc.territory.id, q.consultation_id).await?;
+    let t = &tc.territory;
+    let q = store::get_question(&st.db, t.id, path_id(&id)?).await?;
+    let c = store::get_consultation(&st.db, t.id, q.consultation_id).await?;
+    let cid = c.id;
     let all = store::questions(&st.db, c.id).await?;
     let earlier: Vec<Question> = all.iter().take_while(|x| x.id != q.id).cloned().collect();
-    let mut errors = FormErrors::default();
-    match f.parse(&earlier) {
-        Ok(input) => {
-            match store::update_question(&st.db, &tc.user.actor(), tc.territory.id, q.id, &input)
+    form::submit(
+        f,
+        |f| {
+            f.parse(&earlier).map_err(|list| {
+                let m = |v| ("questions", format!("Question {} : {v}", q.position));
+                FormErrors(list.into_iter().map(|(_, v)| m(v)).collect())
+            })
+        },
+        async |input| {
+            store::update_question(&st.db, &tc.user.actor(), t.id, q.id, &input)
                 .await
-            {
-                Ok(()) => {
-                    st.cache.clear();
-                    return Ok(see_other(format!(
-                        "/admin/t/{}/consultations/{}#questions",
-                        tc.territory.slug, c.id
-                    )));
-                }
-                Err(QuestionError::HasAnswers) => {
-                    errors.push("questions", QuestionError::HasAnswers.to_string())
-                }
-                Err(QuestionError::Db(e)) => return Err(e.into()),
-            }
-        }
-        Err(list) => {
-            for (_, v) in list {
-                errors.push("questions", format!("Question {} : {v}", q.position));
-            }
-        }
-    }
-    let status = if errors.0.iter().any(|(_, m)| m.starts_with("Des réponses")) {
-        StatusCode::CONFLICT
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    consultation_page(
-        &st,
-        &ctx,
-        &tc,
-        c,
-        None,
-        None,
-        QuestionForm::default(),
-        Vec::new(),
-        errors,
-        status,
+                .map_err(|e| question_refused(e, "questions"))
+        },
+        form::UNVERSIONED,
+        |()| {
+            st.cache.clear();
+            let to = format!("/admin/t/{}/consultations/{cid}#questions", t.slug);
+            flash::see_other(&to, "Question enregistrée.")
+        },
+        async |again| {
+            // The questions are edited in place: the list shows the stored ones.
+            let (qf, tokens) = (QuestionForm::default(), Vec::new());
+            consultation_page(
+                &st,
+                &ctx,
+                &tc,
+                c,
+                None,
+                None,
+                qf,
+                tokens,
+                again.errors,
+                again.status,
+            )
+            .await
+        },
     )
     .await
 }
@@ -1909,103 +1840,94 @@ pub async fn idea_moderate(
 ) -> Result<Response, AppError> {
     let t = &tc.territory;
     let idea = store::get_idea(&st.db, t.id, path_id(&id)?).await?;
-    let mut errors = FormErrors::default();
-    // Every message names the idea; the summary links to the moderation list.
-    let field = |_: &str| -> &'static str { "idees" };
-    let status = IdeaStatus::parse(&f.status);
-    if status.is_none() {
-        errors.push(field("status"), "Choisissez un statut.");
-    }
-    let reason = crate::domain::text::bounded(&f.reason, "Motif", false, 1000)
-        .map_err(|e| errors.push(field("reason"), e.0))
-        .unwrap_or_default();
-    if status == Some(IdeaStatus::Declined) && reason.is_empty() {
-        errors.push(
-            field("reason"),
-            format!("Idée n° {} : indiquez le motif du refus.", idea.id),
-        );
-    }
-    let merged_into = match f.merged_into.trim() {
-        "" => None,
-        s => match s.parse::<i64>() {
-            Ok(n) if n != idea.id && store::get_idea(&st.db, t.id, n).await.is_ok() => Some(n),
-            _ => {
-                errors.push(
-                    field("merged"),
-                    format!("Idée n° {} : regroupement avec une idée inconnue.", idea.id),
-                );
-                None
+    // What needs the database is looked up first; `parse` then checks it all.
+    let merged_known = match f.merged_into.trim().parse::<i64>() {
+        Ok(n) => n != idea.id && store::get_idea(&st.db, t.id, n).await.is_ok(),
+        Err(_) => false,
+    };
+    let action = match f.action_code.trim() {
+        "" => Ok(None),
+        code => store::action_id_by_code(&st.db, t.id, code)
+            .await?
+            .map(Some)
+            .ok_or_else(|| {
+                format!("Aucune fiche action « {code} » dans le contrat du territoire.")
+            }),
+    };
+    let version = form::version(&f.version);
+    let stale = format!("Idée n° {} : quelqu’un l’a modérée entre-temps ; voici son état actuel, recommencez si besoin.", idea.id);
+    form::submit(
+        f,
+        |f| {
+            let mut errors = FormErrors::default();
+            // Every message names the idea; the summary links to the moderation list.
+            let field = "idees";
+            let status = IdeaStatus::parse(&f.status);
+            if status.is_none() {
+                errors.push(field, "Choisissez un statut.");
             }
-        },
-    };
-    if status == Some(IdeaStatus::Merged) && merged_into.is_none() && errors.is_empty() {
-        errors.push(
-            field("merged"),
-            format!(
-                "Idée n° {} : indiquez le numéro de l’idée avec laquelle la regrouper.",
-                idea.id
-            ),
-        );
-    }
-    let answer = crate::domain::text::bounded(&f.answer, "Réponse publique", false, 5000)
-        .map_err(|e| errors.push(field("answer"), e.0))
-        .unwrap_or_default();
-    let action_id = match f.action_code.trim() {
-        "" => None,
-        code => match store::action_id_by_code(&st.db, t.id, code).await? {
-            Some(id) => Some(id),
-            None => {
+            let reason = crate::domain::text::bounded(&f.reason, "Motif", false, 1000)
+                .map_err(|e| errors.push(field, e.0))
+                .unwrap_or_default();
+            if status == Some(IdeaStatus::Declined) && reason.is_empty() {
                 errors.push(
-                    field("action"),
-                    format!("Aucune fiche action « {code} » dans le contrat du territoire."),
+                    field,
+                    format!("Idée n° {} : indiquez le motif du refus.", idea.id),
                 );
-                None
             }
+            let merged_into = match f.merged_into.trim() {
+                "" => None,
+                s => match s.parse::<i64>() {
+                    Ok(n) if merged_known => Some(n),
+                    _ => {
+                        errors.push(
+                            field,
+                            format!("Idée n° {} : regroupement avec une idée inconnue.", idea.id),
+                        );
+                        None
+                    }
+                },
+            };
+            if status == Some(IdeaStatus::Merged) && merged_into.is_none() && errors.is_empty() {
+                errors.push(
+                    field,
+                    format!(
+                        "Idée n° {} : indiquez le numéro de l’idée avec laquelle la regrouper.",
+                        idea.id
+                    ),
+                );
+            }
+            let answer = crate::domain::text::bounded(&f.answer, "Réponse publique", false, 5000)
+                .map_err(|e| errors.push(field, e.0))
+                .unwrap_or_default();
+            let action_id = action.map_err(|m| errors.push(field, m)).unwrap_or(None);
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+            Ok(Moderation {
+                status: status.unwrap_or(IdeaStatus::Pending),
+                reason,
+                merged_into,
+                answer,
+                action_id,
+            })
         },
-    };
-    if !errors.is_empty() {
-        return home_page(
-            &st,
-            &ctx,
-            &tc,
-            BodyForm::default(),
-            ConsultationForm::default(),
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let version = f.version.trim().parse().unwrap_or(0);
-    let m = Moderation {
-        status: status.unwrap_or(IdeaStatus::Pending),
-        reason,
-        merged_into,
-        answer,
-        action_id,
-    };
-    match store::moderate_idea(&st.db, &tc.user.actor(), t.id, idea.id, version, &m).await {
-        Ok(_) => {
+        async |m| {
+            Ok(store::moderate_idea(&st.db, &tc.user.actor(), t.id, idea.id, version, &m).await?)
+        },
+        ("idees", &stale),
+        |_| {
             st.cache.clear();
-            Ok(see_other(format!(
-                "/admin/t/{}/participation#idees",
-                t.slug
-            )))
-        }
-        Err(DbError::Stale) => {
-            errors.push(field("status"), format!("Idée n° {} : quelqu’un l’a modérée entre-temps ; voici son état actuel, recommencez si besoin.", idea.id));
-            home_page(
-                &st,
-                &ctx,
-                &tc,
-                BodyForm::default(),
-                ConsultationForm::default(),
-                errors,
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+            let to = format!("/admin/t/{}/participation#idees", t.slug);
+            flash::see_other(&to, "Idée modérée.")
+        },
+        async |again| {
+            // The moderation list shows each idea as stored.
+            let (b, c) = (BodyForm::default(), ConsultationForm::default());
+            home_page(&st, &ctx, &tc, b, c, again.errors, again.status).await
+        },
+    )
+    .await
 }
 
 pub async fn idea_delete(
