@@ -78,46 +78,62 @@ pub(super) async fn add_indicator(
     Path((_, id)): Path<(String, i64)>,
     Form(raw): Form<IndicatorRaw>,
 ) -> Result<Response, AppError> {
-    let (c, a) = load(&st, &tc, id, true).await?;
-    match raw.parse() {
-        // A lead partner's baseline or target is proposed to the coordination.
-        Ok(i)
-            if !tc.is_coordinator()
-                && (i.baseline.is_some() || i.target.is_some() || i.target_on.is_some()) =>
-        {
-            let summary = format!(
-                "Nouvel indicateur « {} » : {}",
-                i.label,
-                target_words(
-                    i.baseline,
-                    i.target,
-                    i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
-                    &i.unit
+    let (c, _) = load(&st, &tc, id, true).await?;
+    form::submit(
+        raw,
+        |raw| {
+            raw.parse().map(|i| (i, raw.clone())).map_err(|errs| {
+                FormErrors(
+                    errs.into_iter()
+                        .map(|(f, m)| (prefixed("i", f), m))
+                        .collect(),
                 )
-            );
-            let change = Change::Indicator {
-                indicator_id: None,
-                definition: raw,
-            };
-            propose(&st, &tc, &user, &c, id, change, summary).await?;
-            Ok(back(&tc, id, Section::Indicateurs, ""))
-        }
-        Ok(i) => {
+            })
+        },
+        async |(i, raw)| {
+            // A lead partner's baseline or target is proposed to the coordination.
+            if !tc.is_coordinator()
+                && (i.baseline.is_some() || i.target.is_some() || i.target_on.is_some())
+            {
+                let summary = format!(
+                    "Nouvel indicateur « {} » : {}",
+                    i.label,
+                    target_words(
+                        i.baseline,
+                        i.target,
+                        i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                        &i.unit
+                    )
+                );
+                let change = Change::Indicator {
+                    indicator_id: None,
+                    definition: raw,
+                };
+                propose(&st, &tc, &user, &c, id, change, summary).await?;
+                return Ok(true);
+            }
             indicators::create(&st.db, &user.actor(), &c, Some(id), &i).await?;
-            Ok(back(&tc, id, Section::Indicateurs, ""))
-        }
-        Err(errs) => {
-            let errors = errs
-                .into_iter()
-                .map(|(f, m)| (prefixed("i", f), m))
-                .collect();
+            Ok(false)
+        },
+        form::UNVERSIONED,
+        |proposed| {
+            let message = if proposed {
+                "Indicateur proposé à la coordination."
+            } else {
+                "Indicateur ajouté."
+            };
+            flash::with_message(back(&tc, id, Section::Indicateurs, ""), message)
+        },
+        async |again| {
+            let (c, a) = load(&st, &tc, id, true).await?;
             let view = View {
-                indicator: raw,
-                ..View::refused(Section::Indicateurs, FormErrors(errors))
+                indicator: again.typed,
+                ..View::refused(Section::Indicateurs, again.errors)
             };
             page(&st, &ctx, &tc, c, a, view).await
-        }
-    }
+        },
+    )
+    .await
 }
 
 /// The indicator and its action, when the user may write its measurements.
@@ -164,34 +180,38 @@ pub(super) async fn add_measurement(
     Form(raw): Form<MeasurementRaw>,
 ) -> Result<Response, AppError> {
     let (c, ind) = load_indicator(&st, &tc, id).await?;
-    match raw.parse() {
-        Ok(m) => {
-            indicators::add_measurement(&st.db, &user.actor(), &c, &ind, &m).await?;
-            Ok(indicator_back(&tc, &c, &ind))
-        }
-        Err(errs) => {
-            let errors = FormErrors(
-                errs.into_iter()
-                    .map(|(f, m)| (prefixed("m", f), m))
-                    .collect(),
-            );
-            match ind.action_id {
-                Some(action_id) => {
-                    let (c, a) = load(&st, &tc, action_id, true).await?;
-                    let view = View {
-                        measurement: raw,
-                        measurement_for: ind.id,
-                        ..View::refused(Section::Indicateurs, errors)
-                    };
-                    page(&st, &ctx, &tc, c, a, view).await
-                }
-                None => {
-                    super::super::contract_indicator_error(&st, &ctx, &tc, &c, ind.id, raw, errors)
-                        .await
-                }
+    form::submit(
+        raw,
+        |raw| {
+            raw.parse().map_err(|errs| {
+                FormErrors(
+                    errs.into_iter()
+                        .map(|(f, m)| (prefixed("m", f), m))
+                        .collect(),
+                )
+            })
+        },
+        async |m| Ok(indicators::add_measurement(&st.db, &user.actor(), &c, &ind, &m).await?),
+        form::UNVERSIONED,
+        |_| flash::with_message(indicator_back(&tc, &c, &ind), "Mesure ajoutée."),
+        async |again| match ind.action_id {
+            Some(action_id) => {
+                let (c, a) = load(&st, &tc, action_id, true).await?;
+                let view = View {
+                    measurement: again.typed,
+                    measurement_for: ind.id,
+                    ..View::refused(Section::Indicateurs, again.errors)
+                };
+                page(&st, &ctx, &tc, c, a, view).await
             }
-        }
-    }
+            None => {
+                let (raw, errors) = (again.typed, again.errors);
+                super::super::contract_indicator_error(&st, &ctx, &tc, &c, ind.id, raw, errors)
+                    .await
+            }
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
