@@ -692,35 +692,61 @@ pub async fn exception_save(
     let s = store::get_series(&st.db, t.id, id)
         .await
         .map_err(not_found)?;
-    let mut errors = FormErrors::default();
-    let original = parse_date(&f.original_date);
-    if original.is_none() {
-        errors.push("original_date", "Choisissez la permanence concernée.");
-    }
-    let actor = tc.user.actor();
-    if let Some(original) = original {
-        let result = match f.action.as_str() {
-            "cancel" => Some(
-                store::set_exception(
-                    &st.db,
-                    &actor,
-                    t.id,
-                    id,
-                    &Exception::cancelled(original, &f.note),
-                )
-                .await,
-            ),
-            "restore" => Some(store::remove_exception(&st.db, &actor, t.id, id, original).await),
-            "hold" => Some(
-                store::set_exception(
-                    &st.db,
-                    &actor,
-                    t.id,
-                    id,
-                    &Exception::held(original, &f.note),
-                )
-                .await,
-            ),
+    form::submit(
+        f,
+        ExceptionForm::parse,
+        async |change| {
+            let actor = tc.user.actor();
+            let saved = match change {
+                Ok(e) => store::set_exception(&st.db, &actor, t.id, id, &e).await,
+                Err(original) => store::remove_exception(&st.db, &actor, t.id, id, original).await,
+            };
+            match saved {
+                Err(DbError::Conflict(_)) => {
+                    let mut errors = FormErrors::default();
+                    errors.push(
+                        "original_date",
+                        "Cette date ne fait pas partie de la série (ou le lieu est inconnu).",
+                    );
+                    Err(form::Failed::Refused(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        errors,
+                    ))
+                }
+                other => Ok(other?),
+            }
+        },
+        form::UNVERSIONED,
+        |()| {
+            let to = format!("/admin/t/{}/permanences/{id}", t.slug);
+            flash::see_other(&to, "Date de permanence enregistrée.")
+        },
+        async |again| {
+            // The dates are listed as stored; the messages go by the dates.
+            let rule = s.schedule().map(|s| rule_shown(&s)).unwrap_or_default();
+            let (form, errors) = (SeriesForm::of(&s), FormErrors::default());
+            let page =
+                series_page(&st, &ctx, &tc, Some(id), form, errors, rule, again.errors).await?;
+            Ok((again.status, render(&page)).into_response())
+        },
+    )
+    .await
+}
+
+impl ExceptionForm {
+    /// The exception to store, or `Err(date)` to restore that date as the
+    /// rule gives it.
+    fn parse(&self) -> Result<Result<Exception, NaiveDate>, FormErrors> {
+        let mut errors = FormErrors::default();
+        let Some(original) = parse_date(&self.original_date) else {
+            errors.push("original_date", "Choisissez la permanence concernée.");
+            return Err(errors);
+        };
+        let f = self;
+        match f.action.as_str() {
+            "cancel" => Ok(Ok(Exception::cancelled(original, &f.note))),
+            "restore" => Ok(Err(original)),
+            "hold" => Ok(Ok(Exception::held(original, &f.note))),
             "move" => {
                 let date = if f.new_date.trim().is_empty() {
                     Some(original)
@@ -731,17 +757,16 @@ pub async fn exception_save(
                 let place = f.new_place_id.parse::<i64>().ok();
                 match (date, ns, ne) {
                     (Some(d), Some(a), Some(b)) => {
-                        match Exception::moved(original, d, a, b, place, &f.note) {
-                            Ok(e) => Some(store::set_exception(&st.db, &actor, t.id, id, &e).await),
-                            Err(e) => {
+                        Exception::moved(original, d, a, b, place, &f.note)
+                            .map(Ok)
+                            .map_err(|e| {
                                 errors.push("new_end", e.0);
-                                None
-                            }
-                        }
+                                errors
+                            })
                     }
                     _ => {
                         errors.push("new_date", "Indiquez la nouvelle date (JJ/MM/AAAA) et les nouvelles heures (HH:MM).");
-                        None
+                        Err(errors)
                     }
                 }
             }
@@ -750,35 +775,8 @@ pub async fn exception_save(
                     "action",
                     "Choisissez : annuler, déplacer, rétablir ou tenir malgré le jour férié.",
                 );
-                None
+                Err(errors)
             }
-        };
-        match result {
-            Some(Ok(())) => {
-                return Ok(
-                    Redirect::to(&format!("/admin/t/{}/permanences/{}", t.slug, id))
-                        .into_response(),
-                )
-            }
-            Some(Err(DbError::Conflict(_))) => errors.push(
-                "original_date",
-                "Cette date ne fait pas partie de la série (ou le lieu est inconnu).",
-            ),
-            Some(Err(e)) => return Err(e.into()),
-            None => {}
         }
     }
-    let rule = s.schedule().map(|s| rule_shown(&s)).unwrap_or_default();
-    let page = series_page(
-        &st,
-        &ctx,
-        &tc,
-        Some(id),
-        SeriesForm::of(&s),
-        FormErrors::default(),
-        rule,
-        errors,
-    )
-    .await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
 }
