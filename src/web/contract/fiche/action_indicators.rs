@@ -249,68 +249,79 @@ pub(super) async fn update_indicator(
 ) -> Result<Response, AppError> {
     let (c, ind) = load_indicator(&st, &tc, id).await?;
     let target_on = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
-    match raw.parse() {
-        // A lead partner's new baseline or target is proposed to the coordination.
-        Ok(i)
+    form::submit(
+        raw,
+        |raw| {
+            raw.parse().map(|i| (i, raw.clone())).map_err(|errs| {
+                FormErrors(
+                    errs.into_iter()
+                        .map(|(f, m)| (prefixed("e", f), m))
+                        .collect(),
+                )
+            })
+        },
+        async |(i, raw)| {
+            // A lead partner's new baseline or target is proposed to the coordination.
             if !tc.is_coordinator()
                 && ind.action_id.is_some()
                 && (i.baseline != ind.baseline
                     || i.target != ind.target
-                    || target_on(i.target_on) != ind.target_on) =>
-        {
-            let summary = format!(
-                "Indicateur « {} » : {} (au lieu de : {})",
-                i.label,
-                target_words(
-                    i.baseline,
-                    i.target,
-                    i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
-                    &i.unit
-                ),
-                target_words(
-                    ind.baseline,
-                    ind.target,
-                    ind.target_on.as_deref().map(fr_date),
-                    &ind.unit
-                ),
-            );
-            let change = Change::Indicator {
-                indicator_id: Some(ind.id),
-                definition: raw,
-            };
-            let action_id = ind.action_id.unwrap_or_default();
-            propose(&st, &tc, &user, &c, action_id, change, summary).await?;
-            Ok(indicator_back(&tc, &c, &ind))
-        }
-        Ok(i) => {
-            indicators::update(&st.db, &user.actor(), &c, &ind, &i).await?;
-            Ok(indicator_back(&tc, &c, &ind))
-        }
-        Err(errs) => {
-            let errors = FormErrors(
-                errs.into_iter()
-                    .map(|(f, m)| (prefixed("e", f), m))
-                    .collect(),
-            );
-            match ind.action_id {
-                Some(action_id) => {
-                    let (c, a) = load(&st, &tc, action_id, true).await?;
-                    let view = View {
-                        edited: raw,
-                        edited_for: ind.id,
-                        ..View::refused(Section::Indicateurs, errors)
-                    };
-                    page(&st, &ctx, &tc, c, a, view).await
-                }
-                None => {
-                    super::super::contract_indicator_edit_error(
-                        &st, &ctx, &tc, &c, ind.id, raw, errors,
-                    )
-                    .await
-                }
+                    || target_on(i.target_on) != ind.target_on)
+            {
+                let summary = format!(
+                    "Indicateur « {} » : {} (au lieu de : {})",
+                    i.label,
+                    target_words(
+                        i.baseline,
+                        i.target,
+                        i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                        &i.unit
+                    ),
+                    target_words(
+                        ind.baseline,
+                        ind.target,
+                        ind.target_on.as_deref().map(fr_date),
+                        &ind.unit
+                    ),
+                );
+                let change = Change::Indicator {
+                    indicator_id: Some(ind.id),
+                    definition: raw,
+                };
+                let action_id = ind.action_id.unwrap_or_default();
+                propose(&st, &tc, &user, &c, action_id, change, summary).await?;
+                return Ok(true);
             }
-        }
-    }
+            indicators::update(&st.db, &user.actor(), &c, &ind, &i).await?;
+            Ok(false)
+        },
+        form::UNVERSIONED,
+        |proposed| {
+            let message = if proposed {
+                "Changement proposé à la coordination."
+            } else {
+                "Indicateur enregistré."
+            };
+            flash::with_message(indicator_back(&tc, &c, &ind), message)
+        },
+        async |again| match ind.action_id {
+            Some(action_id) => {
+                let (c, a) = load(&st, &tc, action_id, true).await?;
+                let view = View {
+                    edited: again.typed,
+                    edited_for: ind.id,
+                    ..View::refused(Section::Indicateurs, again.errors)
+                };
+                page(&st, &ctx, &tc, c, a, view).await
+            }
+            None => {
+                let (raw, errors) = (again.typed, again.errors);
+                super::super::contract_indicator_edit_error(&st, &ctx, &tc, &c, ind.id, raw, errors)
+                    .await
+            }
+        },
+    )
+    .await
 }
 
 pub(super) async fn delete_indicator(
