@@ -14,6 +14,7 @@ pub mod csrf;
 pub mod directory;
 pub mod error;
 pub mod flash;
+pub mod form;
 pub mod legal;
 pub mod microcache;
 pub mod ops;

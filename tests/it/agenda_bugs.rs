@@ -607,3 +607,116 @@ async fn confirmation_gives_place_and_calendar(backend: Backend) {
     app.stop().await;
 }
 both!(confirmation_gives_place_and_calendar);
+
+/// A stale edit of a series or an event (someone saved in between): 409,
+/// the stored version shown beside what was typed (kept in the form), and
+/// the form now carries the stored version, so saving again goes through,
+/// with « enregistré » shown on the next page (issue 10, one form flow).
+async fn stale_series_and_event_edits_show_both_versions(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let place = a_place(&app, "Centre social").await.to_string();
+    let c = app.login("partner").await;
+    let new = "/admin/t/lens-lievin/permanences/nouvelle";
+    let fields = |title: &'static str, version: &'static str| {
+        vec![
+            ("title", title),
+            ("mediators", ""),
+            ("place_id", place.as_str()),
+            ("first_date", "2026-12-04"),
+            ("end_date", "2027-02-26"),
+            ("start_time", "14:00"),
+            ("end_time", "16:00"),
+            ("pattern", "biweekly"),
+            ("weekday", ""),
+            ("nth", "1"),
+            ("rrule", ""),
+            ("skip_holidays", "oui"),
+            ("access", "walk_in"),
+            ("services", ""),
+            ("version", version),
+        ]
+    };
+    let (status, _, location) = post_form(
+        &app,
+        &c,
+        new,
+        "/admin/t/lens-lievin/permanences",
+        &fields("Permanence de Lens", ""),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let page = location;
+    // Someone saves first (from version 1).
+    let (status, _, _) = post_form(
+        &app,
+        &c,
+        &page,
+        &page,
+        &fields("Permanence enregistrée ailleurs", "1"),
+    )
+    .await;
+    assert_eq!(status, 303);
+    // A form built from version 1 is stale now.
+    let (status, body, _) = post_form(
+        &app,
+        &c,
+        &page,
+        &page,
+        &fields("Ma saisie de permanence", "1"),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("Version enregistrée entre-temps"), "{body}");
+    assert!(
+        body.contains("Permanence enregistrée ailleurs"),
+        "stored shown"
+    );
+    assert!(
+        body.contains("value=\"Ma saisie de permanence\""),
+        "typed kept"
+    );
+    assert!(
+        body.contains("name=\"version\" value=\"2\""),
+        "next save from the stored"
+    );
+    let (status, _, location) = post_form(
+        &app,
+        &c,
+        &page,
+        &page,
+        &fields("Ma saisie de permanence", "2"),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let next = text_of(&c, app.url(&location)).await;
+    assert!(next.contains("Permanence enregistrée."), "flash: {next}");
+    assert!(next.contains("value=\"Ma saisie de permanence\""));
+
+    // The same for an event.
+    let (event, _) = event_with_session(&app, Some(10), "public").await;
+    let page = format!("/admin/t/lens-lievin/evenements/{event}");
+    let fields = |title: &'static str, version: &'static str| {
+        vec![
+            ("title", title),
+            ("kind", "workshop"),
+            ("status", "confirmed"),
+            ("organiser", "CCAS"),
+            ("themes", ""),
+            ("description", ""),
+            ("linked_actions", ""),
+            ("version", version),
+        ]
+    };
+    let (status, _, _) =
+        post_form(&app, &c, &page, &page, &fields("Atelier enregistré", "1")).await;
+    assert_eq!(status, 303);
+    let (status, body, _) = post_form(&app, &c, &page, &page, &fields("Mon atelier", "1")).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("Version enregistrée entre-temps"), "{body}");
+    assert!(body.contains("Atelier enregistré"), "stored shown");
+    assert!(body.contains("value=\"Mon atelier\""), "typed kept");
+    let (status, _, _) = post_form(&app, &c, &page, &page, &fields("Mon atelier", "2")).await;
+    assert_eq!(status, 303);
+    app.stop().await;
+}
+both!(stale_series_and_event_edits_show_both_versions);

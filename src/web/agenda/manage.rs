@@ -13,18 +13,19 @@ use chrono::Duration;
 use chrono_tz::Europe::Paris;
 use serde::Deserialize;
 
-use super::admin::{id_of, not_found, paris_instant, session_of};
+use super::admin::{id_of, not_found, place_input, session_of};
 use super::today_paris;
 use crate::domain::agenda::event::Audience;
 use crate::domain::dates;
 use crate::domain::text::plural;
-use crate::storage::agenda::{self as store, NewPlace, Place, SeriesEnd, SessionInput};
+use crate::storage::agenda::{self as store, Place, SeriesEnd};
 use crate::storage::territories;
 use crate::storage::DbError;
 use crate::web::access::TerritoryCtx;
 use crate::web::error::AppError;
 use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::AppState;
+use crate::web::{flash, form};
 
 /// « Confirmer ? »: what will happen, a danger button that POSTs, a way back.
 #[derive(Template)]
@@ -146,47 +147,41 @@ pub async fn place_update(
 ) -> Result<Response, AppError> {
     let p = place_of(&st, &tc, &id).await?;
     let t = &tc.territory;
-    let mut errors = FormErrors::default();
-    if form.name.trim().is_empty() {
-        errors.push("place_name", "Indiquez le nom du lieu.");
-    }
     let communes = territories::communes(&st.db, t.id).await?;
-    if !communes.iter().any(|c| c.insee_code == form.insee_code) {
-        errors.push("insee_code", "Choisissez une commune du territoire.");
-    }
-    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
-    if errors.is_empty() {
-        let input = NewPlace {
-            name: form.name.trim().to_owned(),
-            address: form.address.trim().to_owned(),
-            insee_code: form.insee_code.clone(),
-            access_notes: form.access_notes.trim().to_owned(),
-        };
-        let version = form.version.parse().unwrap_or(0);
-        match store::update_place(&st.db, &tc.user.actor(), t.id, p.id, version, &input).await {
-            Ok(_) => {
-                return Ok(Redirect::to(&format!("/admin/t/{}/agenda", t.slug)).into_response())
-            }
-            Err(DbError::Stale) => {
-                status = StatusCode::CONFLICT;
-                errors.push("place_name", format!(
-                    "Quelqu’un a modifié ce lieu pendant que vous le modifiiez (il s’appelle maintenant « {} », {}). Votre saisie est conservée : enregistrez à nouveau pour la garder.",
-                    p.name, p.commune_name
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let form = PlaceEditForm {
-        version: if status == StatusCode::CONFLICT {
-            p.version.to_string()
-        } else {
-            form.version.clone()
+    let version = form::version(&form.version);
+    let stale = format!(
+        "Quelqu’un a modifié ce lieu pendant que vous le modifiiez (il s’appelle maintenant « {} », {}). Votre saisie est conservée : enregistrez à nouveau pour la garder.",
+        p.name, p.commune_name
+    );
+    form::submit(
+        form,
+        |f| {
+            place_input(
+                &f.name,
+                &f.address,
+                &f.insee_code,
+                &f.access_notes,
+                &communes,
+            )
         },
-        ..form
-    };
-    let page = place_page(&st, &ctx, &tc, p.id, form, errors).await?;
-    Ok((status, render(&page)).into_response())
+        async |input| {
+            let actor = tc.user.actor();
+            Ok(store::update_place(&st.db, &actor, t.id, p.id, version, &input).await?)
+        },
+        ("place_name", &stale),
+        |_| flash::see_other(&format!("/admin/t/{}/agenda", t.slug), "Lieu enregistré."),
+        async |again| {
+            let mut typed = again.typed;
+            // After a stale save the message names the stored place, and the
+            // next save starts from it.
+            if again.stale {
+                typed.version = place_of(&st, &tc, &id).await?.version.to_string();
+            }
+            let page = place_page(&st, &ctx, &tc, p.id, typed, again.errors).await?;
+            Ok((again.status, render(&page)).into_response())
+        },
+    )
+    .await
 }
 
 pub async fn place_delete_confirm(
@@ -369,49 +364,27 @@ pub async fn session_update(
 ) -> Result<Response, AppError> {
     let (e, s) = session_of(&st, &tc, &id).await?;
     let t = &tc.territory;
-    let mut errors = FormErrors::default();
-    let date = dates::parse_input_date(&f.date);
-    if date.is_none() {
-        errors.push("date", "Date illisible (JJ/MM/AAAA).");
-    }
-    let (start, end) = (store::parse_time(&f.start), store::parse_time(&f.end));
-    if start.is_none() || end.is_none() {
-        errors.push("start", "Heures de début et de fin illisibles (HH:MM).");
-    }
-    let capacity = super::parse_capacity(&f.capacity, &mut errors);
     let places = store::list_places(&st.db, t.id).await?;
-    let place_id = super::parse_place_choice(&f.place_id, &places, &mut errors);
-    if Audience::parse(&f.audience).is_none() {
-        errors.push("audience", "Choisissez le public.");
-    }
-    if let (Some(d), Some(a), Some(b), true) = (date, start, end, errors.is_empty()) {
-        let (sa, sb) = (paris_instant(d, a), paris_instant(d, b));
-        if sb <= sa {
-            errors.push("start", "La fin doit être après le début.");
-        } else {
-            let promoted = store::update_session(
-                &st.db,
-                &tc.user.actor(),
-                t.id,
-                s.id,
-                &SessionInput {
-                    starts_at: sa,
-                    ends_at: sb,
-                    place_id,
-                    capacity,
-                    audience: f.audience.clone(),
-                    audience_roles: f.audience_roles.trim().to_owned(),
-                },
-            )
-            .await?;
-            super::notify::promoted(&st, &t.slug, &e.title, sa, &promoted).await;
-            return Ok(
-                Redirect::to(&format!("/admin/t/{}/evenements/{}", t.slug, e.id)).into_response(),
-            );
-        }
-    }
-    let page = session_page(&st, &ctx, &tc, &e, &s, f, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+    form::submit(
+        f,
+        |f| f.parse(&places),
+        async |input| {
+            let promoted =
+                store::update_session(&st.db, &tc.user.actor(), t.id, s.id, &input).await?;
+            super::notify::promoted(&st, &t.slug, &e.title, input.starts_at, &promoted).await;
+            Ok(())
+        },
+        form::UNVERSIONED,
+        |()| {
+            let to = format!("/admin/t/{}/evenements/{}", t.slug, e.id);
+            flash::see_other(&to, "Séance enregistrée.")
+        },
+        async |again| {
+            let page = session_page(&st, &ctx, &tc, &e, &s, again.typed, again.errors).await?;
+            Ok((again.status, render(&page)).into_response())
+        },
+    )
+    .await
 }
 
 pub async fn session_cancel_confirm(

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::charts::Sparkline;
 use super::proposals::{propose, ProposalView};
 use crate::domain::budget::{format_euros, BudgetLineRaw};
-use crate::domain::contract::{theme_label, ActionStatus, FicheRaw, THEMES};
+use crate::domain::contract::{theme_label, ActionStatus, FicheInput, FicheRaw, THEMES};
 use crate::domain::indicator::{format_number, IndicatorKind, IndicatorRaw, MeasurementRaw};
 use crate::domain::roles::Role;
 use crate::plan::fr_date;
@@ -27,6 +27,12 @@ use crate::web::error::AppError;
 use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::session::SignedIn;
 use crate::web::AppState;
+use crate::web::{flash, form};
+
+mod action_indicators;
+mod budget;
+pub use action_indicators::*;
+pub use budget::*;
 
 pub fn routes(r: Routes) -> Routes {
     let partner = Access::Territory(Role::Partner);
@@ -273,99 +279,6 @@ async fn load(
 }
 
 pub type Choices = Vec<(String, String)>;
-
-pub struct IndicatorView {
-    pub id: i64,
-    /// The definition as a form shows it.
-    pub raw: IndicatorRaw,
-    pub kind: &'static str,
-    pub label: String,
-    pub unit: String,
-    pub baseline: String,
-    pub target: String,
-    pub target_on: String,
-    pub chart: String,
-    /// (id, date, value, source, comment)
-    pub measurements: Vec<(i64, String, String, String, String)>,
-}
-
-pub fn indicator_view(i: &Indicator, ms: &[Measurement]) -> IndicatorView {
-    let points: Vec<(NaiveDate, f64)> = ms
-        .iter()
-        .filter_map(|m| {
-            NaiveDate::parse_from_str(&m.measured_on, "%Y-%m-%d")
-                .ok()
-                .map(|d| (d, m.value))
-        })
-        .collect();
-    let id = format!("indicateur-{}", i.id);
-    let chart = Sparkline {
-        id: &id,
-        label: &i.label,
-        unit: &i.unit,
-        points: &points,
-        target: i.target,
-        baseline: i.baseline,
-    }
-    .svg();
-    IndicatorView {
-        raw: IndicatorRaw {
-            kind: i.kind.clone(),
-            label: i.label.clone(),
-            unit: i.unit.clone(),
-            baseline: i.baseline.map(format_number).unwrap_or_default(),
-            target: i.target.map(format_number).unwrap_or_default(),
-            target_on: i.target_on.as_deref().map(fr_date).unwrap_or_default(),
-        },
-        id: i.id,
-        kind: IndicatorKind::parse(&i.kind)
-            .map(|k| k.label())
-            .unwrap_or(""),
-        label: i.label.clone(),
-        unit: i.unit.clone(),
-        baseline: i.baseline.map(format_number).unwrap_or_default(),
-        target: i.target.map(format_number).unwrap_or_default(),
-        target_on: i.target_on.as_deref().map(fr_date).unwrap_or_default(),
-        chart,
-        measurements: ms
-            .iter()
-            .map(|m| {
-                (
-                    m.id,
-                    fr_date(&m.measured_on),
-                    format_number(m.value),
-                    m.source.clone(),
-                    m.comment.clone(),
-                )
-            })
-            .collect(),
-    }
-}
-
-pub struct BudgetView {
-    pub id: i64,
-    pub funder: String,
-    pub year: i64,
-    pub amount: String,
-    pub note: String,
-}
-
-pub fn budget_view(lines: &[BudgetLine]) -> (Vec<BudgetView>, String) {
-    let total: i64 = lines.iter().map(|b| b.amount_cents).sum();
-    (
-        lines
-            .iter()
-            .map(|b| BudgetView {
-                id: b.id,
-                funder: b.funder.clone(),
-                year: b.year,
-                amount: format_euros(b.amount_cents),
-                note: b.note.clone(),
-            })
-            .collect(),
-        format_euros(total),
-    )
-}
 
 #[derive(Template)]
 #[template(path = "contract/fiche_edit.html")]
@@ -791,7 +704,7 @@ async fn save(
     Form(raw): Form<FicheRaw>,
 ) -> Result<Response, AppError> {
     let (c, a) = load(&st, &tc, id, true).await?;
-    let version: i64 = raw.version.trim().parse().unwrap_or(0);
+    let version = form::version(&raw.version);
     // A part's form carries only its fields: the others are the stored ones.
     let part = Section::parse(&part.partie).filter(|s| s.is_fiche());
     let section = part.unwrap_or_default();
@@ -805,122 +718,166 @@ async fn save(
         // Only coordinators renumber.
         raw.code.clear();
     }
-    let mut input = match raw.parse() {
-        Ok(i) => i,
-        Err(errs) => {
-            let view = View {
-                form: Some(raw),
-                version: Some(version),
-                whole,
-                ..View::refused(section, FormErrors(errs))
-            };
-            return page(&st, &ctx, &tc, c, a, view).await;
-        }
-    };
-    // A lead partner's change of lead organisation or person is proposed to
-    // the coordination; the rest of the fiche is saved.
-    let mut lead_proposal = None;
-    if !tc.is_coordinator()
-        && (input.lead_org_id != a.lead_org_id || input.lead_person_id != a.lead_person_id)
-    {
-        let t = tc.territory.id;
-        let orgs = partners::organisations(&st.db, t).await?;
-        let people = partners::people(&st.db, t).await?;
-        let org_name = |id: Option<i64>| match id {
-            None => Some("(aucune)".to_owned()),
-            Some(i) => orgs.iter().find(|o| o.id == i).map(|o| o.name.clone()),
-        };
-        let person_name = |id: Option<i64>| match id {
-            None => Some("(aucune)".to_owned()),
-            Some(i) => people
-                .iter()
-                .find(|p| p.id == i)
-                .map(|p| p.full_name.clone()),
-        };
-        let (Some(org), Some(person)) = (
-            org_name(input.lead_org_id),
-            person_name(input.lead_person_id),
-        ) else {
-            let (f, msg) = if org_name(input.lead_org_id).is_none() {
-                (
-                    "lead_org_id",
-                    "Structure pilote : choisissez une structure de l'annuaire des partenaires",
-                )
-            } else {
-                (
-                    "lead_person_id",
-                    "Personne pilote : choisissez une personne de l'annuaire des partenaires",
-                )
-            };
-            let view = View {
-                form: Some(raw),
-                version: Some(version),
-                whole,
-                ..View::refused(section, FormErrors(vec![(f, msg.to_owned())]))
-            };
-            return page(&st, &ctx, &tc, c, a, view).await;
-        };
-        let mut words = Vec::new();
-        if input.lead_org_id != a.lead_org_id {
-            words.push(format!(
-                "structure pilote « {org} » au lieu de « {} »",
-                org_name(a.lead_org_id).unwrap_or_default()
-            ));
-        }
-        if input.lead_person_id != a.lead_person_id {
-            words.push(format!(
-                "personne pilote « {person} » au lieu de « {} »",
-                person_name(a.lead_person_id).unwrap_or_default()
-            ));
-        }
-        lead_proposal = Some((
-            Change::Lead {
-                lead_org_id: input.lead_org_id,
-                lead_person_id: input.lead_person_id,
-            },
-            format!("Pilotage : {}", words.join(" ; ")),
-        ));
-        input.lead_org_id = a.lead_org_id;
-        input.lead_person_id = a.lead_person_id;
-    }
-    match actions::save_fiche(&st.db, &user.actor(), &c, id, version, &input).await {
-        Ok(_) => {
+    form::submit(
+        raw,
+        |raw| raw.parse().map_err(FormErrors),
+        async |mut input| {
+            let lead_proposal = lead_change(&st, &tc, &a, &mut input).await?;
+            match actions::save_fiche(&st.db, &user.actor(), &c, id, version, &input).await {
+                Ok(_) => {}
+                Err(DbError::Conflict(field)) => {
+                    let errors = FormErrors(vec![fiche_conflict(&field, &input)]);
+                    return Err(form::Failed::Refused(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        errors,
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
             if let Some((change, summary)) = lead_proposal {
                 propose(&st, &tc, &user, &c, id, change, summary).await?;
             }
-            Ok(back(&tc, id, section, ""))
-        }
-        Err(DbError::Stale) => {
-            // Keep what was typed; the next save starts from the saved version.
-            let theirs = raw_of(&st, &a).await?;
-            let view = View {
-                section,
-                whole,
-                form: Some(raw),
-                conflict: Some(theirs),
-                ..Default::default()
+            Ok(())
+        },
+        // The page says it: « Quelqu'un a enregistré une autre version ».
+        ("", ""),
+        |()| flash::with_message(back(&tc, id, section, ""), "Fiche enregistrée."),
+        async |again| {
+            let (c, a) = load(&st, &tc, id, true).await?;
+            let view = if again.stale {
+                // Keep what was typed; the next save starts from the saved version.
+                View {
+                    section,
+                    whole,
+                    form: Some(again.typed),
+                    conflict: Some(raw_of(&st, &a).await?),
+                    ..Default::default()
+                }
+            } else {
+                View {
+                    form: Some(again.typed),
+                    version: Some(version),
+                    whole,
+                    ..View::refused(section, again.errors)
+                }
             };
             page(&st, &ctx, &tc, c, a, view).await
-        }
-        Err(DbError::Conflict(field)) => {
-            let (f, msg): (&'static str, String) = match field.as_str() {
-                "lead_org_id" => ("lead_org_id", "Structure pilote : choisissez une structure de l'annuaire des partenaires".into()),
-                "lead_person_id" => ("lead_person_id", "Personne pilote : choisissez une personne de l'annuaire des partenaires".into()),
-                "partners" => ("partners", "Partenaires : une structure choisie n'est pas dans l'annuaire du territoire".into()),
-                "scope" => ("scope", "Territoire de l'action : une commune ou un QPV n'est pas dans le territoire".into()),
-                "code" => ("code", format!("Code : « {} » est déjà utilisé dans ce contrat", input.code.clone().unwrap_or_default())),
-                l if l.starts_with("links:") => ("links", format!("Actions liées : aucune autre action ne porte le code « {} » dans ce contrat", &l[6..])),
-                _ => ("title", "Enregistrement refusé : une valeur entre en conflit avec une autre".into()),
-            };
-            let view = View {
-                form: Some(raw),
-                version: Some(version),
-                whole,
-                ..View::refused(section, FormErrors(vec![(f, msg)]))
-            };
-            page(&st, &ctx, &tc, c, a, view).await
-        }
-        Err(e) => Err(e.into()),
+        },
+    )
+    .await
+}
+
+/// A lead partner's change of lead organisation or person is proposed to
+/// the coordination (the change and its summary); the rest of the fiche is
+/// saved, so `input` keeps the stored lead. Coordinators change it at once.
+async fn lead_change(
+    st: &AppState,
+    tc: &TerritoryCtx,
+    a: &Action,
+    input: &mut FicheInput,
+) -> Result<Option<(Change, String)>, form::Failed> {
+    if tc.is_coordinator()
+        || (input.lead_org_id == a.lead_org_id && input.lead_person_id == a.lead_person_id)
+    {
+        return Ok(None);
+    }
+    let t = tc.territory.id;
+    let orgs = partners::organisations(&st.db, t).await?;
+    let people = partners::people(&st.db, t).await?;
+    let org_name = |id: Option<i64>| match id {
+        None => Some("(aucune)".to_owned()),
+        Some(i) => orgs.iter().find(|o| o.id == i).map(|o| o.name.clone()),
+    };
+    let person_name = |id: Option<i64>| match id {
+        None => Some("(aucune)".to_owned()),
+        Some(i) => people
+            .iter()
+            .find(|p| p.id == i)
+            .map(|p| p.full_name.clone()),
+    };
+    let (Some(org), Some(person)) = (
+        org_name(input.lead_org_id),
+        person_name(input.lead_person_id),
+    ) else {
+        let (f, msg) = if org_name(input.lead_org_id).is_none() {
+            (
+                "lead_org_id",
+                "Structure pilote : choisissez une structure de l'annuaire des partenaires",
+            )
+        } else {
+            (
+                "lead_person_id",
+                "Personne pilote : choisissez une personne de l'annuaire des partenaires",
+            )
+        };
+        let errors = FormErrors(vec![(f, msg.to_owned())]);
+        return Err(form::Failed::Refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+        ));
+    };
+    let mut words = Vec::new();
+    if input.lead_org_id != a.lead_org_id {
+        words.push(format!(
+            "structure pilote « {org} » au lieu de « {} »",
+            org_name(a.lead_org_id).unwrap_or_default()
+        ));
+    }
+    if input.lead_person_id != a.lead_person_id {
+        words.push(format!(
+            "personne pilote « {person} » au lieu de « {} »",
+            person_name(a.lead_person_id).unwrap_or_default()
+        ));
+    }
+    let proposal = (
+        Change::Lead {
+            lead_org_id: input.lead_org_id,
+            lead_person_id: input.lead_person_id,
+        },
+        format!("Pilotage : {}", words.join(" ; ")),
+    );
+    input.lead_org_id = a.lead_org_id;
+    input.lead_person_id = a.lead_person_id;
+    Ok(Some(proposal))
+}
+
+/// The message for a reference the storage refused (`DbError::Conflict`).
+fn fiche_conflict(field: &str, input: &FicheInput) -> (&'static str, String) {
+    match field {
+        "lead_org_id" => (
+            "lead_org_id",
+            "Structure pilote : choisissez une structure de l'annuaire des partenaires".into(),
+        ),
+        "lead_person_id" => (
+            "lead_person_id",
+            "Personne pilote : choisissez une personne de l'annuaire des partenaires".into(),
+        ),
+        "partners" => (
+            "partners",
+            "Partenaires : une structure choisie n'est pas dans l'annuaire du territoire".into(),
+        ),
+        "scope" => (
+            "scope",
+            "Territoire de l'action : une commune ou un QPV n'est pas dans le territoire".into(),
+        ),
+        "code" => (
+            "code",
+            format!(
+                "Code : « {} » est déjà utilisé dans ce contrat",
+                input.code.clone().unwrap_or_default()
+            ),
+        ),
+        l if l.starts_with("links:") => (
+            "links",
+            format!(
+                "Actions liées : aucune autre action ne porte le code « {} » dans ce contrat",
+                &l[6..]
+            ),
+        ),
+        _ => (
+            "title",
+            "Enregistrement refusé : une valeur entre en conflit avec une autre".into(),
+        ),
     }
 }
 
@@ -975,375 +932,6 @@ fn prefixed(prefix: &str, field: &str) -> &'static str {
         ("m", "comment") => "m_comment",
         _ => "m_value",
     }
-}
-
-async fn add_budget(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    tc: TerritoryCtx,
-    SignedIn(user): SignedIn,
-    Path((_, id)): Path<(String, i64)>,
-    Form(raw): Form<BudgetLineRaw>,
-) -> Result<Response, AppError> {
-    let (c, a) = load(&st, &tc, id, true).await?;
-    let errors = match raw.parse() {
-        // A lead partner's budget line is proposed to the coordination.
-        Ok(b) if !tc.is_coordinator() => {
-            let orgs = partners::organisations(&st.db, tc.territory.id).await?;
-            let funder = match b.funder_id {
-                Some(f) => orgs.iter().find(|o| o.id == f).map(|o| o.name.clone()),
-                None => Some(b.funder.clone()),
-            };
-            match funder {
-                Some(funder) => {
-                    let summary = format!(
-                        "Ajouter le financement {funder} {} : {}{}",
-                        b.year,
-                        format_euros(b.amount_cents),
-                        if b.note.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", b.note)
-                        }
-                    );
-                    let change = Change::BudgetAdd { line: raw.clone() };
-                    propose(&st, &tc, &user, &c, id, change, summary).await?;
-                    return Ok(back(&tc, id, Section::Budget, ""));
-                }
-                None => vec![(
-                    "b_funder_id",
-                    "Financeur : choisissez une structure de l'annuaire du territoire".to_owned(),
-                )],
-            }
-        }
-        Ok(b) => match actions::add_budget_line(&st.db, &user.actor(), &c, id, &b).await {
-            Ok(_) => return Ok(back(&tc, id, Section::Budget, "")),
-            Err(DbError::Conflict(_)) => vec![(
-                "b_funder_id",
-                "Financeur : choisissez une structure de l'annuaire du territoire".to_owned(),
-            )],
-            Err(e) => return Err(e.into()),
-        },
-        Err(errs) => errs
-            .into_iter()
-            .map(|(f, m)| (prefixed("b", f), m))
-            .collect(),
-    };
-    let view = View {
-        budget: raw,
-        ..View::refused(Section::Budget, FormErrors(errors))
-    };
-    page(&st, &ctx, &tc, c, a, view).await
-}
-
-#[derive(Deserialize)]
-struct LineForm {
-    #[serde(default)]
-    line: String,
-}
-
-async fn delete_budget(
-    State(st): State<AppState>,
-    tc: TerritoryCtx,
-    SignedIn(user): SignedIn,
-    Path((_, id)): Path<(String, i64)>,
-    Form(f): Form<LineForm>,
-) -> Result<Response, AppError> {
-    let (c, _) = load(&st, &tc, id, true).await?;
-    let line: i64 = f.line.trim().parse().map_err(|_| AppError::NotFound)?;
-    if !tc.is_coordinator() {
-        // A lead partner proposes; the coordination removes.
-        let rel = actions::related(&st.db, c.id).await?;
-        let b = rel
-            .budget_of(id)
-            .iter()
-            .find(|b| b.id == line)
-            .ok_or(AppError::NotFound)?;
-        let summary = format!(
-            "Supprimer le financement {} {} : {}",
-            b.funder,
-            b.year,
-            format_euros(b.amount_cents)
-        );
-        let change = Change::BudgetDelete { line_id: line };
-        propose(&st, &tc, &user, &c, id, change, summary).await?;
-        return Ok(back(&tc, id, Section::Budget, ""));
-    }
-    actions::delete_budget_line(&st.db, &user.actor(), &c, id, line).await?;
-    Ok(back(&tc, id, Section::Budget, ""))
-}
-
-async fn add_indicator(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    tc: TerritoryCtx,
-    SignedIn(user): SignedIn,
-    Path((_, id)): Path<(String, i64)>,
-    Form(raw): Form<IndicatorRaw>,
-) -> Result<Response, AppError> {
-    let (c, a) = load(&st, &tc, id, true).await?;
-    match raw.parse() {
-        // A lead partner's baseline or target is proposed to the coordination.
-        Ok(i)
-            if !tc.is_coordinator()
-                && (i.baseline.is_some() || i.target.is_some() || i.target_on.is_some()) =>
-        {
-            let summary = format!(
-                "Nouvel indicateur « {} » : {}",
-                i.label,
-                target_words(
-                    i.baseline,
-                    i.target,
-                    i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
-                    &i.unit
-                )
-            );
-            let change = Change::Indicator {
-                indicator_id: None,
-                definition: raw,
-            };
-            propose(&st, &tc, &user, &c, id, change, summary).await?;
-            Ok(back(&tc, id, Section::Indicateurs, ""))
-        }
-        Ok(i) => {
-            indicators::create(&st.db, &user.actor(), &c, Some(id), &i).await?;
-            Ok(back(&tc, id, Section::Indicateurs, ""))
-        }
-        Err(errs) => {
-            let errors = errs
-                .into_iter()
-                .map(|(f, m)| (prefixed("i", f), m))
-                .collect();
-            let view = View {
-                indicator: raw,
-                ..View::refused(Section::Indicateurs, FormErrors(errors))
-            };
-            page(&st, &ctx, &tc, c, a, view).await
-        }
-    }
-}
-
-/// The indicator and its action, when the user may write its measurements.
-async fn load_indicator(
-    st: &AppState,
-    tc: &TerritoryCtx,
-    id: i64,
-) -> Result<(Contract, Indicator), AppError> {
-    let (c, ind) = indicators::get(&st.db, tc.territory.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let ok = match ind.action_id {
-        Some(a) => may_edit(st, tc, a).await?,
-        None => tc.is_coordinator(),
-    };
-    if !ok {
-        return Err(AppError::Forbidden);
-    }
-    Ok((c, ind))
-}
-
-fn indicator_back(tc: &TerritoryCtx, c: &Contract, ind: &Indicator) -> Response {
-    match ind.action_id {
-        Some(a) => back(
-            tc,
-            a,
-            Section::Indicateurs,
-            &format!("#indicateur-{}", ind.id),
-        ),
-        None => Redirect::to(&format!(
-            "/admin/t/{}/contrats/{}#indicateurs",
-            tc.territory.slug, c.id
-        ))
-        .into_response(),
-    }
-}
-
-async fn add_measurement(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    tc: TerritoryCtx,
-    SignedIn(user): SignedIn,
-    Path((_, id)): Path<(String, i64)>,
-    Form(raw): Form<MeasurementRaw>,
-) -> Result<Response, AppError> {
-    let (c, ind) = load_indicator(&st, &tc, id).await?;
-    match raw.parse() {
-        Ok(m) => {
-            indicators::add_measurement(&st.db, &user.actor(), &c, &ind, &m).await?;
-            Ok(indicator_back(&tc, &c, &ind))
-        }
-        Err(errs) => {
-            let errors = FormErrors(
-                errs.into_iter()
-                    .map(|(f, m)| (prefixed("m", f), m))
-                    .collect(),
-            );
-            match ind.action_id {
-                Some(action_id) => {
-                    let (c, a) = load(&st, &tc, action_id, true).await?;
-                    let view = View {
-                        measurement: raw,
-                        measurement_for: ind.id,
-                        ..View::refused(Section::Indicateurs, errors)
-                    };
-                    page(&st, &ctx, &tc, c, a, view).await
-                }
-                None => {
-                    super::contract_indicator_error(&st, &ctx, &tc, &c, ind.id, raw, errors).await
-                }
-            }
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct MeasurementId {
-    #[serde(default)]
-    measurement: String,
-}
-
-async fn delete_measurement(
-    State(st): State<AppState>,
-    tc: TerritoryCtx,
-    SignedIn(user): SignedIn,
-    Path((_, id)): Path<(String, i64)>,
-    Form(f): Form<MeasurementId>,
-) -> Result<Response, AppError> {
-    let (c, ind) = load_indicator(&st, &tc, id).await?;
-    let m: i64 = f
-        .measurement
-        .trim()
-        .parse()
-        .map_err(|_| AppError::NotFound)?;
-    indicators::delete_measurement(&st.db, &user.actor(), &c, &ind, m).await?;
-    Ok(indicator_back(&tc, &c, &ind))
-}
-
-/// Change an indicator's definition; a refused form comes back on the
-/// indicator's own form with what was typed.
-async fn update_indicator(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    tc: TerritoryCtx,
-    SignedIn(user): SignedIn,
-    Path((_, id)): Path<(String, i64)>,
-    Form(raw): Form<IndicatorRaw>,
-) -> Result<Response, AppError> {
-    let (c, ind) = load_indicator(&st, &tc, id).await?;
-    let target_on = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
-    match raw.parse() {
-        // A lead partner's new baseline or target is proposed to the coordination.
-        Ok(i)
-            if !tc.is_coordinator()
-                && ind.action_id.is_some()
-                && (i.baseline != ind.baseline
-                    || i.target != ind.target
-                    || target_on(i.target_on) != ind.target_on) =>
-        {
-            let summary = format!(
-                "Indicateur « {} » : {} (au lieu de : {})",
-                i.label,
-                target_words(
-                    i.baseline,
-                    i.target,
-                    i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
-                    &i.unit
-                ),
-                target_words(
-                    ind.baseline,
-                    ind.target,
-                    ind.target_on.as_deref().map(fr_date),
-                    &ind.unit
-                ),
-            );
-            let change = Change::Indicator {
-                indicator_id: Some(ind.id),
-                definition: raw,
-            };
-            let action_id = ind.action_id.unwrap_or_default();
-            propose(&st, &tc, &user, &c, action_id, change, summary).await?;
-            Ok(indicator_back(&tc, &c, &ind))
-        }
-        Ok(i) => {
-            indicators::update(&st.db, &user.actor(), &c, &ind, &i).await?;
-            Ok(indicator_back(&tc, &c, &ind))
-        }
-        Err(errs) => {
-            let errors = FormErrors(
-                errs.into_iter()
-                    .map(|(f, m)| (prefixed("e", f), m))
-                    .collect(),
-            );
-            match ind.action_id {
-                Some(action_id) => {
-                    let (c, a) = load(&st, &tc, action_id, true).await?;
-                    let view = View {
-                        edited: raw,
-                        edited_for: ind.id,
-                        ..View::refused(Section::Indicateurs, errors)
-                    };
-                    page(&st, &ctx, &tc, c, a, view).await
-                }
-                None => {
-                    super::contract_indicator_edit_error(&st, &ctx, &tc, &c, ind.id, raw, errors)
-                        .await
-                }
-            }
-        }
-    }
-}
-
-async fn delete_indicator(
-    State(st): State<AppState>,
-    tc: TerritoryCtx,
-    SignedIn(user): SignedIn,
-    Path((_, id)): Path<(String, i64)>,
-) -> Result<Response, AppError> {
-    let (c, ind) = load_indicator(&st, &tc, id).await?;
-    indicators::delete(&st.db, &user.actor(), &c, &ind).await?;
-    Ok(match ind.action_id {
-        Some(a) => back(&tc, a, Section::Indicateurs, ""),
-        None => Redirect::to(&format!(
-            "/admin/t/{}/contrats/{}#indicateurs",
-            tc.territory.slug, c.id
-        ))
-        .into_response(),
-    })
-}
-
-#[derive(Deserialize)]
-struct DoneForm {
-    /// « 1 »: done; anything else: to do.
-    #[serde(default)]
-    done: String,
-}
-
-/// Mark a follow-up decided by a body done (or to do again): coordinators,
-/// and the lead partner of the action it follows up.
-async fn follow_up_done(
-    State(st): State<AppState>,
-    tc: TerritoryCtx,
-    SignedIn(user): SignedIn,
-    Path((_, id)): Path<(String, i64)>,
-    Form(f): Form<DoneForm>,
-) -> Result<Response, AppError> {
-    use crate::storage::participation;
-    let action = participation::decision_action(&st.db, tc.territory.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let allowed = match action {
-        Some(a) => may_edit(&st, &tc, a).await?,
-        None => tc.is_coordinator(),
-    };
-    if !allowed {
-        return Err(AppError::Forbidden);
-    }
-    participation::set_follow_up_done(&st.db, &user.actor(), tc.territory.id, id, f.done == "1")
-        .await?;
-    Ok(match action {
-        Some(a) => back(&tc, a, Section::Suivi, "#suites"),
-        None => Redirect::to(&format!("/admin/t/{}/", tc.territory.slug)).into_response(),
-    })
 }
 
 /// Labels of an action's themes (for public pages): the fixed list in its

@@ -18,6 +18,7 @@ use crate::web::error::AppError;
 use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::session::SignedIn;
 use crate::web::AppState;
+use crate::web::{flash, form};
 
 pub fn routes(r: Routes) -> Routes {
     let coord = Access::Territory(Role::Coordinator);
@@ -165,30 +166,35 @@ async fn create_org(
     SignedIn(user): SignedIn,
     Form(form): Form<OrganisationRaw>,
 ) -> Result<Response, AppError> {
-    let errors = match form.parse() {
-        Ok(o) => {
-            match partners::create_organisation(&st.db, &user.actor(), tc.territory.id, &o).await {
-                Ok(_) => {
-                    return Ok(
-                        Redirect::to(&format!("/admin/t/{}/partenaires", tc.territory.slug))
-                            .into_response(),
-                    )
-                }
-                Err(DbError::Conflict(_)) => vec![name_taken(&o.name)],
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(e) => e,
-    };
-    list_page(
-        &st,
-        &ctx,
-        &tc,
+    let t = &tc.territory;
+    form::submit(
         form,
-        PersonRaw::default(),
-        FormErrors(errors),
+        |f| f.parse().map_err(FormErrors),
+        async |o| match partners::create_organisation(&st.db, &user.actor(), t.id, &o).await {
+            Err(DbError::Conflict(_)) => Err(name_refused(&o.name)),
+            other => Ok(other?),
+        },
+        form::UNVERSIONED,
+        |_| {
+            flash::see_other(
+                &format!("/admin/t/{}/partenaires", t.slug),
+                "Structure ajoutée.",
+            )
+        },
+        async |again| {
+            let person = PersonRaw::default();
+            list_page(&st, &ctx, &tc, again.typed, person, again.errors).await
+        },
     )
     .await
+}
+
+/// An organisation's name already in the directory (422).
+fn name_refused(name: &str) -> form::Failed {
+    form::Failed::Refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        FormErrors(vec![name_taken(name)]),
+    )
 }
 
 fn person_errors(e: DbError) -> Result<Vec<(&'static str, String)>, AppError> {
@@ -205,6 +211,18 @@ fn person_errors(e: DbError) -> Result<Vec<(&'static str, String)>, AppError> {
     }
 }
 
+/// A person's save refused by the directory (unknown account or
+/// organisation: 422), stale, or failed.
+fn person_refused(e: DbError) -> form::Failed {
+    match e {
+        DbError::Stale => form::Failed::Stale,
+        e => match person_errors(e) {
+            Ok(list) => form::Failed::Refused(StatusCode::UNPROCESSABLE_ENTITY, FormErrors(list)),
+            Err(e) => form::Failed::Error(e),
+        },
+    }
+}
+
 async fn create_person(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -212,24 +230,29 @@ async fn create_person(
     SignedIn(user): SignedIn,
     Form(form): Form<PersonRaw>,
 ) -> Result<Response, AppError> {
-    let errors = match form.parse() {
-        Ok(p) => match partners::create_person(&st.db, &user.actor(), tc.territory.id, &p).await {
-            Ok(_) => {
-                return Ok(Redirect::to(&format!(
-                    "/admin/t/{}/partenaires#personnes",
-                    tc.territory.slug
-                ))
-                .into_response())
-            }
-            Err(e) => person_errors(e)?,
+    let t = &tc.territory;
+    form::submit(
+        form,
+        |f| f.parse().map_err(FormErrors),
+        async |p| {
+            partners::create_person(&st.db, &user.actor(), t.id, &p)
+                .await
+                .map_err(person_refused)
         },
-        Err(e) => e,
-    };
-    let org_form = OrganisationRaw {
-        kind: "association".into(),
-        ..Default::default()
-    };
-    list_page(&st, &ctx, &tc, org_form, form, FormErrors(errors)).await
+        form::UNVERSIONED,
+        |_| {
+            let to = format!("/admin/t/{}/partenaires#personnes", t.slug);
+            flash::see_other(&to, "Contact ajouté.")
+        },
+        async |again| {
+            let org_form = OrganisationRaw {
+                kind: "association".into(),
+                ..Default::default()
+            };
+            list_page(&st, &ctx, &tc, org_form, again.typed, again.errors).await
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------ organisation
@@ -327,51 +350,51 @@ async fn save_org(
     Path((_, id)): Path<(String, i64)>,
     Form(f): Form<OrgSave>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let o = load_org(&st, &tc, id).await?;
-    let version = f.version.trim().parse().unwrap_or(0);
-    let input = match f.raw.parse() {
-        Ok(i) => i,
-        Err(e) => {
-            return Ok(org_page(
+    let version = form::version(&f.version);
+    form::submit(
+        f,
+        |f| f.raw.parse().map_err(FormErrors),
+        async |input| {
+            let actor = user.actor();
+            match partners::update_organisation(&st.db, &actor, t.id, id, version, &input).await {
+                Err(DbError::Conflict(_)) => Err(name_refused(&input.name)),
+                other => Ok(other?),
+            }
+        },
+        // The page says it: « Quelqu'un a enregistré une autre version ».
+        ("", ""),
+        |_| {
+            flash::see_other(
+                &format!("/admin/t/{}/partenaires", t.slug),
+                "Structure enregistrée.",
+            )
+        },
+        async |again| {
+            // After a stale save: what was typed in the form, the stored
+            // version beside it, and the next save starts from it.
+            let (o, version, conflict) = if again.stale {
+                let o = load_org(&st, &tc, id).await?;
+                let theirs = org_raw(&o);
+                (o.clone(), o.version, Some(theirs))
+            } else {
+                (o, version, None)
+            };
+            let raw = again.typed.raw;
+            Ok(org_page(
                 &ctx,
                 &tc,
                 &o,
                 version,
-                f.raw,
-                None,
-                FormErrors(e),
-                StatusCode::UNPROCESSABLE_ENTITY,
+                raw,
+                conflict,
+                again.errors,
+                again.status,
             ))
-        }
-    };
-    match partners::update_organisation(&st.db, &user.actor(), tc.territory.id, id, version, &input)
-        .await
-    {
-        Ok(_) => Ok(
-            Redirect::to(&format!("/admin/t/{}/partenaires", tc.territory.slug)).into_response(),
-        ),
-        Err(DbError::Stale) => Ok(org_page(
-            &ctx,
-            &tc,
-            &o,
-            o.version,
-            f.raw,
-            Some(org_raw(&o)),
-            FormErrors::default(),
-            StatusCode::CONFLICT,
-        )),
-        Err(DbError::Conflict(_)) => Ok(org_page(
-            &ctx,
-            &tc,
-            &o,
-            version,
-            f.raw,
-            None,
-            FormErrors(vec![name_taken(&input.name)]),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )),
-        Err(e) => Err(e.into()),
-    }
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------ person
@@ -497,57 +520,48 @@ async fn save_person(
     Path((_, id)): Path<(String, i64)>,
     Form(f): Form<PersonSave>,
 ) -> Result<Response, AppError> {
+    let t = &tc.territory;
     let p = load_person(&st, &tc, id).await?;
-    let version = f.version.trim().parse().unwrap_or(0);
-    let errors = match f.raw.parse() {
-        Ok(input) => {
-            match partners::update_person(
-                &st.db,
-                &user.actor(),
-                tc.territory.id,
-                id,
+    let version = form::version(&f.version);
+    form::submit(
+        f,
+        |f| f.raw.parse().map_err(FormErrors),
+        async |input| {
+            partners::update_person(&st.db, &user.actor(), t.id, id, version, &input)
+                .await
+                .map_err(person_refused)
+        },
+        // The page says it: « Quelqu'un a enregistré une autre version ».
+        ("", ""),
+        |_| {
+            let to = format!("/admin/t/{}/partenaires#personnes", t.slug);
+            flash::see_other(&to, "Contact enregistré.")
+        },
+        async |again| {
+            // After a stale save: what was typed in the form, the stored
+            // version beside it, and the next save starts from it.
+            let (p, version, conflict) = if again.stale {
+                let p = load_person(&st, &tc, id).await?;
+                let theirs = person_raw(&st, &p).await?;
+                let v = p.version;
+                (p, v, Some(theirs))
+            } else {
+                (p, version, None)
+            };
+            let raw = again.typed.raw;
+            person_page(
+                &st,
+                &ctx,
+                &tc,
+                &p,
                 version,
-                &input,
+                raw,
+                conflict,
+                again.errors,
+                again.status,
             )
             .await
-            {
-                Ok(_) => {
-                    return Ok(Redirect::to(&format!(
-                        "/admin/t/{}/partenaires#personnes",
-                        tc.territory.slug
-                    ))
-                    .into_response())
-                }
-                Err(DbError::Stale) => {
-                    let theirs = person_raw(&st, &p).await?;
-                    return person_page(
-                        &st,
-                        &ctx,
-                        &tc,
-                        &p,
-                        p.version,
-                        f.raw,
-                        Some(theirs),
-                        FormErrors::default(),
-                        StatusCode::CONFLICT,
-                    )
-                    .await;
-                }
-                Err(e) => person_errors(e)?,
-            }
-        }
-        Err(e) => e,
-    };
-    person_page(
-        &st,
-        &ctx,
-        &tc,
-        &p,
-        version,
-        f.raw,
-        None,
-        FormErrors(errors),
-        StatusCode::UNPROCESSABLE_ENTITY,
+        },
     )
     .await
 }
