@@ -395,7 +395,7 @@ pub async fn create_tokens(
 ) -> DbResult<Vec<String>> {
     get_consultation(db, territory_id, consultation_id).await?;
     let now = Utc::now();
-    let tokens: Vec<String> = (0..n).map(|_| crate::accounts::random_token()).collect();
+    let tokens: Vec<String> = (0..n).map(|_| crate::tokens::random_token()).collect();
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         for t in &tokens {

@@ -5,6 +5,7 @@
 
 mod admin;
 mod api;
+mod calendar;
 mod feeds;
 mod manage;
 pub mod notify;
