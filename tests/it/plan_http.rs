@@ -2026,3 +2026,63 @@ async fn scope_shortcuts_and_filter_script(backend: Backend) {
     app.stop().await;
 }
 both!(scope_shortcuts_and_filter_script);
+
+/// The plan's small forms (add an action, an objective, an axis, a
+/// milestone; rename) keep what was typed when they are refused: before,
+/// a missing objective sent the coordinator back to empty fields.
+async fn refused_plan_forms_keep_what_was_typed(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = plan(&app).await;
+    let coord = app.sign_in_as("coordinator").await;
+    let base = format!("/admin/t/lens-lievin/contrats/{}", p.c.id);
+
+    // An action whose objective is not of this contract.
+    let resp = coord
+        .post_form(
+            &format!("{base}/actions"),
+            &[
+                ("parent", "987654"),
+                ("title", "Navette vers la maison de santé"),
+                ("description", "Deux allers-retours par semaine"),
+                ("status", "in_progress"),
+                ("lead_org", "CCAS de Harnes"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Choisissez un objectif de ce contrat"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"Navette vers la maison de santé\""));
+    assert!(html.contains(">Deux allers-retours par semaine</textarea>"));
+    assert!(html.contains("value=\"CCAS de Harnes\""));
+    assert!(html.contains("<option value=\"in_progress\" selected>"));
+
+    // An objective under an axis of another contract.
+    let resp = coord
+        .post_form(
+            &format!("{base}/objectifs"),
+            &[("parent", "987654"), ("title", "Réduire les délais")],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("value=\"Réduire les délais\""), "{html}");
+
+    // A milestone without its date keeps its label; another form's fields
+    // stay empty.
+    let resp = coord
+        .post_form(
+            &format!("{base}/etapes"),
+            &[("happened_on", ""), ("label", "Comité de pilotage")],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("value=\"Comité de pilotage\""), "{html}");
+    assert!(html.contains("id=\"axis_title\" name=\"title\" value=\"\""));
+    app.stop().await;
+}
+both!(refused_plan_forms_keep_what_was_typed);

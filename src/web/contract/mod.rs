@@ -336,6 +336,8 @@ async fn admin_create(
 #[derive(Template)]
 #[template(path = "contract/admin_edit.html")]
 struct EditPage {
+    /// What was typed in a refused plan form.
+    draft: plan::PlanDraft,
     l: Layout,
     slug: String,
     csrf: String,
@@ -417,6 +419,8 @@ struct IndicatorForms {
     /// An indicator's definition being changed, and which.
     edited: IndicatorRaw,
     edited_for: i64,
+    /// One of the plan's small forms (add an axis, an objective…).
+    plan: plan::PlanDraft,
 }
 
 /// Re-render the contract page after a refused change of a contract-level
@@ -526,6 +530,7 @@ async fn edit_page_with(
             measurement_form: forms.measurement,
             measurement_for: forms.measurement_for,
             edited_for: forms.edited_for,
+            draft: forms.plan,
             documents,
             indicator_action: format!(
                 "/admin/t/{}/contrats/{}/indicateurs",

@@ -18,6 +18,42 @@ pub(super) struct PlanForm {
     pub(super) lead_org: String,
 }
 
+/// What was typed in one of the plan's small forms (add an axis, an
+/// objective, an action, a milestone; rename), shown again after a refusal
+/// so that nothing typed is lost.
+#[derive(Default, Clone)]
+pub(super) struct PlanDraft {
+    /// `axis`, `objective`, `action`, `milestone` or `rename`.
+    form: &'static str,
+    fields: Vec<(&'static str, String)>,
+}
+
+impl PlanDraft {
+    pub(super) fn of(form: &'static str, fields: &[(&'static str, &str)]) -> PlanDraft {
+        PlanDraft {
+            form,
+            fields: fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+        }
+    }
+
+    /// The value typed in `field` of `form`, or empty.
+    pub(super) fn get(&self, form: &str, field: &str) -> &str {
+        if self.form != form {
+            return "";
+        }
+        self.fields
+            .iter()
+            .find(|(k, _)| *k == field)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// Was `value` the choice of `field` in `form`?
+    pub(super) fn chose(&self, form: &str, field: &str, value: &i64) -> bool {
+        self.get(form, field) == value.to_string()
+    }
+}
+
 pub(super) async fn plan_error(
     st: &AppState,
     ctx: &Ctx,
@@ -25,18 +61,21 @@ pub(super) async fn plan_error(
     c: &Contract,
     field: &'static str,
     msg: String,
+    draft: PlanDraft,
 ) -> Result<Response, AppError> {
     let mut errors = FormErrors::default();
     errors.push(field, msg);
-    edit_page(
+    edit_page_with(
         st,
         ctx,
         tc,
         c,
-        c.version,
-        raw_of(c),
+        (c.version, raw_of(c), None),
         errors,
-        None,
+        IndicatorForms {
+            plan: draft,
+            ..Default::default()
+        },
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
@@ -64,7 +103,10 @@ pub(super) async fn admin_add_axis(
             contract::add_axis(&st.db, &user.actor(), &c, &t).await?;
             Ok(back(&tc, id))
         }
-        Err(e) => plan_error(&st, &ctx, &tc, &c, "axis_title", e.0).await,
+        Err(e) => {
+            let draft = PlanDraft::of("axis", &[("title", &f.title)]);
+            plan_error(&st, &ctx, &tc, &c, "axis_title", e.0, draft).await
+        }
     }
 }
 
@@ -96,12 +138,13 @@ pub(super) async fn admin_add_objective(
                     &c,
                     "objective_parent",
                     "Choisissez un axe de ce contrat".into(),
+                    objective(&f),
                 )
                 .await
             }
             Err(e) => Err(e.into()),
         },
-        Err(e) => plan_error(&st, &ctx, &tc, &c, "objective_title", e.0).await,
+        Err(e) => plan_error(&st, &ctx, &tc, &c, "objective_title", e.0, objective(&f)).await,
     }
 }
 
@@ -133,6 +176,7 @@ pub(super) async fn admin_add_action(
                     &c,
                     "action_parent",
                     "Choisissez un objectif de ce contrat".into(),
+                    action(&f),
                 )
                 .await
             }
@@ -149,7 +193,7 @@ pub(super) async fn admin_add_action(
                 "status" => "action_status",
                 _ => "action_lead_org",
             };
-            plan_error(&st, &ctx, &tc, &c, field, msg).await
+            plan_error(&st, &ctx, &tc, &c, field, msg, action(&f)).await
         }
     }
 }
@@ -175,9 +219,11 @@ pub(super) async fn admin_add_milestone(
         Ok(Some(d)) => d,
         Ok(None) => {
             let msg = "Date de l'étape : ce champ est obligatoire".to_owned();
-            return plan_error(&st, &ctx, &tc, &c, "milestone_date", msg).await;
+            return plan_error(&st, &ctx, &tc, &c, "milestone_date", msg, milestone(&f)).await;
         }
-        Err(e) => return plan_error(&st, &ctx, &tc, &c, "milestone_date", e.0).await,
+        Err(e) => {
+            return plan_error(&st, &ctx, &tc, &c, "milestone_date", e.0, milestone(&f)).await
+        }
     };
     match parse_title(&f.label) {
         Ok(label) => {
@@ -188,7 +234,7 @@ pub(super) async fn admin_add_milestone(
             ))
             .into_response())
         }
-        Err(e) => plan_error(&st, &ctx, &tc, &c, "milestone_label", e.0).await,
+        Err(e) => plan_error(&st, &ctx, &tc, &c, "milestone_label", e.0, milestone(&f)).await,
     }
 }
 
@@ -265,7 +311,10 @@ pub(super) async fn admin_rename(
             contract::rename(&st.db, &user.actor(), &c, level, item, &t).await?;
             Ok(back(&tc, id))
         }
-        Err(e) => plan_error(&st, &ctx, &tc, &c, "rename_title", e.0).await,
+        Err(e) => {
+            let draft = PlanDraft::of("rename", &[("item", &f.item), ("title", &f.title)]);
+            plan_error(&st, &ctx, &tc, &c, "rename_title", e.0, draft).await
+        }
     }
 }
 
@@ -301,4 +350,28 @@ pub(super) async fn admin_renumber(
     let c = load(&st, &tc, id).await?;
     contract::renumber(&st.db, &user.actor(), &c).await?;
     Ok(back(&tc, id))
+}
+
+fn objective(f: &PlanForm) -> PlanDraft {
+    PlanDraft::of("objective", &[("parent", &f.parent), ("title", &f.title)])
+}
+
+fn action(f: &PlanForm) -> PlanDraft {
+    PlanDraft::of(
+        "action",
+        &[
+            ("parent", &f.parent),
+            ("title", &f.title),
+            ("description", &f.description),
+            ("status", &f.status),
+            ("lead_org", &f.lead_org),
+        ],
+    )
+}
+
+fn milestone(f: &MilestoneForm) -> PlanDraft {
+    PlanDraft::of(
+        "milestone",
+        &[("happened_on", &f.happened_on), ("label", &f.label)],
+    )
 }
