@@ -117,7 +117,7 @@ pub async fn moderate_idea(
                 .bind(id).bind(territory_id).fetch_optional(&mut *tx).await?;
             return Err(if exists.is_some() { DbError::Stale } else { DbError::NotFound });
         }
-        audit!(tx, actor, Some(territory_id), "idea", id, "moderate", m.status.as_str().to_owned())?;
+        audit!(tx, actor, Some(territory_id), "idea", id, "moderate", format!("Idée : {}", m.status.label().to_lowercase()))?;
         tx.commit().await?;
     });
     get_idea(db, territory_id, id).await
