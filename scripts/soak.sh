@@ -82,4 +82,4 @@ echo "== soak: $BACKEND, $DURATION, $CONNECTIONS connections, 17 mixed URLs"
 grep -E 'requests in|Requests/sec|Non-2xx|Socket errors' "$OUT/wrk.txt" || true
 awk '/Latency Distribution/,/requests in/' "$OUT/wrk.txt" | grep -E '50%|90%|99%'
 echo "memory (RSS): start ${START_RSS} kB, end ${END_RSS} kB, peak ${PEAK} kB"
-echo "server log lines at error level: $(grep -c . "$OUT/serve.log" || true)"
+echo "server log lines at error level: $(grep -c ERROR "$OUT/serve.log" || true)"
