@@ -82,6 +82,7 @@ async fn load(app: &TestApp) {
                     address: "1 rue".into(),
                     insee_code: (*insee).into(),
                     access_notes: String::new(),
+                    phone: String::new(),
                 },
             )
             .await

@@ -50,29 +50,34 @@ fn next_weekday_holiday(from: NaiveDate) -> Option<NaiveDate> {
 /// Load the demo agenda of a territory.
 pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Result<()> {
     let actor = Actor::system("maillage demo");
-    let place =
-        |name: &'static str, address: &'static str, insee: &'static str, notes: &'static str| {
-            let actor = actor.clone();
-            async move {
-                store::create_place(
-                    db,
-                    &actor,
-                    territory_id,
-                    &NewPlace {
-                        name: name.into(),
-                        address: address.into(),
-                        insee_code: insee.into(),
-                        access_notes: notes.into(),
-                    },
-                )
-                .await
-            }
-        };
+    let place = |name: &'static str,
+                 address: &'static str,
+                 insee: &'static str,
+                 notes: &'static str,
+                 phone: &'static str| {
+        let actor = actor.clone();
+        async move {
+            store::create_place(
+                db,
+                &actor,
+                territory_id,
+                &NewPlace {
+                    name: name.into(),
+                    address: address.into(),
+                    insee_code: insee.into(),
+                    access_notes: notes.into(),
+                    phone: phone.into(),
+                },
+            )
+            .await
+        }
+    };
     let lens = place(
         "Centre social Dumas",
         "Rue Alexandre Dumas",
         "62498",
         "Accessible en fauteuil roulant. Bus ligne 1, arrêt Dumas.",
+        "03 21 00 00 41",
     )
     .await?;
     let lievin = place(
@@ -80,13 +85,15 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
         "Rue de la Marne",
         "62510",
         "De plain-pied.",
+        "03 21 00 00 42",
     )
     .await?;
-    let avion = place("Espace Léo Lagrange", "Place Jean Jaurès", "62065", "").await?;
+    let avion = place("Espace Léo Lagrange", "Place Jean Jaurès", "62065", "", "").await?;
     let sallaumines = place(
         "Centre social Arc-en-ciel",
         "Rue Florent Evrard",
         "62771",
+        "",
         "",
     )
     .await?;
@@ -95,6 +102,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
         "Rue des Fusillés",
         "62413",
         "Entrée par la cour.",
+        "",
     )
     .await?;
     let hall = place(
@@ -102,6 +110,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
         "Place Gambetta",
         "62510",
         "Accessible en fauteuil roulant, parking devant la salle.",
+        "",
     )
     .await?;
     let maison_assos = place(
@@ -109,6 +118,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
         "Rue Paul Bert",
         "62498",
         "Salle au premier étage, ascenseur.",
+        "",
     )
     .await?;
 

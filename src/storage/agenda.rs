@@ -48,6 +48,8 @@ pub struct Place {
     /// Name of the commune (joined).
     pub commune_name: String,
     pub access_notes: String,
+    /// The place's own number (a CCAS, a social centre), or empty.
+    pub phone: String,
     pub version: i64,
 }
 
@@ -57,10 +59,11 @@ pub struct NewPlace {
     pub address: String,
     pub insee_code: String,
     pub access_notes: String,
+    pub phone: String,
 }
 
 const PLACE_COLS: &str = "p.id, p.territory_id, p.name, p.address, p.insee_code, \
-    COALESCE(c.name, p.insee_code) AS commune_name, p.access_notes, p.version";
+    COALESCE(c.name, p.insee_code) AS commune_name, p.access_notes, p.phone, p.version";
 
 pub async fn create_place(
     db: &Db,
@@ -72,14 +75,15 @@ pub async fn create_place(
     let id = db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO places (territory_id, name, address, insee_code, access_notes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+            "INSERT INTO places (territory_id, name, address, insee_code, access_notes, phone, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
         )
         .bind(territory_id)
         .bind(&p.name)
         .bind(&p.address)
         .bind(&p.insee_code)
         .bind(&p.access_notes)
+        .bind(&p.phone)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
@@ -110,7 +114,7 @@ pub async fn list_places(db: &Db, territory_id: i64) -> DbResult<Vec<Place>> {
     )
 }
 
-/// Change a place (name, address, commune, access notes).
+/// Change a place (name, address, commune, access notes, phone).
 pub async fn update_place(
     db: &Db,
     actor: &Actor,
@@ -122,13 +126,14 @@ pub async fn update_place(
     let done = db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let n = sqlx::query(
-            "UPDATE places SET name = $1, address = $2, insee_code = $3, access_notes = $4, \
-             version = version + 1, updated_at = $5 WHERE id = $6 AND territory_id = $7 AND version = $8",
+            "UPDATE places SET name = $1, address = $2, insee_code = $3, access_notes = $4, phone = $5, \
+             version = version + 1, updated_at = $6 WHERE id = $7 AND territory_id = $8 AND version = $9",
         )
         .bind(&p.name)
         .bind(&p.address)
         .bind(&p.insee_code)
         .bind(&p.access_notes)
+        .bind(&p.phone)
         .bind(Utc::now())
         .bind(id)
         .bind(territory_id)

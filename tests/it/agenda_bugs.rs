@@ -31,6 +31,7 @@ async fn event_with_session(app: &TestApp, capacity: Option<i64>, audience: &str
             address: "1 rue de la Paix".into(),
             insee_code: "62498".into(),
             access_notes: String::new(),
+            phone: String::new(),
         },
     )
     .await
@@ -228,6 +229,7 @@ async fn a_place(app: &TestApp, name: &str) -> i64 {
             address: "1 rue de la Paix".into(),
             insee_code: "62498".into(),
             access_notes: String::new(),
+            phone: String::new(),
         },
     )
     .await
@@ -720,3 +722,49 @@ async fn stale_series_and_event_edits_show_both_versions(backend: Backend) {
     app.stop().await;
 }
 both!(stale_series_and_event_edits_show_both_versions);
+
+/// A place has its own phone number: checked like the coordination's, kept
+/// as typed when refused, shown on the place's public card with a `tel:`
+/// link instead of the coordination's.
+async fn a_place_has_its_own_phone(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let coord = app.sign_in_as("coordinator").await;
+    let fields = |phone: &'static str| {
+        vec![
+            ("name", "CCAS de Lens"),
+            ("address", "Place Jean Jaurès"),
+            ("insee_code", "62498"),
+            ("access_notes", ""),
+            ("phone", phone),
+        ]
+    };
+    let resp = coord
+        .post_form("/admin/t/lens-lievin/lieux", &fields("03 21 ab"))
+        .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Téléphone : « 03 21 ab » n&#39;est pas un numéro"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"03 21 ab\"") && html.contains("value=\"CCAS de Lens\""));
+
+    let resp = coord
+        .post_form("/admin/t/lens-lievin/lieux", &fields("03.21.69.86.00"))
+        .await;
+    assert_eq!(resp.status(), 303);
+    let tid = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let places = agenda::list_places(&app.db, tid).await.unwrap();
+    let p = places.iter().find(|p| p.name == "CCAS de Lens").unwrap();
+    assert_eq!(p.phone, "03 21 69 86 00", "stored in one shape");
+    let edit = coord
+        .text(&format!("/admin/t/lens-lievin/lieux/{}", p.id))
+        .await;
+    assert!(edit.contains("value=\"03 21 69 86 00\""), "{edit}");
+    app.stop().await;
+}
+both!(a_place_has_its_own_phone);

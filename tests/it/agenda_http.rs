@@ -45,6 +45,7 @@ async fn seed_000(app: &TestApp) -> Vec<i64> {
                     address: "1 rue de la Paix".into(),
                     insee_code: insee.into(),
                     access_notes: String::new(),
+                    phone: String::new(),
                 },
             )
             .await

@@ -52,6 +52,7 @@ async fn world(db: &Db) -> (i64, i64) {
             address: "Rue de la Vachette".into(),
             insee_code: "62498".into(),
             access_notes: "Rez-de-chaussée, accessible en fauteuil".into(),
+            phone: String::new(),
         },
     )
     .await
@@ -403,6 +404,7 @@ async fn agenda_filters_run_in_sql(backend: Backend) {
             address: String::new(),
             insee_code: "62510".into(),
             access_notes: String::new(),
+            phone: String::new(),
         },
     )
     .await

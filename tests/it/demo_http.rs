@@ -199,6 +199,14 @@ async fn dropin_cards_month_planning_and_calendar(backend: Backend) {
     );
     assert!(perm.contains("href=\"tel:"), "a number to call");
     assert!(
+        perm.contains("href=\"tel:0321000041\">Appeler le 03 21 00 00 41"),
+        "a place's own number"
+    );
+    assert!(
+        perm.contains("Appeler la coordination : 03 21 00 00 00"),
+        "the coordination's number where the place has none"
+    );
+    assert!(
         perm.contains("https://www.openstreetmap.org/search?query="),
         "a directions link"
     );

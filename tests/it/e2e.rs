@@ -145,6 +145,7 @@ async fn seed_agenda(app: &TestApp) -> i64 {
         address: "1 rue Alexandre Dumas".into(),
         insee_code: "62498".into(),
         access_notes: "Accès de plain-pied, bus ligne 3".into(),
+        phone: String::new(),
     };
     let place = agenda::create_place(&app.db, &actor, tid, &place)
         .await

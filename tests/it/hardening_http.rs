@@ -730,6 +730,7 @@ async fn api_contract() {
             address: "Rue".into(),
             insee_code: "62498".into(),
             access_notes: String::new(),
+            phone: String::new(),
         },
     )
     .await

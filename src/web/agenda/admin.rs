@@ -95,6 +95,8 @@ pub struct PlaceForm {
     insee_code: String,
     #[serde(default)]
     access_notes: String,
+    #[serde(default)]
+    phone: String,
 }
 
 async fn home_page(
@@ -195,6 +197,7 @@ pub async fn place_create(
                 &f.address,
                 &f.insee_code,
                 &f.access_notes,
+                &f.phone,
                 &communes,
             )
         },
@@ -220,12 +223,17 @@ pub(super) fn place_input(
     address: &str,
     insee_code: &str,
     access_notes: &str,
+    phone: &str,
     communes: &[crate::storage::communes::Commune],
 ) -> Result<NewPlace, FormErrors> {
     let mut errors = FormErrors::default();
     if name.trim().is_empty() {
         errors.push("place_name", "Indiquez le nom du lieu.");
     }
+    let phone = crate::domain::territory::parse_phone(phone).unwrap_or_else(|e| {
+        errors.push("place_phone", format!("Téléphone : {}", e.0));
+        String::new()
+    });
     if !communes.iter().any(|c| c.insee_code == insee_code) {
         errors.push("insee_code", "Choisissez une commune du territoire.");
     }
@@ -237,5 +245,6 @@ pub(super) fn place_input(
         address: address.trim().to_owned(),
         insee_code: insee_code.to_owned(),
         access_notes: access_notes.trim().to_owned(),
+        phone,
     })
 }

@@ -72,6 +72,8 @@ pub struct PlaceEditForm {
     #[serde(default)]
     access_notes: String,
     #[serde(default)]
+    phone: String,
+    #[serde(default)]
     version: String,
 }
 
@@ -131,6 +133,7 @@ pub async fn place_edit(
         address: p.address.clone(),
         insee_code: p.insee_code.clone(),
         access_notes: p.access_notes.clone(),
+        phone: p.phone.clone(),
         version: p.version.to_string(),
     };
     Ok(render(
@@ -161,6 +164,7 @@ pub async fn place_update(
                 &f.address,
                 &f.insee_code,
                 &f.access_notes,
+                &f.phone,
                 &communes,
             )
         },
@@ -227,6 +231,7 @@ pub async fn place_delete(
                 address: p.address.clone(),
                 insee_code: p.insee_code.clone(),
                 access_notes: p.access_notes.clone(),
+                phone: p.phone.clone(),
                 version: p.version.to_string(),
             };
             let page = place_page(&st, &ctx, &tc, p.id, form, errors).await?;

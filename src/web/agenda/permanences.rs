@@ -72,6 +72,9 @@ pub struct PlaceCard {
     pub address: String,
     pub commune: String,
     pub access_notes: String,
+    /// The place's own number, or empty (the coordination's is shown).
+    pub phone: String,
+    pub phone_href: String,
     /// A route planner's search for the address (OpenStreetMap).
     pub directions_url: String,
     pub series: Vec<SeriesCard>,
@@ -275,6 +278,8 @@ pub fn place_cards(
                 address: p.address.clone(),
                 commune: p.commune_name.clone(),
                 access_notes: p.access_notes.clone(),
+                phone: p.phone.clone(),
+                phone_href: tel_href(&p.phone),
                 directions_url: directions_url(&p.address, &p.commune_name),
                 series,
             });

@@ -472,6 +472,7 @@ pub(super) async fn inline_place(
             address: form.new_place_address.trim().to_owned(),
             insee_code: form.new_place_insee.clone(),
             access_notes: form.new_place_access.trim().to_owned(),
+            phone: String::new(),
         },
     )
     .await?;
