@@ -12,6 +12,8 @@ pub mod csv_export;
 pub mod demo;
 pub mod demo_agenda;
 pub mod demo_contract;
+pub mod demo_diagnosis;
+pub mod diagnosis;
 pub mod directory;
 pub mod domain;
 pub mod import;

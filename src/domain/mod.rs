@@ -2,10 +2,12 @@
 //! Nothing here knows about HTTP or SQL.
 
 pub mod agenda;
+pub mod areas;
 pub mod budget;
 pub mod codes;
 pub mod contract;
 pub mod dates;
+pub mod diagnosis;
 pub mod directory;
 pub mod document;
 pub mod geo;

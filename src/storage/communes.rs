@@ -63,7 +63,7 @@ pub struct Counts {
 
 const BATCH: usize = 400;
 
-fn placeholders(rows: usize, cols: usize) -> String {
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
     let mut s = String::new();
     for r in 0..rows {
         if r > 0 {

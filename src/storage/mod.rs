@@ -16,6 +16,7 @@ pub mod agenda;
 pub mod audit;
 pub mod communes;
 pub mod contract;
+pub mod diagnosis;
 pub mod directory;
 pub mod documents;
 pub mod indicators;

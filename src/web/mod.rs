@@ -11,11 +11,13 @@ pub mod api;
 pub mod confirm;
 pub mod contract;
 pub mod csrf;
+pub mod diagnosis;
 pub mod directory;
 pub mod error;
 pub mod flash;
 pub mod form;
 pub mod legal;
+pub mod maps;
 pub mod microcache;
 pub mod ops;
 pub mod pages;
@@ -90,6 +92,7 @@ pub fn routes(state: AppState) -> Built {
     let r = api::routes(r);
     let r = agenda::routes(r);
     let r = contract::routes(r);
+    let r = diagnosis::routes(r);
     let r = participation::routes(r);
     let r = ops::routes(r);
     r.build()

@@ -121,7 +121,7 @@ fn public_section(segment: &str) -> Option<&'static str> {
         "agenda" | "agenda.ics" | "evenements" | "inscriptions" => "agenda",
         "annuaire" => "annuaire",
         "participer" | "groupes" | "consultations" | "idees" => "participer",
-        "contrat" | "actions" | "documents" => "contrat",
+        "contrat" | "actions" | "documents" | "diagnostic" => "contrat",
         "contact" => "contact",
         _ => return None,
     })
@@ -139,6 +139,7 @@ fn admin_section(segment: &str) -> Option<(&'static str, &'static str)> {
         "participation" | "instances" | "reunions" | "membres" | "demandes" | "consultations"
         | "questions" | "idees" | "messages" => ("participation", "Participation"),
         "annuaire" => ("annuaire", "Annuaire"),
+        "diagnostic" => ("diagnostic", "Diagnostic"),
         _ => return None,
     })
 }

@@ -85,6 +85,8 @@ pub(super) struct ActionPage {
     pub(super) status: &'static str,
     pub(super) description: Vec<String>,
     pub(super) findings: Vec<String>,
+    /// Findings of the territory's diagnosis that lead to the action.
+    pub(super) diagnosis: Vec<(String, Vec<String>)>,
     pub(super) aims: Vec<String>,
     pub(super) publics: Vec<String>,
     pub(super) period: String,
@@ -209,6 +211,11 @@ pub(super) async fn public_action(
         status: status_label(&a.status),
         description: paragraphs(&a.description),
         findings: paragraphs(&a.findings),
+        diagnosis: crate::storage::diagnosis::findings_for_action(&st.db, a.id)
+            .await?
+            .into_iter()
+            .map(|f| (f.title, paragraphs(&f.body)))
+            .collect(),
         aims: paragraphs(&a.aims),
         publics: paragraphs(&a.publics),
         period,

@@ -1,0 +1,514 @@
+//! The territory's health diagnosis, computed from the registers the
+//! instance holds: population, care supply per commune, densities compared
+//! with the département, the région and France, and the E2SFCA
+//! accessibility of every commune (method in ARCHITECTURE.md, « Diagnostic :
+//! méthode »).
+//!
+//! Scores are computed nationally by [`refresh`] after each import (and when
+//! the bands change) and stored; pages and the API read them ([`load`]).
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::domain::areas::{departement_name, region_name};
+use crate::domain::diagnosis::access::{e2sfca, Bands, Catchments, Place, TravelModel};
+use crate::domain::diagnosis::population::{AgeBands, AgeWeights};
+use crate::domain::diagnosis::profession::Profession;
+use crate::domain::diagnosis::stats::{density_per_10000, median};
+use crate::storage::diagnosis::{self as store, AccessRow, AccessRun, CommuneInput};
+use crate::storage::{directory, territories, Db, DbResult};
+use crate::web::maps::Outline;
+
+/// Default minutes per kilometre of great-circle distance (a detour factor
+/// of 1.3 at 60 km/h).
+pub const MINUTES_PER_KM: f64 = 1.3;
+
+/// What [`refresh`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshReport {
+    pub communes: i64,
+    pub scored: i64,
+    pub standardised: bool,
+    pub took: Duration,
+}
+
+impl RefreshReport {
+    pub fn line(&self) -> String {
+        format!(
+            "Accessibilité recalculée : {} communes, {} avec un score ({}), en {:.1} s.",
+            self.communes,
+            self.scored,
+            if self.standardised {
+                "population standardisée par âge"
+            } else {
+                "population brute"
+            },
+            self.took.as_secs_f64()
+        )
+    }
+}
+
+/// The bands in force per profession: the stored ones, else the default.
+pub async fn bands(db: &Db) -> DbResult<HashMap<Profession, Bands>> {
+    let stored = store::bands(db).await?;
+    Ok(Profession::ALL
+        .into_iter()
+        .map(|p| {
+            let b = stored
+                .get(p.slug())
+                .and_then(|s| Bands::parse(s).ok())
+                .unwrap_or_default();
+            (p, b)
+        })
+        .collect())
+}
+
+/// Whether the age file covers every commune with a population: then the
+/// population is standardised by age, otherwise raw (never a mix).
+fn standardised(inputs: &[CommuneInput]) -> bool {
+    let mut any = false;
+    for c in inputs.iter().filter(|c| c.population.is_some()) {
+        if c.ages().is_none() {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// The age weights of `profession`, normalised so that the national
+/// population is unchanged by the standardisation.
+fn weights_for(profession: Profession, inputs: &[CommuneInput]) -> AgeWeights {
+    let mut national = AgeBands::from_array([0.0; 6]);
+    for a in inputs.iter().filter_map(CommuneInput::ages) {
+        national.add(&AgeBands::from_array(a));
+    }
+    AgeWeights::default_for(profession).normalised_to(&national)
+}
+
+/// The population that takes part in the catchments (standardised with
+/// `weights`, else raw).
+fn population_for(c: &CommuneInput, weights: Option<&AgeWeights>) -> Option<f64> {
+    match weights {
+        Some(w) => Some(AgeBands::from_array(c.ages()?).standardised(w)),
+        None => c.population.map(|p| p as f64),
+    }
+}
+
+/// Recompute every commune's score for the six professions and store them
+/// with the national medians, in one transaction.
+pub async fn refresh(db: &Db) -> anyhow::Result<RefreshReport> {
+    let started = Instant::now();
+    let inputs = store::access_inputs(db).await?;
+    let supply = store::all_supply(db).await?;
+    let overrides = store::all_travel_times(db).await?;
+    let bands = bands(db).await?;
+    let (rows, medians, run) = tokio::task::spawn_blocking(move || {
+        compute_all(&inputs, &supply, &overrides, &bands)
+    })
+    .await?;
+    store::replace_access(db, &rows, &medians, &run).await?;
+    Ok(RefreshReport {
+        communes: run.communes,
+        scored: run.scored,
+        standardised: run.standardised,
+        took: started.elapsed(),
+    })
+}
+
+/// Refresh after an import, logging instead of failing it: the import
+/// itself has landed.
+pub async fn refresh_after_import(db: &Db) -> Option<RefreshReport> {
+    match refresh(db).await {
+        Ok(r) => {
+            tracing::info!("{}", r.line());
+            Some(r)
+        }
+        Err(e) => {
+            tracing::error!("accessibility not recomputed: {e:#}");
+            None
+        }
+    }
+}
+
+/// The whole computation, without I/O.
+pub fn compute_all(
+    inputs: &[CommuneInput],
+    supply: &[(String, String, f64)],
+    overrides: &[(String, String, f64)],
+    bands: &HashMap<Profession, Bands>,
+) -> (Vec<AccessRow>, Vec<(String, Option<f64>)>, AccessRun) {
+    let standardised = standardised(inputs);
+    let model = TravelModel {
+        minutes_per_km: MINUTES_PER_KM,
+        overrides: overrides
+            .iter()
+            .map(|(o, d, m)| ((o.clone(), d.clone()), *m))
+            .collect(),
+    };
+    let mut places: Vec<Place> = inputs
+        .iter()
+        .map(|c| Place {
+            code: c.insee_code.clone(),
+            point: c.latitude.zip(c.longitude),
+            population: None,
+        })
+        .collect();
+    let reach = bands.values().map(Bands::reach).fold(0.0, f64::max);
+    let catchments = Catchments::build(&places, &model, reach);
+    let index: HashMap<&str, usize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.insee_code.as_str(), i))
+        .collect();
+    let mut rows = Vec::with_capacity(inputs.len() * Profession::ALL.len());
+    let mut medians = Vec::new();
+    let mut scored = 0;
+    for p in Profession::ALL {
+        let mut s = vec![0.0; inputs.len()];
+        for (code, prof, v) in supply {
+            if prof == p.slug() {
+                if let Some(&i) = index.get(code.as_str()) {
+                    s[i] += v;
+                }
+            }
+        }
+        let weights = standardised.then(|| weights_for(p, inputs));
+        for (place, c) in places.iter_mut().zip(inputs) {
+            place.population = population_for(c, weights.as_ref());
+        }
+        let b = bands.get(&p).cloned().unwrap_or_default();
+        let scores = e2sfca(&catchments, &places, &s, &b);
+        let values: Vec<f64> = scores.iter().filter_map(|r| r.as_ref().ok()).copied().collect();
+        if p == Profession::Generalistes {
+            scored = values.len() as i64;
+        }
+        medians.push((p.slug().to_owned(), median(&values)));
+        for ((place, score), supply) in places.iter().zip(scores).zip(s) {
+            let (score, no_score) = match score {
+                Ok(v) => (Some(v), String::new()),
+                Err(why) => (None, why.reason().to_owned()),
+            };
+            rows.push(AccessRow {
+                insee_code: place.code.clone(),
+                profession: p.slug().to_owned(),
+                supply,
+                population: place.population,
+                score,
+                no_score,
+            });
+        }
+    }
+    let run = AccessRun {
+        computed_at: Utc::now(),
+        standardised,
+        minutes_per_km: MINUTES_PER_KM,
+        communes: inputs.len() as i64,
+        scored,
+    };
+    (rows, medians, run)
+}
+
+// ------------------------------------------------------------------ page
+
+/// One commune of the territory, as the diagnosis shows it.
+#[derive(Debug, Clone)]
+pub struct CommuneFacts {
+    pub code: String,
+    pub name: String,
+    pub population: Option<i64>,
+    /// Shares of the population by age band, when the age file was imported.
+    pub ages: Option<[f64; 6]>,
+    pub qpvs: Vec<String>,
+    pub point: Option<(f64, f64)>,
+    pub outline: Option<Outline>,
+}
+
+impl CommuneFacts {
+    /// Share of people aged 75 and over, in percent.
+    pub fn share_75(&self) -> Option<f64> {
+        let a = self.ages?;
+        let total: f64 = a.iter().sum();
+        (total > 0.0).then(|| a[5] * 100.0 / total)
+    }
+}
+
+/// Densities per 10 000 inhabitants: territory, département, région, France.
+#[derive(Debug, Clone, Default)]
+pub struct Densities {
+    pub territory: Option<f64>,
+    pub departement: Option<f64>,
+    pub region: Option<f64>,
+    pub france: Option<f64>,
+    /// Supply of the territory (professionals, 1/n per practice place).
+    pub supply: f64,
+}
+
+/// One profession's figures on the territory.
+#[derive(Debug, Clone)]
+pub struct ProfessionFacts {
+    pub profession: Profession,
+    pub bands: Bands,
+    /// One row per commune of the territory, in the territory's order.
+    pub rows: Vec<AccessRow>,
+    pub threshold: Option<f64>,
+    /// The threshold is the national median (none set by the coordination).
+    pub threshold_is_median: bool,
+    pub median: Option<f64>,
+    pub densities: Densities,
+}
+
+impl ProfessionFacts {
+    /// Communes below the threshold, lowest first.
+    pub fn flagged(&self) -> Vec<&AccessRow> {
+        let Some(t) = self.threshold else {
+            return Vec::new();
+        };
+        let mut v: Vec<&AccessRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.score.is_some_and(|s| s < t))
+            .collect();
+        v.sort_by(|a, b| a.score.unwrap_or(0.0).total_cmp(&b.score.unwrap_or(0.0)));
+        v
+    }
+
+    pub fn row(&self, code: &str) -> Option<&AccessRow> {
+        self.rows.iter().find(|r| r.insee_code == code)
+    }
+}
+
+/// Where a figure comes from and when it was loaded.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub label: &'static str,
+    pub detail: String,
+}
+
+/// The computed part of a territory's diagnosis.
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    pub communes: Vec<CommuneFacts>,
+    /// Outlines of the communes around, drawn in grey.
+    pub context: Vec<Outline>,
+    pub departement: Option<(String, String)>,
+    pub region: Option<(String, String)>,
+    pub professions: Vec<ProfessionFacts>,
+    pub run: Option<AccessRun>,
+    pub sources: Vec<Source>,
+}
+
+impl Diagnosis {
+    pub fn population(&self) -> i64 {
+        self.communes.iter().filter_map(|c| c.population).sum()
+    }
+
+    pub fn profession(&self, p: Profession) -> Option<&ProfessionFacts> {
+        self.professions.iter().find(|f| f.profession == p)
+    }
+
+    pub fn standardised(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| r.standardised)
+    }
+
+    pub fn commune_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.communes
+            .iter()
+            .find(|c| c.code == code)
+            .map(|c| c.name.as_str())
+            .unwrap_or(code)
+    }
+
+    pub fn has_maps(&self) -> bool {
+        self.communes.iter().any(|c| c.outline.is_some())
+    }
+}
+
+fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for v in values {
+        *counts.entry(v).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(v, _)| v.to_owned())
+}
+
+/// Load a territory's computed diagnosis. `with_maps`: also read the
+/// outlines (pages), not needed by the API or the exports.
+pub async fn load(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Diagnosis> {
+    let communes = territories::communes(db, territory_id).await?;
+    let codes: Vec<String> = communes.iter().map(|c| c.insee_code.clone()).collect();
+    let inputs: HashMap<String, CommuneInput> = store::inputs_for(db, &codes)
+        .await?
+        .into_iter()
+        .map(|c| (c.insee_code.clone(), c))
+        .collect();
+    let qpvs = territories::qpvs(db, territory_id).await?;
+    let mut qpv_of: HashMap<String, Vec<String>> = HashMap::new();
+    for q in &qpvs {
+        for code in crate::storage::communes::qpv_communes(db, &q.code).await? {
+            qpv_of.entry(code).or_default().push(q.name.clone());
+        }
+    }
+    let mut outlines: HashMap<String, Outline> = HashMap::new();
+    let mut context = Vec::new();
+    if with_maps {
+        for (code, text) in store::outlines(db, &codes).await? {
+            if let Some(o) = Outline::from_geojson(&text) {
+                outlines.insert(code, o);
+            }
+        }
+        let points: Vec<(f64, f64)> = inputs
+            .values()
+            .filter_map(|c| c.latitude.zip(c.longitude))
+            .collect();
+        if !points.is_empty() {
+            let margin = 0.15;
+            let lat0 = points.iter().map(|p| p.0).fold(f64::INFINITY, f64::min) - margin;
+            let lat1 = points.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max) + margin;
+            let lon0 = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) - margin * 1.5;
+            let lon1 = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max) + margin * 1.5;
+            let own: HashSet<&str> = codes.iter().map(String::as_str).collect();
+            for (code, text) in store::outlines_in_box(db, (lat0, lon0, lat1, lon1), 2000).await? {
+                if !own.contains(code.as_str()) {
+                    context.extend(Outline::from_geojson(&text));
+                }
+            }
+        }
+    }
+    let facts: Vec<CommuneFacts> = communes
+        .iter()
+        .map(|c| {
+            let input = inputs.get(&c.insee_code);
+            CommuneFacts {
+                code: c.insee_code.clone(),
+                name: c.name.clone(),
+                population: c.population,
+                ages: input.and_then(CommuneInput::ages),
+                qpvs: qpv_of.remove(&c.insee_code).unwrap_or_default(),
+                point: input.and_then(|i| i.latitude.zip(i.longitude)),
+                outline: outlines.remove(&c.insee_code),
+            }
+        })
+        .collect();
+
+    let departement = most_common(communes.iter().filter_map(|c| c.departement.as_deref()));
+    let region = most_common(communes.iter().filter_map(|c| c.region.as_deref()));
+    let supply_areas = store::supply_by_area(db).await?;
+    let population_areas = store::population_by_area(db).await?;
+    let pop_of = |f: &dyn Fn(&Option<String>, &Option<String>) -> bool| -> i64 {
+        population_areas
+            .iter()
+            .filter(|(d, r, _)| f(d, r))
+            .map(|a| a.2)
+            .sum()
+    };
+    let in_dep = |d: &Option<String>, _: &Option<String>| d.is_some() && *d == departement;
+    let in_reg = |_: &Option<String>, r: &Option<String>| r.is_some() && *r == region;
+    let anywhere = |_: &Option<String>, _: &Option<String>| true;
+    let (pop_dep, pop_reg, pop_fr) = (pop_of(&in_dep), pop_of(&in_reg), pop_of(&anywhere));
+    let pop_territory: i64 = communes.iter().filter_map(|c| c.population).sum();
+
+    let bands = bands(db).await?;
+    let thresholds = store::thresholds(db, territory_id).await?;
+    let medians = store::medians(db).await?;
+    let mut professions = Vec::new();
+    for p in Profession::ALL {
+        let stored: HashMap<String, AccessRow> = store::access_for(db, p.slug(), &codes)
+            .await?
+            .into_iter()
+            .map(|r| (r.insee_code.clone(), r))
+            .collect();
+        let rows: Vec<AccessRow> = codes
+            .iter()
+            .map(|code| {
+                stored.get(code).cloned().unwrap_or_else(|| AccessRow {
+                    insee_code: code.clone(),
+                    profession: p.slug().to_owned(),
+                    supply: 0.0,
+                    population: None,
+                    score: None,
+                    no_score: "pas encore calculé (importez les données de l'annuaire)".into(),
+                })
+            })
+            .collect();
+        let sum_of = |f: &dyn Fn(&Option<String>, &Option<String>) -> bool| -> f64 {
+            supply_areas
+                .iter()
+                .filter(|(prof, d, r, _)| prof == p.slug() && f(d, r))
+                .map(|a| a.3)
+                .sum()
+        };
+        let supply: f64 = rows.iter().map(|r| r.supply).sum();
+        let densities = Densities {
+            territory: density_per_10000(supply, pop_territory as f64),
+            departement: density_per_10000(sum_of(&in_dep), pop_dep as f64),
+            region: density_per_10000(sum_of(&in_reg), pop_reg as f64),
+            france: density_per_10000(sum_of(&anywhere), pop_fr as f64),
+            supply,
+        };
+        let median = medians.get(p.slug()).copied();
+        let set = thresholds.get(p.slug()).copied();
+        professions.push(ProfessionFacts {
+            profession: p,
+            bands: bands.get(&p).cloned().unwrap_or_default(),
+            rows,
+            threshold: set.or(median),
+            threshold_is_median: set.is_none(),
+            median,
+            densities,
+        });
+    }
+
+    let run = store::latest_run(db).await?;
+    let mut sources = vec![Source {
+        label: "Communes et population municipale",
+        detail: "INSEE, Code officiel géographique (découpage administratif Etalab)".into(),
+    }];
+    for (source, label) in [
+        ("rpps", "Professionnels de santé"),
+        ("finess", "Établissements (pharmacies)"),
+        ("population", "Population par âge"),
+        ("geo", "Contours et points des communes"),
+        ("travel-times", "Temps de trajet importés"),
+    ] {
+        if let Some(i) = directory::latest_import(db, source).await? {
+            let file = if i.file_date.trim().is_empty() {
+                String::new()
+            } else {
+                format!(", fichier du {}", i.file_date.trim())
+            };
+            sources.push(Source {
+                label,
+                detail: format!(
+                    "{}{file}, importé le {}",
+                    source_name(source),
+                    crate::domain::dates::paris_date(i.finished_at)
+                ),
+            });
+        }
+    }
+    Ok(Diagnosis {
+        communes: facts,
+        context,
+        departement: departement.map(|d| (d.clone(), departement_name(&d))),
+        region: region.map(|r| (r.clone(), region_name(&r))),
+        professions,
+        run,
+        sources,
+    })
+}
+
+fn source_name(source: &str) -> &'static str {
+    match source {
+        "rpps" => "Annuaire Santé, extraction RPPS « Personne activité »",
+        "finess" => "FINESS, extraction des établissements",
+        "population" => "INSEE, base communale de la population par âge",
+        "geo" => "IGN Admin Express, contours administratifs (Etalab)",
+        _ => "fichier origine;destination;minutes",
+    }
+}

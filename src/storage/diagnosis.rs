@@ -1,0 +1,516 @@
+//! The diagnosis' stored parts: the accessibility scores of every commune
+//! (recomputed by `crate::diagnosis::refresh`), the distance-decay bands per
+//! profession, and what the coordination writes: thresholds, findings per
+//! chapter linked to fiches action, questionnaires attached.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::audit::Actor;
+use super::communes::placeholders;
+use super::{Db, DbError, DbResult};
+use crate::domain::diagnosis::chapter::FindingInput;
+use crate::{audit, db_run};
+
+/// One commune's score for one profession.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AccessRow {
+    pub insee_code: String,
+    /// The profession's slug (`generalistes`…).
+    pub profession: String,
+    /// S_j: the supply located in the commune (professionals, 1/n each).
+    pub supply: f64,
+    /// The population used (standardised or raw), none when unknown.
+    pub population: Option<f64>,
+    /// A_i × 10 000, none when the commune could not be scored.
+    pub score: Option<f64>,
+    /// Why there is no score (in French), empty otherwise.
+    pub no_score: String,
+}
+
+/// How the scores were last computed.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AccessRun {
+    pub computed_at: DateTime<Utc>,
+    pub standardised: bool,
+    pub minutes_per_km: f64,
+    pub communes: i64,
+    pub scored: i64,
+}
+
+const BATCH: usize = 500;
+
+/// Replace every score, the national medians and the run record in one
+/// transaction: readers see the old scores or the new ones, never a mix.
+pub async fn replace_access(
+    db: &Db,
+    rows: &[AccessRow],
+    medians: &[(String, Option<f64>)],
+    run: &AccessRun,
+) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM commune_access").execute(&mut *tx).await?;
+        for chunk in rows.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO commune_access (insee_code, profession, supply, population, score, no_score) VALUES {}",
+                placeholders(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(&r.insee_code).bind(&r.profession).bind(r.supply)
+                    .bind(r.population).bind(r.score).bind(&r.no_score);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM access_medians").execute(&mut *tx).await?;
+        for (profession, median) in medians {
+            sqlx::query("INSERT INTO access_medians (profession, median) VALUES ($1, $2)")
+                .bind(profession).bind(median).execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM access_runs").execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO access_runs (computed_at, standardised, minutes_per_km, communes, scored) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(run.computed_at).bind(run.standardised).bind(run.minutes_per_km)
+        .bind(run.communes).bind(run.scored)
+        .execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// The scores of `codes` for one profession.
+pub async fn access_for(db: &Db, profession: &str, codes: &[String]) -> DbResult<Vec<AccessRow>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT insee_code, profession, supply, population, score, no_score FROM commune_access \
+         WHERE profession = $1 AND insee_code IN ({}) ORDER BY insee_code",
+        (2..codes.len() + 2)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(db_run!(db, pool => {
+        let mut q = sqlx::query_as::<_, AccessRow>(&sql).bind(profession);
+        for c in codes {
+            q = q.bind(c);
+        }
+        q.fetch_all(pool).await?
+    }))
+}
+
+/// The national median of each profession's score at the last computation.
+pub async fn medians(db: &Db) -> DbResult<HashMap<String, f64>> {
+    let rows: Vec<(String, Option<f64>)> = db_run!(db, pool =>
+        sqlx::query_as("SELECT profession, median FROM access_medians").fetch_all(pool).await?);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p, m)| m.map(|m| (p, m)))
+        .collect())
+}
+
+/// The last computation, if any.
+pub async fn latest_run(db: &Db) -> DbResult<Option<AccessRun>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, AccessRun>(
+        "SELECT computed_at, standardised, minutes_per_km, communes, scored FROM access_runs \
+         ORDER BY computed_at DESC LIMIT 1").fetch_optional(pool).await?))
+}
+
+/// The bands set per profession (`10:1;20:0.68;30:0.22`); professions
+/// without a row use the default.
+pub async fn bands(db: &Db) -> DbResult<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = db_run!(db, pool =>
+        sqlx::query_as("SELECT profession, bands FROM access_bands").fetch_all(pool).await?);
+    Ok(rows.into_iter().collect())
+}
+
+/// Set (or, with `None`, reset to the default) a profession's bands.
+pub async fn set_bands(
+    db: &Db,
+    actor: &Actor,
+    profession: &str,
+    bands: Option<&str>,
+) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM access_bands WHERE profession = $1")
+            .bind(profession).execute(&mut *tx).await?;
+        if let Some(b) = bands {
+            sqlx::query("INSERT INTO access_bands (profession, bands) VALUES ($1, $2)")
+                .bind(profession).bind(b).execute(&mut *tx).await?;
+        }
+        audit!(tx, actor, None::<i64>, "access_bands", profession, "update",
+            format!("Paliers de distance : {}", bands.unwrap_or("valeurs par défaut")))?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// The territory's thresholds by profession slug.
+pub async fn thresholds(db: &Db, territory_id: i64) -> DbResult<HashMap<String, f64>> {
+    let rows: Vec<(String, f64)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT profession, threshold FROM diagnosis_thresholds WHERE territory_id = $1")
+        .bind(territory_id).fetch_all(pool).await?);
+    Ok(rows.into_iter().collect())
+}
+
+/// Set the territory's thresholds in one transaction (`None`: the national
+/// median).
+pub async fn set_thresholds(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    values: &[(String, Option<f64>)],
+) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        for (profession, value) in values {
+            sqlx::query("DELETE FROM diagnosis_thresholds WHERE territory_id = $1 AND profession = $2")
+                .bind(territory_id).bind(profession).execute(&mut *tx).await?;
+            if let Some(v) = value {
+                sqlx::query("INSERT INTO diagnosis_thresholds (territory_id, profession, threshold) VALUES ($1, $2, $3)")
+                    .bind(territory_id).bind(profession).bind(v).execute(&mut *tx).await?;
+            }
+        }
+        audit!(tx, actor, Some(territory_id), "diagnosis", territory_id, "thresholds",
+            "Seuils d'accessibilité".to_owned())?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Finding {
+    pub id: i64,
+    pub territory_id: i64,
+    pub chapter: String,
+    pub title: String,
+    pub body: String,
+    pub position: i64,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const FINDING_COLS: &str =
+    "id, territory_id, chapter, title, body, position, version, created_at, updated_at";
+
+/// The territory's findings in chapter order, then position.
+pub async fn findings(db: &Db, territory_id: i64) -> DbResult<Vec<Finding>> {
+    let sql = format!(
+        "SELECT {FINDING_COLS} FROM diagnosis_findings WHERE territory_id = $1 \
+         ORDER BY CASE chapter WHEN 'population' THEN 1 WHEN 'offre' THEN 2 \
+         WHEN 'accessibilite' THEN 3 ELSE 4 END, position, id"
+    );
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Finding>(&sql)
+        .bind(territory_id).fetch_all(pool).await?))
+}
+
+pub async fn finding(db: &Db, territory_id: i64, id: i64) -> DbResult<Option<Finding>> {
+    let sql =
+        format!("SELECT {FINDING_COLS} FROM diagnosis_findings WHERE id = $1 AND territory_id = $2");
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Finding>(&sql)
+        .bind(id).bind(territory_id).fetch_optional(pool).await?))
+}
+
+/// A fiche action a finding leads to.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LinkedAction {
+    pub finding_id: i64,
+    pub action_id: i64,
+    pub code: String,
+    pub title: String,
+}
+
+/// The fiches action the territory's findings lead to.
+pub async fn finding_actions(db: &Db, territory_id: i64) -> DbResult<Vec<LinkedAction>> {
+    Ok(db_run!(db, pool => sqlx::query_as::<_, LinkedAction>(
+        "SELECT l.finding_id, l.action_id, a.code, a.title FROM diagnosis_finding_actions l \
+         JOIN diagnosis_findings f ON f.id = l.finding_id JOIN actions a ON a.id = l.action_id \
+         WHERE f.territory_id = $1 ORDER BY a.code, a.id")
+        .bind(territory_id).fetch_all(pool).await?))
+}
+
+/// The findings that lead to an action (its « constats du diagnostic »).
+pub async fn findings_for_action(db: &Db, action_id: i64) -> DbResult<Vec<Finding>> {
+    let cols = FINDING_COLS
+        .split(", ")
+        .map(|c| format!("f.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {cols} FROM diagnosis_findings f JOIN diagnosis_finding_actions l ON l.finding_id = f.id \
+         WHERE l.action_id = $1 ORDER BY f.chapter, f.position, f.id"
+    );
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Finding>(&sql)
+        .bind(action_id).fetch_all(pool).await?))
+}
+
+/// Keep only the actions of the territory among `action_ids`.
+macro_rules! link_actions {
+    ($tx:expr, $territory_id:expr, $finding_id:expr, $action_ids:expr) => {{
+        sqlx::query("DELETE FROM diagnosis_finding_actions WHERE finding_id = $1")
+            .bind($finding_id)
+            .execute(&mut *$tx)
+            .await?;
+        for action_id in $action_ids {
+            sqlx::query(
+                "INSERT INTO diagnosis_finding_actions (finding_id, action_id) \
+                 SELECT $1, a.id FROM actions a JOIN contracts c ON c.id = a.contract_id \
+                 WHERE a.id = $2 AND c.territory_id = $3",
+            )
+            .bind($finding_id)
+            .bind(*action_id)
+            .bind($territory_id)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+/// Add a finding at the end of its chapter, with the actions it leads to
+/// (actions of other territories are ignored).
+pub async fn create_finding(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    input: &FindingInput,
+    action_ids: &[i64],
+) -> DbResult<Finding> {
+    let sql = format!(
+        "INSERT INTO diagnosis_findings (territory_id, chapter, title, body, position, created_at, updated_at) \
+         SELECT $1, $2, $3, $4, COALESCE(MAX(position), 0) + 1, $5, $5 FROM diagnosis_findings \
+         WHERE territory_id = $1 AND chapter = $2 RETURNING {FINDING_COLS}"
+    );
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let f = sqlx::query_as::<_, Finding>(&sql)
+            .bind(territory_id).bind(input.chapter.as_str()).bind(&input.title).bind(&input.body)
+            .bind(Utc::now())
+            .fetch_one(&mut *tx).await?;
+        link_actions!(tx, territory_id, f.id, action_ids);
+        audit!(tx, actor, Some(territory_id), "diagnosis_finding", f.id, "create", f.title.clone())?;
+        tx.commit().await?;
+        f
+    }))
+}
+
+/// Save a finding edited from `version` ([`DbError::Stale`] if someone
+/// saved it in between).
+pub async fn update_finding(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    id: i64,
+    version: i64,
+    input: &FindingInput,
+    action_ids: &[i64],
+) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE diagnosis_findings SET chapter = $1, title = $2, body = $3, version = version + 1, \
+             updated_at = $4 WHERE id = $5 AND territory_id = $6 AND version = $7")
+            .bind(input.chapter.as_str()).bind(&input.title).bind(&input.body).bind(Utc::now())
+            .bind(id).bind(territory_id).bind(version)
+            .execute(&mut *tx).await?.rows_affected();
+        if done == 0 {
+            let exists: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM diagnosis_findings WHERE id = $1 AND territory_id = $2")
+                .bind(id).bind(territory_id).fetch_optional(&mut *tx).await?;
+            return Err(if exists.is_some() { DbError::Stale } else { DbError::NotFound });
+        }
+        link_actions!(tx, territory_id, id, action_ids);
+        audit!(tx, actor, Some(territory_id), "diagnosis_finding", id, "update", input.title.clone())?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+pub async fn delete_finding(db: &Db, actor: &Actor, territory_id: i64, id: i64) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let title: Option<(String,)> = sqlx::query_as(
+            "DELETE FROM diagnosis_findings WHERE id = $1 AND territory_id = $2 RETURNING title")
+            .bind(id).bind(territory_id).fetch_optional(&mut *tx).await?;
+        let Some((title,)) = title else { return Err(DbError::NotFound) };
+        audit!(tx, actor, Some(territory_id), "diagnosis_finding", id, "delete", title)?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// The questionnaires attached as the participatory part.
+pub async fn consultations(db: &Db, territory_id: i64) -> DbResult<Vec<i64>> {
+    let rows: Vec<(i64,)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT consultation_id FROM diagnosis_consultations WHERE territory_id = $1 ORDER BY consultation_id")
+        .bind(territory_id).fetch_all(pool).await?);
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Attach exactly `ids` (questionnaires of other territories are ignored).
+pub async fn set_consultations(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    ids: &[i64],
+) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM diagnosis_consultations WHERE territory_id = $1")
+            .bind(territory_id).execute(&mut *tx).await?;
+        for id in ids {
+            sqlx::query(
+                "INSERT INTO diagnosis_consultations (territory_id, consultation_id) \
+                 SELECT territory_id, id FROM consultations WHERE id = $1 AND territory_id = $2")
+                .bind(id).bind(territory_id).execute(&mut *tx).await?;
+        }
+        audit!(tx, actor, Some(territory_id), "diagnosis", territory_id, "consultations",
+            format!("{} questionnaire(s) joint(s) au diagnostic", ids.len()))?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// What the accessibility computation needs of one current commune: its
+/// population (raw, and by age when the INSEE file was imported) and its
+/// point (imported, else averaged from the establishments' positions).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CommuneInput {
+    pub insee_code: String,
+    pub population: Option<i64>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub age_total: Option<f64>,
+    pub age_0_14: Option<f64>,
+    pub age_15_29: Option<f64>,
+    pub age_30_44: Option<f64>,
+    pub age_45_59: Option<f64>,
+    pub age_60_74: Option<f64>,
+    pub age_75_plus: Option<f64>,
+}
+
+impl CommuneInput {
+    /// The six age bands, when the age file gave them.
+    pub fn ages(&self) -> Option<[f64; 6]> {
+        Some([
+            self.age_0_14?,
+            self.age_15_29?,
+            self.age_30_44?,
+            self.age_45_59?,
+            self.age_60_74?,
+            self.age_75_plus?,
+        ])
+    }
+}
+
+const INPUT_SELECT: &str =
+    "SELECT c.insee_code, c.population, COALESCE(g.latitude, p.latitude) AS latitude, \
+     COALESCE(g.longitude, p.longitude) AS longitude, pop.total AS age_total, pop.age_0_14, \
+     pop.age_15_29, pop.age_30_44, pop.age_45_59, pop.age_60_74, pop.age_75_plus \
+     FROM communes c LEFT JOIN commune_geo g ON g.insee_code = c.insee_code \
+     LEFT JOIN commune_points p ON p.insee_code = c.insee_code \
+     LEFT JOIN commune_population pop ON pop.insee_code = c.insee_code";
+
+/// Every current commune of the instance (the computation is national:
+/// catchments cross territories' borders).
+pub async fn access_inputs(db: &Db) -> DbResult<Vec<CommuneInput>> {
+    let sql = format!("{INPUT_SELECT} WHERE c.kind = 'commune-actuelle' ORDER BY c.insee_code");
+    Ok(db_run!(db, pool => sqlx::query_as::<_, CommuneInput>(&sql).fetch_all(pool).await?))
+}
+
+/// The same for some communes.
+pub async fn inputs_for(db: &Db, codes: &[String]) -> DbResult<Vec<CommuneInput>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "{INPUT_SELECT} WHERE c.insee_code IN ({}) ORDER BY c.insee_code",
+        (1..=codes.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(db_run!(db, pool => {
+        let mut q = sqlx::query_as::<_, CommuneInput>(&sql);
+        for c in codes {
+            q = q.bind(c);
+        }
+        q.fetch_all(pool).await?
+    }))
+}
+
+/// Every commune's supply per profession (`commune_supply`).
+pub async fn all_supply(db: &Db) -> DbResult<Vec<(String, String, f64)>> {
+    Ok(db_run!(db, pool => sqlx::query_as(
+        "SELECT insee_code, profession, supply FROM commune_supply").fetch_all(pool).await?))
+}
+
+/// Every imported travel time (origin, destination, minutes).
+pub async fn all_travel_times(db: &Db) -> DbResult<Vec<(String, String, f64)>> {
+    Ok(db_run!(db, pool => sqlx::query_as(
+        "SELECT origin, destination, minutes FROM travel_times").fetch_all(pool).await?))
+}
+
+/// Supply summed per profession, département and région (densities).
+pub async fn supply_by_area(db: &Db) -> DbResult<Vec<(String, Option<String>, Option<String>, f64)>> {
+    Ok(db_run!(db, pool => sqlx::query_as(
+        "SELECT s.profession, c.departement, c.region, SUM(s.supply) FROM commune_supply s \
+         JOIN communes c ON c.insee_code = s.insee_code \
+         GROUP BY s.profession, c.departement, c.region").fetch_all(pool).await?))
+}
+
+/// Population of current communes summed per département and région.
+pub async fn population_by_area(db: &Db) -> DbResult<Vec<(Option<String>, Option<String>, i64)>> {
+    Ok(db_run!(db, pool => sqlx::query_as(
+        "SELECT departement, region, CAST(COALESCE(SUM(population), 0) AS BIGINT) FROM communes \
+         WHERE kind = 'commune-actuelle' GROUP BY departement, region").fetch_all(pool).await?))
+}
+
+/// Outlines of `codes` (GeoJSON geometry text), for the maps.
+pub async fn outlines(db: &Db, codes: &[String]) -> DbResult<Vec<(String, String)>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT insee_code, outline FROM commune_geo WHERE outline IS NOT NULL AND insee_code IN ({})",
+        (1..=codes.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(db_run!(db, pool => {
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for c in codes {
+            q = q.bind(c);
+        }
+        q.fetch_all(pool).await?
+    }))
+}
+
+/// Outlines of the communes whose point lies in a box (the context drawn
+/// around a territory), at most `limit`.
+pub async fn outlines_in_box(
+    db: &Db,
+    (lat0, lon0, lat1, lon1): (f64, f64, f64, f64),
+    limit: i64,
+) -> DbResult<Vec<(String, String)>> {
+    Ok(db_run!(db, pool => sqlx::query_as(
+        "SELECT insee_code, outline FROM commune_geo WHERE outline IS NOT NULL \
+         AND latitude BETWEEN $1 AND $2 AND longitude BETWEEN $3 AND $4 ORDER BY insee_code LIMIT $5")
+        .bind(lat0).bind(lat1).bind(lon0).bind(lon1).bind(limit).fetch_all(pool).await?))
+}
+
+/// The fiches action of the territory's contracts (id, code, title), for
+/// the choice of what a finding leads to.
+pub async fn territory_actions(db: &Db, territory_id: i64) -> DbResult<Vec<(i64, String, String)>> {
+    Ok(db_run!(db, pool => sqlx::query_as(
+        "SELECT a.id, a.code, a.title FROM actions a JOIN contracts c ON c.id = a.contract_id \
+         WHERE c.territory_id = $1 ORDER BY c.id, a.code, a.id")
+        .bind(territory_id).fetch_all(pool).await?))
+}

@@ -1,0 +1,311 @@
+//! Choropleth maps drawn on the server as SVG from the communes' simplified
+//! outlines (GeoJSON geometries in WGS84). No script, no tiles: the map is
+//! part of the page, prints, and works offline. Every area carries a
+//! `<title>` (name and value), the legend is in words, and pages show the
+//! same figures in a table below the map.
+
+use std::fmt::Write;
+
+use crate::web::contract::charts::esc;
+
+/// One ring of a polygon: (longitude, latitude) points.
+type Ring = Vec<(f64, f64)>;
+
+/// An outline: polygons, each an outer ring then its holes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outline(pub Vec<Vec<Ring>>);
+
+impl Outline {
+    /// Read a GeoJSON `Polygon` or `MultiPolygon` geometry; `None` for
+    /// anything else (the importer has checked the outlines it stored).
+    pub fn from_geojson(text: &str) -> Option<Outline> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let coords = v.get("coordinates")?;
+        let ring = |r: &serde_json::Value| -> Option<Ring> {
+            r.as_array()?
+                .iter()
+                .map(|p| {
+                    let p = p.as_array()?;
+                    Some((p.first()?.as_f64()?, p.get(1)?.as_f64()?))
+                })
+                .collect()
+        };
+        let polygon = |p: &serde_json::Value| -> Option<Vec<Ring>> {
+            p.as_array()?.iter().map(ring).collect()
+        };
+        let polygons = match v.get("type")?.as_str()? {
+            "Polygon" => vec![polygon(coords)?],
+            "MultiPolygon" => coords
+                .as_array()?
+                .iter()
+                .map(polygon)
+                .collect::<Option<Vec<_>>>()?,
+            _ => return None,
+        };
+        Some(Outline(polygons))
+    }
+
+    fn points(&self) -> impl Iterator<Item = &(f64, f64)> {
+        self.0.iter().flatten().flatten()
+    }
+}
+
+/// A class of the legend: its words and its fill colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Class {
+    pub label: String,
+    pub fill: &'static str,
+}
+
+/// An area of the map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Area {
+    pub code: String,
+    pub name: String,
+    pub outline: Outline,
+    /// Index in the map's classes; `None`: no value (hatched).
+    pub class: Option<usize>,
+    /// The value in words, for the area's `<title>`.
+    pub value: String,
+    /// Drawn with a thick border (a flagged commune).
+    pub marked: bool,
+}
+
+/// Sequential blues, light to dark, distinguishable in grey print and by
+/// people with colour-vision deficiencies (ColorBrewer « Blues »).
+pub const BLUES: [&str; 5] = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"];
+
+/// A map of areas coloured by class, with the context (neighbouring areas)
+/// in light grey.
+#[derive(Debug, Clone, Default)]
+pub struct Choropleth {
+    /// Unique within the page.
+    pub id: String,
+    pub title: String,
+    pub classes: Vec<Class>,
+    pub areas: Vec<Area>,
+    pub context: Vec<Outline>,
+    /// The legend's words for a marked area, if any is marked.
+    pub marked_label: String,
+}
+
+const WIDTH: f64 = 640.0;
+
+impl Choropleth {
+    /// Class bounds: `n` classes of (nearly) equal counts over `values`
+    /// (quantiles); fewer when values repeat. Returns the upper bounds.
+    pub fn quantile_bounds(values: &[f64], n: usize) -> Vec<f64> {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() || n == 0 {
+            return Vec::new();
+        }
+        v.sort_by(f64::total_cmp);
+        let mut bounds: Vec<f64> = (1..=n)
+            .map(|k| v[((k * v.len()).div_ceil(n)).clamp(1, v.len()) - 1])
+            .collect();
+        bounds.dedup_by(|a, b| a == b);
+        bounds
+    }
+
+    /// The class of `value` for upper `bounds` (from [`Self::quantile_bounds`]).
+    pub fn class_of(bounds: &[f64], value: f64) -> usize {
+        bounds
+            .iter()
+            .position(|b| value <= *b)
+            .unwrap_or(bounds.len().saturating_sub(1))
+    }
+
+    /// The SVG, or an empty string when no area has an outline.
+    pub fn svg(&self) -> String {
+        let (mut lon0, mut lat0, mut lon1, mut lat1) = (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        );
+        // The frame follows the areas; the context is clipped to it.
+        for (lon, lat) in self.areas.iter().flat_map(|a| a.outline.points()) {
+            lon0 = lon0.min(*lon);
+            lon1 = lon1.max(*lon);
+            lat0 = lat0.min(*lat);
+            lat1 = lat1.max(*lat);
+        }
+        if !lon0.is_finite() || lon1 <= lon0 || lat1 <= lat0 {
+            return String::new();
+        }
+        // Equirectangular projection at the frame's mean latitude: fine at
+        // the scale of a territory or a region.
+        let k = ((lat0 + lat1) / 2.0).to_radians().cos();
+        let (w, h) = ((lon1 - lon0) * k, lat1 - lat0);
+        let pad = 6.0;
+        let scale = (WIDTH - 2.0 * pad) / w;
+        let height = (h * scale + 2.0 * pad).ceil();
+        let project = |lon: f64, lat: f64| ((lon - lon0) * k * scale + pad, (lat1 - lat) * scale + pad);
+        let path = |o: &Outline| {
+            let mut d = String::new();
+            for ring in o.0.iter().flatten() {
+                let mut last = (f64::NAN, f64::NAN);
+                for (i, (lon, lat)) in ring.iter().enumerate() {
+                    let (x, y) = project(*lon, *lat);
+                    let (x, y) = ((x * 10.0).round() / 10.0, (y * 10.0).round() / 10.0);
+                    if (x, y) == last {
+                        continue;
+                    }
+                    last = (x, y);
+                    let _ = write!(d, "{}{x} {y}", if i == 0 { "M" } else { "L" });
+                }
+                d.push('Z');
+            }
+            d
+        };
+        let id = esc(&self.id);
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "<svg class=\"map\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" \
+             role=\"img\" aria-labelledby=\"{id}-t\"><title id=\"{id}-t\">{}</title>\
+             <defs><pattern id=\"{id}-nd\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" \
+             patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#fff\"/>\
+             <line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#767676\" stroke-width=\"2\"/></pattern>\
+             <clipPath id=\"{id}-c\"><rect width=\"{WIDTH}\" height=\"{height}\"/></clipPath></defs>",
+            esc(&self.title)
+        );
+        if !self.context.is_empty() {
+            let _ = write!(s, "<g clip-path=\"url(#{id}-c)\" fill=\"#f2f2f2\" stroke=\"#c8c8c8\" stroke-width=\"0.6\" aria-hidden=\"true\">");
+            for o in &self.context {
+                let _ = write!(s, "<path d=\"{}\"/>", path(o));
+            }
+            s.push_str("</g>");
+        }
+        s.push_str("<g stroke=\"#3a3a3a\" stroke-width=\"0.8\" stroke-linejoin=\"round\">");
+        for a in &self.areas {
+            let fill = match a.class.and_then(|c| self.classes.get(c)) {
+                Some(c) => c.fill.to_owned(),
+                None => format!("url(#{id}-nd)"),
+            };
+            let _ = write!(
+                s,
+                "<path d=\"{}\" fill=\"{fill}\"{}><title>{} : {}</title></path>",
+                path(&a.outline),
+                if a.marked {
+                    " stroke=\"#b60000\" stroke-width=\"2.4\""
+                } else {
+                    ""
+                },
+                esc(&a.name),
+                esc(&a.value)
+            );
+        }
+        s.push_str("</g></svg>");
+        s
+    }
+
+    /// The legend as an HTML list (words and swatches).
+    pub fn legend(&self) -> String {
+        let mut s = String::from("<ul class=\"map-legend\">");
+        for c in &self.classes {
+            let _ = write!(
+                s,
+                "<li><span class=\"swatch\" style=\"background:{}\" aria-hidden=\"true\"></span>{}</li>",
+                c.fill,
+                esc(&c.label)
+            );
+        }
+        if self.areas.iter().any(|a| a.class.is_none()) {
+            s.push_str("<li><span class=\"swatch swatch-none\" aria-hidden=\"true\"></span>pas de valeur (hachuré)</li>");
+        }
+        if self.areas.iter().any(|a| a.marked) && !self.marked_label.is_empty() {
+            let _ = write!(
+                s,
+                "<li><span class=\"swatch swatch-marked\" aria-hidden=\"true\"></span>{}</li>",
+                esc(&self.marked_label)
+            );
+        }
+        if !self.context.is_empty() {
+            s.push_str("<li><span class=\"swatch swatch-context\" aria-hidden=\"true\"></span>communes voisines, hors territoire</li>");
+        }
+        s.push_str("</ul>");
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(x: f64, y: f64) -> String {
+        format!(
+            "{{\"type\":\"Polygon\",\"coordinates\":[[[{x},{y}],[{},{y}],[{},{}],[{x},{}],[{x},{y}]]]}}",
+            x + 0.1,
+            x + 0.1,
+            y + 0.1,
+            y + 0.1
+        )
+    }
+
+    #[test]
+    fn reads_polygons_and_multipolygons() {
+        let p = Outline::from_geojson(&square(2.8, 50.4)).unwrap();
+        assert_eq!(p.0.len(), 1);
+        assert_eq!(p.0[0][0].len(), 5);
+        let m = Outline::from_geojson(
+            "{\"type\":\"MultiPolygon\",\"coordinates\":[[[[0,0],[1,0],[1,1],[0,0]]],[[[2,2],[3,2],[3,3],[2,2]]]]}",
+        )
+        .unwrap();
+        assert_eq!(m.0.len(), 2);
+        assert!(Outline::from_geojson("{\"type\":\"Point\",\"coordinates\":[0,0]}").is_none());
+        assert!(Outline::from_geojson("pas du json").is_none());
+    }
+
+    #[test]
+    fn quantiles_and_classes() {
+        let b = Choropleth::quantile_bounds(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], 4);
+        assert_eq!(b, vec![2.0, 4.0, 6.0, 8.0]);
+        assert_eq!(Choropleth::class_of(&b, 1.0), 0);
+        assert_eq!(Choropleth::class_of(&b, 4.5), 2);
+        assert_eq!(Choropleth::class_of(&b, 99.0), 3);
+        assert_eq!(Choropleth::quantile_bounds(&[3.0, 3.0, 3.0], 4), vec![3.0]);
+        assert!(Choropleth::quantile_bounds(&[], 4).is_empty());
+    }
+
+    #[test]
+    fn svg_has_titles_escaped_and_a_frame() {
+        let map = Choropleth {
+            id: "m".into(),
+            title: "Accès <généralistes>".into(),
+            classes: vec![Class {
+                label: "de 1 à 2".into(),
+                fill: BLUES[0],
+            }],
+            areas: vec![
+                Area {
+                    code: "1".into(),
+                    name: "A & B".into(),
+                    outline: Outline::from_geojson(&square(2.8, 50.4)).unwrap(),
+                    class: Some(0),
+                    value: "1,5".into(),
+                    marked: true,
+                },
+                Area {
+                    code: "2".into(),
+                    name: "C".into(),
+                    outline: Outline::from_geojson(&square(2.9, 50.4)).unwrap(),
+                    class: None,
+                    value: "pas de score".into(),
+                    marked: false,
+                },
+            ],
+            context: vec![],
+            marked_label: "sous le seuil".into(),
+        };
+        let svg = map.svg();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("<title>A &amp; B : 1,5</title>"));
+        assert!(svg.contains("Accès &lt;généralistes&gt;"));
+        assert!(svg.contains("url(#m-nd)"));
+        assert!(svg.contains("viewBox=\"0 0 640 "));
+        let legend = map.legend();
+        assert!(legend.contains("de 1 à 2") && legend.contains("hachuré") && legend.contains("sous le seuil"));
+        assert_eq!(Choropleth::default().svg(), "");
+    }
+}
