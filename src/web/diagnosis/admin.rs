@@ -10,6 +10,7 @@ use axum_extra::extract::Form;
 use serde::Deserialize;
 
 use crate::domain::diagnosis::chapter::{parse_threshold, Chapter, FindingRaw};
+use crate::domain::diagnosis::access::Bands;
 use crate::domain::diagnosis::profession::Profession;
 use crate::domain::indicator::format_number;
 use crate::storage::diagnosis::{self as store, Finding};
@@ -434,4 +435,110 @@ pub async fn save_consultations(
         &format!("/admin/t/{}/diagnostic#questionnaires", t.slug),
         "Questionnaires du diagnostic enregistrés.",
     ))
+}
+
+// ------------------------------------------------- instance: the bands
+
+/// Bands per profession slug, as typed.
+#[derive(Deserialize, Default, Clone)]
+pub struct BandsForm {
+    #[serde(flatten)]
+    values: std::collections::HashMap<String, String>,
+}
+
+pub struct BandsRow {
+    pub slug: &'static str,
+    pub label: &'static str,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "diagnosis/bands.html")]
+struct BandsPage {
+    l: Layout,
+    csrf: String,
+    default: String,
+    rows: Vec<BandsRow>,
+    errors: FormErrors,
+}
+
+async fn bands_page(
+    st: &AppState,
+    ctx: &Ctx,
+    typed: Option<BandsForm>,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let stored = store::bands(&st.db).await?;
+    let rows = Profession::ALL
+        .into_iter()
+        .map(|p| BandsRow {
+            slug: p.slug(),
+            label: p.label(),
+            value: match &typed {
+                Some(f) => f.values.get(p.slug()).cloned().unwrap_or_default(),
+                None => stored.get(p.slug()).cloned().unwrap_or_default(),
+            },
+        })
+        .collect();
+    let page = BandsPage {
+        l: ctx.admin_layout("Accessibilité : temps de trajet et pondérations"),
+        csrf: ctx.csrf(),
+        default: Bands::default().to_string(),
+        rows,
+        errors,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+pub async fn bands(State(st): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    bands_page(&st, &ctx, None, FormErrors::default(), StatusCode::OK).await
+}
+
+pub async fn save_bands(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    user: crate::web::session::SignedIn,
+    Form(f): Form<BandsForm>,
+) -> Result<Response, AppError> {
+    form::submit(
+        f,
+        |f| {
+            let mut errors = FormErrors::default();
+            let mut values = Vec::new();
+            for p in Profession::ALL {
+                let typed = f.values.get(p.slug()).map(|s| s.trim()).unwrap_or("");
+                if typed.is_empty() {
+                    values.push((p.slug().to_owned(), None));
+                    continue;
+                }
+                match Bands::parse(typed) {
+                    Ok(b) => values.push((p.slug().to_owned(), Some(b.to_string()))),
+                    Err(e) => errors.push(p.slug(), format!("{} : {e}", p.label())),
+                }
+            }
+            if errors.is_empty() {
+                Ok(values)
+            } else {
+                Err(errors)
+            }
+        },
+        async |values: Vec<(String, Option<String>)>| {
+            let actor = user.0.actor();
+            for (slug, bands) in &values {
+                store::set_bands(&st.db, &actor, slug, bands.as_deref()).await?;
+            }
+            let report = crate::diagnosis::refresh(&st.db)
+                .await
+                .map_err(|e| Failed::Error(AppError::Internal(e)))?;
+            Ok(report)
+        },
+        form::UNVERSIONED,
+        |report| {
+            st.cache.clear();
+            flash::see_other("/admin/diagnostic", &report.line())
+        },
+        async |again| bands_page(&st, &ctx, Some(again.typed), again.errors, again.status).await,
+    )
+    .await
 }

@@ -52,7 +52,9 @@ pub fn routes(r: Routes) -> Routes {
             "/admin/t/{territory}/diagnostic/questionnaires",
             coord,
             admin::save_consultations,
-        );
+        )
+        .get("/admin/diagnostic", Access::Admin, admin::bands)
+        .post("/admin/diagnostic", Access::Admin, admin::save_bands);
     api::routes(r)
 }
 
