@@ -18,6 +18,7 @@ pub mod communes;
 pub mod contract;
 pub mod directory;
 pub mod documents;
+pub mod geo_reference;
 pub mod indicators;
 pub mod invitations;
 pub mod jobs;
