@@ -19,5 +19,6 @@ pub mod jobs;
 pub mod mail;
 pub mod plan;
 pub mod storage;
+pub mod territory_setup;
 pub mod tokens;
 pub mod web;
