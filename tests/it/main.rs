@@ -20,6 +20,7 @@ mod demo_http;
 mod directory_http;
 mod directory_storage;
 mod e2e;
+mod geo_reference_storage;
 mod hardening_http;
 mod http;
 mod import_lock;
