@@ -136,6 +136,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Gérer les territoires
+    Territory {
+        #[command(subcommand)]
+        command: TerritoryCommand,
+    },
     /// Écrire une copie cohérente de la base (possible pendant que le serveur tourne)
     Backup {
         /// Fichier de la copie, jamais écrasé ; par défaut
@@ -194,6 +199,30 @@ enum UserCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum TerritoryCommand {
+    /// Créer un territoire et son périmètre (comme la page d'administration)
+    Create {
+        /// Identifiant d'adresse du territoire (ex. lens-lievin)
+        slug: String,
+        /// Nom du territoire
+        #[arg(long, value_name = "NOM")]
+        name: String,
+        /// Périmètre : les communes de cet EPCI (numéro SIREN) ; territoire de nature EPCI
+        #[arg(
+            long,
+            value_name = "SIREN",
+            required_unless_present = "communes",
+            conflicts_with = "communes"
+        )]
+        epci: Option<String>,
+        /// Périmètre : ces communes (codes INSEE séparés par des virgules) ;
+        /// nature commune pour une seule, autre sinon
+        #[arg(long, value_name = "CODES")]
+        communes: Option<String>,
+    },
+}
+
 /// A role in a territory, as typed on the command line.
 #[derive(Clone, Copy, ValueEnum)]
 enum RoleArg {
@@ -248,6 +277,15 @@ enum ImportKind {
     Finess,
     /// extraction RPPS « PS_LibreAcces_Personne_activite » des professionnels
     Rpps,
+    /// contours des communes (GeoJSON Etalab « contours administratifs ») ou
+    /// points (CSV code;latitude;longitude)
+    Geo,
+    /// population par âge (CSV INSEE « base communale, évolution et structure
+    /// de la population »)
+    Population,
+    /// temps de trajet entre communes (CSV origin;destination;minutes) ;
+    /// remplace les précédents
+    TravelTimes,
 }
 
 /// The command with its help in French: clap's own words (« Usage »,
@@ -733,6 +771,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ImportKind::Finess | ImportKind::Rpps => {
                     return import_directory(&db, kind, &file, &bytes, force).await
                 }
+                ImportKind::Geo | ImportKind::Population | ImportKind::TravelTimes => {
+                    return import_reference(&db, kind, &file, &bytes).await
+                }
                 ImportKind::Communes => geography::import_communes(&db, &bytes).await,
                 ImportKind::Epci => geography::import_epcis(&db, &bytes).await,
                 ImportKind::Qpv => geography::import_qpvs(&db, &bytes).await,
@@ -754,6 +795,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(ImportError::Invalid(lines)) => return Err(refused(&file, &lines)),
                 Err(e) => return Err(e.into()),
             }
+        }
+        Command::Territory {
+            command:
+                TerritoryCommand::Create {
+                    slug,
+                    name,
+                    epci,
+                    communes,
+                },
+        } => {
+            let db = connect(&url, false).await?;
+            let done = crate::territory_setup::create_from_command_line(
+                &db,
+                &slug,
+                &name,
+                epci.as_deref(),
+                communes.as_deref(),
+            )
+            .await?;
+            println!("{done}");
         }
         Command::Backup { output } => {
             let db = connect(&url, false).await?;
@@ -779,6 +840,35 @@ fn refused(file: &std::path::Path, lines: &[crate::import::LineError]) -> anyhow
         eprintln!("  {l}");
     }
     anyhow::anyhow!("{} erreur(s)", lines.len())
+}
+
+/// `maillage import geo|population|travel-times FILE`.
+async fn import_reference(
+    db: &Db,
+    kind: ImportKind,
+    file: &std::path::Path,
+    bytes: &[u8],
+) -> anyhow::Result<()> {
+    use crate::import::{geo, population, travel_times};
+    let started = std::time::Instant::now();
+    let result = match kind {
+        ImportKind::Geo => geo::import(db, bytes).await,
+        ImportKind::Population => population::import(db, bytes).await,
+        _ => travel_times::import(db, bytes).await,
+    };
+    match result {
+        Ok(s) => {
+            let summary = crate::import::Summary::from(&s);
+            let name = file.display().to_string();
+            println!(
+                "{}",
+                crate::import::summary_line(&name, &summary, started.elapsed())
+            );
+            Ok(())
+        }
+        Err(ImportError::Invalid(lines)) => Err(refused(file, &lines)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn import_directory(

@@ -14,6 +14,8 @@ pub const EPCI_JSON: &[u8] = include_bytes!("../data/demo/epci.json");
 pub const QPV_CSV: &[u8] = include_bytes!("../data/demo/qpv.csv");
 pub const FINESS: &[u8] = include_bytes!("../data/demo/finess.csv");
 pub const RPPS: &[u8] = include_bytes!("../data/demo/rpps.txt");
+pub const NEIGHBOUR_COMMUNES_JSON: &[u8] = include_bytes!("../data/demo/communes-voisines.json");
+pub const CONTOURS: &[u8] = include_bytes!("../data/demo/contours.geojson");
 
 pub const SLUG: &str = "lens-lievin";
 pub const EPCI_SIREN: &str = "246200364";
@@ -42,6 +44,16 @@ pub async fn load_geography(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Load the communes within 30 km of the demo territory and the outlines of
+/// all, so that the demo shows maps and catchments that cross the
+/// territory's border (not part of [`load_geography`], which many tests
+/// call: the outlines take a moment to simplify).
+pub async fn load_maps(db: &Db) -> anyhow::Result<()> {
+    geography::import_communes(db, NEIGHBOUR_COMMUNES_JSON).await?;
+    crate::import::geo::import(db, CONTOURS).await?;
+    Ok(())
+}
+
 /// Load the illustrative directory rows (FINESS and RPPS formats).
 pub async fn load_directory(db: &Db) -> anyhow::Result<()> {
     crate::import::finess::import(db, FINESS).await?;
@@ -55,6 +67,7 @@ pub async fn load(db: &Db) -> anyhow::Result<Option<Vec<DemoAccount>>> {
         return Ok(None);
     }
     load_geography(db).await?;
+    load_maps(db).await?;
     load_directory(db).await?;
     let actor = Actor::system("maillage demo");
     let t = territories::create(

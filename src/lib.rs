@@ -21,5 +21,6 @@ pub mod jobs;
 pub mod mail;
 pub mod plan;
 pub mod storage;
+pub mod territory_setup;
 pub mod tokens;
 pub mod web;

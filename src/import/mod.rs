@@ -3,8 +3,11 @@
 //! the reason of each refusal.
 
 pub mod finess;
+pub mod geo;
 pub mod geography;
+pub mod population;
 pub mod rpps;
+pub mod travel_times;
 
 use std::fmt;
 
@@ -177,6 +180,28 @@ pub fn warnings_report(warnings: &[LineError]) -> (String, i64) {
     (report, skipped)
 }
 
+/// A decimal number as French files write it: `1234.5`, `1234,5`, `1 234,5`.
+pub fn decimal(raw: &str) -> Option<f64> {
+    let s: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+        .map(|c| if c == ',' { '.' } else { c })
+        .collect();
+    s.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// The field delimiter of a CSV file, from its header line: `;` (French
+/// exports) unless the header has none and has commas.
+pub fn delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or("");
+    if !header.contains(';') && header.contains(',') {
+        b','
+    } else {
+        b';'
+    }
+}
+
 /// Collects line errors up to a cap, then stops the import.
 #[derive(Default)]
 pub struct Report {
@@ -191,6 +216,21 @@ impl Report {
                 message: message.into(),
             });
         }
+    }
+
+    /// An error about the `n`-th feature of a GeoJSON file (« entité 12 : … »),
+    /// which has no useful line number (such files are often one line).
+    pub fn push_entity(&mut self, n: usize, message: impl Into<String>) {
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(LineError {
+                line: None,
+                message: format!("entité {n} : {}", message.into()),
+            });
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
     }
 
     pub fn finish(self) -> Result<(), ImportError> {

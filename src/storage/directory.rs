@@ -62,6 +62,10 @@ macro_rules! record_import {
         .await?
     };
 }
+/// Also used by `storage::geo_reference` (the reference-data imports share
+/// the history).
+pub(crate) use record_import;
+
 const EST_COLS: usize = 20;
 
 /// Why imports are staged: a national RPPS file is millions of rows. Written
@@ -575,8 +579,20 @@ pub struct Point {
     pub latitude: f64,
 }
 
-/// Reference points of communes (see the `commune_points` table).
+/// Reference points of communes: the imported ones (`commune_geo`, from
+/// outlines or town-hall points) first, else the mean position of the
+/// commune's establishments (`commune_points`, refreshed at each FINESS
+/// import).
 pub async fn commune_point(db: &Db, insee_code: &str) -> DbResult<Option<Point>> {
+    let imported: Option<Point> = db_run!(db, pool => sqlx::query_as::<_, Point>(
+        "SELECT longitude, latitude FROM commune_geo WHERE insee_code = $1",
+    )
+    .bind(insee_code)
+    .fetch_optional(pool)
+    .await?);
+    if imported.is_some() {
+        return Ok(imported);
+    }
     Ok(db_run!(db, pool => sqlx::query_as::<_, Point>(
         "SELECT longitude, latitude FROM commune_points WHERE insee_code = $1",
     )
@@ -585,14 +601,17 @@ pub async fn commune_point(db: &Db, insee_code: &str) -> DbResult<Option<Point>>
     .await?))
 }
 
-/// Reference points of several communes, in one query per batch.
+/// Reference points of several communes (as [`commune_point`]), in one
+/// query per batch.
 pub async fn commune_points(db: &Db, codes: &[String]) -> DbResult<Vec<Point>> {
     let mut out = Vec::new();
     for chunk in codes.chunks(BATCH) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let list = marks.join(", ");
         let sql = format!(
-            "SELECT longitude, latitude FROM commune_points WHERE insee_code IN ({})",
-            marks.join(", ")
+            "SELECT longitude, latitude FROM commune_geo WHERE insee_code IN ({list}) \
+             UNION ALL SELECT p.longitude, p.latitude FROM commune_points p WHERE p.insee_code IN ({list}) \
+             AND NOT EXISTS (SELECT 1 FROM commune_geo g WHERE g.insee_code = p.insee_code)"
         );
         let rows: Vec<Point> = db_run!(db, pool => {
             let mut q = sqlx::query_as::<_, Point>(&sql);
@@ -606,16 +625,19 @@ pub async fn commune_points(db: &Db, codes: &[String]) -> DbResult<Vec<Point>> {
     Ok(out)
 }
 
-/// Communes whose reference point lies within `radius_km` of `center`, with
-/// their distance, nearest first.
+/// Communes whose reference point (as [`commune_point`]) lies within
+/// `radius_km` of `center`, with their distance, nearest first.
 pub async fn communes_near(db: &Db, center: Point, radius_km: f64) -> DbResult<Vec<(String, f64)>> {
     // A bounding box in degrees first (an index-friendly prefilter), then the
     // exact great-circle distance.
     let dlat = radius_km / 111.0;
     let dlon = radius_km / (111.0 * center.latitude.to_radians().cos().max(0.1));
     let rows: Vec<(String, f64, f64)> = db_run!(db, pool => sqlx::query_as(
-        "SELECT insee_code, longitude, latitude FROM commune_points \
-         WHERE longitude BETWEEN $1 AND $2 AND latitude BETWEEN $3 AND $4",
+        "SELECT insee_code, longitude, latitude FROM commune_geo \
+         WHERE longitude BETWEEN $1 AND $2 AND latitude BETWEEN $3 AND $4 \
+         UNION ALL SELECT p.insee_code, p.longitude, p.latitude FROM commune_points p \
+         WHERE p.longitude BETWEEN $1 AND $2 AND p.latitude BETWEEN $3 AND $4 \
+         AND NOT EXISTS (SELECT 1 FROM commune_geo g WHERE g.insee_code = p.insee_code)",
     )
     .bind(center.longitude - dlon)
     .bind(center.longitude + dlon)

@@ -19,6 +19,7 @@ pub mod contract;
 pub mod diagnosis;
 pub mod directory;
 pub mod documents;
+pub mod geo_reference;
 pub mod indicators;
 pub mod invitations;
 pub mod jobs;

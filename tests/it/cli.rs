@@ -594,3 +594,155 @@ fn config_file_then_environment_then_flags() {
     );
     assert!(!std::path::Path::new("inutile.db").exists());
 }
+
+#[test]
+fn reference_imports_and_territory_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    assert!(maillage(&url, &["migrate"]).status.success());
+    for (kind, file) in [
+        ("communes", "data/demo/communes.json"),
+        ("epci", "data/demo/epci.json"),
+    ] {
+        let out = maillage(&url, &["import", kind, file]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
+    // The outlines reach beyond the loaded communes: refused, with the
+    // feature's number, until the neighbouring communes are loaded.
+    let out = maillage(&url, &["import", "geo", "data/demo/contours.geojson"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("rien n'a été importé") && t.contains("entité 1 : commune inconnue 59"),
+        "{t}"
+    );
+    let out = maillage(
+        &url,
+        &["import", "communes", "data/demo/communes-voisines.json"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = maillage(&url, &["import", "geo", "data/demo/contours.geojson"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("652 entrées, 652 ajoutées, 0 modifiées, 0 supprimées"),
+        "{t}"
+    );
+
+    let pop = dir.path().join("pop.csv");
+    std::fs::write(
+        &pop,
+        "CODGEO;P21_POP;P21_POP0014;P21_POP1529;P21_POP3044;P21_POP4559;P21_POP6074;P21_POP75P\n62498;32920;6500;7000;6000;5800;4700;2920\n",
+    )
+    .unwrap();
+    let out = maillage(&url, &["import", "population", pop.to_str().unwrap()]);
+    assert!(
+        text(&out).contains("1 entrées, 1 ajoutées"),
+        "{}",
+        text(&out)
+    );
+    let tt = dir.path().join("tt.csv");
+    std::fs::write(&tt, "origin;destination;minutes\n62498;62510;-4\n").unwrap();
+    let out = maillage(&url, &["import", "travel-times", tt.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("ligne 2 : durée négative"),
+        "{}",
+        text(&out)
+    );
+    std::fs::write(&tt, "origin;destination;minutes\n62498;62510;12\n").unwrap();
+    let out = maillage(&url, &["import", "travel-times", tt.to_str().unwrap()]);
+    assert!(
+        text(&out).contains("1 entrées, 1 ajoutées"),
+        "{}",
+        text(&out)
+    );
+
+    // A territory from the command line, as from the admin page.
+    let out = maillage(
+        &url,
+        &[
+            "territory",
+            "create",
+            "lens-lievin",
+            "--name",
+            "CA de Lens - Liévin",
+            "--epci",
+            "246200364",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("36 commune(s)"), "{t}");
+    let out = maillage(
+        &url,
+        &[
+            "territory",
+            "create",
+            "lens-lievin",
+            "--name",
+            "Lens",
+            "--communes",
+            "62498",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("« lens-lievin » est déjà pris"),
+        "{}",
+        text(&out)
+    );
+    let out = maillage(
+        &url,
+        &[
+            "territory",
+            "create",
+            "autre",
+            "--name",
+            "Autre",
+            "--epci",
+            "200000000",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("Aucun EPCI n'a le numéro SIREN 200000000"),
+        "{}",
+        text(&out)
+    );
+    let out = maillage(
+        &url,
+        &[
+            "territory",
+            "create",
+            "autre",
+            "--name",
+            "Autre",
+            "--communes",
+            "62498,62999",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("Codes absents de la liste officielle des communes : 62999."),
+        "{}",
+        text(&out)
+    );
+    let out = maillage(&url, &["territory", "create", "autre", "--name", "Autre"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("argument manquant"), "{}", text(&out));
+    let out = maillage(
+        &url,
+        &[
+            "territory",
+            "create",
+            "deux",
+            "--name",
+            "Deux communes",
+            "--communes",
+            "62498 62510",
+        ],
+    );
+    assert!(text(&out).contains("2 commune(s)"), "{}", text(&out));
+}

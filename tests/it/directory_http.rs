@@ -411,3 +411,66 @@ async fn admins_import_from_the_back_office(backend: Backend) {
     app.stop().await;
 }
 both!(admins_import_from_the_back_office);
+
+/// The back office takes the reference data of the diagnosis too.
+async fn admins_import_reference_data_from_the_back_office(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.login("admin").await;
+    let page = admin
+        .get(app.url("/admin/annuaire/imports"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("value=\"travel-times\""), "{page}");
+    let token = common::extract_csrf(&page).unwrap();
+    let files: [(&str, &[u8]); 3] = [
+        ("geo", b"code;latitude;longitude\n62498;50.4322;2.8317\n"),
+        (
+            "population",
+            b"CODGEO;P21_POP;P21_POP0014;P21_POP1529;P21_POP3044;P21_POP4559;P21_POP6074;P21_POP75P\n62498;32920;6500;7000;6000;5800;4700;2920\n",
+        ),
+        ("travel-times", b"origin;destination;minutes\n62498;62510;12\n"),
+    ];
+    for (i, (source, bytes)) in files.iter().enumerate() {
+        let form = reqwest::multipart::Form::new()
+            .text("source", *source)
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("fichier.csv"),
+            );
+        let r = admin
+            .post(app.url(&format!("/admin/annuaire/imports?_csrf={token}")))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{source}");
+        maillage::jobs::run_pending(&app.db, "test").await.unwrap();
+        let job: serde_json::Value = admin
+            .get(app.url(&format!("/api/v1/imports/{}", i + 1)))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(job["status"], "done", "{job}");
+        assert!(
+            job["message"]
+                .as_str()
+                .unwrap()
+                .contains("1 entrées, 1 ajoutées"),
+            "{job}"
+        );
+    }
+    let p = maillage::storage::directory::commune_point(&app.db, "62498")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((p.latitude, p.longitude), (50.4322, 2.8317));
+    app.stop().await;
+}
+both!(admins_import_reference_data_from_the_back_office);

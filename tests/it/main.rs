@@ -21,6 +21,7 @@ mod diagnosis_http;
 mod directory_http;
 mod directory_storage;
 mod e2e;
+mod geo_reference_storage;
 mod hardening_http;
 mod http;
 mod import_lock;

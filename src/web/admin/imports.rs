@@ -17,6 +17,9 @@ use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::session::SignedIn;
 use crate::web::AppState;
 
+/// The kinds of file the back office imports (the `source` of a job).
+pub const SOURCES: [&str; 5] = ["finess", "rpps", "geo", "population", "travel-times"];
+
 pub struct JobView {
     pub id: i64,
     pub source: String,
@@ -143,7 +146,7 @@ pub async fn upload(
             _ => {}
         }
     }
-    if source != "finess" && source != "rpps" {
+    if !SOURCES.contains(&source.as_str()) {
         errors.push("source", "Choisissez le type de fichier.");
     }
     match &saved {

@@ -9,13 +9,13 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::{history_rows, HistoryRow};
-use crate::domain::codes::{InseeCode, Siren, Slug};
+use crate::domain::dates;
 use crate::domain::roles::Role;
-use crate::domain::territory::{NewTerritory, ProfileInput, TerritoryKind, NAME_MAX};
-use crate::domain::{dates, text};
+use crate::domain::territory::ProfileInput;
 use crate::storage::communes::{self, Epci, Qpv};
 use crate::storage::territories::{self, Territory};
 use crate::storage::{audit, DbError};
+use crate::territory_setup::{self, capital, PerimeterError, PerimeterInput};
 use crate::web::access::TerritoryCtx;
 use crate::web::error::AppError;
 use crate::web::pages::{render, thousands, Ctx, FormErrors, Layout};
@@ -69,37 +69,20 @@ pub async fn create(
     Form(form): Form<NewForm>,
 ) -> Result<Response, AppError> {
     let mut errors = FormErrors::default();
-    let name = text::bounded(&form.name, "Nom", true, NAME_MAX)
-        .map_err(|e| errors.push("name", e.0))
-        .ok();
-    let slug = if form.slug.trim().is_empty() {
-        name.as_deref().and_then(|n| {
-            Slug::from_name(n)
-                .map_err(|e| errors.push("slug", e.0))
-                .ok()
-        })
-    } else {
-        Slug::parse(&form.slug)
-            .map_err(|e| errors.push("slug", capital(&e.0)))
-            .ok()
-    };
-    let kind = TerritoryKind::parse(&form.kind);
-    if kind.is_none() {
-        errors.push("kind", "Choisissez la nature du territoire.");
-    }
-    if let (Some(name), Some(slug), Some(kind), true) = (name, slug, kind, errors.is_empty()) {
-        let new = NewTerritory {
-            slug: slug.clone(),
-            name,
-            kind,
-        };
-        match territories::create(&st.db, &user.actor(), &new).await {
-            Ok(t) => return Ok(Redirect::to(&format!("/admin/t/{}/perimetre", t.slug)).into_response()),
-            Err(DbError::Conflict(_)) => errors.push(
-                "slug",
-                format!("L'identifiant « {slug} » est déjà pris par un autre territoire : choisissez-en un autre."),
-            ),
+    match territory_setup::new_territory(&form.name, &form.slug, &form.kind) {
+        Ok(new) => match territories::create(&st.db, &user.actor(), &new).await {
+            Ok(t) => {
+                return Ok(Redirect::to(&format!("/admin/t/{}/perimetre", t.slug)).into_response())
+            }
+            Err(DbError::Conflict(_)) => {
+                errors.push("slug", territory_setup::slug_taken(&new.slug))
+            }
             Err(e) => return Err(e.into()),
+        },
+        Err(fields) => {
+            for (field, message) in fields {
+                errors.push(field, message);
+            }
         }
     }
     Ok((
@@ -113,13 +96,6 @@ pub async fn create(
         }),
     )
         .into_response())
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
 }
 
 #[derive(Template)]
@@ -507,79 +483,25 @@ pub async fn perimeter_save(
     let t = &tc.territory;
     let mut errors = FormErrors::default();
     let actor = tc.user.actor();
-    if f.mode == "epci" {
-        let siren = match Siren::parse(&f.siren) {
-            Ok(s) => s,
-            Err(e) => {
-                errors.push("q", capital(&e.0));
-                return perimeter_page(&st, &ctx, t, String::new(), String::new(), errors, false)
-                    .await;
-            }
-        };
-        if communes::get_epci(&st.db, siren.as_str()).await?.is_none() {
-            errors.push(
-                "q",
-                format!("Aucun EPCI n'a le numéro SIREN {siren} dans la liste officielle chargée."),
-            );
-            return perimeter_page(&st, &ctx, t, String::new(), String::new(), errors, false).await;
-        }
-        let members: Vec<String> = communes::epci_communes(&st.db, siren.as_str())
-            .await?
-            .into_iter()
-            .map(|c| c.insee_code)
-            .collect();
-        if members.is_empty() {
-            errors.push(
-                "q",
-                "Les communes de cet EPCI ne sont pas encore chargées (maillage import communes).",
-            );
-            return perimeter_page(&st, &ctx, t, String::new(), String::new(), errors, false).await;
-        }
-        territories::set_communes(&st.db, &actor, t.id, Some(siren.as_str()), &members).await?;
+    let input = if f.mode == "epci" {
+        PerimeterInput::Epci(&f.siren)
     } else {
-        let mut codes = Vec::new();
-        let mut bad = Vec::new();
-        for raw in f
-            .codes
-            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-            .filter(|s| !s.is_empty())
-        {
-            match InseeCode::parse(raw) {
-                Ok(c) if !codes.contains(&c.as_str().to_owned()) => {
-                    codes.push(c.as_str().to_owned())
-                }
-                Ok(_) => {}
-                Err(_) => bad.push(raw.to_owned()),
-            }
+        PerimeterInput::Communes(&f.codes)
+    };
+    match territory_setup::perimeter(&st.db, &input).await {
+        Ok(p) => {
+            territories::set_communes(&st.db, &actor, t.id, p.epci_siren.as_deref(), &p.codes)
+                .await?
         }
-        if !bad.is_empty() {
-            errors.push(
-                "codes",
-                format!("Codes INSEE mal formés : {}.", bad.join(", ")),
-            );
-        } else if codes.is_empty() {
-            errors.push("codes", "Saisissez au moins un code INSEE.");
-        } else {
-            let known = communes::communes_by_codes(&st.db, &codes).await?;
-            let unknown: Vec<_> = codes
-                .iter()
-                .filter(|c| !known.iter().any(|k| &k.insee_code == *c))
-                .cloned()
-                .collect();
-            if !unknown.is_empty() {
-                errors.push(
-                    "codes",
-                    format!(
-                        "Codes absents de la liste officielle des communes : {}.",
-                        unknown.join(", ")
-                    ),
-                );
-            }
+        Err(PerimeterError::Db(e)) => return Err(e.into()),
+        Err(e) => {
+            let (field, typed) = match input {
+                PerimeterInput::Epci(_) => ("q", String::new()),
+                PerimeterInput::Communes(_) => ("codes", f.codes.clone()),
+            };
+            errors.push(field, e.to_string());
+            return perimeter_page(&st, &ctx, t, String::new(), typed, errors, false).await;
         }
-        if !errors.is_empty() {
-            return perimeter_page(&st, &ctx, t, String::new(), f.codes, errors, false).await;
-        }
-        territories::set_communes(&st.db, &actor, t.id, None, &codes).await?;
     }
     Ok(Redirect::to(&format!("/admin/t/{}/perimetre?enregistre=1", t.slug)).into_response())
 }
