@@ -229,10 +229,6 @@ impl Report {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.errors.is_empty()
-    }
-
     pub fn finish(self) -> Result<(), ImportError> {
         if self.errors.is_empty() {
             Ok(())
