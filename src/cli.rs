@@ -769,17 +769,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let result = match kind {
                 ImportKind::Finess | ImportKind::Rpps => {
-                    return import_directory(&db, kind, &file, &bytes, force).await
+                    import_directory(&db, kind, &file, &bytes, force).await?;
+                    None
                 }
                 ImportKind::Geo | ImportKind::Population | ImportKind::TravelTimes => {
-                    return import_reference(&db, kind, &file, &bytes).await
+                    import_reference(&db, kind, &file, &bytes).await?;
+                    None
                 }
-                ImportKind::Communes => geography::import_communes(&db, &bytes).await,
-                ImportKind::Epci => geography::import_epcis(&db, &bytes).await,
-                ImportKind::Qpv => geography::import_qpvs(&db, &bytes).await,
+                ImportKind::Communes => Some(geography::import_communes(&db, &bytes).await),
+                ImportKind::Epci => Some(geography::import_epcis(&db, &bytes).await),
+                ImportKind::Qpv => Some(geography::import_qpvs(&db, &bytes).await),
             };
             match result {
-                Ok(c) => println!(
+                None => {}
+                Some(Ok(c)) => println!(
                     "{}",
                     crate::import::summary_line(
                         &file.display().to_string(),
@@ -792,8 +795,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         started.elapsed()
                     )
                 ),
-                Err(ImportError::Invalid(lines)) => return Err(refused(&file, &lines)),
-                Err(e) => return Err(e.into()),
+                Some(Err(ImportError::Invalid(lines))) => return Err(refused(&file, &lines)),
+                Some(Err(e)) => return Err(e.into()),
+            }
+            // Every import may change a figure of the diagnosis.
+            if !matches!(kind, ImportKind::Epci | ImportKind::Qpv) {
+                let report = crate::diagnosis::refresh(&db).await?;
+                println!("{}", report.line());
             }
         }
         Command::Territory {

@@ -52,6 +52,10 @@ pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
                         for w in warnings.iter().take(crate::import::MAX_REPORTED) {
                             msg.push_str(&format!("\n{w}"));
                         }
+                        // The diagnosis follows the registers it is computed from.
+                        if let Some(r) = crate::diagnosis::refresh_after_import(db).await {
+                            msg.push_str(&format!("\n{}", r.line()));
+                        }
                         Ok(msg)
                     }
                     Err(ImportError::Invalid(lines)) => Err(format!(
