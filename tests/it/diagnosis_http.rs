@@ -220,6 +220,7 @@ async fn one_action(app: &TestApp) -> (i64, String) {
             kind: "cls".into(),
             title: "CLS de Lens-Liévin".into(),
             status: "signed".into(),
+            signatories: "ARS Hauts-de-France".into(),
             ..Default::default()
         }
         .parse()
@@ -269,7 +270,7 @@ async fn findings_back_office(backend: Backend) {
     assert_eq!(resp.status(), 422);
     let html = resp.text().await.unwrap();
     assert!(html.contains("Donnez un titre au constat"));
-    assert!(html.contains("Trois communes sans &lt;b&gt;médecin&lt;/b&gt;."));
+    assert!(html.contains("Trois communes sans &#60;b&#62;médecin&#60;/b&#62;."), "typed body kept, escaped");
     assert!(html.contains(&format!("value=\"{action_id}\" checked")));
 
     let resp = c
