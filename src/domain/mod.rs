@@ -6,6 +6,7 @@ pub mod budget;
 pub mod codes;
 pub mod contract;
 pub mod dates;
+pub mod diagnosis;
 pub mod directory;
 pub mod document;
 pub mod geo;
