@@ -13,6 +13,7 @@ mod agenda_bugs;
 mod agenda_http;
 mod agenda_storage;
 mod backup_drill;
+mod care_supply_storage;
 mod cli;
 mod contract_http;
 mod contract_storage;
