@@ -18,6 +18,7 @@ mod cli;
 mod contract_http;
 mod contract_storage;
 mod demo_http;
+mod diagnosis_pysal;
 mod directory_http;
 mod directory_storage;
 mod e2e;
