@@ -43,6 +43,15 @@ if ! python3 -c 'import openpyxl' 2>/dev/null; then
     || python3 -m pip install --quiet --break-system-packages openpyxl
 fi
 
+# The diagnosis' accessibility scores are checked against PySAL's `access`
+# package (tests/pysal_e2sfca.py, tests/it/diagnosis_pysal.rs); it brings
+# pandas and geopandas.
+if ! python3 -c 'import access, pandas' 2>/dev/null; then
+  echo "== pip install access"
+  python3 -m pip install --quiet access==1.1.9 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages access==1.1.9
+fi
+
 # Databases left behind by interrupted runs.
 psql "$MAILLAGE_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'maillage_t_%'" 2>/dev/null \
   | while read -r db; do psql "$MAILLAGE_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::care_supply::{professions_of, refresh_in};
 use super::{Db, DbResult};
 use crate::db_run;
 use crate::domain::directory::{Establishment, PracticePlace, Professional, Progress};
@@ -245,6 +246,8 @@ pub async fn replace_establishments(
         )
         .execute(&mut *tx)
         .await?;
+        // The pharmacies of the diagnosis follow the establishments.
+        refresh_in!(tx, professions_of(false));
         record_import!(tx, summary, started, report);
         tx.commit().await?;
         drop_staged!(conn, ["import_establishments", "import_gone"]);
@@ -461,6 +464,8 @@ pub async fn replace_professionals(
         ))
         .execute(&mut *tx)
         .await?;
+        // The diagnosis' supply per commune follows the professionals.
+        refresh_in!(tx, professions_of(true));
         record_import!(tx, summary, started, report);
         tx.commit().await?;
         drop_staged!(conn, ["import_professionals", "import_places", "import_gone"]);

@@ -14,6 +14,7 @@
 pub mod actions;
 pub mod agenda;
 pub mod audit;
+pub mod care_supply;
 pub mod communes;
 pub mod contract;
 pub mod diagnosis;
