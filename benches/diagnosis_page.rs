@@ -41,11 +41,21 @@ async fn run(backend: Backend) {
         .into_iter()
         .map(|c| c.insee_code)
         .collect();
-    territories::set_communes(&app.db, &Actor::system("bench"), t.id, Some("246200364"), &codes)
-        .await
-        .unwrap();
+    territories::set_communes(
+        &app.db,
+        &Actor::system("bench"),
+        t.id,
+        Some("246200364"),
+        &codes,
+    )
+    .await
+    .unwrap();
     let r = maillage::diagnosis::refresh(&app.db).await.unwrap();
-    println!("{backend:?}: {} ({} communes on the territory)", r.line(), codes.len());
+    println!(
+        "{backend:?}: {} ({} communes on the territory)",
+        r.line(),
+        codes.len()
+    );
     let client = reqwest::Client::new();
     for (label, path, runs) in [
         ("diagnosis page", "/t/lens-lievin/diagnostic", 60),

@@ -78,14 +78,14 @@ fn standardised(inputs: &[CommuneInput]) -> bool {
     any
 }
 
-/// The age weights of `profession`, normalised so that the national
+/// Age weights normalised so that the national
 /// population is unchanged by the standardisation.
-fn weights_for(profession: Profession, inputs: &[CommuneInput]) -> AgeWeights {
+fn weights_for(weights: AgeWeights, inputs: &[CommuneInput]) -> AgeWeights {
     let mut national = AgeBands::from_array([0.0; 6]);
     for a in inputs.iter().filter_map(CommuneInput::ages) {
         national.add(&AgeBands::from_array(a));
     }
-    AgeWeights::default_for(profession).normalised_to(&national)
+    weights.normalised_to(&national)
 }
 
 /// The population that takes part in the catchments (standardised with
@@ -104,11 +104,10 @@ pub async fn refresh(db: &Db) -> anyhow::Result<RefreshReport> {
     let inputs = store::access_inputs(db).await?;
     let supply = store::all_supply(db).await?;
     let overrides = store::all_travel_times(db).await?;
-    let bands = bands(db).await?;
-    let (rows, medians, run) = tokio::task::spawn_blocking(move || {
-        compute_all(&inputs, &supply, &overrides, &bands)
-    })
-    .await?;
+    let settings = settings(db).await?;
+    let (rows, medians, run) =
+        tokio::task::spawn_blocking(move || compute_all(&inputs, &supply, &overrides, &settings))
+            .await?;
     store::replace_access(db, &rows, &medians, &run).await?;
     Ok(RefreshReport {
         communes: run.communes,
@@ -133,13 +132,96 @@ pub async fn refresh_after_import(db: &Db) -> Option<RefreshReport> {
     }
 }
 
-/// The whole computation, without I/O.
-pub fn compute_all(
+/// The instance's method settings per profession: distance-decay bands and
+/// age weights (both stored, else the defaults).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub bands: HashMap<Profession, Bands>,
+    pub weights: HashMap<Profession, AgeWeights>,
+}
+
+impl Settings {
+    pub fn bands(&self, p: Profession) -> Bands {
+        self.bands.get(&p).cloned().unwrap_or_default()
+    }
+    pub fn weights(&self, p: Profession) -> AgeWeights {
+        self.weights
+            .get(&p)
+            .copied()
+            .unwrap_or_else(|| AgeWeights::default_for(p))
+    }
+}
+
+/// The settings in force.
+pub async fn settings(db: &Db) -> DbResult<Settings> {
+    let weights = store::weights(db).await?;
+    Ok(Settings {
+        bands: bands(db).await?,
+        weights: Profession::ALL
+            .into_iter()
+            .filter_map(|p| Some((p, parse_weights(weights.get(p.slug())?).ok()?)))
+            .collect(),
+    })
+}
+
+/// Age weights typed as six numbers `0-14;15-29;30-44;45-59;60-74;75+`
+/// (decimal comma accepted).
+pub fn parse_weights(s: &str) -> Result<AgeWeights, String> {
+    let parts: Vec<&str> = s
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.len() != 6 {
+        return Err(format!(
+            "six poids attendus (0-14 ; 15-29 ; 30-44 ; 45-59 ; 60-74 ; 75 ans et plus), {} donné(s)",
+            parts.len()
+        ));
+    }
+    let mut w = [0.0; 6];
+    for (slot, p) in w.iter_mut().zip(&parts) {
+        *slot = p
+            .replace(',', ".")
+            .parse::<f64>()
+            .map_err(|_| format!("« {p} » n'est pas un nombre"))?;
+    }
+    AgeWeights::new(w)
+}
+
+/// Six weights as typed back (`1;1;1,2;…`).
+pub fn weights_text(w: &AgeWeights) -> String {
+    w.weights
+        .iter()
+        .map(|v| crate::domain::indicator::format_number(*v).replace('\u{202f}', ""))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// One profession's inputs to the E2SFCA, as [`compute_all`] builds them.
+pub struct ProfessionInputs {
+    pub profession: Profession,
+    /// Every current commune, in `inputs` order, with the population used.
+    pub places: Vec<Place>,
+    /// S_j, aligned with `places`.
+    pub supply: Vec<f64>,
+    pub bands: Bands,
+}
+
+/// Everything the scores are computed from: the catchments are built once
+/// for the largest reach, then each profession applies its own bands.
+pub struct Prepared {
+    pub catchments: Catchments,
+    pub standardised: bool,
+    pub professions: Vec<ProfessionInputs>,
+}
+
+/// Build the inputs of every profession from the stored rows.
+pub fn prepare(
     inputs: &[CommuneInput],
     supply: &[(String, String, f64)],
     overrides: &[(String, String, f64)],
-    bands: &HashMap<Profession, Bands>,
-) -> (Vec<AccessRow>, Vec<(String, Option<f64>)>, AccessRun) {
+    settings: &Settings,
+) -> Prepared {
     let standardised = standardised(inputs);
     let model = TravelModel {
         minutes_per_km: MINUTES_PER_KM,
@@ -148,7 +230,7 @@ pub fn compute_all(
             .map(|(o, d, m)| ((o.clone(), d.clone()), *m))
             .collect(),
     };
-    let mut places: Vec<Place> = inputs
+    let places: Vec<Place> = inputs
         .iter()
         .map(|c| Place {
             code: c.insee_code.clone(),
@@ -156,45 +238,82 @@ pub fn compute_all(
             population: None,
         })
         .collect();
-    let reach = bands.values().map(Bands::reach).fold(0.0, f64::max);
+    let reach = Profession::ALL
+        .into_iter()
+        .map(|p| settings.bands(p).reach())
+        .fold(0.0, f64::max);
     let catchments = Catchments::build(&places, &model, reach);
     let index: HashMap<&str, usize> = inputs
         .iter()
         .enumerate()
         .map(|(i, c)| (c.insee_code.as_str(), i))
         .collect();
+    let professions = Profession::ALL
+        .into_iter()
+        .map(|p| {
+            let mut s = vec![0.0; inputs.len()];
+            for (code, prof, v) in supply {
+                if prof == p.slug() {
+                    if let Some(&i) = index.get(code.as_str()) {
+                        s[i] += v;
+                    }
+                }
+            }
+            let weights = standardised.then(|| weights_for(settings.weights(p), inputs));
+            let places = places
+                .iter()
+                .zip(inputs)
+                .map(|(place, c)| Place {
+                    population: population_for(c, weights.as_ref()),
+                    ..place.clone()
+                })
+                .collect();
+            ProfessionInputs {
+                profession: p,
+                places,
+                supply: s,
+                bands: settings.bands(p),
+            }
+        })
+        .collect();
+    Prepared {
+        catchments,
+        standardised,
+        professions,
+    }
+}
+
+/// The whole computation, without I/O.
+pub fn compute_all(
+    inputs: &[CommuneInput],
+    supply: &[(String, String, f64)],
+    overrides: &[(String, String, f64)],
+    settings: &Settings,
+) -> (Vec<AccessRow>, Vec<(String, Option<f64>)>, AccessRun) {
+    let prepared = prepare(inputs, supply, overrides, settings);
     let mut rows = Vec::with_capacity(inputs.len() * Profession::ALL.len());
     let mut medians = Vec::new();
     let mut scored = 0;
-    for p in Profession::ALL {
-        let mut s = vec![0.0; inputs.len()];
-        for (code, prof, v) in supply {
-            if prof == p.slug() {
-                if let Some(&i) = index.get(code.as_str()) {
-                    s[i] += v;
-                }
-            }
-        }
-        let weights = standardised.then(|| weights_for(p, inputs));
-        for (place, c) in places.iter_mut().zip(inputs) {
-            place.population = population_for(c, weights.as_ref());
-        }
-        let b = bands.get(&p).cloned().unwrap_or_default();
-        let scores = e2sfca(&catchments, &places, &s, &b);
-        let values: Vec<f64> = scores.iter().filter_map(|r| r.as_ref().ok()).copied().collect();
-        if p == Profession::Generalistes {
+    for p in &prepared.professions {
+        let scores = e2sfca(&prepared.catchments, &p.places, &p.supply, &p.bands);
+        let values: Vec<f64> = scores
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .copied()
+            .collect();
+        if p.profession == Profession::Generalistes {
             scored = values.len() as i64;
         }
-        medians.push((p.slug().to_owned(), median(&values)));
-        for ((place, score), supply) in places.iter().zip(scores).zip(s) {
+        medians.push((p.profession.slug().to_owned(), median(&values)));
+        for ((place, score), supply) in p.places.iter().zip(scores).zip(&p.supply) {
             let (score, no_score) = match score {
                 Ok(v) => (Some(v), String::new()),
                 Err(why) => (None, why.reason().to_owned()),
             };
             rows.push(AccessRow {
                 insee_code: place.code.clone(),
-                profession: p.slug().to_owned(),
-                supply,
+                profession: p.profession.slug().to_owned(),
+                supply: *supply,
                 population: place.population,
                 score,
                 no_score,
@@ -203,7 +322,7 @@ pub fn compute_all(
     }
     let run = AccessRun {
         computed_at: Utc::now(),
-        standardised,
+        standardised: prepared.standardised,
         minutes_per_km: MINUTES_PER_KM,
         communes: inputs.len() as i64,
         scored,

@@ -42,6 +42,14 @@ CREATE TABLE access_bands (
     bands      TEXT NOT NULL
 );
 
+-- Age weights per profession (six numbers: 0-14, 15-29, 30-44, 45-59,
+-- 60-74, 75 and over), used when the population by age is imported; a
+-- profession without a row uses the defaults (domain::diagnosis::population).
+CREATE TABLE access_weights (
+    profession TEXT PRIMARY KEY,
+    weights    TEXT NOT NULL
+);
+
 -- The coordination's threshold per profession (accessibility per 10 000
 -- inhabitants below which a commune is flagged); none: the national median.
 CREATE TABLE diagnosis_thresholds (

@@ -151,6 +151,35 @@ pub async fn set_bands(
     Ok(())
 }
 
+/// The age weights set per profession (`1;1;1;1.2;1.5;2`).
+pub async fn weights(db: &Db) -> DbResult<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = db_run!(db, pool =>
+        sqlx::query_as("SELECT profession, weights FROM access_weights").fetch_all(pool).await?);
+    Ok(rows.into_iter().collect())
+}
+
+/// Set (or, with `None`, reset to the default) a profession's age weights.
+pub async fn set_weights(
+    db: &Db,
+    actor: &Actor,
+    profession: &str,
+    weights: Option<&str>,
+) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM access_weights WHERE profession = $1")
+            .bind(profession).execute(&mut *tx).await?;
+        if let Some(w) = weights {
+            sqlx::query("INSERT INTO access_weights (profession, weights) VALUES ($1, $2)")
+                .bind(profession).bind(w).execute(&mut *tx).await?;
+        }
+        audit!(tx, actor, None::<i64>, "access_weights", profession, "update",
+            format!("Poids par âge : {}", weights.unwrap_or("valeurs par défaut")))?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
 /// The territory's thresholds by profession slug.
 pub async fn thresholds(db: &Db, territory_id: i64) -> DbResult<HashMap<String, f64>> {
     let rows: Vec<(String, f64)> = db_run!(db, pool => sqlx::query_as(
@@ -212,8 +241,9 @@ pub async fn findings(db: &Db, territory_id: i64) -> DbResult<Vec<Finding>> {
 }
 
 pub async fn finding(db: &Db, territory_id: i64, id: i64) -> DbResult<Option<Finding>> {
-    let sql =
-        format!("SELECT {FINDING_COLS} FROM diagnosis_findings WHERE id = $1 AND territory_id = $2");
+    let sql = format!(
+        "SELECT {FINDING_COLS} FROM diagnosis_findings WHERE id = $1 AND territory_id = $2"
+    );
     Ok(db_run!(db, pool => sqlx::query_as::<_, Finding>(&sql)
         .bind(id).bind(territory_id).fetch_optional(pool).await?))
 }
@@ -458,7 +488,9 @@ pub async fn all_travel_times(db: &Db) -> DbResult<Vec<(String, String, f64)>> {
 }
 
 /// Supply summed per profession, département and région (densities).
-pub async fn supply_by_area(db: &Db) -> DbResult<Vec<(String, Option<String>, Option<String>, f64)>> {
+pub async fn supply_by_area(
+    db: &Db,
+) -> DbResult<Vec<(String, Option<String>, Option<String>, f64)>> {
     Ok(db_run!(db, pool => sqlx::query_as(
         "SELECT s.profession, c.departement, c.region, SUM(s.supply) FROM commune_supply s \
          JOIN communes c ON c.insee_code = s.insee_code \

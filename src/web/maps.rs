@@ -140,7 +140,8 @@ impl Choropleth {
         let pad = 6.0;
         let scale = (WIDTH - 2.0 * pad) / w;
         let height = (h * scale + 2.0 * pad).ceil();
-        let project = |lon: f64, lat: f64| ((lon - lon0) * k * scale + pad, (lat1 - lat) * scale + pad);
+        let project =
+            |lon: f64, lat: f64| ((lon - lon0) * k * scale + pad, (lat1 - lat) * scale + pad);
         let path = |o: &Outline| {
             let mut d = String::new();
             for ring in o.0.iter().flatten() {
@@ -305,7 +306,11 @@ mod tests {
         assert!(svg.contains("url(#m-nd)"));
         assert!(svg.contains("viewBox=\"0 0 640 "));
         let legend = map.legend();
-        assert!(legend.contains("de 1 à 2") && legend.contains("hachuré") && legend.contains("sous le seuil"));
+        assert!(
+            legend.contains("de 1 à 2")
+                && legend.contains("hachuré")
+                && legend.contains("sous le seuil")
+        );
         assert_eq!(Choropleth::default().svg(), "");
     }
 }

@@ -19,7 +19,9 @@ async fn app_with_diagnosis(backend: Backend) -> TestApp {
     maillage::demo::load_maps(&app.db)
         .await
         .expect("demo outlines");
-    maillage::diagnosis::refresh(&app.db).await.expect("refresh");
+    maillage::diagnosis::refresh(&app.db)
+        .await
+        .expect("refresh");
     app
 }
 
@@ -50,9 +52,7 @@ async fn page_api_and_export(backend: Backend) {
     let c = app.client();
 
     let v: Value = c
-        .get(app.url(
-            "/api/v1/diagnostic/lens-lievin/accessibility?profession=generalistes",
-        ))
+        .get(app.url("/api/v1/diagnostic/lens-lievin/accessibility?profession=generalistes"))
         .send()
         .await
         .unwrap()
@@ -68,8 +68,15 @@ async fn page_api_and_export(backend: Backend) {
     assert_eq!(v["minutes_per_km"], 1.3);
     assert_eq!(v["standardised"], false);
     let communes = v["communes"].as_array().unwrap();
-    let codes: Vec<&str> = communes.iter().map(|c| c["insee"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["62498", "62510"], "one entry per commune of the territory");
+    let codes: Vec<&str> = communes
+        .iter()
+        .map(|c| c["insee"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["62498", "62510"],
+        "one entry per commune of the territory"
+    );
     let stored = maillage::storage::diagnosis::access_for(
         &app.db,
         "generalistes",
@@ -81,7 +88,9 @@ async fn page_api_and_export(backend: Backend) {
         assert_eq!(c["name"].as_str().is_some(), true);
         assert!(c["population"].as_i64().unwrap() > 10_000);
         assert_eq!(c["supply"].as_f64().unwrap(), s.supply);
-        let a = c["accessibility"].as_f64().expect("scored: the demo has points");
+        let a = c["accessibility"]
+            .as_f64()
+            .expect("scored: the demo has points");
         assert_eq!(Some(a), s.score);
         assert!(a > 0.0, "the demo has GPs around Lens");
         assert!((50.0..51.0).contains(&c["latitude"].as_f64().unwrap()));
@@ -148,7 +157,11 @@ async fn page_api_and_export(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(sf.status(), 200);
-    assert!(sf.text().await.unwrap().contains("Accessibilité aux sages-femmes"));
+    assert!(sf
+        .text()
+        .await
+        .unwrap()
+        .contains("Accessibilité aux sages-femmes"));
     let bad = c
         .get(app.url("/t/lens-lievin/diagnostic?profession=sorciers"))
         .send()
@@ -270,7 +283,10 @@ async fn findings_back_office(backend: Backend) {
     assert_eq!(resp.status(), 422);
     let html = resp.text().await.unwrap();
     assert!(html.contains("Donnez un titre au constat"));
-    assert!(html.contains("Trois communes sans &#60;b&#62;médecin&#60;/b&#62;."), "typed body kept, escaped");
+    assert!(
+        html.contains("Trois communes sans &#60;b&#62;médecin&#60;/b&#62;."),
+        "typed body kept, escaped"
+    );
     assert!(html.contains(&format!("value=\"{action_id}\" checked")));
 
     let resp = c
@@ -318,7 +334,10 @@ async fn findings_back_office(backend: Backend) {
     assert!(fiche.contains("Peu de généralistes au sud"));
 
     // Stale: saved from version 0 → 409, both versions shown.
-    let edit = app.url(&format!("/admin/t/lens-lievin/diagnostic/constats/{}", f.id));
+    let edit = app.url(&format!(
+        "/admin/t/lens-lievin/diagnostic/constats/{}",
+        f.id
+    ));
     let resp = c
         .post(&edit)
         .form(&[
@@ -372,7 +391,11 @@ async fn findings_back_office(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.text().await.unwrap().contains("Confirmer la suppression"));
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("Confirmer la suppression"));
     assert_eq!(
         maillage::storage::diagnosis::findings(&app.db, t.id)
             .await

@@ -156,6 +156,8 @@ mod tests {
         assert_eq!(parse_threshold("4,5"), Ok(Some(4.5)));
         assert_eq!(parse_threshold(" 12 "), Ok(Some(12.0)));
         assert!(parse_threshold("-1").is_err());
-        assert!(parse_threshold("beaucoup").unwrap_err().contains("n'est pas un nombre"));
+        assert!(parse_threshold("beaucoup")
+            .unwrap_err()
+            .contains("n'est pas un nombre"));
     }
 }

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
 
-use crate::domain::diagnosis::chapter::{parse_threshold, Chapter, FindingRaw};
 use crate::domain::diagnosis::access::Bands;
+use crate::domain::diagnosis::chapter::{parse_threshold, Chapter, FindingRaw};
 use crate::domain::diagnosis::profession::Profession;
 use crate::domain::indicator::format_number;
 use crate::storage::diagnosis::{self as store, Finding};
@@ -207,7 +207,15 @@ pub async fn home(
     tc: TerritoryCtx,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    home_page(&st, &ctx, &tc, Typed::default(), FormErrors::default(), StatusCode::OK).await
+    home_page(
+        &st,
+        &ctx,
+        &tc,
+        Typed::default(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn create_finding(
@@ -293,7 +301,17 @@ pub async fn edit_finding(
 ) -> Result<Response, AppError> {
     let id = finding_id(&id)?;
     let form = stored_form(&st, tc.territory.id, id).await?;
-    edit_page(&st, &ctx, &tc, id, form, None, FormErrors::default(), StatusCode::OK).await
+    edit_page(
+        &st,
+        &ctx,
+        &tc,
+        id,
+        form,
+        None,
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn update_finding(
@@ -329,10 +347,29 @@ pub async fn update_finding(
         async |again| {
             if again.stale {
                 let stored = stored_form(&st, t.id, id).await?;
-                edit_page(&st, &ctx, &tc, id, stored, Some(again.typed), again.errors, again.status)
-                    .await
+                edit_page(
+                    &st,
+                    &ctx,
+                    &tc,
+                    id,
+                    stored,
+                    Some(again.typed),
+                    again.errors,
+                    again.status,
+                )
+                .await
             } else {
-                edit_page(&st, &ctx, &tc, id, again.typed, None, again.errors, again.status).await
+                edit_page(
+                    &st,
+                    &ctx,
+                    &tc,
+                    id,
+                    again.typed,
+                    None,
+                    again.errors,
+                    again.status,
+                )
+                .await
             }
         },
     )
@@ -446,10 +483,25 @@ pub struct BandsForm {
     values: std::collections::HashMap<String, String>,
 }
 
+/// The form field of a profession's age weights.
+fn weights_field(p: Profession) -> &'static str {
+    match p {
+        Profession::Generalistes => "poids-generalistes",
+        Profession::Infirmiers => "poids-infirmiers",
+        Profession::Kinesitherapeutes => "poids-kinesitherapeutes",
+        Profession::Dentistes => "poids-dentistes",
+        Profession::SagesFemmes => "poids-sages-femmes",
+        Profession::Pharmacies => "poids-pharmacies",
+    }
+}
+
 pub struct BandsRow {
     pub slug: &'static str,
     pub label: &'static str,
     pub value: String,
+    /// The age weights as typed (field `poids-{slug}`).
+    pub weights: String,
+    pub weights_field: &'static str,
 }
 
 #[derive(Template)]
@@ -458,6 +510,7 @@ struct BandsPage {
     l: Layout,
     csrf: String,
     default: String,
+    default_weights: String,
     rows: Vec<BandsRow>,
     errors: FormErrors,
 }
@@ -470,21 +523,33 @@ async fn bands_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let stored = store::bands(&st.db).await?;
+    let stored_weights = store::weights(&st.db).await?;
     let rows = Profession::ALL
         .into_iter()
-        .map(|p| BandsRow {
-            slug: p.slug(),
-            label: p.label(),
-            value: match &typed {
-                Some(f) => f.values.get(p.slug()).cloned().unwrap_or_default(),
-                None => stored.get(p.slug()).cloned().unwrap_or_default(),
-            },
+        .map(|p| {
+            let key = weights_field(p);
+            BandsRow {
+                weights_field: key,
+                slug: p.slug(),
+                label: p.label(),
+                value: match &typed {
+                    Some(f) => f.values.get(p.slug()).cloned().unwrap_or_default(),
+                    None => stored.get(p.slug()).cloned().unwrap_or_default(),
+                },
+                weights: match &typed {
+                    Some(f) => f.values.get(key).cloned().unwrap_or_default(),
+                    None => stored_weights.get(p.slug()).cloned().unwrap_or_default(),
+                },
+            }
         })
         .collect();
     let page = BandsPage {
         l: ctx.admin_layout("Accessibilité : temps de trajet et pondérations"),
         csrf: ctx.csrf(),
         default: Bands::default().to_string(),
+        default_weights: crate::diagnosis::weights_text(
+            &crate::domain::diagnosis::population::AgeWeights::default(),
+        ),
         rows,
         errors,
     };
@@ -508,14 +573,34 @@ pub async fn save_bands(
             let mut values = Vec::new();
             for p in Profession::ALL {
                 let typed = f.values.get(p.slug()).map(|s| s.trim()).unwrap_or("");
-                if typed.is_empty() {
-                    values.push((p.slug().to_owned(), None));
-                    continue;
-                }
-                match Bands::parse(typed) {
-                    Ok(b) => values.push((p.slug().to_owned(), Some(b.to_string()))),
-                    Err(e) => errors.push(p.slug(), format!("{} : {e}", p.label())),
-                }
+                let bands = if typed.is_empty() {
+                    None
+                } else {
+                    match Bands::parse(typed) {
+                        Ok(b) => Some(b.to_string()),
+                        Err(e) => {
+                            errors.push(p.slug(), format!("{} : {e}", p.label()));
+                            None
+                        }
+                    }
+                };
+                let typed = f
+                    .values
+                    .get(weights_field(p))
+                    .map(|s| s.trim())
+                    .unwrap_or("");
+                let weights = if typed.is_empty() {
+                    None
+                } else {
+                    match crate::diagnosis::parse_weights(typed) {
+                        Ok(w) => Some(crate::diagnosis::weights_text(&w)),
+                        Err(e) => {
+                            errors.push(weights_field(p), format!("{} : {e}", p.label()));
+                            None
+                        }
+                    }
+                };
+                values.push((p.slug().to_owned(), bands, weights));
             }
             if errors.is_empty() {
                 Ok(values)
@@ -523,10 +608,11 @@ pub async fn save_bands(
                 Err(errors)
             }
         },
-        async |values: Vec<(String, Option<String>)>| {
+        async |values: Vec<(String, Option<String>, Option<String>)>| {
             let actor = user.0.actor();
-            for (slug, bands) in &values {
+            for (slug, bands, weights) in &values {
                 store::set_bands(&st.db, &actor, slug, bands.as_deref()).await?;
+                store::set_weights(&st.db, &actor, slug, weights.as_deref()).await?;
             }
             let report = crate::diagnosis::refresh(&st.db)
                 .await

@@ -120,9 +120,7 @@ pub async fn accessibility(
                 population: c.population,
                 supply: r.map(|r| r.supply).unwrap_or(0.0),
                 accessibility: score,
-                no_score: r
-                    .filter(|r| r.score.is_none())
-                    .map(|r| r.no_score.clone()),
+                no_score: r.filter(|r| r.score.is_none()).map(|r| r.no_score.clone()),
                 below_threshold: score.zip(p.threshold).map(|(s, t)| s < t),
                 latitude: c.point.map(|p| p.0),
                 longitude: c.point.map(|p| p.1),

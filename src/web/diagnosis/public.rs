@@ -167,10 +167,7 @@ fn choropleth(
                 Some(l) => format!("de {} à {} {unit}", format_number(l), format_number(*b)),
             };
             lower = Some(*b);
-            Class {
-                label,
-                fill: *fill,
-            }
+            Class { label, fill: *fill }
         })
         .collect();
     let areas = d
@@ -215,10 +212,7 @@ pub async fn page(
         )
     })?;
     let d = diagnosis::load(&st.db, t.id, true).await?;
-    let p = d
-        .profession(profession)
-        .ok_or(AppError::NotFound)?
-        .clone();
+    let p = d.profession(profession).ok_or(AppError::NotFound)?.clone();
     let findings = store::findings(&st.db, t.id).await?;
     let links = store::finding_actions(&st.db, t.id).await?;
     let chapters = Chapter::ALL

@@ -53,7 +53,8 @@ impl Table {
     /// becomes a card whose cells carry their column's name.
     pub fn html(&self) -> String {
         use std::fmt::Write;
-        let mut s = String::from("<div class=\"table-scroll\"><table class=\"responsive figures\">");
+        let mut s =
+            String::from("<div class=\"table-scroll\"><table class=\"responsive figures\">");
         let _ = write!(s, "<caption>{}</caption><thead><tr>", esc(&self.caption));
         for h in &self.headers {
             let _ = write!(s, "<th scope=\"col\">{}</th>", esc(h));
@@ -70,11 +71,19 @@ impl Table {
             s.push_str("<tr>");
             for (i, cell) in row.iter().enumerate() {
                 let label = esc(self.headers.get(i).map(String::as_str).unwrap_or(""));
-                let class = if cell.is_number() { " class=\"num\"" } else { "" };
+                let class = if cell.is_number() {
+                    " class=\"num\""
+                } else {
+                    ""
+                };
                 if i == 0 {
                     let _ = write!(s, "<th scope=\"row\">{}</th>", esc(&cell.text()));
                 } else {
-                    let _ = write!(s, "<td data-label=\"{label}\"{class}>{}</td>", esc(&cell.text()));
+                    let _ = write!(
+                        s,
+                        "<td data-label=\"{label}\"{class}>{}</td>",
+                        esc(&cell.text())
+                    );
                 }
             }
             s.push_str("</tr>");
@@ -89,7 +98,14 @@ pub fn population(d: &Diagnosis) -> Table {
     let with_ages = d.communes.iter().any(|c| c.ages.is_some());
     let mut headers = vec!["Commune".to_owned(), "Population municipale".to_owned()];
     if with_ages {
-        for h in ["0-14 ans", "15-29 ans", "30-44 ans", "45-59 ans", "60-74 ans", "75 ans et plus"] {
+        for h in [
+            "0-14 ans",
+            "15-29 ans",
+            "30-44 ans",
+            "45-59 ans",
+            "60-74 ans",
+            "75 ans et plus",
+        ] {
             headers.push(format!("{h} (%)"));
         }
     }
@@ -132,15 +148,21 @@ pub fn population(d: &Diagnosis) -> Table {
 /// Care supply per commune and profession.
 pub fn supply(d: &Diagnosis) -> Table {
     let mut headers = vec!["Commune".to_owned()];
-    headers.extend(d.professions.iter().map(|p| p.profession.label().to_owned()));
+    headers.extend(
+        d.professions
+            .iter()
+            .map(|p| p.profession.label().to_owned()),
+    );
     let rows = d
         .communes
         .iter()
         .map(|c| {
             let mut row = vec![Cell::Text(c.name.clone())];
-            row.extend(d.professions.iter().map(|p| {
-                Cell::Number(p.row(&c.code).map(|r| r.supply).unwrap_or(0.0))
-            }));
+            row.extend(
+                d.professions
+                    .iter()
+                    .map(|p| Cell::Number(p.row(&c.code).map(|r| r.supply).unwrap_or(0.0))),
+            );
             row
         })
         .collect();
@@ -244,7 +266,8 @@ pub fn flagged(d: &Diagnosis) -> Table {
                 Cell::opt(c.and_then(|c| c.population).map(|p| p as f64), "inconnue"),
                 Cell::Text(c.map(|c| c.qpvs.join(", ")).unwrap_or_default()),
                 Cell::opt(
-                    c.and_then(|c| c.share_75()).map(|v| (v * 10.0).round() / 10.0),
+                    c.and_then(|c| c.share_75())
+                        .map(|v| (v * 10.0).round() / 10.0),
                     "âge inconnu",
                 ),
             ]);
