@@ -178,3 +178,44 @@ fn fifty_places_agree_with_pysal_access() {
     let ours = e2sfca(&c, &places, &supply, &wide);
     compare_with_pysal(&places, &supply, &c, &wide, &ours);
 }
+
+/// The scores stored for the demo data (the territory, the 616 communes
+/// within 30 km with their outlines, the demo registers) equal what PySAL's
+/// `access` computes from the same inputs, for a profession of the RPPS and
+/// one of FINESS; and our stored scores are the ones recomputed here.
+async fn demo_scores_agree_with_pysal(backend: crate::common::Backend) {
+    use maillage::domain::diagnosis::Profession;
+    use maillage::storage::diagnosis as store;
+
+    let app = crate::common::TestApp::start(backend).await;
+    maillage::demo::load_maps(&app.db).await.expect("outlines");
+    maillage::diagnosis::refresh(&app.db).await.expect("refresh");
+    let inputs = store::access_inputs(&app.db).await.unwrap();
+    let supply = store::all_supply(&app.db).await.unwrap();
+    let times = store::all_travel_times(&app.db).await.unwrap();
+    let settings = maillage::diagnosis::settings(&app.db).await.unwrap();
+    let prepared = maillage::diagnosis::prepare(&inputs, &supply, &times, &settings);
+    assert!(prepared.catchments.len() > 600, "the communes around count");
+    for p in prepared
+        .professions
+        .iter()
+        .filter(|p| matches!(p.profession, Profession::Generalistes | Profession::Pharmacies))
+    {
+        assert!(p.supply.iter().sum::<f64>() > 0.0, "{:?} has supply", p.profession);
+        let ours = e2sfca(&prepared.catchments, &p.places, &p.supply, &p.bands);
+        let codes: Vec<String> = p.places.iter().map(|x| x.code.clone()).collect();
+        let stored: HashMap<String, Option<f64>> =
+            store::access_for(&app.db, p.profession.slug(), &codes)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.insee_code, r.score))
+                .collect();
+        for (place, score) in p.places.iter().zip(&ours) {
+            assert_eq!(stored[&place.code], score.as_ref().ok().copied(), "{}", place.code);
+        }
+        compare_with_pysal(&p.places, &p.supply, &prepared.catchments, &p.bands, &ours);
+    }
+    app.stop().await;
+}
+both!(demo_scores_agree_with_pysal);
