@@ -283,13 +283,17 @@ pub fn prepare(
     }
 }
 
+/// Every commune's scores, the national medians per profession, and the
+/// run's record.
+pub type Computed = (Vec<AccessRow>, Vec<(String, Option<f64>)>, AccessRun);
+
 /// The whole computation, without I/O.
 pub fn compute_all(
     inputs: &[CommuneInput],
     supply: &[(String, String, f64)],
     overrides: &[(String, String, f64)],
     settings: &Settings,
-) -> (Vec<AccessRow>, Vec<(String, Option<f64>)>, AccessRun) {
+) -> Computed {
     let prepared = prepare(inputs, supply, overrides, settings);
     let mut rows = Vec::with_capacity(inputs.len() * Profession::ALL.len());
     let mut medians = Vec::new();

@@ -91,6 +91,9 @@ pub struct Choropleth {
 
 const WIDTH: f64 = 640.0;
 
+/// Shortest segment drawn, in pixels of the 640-wide drawing.
+const MIN_STEP: f64 = 1.5;
+
 impl Choropleth {
     /// Class bounds: `n` classes of (nearly) equal counts over `values`
     /// (quantiles); fewer when values repeat. Returns the upper bounds.
@@ -142,22 +145,57 @@ impl Choropleth {
         let height = (h * scale + 2.0 * pad).ceil();
         let project =
             |lon: f64, lat: f64| ((lon - lon0) * k * scale + pad, (lat1 - lat) * scale + pad);
+        // Whole pixels, relative moves (`l-3 5`): a few bytes per point.
         let path = |o: &Outline| {
             let mut d = String::new();
             for ring in o.0.iter().flatten() {
-                let mut last = (f64::NAN, f64::NAN);
-                for (i, (lon, lat)) in ring.iter().enumerate() {
+                // Points closer than MIN_STEP pixels to the last one drawn
+                // add nothing visible at this scale: they are left out.
+                let mut last: Option<(i64, i64)> = None;
+                let mut drawn = 0;
+                for (lon, lat) in ring {
                     let (x, y) = project(*lon, *lat);
-                    let (x, y) = ((x * 10.0).round() / 10.0, (y * 10.0).round() / 10.0);
-                    if (x, y) == last {
-                        continue;
+                    let (x, y) = (x.round() as i64, y.round() as i64);
+                    match last {
+                        None => {
+                            let _ = write!(d, "M{x} {y}");
+                        }
+                        Some((lx, ly)) => {
+                            let (dx, dy) = (x - lx, y - ly);
+                            if ((dx * dx + dy * dy) as f64) < MIN_STEP * MIN_STEP {
+                                continue;
+                            }
+                            let _ = write!(d, "l{dx} {dy}");
+                        }
                     }
-                    last = (x, y);
-                    let _ = write!(d, "{}{x} {y}", if i == 0 { "M" } else { "L" });
+                    last = Some((x, y));
+                    drawn += 1;
                 }
-                d.push('Z');
+                if drawn > 0 {
+                    d.push('z');
+                }
             }
             d
+        };
+        // Context areas that touch the frame only, in one path.
+        let (fw, fh) = (WIDTH, height);
+        let touches = |o: &Outline| {
+            let mut any = false;
+            let (mut x0, mut y0, mut x1, mut y1) = (
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            );
+            for (lon, lat) in o.points() {
+                let (x, y) = project(*lon, *lat);
+                x0 = x0.min(x);
+                x1 = x1.max(x);
+                y0 = y0.min(y);
+                y1 = y1.max(y);
+                any = true;
+            }
+            any && x1 >= 0.0 && y1 >= 0.0 && x0 <= fw && y0 <= fh
         };
         let id = esc(&self.id);
         let mut s = String::new();
@@ -171,12 +209,17 @@ impl Choropleth {
              <clipPath id=\"{id}-c\"><rect width=\"{WIDTH}\" height=\"{height}\"/></clipPath></defs>",
             esc(&self.title)
         );
-        if !self.context.is_empty() {
-            let _ = write!(s, "<g clip-path=\"url(#{id}-c)\" fill=\"#f2f2f2\" stroke=\"#c8c8c8\" stroke-width=\"0.6\" aria-hidden=\"true\">");
-            for o in &self.context {
-                let _ = write!(s, "<path d=\"{}\"/>", path(o));
-            }
-            s.push_str("</g>");
+        let context: String = self
+            .context
+            .iter()
+            .filter(|o| touches(o))
+            .map(&path)
+            .collect();
+        if !context.is_empty() {
+            let _ = write!(
+                s,
+                "<path clip-path=\"url(#{id}-c)\" fill=\"#f2f2f2\" stroke=\"#c8c8c8\" stroke-width=\"0.6\" aria-hidden=\"true\" d=\"{context}\"/>"
+            );
         }
         s.push_str("<g stroke=\"#3a3a3a\" stroke-width=\"0.8\" stroke-linejoin=\"round\">");
         for a in &self.areas {
@@ -207,7 +250,7 @@ impl Choropleth {
         for c in &self.classes {
             let _ = write!(
                 s,
-                "<li><span class=\"swatch\" style=\"background:{}\" aria-hidden=\"true\"></span>{}</li>",
+                "<li><svg class=\"swatch\" viewBox=\"0 0 20 20\" aria-hidden=\"true\"><rect x=\"1\" y=\"1\" width=\"18\" height=\"18\" fill=\"{}\" stroke=\"#3a3a3a\"/></svg>{}</li>",
                 c.fill,
                 esc(&c.label)
             );

@@ -85,7 +85,7 @@ async fn page_api_and_export(backend: Backend) {
     .await
     .unwrap();
     for (c, s) in communes.iter().zip(&stored) {
-        assert_eq!(c["name"].as_str().is_some(), true);
+        assert!(c["name"].as_str().is_some());
         assert!(c["population"].as_i64().unwrap() > 10_000);
         assert_eq!(c["supply"].as_f64().unwrap(), s.supply);
         let a = c["accessibility"]

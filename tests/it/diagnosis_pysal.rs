@@ -189,19 +189,26 @@ async fn demo_scores_agree_with_pysal(backend: crate::common::Backend) {
 
     let app = crate::common::TestApp::start(backend).await;
     maillage::demo::load_maps(&app.db).await.expect("outlines");
-    maillage::diagnosis::refresh(&app.db).await.expect("refresh");
+    maillage::diagnosis::refresh(&app.db)
+        .await
+        .expect("refresh");
     let inputs = store::access_inputs(&app.db).await.unwrap();
     let supply = store::all_supply(&app.db).await.unwrap();
     let times = store::all_travel_times(&app.db).await.unwrap();
     let settings = maillage::diagnosis::settings(&app.db).await.unwrap();
     let prepared = maillage::diagnosis::prepare(&inputs, &supply, &times, &settings);
     assert!(prepared.catchments.len() > 600, "the communes around count");
-    for p in prepared
-        .professions
-        .iter()
-        .filter(|p| matches!(p.profession, Profession::Generalistes | Profession::Pharmacies))
-    {
-        assert!(p.supply.iter().sum::<f64>() > 0.0, "{:?} has supply", p.profession);
+    for p in prepared.professions.iter().filter(|p| {
+        matches!(
+            p.profession,
+            Profession::Generalistes | Profession::Pharmacies
+        )
+    }) {
+        assert!(
+            p.supply.iter().sum::<f64>() > 0.0,
+            "{:?} has supply",
+            p.profession
+        );
         let ours = e2sfca(&prepared.catchments, &p.places, &p.supply, &p.bands);
         let codes: Vec<String> = p.places.iter().map(|x| x.code.clone()).collect();
         let stored: HashMap<String, Option<f64>> =
@@ -212,7 +219,12 @@ async fn demo_scores_agree_with_pysal(backend: crate::common::Backend) {
                 .map(|r| (r.insee_code, r.score))
                 .collect();
         for (place, score) in p.places.iter().zip(&ours) {
-            assert_eq!(stored[&place.code], score.as_ref().ok().copied(), "{}", place.code);
+            assert_eq!(
+                stored[&place.code],
+                score.as_ref().ok().copied(),
+                "{}",
+                place.code
+            );
         }
         compare_with_pysal(&p.places, &p.supply, &prepared.catchments, &p.bands, &ours);
     }

@@ -167,7 +167,7 @@ async fn home_page(
             },
             median: medians
                 .get(p.slug())
-                .map(|v| format_number(*v))
+                .map(|v| super::tables::format_sig(*v))
                 .unwrap_or_else(|| "pas encore calculée".into()),
         })
         .collect();
@@ -255,6 +255,7 @@ fn finding_id(s: &str) -> Result<i64, AppError> {
     s.parse().map_err(|_| AppError::NotFound)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn edit_page(
     st: &AppState,
     ctx: &Ctx,

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::tables::{self, Table};
+use super::tables::{self, format_sig, Table};
 use crate::diagnosis::{self, Diagnosis, ProfessionFacts};
 use crate::domain::diagnosis::chapter::Chapter;
 use crate::domain::diagnosis::profession::Profession;
@@ -163,11 +163,11 @@ fn choropleth(
         .zip(palette)
         .map(|(b, fill)| {
             let label = match lower {
-                None => format!("jusqu'à {} {unit}", format_number(*b)),
-                Some(l) => format!("de {} à {} {unit}", format_number(l), format_number(*b)),
+                None => format!("jusqu'à {} {unit}", format_sig(*b)),
+                Some(l) => format!("de plus de {} à {} {unit}", format_sig(l), format_sig(*b)),
             };
             lower = Some(*b);
-            Class { label, fill: *fill }
+            Class { label, fill }
         })
         .collect();
     let areas = d
@@ -182,7 +182,7 @@ fn choropleth(
                 outline,
                 class: v.map(|v| Choropleth::class_of(bounds, v)),
                 value: match v {
-                    Some(v) => format!("{} {unit}", format_number(v)),
+                    Some(v) => format!("{} {unit}", format_sig(v)),
                     None => "pas de valeur".into(),
                 },
                 marked: v.is_some_and(&marked),
@@ -291,11 +291,11 @@ pub async fn page(
         threshold: match (p.threshold, p.threshold_is_median) {
             (Some(v), true) => format!(
                 "{} pour 10 000 habitants (médiane nationale)",
-                format_number(v)
+                format_sig(v)
             ),
             (Some(v), false) => format!(
                 "{} pour 10 000 habitants (fixé par la coordination)",
-                format_number(v)
+                format_sig(v)
             ),
             (None, _) => "aucun (pas encore de score national)".into(),
         },

@@ -8,6 +8,29 @@ use crate::domain::diagnosis::profession::Profession;
 use crate::domain::indicator::format_number;
 use crate::web::contract::charts::esc;
 
+/// A number in French with three significant digits (`7,91`, `0,0312`,
+/// `32 920`): scores per 10,000 inhabitants can be small on a territory
+/// with few professionals, and two decimals would show them all as 0.
+pub fn format_sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format_number(v);
+    }
+    let decimals = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    let text = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((text.as_str(), ""));
+    let int: f64 = int.parse().unwrap_or(0.0);
+    let mut out = format_number(int);
+    let frac = frac.trim_end_matches('0');
+    if !frac.is_empty() {
+        out.push(',');
+        out.push_str(frac);
+    }
+    if v < 0.0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
 /// A cell: text, or a number shown in French (and kept a number in XLSX).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -21,7 +44,7 @@ impl Cell {
     pub fn text(&self) -> String {
         match self {
             Cell::Text(s) | Cell::Missing(s) => s.clone(),
-            Cell::Number(n) => format_number(*n),
+            Cell::Number(n) => format_sig(*n),
         }
     }
 
@@ -339,4 +362,20 @@ pub fn to_xlsx(tables: &[Table], sources: &[(String, String)]) -> Result<Vec<u8>
         ws.write_string(r as u32 + 1, 1, detail)?;
     }
     wb.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_sig;
+
+    #[test]
+    fn three_significant_digits() {
+        assert_eq!(format_sig(7.9134), "7,91");
+        assert_eq!(format_sig(0.031234), "0,0312");
+        assert_eq!(format_sig(0.5), "0,5");
+        assert_eq!(format_sig(32920.0), "32\u{202f}920");
+        assert_eq!(format_sig(1994.0), "1\u{202f}994");
+        assert_eq!(format_sig(0.0), "0");
+        assert_eq!(format_sig(-1.25), "-1,25");
+    }
 }
