@@ -18,6 +18,7 @@ pub mod import;
 pub mod jobs;
 pub mod mail;
 pub mod plan;
+pub mod region;
 pub mod storage;
 pub mod tokens;
 pub mod web;

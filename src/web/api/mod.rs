@@ -33,7 +33,8 @@ use super::AppState;
         (name = "account", description = "Compte connecté"),
         (name = "agenda", description = "Permanences, événements, séances et inscriptions"),
         (name = "participation", description = "Instances, réunions publiques, consultations et résultats publiés, boîte à idées"),
-        (name = "contract", description = "Contrats, plan d'action, fiches action et indicateurs")
+        (name = "contract", description = "Contrats, plan d'action, fiches action et indicateurs"),
+        (name = "open-data", description = "Données ouvertes : les plans d'action de tous les territoires (schéma décrit dans docs/open-data.md)")
     ),
     components(schemas(super::error::ApiErrorBody))
 )]
