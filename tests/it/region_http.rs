@@ -784,3 +784,81 @@ async fn open_data_exports(backend: Backend) {
     app.stop().await;
 }
 both!(open_data_exports);
+
+/// Drop-ins held this year: the series' dates from January 1st to today,
+/// cancelled ones left out, future ones not counted.
+async fn dropins_held_are_this_years_past_dates(backend: Backend) {
+    use maillage::domain::agenda::recurrence::Exception;
+    use maillage::storage::agenda::{self, NewPlace, SeriesInput};
+    let app = TestApp::start(backend).await;
+    let actor = Actor::system("test");
+    let tid = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let place = agenda::create_place(
+        &app.db,
+        &actor,
+        tid,
+        &NewPlace {
+            name: "Maison de quartier".into(),
+            address: String::new(),
+            insee_code: "62498".into(),
+            access_notes: String::new(),
+            phone: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let today = today();
+    let series = agenda::create_series(
+        &app.db,
+        &actor,
+        tid,
+        &SeriesInput {
+            title: "Permanence quotidienne".into(),
+            mediators: String::new(),
+            place_id: place.id,
+            first_date: chrono::NaiveDate::from_ymd_opt(today.year() - 1, 1, 1).unwrap(),
+            end_date: Some(today + chrono::Days::new(30)),
+            start_time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            end_time: chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+            rrule: "FREQ=DAILY".into(),
+            skip_holidays: false,
+            access: "walk_in".into(),
+            services: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut cancelled = 0;
+    for d in [
+        chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap(),
+        today + chrono::Days::new(3),
+    ] {
+        agenda::set_exception(
+            &app.db,
+            &actor,
+            tid,
+            series.id,
+            &Exception::cancelled(d, "Fermé"),
+        )
+        .await
+        .unwrap();
+        if d <= today {
+            cancelled += 1;
+        }
+    }
+    let rollup = maillage::region::load(&app.db, today).await.unwrap();
+    let lens = rollup
+        .rows
+        .iter()
+        .find(|r| r.slug == "lens-lievin")
+        .unwrap();
+    assert_eq!(lens.dropins_held, today.ordinal() as usize - cancelled);
+    let page = app.sign_in_as("anonymous").await.text("/region/").await;
+    assert!(page.contains(&format!("{} tenue", lens.dropins_held)));
+    app.stop().await;
+}
+both!(dropins_held_are_this_years_past_dates);

@@ -202,7 +202,7 @@ impl Bars<'_> {
     pub fn svg(&self) -> String {
         const BW: f64 = 640.0;
         const ROW: f64 = 28.0;
-        const LABEL: f64 = 220.0;
+        const LABEL: f64 = 260.0;
         let h = (self.bars.len().max(1) as f64) * ROW + 2.0 * PAD;
         let hi = self
             .bars
@@ -229,9 +229,15 @@ impl Bars<'_> {
             } else {
                 (x1, x0 - x1)
             };
-            let short: String = name.chars().take(30).collect();
+            // About 7 px a character at 12 px: longer names are cut (the
+            // table below and the title give them whole).
+            let short: String = if name.chars().count() > 34 {
+                name.chars().take(33).chain(['…']).collect()
+            } else {
+                name.clone()
+            };
             out.push_str(&format!(
-                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"end\" fill=\"#1e1e1e\">{}</text>\
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\" fill=\"#1e1e1e\">{}</text>\
                  <rect x=\"{left:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#1d4f91\"/>\
                  <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" fill=\"#1e1e1e\">{}</text>",
                 LABEL - 6.0,

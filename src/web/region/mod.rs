@@ -159,6 +159,8 @@ pub struct RegionData {
     pub kinds: Vec<(&'static str, &'static str)>,
     pub statuses: Vec<(&'static str, &'static str)>,
     pub sorts: Vec<SortLink>,
+    /// The column the rows are sorted by.
+    pub current_sort: &'static str,
     pub with_funding: bool,
     pub regional: bool,
     pub export_query: String,
@@ -183,11 +185,11 @@ pub async fn load_page(
     departements.dedup();
     let shown = q.apply(&rollup.rows, |r| viewer.sight(r.territory_id));
     let rows: Vec<RowView> = shown.iter().map(|r| row_view(r, viewer)).collect();
-    let current = if region::SORT_KEYS.iter().any(|(k, _)| *k == q.tri) {
-        q.tri.as_str()
-    } else {
-        "territoire"
-    };
+    let current = region::SORT_KEYS
+        .iter()
+        .find(|(k, _)| *k == q.tri)
+        .map(|(k, _)| *k)
+        .unwrap_or("territoire");
     let with_funding = viewer.sees_funding();
     let sorts = region::SORT_KEYS
         .iter()
@@ -223,6 +225,7 @@ pub async fn load_page(
             .map(|k| (k.as_str(), k.label()))
             .collect(),
         sorts,
+        current_sort: current,
         with_funding,
         regional: viewer.is_regional(),
         year: today.year(),
