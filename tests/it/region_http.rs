@@ -862,3 +862,46 @@ async fn dropins_held_are_this_years_past_dates(backend: Backend) {
     app.stop().await;
 }
 both!(dropins_held_are_this_years_past_dates);
+
+/// The new routes are in the registry the authorization matrix walks, with
+/// the access this issue gives them.
+async fn region_routes_declare_their_access(backend: Backend) {
+    use maillage::domain::roles::Role;
+    use maillage::web::access::Access;
+    let app = TestApp::start(backend).await;
+    let specs = maillage::web::routes(app.state.clone()).specs;
+    let access = |method: &str, path: &str| {
+        specs
+            .iter()
+            .find(|s| s.method.as_str() == method && s.path == path)
+            .map(|s| s.access)
+            .unwrap_or_else(|| panic!("{method} {path} not declared"))
+    };
+    for p in [
+        "/region/",
+        "/region/territoires.csv",
+        "/region/territoires.xlsx",
+        "/region/indicateurs",
+        "/region/indicateurs/{id}",
+        "/donnees/plans.csv",
+        "/donnees/plans.xlsx",
+        "/donnees/plans.json",
+    ] {
+        assert_eq!(access("GET", p), Access::Public, "{p}");
+    }
+    for (m, p) in [
+        ("GET", "/region/indicateurs/nouveau"),
+        ("POST", "/region/indicateurs"),
+        ("GET", "/region/indicateurs/{id}/modifier"),
+        ("POST", "/region/indicateurs/{id}"),
+        ("POST", "/region/indicateurs/{id}/supprimer"),
+    ] {
+        assert_eq!(access(m, p), Access::Regional, "{m} {p}");
+    }
+    assert_eq!(
+        access("POST", "/admin/t/{territory}/actions/{id}/budget/montants"),
+        Access::Territory(Role::Partner)
+    );
+    app.stop().await;
+}
+both!(region_routes_declare_their_access);
