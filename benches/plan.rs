@@ -111,6 +111,7 @@ async fn large_plan(app: &TestApp) -> i64 {
                 baseline: "0".into(),
                 target: "200".into(),
                 target_on: "31/12/2027".into(),
+                ..Default::default()
             }
             .parse()
             .unwrap(),

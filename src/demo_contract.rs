@@ -141,6 +141,24 @@ fn or_err<T>(r: Result<T, Vec<(&'static str, String)>>) -> anyhow::Result<T> {
 /// person of the drop-in action, so it can edit that fiche.
 pub async fn load(db: &Db, territory_id: i64, lead_account: Option<&str>) -> anyhow::Result<()> {
     let actor = Actor::system("maillage demo");
+    // An entry of the regional catalogue that one demo indicator follows.
+    let shared = crate::storage::shared_indicators::create(
+        db,
+        &actor,
+        &or_err(
+            crate::domain::indicator::SharedIndicatorRaw {
+                kind: "result".into(),
+                label: "Personnes accompagnées par un médiateur santé".into(),
+                unit: "personnes".into(),
+                definition: "Personnes distinctes accompagnées au moins une fois par un médiateur \
+ou une médiatrice santé depuis le début du contrat, comptées à la fin de chaque semestre \
+(bilans d'activité des structures porteuses)."
+                    .into(),
+            }
+            .parse(),
+        )?,
+    )
+    .await?;
     let c = contract::create(
         db,
         &actor,
@@ -298,6 +316,11 @@ Préfecture du Pas-de-Calais\nCPAM de l'Artois"
                                 baseline: "0".into(),
                                 target: target.into(),
                                 target_on: "2027-12-31".into(),
+                                shared: if label == "Personnes accompagnées" {
+                                    shared.id.to_string()
+                                } else {
+                                    String::new()
+                                },
                             }
                             .parse(),
                         )?,

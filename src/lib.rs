@@ -20,6 +20,7 @@ pub mod import;
 pub mod jobs;
 pub mod mail;
 pub mod plan;
+pub mod region;
 pub mod storage;
 pub mod territory_setup;
 pub mod tokens;

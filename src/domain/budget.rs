@@ -50,6 +50,26 @@ pub fn parse_amount(raw: &str) -> Result<i64, Invalid> {
     Ok(euros * 100 + cents)
 }
 
+/// A committed or spent amount: empty means « not entered yet » (`None`);
+/// otherwise checked like the planned amount, its messages naming `label`.
+pub fn parse_optional_amount(raw: &str, label: &str) -> Result<Option<i64>, Invalid> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_amount(raw)
+        .map(Some)
+        .map_err(|e| Invalid::new(e.0.replacen("Montant", label, 1)))
+}
+
+/// The amounts a form shows for a stored value (`1500,50`, empty for none).
+pub fn amount_input(cents: Option<i64>) -> String {
+    match cents {
+        Some(c) if c % 100 == 0 => (c / 100).to_string(),
+        Some(c) => format!("{},{:02}", c / 100, c % 100),
+        None => String::new(),
+    }
+}
+
 /// `150000` cents → `1 500,00 €`.
 pub fn format_euros(cents: i64) -> String {
     let out = super::indicator::group_digits(&(cents / 100).to_string());
@@ -67,6 +87,12 @@ pub struct BudgetLineRaw {
     pub year: String,
     #[serde(default)]
     pub amount: String,
+    /// Committed (« engagé »), empty while unknown.
+    #[serde(default)]
+    pub committed: String,
+    /// Spent (« réalisé »), empty while unknown.
+    #[serde(default)]
+    pub spent: String,
     #[serde(default)]
     pub note: String,
 }
@@ -77,6 +103,8 @@ pub struct BudgetLineInput {
     pub funder: String,
     pub year: i32,
     pub amount_cents: i64,
+    pub committed_cents: Option<i64>,
+    pub spent_cents: Option<i64>,
     pub note: String,
 }
 
@@ -109,19 +137,39 @@ impl BudgetLineRaw {
         let amount_cents = parse_amount(&self.amount)
             .map_err(|e| errors.push(("amount", e.0)))
             .ok();
+        let committed_cents = parse_optional_amount(&self.committed, "Montant engagé")
+            .map_err(|e| errors.push(("committed", e.0)))
+            .ok();
+        let spent_cents = parse_optional_amount(&self.spent, "Montant réalisé")
+            .map_err(|e| errors.push(("spent", e.0)))
+            .ok();
         let note = text::bounded(&self.note, "Précision", false, 300)
             .map_err(|e| errors.push(("note", e.0)))
             .ok();
-        match (funder, year, amount_cents, note) {
-            (Some(funder), Some(year), Some(amount_cents), Some(note)) if errors.is_empty() => {
-                Ok(BudgetLineInput {
-                    funder_id,
-                    funder,
-                    year,
-                    amount_cents,
-                    note,
-                })
-            }
+        match (
+            funder,
+            year,
+            amount_cents,
+            committed_cents,
+            spent_cents,
+            note,
+        ) {
+            (
+                Some(funder),
+                Some(year),
+                Some(amount_cents),
+                Some(committed_cents),
+                Some(spent_cents),
+                Some(note),
+            ) if errors.is_empty() => Ok(BudgetLineInput {
+                funder_id,
+                funder,
+                year,
+                amount_cents,
+                committed_cents,
+                spent_cents,
+                note,
+            }),
             _ => Err(errors),
         }
     }
@@ -157,5 +205,35 @@ mod tests {
         r.year = "26".into();
         let f: Vec<_> = r.parse().unwrap_err().into_iter().map(|e| e.0).collect();
         assert_eq!(f, ["year", "amount"]);
+    }
+
+    #[test]
+    fn committed_and_spent_are_optional_and_checked_like_the_plan() {
+        let mut r = BudgetLineRaw {
+            funder: "ARS".into(),
+            year: "2026".into(),
+            amount: "12 000".into(),
+            ..Default::default()
+        };
+        let b = r.parse().unwrap();
+        assert_eq!((b.committed_cents, b.spent_cents), (None, None));
+        r.committed = "10 000,50".into();
+        r.spent = "0".into();
+        let b = r.parse().unwrap();
+        assert_eq!(
+            (b.committed_cents, b.spent_cents),
+            (Some(1_000_050), Some(0))
+        );
+        r.committed = "-3".into();
+        r.spent = "beaucoup".into();
+        let e = r.parse().unwrap_err();
+        assert_eq!(e[0].0, "committed");
+        assert!(e[0].1.starts_with("Montant engagé"), "{}", e[0].1);
+        assert!(e[0].1.contains("négatif"));
+        assert_eq!(e[1].0, "spent");
+        assert!(e[1].1.starts_with("Montant réalisé"));
+        assert_eq!(amount_input(Some(1_000_050)), "10000,50");
+        assert_eq!(amount_input(Some(500)), "5");
+        assert_eq!(amount_input(None), "");
     }
 }

@@ -102,16 +102,19 @@ pub fn parse_date(s: &str, label: &str) -> Result<Option<NaiveDate>, Invalid> {
     Ok(Some(d))
 }
 
+/// Does this name designate an ARS (« ARS Hauts-de-France », « Agence
+/// régionale de santé »)? Signatories and budget funders are text.
+pub fn names_ars(s: &str) -> bool {
+    let folded = text::fold_accents(s);
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w == "ars")
+        || folded.contains("agence regionale de sante")
+}
+
 /// A CLS is signed by the ARS: one of its signatories must name it.
 pub fn check_signatories(kind: ContractKind, signatories: &[String]) -> Result<(), Invalid> {
-    let names_ars = |s: &String| {
-        let folded = text::fold_accents(s);
-        folded
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| w == "ars")
-            || folded.contains("agence regionale de sante")
-    };
-    if kind == ContractKind::Cls && !signatories.iter().any(names_ars) {
+    if kind == ContractKind::Cls && !signatories.iter().any(|s| names_ars(s)) {
         return Err(Invalid::new(
             "Signataires : un contrat local de santé doit compter l'ARS parmi ses signataires",
         ));

@@ -84,10 +84,16 @@ pub struct IndicatorRaw {
     pub target: String,
     #[serde(default)]
     pub target_on: String,
+    /// The id of the regional catalogue's indicator this one follows, or
+    /// empty.
+    #[serde(default)]
+    pub shared: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndicatorInput {
+    /// The regional catalogue's indicator it follows.
+    pub shared_id: Option<i64>,
     pub kind: IndicatorKind,
     pub label: String,
     pub unit: String,
@@ -118,6 +124,19 @@ impl IndicatorRaw {
         let target_on = parse_date(&self.target_on, "Échéance de la cible")
             .map_err(|e| errors.push(("target_on", e.0)))
             .ok();
+        let shared_id = match self.shared.trim() {
+            "" => None,
+            s => match s.parse::<i64>() {
+                Ok(id) if id > 0 => Some(id),
+                _ => {
+                    errors.push((
+                        "shared",
+                        "Indicateur du catalogue régional : choisissez-en un dans la liste".into(),
+                    ));
+                    None
+                }
+            },
+        };
         if matches!(target, Some(Some(_))) && matches!(unit.as_deref(), Some("")) {
             errors.push((
                 "unit",
@@ -139,6 +158,7 @@ impl IndicatorRaw {
                 Some(target),
                 Some(target_on),
             ) if errors.is_empty() => Ok(IndicatorInput {
+                shared_id,
                 kind,
                 label,
                 unit,
@@ -263,5 +283,98 @@ mod tests {
         m.measured_on = String::new();
         let f: Vec<_> = m.parse().unwrap_err().into_iter().map(|e| e.0).collect();
         assert_eq!(f, ["measured_on", "value"]);
+    }
+}
+
+/// An indicator of the regional catalogue, as typed.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+pub struct SharedIndicatorRaw {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub definition: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedIndicatorInput {
+    pub kind: IndicatorKind,
+    pub label: String,
+    pub unit: String,
+    pub definition: String,
+}
+
+/// A definition says how to count, so that territories count alike.
+pub const DEFINITION_MAX: usize = 5_000;
+
+impl SharedIndicatorRaw {
+    pub fn parse(&self) -> Result<SharedIndicatorInput, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let kind = IndicatorKind::parse(&self.kind);
+        if kind.is_none() {
+            errors.push(("kind", "Choisissez le type d'indicateur".into()));
+        }
+        let label = text::bounded(&self.label, "Intitulé de l'indicateur", true, LABEL_MAX)
+            .map_err(|e| errors.push(("label", e.0)))
+            .ok();
+        let unit = text::bounded(&self.unit, "Unité", true, UNIT_MAX)
+            .map_err(|e| errors.push(("unit", e.0)))
+            .ok();
+        let definition = text::bounded(&self.definition, "Définition", true, DEFINITION_MAX)
+            .map_err(|e| errors.push(("definition", e.0)))
+            .ok();
+        match (kind, label, unit, definition) {
+            (Some(kind), Some(label), Some(unit), Some(definition)) if errors.is_empty() => {
+                Ok(SharedIndicatorInput {
+                    kind,
+                    label,
+                    unit,
+                    definition,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod shared_tests {
+    use super::*;
+
+    #[test]
+    fn a_catalogue_indicator_needs_a_unit_and_a_definition() {
+        let raw = SharedIndicatorRaw {
+            kind: "result".into(),
+            label: "Personnes reçues en permanence".into(),
+            ..Default::default()
+        };
+        let fields: Vec<_> = raw.parse().unwrap_err().into_iter().map(|e| e.0).collect();
+        assert_eq!(fields, ["unit", "definition"]);
+        let ok = SharedIndicatorRaw {
+            unit: "personnes".into(),
+            definition: "Personnes distinctes reçues dans l'année civile.".into(),
+            ..raw
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(ok.kind, IndicatorKind::Result);
+    }
+
+    #[test]
+    fn a_territory_indicator_names_a_catalogue_entry_by_number() {
+        let mut raw = IndicatorRaw {
+            kind: "process".into(),
+            label: "Ateliers".into(),
+            shared: "3".into(),
+            ..Default::default()
+        };
+        assert_eq!(raw.parse().unwrap().shared_id, Some(3));
+        raw.shared = "trois".into();
+        assert_eq!(raw.parse().unwrap_err()[0].0, "shared");
+        raw.shared = String::new();
+        assert_eq!(raw.parse().unwrap().shared_id, None);
     }
 }

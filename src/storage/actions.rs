@@ -57,6 +57,10 @@ pub struct BudgetLine {
     pub year: i64,
     pub amount_cents: i64,
     pub note: String,
+    /// Committed (« engagé »), `None` while not entered.
+    pub committed_cents: Option<i64>,
+    /// Spent (« réalisé »), `None` while not entered.
+    pub spent_cents: Option<i64>,
 }
 
 /// The related rows of a set of actions, keyed by action id.
@@ -135,7 +139,7 @@ pub async fn related(db: &Db, contract_id: i64) -> DbResult<Related> {
              JOIN actions a ON a.id = s.action_id WHERE a.contract_id = $1 ORDER BY s.position",
         ).bind(contract_id).fetch_all(pool).await?;
         let budget: Vec<BudgetLine> = sqlx::query_as(
-            "SELECT b.id, b.action_id, b.funder_id, b.funder, b.year, b.amount_cents, b.note FROM budget_lines b \
+            "SELECT b.id, b.action_id, b.funder_id, b.funder, b.year, b.amount_cents, b.note, b.committed_cents, b.spent_cents FROM budget_lines b \
              JOIN actions a ON a.id = b.action_id WHERE a.contract_id = $1 ORDER BY b.year, b.funder, b.id",
         ).bind(contract_id).fetch_all(pool).await?;
         let people: Vec<Person> = sqlx::query_as(
@@ -404,10 +408,12 @@ pub async fn add_budget_line(
             .bind(action_id).bind(contract.id).fetch_optional(&mut *tx).await?;
         let Some(code) = code else { return Err(DbError::NotFound) };
         let row = sqlx::query_as::<_, BudgetLine>(
-            "INSERT INTO budget_lines (action_id, funder_id, funder, year, amount_cents, note) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, action_id, funder_id, funder, year, amount_cents, note",
+            "INSERT INTO budget_lines (action_id, funder_id, funder, year, amount_cents, note, committed_cents, spent_cents) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             RETURNING id, action_id, funder_id, funder, year, amount_cents, note, committed_cents, spent_cents",
         )
         .bind(action_id).bind(b.funder_id).bind(&funder).bind(i64::from(b.year)).bind(b.amount_cents).bind(&b.note)
+        .bind(b.committed_cents).bind(b.spent_cents)
         .fetch_one(&mut *tx)
         .await?;
         audit!(tx, actor, Some(contract.territory_id), "action", action_id, "budget",
@@ -415,6 +421,39 @@ pub async fn add_budget_line(
         tx.commit().await?;
         row
     }))
+}
+
+/// Set what was committed and spent on a budget line (`None`: not
+/// entered); the planned amount, funder and year are unchanged.
+pub async fn set_budget_execution(
+    db: &Db,
+    actor: &Actor,
+    contract: &Contract,
+    action_id: i64,
+    line_id: i64,
+    committed_cents: Option<i64>,
+    spent_cents: Option<i64>,
+) -> DbResult<()> {
+    let show = |c: Option<i64>| {
+        c.map(crate::domain::budget::format_euros)
+            .unwrap_or_else(|| "non saisi".into())
+    };
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE budget_lines SET committed_cents = $1, spent_cents = $2 WHERE id = $3 AND action_id = $4 \
+             AND action_id IN (SELECT id FROM actions WHERE contract_id = $5)",
+        )
+        .bind(committed_cents).bind(spent_cents).bind(line_id).bind(action_id).bind(contract.id)
+        .execute(&mut *tx).await?.rows_affected();
+        if n == 0 {
+            return Err(DbError::NotFound);
+        }
+        audit!(tx, actor, Some(contract.territory_id), "action", action_id, "budget",
+            format!("Ligne de budget n° {line_id} : engagé {}, réalisé {}", show(committed_cents), show(spent_cents)))?;
+        tx.commit().await?;
+    });
+    Ok(())
 }
 
 pub async fn delete_budget_line(

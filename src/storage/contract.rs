@@ -224,6 +224,25 @@ pub async fn get(db: &Db, territory_id: i64, id: i64) -> DbResult<Option<Contrac
         .await?))
 }
 
+/// Every contract of the instance with its territory's slug and name, by
+/// territory name then id (the open-data export).
+pub async fn all_with_territory(db: &Db) -> DbResult<Vec<(String, String, Contract)>> {
+    let sql =
+        "SELECT t.slug, t.name, c.id FROM contracts c JOIN territories t ON t.id = c.territory_id \
+               ORDER BY t.name, c.id";
+    let ids: Vec<(String, String, i64)> =
+        db_run!(db, pool => sqlx::query_as(sql).fetch_all(pool).await?);
+    let all_sql = format!("SELECT {COLS} FROM contracts");
+    let contracts: Vec<Contract> =
+        db_run!(db, pool => sqlx::query_as::<_, Contract>(&all_sql).fetch_all(pool).await?);
+    let mut by_id: std::collections::HashMap<i64, Contract> =
+        contracts.into_iter().map(|c| (c.id, c)).collect();
+    Ok(ids
+        .into_iter()
+        .filter_map(|(slug, name, id)| by_id.remove(&id).map(|c| (slug, name, c)))
+        .collect())
+}
+
 /// The contracts of a territory, newest first.
 pub async fn list(db: &Db, territory_id: i64) -> DbResult<Vec<Contract>> {
     let sql = format!("SELECT {COLS} FROM contracts WHERE territory_id = $1 ORDER BY id DESC");

@@ -23,6 +23,8 @@ pub struct Indicator {
     pub target: Option<f64>,
     pub target_on: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The regional catalogue's indicator it follows.
+    pub shared_indicator_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -36,8 +38,25 @@ pub struct Measurement {
 }
 
 const COLS: &str =
-    "id, contract_id, action_id, kind, label, unit, baseline, target, target_on, created_at";
+    "id, contract_id, action_id, kind, label, unit, baseline, target, target_on, created_at, shared_indicator_id";
 const M_COLS: &str = "id, indicator_id, measured_on, value, source, comment";
+
+/// A catalogue indicator that does not exist (deleted meanwhile, or a
+/// forged form) is a [`DbError::Conflict`] on `shared`.
+macro_rules! check_shared {
+    ($tx:ident, $id:expr) => {
+        if let Some(sid) = $id {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM shared_indicators WHERE id = $1")
+                    .bind(sid)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            if found.is_none() {
+                return Err(DbError::Conflict("shared".into()));
+            }
+        }
+    };
+}
 
 /// Add an indicator to a contract, or to one of its actions.
 pub async fn create(
@@ -48,8 +67,8 @@ pub async fn create(
     i: &IndicatorInput,
 ) -> DbResult<Indicator> {
     let sql = format!(
-        "INSERT INTO indicators (contract_id, action_id, kind, label, unit, baseline, target, target_on, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLS}"
+        "INSERT INTO indicators (contract_id, action_id, kind, label, unit, baseline, target, target_on, created_at, shared_indicator_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLS}"
     );
     Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -60,6 +79,7 @@ pub async fn create(
                 return Err(DbError::NotFound);
             }
         }
+        check_shared!(tx, i.shared_id);
         let row = sqlx::query_as::<_, Indicator>(&sql)
             .bind(contract.id)
             .bind(action_id)
@@ -70,6 +90,7 @@ pub async fn create(
             .bind(i.target)
             .bind(i.target_on.map(fmt_date))
             .bind(Utc::now())
+            .bind(i.shared_id)
             .fetch_one(&mut *tx)
             .await?;
         let (entity, id) = match action_id { Some(a) => ("action", a), None => ("contract", contract.id) };
@@ -251,11 +272,12 @@ pub async fn update(
     i: &IndicatorInput,
 ) -> DbResult<Indicator> {
     let sql = format!(
-        "UPDATE indicators SET kind = $1, label = $2, unit = $3, baseline = $4, target = $5, target_on = $6 \
-         WHERE id = $7 AND contract_id = $8 RETURNING {COLS}"
+        "UPDATE indicators SET kind = $1, label = $2, unit = $3, baseline = $4, target = $5, target_on = $6, \
+         shared_indicator_id = $9 WHERE id = $7 AND contract_id = $8 RETURNING {COLS}"
     );
     Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        check_shared!(tx, i.shared_id);
         let row = sqlx::query_as::<_, Indicator>(&sql)
             .bind(i.kind.as_str())
             .bind(&i.label)
@@ -265,6 +287,7 @@ pub async fn update(
             .bind(i.target_on.map(fmt_date))
             .bind(ind.id)
             .bind(contract.id)
+            .bind(i.shared_id)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else { return Err(DbError::NotFound) };

@@ -31,6 +31,7 @@ pub mod rate_limit;
 pub mod services;
 pub mod sessions;
 pub mod settings;
+pub mod shared_indicators;
 pub mod territories;
 pub mod todo;
 pub mod users;

@@ -286,10 +286,11 @@ async fn decide(
                         None => b.funder.clone(),
                     };
                     sqlx::query(
-                        "INSERT INTO budget_lines (action_id, funder_id, funder, year, amount_cents, note) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
+                        "INSERT INTO budget_lines (action_id, funder_id, funder, year, amount_cents, note, committed_cents, spent_cents) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(action_id).bind(b.funder_id).bind(&funder).bind(i64::from(b.year)).bind(b.amount_cents).bind(&b.note)
+                    .bind(b.committed_cents).bind(b.spent_cents)
                     .execute(&mut *tx).await?;
                     audit!(tx, actor, Some(t), "action", action_id, "budget",
                         format!("Financement {funder} {} ajouté ({}), proposition n° {id}", b.year, format_euros(b.amount_cents)))?;

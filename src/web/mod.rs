@@ -24,6 +24,7 @@ pub mod pages;
 pub mod participation;
 pub mod public;
 pub mod redirect;
+pub mod region;
 pub mod security;
 pub mod session;
 
@@ -89,6 +90,7 @@ pub fn routes(state: AppState) -> Built {
     let r = legal::routes(r);
     let r = directory::routes(r);
     let r = admin::routes(r);
+    let r = region::routes(r);
     let r = api::routes(r);
     let r = agenda::routes(r);
     let r = contract::routes(r);

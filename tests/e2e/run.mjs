@@ -280,7 +280,9 @@ try {
   const adminPaths = ["/admin/", `/admin/t/${territory}/`, `/admin/t/${territory}/presentation`,
     `/admin/t/${territory}/perimetre`, `/admin/t/${territory}/comptes`, `/admin/t/${territory}/agenda`,
     `/admin/t/${territory}/annuaire`, `/admin/t/${territory}/participation`, `/admin/t/${territory}/contrats`,
-    `/admin/t/${territory}/partenaires`];
+    `/admin/t/${territory}/partenaires`,
+    // The regional view (issue 13): public pages, crawled signed in.
+    "/region/", "/region/indicateurs", "/region/indicateurs/1"];
   if (process.env.CONTRACT_ID) {
     adminPaths.push(`/admin/t/${territory}/contrats/${process.env.CONTRACT_ID}`,
       `/admin/t/${territory}/contrats/${process.env.CONTRACT_ID}/plan`);

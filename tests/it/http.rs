@@ -842,7 +842,8 @@ async fn api_and_openapi(backend: Backend) {
     let declared: std::collections::BTreeSet<String> = maillage::web::routes(app.state.clone())
         .specs
         .into_iter()
-        .filter(|s| s.path.starts_with("/api/v1/"))
+        // The open-data JSON lives beside its CSV and XLSX (`/donnees/`).
+        .filter(|s| s.path.starts_with("/api/v1/") || s.path == "/donnees/plans.json")
         .map(|s| s.path)
         .collect();
     assert_eq!(documented, declared);

@@ -34,5 +34,6 @@ mod participation_http;
 mod participation_storage;
 mod plan_http;
 mod plan_storage;
+mod region_http;
 mod schemathesis;
 mod storage;

@@ -405,6 +405,7 @@ async fn budget_and_indicators(backend: Backend) {
         year: year.into(),
         amount: amount.into(),
         note: String::new(),
+        ..Default::default()
     };
     let b1 = actions::add_budget_line(
         db,
@@ -483,6 +484,7 @@ async fn budget_and_indicators(backend: Backend) {
             baseline: "0".into(),
             target: "150".into(),
             target_on: "31/12/2026".into(),
+            ..Default::default()
         }
         .parse()
         .unwrap(),

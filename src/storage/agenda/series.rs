@@ -416,3 +416,23 @@ pub async fn exceptions(db: &Db, territory_id: i64) -> DbResult<Vec<(i64, Except
         .filter_map(ExceptionRow::into_domain)
         .collect())
 }
+
+/// Every drop-in series of the instance (the regional roll-up).
+pub async fn all_series(db: &Db) -> DbResult<Vec<Series>> {
+    let sql = format!("SELECT {SERIES_COLS} FROM dropin_series ORDER BY territory_id, id");
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Series>(&sql).fetch_all(pool).await?))
+}
+
+/// Exceptions of every series of the instance, by series id.
+pub async fn all_exceptions(db: &Db) -> DbResult<Vec<(i64, Exception)>> {
+    let rows = db_run!(db, pool => sqlx::query_as::<_, ExceptionRow>(
+        "SELECT e.series_id, e.original_date, e.kind, e.new_date, e.start_time, e.end_time, e.place_id, e.note \
+         FROM dropin_exceptions e ORDER BY e.series_id, e.original_date",
+    )
+    .fetch_all(pool)
+    .await?);
+    Ok(rows
+        .into_iter()
+        .filter_map(ExceptionRow::into_domain)
+        .collect())
+}

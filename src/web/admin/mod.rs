@@ -5,7 +5,6 @@ mod auth;
 mod directory;
 pub(crate) mod imports;
 mod invitations;
-mod region;
 mod territory;
 
 pub(crate) use auth::client_ip;
@@ -108,7 +107,6 @@ pub fn routes(r: Routes) -> Routes {
         )
         .get("/admin/annuaire/imports", Admin, imports::index)
         .post_upload("/admin/annuaire/imports", Admin, imports::upload)
-        .get("/region/", Regional, region::index)
 }
 
 /// History rows as the templates show them.

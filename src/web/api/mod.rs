@@ -34,7 +34,8 @@ use super::AppState;
         (name = "agenda", description = "Permanences, événements, séances et inscriptions"),
         (name = "participation", description = "Instances, réunions publiques, consultations et résultats publiés, boîte à idées"),
         (name = "contract", description = "Contrats, plan d'action, fiches action et indicateurs"),
-        (name = "diagnosis", description = "Diagnostic local de santé : densités et accessibilité (E2SFCA) par commune")
+        (name = "diagnosis", description = "Diagnostic local de santé : densités et accessibilité (E2SFCA) par commune"),
+        (name = "open-data", description = "Données ouvertes : les plans d'action de tous les territoires (schéma décrit dans docs/open-data.md)")
     ),
     components(schemas(super::error::ApiErrorBody))
 )]

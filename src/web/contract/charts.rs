@@ -171,3 +171,114 @@ mod tests {
         assert!(!empty.svg().contains("<polyline"));
     }
 }
+
+/// Territories compared on one indicator: a horizontal bar per value.
+pub struct Bars<'a> {
+    pub id: &'a str,
+    pub label: &'a str,
+    pub unit: &'a str,
+    /// (name, value), in the order shown.
+    pub bars: &'a [(String, f64)],
+}
+
+impl Bars<'_> {
+    /// The text alternative: every name with its value.
+    pub fn alt(&self) -> String {
+        if self.bars.is_empty() {
+            return format!("{} : aucune mesure", self.label);
+        }
+        let values: Vec<String> = self
+            .bars
+            .iter()
+            .map(|(n, v)| {
+                format!("{n} {} {}", format_number(*v), self.unit)
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect();
+        format!("{} : {}", self.label, values.join(", "))
+    }
+
+    pub fn svg(&self) -> String {
+        const BW: f64 = 640.0;
+        const ROW: f64 = 28.0;
+        const LABEL: f64 = 260.0;
+        let h = (self.bars.len().max(1) as f64) * ROW + 2.0 * PAD;
+        let hi = self
+            .bars
+            .iter()
+            .map(|b| b.1)
+            .fold(0.0_f64, f64::max)
+            .max(f64::EPSILON);
+        let lo = self.bars.iter().map(|b| b.1).fold(0.0_f64, f64::min);
+        let span = (hi - lo).max(f64::EPSILON);
+        let room = BW - LABEL - 2.0 * PAD - 90.0;
+        let x = |v: f64| LABEL + room * ((v - lo) / span);
+        let mut out = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"bars\" viewBox=\"0 0 {BW} {h}\" \
+             role=\"img\" aria-labelledby=\"{id}-t\"><title id=\"{id}-t\">{alt}</title>\
+             <rect x=\"0\" y=\"0\" width=\"{BW}\" height=\"{h}\" fill=\"#fff\" stroke=\"#767676\"/>",
+            id = esc(self.id),
+            alt = esc(&self.alt()),
+        );
+        for (i, (name, v)) in self.bars.iter().enumerate() {
+            let top = PAD + i as f64 * ROW;
+            let (x0, x1) = (x(0.0_f64.max(lo)), x(*v));
+            let (left, width) = if x1 >= x0 {
+                (x0, x1 - x0)
+            } else {
+                (x1, x0 - x1)
+            };
+            // About 7 px a character at 12 px: longer names are cut (the
+            // table below and the title give them whole).
+            let short: String = if name.chars().count() > 34 {
+                name.chars().take(33).chain(['…']).collect()
+            } else {
+                name.clone()
+            };
+            out.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\" fill=\"#1e1e1e\">{}</text>\
+                 <rect x=\"{left:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#1d4f91\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" fill=\"#1e1e1e\">{}</text>",
+                LABEL - 6.0,
+                top + ROW * 0.65,
+                esc(&short),
+                top + 5.0,
+                width.max(1.0),
+                ROW - 10.0,
+                left + width + 6.0,
+                top + ROW * 0.65,
+                esc(format!("{} {}", format_number(*v), self.unit).trim_end()),
+            ));
+        }
+        out.push_str("</svg>");
+        out
+    }
+}
+
+#[cfg(test)]
+mod bars_tests {
+    use super::*;
+
+    #[test]
+    fn bars_escape_names_and_say_every_value() {
+        let bars = [
+            ("Lens <Liévin>".to_owned(), 12.5),
+            ("Arras".to_owned(), 3.0),
+        ];
+        let b = Bars {
+            id: "cmp",
+            label: "Ateliers",
+            unit: "ateliers",
+            bars: &bars,
+        };
+        let svg = b.svg();
+        assert!(svg.contains("Lens &lt;Liévin&gt;"));
+        assert!(!svg.contains("<Liévin>"));
+        assert_eq!(
+            b.alt(),
+            "Ateliers : Lens <Liévin> 12,5 ateliers, Arras 3 ateliers"
+        );
+        assert_eq!(svg.matches("<rect").count(), 3);
+    }
+}

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::charts::Sparkline;
 use super::proposals::{propose, ProposalView};
-use crate::domain::budget::{format_euros, BudgetLineRaw};
+use crate::domain::budget::{amount_input, format_euros, parse_optional_amount, BudgetLineRaw};
 use crate::domain::contract::{theme_label, ActionStatus, FicheInput, FicheRaw, THEMES};
 use crate::domain::indicator::{format_number, IndicatorKind, IndicatorRaw, MeasurementRaw};
 use crate::domain::roles::Role;
@@ -51,6 +51,11 @@ pub fn routes(r: Routes) -> Routes {
         "/admin/t/{territory}/actions/{id}/budget",
         partner,
         add_budget,
+    )
+    .post(
+        "/admin/t/{territory}/actions/{id}/budget/montants",
+        partner,
+        set_budget_execution,
     )
     .post(
         "/admin/t/{territory}/actions/{id}/budget/supprimer",
@@ -312,9 +317,13 @@ struct EditPage {
     budget: Vec<BudgetView>,
     budget_total: String,
     budget_form: BudgetLineRaw,
+    execution_form: ExecutionRaw,
+    execution_for: i64,
     indicators: Vec<IndicatorView>,
     indicator_kinds: Choices,
     indicator_form: IndicatorRaw,
+    /// The regional catalogue (id, « label (unit) »).
+    shared_choices: Choices,
     measurement_form: MeasurementRaw,
     measurement_for: i64,
     edited_for: i64,
@@ -430,6 +439,10 @@ pub(super) struct View {
     /// An indicator's definition as typed, and which one, after a refusal.
     edited: IndicatorRaw,
     edited_for: i64,
+    /// A budget line's committed and spent amounts as typed, and which
+    /// line, after a refusal.
+    execution: ExecutionRaw,
+    execution_for: i64,
 }
 
 impl View {
@@ -584,12 +597,15 @@ pub(super) async fn page(
             budget,
             budget_total,
             budget_form: view.budget,
+            execution_form: view.execution,
+            execution_for: view.execution_for,
             indicators,
             indicator_kinds: IndicatorKind::ALL
                 .iter()
                 .map(|k| (k.as_str().to_owned(), k.label().to_owned()))
                 .collect(),
             indicator_form: view.indicator,
+            shared_choices: crate::storage::shared_indicators::choices(&st.db).await?,
             measurement_form: view.measurement,
             measurement_for: view.measurement_for,
             edited_for: view.edited_for,
@@ -914,12 +930,18 @@ fn prefixed(prefix: &str, field: &str) -> &'static str {
         ("b", "year") => "b_year",
         ("b", "amount") => "b_amount",
         ("b", "note") => "b_note",
+        ("b", "committed") => "b_committed",
+        ("b", "spent") => "b_spent",
+        ("x", "committed") => "x_committed",
+        ("x", _) => "x_spent",
         ("b", _) => "b_funder_id",
         ("i", "kind") => "i_kind",
         ("i", "unit") => "i_unit",
         ("i", "baseline") => "i_baseline",
         ("i", "target") => "i_target",
         ("i", "target_on") => "i_target_on",
+        ("i", "shared") => "i_shared",
+        ("e", "shared") => "e_shared",
         ("i", _) => "i_label",
         ("e", "kind") => "e_kind",
         ("e", "unit") => "e_unit",

@@ -355,6 +355,8 @@ struct EditPage {
     indicators: Vec<fiche::IndicatorView>,
     indicator_kinds: fiche::Choices,
     indicator_form: IndicatorRaw,
+    /// The regional catalogue (id, « label (unit) »).
+    shared_choices: fiche::Choices,
     measurement_form: MeasurementRaw,
     measurement_for: i64,
     edited_for: i64,
@@ -527,6 +529,7 @@ async fn edit_page_with(
                 .map(|k| (k.as_str().to_owned(), k.label().to_owned()))
                 .collect(),
             indicator_form: forms.new,
+            shared_choices: crate::storage::shared_indicators::choices(&st.db).await?,
             measurement_form: forms.measurement,
             measurement_for: forms.measurement_for,
             edited_for: forms.edited_for,
@@ -642,6 +645,7 @@ async fn admin_add_indicator(
                     "baseline" => "i_baseline",
                     "target" => "i_target",
                     "target_on" => "i_target_on",
+                    "shared" => "i_shared",
                     _ => "i_label",
                 };
                 FormErrors(errs.into_iter().map(|(f, m)| (field(f), m)).collect())

@@ -44,6 +44,10 @@ pub fn indicator_view(i: &Indicator, ms: &[Measurement]) -> IndicatorView {
             baseline: i.baseline.map(format_number).unwrap_or_default(),
             target: i.target.map(format_number).unwrap_or_default(),
             target_on: i.target_on.as_deref().map(fr_date).unwrap_or_default(),
+            shared: i
+                .shared_indicator_id
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
         },
         id: i.id,
         kind: IndicatorKind::parse(&i.kind)

@@ -7,7 +7,17 @@ pub struct BudgetView {
     pub funder: String,
     pub year: i64,
     pub amount: String,
+    /// `non saisi` when not entered.
+    pub committed: String,
+    pub spent: String,
+    /// The values the execution form starts from.
+    pub committed_input: String,
+    pub spent_input: String,
     pub note: String,
+}
+
+fn or_not_entered(c: Option<i64>) -> String {
+    c.map(format_euros).unwrap_or_else(|| "non saisi".into())
 }
 
 pub fn budget_view(lines: &[BudgetLine]) -> (Vec<BudgetView>, String) {
@@ -20,6 +30,10 @@ pub fn budget_view(lines: &[BudgetLine]) -> (Vec<BudgetView>, String) {
                 funder: b.funder.clone(),
                 year: b.year,
                 amount: format_euros(b.amount_cents),
+                committed: or_not_entered(b.committed_cents),
+                spent: or_not_entered(b.spent_cents),
+                committed_input: amount_input(b.committed_cents),
+                spent_input: amount_input(b.spent_cents),
                 note: b.note.clone(),
             })
             .collect(),
@@ -81,6 +95,51 @@ pub(super) async fn add_budget(
     };
     let view = View {
         budget: raw,
+        ..View::refused(Section::Budget, FormErrors(errors))
+    };
+    page(&st, &ctx, &tc, c, a, view).await
+}
+
+/// What was committed and spent on one budget line, as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ExecutionRaw {
+    #[serde(default)]
+    pub line: String,
+    #[serde(default)]
+    pub committed: String,
+    #[serde(default)]
+    pub spent: String,
+}
+
+/// Committed and spent amounts are the execution of a line the plan
+/// already holds, reported by whoever edits the fiche (the lead partner
+/// too, without a proposal: the planned amount is what the coordination
+/// agrees to, and it does not change here).
+pub(super) async fn set_budget_execution(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    tc: TerritoryCtx,
+    SignedIn(user): SignedIn,
+    Path((_, id)): Path<(String, i64)>,
+    Form(raw): Form<ExecutionRaw>,
+) -> Result<Response, AppError> {
+    let (c, a) = load(&st, &tc, id, true).await?;
+    let line: i64 = raw.line.trim().parse().map_err(|_| AppError::NotFound)?;
+    let mut errors = Vec::new();
+    let committed = parse_optional_amount(&raw.committed, "Montant engagé")
+        .map_err(|e| errors.push((prefixed("x", "committed"), e.0)))
+        .ok();
+    let spent = parse_optional_amount(&raw.spent, "Montant réalisé")
+        .map_err(|e| errors.push((prefixed("x", "spent"), e.0)))
+        .ok();
+    if let (Some(committed), Some(spent)) = (committed, spent) {
+        actions::set_budget_execution(&st.db, &user.actor(), &c, id, line, committed, spent)
+            .await?;
+        return Ok(back(&tc, id, Section::Budget, ""));
+    }
+    let view = View {
+        execution: raw,
+        execution_for: line,
         ..View::refused(Section::Budget, FormErrors(errors))
     };
     page(&st, &ctx, &tc, c, a, view).await
