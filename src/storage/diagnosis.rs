@@ -546,3 +546,72 @@ pub async fn territory_actions(db: &Db, territory_id: i64) -> DbResult<Vec<(i64,
          WHERE c.territory_id = $1 ORDER BY c.id, a.code, a.id")
         .bind(territory_id).fetch_all(pool).await?))
 }
+
+fn in_list(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every (territory, commune) of the instance.
+pub async fn territory_memberships(db: &Db) -> DbResult<Vec<(i64, String)>> {
+    Ok(db_run!(db, pool => sqlx::query_as(
+        "SELECT territory_id, insee_code FROM territory_communes ORDER BY territory_id, insee_code")
+        .fetch_all(pool).await?))
+}
+
+/// The régions the territories' communes belong to.
+pub async fn territory_regions(db: &Db) -> DbResult<Vec<String>> {
+    let rows: Vec<(String,)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT DISTINCT c.region FROM territory_communes tc JOIN communes c ON c.insee_code = tc.insee_code \
+         WHERE c.region IS NOT NULL ORDER BY c.region")
+        .fetch_all(pool).await?);
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Outlines of every commune of these régions (code, name, GeoJSON).
+pub async fn region_outlines(
+    db: &Db,
+    regions: &[String],
+) -> DbResult<Vec<(String, String, String)>> {
+    if regions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT g.insee_code, c.name, g.outline FROM commune_geo g JOIN communes c ON c.insee_code = g.insee_code \
+         WHERE g.outline IS NOT NULL AND c.region IN ({}) ORDER BY g.insee_code",
+        in_list(1, regions.len())
+    );
+    Ok(db_run!(db, pool => {
+        let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+        for r in regions {
+            q = q.bind(r);
+        }
+        q.fetch_all(pool).await?
+    }))
+}
+
+/// One profession's scores for every commune of these régions (code,
+/// name, score).
+pub async fn region_scores(
+    db: &Db,
+    profession: &str,
+    regions: &[String],
+) -> DbResult<Vec<(String, String, Option<f64>)>> {
+    if regions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT a.insee_code, c.name, a.score FROM commune_access a JOIN communes c ON c.insee_code = a.insee_code \
+         WHERE a.profession = $1 AND c.region IN ({}) ORDER BY a.insee_code",
+        in_list(2, regions.len())
+    );
+    Ok(db_run!(db, pool => {
+        let mut q = sqlx::query_as::<_, (String, String, Option<f64>)>(&sql).bind(profession);
+        for r in regions {
+            q = q.bind(r);
+        }
+        q.fetch_all(pool).await?
+    }))
+}

@@ -455,3 +455,58 @@ async fn findings_back_office(backend: Backend) {
     app.stop().await;
 }
 both!(findings_back_office);
+
+/// `/region/`: the territories coloured by their contract's state over the
+/// région's other communes, one path per territory; the accessibility of
+/// every commune with the territories outlined; a territory without
+/// outlines is named, not drawn.
+async fn region_maps(backend: Backend) {
+    let app = app_with_diagnosis(backend).await;
+    one_action(&app).await;
+    let c = app.client();
+    let resp = c.get(app.url("/region/")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    let start = html
+        .find("aria-labelledby=\"carte-territoires-t\"")
+        .expect("the map");
+    let map = &html[start..start + html[start..].find("</svg>").unwrap()];
+    assert_eq!(
+        map.matches("<a href=\"/t/lens-lievin/\">").count(),
+        1,
+        "one link and one path per territory"
+    );
+    assert!(
+        map.contains(
+            "<title>Communauté d&#39;agglomération de Lens-Liévin : contrat signé</title>"
+        ) || map
+            .contains("<title>Communauté d'agglomération de Lens-Liévin : contrat signé</title>")
+    );
+    assert!(
+        html.contains(
+            "Sans contour importé, donc absents de la carte : Mond&#39;Arverne Communauté"
+        ) || html
+            .contains("Sans contour importé, donc absents de la carte : Mond'Arverne Communauté")
+    );
+    assert!(html.contains("id=\"carte-accessibilite-t\""));
+    assert!(html.contains("href=\"/t/lens-lievin/diagnostic\""));
+    let pharmacies = c
+        .get(app.url("/region/?profession=pharmacies"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pharmacies.status(), 200);
+    assert!(pharmacies
+        .text()
+        .await
+        .unwrap()
+        .contains("Accessibilité aux pharmacies"));
+    let bad = c
+        .get(app.url("/region/?profession=sorciers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    app.stop().await;
+}
+both!(region_maps);

@@ -21,6 +21,7 @@ use crate::web::session::CurrentUser;
 use crate::web::AppState;
 
 mod catalogue;
+pub mod map;
 pub mod opendata;
 
 pub fn routes(r: Routes) -> Routes {
@@ -165,6 +166,8 @@ pub struct RegionData {
     pub regional: bool,
     pub export_query: String,
     pub year: i32,
+    /// The maps (territories by contract state, accessibility).
+    pub maps: map::RegionMaps,
 }
 
 /// Load what `/region/` shows for this viewer: the roll-up filtered and
@@ -173,9 +176,11 @@ pub async fn load_page(
     st: &AppState,
     viewer: &Viewer,
     q: RollupQuery,
+    profession: crate::domain::diagnosis::profession::Profession,
 ) -> Result<RegionData, AppError> {
     let today = crate::web::contract::list::today();
     let rollup = region::load(&st.db, today).await?;
+    let maps = map::load(&st.db, &rollup.rows, profession).await?;
     let mut departements: Vec<String> = rollup
         .rows
         .iter()
@@ -229,6 +234,7 @@ pub async fn load_page(
         with_funding,
         regional: viewer.is_regional(),
         year: today.year(),
+        maps,
     })
 }
 
@@ -245,13 +251,28 @@ struct RegionPage {
     d: RegionData,
 }
 
+/// `?profession=` of the accessibility map.
+#[derive(serde::Deserialize, Default)]
+pub struct ProfessionQuery {
+    #[serde(default)]
+    profession: String,
+}
+
 async fn index(
     State(st): State<AppState>,
     ctx: Ctx,
     Query(q): Query<RollupQuery>,
+    Query(p): Query<ProfessionQuery>,
 ) -> Result<Response, AppError> {
     let viewer = Viewer::of(&ctx);
-    let d = load_page(&st, &viewer, q).await?;
+    use crate::domain::diagnosis::profession::Profession;
+    let profession = match p.profession.trim() {
+        "" => Profession::Generalistes,
+        s => Profession::from_slug(s).ok_or_else(|| {
+            AppError::BadRequest("Profession inconnue pour la carte d'accessibilité.".into())
+        })?,
+    };
+    let d = load_page(&st, &viewer, q, profession).await?;
     Ok(render(&RegionPage {
         l: ctx.layout("Vue régionale"),
         d,

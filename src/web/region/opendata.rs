@@ -28,7 +28,7 @@ pub fn routes(r: Routes) -> Routes {
 
 /// The last measurement of one of an action's indicators.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MeasurementOut {
+pub struct OpenMeasurement {
     /// The indicator's label.
     pub indicator: String,
     pub unit: String,
@@ -82,7 +82,7 @@ pub struct OpenPlanRow {
     pub progress: i64,
     pub start: Option<String>,
     pub end: Option<String>,
-    pub last_measurements: Vec<MeasurementOut>,
+    pub last_measurements: Vec<OpenMeasurement>,
     /// Last change of the action (RFC 3339).
     pub updated_at: String,
 }
@@ -151,7 +151,7 @@ fn rows_of(slug: &str, name: &str, p: &FullPlan) -> Vec<OpenPlanRow> {
                     .indicators_of(a.id)
                     .map(|i| {
                         let m = p.latest.get(&i.id);
-                        MeasurementOut {
+                        OpenMeasurement {
                             indicator: i.label.clone(),
                             unit: i.unit.clone(),
                             value: m.map(|m| m.value),
