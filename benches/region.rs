@@ -4,7 +4,9 @@
 //! 2,000 indicators with a measurement each, then the time to render
 //! `/region/` (anonymous and regional staff) and its weight, on SQLite and
 //! PostgreSQL (`MAILLAGE_TEST_POSTGRES_URL`, a fresh database like the
-//! tests). The map of issue 11 is not in these figures.
+//! tests). The région's map has 5,000 synthetic communes (outlines of 12
+//! points on a lattice over the Hauts-de-France), 50 per territory, with
+//! their accessibility computed.
 
 #[path = "../tests/it/common/mod.rs"]
 mod common;
@@ -164,6 +166,73 @@ async fn measure(label: &str, client: &reqwest::Client, url: &str) {
     summary(&format!("{label} ({} kB)", size / 1024), times);
 }
 
+const COMMUNES: usize = 5_000;
+
+/// 5,000 communes in région 32 with outlines, shared out among the
+/// territories (50 each), and the diagnosis computed.
+async fn large_map(app: &TestApp) {
+    use maillage::storage::communes::{upsert_communes, Commune};
+    use maillage::storage::geo_reference::{save_outlines, CommuneOutline};
+    let db = &app.db;
+    let side = (COMMUNES as f64).sqrt().ceil() as usize;
+    let (lat0, lon0, step_lat, step_lon) = (49.0, 1.6, 2.0 / side as f64, 2.6 / side as f64);
+    let mut communes = Vec::new();
+    let mut outlines = Vec::new();
+    for i in 0..COMMUNES {
+        let code = format!("9{i:04}");
+        let (r, c) = ((i / side) as f64, (i % side) as f64);
+        let (lat, lon) = (lat0 + r * step_lat, lon0 + c * step_lon);
+        // A twelve-point ring, a little irregular, filling its lattice cell.
+        let ring: Vec<String> = (0..=12)
+            .map(|k| {
+                let a = (k % 12) as f64 * std::f64::consts::TAU / 12.0;
+                let wobble = 1.0 + 0.08 * ((i * 7 + k * 3) % 5) as f64 / 4.0;
+                let x = lon + step_lon / 2.0 + a.cos() * step_lon * 0.62 * wobble;
+                let y = lat + step_lat / 2.0 + a.sin() * step_lat * 0.62 * wobble;
+                format!("[{x:.5},{y:.5}]")
+            })
+            .collect();
+        communes.push(Commune {
+            insee_code: code.clone(),
+            name: format!("Commune {i}"),
+            kind: "commune-actuelle".into(),
+            departement: Some(["59", "62", "80", "60", "02"][i % 5].into()),
+            region: Some("32".into()),
+            population: Some(200 + ((i * 7919) % 9000) as i64),
+            postal_codes: String::new(),
+            parent_code: None,
+        });
+        outlines.push(CommuneOutline {
+            insee_code: code,
+            latitude: lat + step_lat / 2.0,
+            longitude: lon + step_lon / 2.0,
+            outline: format!(
+                "{{\"type\":\"Polygon\",\"coordinates\":[[{}]]}}",
+                ring.join(",")
+            ),
+        });
+    }
+    upsert_communes(db, &communes).await.unwrap();
+    save_outlines(db, &outlines).await.unwrap();
+    let actor = Actor::system("bench");
+    let all = territories::list(db).await.unwrap();
+    for (n, summary) in all.iter().enumerate() {
+        let t = territories::get_by_slug(db, &summary.slug)
+            .await
+            .unwrap()
+            .unwrap();
+        let codes: Vec<String> = (n * 50..(n + 1) * 50)
+            .filter(|i| *i < COMMUNES)
+            .map(|i| format!("9{i:04}"))
+            .collect();
+        territories::set_communes(db, &actor, t.id, None, &codes)
+            .await
+            .unwrap();
+    }
+    let r = maillage::diagnosis::refresh(db).await.unwrap();
+    println!("  {}", r.line());
+}
+
 async fn run(backend: Backend) {
     // No micro-cache: every request renders the page.
     let config = maillage::config::Config {
@@ -173,6 +242,7 @@ async fn run(backend: Backend) {
     let app = TestApp::start_with(backend, config).await;
     let t = Instant::now();
     large_region(&app).await;
+    large_map(&app).await;
     println!(
         "{backend:?}: {TERRITORIES} territories, {} actions, {} indicators loaded in {:?}",
         TERRITORIES * ACTIONS_EACH,
