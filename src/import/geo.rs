@@ -20,7 +20,7 @@ use geo::{Coord, InteriorPoint, LineString, MultiPolygon, Polygon, SimplifyVwPre
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{decimal, delimiter, utf8, ImportError, Report};
+use super::{decimal, utf8, CsvFile, ImportError, Report};
 use crate::domain::codes::InseeCode;
 use crate::domain::geo::in_france;
 use crate::storage::directory::ImportSummary;
@@ -342,19 +342,8 @@ fn outline_json(shape: &MultiPolygon<f64>) -> String {
 }
 
 fn parse_points(text: &str, known: &HashSet<String>) -> Result<Vec<CommunePoint>, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter(text))
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ImportError::whole_file(format!("en-tête illisible : {e}")))?
-        .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
+    let csv = CsvFile::open(text)?;
+    let col = |name: &str| csv.column(name);
     let (Some(code_col), Some(lat_col), Some(lon_col)) =
         (col("code"), col("latitude"), col("longitude"))
     else {
@@ -365,19 +354,14 @@ fn parse_points(text: &str, known: &HashSet<String>) -> Result<Vec<CommunePoint>
     let mut report = Report::default();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for record in reader.records() {
-        let record = match record {
+    for row in csv.rows() {
+        let (line, record) = match row {
             Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-                report.push(line, format!("ligne illisible : {e}"));
+            Err((line, message)) => {
+                report.push(line, message);
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let code = match InseeCode::parse(field(code_col)) {
             Ok(c) => c.as_str().to_owned(),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{utf8, ImportError, Report};
+use super::{utf8, CsvFile, ImportError, Report};
 use crate::domain::codes::{InseeCode, QpvCode, Siren};
 use crate::storage::communes::{
     self, Commune, Counts, Epci, EpciWithMembers, Qpv, QpvWithCommunes,
@@ -251,19 +251,8 @@ fn commune_list(raw: &str) -> Vec<&str> {
 
 pub fn parse_qpvs(bytes: &[u8]) -> Result<Vec<QpvWithCommunes>, ImportError> {
     let text = utf8(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ImportError::whole_file(format!("en-tête illisible : {e}")))?
-        .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
+    let csv = CsvFile::with_delimiter(text, b';')?;
+    let col = |name: &str| csv.column(name);
     let (Some(code_col), Some(name_col), Some(com_col)) =
         (col("code_qp"), col("lib_qp"), col("insee_com"))
     else {
@@ -273,19 +262,14 @@ pub fn parse_qpvs(bytes: &[u8]) -> Result<Vec<QpvWithCommunes>, ImportError> {
     };
     let mut report = Report::default();
     let mut by_code: BTreeMap<String, QpvWithCommunes> = BTreeMap::new();
-    for record in reader.records() {
-        let record = match record {
+    for row in csv.rows() {
+        let (line, record) = match row {
             Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-                report.push(line, format!("ligne illisible : {e}"));
+            Err((line, message)) => {
+                report.push(line, message);
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let code = match QpvCode::parse(field(code_col)) {
             Ok(c) => c,

@@ -202,6 +202,61 @@ pub fn delimiter(text: &str) -> u8 {
     }
 }
 
+/// A CSV file with a header row, read with the line number of each row.
+pub struct CsvFile<'a> {
+    reader: csv::Reader<&'a [u8]>,
+    headers: csv::StringRecord,
+}
+
+impl<'a> CsvFile<'a> {
+    /// `;`-separated, or `,` when the header has no `;` ([`delimiter`]).
+    pub fn open(text: &'a str) -> Result<CsvFile<'a>, ImportError> {
+        Self::with_delimiter(text, delimiter(text))
+    }
+
+    pub fn with_delimiter(text: &'a str, delimiter: u8) -> Result<CsvFile<'a>, ImportError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| ImportError::whole_file(format!("en-tête illisible : {e}")))?
+            .clone();
+        Ok(CsvFile { reader, headers })
+    }
+
+    /// A column's index by name (trimmed, case-insensitive).
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    }
+
+    pub fn headers(&self) -> &csv::StringRecord {
+        &self.headers
+    }
+
+    /// Every row that is not blank, with its line number; an unreadable row
+    /// is `Err((line, message))`.
+    pub fn rows(
+        self,
+    ) -> impl Iterator<Item = Result<(usize, csv::StringRecord), (usize, String)>> + 'a {
+        self.reader
+            .into_records()
+            .filter_map(|record| match record {
+                Ok(r) => {
+                    let line = r.position().map(|p| p.line() as usize).unwrap_or(0);
+                    (!r.iter().all(|f| f.trim().is_empty())).then_some(Ok((line, r)))
+                }
+                Err(e) => {
+                    let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                    Some(Err((line, format!("ligne illisible : {e}"))))
+                }
+            })
+    }
+}
+
 /// Collects line errors up to a cap, then stops the import.
 #[derive(Default)]
 pub struct Report {

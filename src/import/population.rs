@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use super::{decimal, delimiter, utf8, ImportError, Report};
+use super::{decimal, utf8, CsvFile, ImportError, Report};
 use crate::domain::codes::InseeCode;
 use crate::storage::directory::ImportSummary;
 use crate::storage::geo_reference::{self, PopulationRow};
@@ -23,13 +23,9 @@ const COLUMNS: [&str; 7] = [
 /// Read an INSEE population file; `known` holds the codes of the communes loaded.
 pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<Vec<PopulationRow>, ImportError> {
     let text = utf8(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter(text))
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
+    let csv = CsvFile::open(text)?;
+    let headers: Vec<String> = csv
         .headers()
-        .map_err(|e| ImportError::whole_file(format!("en-tête illisible : {e}")))?
         .iter()
         .map(|h| h.trim().to_ascii_uppercase())
         .collect();
@@ -74,19 +70,14 @@ pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<Vec<PopulationRow>
     let mut report = Report::default();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for record in reader.records() {
-        let record = match record {
+    for row in csv.rows() {
+        let (line, record) = match row {
             Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-                report.push(line, format!("ligne illisible : {e}"));
+            Err((line, message)) => {
+                report.push(line, message);
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let code = match InseeCode::parse_lenient(field(code_col)) {
             Ok(c) => c.as_str().to_owned(),

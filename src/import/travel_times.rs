@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use super::{decimal, delimiter, utf8, ImportError, Report};
+use super::{decimal, utf8, CsvFile, ImportError, Report};
 use crate::domain::codes::InseeCode;
 use crate::storage::directory::ImportSummary;
 use crate::storage::geo_reference::{self, TravelTime};
@@ -16,19 +16,8 @@ use crate::storage::Db;
 /// Read a travel-time file; `known` holds the codes of the communes loaded.
 pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<Vec<TravelTime>, ImportError> {
     let text = utf8(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter(text))
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ImportError::whole_file(format!("en-tête illisible : {e}")))?
-        .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
+    let csv = CsvFile::open(text)?;
+    let col = |name: &str| csv.column(name);
     let (Some(o_col), Some(d_col), Some(m_col)) =
         (col("origin"), col("destination"), col("minutes"))
     else {
@@ -39,19 +28,14 @@ pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<Vec<TravelTime>, I
     let mut report = Report::default();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for record in reader.records() {
-        let record = match record {
+    for row in csv.rows() {
+        let (line, record) = match row {
             Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-                report.push(line, format!("ligne illisible : {e}"));
+            Err((line, message)) => {
+                report.push(line, message);
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let mut codes = Vec::with_capacity(2);
         for (what, c) in [("origine", o_col), ("destination", d_col)] {
