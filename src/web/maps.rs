@@ -418,7 +418,12 @@ impl GroupMap {
             );
             match &g.href {
                 Some(href) => {
-                    let _ = write!(s, "<a href=\"{}\">{path}</a>", esc(href));
+                    let _ = write!(
+                        s,
+                        "<a href=\"{}\" aria-label=\"{}\">{path}</a>",
+                        esc(href),
+                        esc(&g.title)
+                    );
                 }
                 None => s.push_str(&path),
             }

@@ -472,7 +472,7 @@ async fn region_maps(backend: Backend) {
         .expect("the map");
     let map = &html[start..start + html[start..].find("</svg>").unwrap()];
     assert_eq!(
-        map.matches("<a href=\"/t/lens-lievin/\">").count(),
+        map.matches("<a href=\"/t/lens-lievin/\"").count(),
         1,
         "one link and one path per territory"
     );
