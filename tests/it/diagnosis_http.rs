@@ -332,6 +332,16 @@ async fn findings_back_office(backend: Backend) {
         .unwrap();
     assert!(fiche.contains("Constats du diagnostic"));
     assert!(fiche.contains("Peu de généralistes au sud"));
+    let editor = c
+        .get(app.url(&format!("/admin/t/lens-lievin/actions/{action_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(editor.contains("Constats du diagnostic reliés à cette fiche"));
+    assert!(editor.contains("Peu de généralistes au sud"));
 
     // Stale: saved from version 0 → 409, both versions shown.
     let edit = app.url(&format!(

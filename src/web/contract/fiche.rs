@@ -328,6 +328,8 @@ struct EditPage {
     measurement_for: i64,
     edited_for: i64,
     history: Vec<(String, String, String)>,
+    /// Titles of the diagnosis findings linked to the action.
+    diagnosis: Vec<String>,
     audit: Vec<(String, String, String)>,
     documents: Vec<documents::Document>,
     /// Follow-ups decided by the bodies (all meetings).
@@ -543,9 +545,15 @@ pub(super) async fn page(
         .collect();
     let follow_ups = crate::storage::participation::follow_ups_for_action(&st.db, a.id).await?;
     let ideas = crate::storage::participation::published_ideas_for_action(&st.db, a.id).await?;
+    let diagnosis = crate::storage::diagnosis::findings_for_action(&st.db, a.id)
+        .await?
+        .into_iter()
+        .map(|f| f.title)
+        .collect();
     Ok((
         status,
         render(&EditPage {
+            diagnosis,
             l: ctx.admin_layout(format!(
                 "Action {} : {} – {}",
                 a.code,
