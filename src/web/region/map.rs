@@ -89,11 +89,16 @@ pub async fn load(
         territory_of.insert(code.clone(), t);
         members.entry(t).or_default().push(code);
     }
-    let background: Vec<Outline> = outlines
+    let outside: Vec<Outline> = outlines
         .iter()
         .filter(|(code, _)| !territory_of.contains_key(*code))
         .map(|(_, (_, o))| o.clone())
         .collect();
+    let background = if outside.is_empty() {
+        Vec::new()
+    } else {
+        vec![Outline::dissolve(&outside)]
+    };
 
     // Territories by contract state.
     let (classes, states) = status_classes();
@@ -125,7 +130,8 @@ pub async fn load(
             ),
             href: Some(format!("/t/{}/", r.slug)),
             class: status.and_then(|s| states.iter().position(|x| *x == s)),
-            outlines: shapes,
+            // One outline per territory: its communes dissolved.
+            outlines: vec![Outline::dissolve(&shapes)],
             outlined: false,
         });
     }
@@ -183,14 +189,16 @@ pub async fn load(
         .into_iter()
         .enumerate()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(i, outlines)| Group {
+        .map(|(i, communes)| Group {
             title: access_classes
                 .get(i)
                 .map(|c| format!("Communes {}", c.label))
                 .unwrap_or_else(|| "Communes sans score".into()),
             href: None,
             class: (i < access_classes.len()).then_some(i),
-            outlines,
+            // The communes of a class dissolved: only the borders between
+            // classes are drawn, which keeps a région's map small.
+            outlines: vec![Outline::dissolve(&communes)],
             outlined: false,
         })
         .collect();
