@@ -3,7 +3,9 @@
 //! seed page 000: « un lundi sur deux, de 14 h à 16 h », sans rendez-vous),
 //! and events (a full workshop with a waiting list, a professionals' day
 //! announced as a save-the-date then confirmed, with a morning for the
-//! professionals and an afternoon for the inhabitants, after seed page 003).
+//! professionals and an afternoon for the inhabitants, after seed page 003)
+//! and, on the regional agenda, a save-the-date and a regional day in two
+//! sessions for different audiences concerning the territory.
 //!
 //! Every date is relative to the day the demo is loaded (Europe/Paris), so
 //! that the public pages and both feeds have something to show whenever the

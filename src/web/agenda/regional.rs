@@ -92,6 +92,7 @@ async fn views_of(
                 // A save-the-date: the date and the title, details to come.
                 v.place = String::new();
                 v.commune = String::new();
+                v.time_label = "horaires à venir".into();
                 v.status_label = "Date à retenir – programme à venir".into();
             }
             Some(v)
