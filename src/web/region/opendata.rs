@@ -26,9 +26,11 @@ pub fn routes(r: Routes) -> Routes {
         .api(Access::Public, routes!(plans_json))
 }
 
-/// The last measurement of one of an action's indicators.
+/// The last measurement of one of an action's indicators (its own schema
+/// name: `MeasurementOut` is the contract API's, and two types under one
+/// name made the document describe this one wrongly).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MeasurementOut {
+pub struct OpenMeasurement {
     /// The indicator's label.
     pub indicator: String,
     pub unit: String,
@@ -82,7 +84,7 @@ pub struct OpenPlanRow {
     pub progress: i64,
     pub start: Option<String>,
     pub end: Option<String>,
-    pub last_measurements: Vec<MeasurementOut>,
+    pub last_measurements: Vec<OpenMeasurement>,
     /// Last change of the action (RFC 3339).
     pub updated_at: String,
 }
@@ -151,7 +153,7 @@ fn rows_of(slug: &str, name: &str, p: &FullPlan) -> Vec<OpenPlanRow> {
                     .indicators_of(a.id)
                     .map(|i| {
                         let m = p.latest.get(&i.id);
-                        MeasurementOut {
+                        OpenMeasurement {
                             indicator: i.label.clone(),
                             unit: i.unit.clone(),
                             value: m.map(|m| m.value),
