@@ -6,9 +6,10 @@
 -- transaction, and defer_foreign_keys defers checks, not actions): every
 -- session and registration would go. So regional events belong to one
 -- hidden owner, a territory row of kind 'region' (id 0, so real territories
--- keep their numbers), left out of every list of territories.
+-- keep their numbers; slug '_region', which no territory's slug can be),
+-- left out of every list of territories.
 INSERT INTO territories (id, slug, name, kind, created_at, updated_at)
-VALUES (0, 'region', 'Réseau régional', 'region',
+VALUES (0, '_region', 'Réseau régional', 'region',
         strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
 
 -- The territories a regional event concerns; a row naming the regional

@@ -73,7 +73,8 @@ async fn regional_staff_publish_a_professionals_day(backend: Backend) {
     let body = anonymous.text("/region/agenda").await;
     assert!(body.contains("Aucun événement régional à venir"), "{body}");
     // The hidden owner is no territory.
-    assert_eq!(anonymous.get("/t/region/agenda").await.status(), 404);
+    assert_eq!(anonymous.get("/t/_region/agenda").await.status(), 404);
+    assert_eq!(anonymous.get("/t/_region/").await.status(), 404);
     assert!(!anonymous.text("/").await.contains("Réseau régional"));
     assert!(!anonymous.text("/region/").await.contains("Réseau régional"));
 
