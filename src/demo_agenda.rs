@@ -3,7 +3,9 @@
 //! seed page 000: « un lundi sur deux, de 14 h à 16 h », sans rendez-vous),
 //! and events (a full workshop with a waiting list, a professionals' day
 //! announced as a save-the-date then confirmed, with a morning for the
-//! professionals and an afternoon for the inhabitants, after seed page 003).
+//! professionals and an afternoon for the inhabitants, after seed page 003)
+//! and, on the regional agenda, a save-the-date and a regional day in two
+//! sessions for different audiences concerning the territory.
 //!
 //! Every date is relative to the day the demo is loaded (Europe/Paris), so
 //! that the public pages and both feeds have something to show whenever the
@@ -438,6 +440,103 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
         },
     )
     .await?;
+    load_regional(db, &actor, territory_id, today).await?;
+    Ok(())
+}
+
+/// The professionals' network agenda (issue 13, seed page 003): a regional
+/// resource centre announces a day on health in the city contracts, first
+/// as a save-the-date (date and title only, details to come), and holds a
+/// regional day in two sessions for different audiences; both concern the
+/// demo territory.
+async fn load_regional(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    today: NaiveDate,
+) -> anyhow::Result<()> {
+    use Weekday::*;
+    let concerns = store::Concerns {
+        whole_region: false,
+        territory_ids: vec![territory_id],
+    };
+    let save = store::create_regional_event(
+        db,
+        actor,
+        &EventInput {
+            title: "Santé et contrat de ville : save-the-date !".into(),
+            kind: "professionals_day".into(),
+            status: "save_the_date".into(),
+            organiser: "Centre de ressources politique de la ville".into(),
+            themes: "Politique de la ville".into(),
+            description: String::new(),
+            linked_actions: String::new(),
+            programme_to_come: true,
+        },
+        &store::Concerns {
+            whole_region: true,
+            territory_ids: Vec::new(),
+        },
+    )
+    .await?;
+    let day = next_weekday(today + Duration::days(120), Thu);
+    store::add_regional_session(
+        db,
+        actor,
+        save.id,
+        &SessionInput {
+            starts_at: at(day, hm(9, 0)),
+            ends_at: at(day, hm(17, 0)),
+            place_id: None,
+            capacity: None,
+            audience: "professionals".into(),
+            audience_roles: String::new(),
+        },
+        "Lille",
+    )
+    .await?;
+    let regional_day = store::create_regional_event(
+        db,
+        actor,
+        &EventInput {
+            title: "Journée régionale des contrats locaux de santé".into(),
+            kind: "professionals_day".into(),
+            status: "confirmed".into(),
+            organiser: "ARS Hauts-de-France et centre de ressources régional".into(),
+            themes: "Accès aux soins\nCoordination".into(),
+            description: "Le matin, les professionnels de santé du territoire rencontrent les coordinations des contrats locaux de santé : exercice coordonné, accès aux soins, prévention.\n\nL’après-midi, les élus et les coordinateurs travaillent sur le pilotage des contrats et leur renouvellement."
+                .into(),
+            linked_actions: String::new(),
+            programme_to_come: false,
+        },
+        &concerns,
+    )
+    .await?;
+    let day = next_weekday(today + Duration::days(45), Thu);
+    for (start, end, roles) in [
+        ((9, 0), (12, 30), "Professionnels de santé"),
+        (
+            (14, 0),
+            (17, 0),
+            "Élus\nCoordinateurs de contrats locaux de santé",
+        ),
+    ] {
+        store::add_regional_session(
+            db,
+            actor,
+            regional_day.id,
+            &SessionInput {
+                starts_at: at(day, hm(start.0, start.1)),
+                ends_at: at(day, hm(end.0, end.1)),
+                place_id: None,
+                capacity: Some(120),
+                audience: "roles".into(),
+                audience_roles: roles.into(),
+            },
+            "Arras, Maison régionale des sports, 9 rue Jean Bodel",
+        )
+        .await?;
+    }
     Ok(())
 }
 

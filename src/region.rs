@@ -166,7 +166,7 @@ pub async fn load(db: &Db, today: NaiveDate) -> DbResult<Rollup> {
     let actions_sql = format!("SELECT {ACTION_COLS} FROM actions ORDER BY contract_id, position");
     let (territories, departements, contracts, actions, steps, budget, events) = db_run!(db, pool => {
         let territories: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT id, slug, name FROM territories ORDER BY name, id",
+            "SELECT id, slug, name FROM territories WHERE kind <> 'region' ORDER BY name, id",
         ).fetch_all(pool).await?;
         let departements: Vec<(i64, String)> = sqlx::query_as(
             "SELECT DISTINCT tc.territory_id, c.departement FROM territory_communes tc \

@@ -18,8 +18,10 @@ use crate::domain::Invalid;
 use crate::{audit, db_run};
 
 mod events;
+mod regional;
 mod series;
 pub use events::*;
+pub use regional::*;
 pub use series::*;
 
 pub fn fmt_date(d: NaiveDate) -> String {

@@ -62,8 +62,14 @@ pub async fn create(db: &Db, actor: &Actor, new: &NewTerritory) -> DbResult<Terr
     }))
 }
 
+/// The hidden owner of regional events (migration 0017): a territory row
+/// of this kind, left out of [`list`] and [`get_by_slug`] (so no
+/// `/t/{territory}` page or list shows it) and of the regional roll-up.
+pub const REGION_KIND: &str = "region";
+
+/// A territory by its slug (never the regional owner).
 pub async fn get_by_slug(db: &Db, slug: &str) -> DbResult<Option<Territory>> {
-    let sql = format!("SELECT {COLS} FROM territories WHERE slug = $1");
+    let sql = format!("SELECT {COLS} FROM territories WHERE slug = $1 AND kind <> 'region'");
     Ok(
         db_run!(db, pool => sqlx::query_as::<_, Territory>(&sql).bind(slug).fetch_optional(pool).await?),
     )
@@ -81,6 +87,7 @@ pub async fn list(db: &Db) -> DbResult<Vec<TerritorySummary>> {
          FROM territories t \
          LEFT JOIN territory_communes tc ON tc.territory_id = t.id \
          LEFT JOIN communes c ON c.insee_code = tc.insee_code \
+         WHERE t.kind <> 'region' \
          GROUP BY t.id, t.slug, t.name, t.kind ORDER BY t.name",
     )
     .fetch_all(pool)

@@ -282,7 +282,8 @@ try {
     `/admin/t/${territory}/annuaire`, `/admin/t/${territory}/participation`, `/admin/t/${territory}/contrats`,
     `/admin/t/${territory}/partenaires`,
     // The regional view (issue 13): public pages, crawled signed in.
-    "/region/", "/region/indicateurs", "/region/indicateurs/1"];
+    "/region/", "/region/indicateurs", "/region/indicateurs/1", "/region/agenda"];
+  if (process.env.REGIONAL_EVENT_ID) adminPaths.push(`/region/agenda/${process.env.REGIONAL_EVENT_ID}`);
   if (process.env.CONTRACT_ID) {
     adminPaths.push(`/admin/t/${territory}/contrats/${process.env.CONTRACT_ID}`,
       `/admin/t/${territory}/contrats/${process.env.CONTRACT_ID}/plan`);

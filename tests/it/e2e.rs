@@ -35,6 +35,7 @@ async fn pages_work_in_chromium_and_pass_axe() {
     )
     .await;
     let event_id = seed_agenda(&app).await;
+    let regional_event_id = seed_regional(&app).await;
     let contract_id = seed_contract(&app).await;
     let participation =
         maillage::storage::participation::seed_demo(&app.db, app_territory(&app).await)
@@ -48,6 +49,7 @@ async fn pages_work_in_chromium_and_pass_axe() {
             .env("BASE_URL", base)
             .env("TERRITORY", "lens-lievin")
             .env("EVENT_ID", event_id.to_string())
+            .env("REGIONAL_EVENT_ID", regional_event_id.to_string())
             .env("CONTRACT_ID", contract_id.to_string())
             .env("GROUP_ID", participation.group_id.to_string())
             .env("CONSULTATION_ID", participation.consultation_id.to_string())
@@ -195,6 +197,57 @@ async fn seed_agenda(app: &TestApp) -> i64 {
         .await
         .unwrap();
     event.id
+}
+
+/// A regional professionals' day concerning the territory (issue 13): a
+/// morning and an afternoon for different audiences, at a place typed as
+/// text.
+async fn seed_regional(app: &TestApp) -> i64 {
+    use chrono::{Duration, Utc};
+    use maillage::storage::agenda::{self, Concerns, EventInput, SessionInput};
+    let actor = maillage::storage::audit::Actor::system("test");
+    let tid = app_territory(app).await;
+    let e = agenda::create_regional_event(
+        &app.db,
+        &actor,
+        &EventInput {
+            title: "Journée régionale des contrats locaux de santé".into(),
+            kind: "professionals_day".into(),
+            status: "confirmed".into(),
+            organiser: "Centre de ressources régional".into(),
+            themes: "Coordination".into(),
+            description: "Le matin pour les professionnels de santé, l’après-midi pour les élus et les coordinateurs.".into(),
+            linked_actions: String::new(),
+            programme_to_come: false,
+        },
+        &Concerns {
+            whole_region: false,
+            territory_ids: vec![tid],
+        },
+    )
+    .await
+    .unwrap();
+    let start = Utc::now() + Duration::days(9);
+    for (h, roles) in [(0, "Professionnels de santé"), (5, "Élus\nCoordinateurs")] {
+        let s = SessionInput {
+            starts_at: start + Duration::hours(h),
+            ends_at: start + Duration::hours(h + 3),
+            place_id: None,
+            capacity: Some(100),
+            audience: "roles".into(),
+            audience_roles: roles.into(),
+        };
+        agenda::add_regional_session(
+            &app.db,
+            &actor,
+            e.id,
+            &s,
+            "Arras, Maison régionale des sports",
+        )
+        .await
+        .unwrap();
+    }
+    e.id
 }
 
 async fn app_territory(app: &TestApp) -> i64 {

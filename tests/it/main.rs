@@ -34,6 +34,7 @@ mod participation_http;
 mod participation_storage;
 mod plan_http;
 mod plan_storage;
+mod region_agenda_http;
 mod region_http;
 mod schemathesis;
 mod storage;

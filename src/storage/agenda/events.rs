@@ -153,6 +153,9 @@ pub struct Session {
     /// Named professional roles when `audience` is `roles`, one per line.
     pub audience_roles: String,
     pub cancelled: bool,
+    /// The place typed as free text (regional events), when there is no
+    /// place row.
+    pub place_text: String,
     /// Seats taken by confirmed registrations.
     pub taken: i64,
     /// People on the waiting list.
@@ -170,7 +173,7 @@ pub struct SessionInput {
 }
 
 pub(super) const SESSION_SELECT: &str = "SELECT s.id, s.event_id, s.starts_at, s.ends_at, s.place_id, s.capacity, s.audience, \
-    s.audience_roles, s.cancelled, \
+    s.audience_roles, s.cancelled, s.place_text, \
     CAST(COALESCE((SELECT SUM(r.party_size) FROM registrations r WHERE r.session_id = s.id AND r.status = 'confirmed'), 0) AS BIGINT) AS taken, \
     CAST(COALESCE((SELECT SUM(r.party_size) FROM registrations r WHERE r.session_id = s.id AND r.status = 'waiting'), 0) AS BIGINT) AS waiting \
     FROM event_sessions s";
@@ -296,7 +299,7 @@ pub async fn agenda_sessions(
     Ok(db_run!(db, pool => {
         let mut qb = sqlx::QueryBuilder::new(
             "SELECT s.id, s.event_id, s.starts_at, s.ends_at, s.place_id, s.capacity, s.audience, \
-             s.audience_roles, s.cancelled, CAST(0 AS BIGINT) AS taken, CAST(0 AS BIGINT) AS waiting \
+             s.audience_roles, s.cancelled, s.place_text, CAST(0 AS BIGINT) AS taken, CAST(0 AS BIGINT) AS waiting \
              FROM event_sessions s JOIN events e ON e.id = s.event_id",
         );
         agenda_where!(qb, territory_id, f);

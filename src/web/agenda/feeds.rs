@@ -232,8 +232,7 @@ fn session_event(
     cal: &mut Cal,
     host: &str,
     stamp: &str,
-    base: &str,
-    slug: &str,
+    url: &str,
     e: &store::Event,
     s: &store::Session,
     place: Option<&Place>,
@@ -261,18 +260,23 @@ fn session_event(
     cal.line(&format!("STATUS:{status}"));
     if let Some(p) = place {
         cal.line(&format!("LOCATION:{}", location(p)));
+    } else if !s.place_text.is_empty() {
+        cal.line(&format!("LOCATION:{}", text(&s.place_text)));
     }
     if !e.description.is_empty() {
         cal.line(&format!("DESCRIPTION:{}", text(&e.description)));
     }
-    let themes = e.theme_list();
+    let mut themes = e.theme_list();
+    if url.contains("/region/agenda/") {
+        themes.insert(0, "Événement régional");
+    }
     if !themes.is_empty() {
         cal.line(&format!(
             "CATEGORIES:{}",
             themes.iter().map(|t| text(t)).collect::<Vec<_>>().join(",")
         ));
     }
-    cal.line(&format!("URL:{base}/t/{}/evenements/{}", slug, e.id));
+    cal.line(&format!("URL:{url}"));
     cal.line("END:VEVENT");
 }
 
@@ -292,8 +296,56 @@ pub async fn session_ics(
     let host = host(&st);
     let base = st.config.public_url.trim_end_matches('/').to_owned();
     let mut cal = Cal::new(&e.title);
-    session_event(&mut cal, &host, &stamp, &base, &t.slug, &e, &s, place);
+    let url = format!("{base}/t/{}/evenements/{}", t.slug, e.id);
+    session_event(&mut cal, &host, &stamp, &url, &e, &s, place);
     Ok(ics_response(&format!("seance-{}.ics", s.id), cal.finish()))
+}
+
+/// The sessions of regional events (all, or those concerning a territory)
+/// as VEVENTs linking `/region/agenda/{id}`.
+async fn regional_events(
+    st: &AppState,
+    cal: &mut Cal,
+    territory_id: Option<i64>,
+    since: chrono::DateTime<Utc>,
+    host: &str,
+    stamp: &str,
+    base: &str,
+) -> Result<(), AppError> {
+    let sessions = store::regional_sessions(&st.db, territory_id, since).await?;
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    let events: BTreeMap<i64, store::Event> = store::regional_events(&st.db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let places: BTreeMap<i64, Place> = store::all_places(&st.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    for s in &sessions {
+        let Some(e) = events.get(&s.event_id) else {
+            continue;
+        };
+        let url = format!("{base}/region/agenda/{}", e.id);
+        let place = s.place_id.and_then(|p| places.get(&p));
+        session_event(cal, host, stamp, &url, e, s, place);
+    }
+    Ok(())
+}
+
+/// `/region/agenda.ics`: every regional event from a year back.
+pub async fn region_ics(State(st): State<AppState>) -> Result<Response, AppError> {
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let host = host(&st);
+    let base = st.config.public_url.trim_end_matches('/').to_owned();
+    let mut cal = Cal::new("Agenda du réseau régional des professionnels");
+    let since = Utc::now() - chrono::Duration::days(366);
+    regional_events(&st, &mut cal, None, since, &host, &stamp, &base).await?;
+    Ok(ics_response("agenda-regional.ics", cal.finish()))
 }
 
 fn ics_response(name: &str, body: String) -> Response {
@@ -364,7 +416,14 @@ pub async fn agenda_ics(
         if !commune.is_empty() && place.is_none_or(|p| p.insee_code != commune) {
             continue;
         }
-        session_event(&mut cal, &host, &stamp, &base, &t.slug, e, &s, place);
+        let url = format!("{base}/t/{}/evenements/{}", t.slug, e.id);
+        session_event(&mut cal, &host, &stamp, &url, e, &s, place);
+    }
+    // The regional events that concern the territory (professionals'
+    // network agenda), from a year back.
+    if commune.is_empty() {
+        let since = Utc::now() - chrono::Duration::days(366);
+        regional_events(&st, &mut cal, Some(t.id), since, &host, &stamp, &base).await?;
     }
     // Public meetings of the bodies (announced on /participer) from a year
     // back; they have a start and no end.

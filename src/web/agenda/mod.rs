@@ -11,6 +11,7 @@ mod manage;
 pub mod notify;
 mod permanences;
 pub mod public;
+mod regional;
 
 pub use notify::{housekeeping, housekeeping_loop};
 
@@ -201,6 +202,7 @@ pub fn routes(r: Routes) -> Routes {
             organiser,
             admin::attendance,
         );
+    let r = regional::routes(r);
     api::routes(r)
 }
 

@@ -121,8 +121,11 @@ pub struct SessionView {
     /// The session is for professionals (all, or named roles).
     pub for_professionals: bool,
     /// Where the title links to when it is not an event of the agenda (a
-    /// public meeting of a body links to the body's page).
+    /// public meeting of a body links to the body's page, a regional event
+    /// to `/region/agenda/{id}`).
     pub link: Option<String>,
+    /// A regional event shown in a territory's agenda (« Événement régional »).
+    pub regional: bool,
 }
 
 pub fn session_view(e: &Event, s: &Session, places: &BTreeMap<i64, Place>) -> SessionView {
@@ -157,7 +160,7 @@ pub fn session_view(e: &Event, s: &Session, places: &BTreeMap<i64, Place>) -> Se
         time_label,
         place: place
             .map(|p| format!("{}, {}", p.name, p.address))
-            .unwrap_or_default(),
+            .unwrap_or_else(|| s.place_text.clone()),
         commune: place.map(|p| p.commune_name.clone()).unwrap_or_default(),
         audience_label: audience_label(&s.audience, &s.audience_roles),
         for_professionals: matches!(
@@ -180,6 +183,7 @@ pub fn session_view(e: &Event, s: &Session, places: &BTreeMap<i64, Place>) -> Se
             .unwrap_or_default(),
         waiting_label: plural(s.waiting, "personne en attente", "personnes en attente"),
         link: None,
+        regional: false,
     }
 }
 
@@ -210,6 +214,7 @@ pub fn meeting_view(slug: &str, m: &Meeting, body_name: &str) -> SessionView {
         capacity_label: String::new(),
         waiting_label: String::new(),
         link: Some(format!("/t/{slug}/groupes/{}", m.body_id)),
+        regional: false,
     }
 }
 
@@ -386,6 +391,7 @@ pub async fn agenda(
     let communes = territory_communes(&st, &t).await?;
     let mut views = views;
     views.extend(public_meetings(&st, &t, &filter, &communes).await?);
+    views.extend(super::regional::territory_views(&st, t.id, &filter).await?);
     views.sort_by(|a, b| a.start_iso.cmp(&b.start_iso));
     let themes = store::event_themes(&st.db, t.id).await?;
     let month = match (month, weeks) {
@@ -468,7 +474,12 @@ struct EventPage {
     l: Layout,
     /// Anti-spam stamp (see `web::participation::antispam`).
     stamp: String,
-    slug: String,
+    /// The event's page (`/t/{t}/evenements/{id}` or `/region/agenda/{id}`).
+    path: String,
+    /// The agenda it belongs to.
+    agenda_path: String,
+    /// A regional event (professionals' network agenda).
+    regional: bool,
     e: Event,
     kind_label: String,
     status_label: String,
@@ -502,6 +513,12 @@ fn schema_status(status: &str) -> &'static str {
         "postponed" => "https://schema.org/EventPostponed",
         _ => "https://schema.org/EventScheduled",
     }
+}
+
+/// Where an event page is: a territory's agenda, or the regional one.
+pub enum EventHome<'a> {
+    Territory(&'a Territory),
+    Region,
 }
 
 pub fn event_json_ld(
@@ -594,31 +611,47 @@ async fn load_event(st: &AppState, t: &Territory, id: &str) -> Result<Event, App
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn event_page_response(
+pub async fn event_page_response(
     st: &AppState,
     ctx: &Ctx,
-    t: &Territory,
+    home: EventHome<'_>,
     e: Event,
     form: RegistrationForm,
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let sessions = store::sessions(&st.db, e.id).await?;
-    let places = places_map(st, t.id).await?;
-    let url = format!(
-        "{}/t/{}/evenements/{}",
-        st.config.public_url.trim_end_matches('/'),
-        t.slug,
-        e.id
-    );
+    let (places, path, agenda_path, layout) = match home {
+        EventHome::Territory(t) => (
+            places_map(st, t.id).await?,
+            format!("/t/{}/evenements/{}", t.slug, e.id),
+            format!("/t/{}/agenda", t.slug),
+            ctx.public_layout(e.title.clone(), &t.slug, &t.name),
+        ),
+        EventHome::Region => (
+            store::all_places(&st.db)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect(),
+            format!("/region/agenda/{}", e.id),
+            "/region/agenda".to_owned(),
+            ctx.layout(e.title.clone()),
+        ),
+    };
+    let regional = matches!(home, EventHome::Region);
+    let url = format!("{}{path}", st.config.public_url.trim_end_matches('/'));
     let json_ld = json_for_script(&event_json_ld(&e, &sessions, &places, &url));
     let views = store::view_count(&st.db, e.id).await?;
     let views_sessions: Vec<SessionView> = sessions
         .iter()
         .map(|s| session_view(&e, s, &places))
         .collect();
-    let registrable =
-        e.status == "confirmed" && views_sessions.iter().any(|s| !s.cancelled && !s.past);
+    // Regional events are announced here; registration stays with the
+    // organiser for now (the registration flow is a territory's).
+    let registrable = !regional
+        && e.status == "confirmed"
+        && views_sessions.iter().any(|s| !s.cancelled && !s.past);
     let any_professional = views_sessions
         .iter()
         .any(|s| s.for_professionals && !s.cancelled && !s.past);
@@ -638,8 +671,10 @@ async fn event_page_response(
     };
     let page = EventPage {
         stamp: crate::web::participation::antispam::stamp(st),
-        l: ctx.public_layout(e.title.clone(), &t.slug, &t.name),
-        slug: t.slug.clone(),
+        l: layout,
+        path,
+        agenda_path,
+        regional,
         kind_label: EventKind::parse(&e.kind)
             .map(|k| k.label())
             .unwrap_or("")
@@ -683,7 +718,7 @@ pub async fn event_page(
     event_page_response(
         &st,
         &ctx,
-        &t,
+        EventHome::Territory(&t),
         e,
         RegistrationForm::default(),
         FormErrors::default(),
@@ -849,7 +884,7 @@ pub async fn register(
             Err(other) => errors.push("session_id", other.to_string()),
         }
     }
-    event_page_response(&st, &ctx, &t, e, form, errors, status).await
+    event_page_response(&st, &ctx, EventHome::Territory(&t), e, form, errors, status).await
 }
 
 pub async fn cancel_form(

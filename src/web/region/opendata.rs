@@ -26,7 +26,9 @@ pub fn routes(r: Routes) -> Routes {
         .api(Access::Public, routes!(plans_json))
 }
 
-/// The last measurement of one of an action's indicators.
+/// The last measurement of one of an action's indicators (its own schema
+/// name: `MeasurementOut` is the contract API's, and two types under one
+/// name made the document describe this one wrongly).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OpenMeasurement {
     /// The indicator's label.

@@ -7,27 +7,27 @@ use super::*;
 #[derive(Deserialize, Default, Clone)]
 pub struct EventForm {
     #[serde(default)]
-    pub(super) title: String,
+    pub(crate) title: String,
     #[serde(default)]
-    pub(super) kind: String,
+    pub(crate) kind: String,
     #[serde(default)]
-    pub(super) status: String,
+    pub(crate) status: String,
     #[serde(default)]
-    pub(super) organiser: String,
+    pub(crate) organiser: String,
     #[serde(default)]
-    pub(super) themes: String,
+    pub(crate) themes: String,
     #[serde(default)]
-    pub(super) description: String,
+    pub(crate) description: String,
     #[serde(default)]
-    pub(super) linked_actions: String,
+    pub(crate) linked_actions: String,
     #[serde(default)]
-    pub(super) programme_to_come: Option<String>,
+    pub(crate) programme_to_come: Option<String>,
     #[serde(default)]
-    pub(super) version: String,
+    pub(crate) version: String,
 }
 
 impl EventForm {
-    pub(super) fn of(e: &Event) -> EventForm {
+    pub(crate) fn of(e: &Event) -> EventForm {
         EventForm {
             title: e.title.clone(),
             kind: e.kind.clone(),
@@ -40,7 +40,7 @@ impl EventForm {
             version: e.version.to_string(),
         }
     }
-    pub(super) fn parse(&self) -> Result<EventInput, FormErrors> {
+    pub(crate) fn parse(&self) -> Result<EventInput, FormErrors> {
         let mut errors = FormErrors::default();
         if self.title.trim().is_empty() {
             errors.push("title", "Indiquez un titre.");
