@@ -128,6 +128,9 @@ const WIDTH: f64 = 640.0;
 /// Shortest segment drawn, in pixels of the 640-wide drawing.
 const MIN_STEP: f64 = 1.5;
 
+/// The same for the maps of groups (a région's communes).
+const REGION_MIN_STEP: f64 = 3.0;
+
 impl Choropleth {
     /// Class bounds: `n` classes of (nearly) equal counts over `values`
     /// (quantiles); fewer when values repeat. Returns the upper bounds.
@@ -232,6 +235,8 @@ pub struct Frame {
     k: f64,
     scale: f64,
     pub height: f64,
+    /// Shortest segment drawn, in pixels.
+    min_step: f64,
 }
 
 const PAD: f64 = 6.0;
@@ -265,6 +270,7 @@ impl Frame {
             k,
             scale,
             height: (h * scale + 2.0 * PAD).ceil(),
+            min_step: MIN_STEP,
         })
     }
 
@@ -307,7 +313,7 @@ impl Frame {
                     }
                     Some((lx, ly)) => {
                         let (dx, dy) = (x - lx, y - ly);
-                        if ((dx * dx + dy * dy) as f64) < MIN_STEP * MIN_STEP {
+                        if ((dx * dx + dy * dy) as f64) < self.min_step * self.min_step {
                             continue;
                         }
                         let _ = write!(d, "l{dx} {dy}");
@@ -379,9 +385,11 @@ impl GroupMap {
             .iter()
             .flat_map(|g| g.outlines.iter())
             .chain(self.background.iter());
-        let Some(frame) = Frame::around(all) else {
+        let Some(mut frame) = Frame::around(all) else {
             return String::new();
         };
+        // A région's map: coarser segments (a pixel here is 500 m or more).
+        frame.min_step = REGION_MIN_STEP;
         let id = esc(&self.id);
         let mut s = frame.open(&id, &self.title);
         let background: String = self.background.iter().map(|o| frame.path(o)).collect();
