@@ -615,3 +615,11 @@ pub async fn region_scores(
         q.fetch_all(pool).await?
     }))
 }
+
+/// How many communes have an outline (part of what the regional maps are
+/// drawn from).
+pub async fn outline_count(db: &Db) -> DbResult<i64> {
+    let (n,): (i64,) = db_run!(db, pool => sqlx::query_as(
+        "SELECT COUNT(*) FROM commune_geo WHERE outline IS NOT NULL").fetch_one(pool).await?);
+    Ok(n)
+}

@@ -72,10 +72,62 @@ fn status_classes() -> (Vec<Class>, Vec<ContractStatus>) {
     )
 }
 
+/// The maps drawn last, by what they were drawn from: dissolving a
+/// région's outlines is the costly part of the page, and what it depends
+/// on changes only with an import, a computation, a perimeter, a name or a
+/// contract's state. Each process keeps its own (the key is read from the
+/// database, so several processes agree).
+static CACHE: std::sync::Mutex<Vec<(u64, std::sync::Arc<RegionMaps>)>> =
+    std::sync::Mutex::new(Vec::new());
+const CACHED: usize = 12;
+
+/// The maps of `/region/` for `profession`, drawn or taken from the cache.
 pub async fn load(
     db: &Db,
     rows: &[TerritoryRollup],
     profession: Profession,
+) -> Result<std::sync::Arc<RegionMaps>, AppError> {
+    use std::hash::{Hash, Hasher};
+    let memberships = store::territory_memberships(db).await?;
+    let run = store::latest_run(db).await?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    profession.slug().hash(&mut h);
+    run.map(|r| r.computed_at).hash(&mut h);
+    store::outline_count(db).await?.hash(&mut h);
+    memberships.hash(&mut h);
+    for r in rows {
+        (
+            r.territory_id,
+            &r.slug,
+            &r.name,
+            r.contract.as_ref().map(|c| &c.status),
+        )
+            .hash(&mut h);
+    }
+    let key = h.finish();
+    if let Some((_, maps)) = CACHE
+        .lock()
+        .ok()
+        .and_then(|c| c.iter().find(|(k, _)| *k == key).cloned())
+    {
+        return Ok(maps);
+    }
+    let maps = std::sync::Arc::new(draw(db, rows, profession, memberships).await?);
+    if let Ok(mut c) = CACHE.lock() {
+        c.retain(|(k, _)| *k != key);
+        c.push((key, maps.clone()));
+        if c.len() > CACHED {
+            c.remove(0);
+        }
+    }
+    Ok(maps)
+}
+
+async fn draw(
+    db: &Db,
+    rows: &[TerritoryRollup],
+    profession: Profession,
+    memberships: Vec<(i64, String)>,
 ) -> Result<RegionMaps, AppError> {
     let regions = store::territory_regions(db).await?;
     let outlines: HashMap<String, (String, Outline)> = store::region_outlines(db, &regions)
@@ -85,7 +137,7 @@ pub async fn load(
         .collect();
     let mut members: HashMap<i64, Vec<String>> = HashMap::new();
     let mut territory_of: HashMap<String, i64> = HashMap::new();
-    for (t, code) in store::territory_memberships(db).await? {
+    for (t, code) in memberships {
         territory_of.insert(code.clone(), t);
         members.entry(t).or_default().push(code);
     }

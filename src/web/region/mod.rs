@@ -167,7 +167,7 @@ pub struct RegionData {
     pub export_query: String,
     pub year: i32,
     /// The maps (territories by contract state, accessibility).
-    pub maps: map::RegionMaps,
+    pub maps: std::sync::Arc<map::RegionMaps>,
 }
 
 /// Load what `/region/` shows for this viewer: the roll-up filtered and
