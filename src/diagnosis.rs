@@ -470,12 +470,9 @@ pub async fn load(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Diagn
         .into_iter()
         .map(|c| (c.insee_code.clone(), c))
         .collect();
-    let qpvs = territories::qpvs(db, territory_id).await?;
     let mut qpv_of: HashMap<String, Vec<String>> = HashMap::new();
-    for q in &qpvs {
-        for code in crate::storage::communes::qpv_communes(db, &q.code).await? {
-            qpv_of.entry(code).or_default().push(q.name.clone());
-        }
+    for (code, name) in store::territory_qpvs(db, territory_id).await? {
+        qpv_of.entry(code).or_default().push(name);
     }
     let mut outlines: HashMap<String, Outline> = HashMap::new();
     let mut context = Vec::new();
@@ -539,13 +536,17 @@ pub async fn load(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Diagn
     let bands = bands(db).await?;
     let thresholds = store::thresholds(db, territory_id).await?;
     let medians = store::medians(db).await?;
+    // Every profession's scores for the territory in one query.
+    let mut by_profession: HashMap<String, HashMap<String, AccessRow>> = HashMap::new();
+    for r in store::access_all_for(db, &codes).await? {
+        by_profession
+            .entry(r.profession.clone())
+            .or_default()
+            .insert(r.insee_code.clone(), r);
+    }
     let mut professions = Vec::new();
     for p in Profession::ALL {
-        let stored: HashMap<String, AccessRow> = store::access_for(db, p.slug(), &codes)
-            .await?
-            .into_iter()
-            .map(|r| (r.insee_code.clone(), r))
-            .collect();
+        let stored = by_profession.remove(p.slug()).unwrap_or_default();
         let rows: Vec<AccessRow> = codes
             .iter()
             .map(|code| {

@@ -623,3 +623,31 @@ pub async fn outline_count(db: &Db) -> DbResult<i64> {
         "SELECT COUNT(*) FROM commune_geo WHERE outline IS NOT NULL").fetch_one(pool).await?);
     Ok(n)
 }
+
+/// Every profession's scores for `codes`.
+pub async fn access_all_for(db: &Db, codes: &[String]) -> DbResult<Vec<AccessRow>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT insee_code, profession, supply, population, score, no_score FROM commune_access \
+         WHERE insee_code IN ({}) ORDER BY profession, insee_code",
+        in_list(1, codes.len())
+    );
+    Ok(db_run!(db, pool => {
+        let mut q = sqlx::query_as::<_, AccessRow>(&sql);
+        for c in codes {
+            q = q.bind(c);
+        }
+        q.fetch_all(pool).await?
+    }))
+}
+
+/// The QPV of the territory's communes: (commune, QPV name), in one query.
+pub async fn territory_qpvs(db: &Db, territory_id: i64) -> DbResult<Vec<(String, String)>> {
+    Ok(db_run!(db, pool => sqlx::query_as(
+        "SELECT qc.insee_code, q.name FROM qpv_communes qc JOIN qpvs q ON q.code = qc.qpv_code \
+         JOIN territory_communes tc ON tc.insee_code = qc.insee_code \
+         WHERE tc.territory_id = $1 ORDER BY q.name, qc.insee_code")
+        .bind(territory_id).fetch_all(pool).await?))
+}
