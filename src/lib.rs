@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod mail;
 pub mod plan;
 pub mod region;
+pub mod report;
 pub mod storage;
 pub mod territory_setup;
 pub mod tokens;
