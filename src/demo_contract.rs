@@ -321,6 +321,7 @@ Préfecture du Pas-de-Calais\nCPAM de l'Artois"
                                 } else {
                                     String::new()
                                 },
+                                ..Default::default()
                             }
                             .parse(),
                         )?,

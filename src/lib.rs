@@ -16,6 +16,7 @@ pub mod demo_diagnosis;
 pub mod diagnosis;
 pub mod directory;
 pub mod domain;
+pub mod evaluation;
 pub mod import;
 pub mod jobs;
 pub mod mail;

@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 
 use super::contract::{labelled_enum, parse_date};
+use super::evaluation::{Source, SourceKind};
 use super::partners::FieldErrors;
 use super::{text, Invalid};
 
@@ -70,6 +71,20 @@ pub fn format_number(n: f64) -> String {
     }
 }
 
+/// `series:12` → (Series, 12).
+pub fn parse_source_ref(s: &str) -> Option<(SourceKind, i64)> {
+    let (kind, id) = s.split_once(':')?;
+    let kind = match kind {
+        "series" => SourceKind::Series,
+        "event" => SourceKind::Event,
+        "body" => SourceKind::Body,
+        "consultation" => SourceKind::Consultation,
+        _ => return None,
+    };
+    let id: i64 = id.parse().ok()?;
+    (id > 0).then_some((kind, id))
+}
+
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct IndicatorRaw {
     #[serde(default)]
@@ -88,10 +103,29 @@ pub struct IndicatorRaw {
     /// empty.
     #[serde(default)]
     pub shared: String,
+    /// `manual`, or the code of a metric Maillage computes
+    /// (`domain::evaluation::Metric`).
+    #[serde(default)]
+    pub source: String,
+    /// What a computed indicator counts: `series:ID`, `event:ID`,
+    /// `body:ID`, `consultation:ID`, or empty for those linked to the
+    /// action (all of the territory for the contract's own indicators).
+    #[serde(default)]
+    pub source_ref: String,
+    #[serde(default)]
+    pub period_start: String,
+    #[serde(default)]
+    pub period_end: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndicatorInput {
+    pub source: Source,
+    pub source_ref: Option<(SourceKind, i64)>,
+    /// The period a computed indicator counts (default: the action's, then
+    /// the contract's).
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
     /// The regional catalogue's indicator it follows.
     pub shared_id: Option<i64>,
     pub kind: IndicatorKind,
@@ -137,6 +171,51 @@ impl IndicatorRaw {
                 }
             },
         };
+        let source = Source::parse(&self.source)
+            .map_err(|e| errors.push(("source", e.0)))
+            .ok();
+        let source_ref = match (source.and_then(Source::metric), self.source_ref.trim()) {
+            (_, "") => None,
+            (None, _) => {
+                errors.push((
+                    "source_ref",
+                    "Ce qui est compté : seulement pour un indicateur calculé par Maillage".into(),
+                ));
+                None
+            }
+            (Some(m), r) => match parse_source_ref(r) {
+                Some((kind, id)) if kind == m.source_kind() => Some((kind, id)),
+                _ => {
+                    errors.push((
+                        "source_ref",
+                        format!(
+                            "Ce qui est compté : choisissez-le dans la liste ({} ne se compte pas ainsi)",
+                            m.label()
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
+        let period_start = parse_date(&self.period_start, "Début de la période comptée")
+            .map_err(|e| errors.push(("period_start", e.0)))
+            .ok();
+        let period_end = parse_date(&self.period_end, "Fin de la période comptée")
+            .map_err(|e| errors.push(("period_end", e.0)))
+            .ok();
+        if let (Some(Some(a)), Some(Some(b))) = (period_start, period_end) {
+            if b < a {
+                errors.push((
+                    "period_end",
+                    "Fin de la période comptée : elle précède le début".into(),
+                ));
+            }
+        }
+        // A computed indicator takes the metric's unit when none is typed.
+        let unit = match (unit, source.and_then(Source::metric)) {
+            (Some(u), Some(m)) if u.is_empty() => Some(m.unit().to_owned()),
+            (u, _) => u,
+        };
         if matches!(target, Some(Some(_))) && matches!(unit.as_deref(), Some("")) {
             errors.push((
                 "unit",
@@ -149,7 +228,17 @@ impl IndicatorRaw {
                 "Cible : une échéance est donnée sans valeur cible".into(),
             ));
         }
-        match (kind, label, unit, baseline, target, target_on) {
+        match (
+            kind,
+            label,
+            unit,
+            baseline,
+            target,
+            target_on,
+            source,
+            period_start,
+            period_end,
+        ) {
             (
                 Some(kind),
                 Some(label),
@@ -157,7 +246,14 @@ impl IndicatorRaw {
                 Some(baseline),
                 Some(target),
                 Some(target_on),
+                Some(source),
+                Some(period_start),
+                Some(period_end),
             ) if errors.is_empty() => Ok(IndicatorInput {
+                source,
+                source_ref,
+                period_start,
+                period_end,
                 shared_id,
                 kind,
                 label,

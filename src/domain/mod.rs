@@ -10,6 +10,7 @@ pub mod dates;
 pub mod diagnosis;
 pub mod directory;
 pub mod document;
+pub mod evaluation;
 pub mod geo;
 pub mod indicator;
 pub mod opening_hours;

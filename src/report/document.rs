@@ -21,11 +21,17 @@ pub struct Document {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     /// A heading of level 1 (a chapter: « Synthèse », « Axe 1 … ») to 3.
-    Heading { level: u8, text: String },
+    Heading {
+        level: u8,
+        text: String,
+    },
     Paragraph(String),
     /// A labelled paragraph: « Réalisé : … ». Rendered as a bold label and
     /// its text; empty text renders « non renseigné ».
-    Field { label: String, text: String },
+    Field {
+        label: String,
+        text: String,
+    },
     List(Vec<String>),
     Table(Table),
     Chart(Chart),

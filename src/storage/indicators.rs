@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::audit::Actor;
 use super::contract::{fmt_date, Contract};
 use super::{Db, DbError, DbResult};
+use crate::domain::evaluation::{Source, SourceKind};
 use crate::domain::indicator::{IndicatorInput, MeasurementInput};
 use crate::{audit, db_run};
 
@@ -25,6 +26,20 @@ pub struct Indicator {
     pub created_at: DateTime<Utc>,
     /// The regional catalogue's indicator it follows.
     pub shared_indicator_id: Option<i64>,
+    /// `manual`, or a metric code (`domain::evaluation::Metric`).
+    pub source: String,
+    pub period_start: Option<String>,
+    pub period_end: Option<String>,
+}
+
+impl Indicator {
+    pub fn source(&self) -> Source {
+        Source::parse(&self.source).unwrap_or(Source::Manual)
+    }
+    /// Computed by Maillage: measurements cannot be typed.
+    pub fn is_computed(&self) -> bool {
+        self.source().metric().is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -38,7 +53,8 @@ pub struct Measurement {
 }
 
 const COLS: &str =
-    "id, contract_id, action_id, kind, label, unit, baseline, target, target_on, created_at, shared_indicator_id";
+    "id, contract_id, action_id, kind, label, unit, baseline, target, target_on, created_at, \
+     shared_indicator_id, source, period_start, period_end";
 const M_COLS: &str = "id, indicator_id, measured_on, value, source, comment";
 
 /// A catalogue indicator that does not exist (deleted meanwhile, or a
@@ -58,6 +74,104 @@ macro_rules! check_shared {
     };
 }
 
+/// What a computed indicator counts must be of the contract's territory
+/// (a forged form naming another territory's series is a
+/// [`DbError::Conflict`] on `source_ref`).
+macro_rules! check_source_ref {
+    ($tx:ident, $territory:expr, $r:expr) => {
+        if let Some((kind, id)) = $r {
+            let sql = match kind {
+                SourceKind::Series => {
+                    "SELECT id FROM dropin_series WHERE id = $1 AND territory_id = $2"
+                }
+                SourceKind::Event => "SELECT id FROM events WHERE id = $1 AND territory_id = $2",
+                SourceKind::Body => "SELECT id FROM bodies WHERE id = $1 AND territory_id = $2",
+                SourceKind::Consultation => {
+                    "SELECT id FROM consultations WHERE id = $1 AND territory_id = $2"
+                }
+                SourceKind::Territory => "SELECT id FROM territories WHERE id = $1 AND id = $2",
+            };
+            let found: Option<i64> = sqlx::query_scalar(sql)
+                .bind(id)
+                .bind($territory)
+                .fetch_optional(&mut *$tx)
+                .await?;
+            if found.is_none() {
+                return Err(DbError::Conflict("source_ref".into()));
+            }
+        }
+    };
+}
+
+/// Replace what an indicator counts (at most one source is chosen in forms).
+macro_rules! set_source_ref {
+    ($tx:ident, $id:expr, $r:expr) => {
+        sqlx::query("DELETE FROM indicator_sources WHERE indicator_id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+        if let Some((kind, rid)) = $r {
+            sqlx::query(
+                "INSERT INTO indicator_sources (indicator_id, kind, ref_id) VALUES ($1, $2, $3)",
+            )
+            .bind($id)
+            .bind(kind.as_str())
+            .bind(rid)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+
+/// The sources chosen for the computed indicators of a contract:
+/// indicator id → (kind, referenced id).
+pub async fn sources_of_contract(
+    db: &Db,
+    contract_id: i64,
+) -> DbResult<HashMap<i64, Vec<(String, i64)>>> {
+    let rows: Vec<(i64, String, i64)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT s.indicator_id, s.kind, s.ref_id FROM indicator_sources s \
+         JOIN indicators i ON i.id = s.indicator_id WHERE i.contract_id = $1 \
+         ORDER BY s.indicator_id, s.kind, s.ref_id",
+    )
+    .bind(contract_id)
+    .fetch_all(pool)
+    .await?);
+    let mut out: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
+    for (i, k, r) in rows {
+        out.entry(i).or_default().push((k, r));
+    }
+    Ok(out)
+}
+
+/// What computed indicators of a territory may count, for a form's select:
+/// (`series:12`, « Permanence — Titre »), by kind then title.
+pub async fn source_ref_choices(db: &Db, territory_id: i64) -> DbResult<Vec<(String, String)>> {
+    let rows: Vec<(String, i64, String)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT 'series', id, title FROM dropin_series WHERE territory_id = $1 \
+         UNION ALL SELECT 'event', id, title FROM events WHERE territory_id = $1 \
+         UNION ALL SELECT 'body', id, name FROM bodies WHERE territory_id = $1 \
+         UNION ALL SELECT 'consultation', id, title FROM consultations WHERE territory_id = $1",
+    )
+    .bind(territory_id)
+    .fetch_all(pool)
+    .await?);
+    let mut out: Vec<(u8, String, String)> = rows
+        .into_iter()
+        .map(|(kind, id, title)| {
+            let (rank, word) = match kind.as_str() {
+                "series" => (0, "Permanence"),
+                "event" => (1, "Événement"),
+                "body" => (2, "Instance"),
+                _ => (3, "Questionnaire"),
+            };
+            (rank, format!("{kind}:{id}"), format!("{word} — {title}"))
+        })
+        .collect();
+    out.sort_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));
+    Ok(out.into_iter().map(|(_, v, l)| (v, l)).collect())
+}
+
 /// Add an indicator to a contract, or to one of its actions.
 pub async fn create(
     db: &Db,
@@ -67,8 +181,9 @@ pub async fn create(
     i: &IndicatorInput,
 ) -> DbResult<Indicator> {
     let sql = format!(
-        "INSERT INTO indicators (contract_id, action_id, kind, label, unit, baseline, target, target_on, created_at, shared_indicator_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLS}"
+        "INSERT INTO indicators (contract_id, action_id, kind, label, unit, baseline, target, target_on, created_at, \
+         shared_indicator_id, source, period_start, period_end) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {COLS}"
     );
     Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -80,6 +195,7 @@ pub async fn create(
             }
         }
         check_shared!(tx, i.shared_id);
+        check_source_ref!(tx, contract.territory_id, i.source_ref);
         let row = sqlx::query_as::<_, Indicator>(&sql)
             .bind(contract.id)
             .bind(action_id)
@@ -91,8 +207,12 @@ pub async fn create(
             .bind(i.target_on.map(fmt_date))
             .bind(Utc::now())
             .bind(i.shared_id)
+            .bind(i.source.code())
+            .bind(i.period_start.map(fmt_date))
+            .bind(i.period_end.map(fmt_date))
             .fetch_one(&mut *tx)
             .await?;
+        set_source_ref!(tx, row.id, i.source_ref);
         let (entity, id) = match action_id { Some(a) => ("action", a), None => ("contract", contract.id) };
         audit!(tx, actor, Some(contract.territory_id), entity, id, "indicator", format!("Indicateur « {} » ajouté", i.label))?;
         tx.commit().await?;
@@ -124,6 +244,9 @@ pub async fn add_measurement(
         "INSERT INTO measurements (indicator_id, measured_on, value, source, comment) \
          VALUES ($1, $2, $3, $4, $5) RETURNING {M_COLS}"
     );
+    if ind.is_computed() {
+        return Err(DbError::Conflict("computed".into()));
+    }
     Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Measurement>(&sql)
@@ -273,11 +396,13 @@ pub async fn update(
 ) -> DbResult<Indicator> {
     let sql = format!(
         "UPDATE indicators SET kind = $1, label = $2, unit = $3, baseline = $4, target = $5, target_on = $6, \
-         shared_indicator_id = $9 WHERE id = $7 AND contract_id = $8 RETURNING {COLS}"
+         shared_indicator_id = $9, source = $10, period_start = $11, period_end = $12 \
+         WHERE id = $7 AND contract_id = $8 RETURNING {COLS}"
     );
     Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         check_shared!(tx, i.shared_id);
+        check_source_ref!(tx, contract.territory_id, i.source_ref);
         let row = sqlx::query_as::<_, Indicator>(&sql)
             .bind(i.kind.as_str())
             .bind(&i.label)
@@ -288,9 +413,13 @@ pub async fn update(
             .bind(ind.id)
             .bind(contract.id)
             .bind(i.shared_id)
+            .bind(i.source.code())
+            .bind(i.period_start.map(fmt_date))
+            .bind(i.period_end.map(fmt_date))
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else { return Err(DbError::NotFound) };
+        set_source_ref!(tx, row.id, i.source_ref);
         let (entity, id) = match ind.action_id { Some(a) => ("action", a), None => ("contract", contract.id) };
         audit!(tx, actor, Some(contract.territory_id), entity, id, "indicator", format!("Indicateur « {} » modifié", i.label))?;
         tx.commit().await?;

@@ -286,7 +286,7 @@ async fn get_action(
         .ok_or(AppError::NotFound)?;
     let rel = actions::related(&st.db, c.id).await?;
     let plan = contract::plan(&st.db, c.id).await?;
-    let inds = indicators::for_action(&st.db, a.id).await?;
+    let inds = crate::evaluation::for_action(&st.db, &c, a.id, super::list::today()).await?;
     Ok(Json(ActionOut {
         lead_contact: a
             .lead_person_id
@@ -373,7 +373,8 @@ async fn contract_indicators(
         .ok_or(AppError::NotFound)?;
     let plan = contract::plan(&st.db, c.id).await?;
     let all = indicators::for_contract(&st.db, c.id).await?;
-    let ms = indicators::measurements_of_contract(&st.db, c.id).await?;
+    let ms =
+        crate::evaluation::measurements_of_contract(&st.db, &c, &all, super::list::today()).await?;
     Ok(Json(
         all.iter()
             .map(|i| {
@@ -446,6 +447,12 @@ async fn add_measurement(
         comment: body.comment,
     };
     let m = raw.parse().map_err(unprocessable)?;
+    if ind.is_computed() {
+        return Err(unprocessable(vec![(
+            "value",
+            "cet indicateur est calculé par Maillage : ses valeurs ne se saisissent pas".into(),
+        )]));
+    }
     let row = indicators::add_measurement(&st.db, &user.actor(), &c, &ind, &m).await?;
     Ok(Json(MeasurementOut {
         id: row.id,

@@ -324,6 +324,8 @@ struct EditPage {
     indicator_form: IndicatorRaw,
     /// The regional catalogue (id, « label (unit) »).
     shared_choices: Choices,
+    source_choices: Choices,
+    source_ref_choices: Choices,
     measurement_form: MeasurementRaw,
     measurement_for: i64,
     edited_for: i64,
@@ -493,11 +495,17 @@ pub(super) async fn page(
         themes.push((own.clone(), own));
     }
     let (budget, budget_total) = budget_view(rel.budget_of(a.id));
-    let mut indicators: Vec<IndicatorView> = indicators::for_action(&st.db, a.id)
-        .await?
-        .iter()
-        .map(|(i, ms)| indicator_view(i, ms))
-        .collect();
+    let sources = indicators::sources_of_contract(&st.db, c.id).await?;
+    let mut indicators: Vec<IndicatorView> =
+        crate::evaluation::for_action(&st.db, &c, a.id, super::list::today())
+            .await?
+            .iter()
+            .map(|(i, ms)| {
+                let mut v = indicator_view(i, ms);
+                v.raw.source_ref = crate::evaluation::source_ref_of(&sources, i.id);
+                v
+            })
+            .collect();
     // A refused change of definition shows what was typed.
     if let Some(v) = indicators.iter_mut().find(|v| v.id == view.edited_for) {
         v.raw = view.edited.clone();
@@ -614,6 +622,8 @@ pub(super) async fn page(
                 .collect(),
             indicator_form: view.indicator,
             shared_choices: crate::storage::shared_indicators::choices(&st.db).await?,
+            source_choices: source_choices(),
+            source_ref_choices: indicators::source_ref_choices(&st.db, t).await?,
             measurement_form: view.measurement,
             measurement_for: view.measurement_for,
             edited_for: view.edited_for,
@@ -950,6 +960,14 @@ fn prefixed(prefix: &str, field: &str) -> &'static str {
         ("i", "target_on") => "i_target_on",
         ("i", "shared") => "i_shared",
         ("e", "shared") => "e_shared",
+        ("i", "source") => "i_source",
+        ("e", "source") => "e_source",
+        ("i", "source_ref") => "i_source_ref",
+        ("e", "source_ref") => "e_source_ref",
+        ("i", "period_start") => "i_period_start",
+        ("e", "period_start") => "e_period_start",
+        ("i", "period_end") => "i_period_end",
+        ("e", "period_end") => "e_period_end",
         ("i", _) => "i_label",
         ("e", "kind") => "e_kind",
         ("e", "unit") => "e_unit",

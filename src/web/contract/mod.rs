@@ -357,6 +357,8 @@ struct EditPage {
     indicator_form: IndicatorRaw,
     /// The regional catalogue (id, « label (unit) »).
     shared_choices: fiche::Choices,
+    source_choices: fiche::Choices,
+    source_ref_choices: fiche::Choices,
     measurement_form: MeasurementRaw,
     measurement_for: i64,
     edited_for: i64,
@@ -402,11 +404,21 @@ async fn contract_indicators(
     c: &Contract,
 ) -> Result<Vec<fiche::IndicatorView>, AppError> {
     let all = crate::storage::indicators::for_contract(&st.db, c.id).await?;
-    let ms = crate::storage::indicators::measurements_of_contract_level(&st.db, c.id).await?;
-    Ok(all
+    let mut ms = crate::storage::indicators::measurements_of_contract_level(&st.db, c.id).await?;
+    let own: Vec<_> = all
         .iter()
         .filter(|i| i.action_id.is_none())
-        .map(|i| fiche::indicator_view(i, ms.get(&i.id).map(Vec::as_slice).unwrap_or(&[])))
+        .cloned()
+        .collect();
+    ms.extend(crate::evaluation::computed_measurements(&st.db, c, &own, list::today()).await?);
+    let sources = crate::storage::indicators::sources_of_contract(&st.db, c.id).await?;
+    Ok(own
+        .iter()
+        .map(|i| {
+            let mut v = fiche::indicator_view(i, ms.get(&i.id).map(Vec::as_slice).unwrap_or(&[]));
+            v.raw.source_ref = crate::evaluation::source_ref_of(&sources, i.id);
+            v
+        })
         .collect())
 }
 
@@ -530,6 +542,12 @@ async fn edit_page_with(
                 .collect(),
             indicator_form: forms.new,
             shared_choices: crate::storage::shared_indicators::choices(&st.db).await?,
+            source_choices: fiche::source_choices(),
+            source_ref_choices: crate::storage::indicators::source_ref_choices(
+                &st.db,
+                c.territory_id,
+            )
+            .await?,
             measurement_form: forms.measurement,
             measurement_for: forms.measurement_for,
             edited_for: forms.edited_for,
@@ -646,13 +664,19 @@ async fn admin_add_indicator(
                     "target" => "i_target",
                     "target_on" => "i_target_on",
                     "shared" => "i_shared",
+                    "source" => "i_source",
+                    "source_ref" => "i_source_ref",
+                    "period_start" => "i_period_start",
+                    "period_end" => "i_period_end",
                     _ => "i_label",
                 };
                 FormErrors(errs.into_iter().map(|(f, m)| (field(f), m)).collect())
             })
         },
         async |i| {
-            Ok(crate::storage::indicators::create(&st.db, &user.actor(), &c, None, &i).await?)
+            crate::storage::indicators::create(&st.db, &user.actor(), &c, None, &i)
+                .await
+                .map_err(|e| fiche::source_refusal(e, "i_source_ref"))
         },
         form::UNVERSIONED,
         |_| {

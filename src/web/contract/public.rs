@@ -176,7 +176,7 @@ pub(super) async fn public_action(
         })
         .collect();
     let (budget, budget_total) = fiche::budget_view(rel.budget_of(a.id));
-    let indicators = crate::storage::indicators::for_action(&st.db, a.id)
+    let indicators = crate::evaluation::for_action(&st.db, &c, a.id, super::list::today())
         .await?
         .iter()
         .map(|(i, ms)| fiche::indicator_view(i, ms))

@@ -15,6 +15,49 @@ pub struct IndicatorView {
     pub chart: String,
     /// (id, date, value, source, comment)
     pub measurements: Vec<(i64, String, String, String, String)>,
+    /// Computed by Maillage: no measurement is typed.
+    pub computed: bool,
+    /// « Saisie » or what Maillage counts.
+    pub source_label: &'static str,
+}
+
+/// The metrics an indicator may be computed from, for a form's select
+/// (the first choice is « Saisie »).
+pub fn source_choices() -> Choices {
+    std::iter::once(("manual".to_owned(), "Saisie des mesures".to_owned()))
+        .chain(
+            crate::domain::evaluation::Metric::ALL
+                .iter()
+                .map(|m| (m.code().to_owned(), format!("Calculé : {}", m.label()))),
+        )
+        .collect()
+}
+
+/// Typing a value into a computed indicator is refused (422).
+pub fn computed_refusal(field: &'static str) -> form::Failed {
+    form::Failed::Refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        FormErrors(vec![(
+            field,
+            "Cet indicateur est calculé par Maillage à partir de ce qui a été enregistré : \
+             ses valeurs ne se saisissent pas."
+                .into(),
+        )]),
+    )
+}
+
+/// A source of another territory (a forged form) is refused on its field.
+pub fn source_refusal(e: DbError, field: &'static str) -> form::Failed {
+    match e {
+        DbError::Conflict(c) if c == "source_ref" => form::Failed::Refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            FormErrors(vec![(
+                field,
+                "Ce qui est compté : choisissez-le dans la liste du territoire".into(),
+            )]),
+        ),
+        e => e.into(),
+    }
 }
 
 pub fn indicator_view(i: &Indicator, ms: &[Measurement]) -> IndicatorView {
@@ -48,6 +91,11 @@ pub fn indicator_view(i: &Indicator, ms: &[Measurement]) -> IndicatorView {
                 .shared_indicator_id
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
+            source: i.source.clone(),
+            // Filled by callers that show the edit form (one more query).
+            source_ref: String::new(),
+            period_start: i.period_start.as_deref().map(fr_date).unwrap_or_default(),
+            period_end: i.period_end.as_deref().map(fr_date).unwrap_or_default(),
         },
         id: i.id,
         kind: IndicatorKind::parse(&i.kind)
@@ -59,6 +107,8 @@ pub fn indicator_view(i: &Indicator, ms: &[Measurement]) -> IndicatorView {
         target: i.target.map(format_number).unwrap_or_default(),
         target_on: i.target_on.as_deref().map(fr_date).unwrap_or_default(),
         chart,
+        computed: i.is_computed(),
+        source_label: i.source().label(),
         measurements: ms
             .iter()
             .map(|m| {
@@ -116,7 +166,9 @@ pub(super) async fn add_indicator(
                 propose(&st, &tc, &user, &c, id, change, summary).await?;
                 return Ok(true);
             }
-            indicators::create(&st.db, &user.actor(), &c, Some(id), &i).await?;
+            indicators::create(&st.db, &user.actor(), &c, Some(id), &i)
+                .await
+                .map_err(|e| source_refusal(e, "i_source_ref"))?;
             Ok(false)
         },
         form::UNVERSIONED,
@@ -195,7 +247,12 @@ pub(super) async fn add_measurement(
                 )
             })
         },
-        async |m| Ok(indicators::add_measurement(&st.db, &user.actor(), &c, &ind, &m).await?),
+        async |m| {
+            if ind.is_computed() {
+                return Err(computed_refusal("m_value"));
+            }
+            Ok(indicators::add_measurement(&st.db, &user.actor(), &c, &ind, &m).await?)
+        },
         form::UNVERSIONED,
         |_| flash::with_message(indicator_back(&tc, &c, &ind), "Mesure ajoutée."),
         async |again| match ind.action_id {
@@ -296,7 +353,9 @@ pub(super) async fn update_indicator(
                 propose(&st, &tc, &user, &c, action_id, change, summary).await?;
                 return Ok(true);
             }
-            indicators::update(&st.db, &user.actor(), &c, &ind, &i).await?;
+            indicators::update(&st.db, &user.actor(), &c, &ind, &i)
+                .await
+                .map_err(|e| source_refusal(e, "e_source_ref"))?;
             Ok(false)
         },
         form::UNVERSIONED,
