@@ -29,7 +29,19 @@ impl FullPlan {
         let plan = contract::plan(db, contract.id).await?;
         let related = actions::related(db, contract.id).await?;
         let indicators = indicators::for_contract(db, contract.id).await?;
-        let latest = indicators::latest_of_contract(db, contract.id).await?;
+        let mut latest = indicators::latest_of_contract(db, contract.id).await?;
+        // Computed indicators' latest value is today's count.
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::Paris)
+            .date_naive();
+        for (id, mut ms) in
+            crate::evaluation::computed_measurements(db, &contract, &indicators, today).await?
+        {
+            match ms.pop() {
+                Some(m) => latest.insert(id, m),
+                None => latest.remove(&id),
+            };
+        }
         Ok(FullPlan {
             contract,
             plan,

@@ -4,6 +4,7 @@
 //! A4), DOCX, ODT or XLSX.
 
 pub mod document;
+pub mod review;
 
 pub use document::{Block, Cell, Chart, Document, Table};
 
