@@ -148,6 +148,25 @@ enum Command {
         #[arg(long, value_name = "FICHIER")]
         output: Option<PathBuf>,
     },
+    /// Écrire le bilan annuel d'un contrat (--year) ou son évaluation de fin
+    /// de contrat (--evaluation) en HTML, DOCX, ODT ou XLSX
+    Report {
+        /// Numéro du contrat (visible dans l'adresse de sa page d'administration)
+        #[arg(long, value_name = "ID")]
+        contract: i64,
+        /// Année du bilan, dans la période du contrat
+        #[arg(long, value_name = "AAAA", required_unless_present = "evaluation", conflicts_with = "evaluation")]
+        year: Option<i32>,
+        /// L'évaluation de fin de contrat (toutes les années) plutôt qu'un bilan annuel
+        #[arg(long)]
+        evaluation: bool,
+        /// html, docx, odt ou xlsx
+        #[arg(long, value_name = "FORMAT", default_value = "docx")]
+        format: String,
+        /// Fichier à écrire (remplacé s'il existe)
+        #[arg(long, value_name = "FICHIER")]
+        output: PathBuf,
+    },
     /// Remettre une copie dans la base (absente ou vide), puis la migrer
     Restore {
         /// Fichier écrit par `maillage backup`
@@ -829,6 +848,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let out = output.unwrap_or_else(|| crate::backup::default_path(&db));
             crate::backup::run(&db, &url, &out).await?;
             println!("Copie écrite : {}", out.display());
+        }
+        Command::Report {
+            contract,
+            year,
+            evaluation: _,
+            format,
+            output,
+        } => {
+            let format = crate::report::Format::parse(&format).ok_or_else(|| {
+                anyhow::anyhow!("format « {format} » inconnu : html, docx, odt ou xlsx")
+            })?;
+            let db = connect(&url, false).await?;
+            let c = crate::storage::contract::by_id(&db, contract)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("aucun contrat n° {contract}"))?;
+            let today = chrono::Utc::now()
+                .with_timezone(&chrono_tz::Europe::Paris)
+                .date_naive();
+            let bytes = crate::report::produce(&db, c, year, format, today).await?;
+            // Written beside, then renamed: never a half-written report.
+            let tmp = output.with_extension("part");
+            std::fs::write(&tmp, &bytes)
+                .and_then(|_| std::fs::rename(&tmp, &output))
+                .map_err(|e| anyhow::anyhow!("écriture de {} : {e}", output.display()))?;
+            println!("Écrit : {} ({} octets)", output.display(), bytes.len());
         }
         Command::Restore { file, force } => {
             crate::backup::restore(&url, &file, force).await?;

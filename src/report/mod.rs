@@ -46,3 +46,37 @@ impl Format {
         }
     }
 }
+
+/// The yearly review of `year` (or, with `None`, the end-of-contract
+/// evaluation) of a contract, in `format`. A year outside the contract's
+/// period is refused with a message saying which years exist.
+pub async fn produce(
+    db: &crate::storage::Db,
+    contract: crate::storage::contract::Contract,
+    year: Option<i32>,
+    format: Format,
+    today: chrono::NaiveDate,
+) -> Result<Vec<u8>, review::ReportError> {
+    let doc = build(db, contract, year, today).await?;
+    Ok(render(&doc, format)?)
+}
+
+/// The report as a [`Document`] (see [`produce`]).
+pub async fn build(
+    db: &crate::storage::Db,
+    contract: crate::storage::contract::Contract,
+    year: Option<i32>,
+    today: chrono::NaiveDate,
+) -> Result<Document, review::ReportError> {
+    match year {
+        Some(y) => review::check_year(&contract, y, today)?,
+        None => {
+            review::contract_period(&contract)?;
+        }
+    }
+    let data = review::ReviewData::load(db, contract, today).await?;
+    match year {
+        Some(y) => Ok(review::yearly(&data, y, today)),
+        None => review::evaluation(&data, today),
+    }
+}

@@ -30,6 +30,8 @@ pub enum ReportError {
     Refused(String),
     #[error(transparent)]
     Db(#[from] crate::storage::DbError),
+    #[error(transparent)]
+    Render(#[from] super::RenderError),
 }
 
 fn date(s: &str) -> Option<NaiveDate> {

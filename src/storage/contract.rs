@@ -224,6 +224,15 @@ pub async fn get(db: &Db, territory_id: i64, id: i64) -> DbResult<Option<Contrac
         .await?))
 }
 
+/// A contract by its number, whatever its territory (the command line).
+pub async fn by_id(db: &Db, id: i64) -> DbResult<Option<Contract>> {
+    let sql = format!("SELECT {COLS} FROM contracts WHERE id = $1");
+    Ok(db_run!(db, pool => sqlx::query_as::<_, Contract>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+}
+
 /// Every contract of the instance with its territory's slug and name, by
 /// territory name then id (the open-data export).
 pub async fn all_with_territory(db: &Db) -> DbResult<Vec<(String, String, Contract)>> {

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod charts;
+mod reports;
 pub mod documents;
 pub mod fiche;
 pub mod list;
@@ -112,6 +113,7 @@ pub fn routes(r: Routes) -> Routes {
     let r = list::routes(r);
     let r = documents::routes(r);
     let r = proposals::routes(r);
+    let r = reports::routes(r);
     api::routes(r)
 }
 
