@@ -291,11 +291,18 @@ Préfecture du Pas-de-Calais\nCPAM de l'Artois"
                 actions::save_fiche(db, &actor, &c, a.id, a.version, &or_err(fiche.parse())?)
                     .await?;
                 for (funder, year, amount) in d.budget {
+                    // Past years: all committed, nine tenths spent.
+                    let (committed, spent) = match amount.parse::<i64>() {
+                        Ok(a) if *year < "2026" => (a.to_string(), (a * 9 / 10).to_string()),
+                        _ => (String::new(), String::new()),
+                    };
                     let line = or_err(
                         BudgetLineRaw {
                             funder_id: id_of(funder),
                             year: year.to_string(),
                             amount: amount.to_string(),
+                            committed,
+                            spent,
                             ..Default::default()
                         }
                         .parse(),
