@@ -3,12 +3,14 @@
 //! and the public, printable pages of a contract and of an action.
 
 pub mod api;
+pub mod appraisal;
 pub mod charts;
 pub mod documents;
 pub mod fiche;
 pub mod list;
 pub mod partners;
 pub mod proposals;
+pub mod reviews;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -112,6 +114,8 @@ pub fn routes(r: Routes) -> Routes {
     let r = list::routes(r);
     let r = documents::routes(r);
     let r = proposals::routes(r);
+    let r = reviews::routes(r);
+    let r = appraisal::routes(r);
     api::routes(r)
 }
 
