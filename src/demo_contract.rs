@@ -3,14 +3,15 @@
 //! budget lines and indicators so that every page of the action plan has
 //! something to show. The figures are made up and said to be.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::domain::budget::BudgetLineRaw;
 use crate::domain::contract::{ActionInput, ContractRaw, FicheRaw};
 use crate::domain::indicator::{IndicatorRaw, MeasurementRaw};
 use crate::domain::partners::{OrganisationRaw, PersonRaw};
 use crate::storage::audit::Actor;
-use crate::storage::{actions, contract, indicators, partners, Db};
+use crate::storage::contract::Contract;
+use crate::storage::{actions, appraisal, contract, indicators, partners, reviews, Db};
 
 /// (label, unit, target, measurements (date, value))
 type DemoIndicator = (
@@ -242,6 +243,7 @@ Préfecture du Pas-de-Calais\nCPAM de l'Artois"
     )
     .await?;
 
+    let mut made: Vec<(&'static str, i64)> = Vec::new();
     for (axis_title, objectives) in AXES {
         let axis = contract::add_axis(db, &actor, &c, axis_title).await?;
         for (objective_title, list) in *objectives {
@@ -255,6 +257,7 @@ Préfecture du Pas-de-Calais\nCPAM de l'Artois"
                     &or_err(ActionInput::parse(d.title, "", "planned", d.lead))?,
                 )
                 .await?;
+                made.push((d.title, a.id));
                 let orgs = partners::organisations(db, territory_id).await?;
                 let id_of = |n: &str| {
                     orgs.iter()
@@ -349,6 +352,142 @@ Préfecture du Pas-de-Calais\nCPAM de l'Artois"
                 }
             }
         }
+    }
+    load_reviews(db, &c, &made).await?;
+    load_evaluation(db, &c).await?;
+    Ok(())
+}
+
+/// Last year's review entries: one validated, one submitted by the lead
+/// partner, one returned with the coordination's comment.
+async fn load_reviews(db: &Db, c: &Contract, made: &[(&str, i64)]) -> anyhow::Result<()> {
+    use crate::domain::review::{Move, ReviewRaw, Writer};
+    let coordination = Actor::system("Coordination du CLS (démonstration)");
+    let year = (crate::web::contract::list::today().year() - 1).clamp(2024, 2028);
+    let id_of = |prefix: &str| {
+        made.iter()
+            .find(|(t, _)| t.starts_with(prefix))
+            .map(|(_, id)| *id)
+    };
+    let entries = [
+        (
+            "Accueil des internes",
+            "Trois promotions d'internes accueillies (27 internes) : logement meublé à Lens, visite du territoire en bus, rencontre des deux maisons de santé.",
+            "Le logement reste difficile à trouver pour les semestres d'hiver.",
+            "Une convention avec le bailleur social pour deux appartements réservés.",
+            Some((Move::Validate, "Merci, bilan clair et complet.")),
+        ),
+        (
+            "Médiateurs santé",
+            "Permanences hebdomadaires dans quatre centres sociaux ; 410 personnes accompagnées depuis le début du contrat, dont 60 % vers une complémentaire santé.",
+            "Un poste de médiatrice vacant pendant quatre mois.",
+            "Une permanence supplémentaire à Liévin le samedi matin.",
+            None,
+        ),
+        (
+            "Premiers secours en santé mentale",
+            "Deux sessions de formation (38 personnes formées).",
+            "",
+            "",
+            Some((Move::Return, "Pouvez-vous préciser les publics formés et les difficultés rencontrées ?")),
+        ),
+    ];
+    for (prefix, done, difficulties, next, decision) in entries {
+        let Some(action_id) = id_of(prefix) else {
+            continue;
+        };
+        let writer = if prefix.starts_with("Médiateurs") {
+            Actor::system("Sami Médiation")
+        } else {
+            coordination.clone()
+        };
+        let input = or_err(
+            ReviewRaw {
+                done: done.into(),
+                difficulties: difficulties.into(),
+                next_year: next.into(),
+                year_end_status: "in_progress".into(),
+                envoi: "soumettre".into(),
+                ..Default::default()
+            }
+            .parse(),
+        )?;
+        let r = reviews::write(
+            db,
+            &writer,
+            c,
+            action_id,
+            year,
+            0,
+            Writer::Coordinator,
+            &input,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo review: {e}"))?;
+        if let Some((mv, comment)) = decision {
+            reviews::decide(
+                db,
+                &coordination,
+                c,
+                action_id,
+                year,
+                r.version,
+                mv,
+                comment,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("demo review: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The standard evaluation questions, three of them answered and backed by
+/// indicators.
+async fn load_evaluation(db: &Db, c: &Contract) -> anyhow::Result<()> {
+    use crate::domain::appraisal::QuestionRaw;
+    let actor = Actor::system("maillage demo");
+    appraisal::add_standard(db, &actor, c).await?;
+    let inds = indicators::for_contract(db, c.id).await?;
+    let ind = |label: &str| {
+        inds.iter()
+            .filter(|i| i.label == label)
+            .map(|i| i.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    let answers = [
+        (
+            "Les actions ont-elles répondu aux besoins",
+            "En grande partie : les trois priorités du diagnostic de 2023 (accès aux soins, santé mentale, santé des enfants) ont chacune des actions en cours. La mobilité, citée par les habitants, reste peu traitée.",
+            Vec::new(),
+        ),
+        (
+            "Les objectifs opérationnels des fiches action",
+            "Les médiateurs santé ont accompagné 410 personnes pour une cible de 600 ; 38 personnes formées aux premiers secours en santé mentale sur 120 visées. Les ateliers dans les écoles ont atteint leur cible (24 ateliers).",
+            [ind("Personnes accompagnées"), ind("Personnes formées"), ind("Ateliers réalisés")].concat(),
+        ),
+        (
+            "Les publics les plus éloignés",
+            "Oui pour la médiation santé, installée dans les quartiers prioritaires ; moins pour le dépistage, dont le bus n'a pas encore circulé.",
+            ind("Personnes accompagnées"),
+        ),
+    ];
+    let questions = appraisal::for_contract(db, c.id).await?;
+    for (start, answer, indicators) in answers {
+        let Some(q) = questions.iter().find(|q| q.question.starts_with(start)) else {
+            continue;
+        };
+        let input = or_err(
+            QuestionRaw {
+                version: q.version.to_string(),
+                criterion: q.criterion.clone(),
+                question: q.question.clone(),
+                answer: answer.into(),
+                indicators,
+            }
+            .parse(),
+        )?;
+        appraisal::update(db, &actor, c, q.id, q.version, &input).await?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! Nothing here knows about HTTP or SQL.
 
 pub mod agenda;
+pub mod appraisal;
 pub mod areas;
 pub mod budget;
 pub mod codes;
@@ -16,6 +17,7 @@ pub mod indicator;
 pub mod opening_hours;
 pub mod participation;
 pub mod partners;
+pub mod review;
 pub mod roles;
 pub mod search;
 pub mod service;

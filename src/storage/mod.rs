@@ -13,6 +13,7 @@
 
 pub mod actions;
 pub mod agenda;
+pub mod appraisal;
 pub mod audit;
 pub mod care_supply;
 pub mod communes;
@@ -28,6 +29,7 @@ pub mod participation;
 pub mod partners;
 pub mod proposals;
 pub mod rate_limit;
+pub mod reviews;
 pub mod services;
 pub mod sessions;
 pub mod settings;

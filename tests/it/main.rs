@@ -36,5 +36,6 @@ mod plan_http;
 mod plan_storage;
 mod region_agenda_http;
 mod region_http;
+mod reviews_http;
 mod schemathesis;
 mod storage;

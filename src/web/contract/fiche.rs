@@ -105,10 +105,12 @@ pub enum Section {
     Indicateurs,
     Documents,
     Suivi,
+    /// The yearly review entries (`super::reviews`).
+    Bilan,
 }
 
 impl Section {
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::Presentation,
         Section::Pilotage,
         Section::Themes,
@@ -118,6 +120,7 @@ impl Section {
         Section::Indicateurs,
         Section::Documents,
         Section::Suivi,
+        Section::Bilan,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -131,6 +134,7 @@ impl Section {
             Section::Indicateurs => "indicateurs",
             Section::Documents => "documents",
             Section::Suivi => "suivi",
+            Section::Bilan => "bilan",
         }
     }
 
@@ -145,6 +149,7 @@ impl Section {
             Section::Indicateurs => "Indicateurs",
             Section::Documents => "Documents",
             Section::Suivi => "Suivi et historique",
+            Section::Bilan => "Bilan annuel",
         }
     }
 
@@ -242,9 +247,10 @@ section_page!(show_budget, Section::Budget);
 section_page!(show_indicateurs, Section::Indicateurs);
 section_page!(show_documents, Section::Documents);
 section_page!(show_suivi, Section::Suivi);
+section_page!(show_bilan, Section::Bilan);
 
 /// The parts with their own address (the first is the fiche's).
-const SECTION_PAGES: [(Section, SectionHandler); 8] = [
+const SECTION_PAGES: [(Section, SectionHandler); 9] = [
     (Section::Pilotage, show_pilotage),
     (Section::Themes, show_themes),
     (Section::Territoire, show_territoire),
@@ -253,6 +259,7 @@ const SECTION_PAGES: [(Section, SectionHandler); 8] = [
     (Section::Indicateurs, show_indicateurs),
     (Section::Documents, show_documents),
     (Section::Suivi, show_suivi),
+    (Section::Bilan, show_bilan),
 ];
 
 /// Coordinators edit every action of their territory; a partner account
@@ -267,7 +274,7 @@ pub async fn may_edit(st: &AppState, tc: &TerritoryCtx, action_id: i64) -> Resul
     Ok(false)
 }
 
-async fn load(
+pub(super) async fn load(
     st: &AppState,
     tc: &TerritoryCtx,
     id: i64,
@@ -341,6 +348,8 @@ struct EditPage {
     /// Changes proposed by the lead partner: pending, then the latest
     /// decisions (with the coordinator's reason).
     proposals: Vec<ProposalView>,
+    /// The yearly review entries, a row per year of the contract.
+    reviews: super::reviews::ActionYears,
     /// Not used on the fiche (the list page re-shows a refused refusal).
     refused_for: i64,
     reason: String,
@@ -551,6 +560,7 @@ pub(super) async fn page(
         })
         .map(|p| super::proposals::view(p, String::new()))
         .collect();
+    let reviews = super::reviews::action_years(st, tc, &c, &a).await?;
     let follow_ups = crate::storage::participation::follow_ups_for_action(&st.db, a.id).await?;
     let ideas = crate::storage::participation::published_ideas_for_action(&st.db, a.id).await?;
     let diagnosis = crate::storage::diagnosis::findings_for_action(&st.db, a.id)
@@ -633,6 +643,7 @@ pub(super) async fn page(
             follow_ups,
             ideas,
             proposals,
+            reviews,
             refused_for: 0,
             reason: String::new(),
             indicator_action: format!(

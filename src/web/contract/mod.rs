@@ -3,6 +3,7 @@
 //! and the public, printable pages of a contract and of an action.
 
 pub mod api;
+pub mod appraisal;
 pub mod charts;
 mod reports;
 pub mod documents;
@@ -10,6 +11,7 @@ pub mod fiche;
 pub mod list;
 pub mod partners;
 pub mod proposals;
+pub mod reviews;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -114,6 +116,8 @@ pub fn routes(r: Routes) -> Routes {
     let r = documents::routes(r);
     let r = proposals::routes(r);
     let r = reports::routes(r);
+    let r = reviews::routes(r);
+    let r = appraisal::routes(r);
     api::routes(r)
 }
 
