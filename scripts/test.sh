@@ -43,6 +43,14 @@ if ! python3 -c 'import openpyxl' 2>/dev/null; then
     || python3 -m pip install --quiet --break-system-packages openpyxl
 fi
 
+# Reports (tests/it/report_formats.rs, tests/report_read.py) are read back
+# by python-docx (DOCX) and odfpy (ODT), at pinned versions.
+if ! python3 -c 'import docx, odf' 2>/dev/null; then
+  echo "== pip install python-docx odfpy"
+  python3 -m pip install --quiet python-docx==1.2.0 odfpy==1.4.1 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages python-docx==1.2.0 odfpy==1.4.1
+fi
+
 # The diagnosis' accessibility scores are checked against PySAL's `access`
 # package (tests/pysal_e2sfca.py, tests/it/diagnosis_pysal.rs); it brings
 # pandas and geopandas.

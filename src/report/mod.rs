@@ -4,7 +4,12 @@
 //! A4), DOCX, ODT or XLSX.
 
 pub mod document;
+pub mod docx;
+pub mod html;
+pub mod odt;
+pub mod png;
 pub mod review;
+pub mod xlsx;
 
 pub use document::{Block, Cell, Chart, Document, Table};
 
@@ -44,6 +49,95 @@ impl Format {
             Format::Odt => "application/vnd.oasis.opendocument.text",
             Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         }
+    }
+}
+
+/// Why a report could not be rendered. Every format's failure is an
+/// internal error for the web layer: the document itself is always valid.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("graphique SVG illisible : {0}")]
+    Svg(String),
+    #[error("graphique de taille impossible ({0} × {1} px)")]
+    ImageSize(u32, u32),
+    #[error("encodage PNG : {0}")]
+    Png(String),
+    #[error("page HTML : {0}")]
+    Html(#[from] askama::Error),
+    #[error("fichier DOCX : {0}")]
+    Docx(String),
+    #[error("archive ODT : {0}")]
+    Zip(#[from] zip::result::ZipError),
+    #[error("classeur XLSX : {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The document in the given format.
+pub fn render(doc: &Document, format: Format) -> Result<Vec<u8>, RenderError> {
+    match format {
+        Format::Html => html::render(doc).map(String::into_bytes),
+        Format::Docx => docx::render(doc),
+        Format::Odt => odt::render(doc),
+        Format::Xlsx => xlsx::render(doc),
+    }
+}
+
+/// A table's rows cut or padded to its width (the header's, or the longest
+/// row's when there is no header), so every format draws a rectangle.
+pub(crate) fn table_grid(t: &Table) -> (usize, Vec<Vec<&Cell>>) {
+    const EMPTY: &Cell = &Cell::Empty;
+    let width = if t.header.is_empty() {
+        t.rows.iter().map(Vec::len).max().unwrap_or(0)
+    } else {
+        t.header.len()
+    };
+    let rows = t
+        .rows
+        .iter()
+        .map(|r| (0..width).map(|i| r.get(i).unwrap_or(EMPTY)).collect())
+        .collect();
+    (width, rows)
+}
+
+impl Cell {
+    /// Numbers are right-aligned in tables.
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            Cell::Int(_) | Cell::Number(_) | Cell::Euros(_) | Cell::Percent(_)
+        )
+    }
+}
+
+/// A field's label without a trailing colon (the formats add « : »), and
+/// its text or « non renseigné ».
+pub(crate) fn field_parts<'a>(label: &'a str, text: &'a str) -> (&'a str, &'a str) {
+    let label = label.trim_end().trim_end_matches(':').trim_end();
+    let text = if text.trim().is_empty() {
+        "non renseigné"
+    } else {
+        text
+    };
+    (label, text)
+}
+
+/// Heading levels outside 1..=3 are brought back into it.
+pub(crate) fn heading_level(level: u8) -> u8 {
+    level.clamp(1, 3)
+}
+
+/// Text without the control characters that XML 1.0 cannot carry (tabs
+/// and line breaks are kept).
+pub(crate) fn xml_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| {
+        (c < ' ' && c != '\t' && c != '\n' && c != '\r') || c == '\u{FFFE}' || c == '\u{FFFF}'
+    };
+    if s.contains(bad) {
+        std::borrow::Cow::Owned(s.chars().filter(|c| !bad(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
     }
 }
 

@@ -36,6 +36,7 @@ mod plan_http;
 mod plan_storage;
 mod region_agenda_http;
 mod region_http;
+mod report_formats;
 mod reviews_http;
 mod schemathesis;
 mod storage;
