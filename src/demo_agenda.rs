@@ -153,6 +153,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
                     skip_holidays: true,
                     access: "walk_in".into(),
                     services: services.into(),
+                    action_id: None,
                 },
             )
             .await
@@ -217,6 +218,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
                 skip_holidays: true,
                 access: "walk_in".into(),
                 services: services.into(),
+                action_id: None,
             },
         )
         .await?;
@@ -266,6 +268,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
                 .into(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
     )
     .await?;
@@ -311,6 +314,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
             description: "Apprendre les gestes qui sauvent : alerter, masser, utiliser un défibrillateur. Ouvert à tous dès 12 ans.".into(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
     )
     .await?;
@@ -351,6 +355,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
             .into(),
         linked_actions: String::new(),
         programme_to_come: true,
+        action_id: None,
     };
     let pro = store::create_event(db, &actor, territory_id, &input).await?;
     input.status = "confirmed".into();
@@ -421,6 +426,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
             description: "Stands, ateliers et échanges pour les 15-25 ans. Le programme sera publié prochainement.".into(),
             linked_actions: String::new(),
             programme_to_come: true,
+            action_id: None,
         },
     )
     .await?;
@@ -472,6 +478,7 @@ async fn load_regional(
             description: String::new(),
             linked_actions: String::new(),
             programme_to_come: true,
+            action_id: None,
         },
         &store::Concerns {
             whole_region: true,
@@ -508,6 +515,7 @@ async fn load_regional(
                 .into(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
         &concerns,
     )
