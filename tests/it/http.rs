@@ -136,6 +136,7 @@ async fn authorization_matrix(backend: Backend) {
             .replace("{message}", "1")
             .replace("{document}", "1")
             .replace("{proposal}", "1")
+            .replace("{date}", "2024-01-01")
             .replace("{id}", "1");
         let path = if spec.path == "/api/v1/communes" || spec.path == "/api/v1/epcis" {
             format!("{path}?q=lens")

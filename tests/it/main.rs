@@ -12,6 +12,7 @@ mod common;
 mod agenda_bugs;
 mod agenda_http;
 mod agenda_storage;
+mod attendance_http;
 mod backup_drill;
 mod care_supply_storage;
 mod cli;
