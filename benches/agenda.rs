@@ -107,6 +107,7 @@ async fn load(app: &TestApp) {
                 skip_holidays: true,
                 access: "walk_in".into(),
                 services: String::new(),
+                action_id: None,
             },
         )
         .await
@@ -126,6 +127,7 @@ async fn load(app: &TestApp) {
                 description: String::new(),
                 linked_actions: String::new(),
                 programme_to_come: false,
+                action_id: None,
             },
         )
         .await

@@ -153,6 +153,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
                     skip_holidays: true,
                     access: "walk_in".into(),
                     services: services.into(),
+                    action_id: None,
                 },
             )
             .await
@@ -217,6 +218,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
                 skip_holidays: true,
                 access: "walk_in".into(),
                 services: services.into(),
+                action_id: None,
             },
         )
         .await?;
@@ -266,6 +268,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
                 .into(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
     )
     .await?;
@@ -311,6 +314,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
             description: "Apprendre les gestes qui sauvent : alerter, masser, utiliser un défibrillateur. Ouvert à tous dès 12 ans.".into(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
     )
     .await?;
@@ -351,6 +355,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
             .into(),
         linked_actions: String::new(),
         programme_to_come: true,
+        action_id: None,
     };
     let pro = store::create_event(db, &actor, territory_id, &input).await?;
     input.status = "confirmed".into();
@@ -421,6 +426,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
             description: "Stands, ateliers et échanges pour les 15-25 ans. Le programme sera publié prochainement.".into(),
             linked_actions: String::new(),
             programme_to_come: true,
+            action_id: None,
         },
     )
     .await?;
@@ -472,6 +478,7 @@ async fn load_regional(
             description: String::new(),
             linked_actions: String::new(),
             programme_to_come: true,
+            action_id: None,
         },
         &store::Concerns {
             whole_region: true,
@@ -508,6 +515,7 @@ async fn load_regional(
                 .into(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
         &concerns,
     )
@@ -536,6 +544,115 @@ async fn load_regional(
             "Arras, Maison régionale des sports, 9 rue Jean Bodel",
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// Link the demo's drop-ins and a workshop to the fiche actions of the demo
+/// contract (loaded after the agenda), and record the attendance of the
+/// drop-in sessions already held, so that the links and the counts show on
+/// first start.
+pub async fn link_actions(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Result<()> {
+    use crate::domain::agenda::attendance::{held_occurrence, AttendanceInput};
+    let actor = Actor::system("maillage demo");
+    let actions = store::action_choices(db, territory_id).await?;
+    let find = |prefix: &str| {
+        actions
+            .iter()
+            .find(|a| a.title.starts_with(prefix))
+            .map(|a| a.id)
+    };
+    let (mediation, nutrition) = (find("Médiateurs santé"), find("Ateliers nutrition"));
+    let places: std::collections::HashMap<i64, store::Place> = store::list_places(db, territory_id)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let exceptions = store::exceptions(db, territory_id).await?;
+    for s in store::list_series(db, territory_id).await? {
+        let Ok(schedule) = s.schedule() else {
+            continue;
+        };
+        if mediation.is_some() {
+            let input = SeriesInput {
+                title: s.title.clone(),
+                mediators: s.mediators.clone(),
+                place_id: s.place_id,
+                first_date: schedule.first_date(),
+                end_date: s.end_date.as_deref().and_then(store::parse_date),
+                start_time: schedule.start_time,
+                end_time: schedule.end_time,
+                rrule: s.rrule.clone(),
+                skip_holidays: s.skip_holidays,
+                access: s.access.clone(),
+                services: s.services.clone(),
+                action_id: mediation,
+            };
+            store::update_series(db, &actor, territory_id, s.id, s.version, &input).await?;
+        }
+        // The sessions held in the last four weeks, counted.
+        let exc: Vec<Exception> = exceptions
+            .iter()
+            .filter(|(sid, _)| *sid == s.id)
+            .map(|(_, e)| e.clone())
+            .collect();
+        for (i, day) in (1..=28).map(|n| today - Duration::days(n)).enumerate() {
+            let Ok(o) = held_occurrence(&schedule, &exc, day, today) else {
+                continue;
+            };
+            let Some(place) = places.get(&o.place_id.unwrap_or(s.place_id)) else {
+                continue;
+            };
+            let received = 6 + (day.ordinal() % 7) as i64;
+            let counted = i % 2 == 0;
+            let women = received / 2 + 1;
+            let input = AttendanceInput {
+                received,
+                women: counted.then_some(women),
+                men: counted.then_some(received - women),
+                age_under_26: counted.then_some(1),
+                age_26_59: counted.then_some(received - 3),
+                age_60_plus: counted.then_some(2),
+                qpv_residents: Some(received * 2 / 3),
+                first_visits: Some(2),
+                note: String::new(),
+            };
+            store::save_attendance(
+                db,
+                &actor,
+                territory_id,
+                s.id,
+                day,
+                &place.insee_code,
+                0,
+                &input,
+            )
+            .await?;
+        }
+    }
+    for e in store::list_events(db, territory_id).await? {
+        let action_id = if e.title.starts_with("Atelier « Bien manger") {
+            nutrition
+        } else if e.title.starts_with("Journée santé et contrat de ville") {
+            mediation
+        } else {
+            None
+        };
+        if action_id.is_none() {
+            continue;
+        }
+        let input = EventInput {
+            title: e.title.clone(),
+            kind: e.kind.clone(),
+            status: e.status.clone(),
+            organiser: e.organiser.clone(),
+            themes: e.themes.clone(),
+            description: e.description.clone(),
+            linked_actions: e.linked_actions.clone(),
+            programme_to_come: e.programme_to_come,
+            action_id,
+        };
+        store::update_event(db, &actor, territory_id, e.id, e.version, &input).await?;
     }
     Ok(())
 }

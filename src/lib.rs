@@ -17,6 +17,7 @@ pub mod diagnosis;
 pub mod directory;
 pub mod domain;
 pub mod evaluation;
+pub mod demo_evaluation;
 pub mod import;
 pub mod jobs;
 pub mod mail;

@@ -17,10 +17,14 @@ use crate::domain::agenda::recurrence::{Exception, ExceptionKind, Schedule, Sche
 use crate::domain::Invalid;
 use crate::{audit, db_run};
 
+mod attendance;
 mod events;
+mod links;
 mod regional;
 mod series;
+pub use attendance::*;
 pub use events::*;
+pub use links::*;
 pub use regional::*;
 pub use series::*;
 

@@ -49,6 +49,7 @@ async fn event_with_session(app: &TestApp, capacity: Option<i64>, audience: &str
             description: "Cuisiner simple.".into(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
     )
     .await
@@ -416,6 +417,7 @@ async fn edit_and_end(backend: Backend) {
             skip_holidays: false,
             access: "walk_in".into(),
             services: String::new(),
+            action_id: None,
         },
     )
     .await

@@ -84,6 +84,7 @@ async fn seed_000(app: &TestApp) -> Vec<i64> {
                 skip_holidays: true,
                 access: "walk_in".into(),
                 services: "Écoute, conseils, accompagnement administratif".into(),
+                action_id: None,
             },
         )
         .await

@@ -73,6 +73,7 @@ fn series_input(place_id: i64) -> SeriesInput {
         skip_holidays: true,
         access: "walk_in".into(),
         services: "Ouverture de droits, complémentaire santé".into(),
+        action_id: None,
     }
 }
 
@@ -206,6 +207,7 @@ async fn event_with_session(db: &Db, tid: i64, place: i64, capacity: Option<i64>
             description: "Cuisiner simple et équilibré.".into(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
     )
     .await
@@ -433,6 +435,7 @@ async fn agenda_filters_run_in_sql(backend: Backend) {
                 description: String::new(),
                 linked_actions: String::new(),
                 programme_to_come: false,
+                action_id: None,
             },
         )
         .await

@@ -96,6 +96,29 @@ async fn demo_pages_have_content(backend: Backend) {
         perm.contains("déplacée : "),
         "a moved date, with its new place"
     );
+    // Issue 12: the drop-ins carry out the mediators' fiche action, and the
+    // sessions already held have their attendance.
+    assert!(
+        perm.contains("Cette permanence met en œuvre la fiche action"),
+        "drop-ins linked to their fiche action"
+    );
+    let lens = maillage::storage::territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let today = maillage::web::agenda::today_paris();
+    let totals = maillage::storage::agenda::totals_by_commune(
+        &app.db,
+        lens.id,
+        today - chrono::Duration::weeks(5),
+        today,
+    )
+    .await
+    .unwrap();
+    assert!(
+        totals.len() >= 3 && totals.iter().all(|(_, _, n, r)| *n > 0 && *r > 0),
+        "attendance recorded in several communes: {totals:?}"
+    );
 
     let agenda = ok_page(&c, &app.url(&format!("{t}/agenda"))).await;
     for title in [

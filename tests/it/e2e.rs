@@ -166,6 +166,7 @@ async fn seed_agenda(app: &TestApp) -> i64 {
         skip_holidays: true,
         access: "walk_in".into(),
         services: "Écoute, conseils, accompagnement".into(),
+        action_id: None,
     };
     // The series starts on the next Monday the rule gives.
     agenda::create_series(&app.db, &actor, tid, &series)
@@ -180,6 +181,7 @@ async fn seed_agenda(app: &TestApp) -> i64 {
         description: "Un atelier pour les plus de 60 ans.".into(),
         linked_actions: String::new(),
         programme_to_come: false,
+        action_id: None,
     };
     let event = agenda::create_event(&app.db, &actor, tid, &event)
         .await
@@ -219,6 +221,7 @@ async fn seed_regional(app: &TestApp) -> i64 {
             description: "Le matin pour les professionnels de santé, l’après-midi pour les élus et les coordinateurs.".into(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
         &Concerns {
             whole_region: false,

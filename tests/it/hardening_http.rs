@@ -351,6 +351,7 @@ async fn event_session(app: &TestApp, title: &str) -> (i64, i64) {
             description: String::new(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
     )
     .await
@@ -752,6 +753,7 @@ async fn api_contract() {
             skip_holidays: true,
             access: "walk_in".into(),
             services: String::new(),
+            action_id: None,
         },
     )
     .await

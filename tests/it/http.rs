@@ -137,6 +137,7 @@ async fn authorization_matrix(backend: Backend) {
             .replace("{document}", "1")
             .replace("{proposal}", "1")
             .replace("{year}", "2025")
+            .replace("{date}", "2024-01-01")
             .replace("{id}", "1");
         let path = if spec.path == "/api/v1/communes" || spec.path == "/api/v1/epcis" {
             format!("{path}?q=lens")

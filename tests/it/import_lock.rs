@@ -56,6 +56,7 @@ async fn registrations_during_an_import(backend: Backend) {
             description: String::new(),
             linked_actions: String::new(),
             programme_to_come: false,
+            action_id: None,
         },
     )
     .await

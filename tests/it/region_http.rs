@@ -828,6 +828,7 @@ async fn dropins_held_are_this_years_past_dates(backend: Backend) {
             skip_holidays: false,
             access: "walk_in".into(),
             services: String::new(),
+            action_id: None,
         },
     )
     .await

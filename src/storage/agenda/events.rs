@@ -20,6 +20,8 @@ pub struct Event {
     pub linked_actions: String,
     pub programme_to_come: bool,
     pub version: i64,
+    /// The fiche action the event carries out, if any (a territory's).
+    pub action_id: Option<i64>,
 }
 
 impl Event {
@@ -42,11 +44,13 @@ pub struct EventInput {
     pub description: String,
     pub linked_actions: String,
     pub programme_to_come: bool,
+    /// The fiche action carried out (checked against the territory).
+    pub action_id: Option<i64>,
 }
 
 pub(super) const EVENT_COLS: &str =
     "id, territory_id, title, kind, status, organiser, themes, description, \
-    linked_actions, programme_to_come, version";
+    linked_actions, programme_to_come, version, action_id";
 
 pub async fn create_event(
     db: &Db,
@@ -54,9 +58,10 @@ pub async fn create_event(
     territory_id: i64,
     e: &EventInput,
 ) -> DbResult<Event> {
+    check_action(db, territory_id, e.action_id).await?;
     let sql = format!(
         "INSERT INTO events (territory_id, title, kind, status, organiser, themes, description, linked_actions, \
-         programme_to_come, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+         programme_to_come, created_at, updated_at, action_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) \
          RETURNING {EVENT_COLS}"
     );
     Ok(db_run!(db, pool => {
@@ -72,6 +77,7 @@ pub async fn create_event(
             .bind(&e.linked_actions)
             .bind(e.programme_to_come)
             .bind(Utc::now())
+            .bind(e.action_id)
             .fetch_one(&mut *tx)
             .await?;
         audit!(tx, actor, Some(territory_id), "event", row.id, "create", format!("Événement « {} »", row.title))?;
@@ -88,9 +94,10 @@ pub async fn update_event(
     expected_version: i64,
     e: &EventInput,
 ) -> DbResult<Event> {
+    check_action(db, territory_id, e.action_id).await?;
     let sql = format!(
         "UPDATE events SET title = $1, kind = $2, status = $3, organiser = $4, themes = $5, description = $6, \
-         linked_actions = $7, programme_to_come = $8, version = version + 1, updated_at = $9 \
+         linked_actions = $7, programme_to_come = $8, version = version + 1, updated_at = $9, action_id = $13 \
          WHERE id = $10 AND territory_id = $11 AND version = $12 RETURNING {EVENT_COLS}"
     );
     let row = db_run!(db, pool => {
@@ -108,6 +115,7 @@ pub async fn update_event(
             .bind(id)
             .bind(territory_id)
             .bind(expected_version)
+            .bind(e.action_id)
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(r) = &row {

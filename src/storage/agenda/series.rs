@@ -25,6 +25,8 @@ pub struct Series {
     pub access: String,
     pub services: String,
     pub version: i64,
+    /// The fiche action the series carries out, if any (a territory's).
+    pub action_id: Option<i64>,
 }
 
 /// A series as typed, parsed and validated.
@@ -41,6 +43,8 @@ pub struct SeriesInput {
     pub skip_holidays: bool,
     pub access: String,
     pub services: String,
+    /// The fiche action carried out (checked against the territory).
+    pub action_id: Option<i64>,
 }
 
 impl SeriesInput {
@@ -73,7 +77,7 @@ impl Series {
 
 pub(super) const SERIES_COLS: &str =
     "id, territory_id, title, mediators, place_id, first_date, end_date, \
-    start_time, end_time, rrule, skip_holidays, access, services, version";
+    start_time, end_time, rrule, skip_holidays, access, services, version, action_id";
 
 pub(super) async fn check_place(db: &Db, territory_id: i64, place_id: i64) -> DbResult<()> {
     match get_place(db, territory_id, place_id).await {
@@ -93,11 +97,12 @@ pub async fn create_series(
         .schedule()
         .map_err(|e| DbError::Other(anyhow::anyhow!(e)))?;
     check_place(db, territory_id, s.place_id).await?;
+    check_action(db, territory_id, s.action_id).await?;
     let now = Utc::now();
     let sql = format!(
         "INSERT INTO dropin_series (territory_id, title, mediators, place_id, first_date, end_date, start_time, \
-         end_time, rrule, skip_holidays, access, services, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING {SERIES_COLS}"
+         end_time, rrule, skip_holidays, access, services, created_at, updated_at, action_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING {SERIES_COLS}"
     );
     Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -115,6 +120,7 @@ pub async fn create_series(
             .bind(&s.access)
             .bind(&s.services)
             .bind(now)
+            .bind(s.action_id)
             .fetch_one(&mut *tx)
             .await?;
         audit!(tx, actor, Some(territory_id), "dropin_series", row.id, "create",
@@ -136,10 +142,11 @@ pub async fn update_series(
         .schedule()
         .map_err(|e| DbError::Other(anyhow::anyhow!(e)))?;
     check_place(db, territory_id, s.place_id).await?;
+    check_action(db, territory_id, s.action_id).await?;
     let sql = format!(
         "UPDATE dropin_series SET title = $1, mediators = $2, place_id = $3, first_date = $4, end_date = $5, \
          start_time = $6, end_time = $7, rrule = $8, skip_holidays = $9, access = $10, services = $11, \
-         version = version + 1, updated_at = $12 \
+         version = version + 1, updated_at = $12, action_id = $16 \
          WHERE id = $13 AND territory_id = $14 AND version = $15 RETURNING {SERIES_COLS}"
     );
     let row = db_run!(db, pool => {
@@ -160,6 +167,7 @@ pub async fn update_series(
             .bind(id)
             .bind(territory_id)
             .bind(expected_version)
+            .bind(s.action_id)
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(r) = &row {

@@ -24,8 +24,8 @@ use crate::domain::agenda::recurrence::{
 use crate::domain::dates;
 use crate::domain::text::bounded;
 use crate::storage::agenda::{
-    self as store, parse_date, parse_time, Event, EventInput, NewPlace, Place, RegisterError,
-    Registration, Series, SeriesInput, SessionInput,
+    self as store, parse_date, parse_time, ActionChoice, Event, EventInput, NewPlace, Place,
+    RegisterError, Registration, Series, SeriesInput, SessionInput,
 };
 use crate::storage::territories;
 use crate::storage::DbError;
@@ -35,9 +35,11 @@ use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::AppState;
 use crate::web::{flash, form};
 
+pub mod attendance;
 mod events;
 mod registrations;
 mod series;
+pub use attendance::*;
 pub use events::*;
 pub use registrations::*;
 pub use series::*;
@@ -77,6 +79,8 @@ struct HomePage {
     slug: String,
     csrf: String,
     can_edit: bool,
+    /// Attendance pages: those who edit, and regional staff (reading).
+    sees_attendance: bool,
     places: Vec<Place>,
     series: Vec<SeriesLine>,
     events: Vec<EventLine>,
@@ -162,6 +166,11 @@ async fn home_page(
             .role
             .is_some_and(|r| r >= crate::domain::roles::Role::Partner)
             || tc.user.is_admin(),
+        sees_attendance: tc
+            .role
+            .is_some_and(|r| r >= crate::domain::roles::Role::Partner)
+            || tc.user.is_admin()
+            || tc.user.reads_everything(),
         places: store::list_places(&st.db, t.id).await?,
         series,
         events,

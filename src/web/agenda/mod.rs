@@ -147,6 +147,27 @@ pub fn routes(r: Routes) -> Routes {
             partner,
             admin::exception_save,
         )
+        // Attendance: partners and coordinators record, regional staff read.
+        .get(
+            "/admin/t/{territory}/permanences/{id}/frequentation",
+            partner,
+            admin::attendance_list,
+        )
+        .get(
+            "/admin/t/{territory}/permanences/{id}/frequentation/{date}",
+            partner,
+            admin::attendance_edit,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}/frequentation/{date}",
+            partner,
+            admin::attendance_save,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}/frequentation/{date}/supprimer",
+            partner,
+            admin::attendance_delete,
+        )
         .get(
             "/admin/t/{territory}/evenements/nouveau",
             partner,
@@ -342,6 +363,58 @@ pub fn parse_place_choice(
                 errors.push("place_id", "Choisissez un lieu de la liste.");
             }
             p
+        }
+    }
+}
+
+/// The « Fiche action » choices of a series or event form: the territory's
+/// actions grouped by contract (an `<optgroup>` each when there are
+/// several), as (value, label).
+pub struct ActionGroup {
+    pub contract: String,
+    pub actions: Vec<(String, String)>,
+}
+
+pub fn action_groups(choices: &[store::ActionChoice]) -> Vec<ActionGroup> {
+    let mut groups: Vec<(i64, ActionGroup)> = Vec::new();
+    for a in choices {
+        let entry = (a.id.to_string(), a.label());
+        match groups.iter_mut().find(|(c, _)| *c == a.contract_id) {
+            Some((_, g)) => g.actions.push(entry),
+            None => groups.push((
+                a.contract_id,
+                ActionGroup {
+                    contract: a.contract_title.clone(),
+                    actions: vec![entry],
+                },
+            )),
+        }
+    }
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+/// The fiche action chosen in a series or event form: empty for none, else
+/// one of the territory's (another territory's, from a forged form, is an
+/// error on the field).
+pub fn parse_action_choice(
+    raw: &str,
+    choices: &[store::ActionChoice],
+    errors: &mut crate::web::pages::FormErrors,
+) -> Option<i64> {
+    match raw.trim() {
+        "" => None,
+        a => {
+            let a = a
+                .parse::<i64>()
+                .ok()
+                .filter(|a| choices.iter().any(|x| x.id == *a));
+            if a.is_none() {
+                errors.push(
+                    "action_id",
+                    "Choisissez une fiche action du territoire dans la liste.",
+                );
+            }
+            a
         }
     }
 }

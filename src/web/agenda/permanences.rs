@@ -22,6 +22,7 @@ use super::{opt_date, series_world, today_paris, SeriesWorld};
 use crate::domain::agenda::event::Access;
 use crate::domain::agenda::recurrence::{self, OccurrenceStatus};
 use crate::domain::dates;
+use crate::storage::agenda::ActionChoice;
 use crate::storage::communes::Commune;
 use crate::storage::territories::Territory;
 use crate::web::error::AppError;
@@ -63,6 +64,8 @@ pub struct SeriesCard {
     pub changes: Vec<CardDate>,
     /// « Dernière permanence le 30/06/2027 » when the series ends soon.
     pub ending: String,
+    /// The fiche action carried out: (code, « 1.2.3 — Titre »).
+    pub action: Option<(String, String)>,
 }
 
 /// One place, with the series held there.
@@ -174,6 +177,7 @@ fn access_label(access: &str) -> String {
 /// The place cards of a territory's drop-ins, per commune, from `today`.
 pub fn place_cards(
     world: &SeriesWorld,
+    actions: &[ActionChoice],
     today: NaiveDate,
     commune: Option<&str>,
 ) -> Vec<CommuneCards> {
@@ -259,6 +263,10 @@ pub fn place_cards(
             next,
             changes,
             ending,
+            action: s
+                .action_id
+                .and_then(|a| actions.iter().find(|x| x.id == a))
+                .map(|a| (a.code.clone(), a.label())),
         });
     }
     let mut communes: BTreeMap<(String, String), Vec<PlaceCard>> = BTreeMap::new();
@@ -374,7 +382,10 @@ pub async fn permanences(
     let mut planning: BTreeMap<String, PlanningGroup> = BTreeMap::new();
     let mut cards = Vec::new();
     match vue {
-        "lieux" => cards = place_cards(&world, today, commune_f),
+        "lieux" => {
+            let actions = crate::storage::agenda::action_choices(&st.db, t.id).await?;
+            cards = place_cards(&world, &actions, today, commune_f)
+        }
         "mois" => {
             for r in world.occurrences(from, to, commune_f) {
                 let key = format!("{}|{}", r.place.commune_name, r.place.insee_code);

@@ -495,6 +495,9 @@ struct EventPage {
     registrable: bool,
     /// Some session is for professionals only: the form asks to confirm.
     any_professional: bool,
+    /// The fiche action carried out: (« Cet atelier », its public page,
+    /// « 1.2.3 — Titre »).
+    action: Option<(&'static str, String, String)>,
 }
 
 /// `</script>` cannot close the block: `<`, `>` and `&` are written as JSON
@@ -640,6 +643,20 @@ pub async fn event_page_response(
         ),
     };
     let regional = matches!(home, EventHome::Region);
+    let action = match (&home, e.action_id) {
+        (EventHome::Territory(t), Some(a)) => {
+            store::action_choice(&st.db, t.id, a).await?.map(|a| {
+                let subject = if e.kind == "workshop" {
+                    "Cet atelier"
+                } else {
+                    "Cet événement"
+                };
+                let href = format!("/t/{}/actions/{}", t.slug, url_encode(&a.code));
+                (subject, href, a.label())
+            })
+        }
+        _ => None,
+    };
     let url = format!("{}{path}", st.config.public_url.trim_end_matches('/'));
     let json_ld = json_for_script(&event_json_ld(&e, &sessions, &places, &url));
     let views = store::view_count(&st.db, e.id).await?;
@@ -694,6 +711,7 @@ pub async fn event_page_response(
         errors,
         registrable,
         any_professional,
+        action,
         e,
     };
     Ok((status, render(&page)).into_response())

@@ -233,6 +233,7 @@ impl RegionalForm {
             description: self.description.clone(),
             linked_actions: String::new(),
             programme_to_come: self.programme_to_come.clone(),
+            action_id: String::new(),
             version: self.version.clone(),
         }
     }
@@ -253,7 +254,7 @@ impl RegionalForm {
     }
 
     fn parse(&self, known: &BTreeSet<i64>) -> Result<(store::EventInput, Concerns), FormErrors> {
-        let parsed = self.event().parse();
+        let parsed = self.event().parse(&[]);
         let mut errors = match &parsed {
             Ok(_) => FormErrors::default(),
             Err(e) => e.clone(),

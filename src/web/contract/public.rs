@@ -105,6 +105,8 @@ pub(super) struct ActionPage {
     pub(super) follow_ups: Vec<crate::storage::participation::Decision>,
     /// Published ideas of inhabitants that led to the action.
     pub(super) ideas: Vec<crate::storage::participation::Idea>,
+    /// Drop-in series and events that carry out the action.
+    pub(super) agenda: crate::storage::agenda::LinkedToAction,
     pub(super) updated: String,
 }
 
@@ -236,6 +238,7 @@ pub(super) async fn public_action(
         documents,
         follow_ups,
         ideas,
+        agenda: crate::storage::agenda::linked_to_action(&st.db, t.id, a.id).await?,
         updated: crate::domain::dates::paris_date(a.updated_at),
         c,
         a,

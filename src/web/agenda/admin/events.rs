@@ -22,6 +22,9 @@ pub struct EventForm {
     pub(crate) linked_actions: String,
     #[serde(default)]
     pub(crate) programme_to_come: Option<String>,
+    /// The fiche action carried out (an id, or empty).
+    #[serde(default)]
+    pub(crate) action_id: String,
     #[serde(default)]
     pub(crate) version: String,
 }
@@ -37,10 +40,13 @@ impl EventForm {
             description: e.description.clone(),
             linked_actions: e.linked_actions.clone(),
             programme_to_come: e.programme_to_come.then(|| "oui".into()),
+            action_id: e.action_id.map(|a| a.to_string()).unwrap_or_default(),
             version: e.version.to_string(),
         }
     }
-    pub(crate) fn parse(&self) -> Result<EventInput, FormErrors> {
+    /// The event typed; `actions`: the fiche actions it may carry out (none
+    /// for a regional event).
+    pub(crate) fn parse(&self, actions: &[ActionChoice]) -> Result<EventInput, FormErrors> {
         let mut errors = FormErrors::default();
         if self.title.trim().is_empty() {
             errors.push("title", "Indiquez un titre.");
@@ -62,6 +68,7 @@ impl EventForm {
         if EventStatus::parse(&self.status).is_none() {
             errors.push("status", "Choisissez le statut.");
         }
+        let action_id = super::super::parse_action_choice(&self.action_id, actions, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -80,6 +87,7 @@ impl EventForm {
             description: self.description.trim().to_owned(),
             linked_actions: self.linked_actions.trim().to_owned(),
             programme_to_come: self.programme_to_come.is_some(),
+            action_id,
         })
     }
 }
@@ -159,6 +167,8 @@ pub(super) struct EventPage {
     pub(super) session_errors: FormErrors,
     /// After a stale save: the stored version.
     pub(super) stored: Option<EventForm>,
+    pub(super) action_groups: Vec<super::super::ActionGroup>,
+    pub(super) action_hint: &'static str,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -222,6 +232,8 @@ pub(super) async fn event_page(
         },
         session_errors,
         stored: None,
+        action_groups: super::super::action_groups(&store::action_choices(&st.db, t.id).await?),
+        action_hint: "cet événement",
     })
 }
 
@@ -257,9 +269,10 @@ pub async fn event_create(
     Form(form): Form<EventForm>,
 ) -> Result<Response, AppError> {
     let t = &tc.territory;
+    let actions = store::action_choices(&st.db, t.id).await?;
     form::submit(
         form,
-        EventForm::parse,
+        |f| f.parse(&actions),
         async |input| Ok(store::create_event(&st.db, &tc.user.actor(), t.id, &input).await?),
         form::UNVERSIONED,
         |e| {
@@ -314,9 +327,10 @@ pub async fn event_update(
         .await
         .map_err(not_found)?;
     let version = form::version(&form.version);
+    let actions = store::action_choices(&st.db, t.id).await?;
     form::submit(
         form,
-        EventForm::parse,
+        |f| f.parse(&actions),
         async |input| {
             let actor = tc.user.actor();
             Ok(store::update_event(&st.db, &actor, t.id, id, version, &input).await?)

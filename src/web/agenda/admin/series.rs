@@ -52,6 +52,9 @@ pub struct SeriesForm {
     pub(super) access: String,
     #[serde(default)]
     pub(super) services: String,
+    /// The fiche action carried out (an id, or empty).
+    #[serde(default)]
+    pub(super) action_id: String,
     #[serde(default)]
     pub(super) version: String,
     /// A place created from the series form, without leaving it.
@@ -92,6 +95,7 @@ impl SeriesForm {
             skip_holidays: s.skip_holidays.then(|| "oui".into()),
             access: s.access.clone(),
             services: s.services.clone(),
+            action_id: s.action_id.map(|a| a.to_string()).unwrap_or_default(),
             version: s.version.to_string(),
             ..Default::default()
         }
@@ -131,6 +135,7 @@ impl SeriesForm {
     pub(super) fn parse(
         &self,
         places: &[Place],
+        actions: &[ActionChoice],
     ) -> (Option<SeriesInput>, FormErrors, (String, String)) {
         let mut errors = FormErrors::default();
         let title = self.title.trim();
@@ -201,6 +206,7 @@ impl SeriesForm {
                 String::new()
             }
         };
+        let action_id = super::super::parse_action_choice(&self.action_id, actions, &mut errors);
         let access = if Walk::parse(&self.access).is_some() {
             self.access.clone()
         } else {
@@ -221,6 +227,7 @@ impl SeriesForm {
                     skip_holidays: self.skip_holidays.is_some(),
                     access,
                     services: self.services.trim().to_owned(),
+                    action_id,
                 };
                 match input.schedule() {
                     Ok(s) => {
@@ -299,6 +306,10 @@ pub(super) struct SeriesPage {
     pub(super) exc_errors: FormErrors,
     /// Said once after an inline place was created.
     pub(super) notice: String,
+    pub(super) action_groups: Vec<super::super::ActionGroup>,
+    pub(super) action_hint: &'static str,
+    /// « Dernière fréquentation saisie : … » (an existing series).
+    pub(super) last_attendance: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -314,7 +325,18 @@ pub(super) async fn series_page(
 ) -> Result<SeriesPage, AppError> {
     let t = &tc.territory;
     let mut occurrences = Vec::new();
+    let mut last_attendance = String::new();
     if let Some(id) = id {
+        last_attendance = match store::latest_attendance(&st.db, t.id, id).await? {
+            Some(a) => format!(
+                "{} le {}",
+                super::attendance::people(a.received),
+                a.held_on()
+                    .map(dates::long_date_with_weekday)
+                    .unwrap_or_default()
+            ),
+            None => "aucune".into(),
+        };
         let s = store::get_series(&st.db, t.id, id)
             .await
             .map_err(not_found)?;
@@ -402,6 +424,9 @@ pub(super) async fn series_page(
         occurrences,
         exc_errors,
         notice: String::new(),
+        action_groups: super::super::action_groups(&store::action_choices(&st.db, t.id).await?),
+        action_hint: "cette permanence",
+        last_attendance,
     })
 }
 
@@ -550,8 +575,9 @@ pub async fn series_create(
         return Ok(r);
     }
     let places = store::list_places(&st.db, t.id).await?;
+    let actions = store::action_choices(&st.db, t.id).await?;
     // Parsed ahead: the rule in words is shown with the form either way.
-    let (input, errors, rule) = form.parse(&places);
+    let (input, errors, rule) = form.parse(&places, &actions);
     form::submit(
         form,
         |_| input.ok_or(errors),
@@ -624,8 +650,9 @@ pub async fn series_update(
         return Ok(r);
     }
     let places = store::list_places(&st.db, t.id).await?;
+    let actions = store::action_choices(&st.db, t.id).await?;
     // Parsed ahead: the rule in words is shown with the form either way.
-    let (input, errors, rule) = form.parse(&places);
+    let (input, errors, rule) = form.parse(&places, &actions);
     let version = form::version(&form.version);
     form::submit(
         form,
