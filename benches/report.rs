@@ -275,7 +275,10 @@ async fn computed_indicators(app: &TestApp, backend: Backend) {
     let facts = maillage::evaluation::Facts::load(db, c.territory_id, today)
         .await
         .unwrap();
-    println!("  of which reading the territory's facts: {:?}", t.elapsed());
+    println!(
+        "  of which reading the territory's facts: {:?}",
+        t.elapsed()
+    );
     drop(facts);
 }
 

@@ -155,7 +155,12 @@ enum Command {
         #[arg(long, value_name = "ID")]
         contract: i64,
         /// Année du bilan, dans la période du contrat
-        #[arg(long, value_name = "AAAA", required_unless_present = "evaluation", conflicts_with = "evaluation")]
+        #[arg(
+            long,
+            value_name = "AAAA",
+            required_unless_present = "evaluation",
+            conflicts_with = "evaluation"
+        )]
         year: Option<i32>,
         /// L'évaluation de fin de contrat (toutes les années) plutôt qu'un bilan annuel
         #[arg(long)]

@@ -37,8 +37,14 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
     // Steering committees held: June and December 2025, June 2026.
     let year = today.year();
     for (i, (date, title)) in [
-        (format!("{}-06-12", year - 1), "Comité de pilotage : lancement du plan d'actions"),
-        (format!("{}-12-04", year - 1), "Comité de pilotage : bilan de la première année"),
+        (
+            format!("{}-06-12", year - 1),
+            "Comité de pilotage : lancement du plan d'actions",
+        ),
+        (
+            format!("{}-12-04", year - 1),
+            "Comité de pilotage : bilan de la première année",
+        ),
         (format!("{year}-06-18"), "Comité de pilotage de mi-parcours"),
     ]
     .iter()
@@ -65,8 +71,7 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
             .filter(|(k, _)| !(i == 1 && *k == 2))
             .map(|(_, id)| *id)
             .collect();
-        participation::set_attendance(db, &actor, territory_id, meeting.id, &ids, &present)
-            .await?;
+        participation::set_attendance(db, &actor, territory_id, meeting.id, &ids, &present).await?;
         participation::add_decision(
             db,
             &actor,
@@ -108,8 +113,9 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
             status: "confirmed".into(),
             organiser: "Coordination du CLS".into(),
             themes: "Accès aux soins, Prévention".into(),
-            description: "Stands des partenaires du contrat, dépistages et information sur les droits."
-                .into(),
+            description:
+                "Stands des partenaires du contrat, dépistages et information sur les droits."
+                    .into(),
             linked_actions: String::new(),
             programme_to_come: false,
             action_id: None,
@@ -155,7 +161,11 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
         store::mark_attendance(db, &actor, territory_id, *id, k % 4 != 3).await?;
     }
     let held = NaiveDate::from_ymd_opt(year, 4, 15).unwrap_or(today);
-    let held = if held < today { held } else { today - chrono::Duration::days(30) };
+    let held = if held < today {
+        held
+    } else {
+        today - chrono::Duration::days(30)
+    };
     let start = Paris
         .from_local_datetime(&held.and_hms_opt(9, 30, 0).unwrap_or_default())
         .earliest()
@@ -183,8 +193,22 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
         .find(|a| a.title.starts_with("Médiateurs"))
         .map(|a| a.id);
     let computed = [
-        (mediation, "Permanences de médiation tenues", "dropin_sessions", "", "", ""),
-        (mediation, "Personnes reçues en permanence", "dropin_people", "", "300", ""),
+        (
+            mediation,
+            "Permanences de médiation tenues",
+            "dropin_sessions",
+            "",
+            "",
+            "",
+        ),
+        (
+            mediation,
+            "Personnes reçues en permanence",
+            "dropin_people",
+            "",
+            "300",
+            "",
+        ),
         (
             None,
             "Présence au comité de pilotage",
@@ -193,8 +217,22 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
             "80",
             &*format!("body:{}", copil.id),
         ),
-        (None, "Réponses aux questionnaires", "questionnaire_answers", "", "", ""),
-        (None, "Personnes présentes aux événements", "people_present", "", "", ""),
+        (
+            None,
+            "Réponses aux questionnaires",
+            "questionnaire_answers",
+            "",
+            "",
+            "",
+        ),
+        (
+            None,
+            "Personnes présentes aux événements",
+            "people_present",
+            "",
+            "",
+            "",
+        ),
     ];
     for (action, label, source, unit, target, source_ref) in computed {
         let raw = IndicatorRaw {

@@ -65,6 +65,7 @@ pub struct Facts {
 
 impl Facts {
     /// Read a territory's facts up to `today` (Europe/Paris).
+    #[allow(clippy::type_complexity)]
     pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> DbResult<Facts> {
         let mut f = Facts::default();
         let series = agenda::list_series(db, territory_id).await?;

@@ -220,10 +220,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, RenderError> {
     }
     docx = docx.add_paragraph(
         Paragraph::new()
-            .add_run(Run::new().add_text(format!(
-                "Données au {}",
-                long_date(doc.generated_on)
-            )))
+            .add_run(Run::new().add_text(format!("Données au {}", long_date(doc.generated_on))))
             .add_run(Run::new().add_break(BreakType::Page)),
     );
 
@@ -292,4 +289,3 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, RenderError> {
         .map_err(|e| RenderError::Docx(e.to_string()))?;
     Ok(out.into_inner())
 }
-

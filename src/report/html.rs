@@ -21,13 +21,22 @@ struct Page<'a> {
 }
 
 enum Item<'a> {
-    Heading { tag: &'static str, text: &'a str },
+    Heading {
+        tag: &'static str,
+        text: &'a str,
+    },
     /// Lines: a line break in the text is kept.
     Paragraph(Vec<&'a str>),
-    Field { label: &'a str, text: Vec<&'a str> },
+    Field {
+        label: &'a str,
+        text: Vec<&'a str>,
+    },
     List(&'a [String]),
     Table(TableView<'a>),
-    Chart { svg: &'a str, caption: &'a str },
+    Chart {
+        svg: &'a str,
+        caption: &'a str,
+    },
 }
 
 struct TableView<'a> {
@@ -62,7 +71,10 @@ fn item(b: &Block) -> Item<'_> {
             // filled cell in it is a number.
             let numeric: Vec<bool> = (0..width)
                 .map(|c| {
-                    let mut filled = rows.iter().map(|r| r[c]).filter(|x| **x != super::Cell::Empty);
+                    let mut filled = rows
+                        .iter()
+                        .map(|r| r[c])
+                        .filter(|x| **x != super::Cell::Empty);
                     let first = filled.next();
                     first.is_some_and(|f| f.is_numeric()) && filled.all(|x| x.is_numeric())
                 })
@@ -119,7 +131,10 @@ mod tests {
         let html = render(&doc(vec![])).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains("<html lang=\"fr\">"));
-        assert!(html.contains("<title>Bilan &#60;2026&#62;</title>") || html.contains("<title>Bilan &lt;2026&gt;</title>"));
+        assert!(
+            html.contains("<title>Bilan &#60;2026&#62;</title>")
+                || html.contains("<title>Bilan &lt;2026&gt;</title>")
+        );
         assert!(html.contains("Données au 2 décembre 2026"));
         assert!(html.contains("@page { size: A4; margin: 18mm; }"));
         assert!(!html.contains("class=\"subtitle\""));

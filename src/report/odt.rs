@@ -263,7 +263,8 @@ fn content(doc: &Document) -> Result<(String, Vec<Vec<u8>>), RenderError> {
                 if entries.is_empty() {
                     continue;
                 }
-                c.body.push_str(r#"<text:list text:style-name="L_bullets">"#);
+                c.body
+                    .push_str(r#"<text:list text:style-name="L_bullets">"#);
                 for e in entries {
                     let _ = write!(
                         c.body,
@@ -340,7 +341,13 @@ fn styles() -> String {
         "chapter",
         r#"<style:paragraph-properties fo:margin-bottom="0.4cm"/><style:text-properties fo:font-size="15pt"/>"#,
     ));
-    s.push_str(&para("List_20_Contents", "List Contents", "Text_20_body", "list", ""));
+    s.push_str(&para(
+        "List_20_Contents",
+        "List Contents",
+        "Text_20_body",
+        "list",
+        "",
+    ));
     s.push_str(&para(
         "Table_20_Contents",
         "Table Contents",

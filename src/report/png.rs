@@ -105,7 +105,10 @@ mod tests {
         let png = svg_to_png(svg, 2.0).unwrap();
         assert_eq!(png_size(&png), Some((80, 20)));
         // A nonsense scale draws at 1:1.
-        assert_eq!(png_size(&svg_to_png(svg, f32::NAN).unwrap()), Some((40, 10)));
+        assert_eq!(
+            png_size(&svg_to_png(svg, f32::NAN).unwrap()),
+            Some((40, 10))
+        );
         assert_eq!(png_size(b"GIF89a"), None);
     }
 }

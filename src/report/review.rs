@@ -132,7 +132,7 @@ pub struct ReviewData {
     /// (body id, name, kind)
     bodies: Vec<(i64, String, String)>,
     /// Meetings by body: (present, invited, decisions, follow-ups, done).
-    meetings: HashMap<i64, Vec<Dated<(i64, i64, i64, i64, i64)>>>,
+    meetings: HashMap<i64, Vec<Dated<MeetingCounts>>>,
     /// Drop-in sessions held: commune name → dates.
     dropin_sessions: Vec<Dated<String>>,
     /// People received: commune name → (date, count).
@@ -152,6 +152,9 @@ pub struct ReviewData {
     pub stakeholder_questionnaire: Option<(String, i64)>,
 }
 
+/// A meeting's (present, invited, decisions, follow-ups, follow-ups done).
+type MeetingCounts = (i64, i64, i64, i64, i64);
+
 type MeetingRow = (i64, DateTime<Utc>, i64, i64, i64, i64, i64);
 
 impl ReviewData {
@@ -159,11 +162,32 @@ impl ReviewData {
     pub async fn load(db: &Db, contract: Contract, today: NaiveDate) -> DbResult<ReviewData> {
         let tid = contract.territory_id;
         let plan = FullPlan::load(db, contract).await?;
-        let measurements =
-            crate::evaluation::measurements_of_contract(db, &plan.contract, &plan.indicators, today)
-                .await?;
+        let measurements = crate::evaluation::measurements_of_contract(
+            db,
+            &plan.contract,
+            &plan.indicators,
+            today,
+        )
+        .await?;
         let cid = plan.contract.id;
-        let (territory, reviews, bodies, meetings, places, people, events, sessions, consultations, answers, ideas, joins, findings, questions, links, questionnaire) = db_run!(db, pool => {
+        let (
+            territory,
+            reviews,
+            bodies,
+            meetings,
+            places,
+            people,
+            events,
+            sessions,
+            consultations,
+            answers,
+            ideas,
+            joins,
+            findings,
+            questions,
+            links,
+            questionnaire,
+        ) = db_run!(db, pool => {
             let territory: String = sqlx::query_scalar("SELECT name FROM territories WHERE id = $1")
                 .bind(tid).fetch_one(pool).await?;
             let reviews: Vec<ReviewRow> = sqlx::query_as(
@@ -253,7 +277,7 @@ impl ReviewData {
                 });
             }
         }
-        let mut meeting_map: HashMap<i64, Vec<Dated<(i64, i64, i64, i64, i64)>>> = HashMap::new();
+        let mut meeting_map: HashMap<i64, Vec<Dated<MeetingCounts>>> = HashMap::new();
         for (body, at, present, invited, decisions, follow, done) in meetings {
             let on = paris_day(at);
             if on <= today {
@@ -305,8 +329,14 @@ impl ReviewData {
             event_sessions,
             consultations,
             answers: answer_map,
-            ideas: ideas.into_iter().map(|(at, s)| (paris_day(at), s)).collect(),
-            joins: joins.into_iter().map(|(at, s)| (paris_day(at), s)).collect(),
+            ideas: ideas
+                .into_iter()
+                .map(|(at, s)| (paris_day(at), s))
+                .collect(),
+            joins: joins
+                .into_iter()
+                .map(|(at, s)| (paris_day(at), s))
+                .collect(),
             findings: findings
                 .into_iter()
                 .map(|(c, t, at)| (c, t, paris_day(at)))
@@ -416,8 +446,11 @@ impl<'a> Builder<'a> {
             .map(|x| {
                 let mut acts: Vec<&Action> = Vec::new();
                 for o in p.objectives.iter().filter(|o| o.axis_id == x.id) {
-                    let mut mine: Vec<&Action> =
-                        p.actions.iter().filter(|a| a.objective_id == o.id).collect();
+                    let mut mine: Vec<&Action> = p
+                        .actions
+                        .iter()
+                        .filter(|a| a.objective_id == o.id)
+                        .collect();
                     mine.sort_by_key(|a| a.position);
                     acts.extend(mine);
                 }
@@ -502,7 +535,12 @@ impl<'a> Builder<'a> {
             tot.0 += p;
             tot.1 = sum_opt(tot.1, c);
             tot.2 = sum_opt(tot.2, s);
-            rows.push(vec![Cell::Text(funder), Cell::Euros(p), opt_euros(c), opt_euros(s)]);
+            rows.push(vec![
+                Cell::Text(funder),
+                Cell::Euros(p),
+                opt_euros(c),
+                opt_euros(s),
+            ]);
         }
         rows.push(vec![
             Cell::text("Total"),
@@ -523,7 +561,11 @@ impl<'a> Builder<'a> {
                 continue;
             }
             with_target += 1;
-            let ms = d.measurements.get(&ind.id).map(Vec::as_slice).unwrap_or(&[]);
+            let ms = d
+                .measurements
+                .get(&ind.id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             if latest_by(ms, self.as_of).and_then(|m| on_target(ind, m.value)) == Some(true) {
                 reached += 1;
             }
@@ -543,7 +585,12 @@ impl<'a> Builder<'a> {
     fn indicator_rows(&self, inds: &[&Indicator]) -> Vec<Vec<Cell>> {
         inds.iter()
             .map(|ind| {
-                let ms = self.d.measurements.get(&ind.id).map(Vec::as_slice).unwrap_or(&[]);
+                let ms = self
+                    .d
+                    .measurements
+                    .get(&ind.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
                 let last = latest_by(ms, self.as_of);
                 vec![
                     Cell::Text(ind.label.clone()),
@@ -558,13 +605,11 @@ impl<'a> Builder<'a> {
                             c => c,
                         })
                         .unwrap_or(Cell::Empty),
-                    Cell::text(
-                        match last.and_then(|m| on_target(ind, m.value)) {
-                            Some(true) => "oui",
-                            Some(false) => "non",
-                            None => "",
-                        },
-                    ),
+                    Cell::text(match last.and_then(|m| on_target(ind, m.value)) {
+                        Some(true) => "oui",
+                        Some(false) => "non",
+                        None => "",
+                    }),
                 ]
             })
             .collect()
@@ -622,7 +667,11 @@ impl<'a> Builder<'a> {
                             review_year
                                 .and_then(|y| d.reviews.get(&(a.id, y as i64)))
                                 .map(|r| review_state_label(&r.state))
-                                .unwrap_or(if review_year.is_some() { "à rédiger" } else { "" }),
+                                .unwrap_or(if review_year.is_some() {
+                                    "à rédiger"
+                                } else {
+                                    ""
+                                }),
                         ),
                     ]
                 })
@@ -649,8 +698,7 @@ impl<'a> Builder<'a> {
 
     fn action(&mut self, a: &Action, sheet: &str, review_year: Option<i32>) {
         let d = self.d;
-        self.blocks
-            .push(h(2, format!("{} — {}", a.code, a.title)));
+        self.blocks.push(h(2, format!("{} — {}", a.code, a.title)));
         let lead = a
             .lead_person_id
             .and_then(|p| d.plan.related.people.get(&p))
@@ -728,10 +776,13 @@ impl<'a> Builder<'a> {
             };
             match d.reviews.get(&(a.id, y as i64)) {
                 Some(r) => {
-                    self.blocks.push(h(3, format!("{label} ({})", review_state_label(&r.state))));
+                    self.blocks
+                        .push(h(3, format!("{label} ({})", review_state_label(&r.state))));
                     self.blocks.push(field("Ce qui a été réalisé", &r.done));
-                    self.blocks.push(field("Difficultés rencontrées", &r.difficulties));
-                    self.blocks.push(field("Ce qui change l'an prochain", &r.next_year));
+                    self.blocks
+                        .push(field("Difficultés rencontrées", &r.difficulties));
+                    self.blocks
+                        .push(field("Ce qui change l'an prochain", &r.next_year));
                     self.blocks.push(field(
                         "Statut en fin d'année",
                         ActionStatus::label_of(&r.year_end_status),
@@ -949,7 +1000,10 @@ impl<'a> Builder<'a> {
 
 fn cover(d: &ReviewData, title: String) -> (String, String, Vec<Block>) {
     let c = &d.plan.contract;
-    let period = match (c.period_start.as_deref().and_then(date), c.period_end.as_deref().and_then(date)) {
+    let period = match (
+        c.period_start.as_deref().and_then(date),
+        c.period_end.as_deref().and_then(date),
+    ) {
         (Some(a), Some(b)) => format!("du {} au {}", long_date(a), long_date(b)),
         _ => "période non renseignée".into(),
     };
@@ -1062,7 +1116,12 @@ pub fn evaluation(d: &ReviewData, today: NaiveDate) -> Result<Document, ReportEr
     for y in from.year()..=to.year().min(today.year()) {
         let s = year_span(y);
         let sessions = d.dropin_sessions.iter().filter(|x| s.has(x.on)).count() as i64;
-        let people: i64 = d.dropin_people.iter().filter(|x| s.has(x.on)).map(|x| x.what.1).sum();
+        let people: i64 = d
+            .dropin_people
+            .iter()
+            .filter(|x| s.has(x.on))
+            .map(|x| x.what.1)
+            .sum();
         let events: i64 = d
             .event_sessions
             .values()

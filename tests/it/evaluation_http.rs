@@ -218,9 +218,14 @@ async fn world(app: &TestApp) -> World {
     });
 
     let mut inds = [0; 4];
-    for (k, metric) in ["dropin_sessions", "dropin_people", "registrations", "people_present"]
-        .iter()
-        .enumerate()
+    for (k, metric) in [
+        "dropin_sessions",
+        "dropin_people",
+        "registrations",
+        "people_present",
+    ]
+    .iter()
+    .enumerate()
     {
         let raw = IndicatorRaw {
             kind: "process".into(),
@@ -286,15 +291,25 @@ async fn computed_indicators(backend: Backend) {
 
     // Nobody types into a computed indicator: not in the form, not in the API.
     let coord = app.login("coordinator").await;
-    let page = common::text_of(&coord, app.url(&format!("/admin/t/lens-lievin/actions/{}", w.action))).await;
-    assert!(page.contains("ne se saisissent pas"), "computed indicators say so");
+    let page = common::text_of(
+        &coord,
+        app.url(&format!("/admin/t/lens-lievin/actions/{}", w.action)),
+    )
+    .await;
+    assert!(
+        page.contains("ne se saisissent pas"),
+        "computed indicators say so"
+    );
     assert!(
         !page.contains(&format!("/indicateurs/{}/mesures\"", w.inds[1])),
         "no measurement form for a computed indicator"
     );
     let token = common::csrf_from(&coord, &app.url("/admin/mot-de-passe")).await;
     let r = coord
-        .post(app.url(&format!("/admin/t/lens-lievin/indicateurs/{}/mesures", w.inds[1])))
+        .post(app.url(&format!(
+            "/admin/t/lens-lievin/indicateurs/{}/mesures",
+            w.inds[1]
+        )))
         .form(&[
             ("_csrf", token.as_str()),
             ("measured_on", "01/01/2026"),
@@ -318,7 +333,10 @@ async fn computed_indicators(backend: Backend) {
     let their_place = place(&app.db, other, "62510").await;
     let theirs = series(&app.db, other, their_place, w.first, None).await;
     let r = coord
-        .post(app.url(&format!("/admin/t/lens-lievin/actions/{}/indicateurs", w.action)))
+        .post(app.url(&format!(
+            "/admin/t/lens-lievin/actions/{}/indicateurs",
+            w.action
+        )))
         .form(&[
             ("_csrf", token.as_str()),
             ("kind", "process"),
@@ -353,7 +371,12 @@ fn python(script: &str, file: &std::path::Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-async fn download(c: &reqwest::Client, url: String, dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+async fn download(
+    c: &reqwest::Client,
+    url: String,
+    dir: &std::path::Path,
+    name: &str,
+) -> std::path::PathBuf {
     let r = c.get(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{url}");
     let path = dir.join(name);
@@ -385,7 +408,13 @@ async fn yearly_review_files(backend: Backend) {
     let page = common::text_of(&c, app.url(&base)).await;
     assert!(page.contains(&format!("bilan-{year}.docx")), "{page}");
 
-    let docx = download(&c, app.url(&format!("{base}/bilan-{year}.docx")), dir.path(), "b.docx").await;
+    let docx = download(
+        &c,
+        app.url(&format!("{base}/bilan-{year}.docx")),
+        dir.path(),
+        "b.docx",
+    )
+    .await;
     let out = python(
         "import sys, docx\n\
          d = docx.Document(sys.argv[1])\n\
@@ -408,11 +437,18 @@ async fn yearly_review_files(backend: Backend) {
         .count();
     assert_eq!(axis_tables, 1, "a table per axis: {out}");
     assert!(
-        out.lines().any(|l| l.starts_with("TOTAL") && l.ends_with(&format!("/ {people}"))),
+        out.lines()
+            .any(|l| l.starts_with("TOTAL") && l.ends_with(&format!("/ {people}"))),
         "people received as in the database ({people}): {out}"
     );
 
-    let odt = download(&c, app.url(&format!("{base}/bilan-{year}.odt")), dir.path(), "b.odt").await;
+    let odt = download(
+        &c,
+        app.url(&format!("{base}/bilan-{year}.odt")),
+        dir.path(),
+        "b.odt",
+    )
+    .await;
     let out = python(
         "import sys\n\
          from odf.opendocument import load\n\
@@ -427,7 +463,13 @@ async fn yearly_review_files(backend: Backend) {
     assert!(out.contains("1 | Axe 1 — Accès aux soins"), "{out}");
     assert!(out.contains("2 | 1.1.1 — Médiation santé"), "{out}");
 
-    let xlsx = download(&c, app.url(&format!("{base}/bilan-{year}.xlsx")), dir.path(), "b.xlsx").await;
+    let xlsx = download(
+        &c,
+        app.url(&format!("{base}/bilan-{year}.xlsx")),
+        dir.path(),
+        "b.xlsx",
+    )
+    .await;
     let out = python(
         "import sys, openpyxl\n\
          wb = openpyxl.load_workbook(sys.argv[1])\n\
@@ -439,7 +481,8 @@ async fn yearly_review_files(backend: Backend) {
     assert!(out.contains("Synthèse"), "{out}");
     assert!(out.contains("Axe 1"), "{out}");
     assert!(
-        out.lines().any(|l| l.starts_with("TOTAL") && l.trim_end().ends_with(&format!("| {people}"))),
+        out.lines()
+            .any(|l| l.starts_with("TOTAL") && l.trim_end().ends_with(&format!("| {people}"))),
         "people received as in the database ({people}), as a number: {out}"
     );
 
@@ -458,7 +501,13 @@ async fn yearly_review_files(backend: Backend) {
     assert!(html.contains("@page"), "prints on A4");
 
     // The evaluation covers every year.
-    let ev = download(&c, app.url(&format!("{base}/evaluation.docx")), dir.path(), "e.docx").await;
+    let ev = download(
+        &c,
+        app.url(&format!("{base}/evaluation.docx")),
+        dir.path(),
+        "e.docx",
+    )
+    .await;
     let out = python(
         "import sys, docx\n\
          d = docx.Document(sys.argv[1])\n\
@@ -474,7 +523,11 @@ async fn yearly_review_files(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("hors de la période du contrat"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("hors de la période du contrat"));
 
     // Rights: regional staff read, partners and another territory do not.
     for (who, expected) in [
@@ -496,16 +549,32 @@ async fn yearly_review_files(backend: Backend) {
     // The command line writes the same report.
     let out_file = dir.path().join("cli.xlsx");
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_maillage"))
-        .args(["report", "--contract", &w.c.id.to_string(), "--year", &year.to_string()])
+        .args([
+            "report",
+            "--contract",
+            &w.c.id.to_string(),
+            "--year",
+            &year.to_string(),
+        ])
         .args(["--format", "xlsx", "--output"])
         .arg(&out_file)
         .env("MAILLAGE_DATABASE_URL", &app.state.config.database_url)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(std::fs::metadata(&out_file).unwrap().len() > 1000);
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_maillage"))
-        .args(["report", "--contract", &w.c.id.to_string(), "--year", "1999"])
+        .args([
+            "report",
+            "--contract",
+            &w.c.id.to_string(),
+            "--year",
+            "1999",
+        ])
         .args(["--format", "docx", "--output"])
         .arg(dir.path().join("never.docx"))
         .env("MAILLAGE_DATABASE_URL", &app.state.config.database_url)

@@ -73,7 +73,11 @@ fn sample() -> Document {
                 sheet: "Indicateurs".into(),
                 header: vec!["Indicateur".into(), "Valeur".into(), "Mesures".into()],
                 rows: vec![
-                    vec![Cell::text("Personnes dépistées"), Cell::Number(1234.5), Cell::Int(42)],
+                    vec![
+                        Cell::text("Personnes dépistées"),
+                        Cell::Number(1234.5),
+                        Cell::Int(42),
+                    ],
                     // Too short: padded.
                     vec![Cell::text("Taux de participation")],
                 ],
@@ -181,7 +185,9 @@ fn report_docx_read_by_python_docx() {
     assert!(paragraphs
         .iter()
         .any(|p| p.0 == "Caption" && p.1 == "Évolution : Ateliers réalisés"));
-    assert!(paragraphs.iter().any(|p| p.1 == "Une ligne.\nUne autre ligne."));
+    assert!(paragraphs
+        .iter()
+        .any(|p| p.1 == "Une ligne.\nUne autre ligne."));
 
     let tables = v["tables"].as_array().unwrap();
     assert_eq!(tables.len(), 3);
@@ -192,8 +198,14 @@ fn report_docx_read_by_python_docx() {
     assert_eq!(rows[2][0], NASTY);
     assert_eq!(strs(&rows[3]), ["Ville", "", ""]);
     assert_eq!(tables[0]["header_bold"], true);
-    assert_eq!(tables[0]["right"][1], serde_json::json!([false, true, true]));
-    assert_eq!(strs(&tables[1]["rows"][2]), ["Taux de participation", "", ""]);
+    assert_eq!(
+        tables[0]["right"][1],
+        serde_json::json!([false, true, true])
+    );
+    assert_eq!(
+        strs(&tables[1]["rows"][2]),
+        ["Taux de participation", "", ""]
+    );
     assert_eq!(v["inline_shapes"], 2);
     assert_eq!(v["section"]["width_mm"], 210);
     assert_eq!(v["section"]["height_mm"], 297);
@@ -224,7 +236,10 @@ fn report_odt_read_by_odfpy() {
         .collect();
     assert_eq!(headings, expected);
     for n in 1..=3 {
-        assert_eq!(v["outline_levels"][format!("Heading_20_{n}")], n.to_string());
+        assert_eq!(
+            v["outline_levels"][format!("Heading_20_{n}")],
+            n.to_string()
+        );
     }
     assert_eq!(v["title"][0], doc.title);
     let paragraphs = v["paragraphs"].as_array().unwrap();
@@ -237,7 +252,10 @@ fn report_odt_read_by_odfpy() {
     let tables = v["tables"].as_array().unwrap();
     assert_eq!(tables.len(), 3);
     assert_eq!(tables[0]["header_rows"], 1);
-    assert_eq!(strs(&tables[0]["rows"][0]), ["Financeur", "Montant", "Part"]);
+    assert_eq!(
+        strs(&tables[0]["rows"][0]),
+        ["Financeur", "Montant", "Part"]
+    );
     assert_eq!(tables[0]["rows"][1][1], doc_cell(&doc, 0, 0, 1));
     assert_eq!(tables[0]["rows"][2][0], NASTY);
     assert_eq!(tables[0]["rows"][3].as_array().unwrap().len(), 3);
@@ -250,7 +268,10 @@ fn report_odt_read_by_odfpy() {
         tables[0]["values"][1][2],
         serde_json::json!(["percentage", "0.125"])
     );
-    assert_eq!(tables[1]["values"][1][2], serde_json::json!(["float", "42"]));
+    assert_eq!(
+        tables[1]["values"][1][2],
+        serde_json::json!(["float", "42"])
+    );
 
     // The package: mimetype first and stored, then the pictures.
     assert_eq!(v["mimetype"], "application/vnd.oasis.opendocument.text");
@@ -261,7 +282,13 @@ fn report_odt_read_by_odfpy() {
     let descs = strs(&v["descs"]);
     assert_eq!(descs.len(), 2);
     assert!(descs[0].starts_with("Ateliers réalisés : 12 ateliers au 31/12/2024"));
-    for s in ["Heading_20_1", "Heading_20_2", "Heading_20_3", "Title", "Caption"] {
+    for s in [
+        "Heading_20_1",
+        "Heading_20_2",
+        "Heading_20_3",
+        "Title",
+        "Caption",
+    ] {
         assert!(strs(&v["styles"]).iter().any(|x| x == s), "{s}");
     }
 }
@@ -317,12 +344,7 @@ fn report_html_parsed() {
     let doc = sample();
     let v = read_back(&doc, Format::Html);
     assert_eq!(v["lang"], "fr");
-    let headings: Vec<Vec<String>> = v["headings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(strs)
-        .collect();
+    let headings: Vec<Vec<String>> = v["headings"].as_array().unwrap().iter().map(strs).collect();
     let mut expected = vec![vec!["h1".to_owned(), doc.title.clone()]];
     expected.extend(
         HEADINGS[..5]

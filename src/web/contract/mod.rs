@@ -5,12 +5,12 @@
 pub mod api;
 pub mod appraisal;
 pub mod charts;
-mod reports;
 pub mod documents;
 pub mod fiche;
 pub mod list;
 pub mod partners;
 pub mod proposals;
+mod reports;
 pub mod reviews;
 
 use askama::Template;

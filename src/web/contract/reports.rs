@@ -110,7 +110,10 @@ async fn download(
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.media_type()),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     if format == Format::Html {
         // A standalone page with its own print styles and inline SVG
         // charts: no script, nothing else loaded.
@@ -133,7 +136,10 @@ mod tests {
 
     #[test]
     fn file_names() {
-        assert_eq!(parse_file("bilan-2025.docx"), Some((Some(2025), Format::Docx)));
+        assert_eq!(
+            parse_file("bilan-2025.docx"),
+            Some((Some(2025), Format::Docx))
+        );
         assert_eq!(parse_file("evaluation.ODT"), Some((None, Format::Odt)));
         assert_eq!(parse_file("bilan-20x5.docx"), None);
         assert_eq!(parse_file("bilan-2025.pdf"), None);
