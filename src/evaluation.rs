@@ -126,8 +126,8 @@ impl Facts {
             // present, party sizes counted.
             let sessions: Sessions = sqlx::query_as(
                 "SELECT s.event_id, s.starts_at, \
-                   COALESCE(SUM(CASE WHEN r.status = 'confirmed' THEN r.party_size ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN r.status = 'confirmed' AND r.attended THEN r.party_size ELSE 0 END), 0) \
+                   CAST(COALESCE(SUM(CASE WHEN r.status = 'confirmed' THEN r.party_size ELSE 0 END), 0) AS BIGINT), \
+                   CAST(COALESCE(SUM(CASE WHEN r.status = 'confirmed' AND r.attended THEN r.party_size ELSE 0 END), 0) AS BIGINT) \
                  FROM event_sessions s JOIN events e ON e.id = s.event_id \
                  LEFT JOIN registrations r ON r.session_id = s.id \
                  WHERE e.territory_id = $1 AND NOT s.cancelled \
@@ -135,8 +135,8 @@ impl Facts {
             ).bind(territory_id).fetch_all(pool).await?;
             let meetings: Meetings = sqlx::query_as(
                 "SELECT m.body_id, m.starts_at, \
-                   COALESCE(SUM(CASE WHEN a.present THEN 1 ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN a.invited THEN 1 ELSE 0 END), 0) \
+                   CAST(COALESCE(SUM(CASE WHEN a.present THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                   CAST(COALESCE(SUM(CASE WHEN a.invited THEN 1 ELSE 0 END), 0) AS BIGINT) \
                  FROM meetings m JOIN bodies b ON b.id = m.body_id \
                  LEFT JOIN meeting_attendance a ON a.meeting_id = m.id \
                  WHERE b.territory_id = $1 GROUP BY m.id, m.body_id, m.starts_at",

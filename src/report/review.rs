@@ -219,8 +219,8 @@ impl ReviewData {
             ).bind(tid).fetch_all(pool).await?;
             let sessions: Vec<(i64, DateTime<Utc>, i64, i64)> = sqlx::query_as(
                 "SELECT s.event_id, s.starts_at, \
-                   COALESCE(SUM(CASE WHEN r.status = 'confirmed' THEN r.party_size ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN r.status = 'confirmed' AND r.attended THEN r.party_size ELSE 0 END), 0) \
+                   CAST(COALESCE(SUM(CASE WHEN r.status = 'confirmed' THEN r.party_size ELSE 0 END), 0) AS BIGINT), \
+                   CAST(COALESCE(SUM(CASE WHEN r.status = 'confirmed' AND r.attended THEN r.party_size ELSE 0 END), 0) AS BIGINT) \
                  FROM event_sessions s JOIN events e ON e.id = s.event_id \
                  LEFT JOIN registrations r ON r.session_id = s.id \
                  WHERE e.territory_id = $1 AND NOT s.cancelled GROUP BY s.id, s.event_id, s.starts_at",
