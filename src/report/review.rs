@@ -11,13 +11,17 @@ use chrono_tz::Europe::Paris;
 use super::document::{Block, Cell, Chart, Document, Table};
 use crate::db_run;
 use crate::domain::agenda::recurrence::{expand, OccurrenceStatus};
+use crate::domain::appraisal::Criterion;
 use crate::domain::contract::{ActionStatus, ContractKind};
 use crate::domain::dates::long_date;
 use crate::domain::participation::{body_kind_label, IdeaStatus};
+use crate::domain::review::ReviewState;
 use crate::plan::{is_late, FullPlan};
 use crate::storage::agenda;
+use crate::storage::appraisal::Question;
 use crate::storage::contract::{Action, Contract};
 use crate::storage::indicators::{Indicator, Measurement};
+use crate::storage::reviews::Review;
 use crate::storage::{Db, DbResult};
 use crate::web::contract::charts::Sparkline;
 
@@ -84,27 +88,10 @@ pub fn check_year(c: &Contract, year: i32, today: NaiveDate) -> Result<(), Repor
     Ok(())
 }
 
-/// A yearly review entry as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ReviewRow {
-    pub action_id: i64,
-    pub year: i64,
-    pub done: String,
-    pub difficulties: String,
-    pub next_year: String,
-    pub year_end_status: String,
-    pub state: String,
-    pub review_comment: String,
-}
-
 fn review_state_label(s: &str) -> &'static str {
-    match s {
-        "draft" => "brouillon",
-        "submitted" => "soumis, à valider",
-        "validated" => "validé",
-        "returned" => "renvoyé pour reprise",
-        _ => "à rédiger",
-    }
+    ReviewState::parse(s)
+        .map(ReviewState::label)
+        .unwrap_or("à rédiger")
 }
 
 /// One held session of a drop-in or a meeting, with what was counted.
@@ -114,21 +101,13 @@ struct Dated<T> {
     what: T,
 }
 
-#[derive(Debug, Clone)]
-pub struct QuestionRow {
-    pub criterion: String,
-    pub question: String,
-    pub answer: String,
-    pub indicators: Vec<i64>,
-}
-
 /// Everything a review reads.
 pub struct ReviewData {
     pub territory: String,
     pub plan: FullPlan,
     /// Every measurement (computed ones included), by indicator.
     pub measurements: HashMap<i64, Vec<Measurement>>,
-    pub reviews: HashMap<(i64, i64), ReviewRow>,
+    pub reviews: HashMap<(i64, i64), Review>,
     /// (body id, name, kind)
     bodies: Vec<(i64, String, String)>,
     /// Meetings by body: (present, invited, decisions, follow-ups, done).
@@ -148,7 +127,7 @@ pub struct ReviewData {
     joins: Vec<(NaiveDate, String)>,
     /// Diagnosis findings: (chapter, title, last change).
     findings: Vec<(String, String, NaiveDate)>,
-    pub questions: Vec<QuestionRow>,
+    pub questions: Vec<Question>,
     pub stakeholder_questionnaire: Option<(String, i64)>,
 }
 
@@ -172,7 +151,6 @@ impl ReviewData {
         let cid = plan.contract.id;
         let (
             territory,
-            reviews,
             bodies,
             meetings,
             places,
@@ -184,16 +162,10 @@ impl ReviewData {
             ideas,
             joins,
             findings,
-            questions,
-            links,
             questionnaire,
         ) = db_run!(db, pool => {
             let territory: String = sqlx::query_scalar("SELECT name FROM territories WHERE id = $1")
                 .bind(tid).fetch_one(pool).await?;
-            let reviews: Vec<ReviewRow> = sqlx::query_as(
-                "SELECT r.action_id, r.year, r.done, r.difficulties, r.next_year, r.year_end_status, r.state, r.review_comment \
-                 FROM action_reviews r JOIN actions a ON a.id = r.action_id WHERE a.contract_id = $1",
-            ).bind(cid).fetch_all(pool).await?;
             let bodies: Vec<(i64, String, String)> = sqlx::query_as(
                 "SELECT id, name, kind FROM bodies WHERE territory_id = $1 ORDER BY name",
             ).bind(tid).fetch_all(pool).await?;
@@ -241,18 +213,11 @@ impl ReviewData {
             let findings: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
                 "SELECT chapter, title, updated_at FROM diagnosis_findings WHERE territory_id = $1 ORDER BY chapter, position",
             ).bind(tid).fetch_all(pool).await?;
-            let questions: Vec<(i64, String, String, String)> = sqlx::query_as(
-                "SELECT id, criterion, question, answer FROM evaluation_questions WHERE contract_id = $1 ORDER BY criterion, position, id",
-            ).bind(cid).fetch_all(pool).await?;
-            let links: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT l.question_id, l.indicator_id FROM evaluation_question_indicators l \
-                 JOIN evaluation_questions q ON q.id = l.question_id WHERE q.contract_id = $1 ORDER BY l.indicator_id",
-            ).bind(cid).fetch_all(pool).await?;
             let questionnaire: Option<(String, i64)> = sqlx::query_as(
                 "SELECT c.title, (SELECT COUNT(*) FROM responses r WHERE r.consultation_id = c.id) \
                  FROM contracts k JOIN consultations c ON c.id = k.evaluation_consultation_id WHERE k.id = $1",
             ).bind(cid).fetch_optional(pool).await?;
-            (territory, reviews, bodies, meetings, places, people, events, sessions, consultations, answers, ideas, joins, findings, questions, links, questionnaire)
+            (territory, bodies, meetings, places, people, events, sessions, consultations, answers, ideas, joins, findings, questionnaire)
         });
 
         // Drop-in sessions held, by the commune of their place that day.
@@ -301,10 +266,8 @@ impl ReviewData {
         for (c, at) in answers {
             answer_map.entry(c).or_default().push(paris_day(at));
         }
-        let mut q_links: HashMap<i64, Vec<i64>> = HashMap::new();
-        for (q, i) in links {
-            q_links.entry(q).or_default().push(i);
-        }
+        let reviews = crate::storage::reviews::for_contract(db, cid).await?;
+        let questions = crate::storage::appraisal::for_contract(db, cid).await?;
         Ok(ReviewData {
             territory,
             plan,
@@ -341,15 +304,7 @@ impl ReviewData {
                 .into_iter()
                 .map(|(c, t, at)| (c, t, paris_day(at)))
                 .collect(),
-            questions: questions
-                .into_iter()
-                .map(|(id, criterion, question, answer)| QuestionRow {
-                    criterion,
-                    question,
-                    answer,
-                    indicators: q_links.remove(&id).unwrap_or_default(),
-                })
-                .collect(),
+            questions,
             stakeholder_questionnaire: questionnaire,
         })
     }
@@ -1048,14 +1003,6 @@ pub fn yearly(d: &ReviewData, year: i32, today: NaiveDate) -> Document {
     }
 }
 
-pub const CRITERIA: [(&str, &str); 5] = [
-    ("relevance", "Pertinence"),
-    ("coherence", "Cohérence"),
-    ("effectiveness", "Efficacité"),
-    ("efficiency", "Efficience"),
-    ("impact", "Impact"),
-];
-
 /// The end-of-contract evaluation: the evaluation questions by criterion
 /// with their answers and indicators, then every year of the contract.
 pub fn evaluation(d: &ReviewData, today: NaiveDate) -> Result<Document, ReportError> {
@@ -1069,8 +1016,9 @@ pub fn evaluation(d: &ReviewData, today: NaiveDate) -> Result<Document, ReportEr
         blocks: cover,
     };
     b.blocks.push(h(1, "Questions évaluatives"));
-    for (code, label) in CRITERIA {
-        let qs: Vec<&QuestionRow> = d.questions.iter().filter(|q| q.criterion == code).collect();
+    for criterion in Criterion::ALL {
+        let (code, label) = (criterion.as_str(), criterion.label());
+        let qs: Vec<&Question> = d.questions.iter().filter(|q| q.criterion == code).collect();
         if qs.is_empty() {
             continue;
         }
