@@ -168,5 +168,6 @@ l'accès à la prévention et aux soins des personnes les plus démunies, la san
     crate::demo_diagnosis::load(db, t.id).await?;
     crate::demo_evaluation::load(db, t.id, today).await?;
     crate::diagnosis::refresh(db).await?;
+    crate::demo_diagnosis::previous_year_figures(db, t.id, today).await?;
     Ok(Some(out))
 }

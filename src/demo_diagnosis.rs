@@ -68,3 +68,49 @@ pub async fn load(db: &Db, territory_id: i64) -> anyhow::Result<()> {
     store::set_consultations(db, &actor, territory_id, &consultations).await?;
     Ok(())
 }
+
+/// The figures the demo territory would have had the year before, so that
+/// the demo's yearly review shows what changed: the current figures
+/// (kept by `diagnosis::refresh`) with the population a little higher, two
+/// more general practitioners before their retirement and one commune
+/// fewer under the threshold. Demo data only: a real instance keeps each
+/// year's figures as the scores are computed.
+pub async fn previous_year_figures(
+    db: &Db,
+    territory_id: i64,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    use chrono::Datelike;
+    let d = crate::diagnosis::load(db, territory_id, false).await?;
+    let mut figures = crate::diagnosis::headline_figures(&d);
+    for f in &mut figures {
+        match f.key.as_str() {
+            "population" => f.value = (f.value * 1.006).round(),
+            "share_75" => f.value -= 0.3,
+            "supply:generalistes" => f.value += 2.0,
+            "flagged:generalistes" if f.value >= 1.0 => f.value -= 1.0,
+            _ => {}
+        }
+    }
+    // Densities follow the supply and the population.
+    let population = figures
+        .iter()
+        .find(|f| f.key == "population")
+        .map(|f| f.value);
+    let supplies: Vec<(String, f64)> = figures
+        .iter()
+        .filter_map(|f| Some((f.key.strip_prefix("supply:")?.to_owned(), f.value)))
+        .collect();
+    for f in &mut figures {
+        if let (Some(slug), Some(p)) = (f.key.strip_prefix("density:"), population) {
+            if let Some((_, s)) = supplies.iter().find(|(k, _)| k == slug) {
+                if let Some(d) = crate::domain::diagnosis::density_per_10000(*s, p) {
+                    f.value = d;
+                }
+            }
+        }
+    }
+    let at = chrono::Utc::now() - chrono::Duration::days(365);
+    store::save_figures(db, territory_id, today.year() - 1, &figures, at).await?;
+    Ok(())
+}

@@ -14,6 +14,7 @@ use chrono::Utc;
 
 use crate::domain::areas::{departement_name, region_name};
 use crate::domain::diagnosis::access::{e2sfca, Bands, Catchments, Place, TravelModel};
+use crate::domain::diagnosis::figures::Figure;
 use crate::domain::diagnosis::population::{AgeBands, AgeWeights};
 use crate::domain::diagnosis::profession::Profession;
 use crate::domain::diagnosis::stats::{density_per_10000, median};
@@ -109,6 +110,7 @@ pub async fn refresh(db: &Db) -> anyhow::Result<RefreshReport> {
         tokio::task::spawn_blocking(move || compute_all(&inputs, &supply, &overrides, &settings))
             .await?;
     store::replace_access(db, &rows, &medians, &run).await?;
+    record_figures(db, Utc::now()).await?;
     Ok(RefreshReport {
         communes: run.communes,
         scored: run.scored,
@@ -625,6 +627,95 @@ pub async fn load(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Diagn
         run,
         sources,
     })
+}
+
+// ------------------------------------------------------- figures per year
+
+/// The headline figures of a territory's diagnosis, in the order the
+/// review shows them: population, people aged 75 and over, priority
+/// neighbourhoods, then per profession the supply, the density and the
+/// communes under the threshold. Figures that cannot be computed (no
+/// population, no age file, no threshold) are left out.
+pub fn headline_figures(d: &Diagnosis) -> Vec<Figure> {
+    let mut out = Vec::new();
+    if d.communes.iter().any(|c| c.population.is_some()) {
+        out.push(Figure::new(
+            "population",
+            "Population municipale",
+            d.population() as f64,
+            0,
+        ));
+    }
+    let (old, all) = d
+        .communes
+        .iter()
+        .filter_map(|c| c.ages)
+        .fold((0.0, 0.0), |(o, t), a| {
+            (o + a[5], t + a.iter().sum::<f64>())
+        });
+    if all > 0.0 {
+        out.push(Figure::new(
+            "share_75",
+            "Part des 75 ans ou plus (%)",
+            old * 100.0 / all,
+            1,
+        ));
+    }
+    let qpvs: HashSet<&str> = d
+        .communes
+        .iter()
+        .flat_map(|c| c.qpvs.iter().map(String::as_str))
+        .collect();
+    out.push(Figure::new(
+        "qpv",
+        "Quartiers prioritaires de la politique de la ville",
+        qpvs.len() as f64,
+        0,
+    ));
+    for f in &d.professions {
+        let (slug, label) = (f.profession.slug(), f.profession.label());
+        out.push(Figure::new(
+            format!("supply:{slug}"),
+            format!("{label} : professionnels installés"),
+            f.densities.supply,
+            1,
+        ));
+        if let Some(density) = f.densities.territory {
+            out.push(Figure::new(
+                format!("density:{slug}"),
+                format!("{label} : densité pour 10 000 habitants"),
+                density,
+                1,
+            ));
+        }
+        if f.threshold.is_some() {
+            out.push(Figure::new(
+                format!("flagged:{slug}"),
+                format!("{label} : communes sous le seuil d'accessibilité"),
+                f.flagged().len() as f64,
+                0,
+            ));
+        }
+    }
+    out
+}
+
+/// Keep every territory's headline figures for the year of `at` (Paris
+/// time), replacing those recorded earlier that year. Called after each
+/// computation of the scores.
+pub async fn record_figures(db: &Db, at: chrono::DateTime<Utc>) -> DbResult<usize> {
+    use chrono::Datelike;
+    let year = at.with_timezone(&chrono_tz::Europe::Paris).year();
+    let mut n = 0;
+    for tid in store::territory_ids(db).await? {
+        let d = load(db, tid, false).await?;
+        if d.communes.is_empty() {
+            continue;
+        }
+        store::save_figures(db, tid, year, &headline_figures(&d), at).await?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 fn source_name(source: &str) -> &'static str {

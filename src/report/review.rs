@@ -14,6 +14,7 @@ use crate::domain::agenda::recurrence::{expand, OccurrenceStatus};
 use crate::domain::appraisal::Criterion;
 use crate::domain::contract::{ActionStatus, ContractKind};
 use crate::domain::dates::long_date;
+use crate::domain::diagnosis::figures::{changes, Figure};
 use crate::domain::participation::{body_kind_label, IdeaStatus};
 use crate::domain::review::ReviewState;
 use crate::plan::{is_late, FullPlan};
@@ -127,6 +128,9 @@ pub struct ReviewData {
     joins: Vec<(NaiveDate, String)>,
     /// Diagnosis findings: (chapter, title, last change).
     findings: Vec<(String, String, NaiveDate)>,
+    /// The diagnosis' headline figures by year: those kept at each
+    /// computation, the current year's computed now.
+    pub figures: BTreeMap<i32, Vec<Figure>>,
     pub questions: Vec<Question>,
     pub stakeholder_questionnaire: Option<(String, i64)>,
 }
@@ -266,6 +270,11 @@ impl ReviewData {
         for (c, at) in answers {
             answer_map.entry(c).or_default().push(paris_day(at));
         }
+        let mut figures = crate::storage::diagnosis::figures_by_year(db, tid).await?;
+        let diagnosis = crate::diagnosis::load(db, tid, false).await?;
+        if !diagnosis.communes.is_empty() {
+            figures.insert(today.year(), crate::diagnosis::headline_figures(&diagnosis));
+        }
         let reviews = crate::storage::reviews::for_contract(db, cid).await?;
         let questions = crate::storage::appraisal::for_contract(db, cid).await?;
         Ok(ReviewData {
@@ -304,6 +313,7 @@ impl ReviewData {
                 .into_iter()
                 .map(|(c, t, at)| (c, t, paris_day(at)))
                 .collect(),
+            figures,
             questions,
             stakeholder_questionnaire: questionnaire,
         })
@@ -919,7 +929,10 @@ impl<'a> Builder<'a> {
         ));
     }
 
-    fn diagnosis(&mut self) {
+    /// The diagnosis: the findings written during the span, and its
+    /// headline figures: for a year, those that changed since the previous
+    /// year; for the whole contract, each figure year by year.
+    fn diagnosis(&mut self, year: Option<i32>) {
         let d = self.d;
         let changed: Vec<String> = d
             .findings
@@ -935,10 +948,21 @@ impl<'a> Builder<'a> {
                 format!("{chapter} : {title}")
             })
             .collect();
-        if d.findings.is_empty() {
+        let years: Vec<i32> = d
+            .figures
+            .keys()
+            .copied()
+            .filter(|y| (self.span.from.year()..=self.span.to.year()).contains(y))
+            .collect();
+        if d.findings.is_empty() && years.is_empty() {
             return;
         }
         self.blocks.push(h(1, "Diagnostic local de santé"));
+        match year {
+            Some(year) => self.figures_of_year(year),
+            None => self.figures_by_year(&years),
+        }
+        self.blocks.push(h(2, "Constats"));
         if changed.is_empty() {
             self.blocks.push(Block::Paragraph(
                 "Aucun constat du diagnostic n'a été ajouté ni modifié sur la période.".into(),
@@ -950,6 +974,109 @@ impl<'a> Builder<'a> {
             )));
             self.blocks.push(Block::List(changed));
         }
+    }
+
+    /// The figures that changed from the previous year to `year`.
+    fn figures_of_year(&mut self, year: i32) {
+        let d = self.d;
+        self.blocks
+            .push(h(2, format!("Chiffres qui ont changé depuis {}", year - 1)));
+        let (Some(after), Some(before)) = (d.figures.get(&year), d.figures.get(&(year - 1))) else {
+            self.blocks.push(Block::Paragraph(format!(
+                "Les chiffres du diagnostic de {} n'ont pas été conservés : la comparaison \
+                 d'une année sur l'autre commence avec la première année calculée.",
+                if d.figures.contains_key(&year) {
+                    year - 1
+                } else {
+                    year
+                }
+            )));
+            return;
+        };
+        let moved = changes(before, after);
+        if moved.is_empty() {
+            self.blocks.push(Block::Paragraph(format!(
+                "Aucun des {} chiffres suivis n'a changé depuis {}.",
+                after.len(),
+                year - 1
+            )));
+            return;
+        }
+        let number = |v: Option<f64>| v.map(Cell::Number).unwrap_or(Cell::Empty);
+        let rows = moved
+            .iter()
+            .map(|c| {
+                vec![
+                    Cell::text(&c.label),
+                    number(c.before),
+                    number(c.after),
+                    Cell::text(c.delta_text()),
+                ]
+            })
+            .collect();
+        self.blocks.push(Block::Paragraph(format!(
+            "{} chiffre(s) sur {} suivis ont changé.",
+            moved.len(),
+            after.len()
+        )));
+        self.blocks.push(table(
+            format!("Chiffres du diagnostic : {} et {year}", year - 1),
+            "Diagnostic",
+            &[
+                "Chiffre",
+                &(year - 1).to_string(),
+                &year.to_string(),
+                "Évolution",
+            ],
+            rows,
+        ));
+    }
+
+    /// Every figure, one column per year kept.
+    fn figures_by_year(&mut self, years: &[i32]) {
+        let d = self.d;
+        self.blocks
+            .push(h(2, "Chiffres du diagnostic année par année"));
+        if years.is_empty() {
+            self.blocks.push(Block::Paragraph(
+                "Aucun chiffre du diagnostic n'a été conservé sur la période du contrat.".into(),
+            ));
+            return;
+        }
+        // Every key in the order of its latest year, then those gone.
+        let mut keys: Vec<(String, String)> = Vec::new();
+        for y in years.iter().rev() {
+            for f in &d.figures[y] {
+                if !keys.iter().any(|(k, _)| *k == f.key) {
+                    keys.push((f.key.clone(), f.label.clone()));
+                }
+            }
+        }
+        let rows = keys
+            .iter()
+            .map(|(key, label)| {
+                let mut row = vec![Cell::text(label)];
+                for y in years {
+                    row.push(
+                        d.figures[y]
+                            .iter()
+                            .find(|f| f.key == *key)
+                            .map(|f| Cell::Number(f.rounded()))
+                            .unwrap_or(Cell::Empty),
+                    );
+                }
+                row
+            })
+            .collect();
+        let year_labels: Vec<String> = years.iter().map(i32::to_string).collect();
+        let mut header = vec!["Chiffre"];
+        header.extend(year_labels.iter().map(String::as_str));
+        self.blocks.push(table(
+            "Chiffres du diagnostic par année".into(),
+            "Diagnostic",
+            &header,
+            rows,
+        ));
     }
 }
 
@@ -994,7 +1121,7 @@ pub fn yearly(d: &ReviewData, year: i32, today: NaiveDate) -> Document {
     b.governance();
     b.agenda();
     b.participation();
-    b.diagnosis();
+    b.diagnosis(Some(year));
     Document {
         title,
         subtitle,
@@ -1114,7 +1241,7 @@ pub fn evaluation(d: &ReviewData, today: NaiveDate) -> Result<Document, ReportEr
     b.governance();
     b.agenda();
     b.participation();
-    b.diagnosis();
+    b.diagnosis(None);
     Ok(Document {
         title,
         subtitle,

@@ -3,7 +3,7 @@
 //! profession, and what the coordination writes: thresholds, findings per
 //! chapter linked to fiches action, questionnaires attached.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -11,6 +11,7 @@ use super::audit::Actor;
 use super::communes::placeholders;
 use super::{Db, DbError, DbResult};
 use crate::domain::diagnosis::chapter::FindingInput;
+use crate::domain::diagnosis::figures::Figure;
 use crate::{audit, db_run};
 
 /// One commune's score for one profession.
@@ -650,4 +651,58 @@ pub async fn territory_qpvs(db: &Db, territory_id: i64) -> DbResult<Vec<(String,
          JOIN territory_communes tc ON tc.insee_code = qc.insee_code \
          WHERE tc.territory_id = $1 ORDER BY q.name, qc.insee_code")
         .bind(territory_id).fetch_all(pool).await?))
+}
+
+// ------------------------------------------------------- figures per year
+
+/// Replace the territory's figures of `year` (the last computation of a
+/// year wins), in one transaction.
+pub async fn save_figures(
+    db: &Db,
+    territory_id: i64,
+    year: i32,
+    figures: &[Figure],
+    at: DateTime<Utc>,
+) -> DbResult<()> {
+    db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM diagnosis_figures WHERE territory_id = $1 AND year = $2")
+            .bind(territory_id).bind(i64::from(year)).execute(&mut *tx).await?;
+        for (position, f) in figures.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO diagnosis_figures (territory_id, year, key, label, value, decimals, position, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(territory_id).bind(i64::from(year)).bind(&f.key).bind(&f.label).bind(f.value)
+            .bind(i64::from(f.decimals)).bind(position as i64).bind(at)
+            .execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// The territory's figures by year, each year in its recorded order.
+pub async fn figures_by_year(db: &Db, territory_id: i64) -> DbResult<BTreeMap<i32, Vec<Figure>>> {
+    let rows: Vec<(i64, String, String, f64, i64)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT year, key, label, value, decimals FROM diagnosis_figures \
+         WHERE territory_id = $1 ORDER BY year, position")
+        .bind(territory_id).fetch_all(pool).await?);
+    let mut out: BTreeMap<i32, Vec<Figure>> = BTreeMap::new();
+    for (year, key, label, value, decimals) in rows {
+        out.entry(year as i32).or_default().push(Figure {
+            key,
+            label,
+            value,
+            decimals: decimals.clamp(0, 6) as u8,
+        });
+    }
+    Ok(out)
+}
+
+/// Every territory's id (regions excepted), for the figures of the year.
+pub async fn territory_ids(db: &Db) -> DbResult<Vec<i64>> {
+    Ok(db_run!(db, pool => sqlx::query_scalar(
+        "SELECT id FROM territories WHERE kind <> 'region' ORDER BY id")
+        .fetch_all(pool).await?))
 }

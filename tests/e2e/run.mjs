@@ -289,6 +289,18 @@ try {
       `/admin/t/${territory}/contrats/${process.env.CONTRACT_ID}/plan`);
   }
   if (process.env.EVENT_ID) adminPaths.push(`/admin/t/${territory}/evenements/${process.env.EVENT_ID}`);
+  // Evaluation (issue 12): reviews, appraisal, reports, attendance, the diagnosis' years.
+  adminPaths.push(`/admin/t/${territory}/diagnostic`, `/admin/t/${territory}/bilans`);
+  if (process.env.CONTRACT_ID && process.env.REVIEW_YEAR) {
+    const c = `/admin/t/${territory}/contrats/${process.env.CONTRACT_ID}`;
+    const y = process.env.REVIEW_YEAR;
+    adminPaths.push(`${c}/bilans/${y}`, `${c}/evaluation`, `${c}/rapports`, `${c}/rapports/bilan-${y}.html`,
+      `${c}/rapports/evaluation.html`, `/admin/t/${territory}/actions/${process.env.ACTION_ID}/bilan/${y}`);
+  }
+  if (process.env.SERIES_ID) {
+    const s = `/admin/t/${territory}/permanences/${process.env.SERIES_ID}/frequentation`;
+    adminPaths.push(s, `${s}/${process.env.HELD_ON}`);
+  }
   const adminRows = await crawl(browser, {
     base, start: adminPaths, prefix: "/admin/", follow: false,
     screenshots: shots && `${shots}/admin`,

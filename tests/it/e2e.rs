@@ -41,6 +41,8 @@ async fn pages_work_in_chromium_and_pass_axe() {
         maillage::storage::participation::seed_demo(&app.db, app_territory(&app).await)
             .await
             .expect("participation");
+    let (action_id, series_id, held_on) = seed_evaluation(&app, contract_id).await;
+    let year = held_on.format("%Y").to_string();
     let coordinator = app.account("coordinator").clone();
     let base = app.base.clone();
     let out = tokio::task::spawn_blocking(move || {
@@ -51,6 +53,10 @@ async fn pages_work_in_chromium_and_pass_axe() {
             .env("EVENT_ID", event_id.to_string())
             .env("REGIONAL_EVENT_ID", regional_event_id.to_string())
             .env("CONTRACT_ID", contract_id.to_string())
+            .env("ACTION_ID", action_id.to_string())
+            .env("SERIES_ID", series_id.to_string())
+            .env("HELD_ON", held_on.to_string())
+            .env("REVIEW_YEAR", year)
             .env("GROUP_ID", participation.group_id.to_string())
             .env("CONSULTATION_ID", participation.consultation_id.to_string())
             .env("E2E_EMAIL", &coordinator.email)
@@ -251,6 +257,51 @@ async fn seed_regional(app: &TestApp) -> i64 {
         .unwrap();
     }
     e.id
+}
+
+/// The evaluation pages with content (issue 12): the demo's meetings,
+/// forum and computed indicators, and a weekly drop-in held for four weeks,
+/// linked to the first fiche action. Returns (action, series, a day held).
+async fn seed_evaluation(app: &TestApp, contract_id: i64) -> (i64, i64, chrono::NaiveDate) {
+    use chrono::{Datelike, Duration, NaiveTime, Utc};
+    use maillage::domain::agenda::recurrence::Pattern;
+    use maillage::storage::agenda::{self, SeriesInput};
+    let actor = maillage::storage::audit::Actor::system("test");
+    let tid = app_territory(app).await;
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    maillage::demo_evaluation::load(&app.db, tid, today)
+        .await
+        .expect("demo evaluation");
+    let plan = maillage::storage::contract::plan(&app.db, contract_id)
+        .await
+        .unwrap();
+    let action = plan.actions[0].id;
+    let first = today - Duration::days(28);
+    let place = agenda::list_places(&app.db, tid).await.unwrap()[0].id;
+    let series = agenda::create_series(
+        &app.db,
+        &actor,
+        tid,
+        &SeriesInput {
+            title: "Permanence d'accès aux droits".into(),
+            mediators: "Médiatrice santé".into(),
+            place_id: place,
+            first_date: first,
+            end_date: Some(today + Duration::days(56)),
+            start_time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            end_time: NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+            rrule: Pattern::Weekly(first.weekday()).to_rrule(),
+            skip_holidays: false,
+            access: "walk_in".into(),
+            services: "Droits à l'assurance maladie".into(),
+            action_id: Some(action),
+        },
+    )
+    .await
+    .unwrap();
+    (action, series.id, today - Duration::days(7))
 }
 
 async fn app_territory(app: &TestApp) -> i64 {

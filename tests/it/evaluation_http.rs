@@ -588,3 +588,149 @@ async fn yearly_review_files(backend: Backend) {
     app.stop().await;
 }
 both!(yearly_review_files);
+
+/// The diagnosis' headline figures are kept per year at each computation,
+/// and the yearly review shows those that changed since the previous year
+/// (XLSX read by openpyxl, numbers equal to the database's); the evaluation
+/// shows them year by year; the coordinator's diagnosis page lists them.
+async fn diagnosis_figures_year_on_year(backend: Backend) {
+    use maillage::domain::diagnosis::figures::Figure;
+    let app = TestApp::start(backend).await;
+    let w = world(&app).await;
+    let db = &app.db;
+    let year = paris_today().year();
+
+    // A computation keeps this year's figures, equal to the live ones.
+    maillage::diagnosis::refresh(db).await.unwrap();
+    let kept = maillage::storage::diagnosis::figures_by_year(db, w.tid)
+        .await
+        .unwrap();
+    let live = maillage::diagnosis::headline_figures(
+        &maillage::diagnosis::load(db, w.tid, false).await.unwrap(),
+    );
+    assert_eq!(kept.keys().copied().collect::<Vec<_>>(), [year]);
+    assert_eq!(kept[&year], live);
+    let population = live.iter().find(|f| f.key == "population").unwrap().value;
+    assert!(population > 0.0, "{live:?}");
+    let value = |key: &str| live.iter().find(|f| f.key == key).unwrap().value;
+    let supply = value("supply:generalistes");
+
+    // Last year: 120 more inhabitants and 3 more GPs; the rest unchanged.
+    let mut before: Vec<Figure> = live.clone();
+    for f in &mut before {
+        match f.key.as_str() {
+            "population" => f.value += 120.0,
+            "supply:generalistes" => f.value += 3.0,
+            _ => {}
+        }
+    }
+    before.retain(|f| !f.key.starts_with("density:"));
+    maillage::storage::diagnosis::save_figures(db, w.tid, year - 1, &before, Utc::now())
+        .await
+        .unwrap();
+    // Saving a year again replaces it.
+    maillage::storage::diagnosis::save_figures(db, w.tid, year - 1, &before, Utc::now())
+        .await
+        .unwrap();
+
+    let c = app.login("coordinator").await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("/admin/t/lens-lievin/contrats/{}/rapports", w.c.id);
+    let xlsx = download(
+        &c,
+        app.url(&format!("{base}/bilan-{year}.xlsx")),
+        dir.path(),
+        "b.xlsx",
+    )
+    .await;
+    let out = python(
+        "import sys, openpyxl\n\
+         wb = openpyxl.load_workbook(sys.argv[1])\n\
+         for row in wb['Diagnostic'].iter_rows(values_only=True):\n\
+         \x20   print(' | '.join('' if v is None else repr(v) for v in row))\n",
+        &xlsx,
+    );
+    let rows: Vec<&str> = out.lines().collect();
+    let pop_row = format!(
+        "'Population municipale' | {} | {} | '−120'",
+        py_num(population + 120.0),
+        py_num(population)
+    );
+    assert!(rows.contains(&pop_row.as_str()), "{pop_row} in:\n{out}");
+    let gp = rows
+        .iter()
+        .find(|r| r.starts_with("'Médecins généralistes : professionnels installés'"))
+        .unwrap_or_else(|| panic!("GP supply row in:\n{out}"));
+    assert!(gp.ends_with("'−3'"), "{gp}");
+    let expected_before = ((supply + 3.0) * 10.0).round() / 10.0;
+    assert!(
+        gp.contains(&py_num(expected_before)),
+        "{gp} / {expected_before}"
+    );
+    // Densities were not kept last year: they are new this year.
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("densité pour 10 000 habitants") && r.ends_with("'nouveau'")),
+        "{out}"
+    );
+    // Figures that did not move are not listed.
+    assert!(!out.contains("Quartiers prioritaires"), "{out}");
+
+    // The HTML review says it in words too.
+    let html = common::text_of(&c, app.url(&format!("{base}/bilan-{year}.html"))).await;
+    assert!(html.contains(&format!("Chiffres qui ont changé depuis {}", year - 1)));
+
+    // The evaluation: every figure, a column per year.
+    let ev = download(
+        &c,
+        app.url(&format!("{base}/evaluation.xlsx")),
+        dir.path(),
+        "e.xlsx",
+    )
+    .await;
+    let out = python(
+        "import sys, openpyxl\n\
+         wb = openpyxl.load_workbook(sys.argv[1])\n\
+         for row in wb['Diagnostic'].iter_rows(values_only=True):\n\
+         \x20   print(' | '.join('' if v is None else repr(v) for v in row))\n",
+        &ev,
+    );
+    assert!(
+        out.contains(&format!("'Chiffre' | '{}' | '{year}'", year - 1)),
+        "{out}"
+    );
+    assert!(out.contains("Quartiers prioritaires"), "{out}");
+
+    // The coordinator's diagnosis page shows the years kept.
+    let page = common::text_of(&c, app.url("/admin/t/lens-lievin/diagnostic")).await;
+    assert!(
+        page.contains("Les chiffres d&#39;une année sur l&#39;autre")
+            || page.contains("Les chiffres d'une année sur l'autre")
+    );
+    assert!(
+        page.contains(&format!(
+            "<th scope=\"col\" class=\"num\">{}</th>",
+            year - 1
+        )),
+        "{page}"
+    );
+
+    // A year without last year's figures says so instead of comparing.
+    let html = common::text_of(&c, app.url(&format!("{base}/bilan-{}.html", year - 1))).await;
+    assert!(
+        html.contains("n&#39;ont pas été conservés") || html.contains("n'ont pas été conservés"),
+        "{html}"
+    );
+    app.stop().await;
+}
+both!(diagnosis_figures_year_on_year);
+
+/// A number as Python's `repr` prints what openpyxl read (whole numbers are
+/// stored without a decimal point and read back as `int`).
+fn py_num(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:?}")
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod chapter;
+pub mod figures;
 pub mod population;
 pub mod profession;
 pub mod stats;

@@ -91,7 +91,43 @@ struct HomePage {
     form: FindingForm,
     thresholds: Vec<ThresholdRow>,
     consultations: Vec<ConsultationChoice>,
+    /// The headline figures kept per year: the last years, and per figure
+    /// its label and values (empty when not kept that year).
+    history_years: Vec<i32>,
+    history: Vec<(String, Vec<String>)>,
     errors: FormErrors,
+}
+
+/// The last four years of kept figures, in the latest year's order.
+fn history(
+    by_year: &std::collections::BTreeMap<i32, Vec<crate::domain::diagnosis::figures::Figure>>,
+) -> (Vec<i32>, Vec<(String, Vec<String>)>) {
+    let years: Vec<i32> = by_year.keys().rev().take(4).rev().copied().collect();
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    for y in years.iter().rev() {
+        for f in &by_year[y] {
+            if !keys.iter().any(|(k, _)| *k == f.key) {
+                keys.push((&f.key, &f.label));
+            }
+        }
+    }
+    let rows = keys
+        .into_iter()
+        .map(|(key, label)| {
+            let values = years
+                .iter()
+                .map(|y| {
+                    by_year[y]
+                        .iter()
+                        .find(|f| f.key == key)
+                        .map(|f| f.display())
+                        .unwrap_or_default()
+                })
+                .collect();
+            (label.to_owned(), values)
+        })
+        .collect();
+    (years, rows)
 }
 
 #[derive(Template)]
@@ -183,6 +219,7 @@ async fn home_page(
         })
         .collect();
     let run = store::latest_run(&st.db).await?;
+    let (history_years, history) = history(&store::figures_by_year(&st.db, t.id).await?);
     let page = HomePage {
         l: ctx.admin_layout("Diagnostic local de santé"),
         slug: t.slug.clone(),
@@ -197,6 +234,8 @@ async fn home_page(
         form: typed.finding.unwrap_or_default(),
         thresholds,
         consultations,
+        history_years,
+        history,
         errors,
     };
     Ok((status, render(&page)).into_response())
