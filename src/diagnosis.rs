@@ -685,7 +685,7 @@ pub fn headline_figures(d: &Diagnosis) -> Vec<Figure> {
                 format!("density:{slug}"),
                 format!("{label} : densité pour 10 000 habitants"),
                 density,
-                1,
+                2,
             ));
         }
         if f.threshold.is_some() {
