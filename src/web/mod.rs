@@ -59,6 +59,9 @@ pub struct AppState {
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// This process's Prometheus metrics (served when `Config::metrics`).
     pub metrics: Arc<ops::Metrics>,
+    /// This process's drop-in schedules, checked against the database on
+    /// each use (`agenda::world_cache`).
+    pub worlds: Arc<agenda::world_cache::WorldCache>,
 }
 
 impl AppState {
@@ -79,6 +82,7 @@ impl AppState {
             secret: Arc::new(secret),
             cache: Default::default(),
             metrics,
+            worlds: Default::default(),
         })
     }
 }

@@ -104,9 +104,9 @@ async fn next_on_agenda(
     AppError,
 > {
     use crate::storage::agenda as store;
-    use crate::web::agenda::{public as agenda_public, series_world, today_paris};
+    use crate::web::agenda::{cached_world, public as agenda_public, today_paris};
     let today = today_paris();
-    let world = series_world(&st.db, t.id).await?;
+    let world = cached_world(st, t.id).await?;
     let permanences = world
         .occurrences(today, today + chrono::Duration::days(21), None)
         .iter()

@@ -10,6 +10,7 @@
 mod common;
 
 mod agenda_bugs;
+mod agenda_cache;
 mod agenda_http;
 mod agenda_storage;
 mod attendance_http;

@@ -444,3 +444,50 @@ pub async fn all_exceptions(db: &Db) -> DbResult<Vec<(i64, Exception)>> {
         .filter_map(ExceptionRow::into_domain)
         .collect())
 }
+
+/// What a territory's drop-in schedule was built from, in one cheap query:
+/// count, sum of versions and last change of its series and places, and
+/// count, sum of ids and last creation of their exceptions. Any insert,
+/// update or delete changes it (updates bump `version`, exceptions are
+/// replaced, never updated in place), so a cached schedule with the same
+/// stamp is current.
+pub async fn schedule_stamp(db: &Db, territory_id: i64) -> DbResult<String> {
+    type Row = (
+        i64,
+        i64,
+        Option<String>,
+        i64,
+        i64,
+        Option<String>,
+        i64,
+        i64,
+        Option<String>,
+    );
+    let r: Row = db_run!(db, pool => sqlx::query_as(
+        "SELECT \
+           (SELECT COUNT(*) FROM dropin_series WHERE territory_id = $1), \
+           (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM dropin_series WHERE territory_id = $1), \
+           (SELECT CAST(MAX(updated_at) AS TEXT) FROM dropin_series WHERE territory_id = $1), \
+           (SELECT COUNT(*) FROM places WHERE territory_id = $1), \
+           (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM places WHERE territory_id = $1), \
+           (SELECT CAST(MAX(updated_at) AS TEXT) FROM places WHERE territory_id = $1), \
+           (SELECT COUNT(*) FROM dropin_exceptions e JOIN dropin_series s ON s.id = e.series_id WHERE s.territory_id = $1), \
+           (SELECT CAST(COALESCE(SUM(e.id), 0) AS BIGINT) FROM dropin_exceptions e JOIN dropin_series s ON s.id = e.series_id WHERE s.territory_id = $1), \
+           (SELECT CAST(MAX(e.created_at) AS TEXT) FROM dropin_exceptions e JOIN dropin_series s ON s.id = e.series_id WHERE s.territory_id = $1)",
+    )
+    .bind(territory_id)
+    .fetch_one(pool)
+    .await?);
+    Ok(format!(
+        "{}/{}/{}|{}/{}/{}|{}/{}/{}",
+        r.0,
+        r.1,
+        r.2.unwrap_or_default(),
+        r.3,
+        r.4,
+        r.5.unwrap_or_default(),
+        r.6,
+        r.7,
+        r.8.unwrap_or_default()
+    ))
+}

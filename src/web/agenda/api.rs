@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::routes;
 
-use super::{series_world, today_paris};
+use super::today_paris;
 use crate::domain::dates::paris_offset;
 use crate::domain::roles::Role;
 use crate::storage::agenda::{self as store, Event, Registration, Series, Session};
@@ -56,16 +56,16 @@ pub async fn list_series(
     Path(slug): Path<String>,
 ) -> Result<Json<Vec<SeriesOut>>, ApiError> {
     let t = territory(&st, &slug).await?;
-    let world = series_world(&st.db, t.id).await?;
+    let world = super::cached_world(&st, t.id).await?;
     Ok(Json(
         world
             .items
-            .into_iter()
+            .iter()
             .map(|(s, schedule, _)| SeriesOut {
                 effective_rrule: schedule.effective_rule.clone(),
                 dtstart: paris_offset(schedule.dtstart),
-                description: crate::domain::agenda::recurrence::describe(&schedule),
-                series: s,
+                description: crate::domain::agenda::recurrence::describe(schedule),
+                series: s.clone(),
             })
             .collect(),
     ))
@@ -136,7 +136,7 @@ pub async fn occurrences(
             "La période doit aller de from à to, sur 366 jours au plus.".into(),
         )));
     }
-    let world = series_world(&st.db, t.id).await?;
+    let world = super::cached_world(&st, t.id).await?;
     Ok(Json(
         world
             .occurrences(from, to, q.commune.as_deref().filter(|c| !c.is_empty()))

@@ -13,7 +13,6 @@ use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 
 use super::public::places_map;
-use super::series_world;
 use crate::domain::agenda::recurrence::{ExceptionKind, Schedule};
 use crate::storage::agenda::{self as store, Place, Series};
 use crate::web::error::AppError;
@@ -371,7 +370,7 @@ pub async fn permanences_ics(
     Query(q): Query<FeedQuery>,
 ) -> Result<Response, AppError> {
     let t = load_public_territory(&st, &slug).await?;
-    let world = series_world(&st.db, t.id).await?;
+    let world = super::cached_world(&st, t.id).await?;
     let places: BTreeMap<i64, Place> = world.places.clone().into_iter().collect();
     let stamp = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let host = host(&st);

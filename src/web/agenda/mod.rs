@@ -12,10 +12,12 @@ pub mod notify;
 mod permanences;
 pub mod public;
 mod regional;
+pub mod world_cache;
 
 pub use notify::{housekeeping, housekeeping_loop};
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 
@@ -248,6 +250,24 @@ impl OccRow {
 pub struct SeriesWorld {
     pub items: Vec<(Series, Schedule, Vec<Exception>)>,
     pub places: HashMap<i64, Place>,
+    /// Expansions already computed, by window (see [`SeriesWorld::expanded`]).
+    memo: Mutex<HashMap<(NaiveDate, NaiveDate), Arc<Expansion>>>,
+}
+
+/// Each item's occurrences over a window, in `items` order.
+pub type Expansion = Vec<Vec<Occurrence>>;
+
+/// Windows memoised per world: pages ask for a handful (today's eight
+/// weeks, this month, the next ones).
+const MEMO_WINDOWS: usize = 16;
+
+/// The territory's schedule from this process's cache (see
+/// [`world_cache`]): what public pages use.
+pub async fn cached_world(
+    st: &crate::web::AppState,
+    territory_id: i64,
+) -> DbResult<Arc<SeriesWorld>> {
+    st.worlds.get(&st.db, territory_id).await
 }
 
 pub async fn series_world(db: &Db, territory_id: i64) -> DbResult<SeriesWorld> {
@@ -269,10 +289,40 @@ pub async fn series_world(db: &Db, territory_id: i64) -> DbResult<SeriesWorld> {
             Some((s, schedule, e))
         })
         .collect();
-    Ok(SeriesWorld { items, places })
+    Ok(SeriesWorld {
+        items,
+        places,
+        memo: Mutex::new(HashMap::new()),
+    })
 }
 
 impl SeriesWorld {
+    /// Every item's occurrences in `[from, to]`, computed once per window
+    /// and world.
+    pub fn expanded(&self, from: NaiveDate, to: NaiveDate) -> Arc<Expansion> {
+        if let Some(e) = self
+            .memo
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(from, to)).cloned())
+        {
+            return e;
+        }
+        let e: Arc<Expansion> = Arc::new(
+            self.items
+                .iter()
+                .map(|(_, schedule, exc)| recurrence::expand(schedule, exc, from, to))
+                .collect(),
+        );
+        if let Ok(mut m) = self.memo.lock() {
+            if m.len() >= MEMO_WINDOWS {
+                m.clear();
+            }
+            m.insert((from, to), e.clone());
+        }
+        e
+    }
+
     /// Occurrences in `[from, to]` (moved ones at their new date and place),
     /// optionally only in one commune, in time order.
     pub fn occurrences(
@@ -282,8 +332,9 @@ impl SeriesWorld {
         commune: Option<&str>,
     ) -> Vec<OccRow> {
         let mut out = Vec::new();
-        for (s, schedule, exc) in &self.items {
-            for occ in recurrence::expand(schedule, exc, from, to) {
+        let expanded = self.expanded(from, to);
+        for ((s, _, _), occs) in self.items.iter().zip(expanded.iter()) {
+            for occ in occs.iter().cloned() {
                 let place_id = occ.place_id.unwrap_or(s.place_id);
                 let Some(place) = self.places.get(&place_id) else {
                     continue;

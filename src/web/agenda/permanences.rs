@@ -18,7 +18,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde::Deserialize;
 
 use super::public::{occ_view, territory_communes, OccView};
-use super::{opt_date, series_world, today_paris, SeriesWorld};
+use super::{cached_world, opt_date, today_paris, SeriesWorld};
 use crate::domain::agenda::event::Access;
 use crate::domain::agenda::recurrence::{self, OccurrenceStatus};
 use crate::domain::dates;
@@ -183,11 +183,11 @@ pub fn place_cards(
 ) -> Vec<CommuneCards> {
     let horizon = today + Duration::weeks(CARD_WEEKS);
     let mut by_place: BTreeMap<i64, Vec<SeriesCard>> = BTreeMap::new();
-    for (s, schedule, exc) in &world.items {
+    let expanded = world.expanded(today, horizon);
+    for ((s, schedule, _), occurrences) in world.items.iter().zip(expanded.iter()) {
         if schedule.last_date() < today {
             continue;
         }
-        let occurrences = recurrence::expand(schedule, exc, today, horizon);
         let date_of = |o: &recurrence::Occurrence| {
             let moved_place = o
                 .place_id
@@ -340,7 +340,7 @@ pub async fn permanences(
     ctx: Ctx,
 ) -> Result<Response, AppError> {
     let t = load_public_territory(&st, &slug).await?;
-    let world = series_world(&st.db, t.id).await?;
+    let world = cached_world(&st, t.id).await?;
     let communes = territory_communes(&st, &t).await?;
     let commune = q.commune.clone().unwrap_or_default();
     let commune_f = (!commune.is_empty()).then_some(commune.as_str());

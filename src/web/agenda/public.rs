@@ -396,7 +396,7 @@ pub async fn agenda(
     let themes = store::event_themes(&st.db, t.id).await?;
     let month = match (month, weeks) {
         (Some((y, m)), Some(weeks)) => {
-            let world = super::series_world(&st.db, t.id).await?;
+            let world = super::cached_world(&st, t.id).await?;
             let (first, last) = (weeks[0][0], weeks[weeks.len() - 1][6]);
             let commune_f = (!commune.is_empty()).then_some(commune.as_str());
             let mut dropins: BTreeMap<NaiveDate, usize> = BTreeMap::new();
