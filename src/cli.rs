@@ -135,6 +135,11 @@ enum Command {
         /// des fiches de l'annuaire (refusé sinon comme incomplet)
         #[arg(long)]
         force: bool,
+        /// RPPS : fichier « PS_LibreAcces_SavoirFaire » des extractions
+        /// récentes, qui complète les spécialités absentes du fichier
+        /// « Personne activité »
+        #[arg(long, value_name = "FICHIER")]
+        savoir_faire: Option<PathBuf>,
     },
     /// Gérer les territoires
     Territory {
@@ -786,14 +791,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Import { kind, file, force } => {
+        Command::Import {
+            kind,
+            file,
+            force,
+            savoir_faire,
+        } => {
+            if savoir_faire.is_some() && !matches!(kind, ImportKind::Rpps) {
+                anyhow::bail!("--savoir-faire ne s'utilise qu'avec l'import rpps");
+            }
+            let savoir_faire = match &savoir_faire {
+                Some(f) => {
+                    Some(std::fs::read(f).map_err(|e| anyhow::anyhow!("{} : {e}", f.display()))?)
+                }
+                None => None,
+            };
             let db = connect(&url, false).await?;
             let bytes =
                 std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
             let started = std::time::Instant::now();
             let result = match kind {
                 ImportKind::Finess | ImportKind::Rpps => {
-                    import_directory(&db, kind, &file, &bytes, force).await?;
+                    import_directory(&db, kind, &file, &bytes, savoir_faire.as_deref(), force)
+                        .await?;
                     None
                 }
                 ImportKind::Geo | ImportKind::Population | ImportKind::TravelTimes => {
@@ -933,12 +953,16 @@ async fn import_directory(
     kind: ImportKind,
     file: &std::path::Path,
     bytes: &[u8],
+    savoir_faire: Option<&[u8]>,
     force: bool,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let quiet = &crate::import::quiet;
     let result = match kind {
-        ImportKind::Rpps => crate::import::rpps::import_with(db, bytes, quiet, force).await,
+        ImportKind::Rpps => {
+            crate::import::rpps::import_with_savoir_faire(db, bytes, savoir_faire, quiet, force)
+                .await
+        }
         _ => crate::import::finess::import_with(db, bytes, quiet, force).await,
     };
     match result {

@@ -267,6 +267,120 @@ pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, Imp
     })
 }
 
+// ------------------------------------------------- savoir-faire (specialties)
+
+/// Specialties read from a « PS_LibreAcces_SavoirFaire » file, by RPPS
+/// identifier: (code, label) of the savoir-faire kept for each person.
+#[derive(Debug, Default)]
+pub struct SavoirFaire {
+    pub by_id: HashMap<String, (String, String)>,
+    pub rows: usize,
+}
+
+/// Rank of a savoir-faire type: the ordinal specialty (`S`) first, then
+/// exclusive competences (`CEX`), then any other (qualifications, DESC…).
+fn type_rank(code: &str) -> u8 {
+    match code.trim().to_ascii_uppercase().as_str() {
+        "S" => 0,
+        "CEX" => 1,
+        _ => 2,
+    }
+}
+
+/// Read a « PS_LibreAcces_SavoirFaire » file (newer extractions publish the
+/// savoir-faire beside « Personne activité », one row per person and
+/// savoir-faire): `|`-separated, header row, columns found by name like the
+/// activity file (`Identification nationale PP`, `Code savoir-faire`,
+/// `Libellé savoir-faire`, `Code type savoir-faire`). For each person the
+/// ordinal specialty is kept, else the first savoir-faire of the best type.
+pub fn parse_savoir_faire(bytes: &[u8]) -> Result<SavoirFaire, ImportError> {
+    let text = decode(bytes);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or("");
+    let mut map = HashMap::new();
+    for (i, h) in header
+        .strip_suffix('|')
+        .unwrap_or(header)
+        .split('|')
+        .enumerate()
+    {
+        map.entry(normalise(h)).or_insert(i);
+    }
+    let cols = Columns { map };
+    let required = |names: &[&str], label: &str| {
+        cols.find(names).ok_or_else(|| {
+            ImportError::Invalid(vec![LineError {
+                line: Some(1),
+                message: format!(
+                    "colonne « {label} » introuvable : ce n'est pas une extraction RPPS « Savoir-faire »"
+                ),
+            }])
+        })
+    };
+    let c_id = required(
+        &["identification nationale pp", "identifiant pp"],
+        "Identification nationale PP",
+    )?;
+    let c_code = required(&["code savoir faire"], "Code savoir-faire")?;
+    let c_label = cols.find(&["libelle savoir faire"]);
+    let c_type = cols.find(&["code type savoir faire"]);
+    let mut best: HashMap<String, (u8, String, String)> = HashMap::new();
+    let mut out = SavoirFaire::default();
+    for raw in lines {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        out.rows += 1;
+        let cells: Vec<&str> = raw.split('|').collect();
+        let f = |c: Option<usize>| c.and_then(|c| cells.get(c)).map_or("", |s| s.trim());
+        let (id, code) = (f(Some(c_id)), f(Some(c_code)));
+        if id.is_empty() || code.is_empty() {
+            continue;
+        }
+        let rank = type_rank(f(c_type));
+        match best.get(id) {
+            Some((r, _, _)) if *r <= rank => {}
+            _ => {
+                best.insert(
+                    id.to_owned(),
+                    (rank, code.to_owned(), f(c_label).to_owned()),
+                );
+            }
+        }
+    }
+    if out.rows == 0 {
+        return Err(ImportError::whole_file(
+            "le fichier des savoir-faire ne contient aucune ligne",
+        ));
+    }
+    out.by_id = best
+        .into_iter()
+        .map(|(id, (_, code, label))| (id, (code, label)))
+        .collect();
+    Ok(out)
+}
+
+/// Give each practice place without a specialty its professional's
+/// savoir-faire; returns how many places were completed.
+pub fn apply_savoir_faire(parsed: &mut Parsed, sf: &SavoirFaire) -> usize {
+    let mut filled = 0;
+    for p in &mut parsed.professionals {
+        let Some((code, label)) = sf.by_id.get(&p.rpps) else {
+            continue;
+        };
+        for place in p
+            .places
+            .iter_mut()
+            .filter(|pl| pl.specialty_code.is_empty())
+        {
+            place.specialty_code = code.clone();
+            place.specialty_label = label.clone();
+            filled += 1;
+        }
+    }
+    filled
+}
+
 /// Read an RPPS file and update the directory in place.
 pub async fn import(
     db: &crate::storage::Db,
@@ -285,7 +399,28 @@ pub async fn import_with(
     progress: super::Progress<'_>,
     force: bool,
 ) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
-    let parsed = parse_with(bytes, progress)?;
+    import_with_savoir_faire(db, bytes, None, progress, force).await
+}
+
+/// [`import_with`], the specialties completed from a « Savoir-faire » file
+/// when one is given (read first: a bad file refuses the import before
+/// anything is written).
+pub async fn import_with_savoir_faire(
+    db: &crate::storage::Db,
+    bytes: &[u8],
+    savoir_faire: Option<&[u8]>,
+    progress: super::Progress<'_>,
+    force: bool,
+) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
+    let sf = savoir_faire.map(parse_savoir_faire).transpose()?;
+    let mut parsed = parse_with(bytes, progress)?;
+    if let Some(sf) = &sf {
+        let filled = apply_savoir_faire(&mut parsed, sf);
+        tracing::info!(
+            "savoir-faire : {} lignes, spécialité complétée pour {filled} lieux d'exercice",
+            sf.rows
+        );
+    }
     let before = crate::storage::directory::professional_count(db).await?;
     super::check_shrink(before, parsed.professionals.len() as i64, force)?;
     let (report, skipped) = super::warnings_report(&parsed.warnings);
@@ -308,6 +443,73 @@ mod tests {
 
     fn row(id: &str, name: &str, prof: &str, commune: &str) -> String {
         format!("8|{id}|8{id}|DR|Docteur|{name}|Marie|{prof}|Médecin|SM54|Médecine générale|L||||12|RUE|DU MARCHÉ|62300|{commune}|LENS|0321000000|SA07|\n")
+    }
+
+    /// The activity file of newer extractions, without savoir-faire columns.
+    const HEADER_NO_SF: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code mode exercice|Code postal (coord. structure)|Code commune (coord. structure)|Libellé commune (coord. structure)|Code secteur d'activité|";
+    const SF_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire|";
+
+    fn sf_row(id: &str, kind: &str, code: &str, label: &str) -> String {
+        format!("8|{id}|8{id}|DUPONT|Marie|10|Médecin|C|Civil|{kind}|type|{code}|{label}|\n")
+    }
+
+    #[test]
+    fn savoir_faire_completes_missing_specialties() {
+        let mut activity = format!("{HEADER_NO_SF}\n");
+        activity += "8|1|80000000001|DUPONT|Marie|10|Médecin|L|62300|62498|LENS|SA07|\n";
+        activity += "8|1|80000000001|DUPONT|Marie|10|Médecin|L|62800|62510|LIÉVIN|SA07|\n";
+        activity += "8|2|80000000002|MARTIN|Paul|10|Médecin|L|62300|62498|LENS|SA07|\n";
+        activity += "8|3|80000000003|DURAND|Léa|60|Infirmier|L|62300|62498|LENS|SA07|\n";
+        let mut parsed = parse(activity.as_bytes()).unwrap();
+        assert!(parsed.professionals[0].places[0].specialty_code.is_empty());
+
+        let mut sf = format!("{SF_HEADER}\n");
+        // A qualification before the ordinal specialty: the specialty wins.
+        sf += &sf_row("0000000001", "DSM", "DSM03", "Gériatrie");
+        sf += &sf_row("0000000001", "S", "SM54", "Médecine générale");
+        sf += &sf_row("0000000002", "CEX", "CEX12", "Médecine du sport");
+        sf += &sf_row("0000000002", "", "XX1", "Autre");
+        let sf = parse_savoir_faire(sf.as_bytes()).unwrap();
+        assert_eq!(sf.rows, 4);
+        assert_eq!(apply_savoir_faire(&mut parsed, &sf), 3);
+        let by = |rpps: &str| {
+            parsed
+                .professionals
+                .iter()
+                .find(|p| p.rpps == rpps)
+                .unwrap()
+                .places
+                .iter()
+                .map(|p| (p.specialty_code.as_str(), p.specialty_label.as_str()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(by("80000000001"), [("SM54", "Médecine générale"); 2]);
+        assert_eq!(by("80000000002"), [("CEX12", "Médecine du sport")]);
+        assert_eq!(by("80000000003"), [("", "")]);
+
+        // A specialty already in the activity file is kept.
+        let mut with =
+            parse(format!("{HEADER}\n{}", row("0000000007", "DUPONT", "10", "62498")).as_bytes())
+                .unwrap();
+        let mut other = format!("{SF_HEADER}\n");
+        other += &sf_row("0000000007", "S", "SM26", "Cardiologie");
+        assert_eq!(
+            apply_savoir_faire(&mut with, &parse_savoir_faire(other.as_bytes()).unwrap()),
+            0
+        );
+        assert_eq!(with.professionals[0].places[0].specialty_code, "SM54");
+    }
+
+    #[test]
+    fn a_file_that_is_not_savoir_faire_is_refused() {
+        let e = parse_savoir_faire(format!("{HEADER_NO_SF}\n8|1|80000000001|DUPONT|Marie|10|Médecin|L|62300|62498|LENS|SA07|\n").as_bytes())
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("Code savoir-faire")
+                || format!("{e:?}").contains("Code savoir-faire"),
+            "{e:?}"
+        );
+        assert!(parse_savoir_faire(format!("{SF_HEADER}\n").as_bytes()).is_err());
     }
 
     #[test]

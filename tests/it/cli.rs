@@ -746,3 +746,83 @@ fn reference_imports_and_territory_create() {
     );
     assert!(text(&out).contains("2 commune(s)"), "{}", text(&out));
 }
+
+/// Newer RPPS extractions publish the savoir-faire in their own file:
+/// `--savoir-faire` completes the specialties the activity file lacks; a
+/// file that is not one refuses the import before anything is written.
+#[test]
+fn rpps_specialties_from_a_savoir_faire_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let url = format!("sqlite://{}", db.display());
+    assert!(maillage(&url, &["migrate"]).status.success());
+    let activity = dir.path().join("PS_LibreAcces_Personne_activite.txt");
+    std::fs::write(
+        &activity,
+        "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code mode exercice|Code postal (coord. structure)|Code commune (coord. structure)|Libellé commune (coord. structure)|Code secteur d'activité|\n\
+         8|0000000001|80000000001|DUPONT|Marie|10|Médecin|L|62300|62498|LENS|SA07|\n\
+         8|0000000002|80000000002|MARTIN|Paul|60|Infirmier|L|62300|62498|LENS|SA07|\n",
+    )
+    .unwrap();
+    let sf = dir.path().join("PS_LibreAcces_SavoirFaire.txt");
+    std::fs::write(
+        &sf,
+        "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire|\n\
+         8|0000000001|80000000001|DUPONT|Marie|10|Médecin|C|Civil|S|Spécialité ordinale|SM54|Médecine générale|\n",
+    )
+    .unwrap();
+    let specialty = || {
+        let out = Command::new("sqlite3")
+            .arg(&db)
+            .arg("SELECT rpps || ':' || specialty_code FROM practice_places ORDER BY rpps")
+            .output()
+            .expect("sqlite3 (see scripts/test.sh)");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+
+    // Not a savoir-faire file: refused, nothing written.
+    let out = maillage(
+        &url,
+        &[
+            "import",
+            "rpps",
+            activity.to_str().unwrap(),
+            "--savoir-faire",
+            activity.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("Savoir-faire"), "{}", text(&out));
+    assert_eq!(specialty(), "");
+
+    let out = maillage(
+        &url,
+        &[
+            "import",
+            "rpps",
+            activity.to_str().unwrap(),
+            "--savoir-faire",
+            sf.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(specialty(), "80000000001:SM54\n80000000002:");
+
+    // Only for RPPS.
+    let out = maillage(
+        &url,
+        &[
+            "import",
+            "finess",
+            "data/demo/finess.csv",
+            "--savoir-faire",
+            sf.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("qu'avec l'import rpps"),
+        "{}",
+        text(&out)
+    );
+}
