@@ -72,8 +72,10 @@ pub fn amount_input(cents: Option<i64>) -> String {
 
 /// `150000` cents → `1 500,00 €`.
 pub fn format_euros(cents: i64) -> String {
-    let out = super::indicator::group_digits(&(cents / 100).to_string());
-    format!("{out},{:02}\u{a0}€", cents % 100)
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    let out = super::indicator::group_digits(&(abs / 100).to_string());
+    format!("{sign}{out},{:02}\u{a0}€", abs % 100)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -190,6 +192,8 @@ mod tests {
         assert!(parse_amount("1,234").is_err());
         assert!(parse_amount("").is_err());
         assert_eq!(format_euros(150_050), "1\u{202f}500,50\u{a0}€");
+        assert_eq!(format_euros(-5), "-0,05\u{a0}€");
+        assert_eq!(format_euros(-150_050), "-1\u{202f}500,50\u{a0}€");
     }
 
     #[test]
