@@ -7,6 +7,7 @@ pub mod geo;
 pub mod geography;
 pub mod population;
 pub mod rpps;
+pub mod synthetic;
 pub mod travel_times;
 
 use std::fmt;
