@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{utf8, CsvFile, ImportError, Report};
+use super::{utf8, CsvFile, ImportError, LineCounter, Report};
 use crate::domain::codes::{InseeCode, QpvCode, Siren};
 use crate::storage::communes::{
     self, Commune, Counts, Epci, EpciWithMembers, Qpv, QpvWithCommunes,
@@ -48,18 +48,13 @@ fn elements(text: &str) -> Result<Vec<(usize, &RawValue)>, ImportError> {
             message: what,
         }])
     })?;
+    // The elements come in file order: their lines are counted from one
+    // element to the next, once over the whole file.
     let base = text.as_ptr() as usize;
+    let mut lines = LineCounter::new(text);
     Ok(items
         .into_iter()
-        .map(|raw| {
-            let offset = raw.get().as_ptr() as usize - base;
-            let line = text.as_bytes()[..offset]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1;
-            (line, raw)
-        })
+        .map(|raw| (lines.line_at(raw.get().as_ptr() as usize - base), raw))
         .collect())
 }
 
@@ -345,6 +340,29 @@ mod tests {
         let lines: Vec<_> = err.lines().iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![Some(3), Some(4)]);
         assert!(err.to_string().contains("ligne 3"));
+    }
+
+    /// A broken entry near the end of a national-size file is named by its
+    /// own line (counted incrementally, not from the start each time).
+    #[test]
+    fn a_broken_entry_deep_in_a_big_file_names_its_line() {
+        let text =
+            crate::import::synthetic::communes_json(crate::import::synthetic::NATIONAL_COMMUNES);
+        let mut lines: Vec<&str> = text.lines().collect();
+        // Line 36,001 holds entry 35,999: a bad code; the last entry (line
+        // 37,007) an unknown type.
+        let bad_code = lines[36_000].replacen("\"code\":\"", "\"code\":\"X", 1);
+        lines[36_000] = &bad_code;
+        let bad_kind = lines[37_006].replace("commune-deleguee", "commune-fantome");
+        lines[37_006] = &bad_kind;
+        let err = parse_communes(lines.join("\n").as_bytes()).unwrap_err();
+        let found: Vec<_> = err.lines().iter().map(|e| e.line).collect();
+        assert_eq!(found, vec![Some(36_001), Some(37_007)], "{err}");
+        assert!(
+            err.to_string()
+                .contains("ligne 37007 : type de commune inconnu « commune-fantome »"),
+            "{err}"
+        );
     }
 
     #[test]
