@@ -6,6 +6,7 @@ pub mod finess;
 pub mod geo;
 pub mod geography;
 pub mod population;
+pub mod progress;
 pub mod rpps;
 pub mod synthetic;
 pub mod travel_times;
@@ -123,6 +124,14 @@ pub use crate::domain::directory::Progress;
 /// For callers that do not follow progress.
 pub fn quiet(_: &str, _: u64, _: u64) {}
 
+/// Report « lecture du fichier » at entry (or line) `done` of `total`,
+/// every `every` entries and at the last one.
+pub fn reading(progress: Progress<'_>, done: usize, total: usize, every: usize) {
+    if done % every.max(1) == 0 || done == total {
+        progress("lecture du fichier", done as u64, total as u64);
+    }
+}
+
 fn format_lines(errors: &[LineError]) -> String {
     errors
         .iter()
@@ -145,6 +154,12 @@ impl ImportError {
             _ => &[],
         }
     }
+}
+
+/// The number of lines of a text (a last line without its newline counts).
+pub fn line_count(text: &str) -> usize {
+    let newlines = text.bytes().filter(|&b| b == b'\n').count();
+    newlines + usize::from(!text.is_empty() && !text.ends_with('\n'))
 }
 
 /// Line numbers of byte offsets of one text, asked in increasing order:
