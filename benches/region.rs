@@ -212,7 +212,9 @@ async fn large_map(app: &TestApp) {
             ),
         });
     }
-    upsert_communes(db, &communes).await.unwrap();
+    upsert_communes(db, &communes, &maillage::import::quiet)
+        .await
+        .unwrap();
     save_outlines(db, &outlines).await.unwrap();
     let actor = Actor::system("bench");
     let all = territories::list(db).await.unwrap();

@@ -16,6 +16,7 @@ use clap::{
 use crate::accounts;
 use crate::config::{redact_url, Config};
 use crate::domain::roles::{InstanceRole, Role};
+use crate::import::progress::Meter;
 use crate::import::{geography, ImportError};
 use crate::storage::audit::Actor;
 use crate::storage::{territories, users, Db};
@@ -810,20 +811,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let bytes =
                 std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
             let started = std::time::Instant::now();
-            let result = match kind {
-                ImportKind::Finess | ImportKind::Rpps => {
-                    import_directory(&db, kind, &file, &bytes, savoir_faire.as_deref(), force)
+            // Rows done, rate and time left on stderr past the first second
+            // (a summary line instead when stderr is not a terminal).
+            let meter = Meter::new(
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| file.display().to_string()),
+            );
+            let result = {
+                let progress = meter.callback();
+                match kind {
+                    ImportKind::Finess | ImportKind::Rpps => {
+                        import_directory(
+                            &db,
+                            kind,
+                            &file,
+                            &bytes,
+                            savoir_faire.as_deref(),
+                            force,
+                            &meter,
+                        )
                         .await?;
-                    None
+                        None
+                    }
+                    ImportKind::Geo | ImportKind::Population | ImportKind::TravelTimes => {
+                        import_reference(&db, kind, &file, &bytes, &meter).await?;
+                        None
+                    }
+                    ImportKind::Communes => {
+                        Some(geography::import_communes_with(&db, &bytes, &progress).await)
+                    }
+                    ImportKind::Epci => {
+                        Some(geography::import_epcis_with(&db, &bytes, &progress).await)
+                    }
+                    ImportKind::Qpv => {
+                        Some(geography::import_qpvs_with(&db, &bytes, &progress).await)
+                    }
                 }
-                ImportKind::Geo | ImportKind::Population | ImportKind::TravelTimes => {
-                    import_reference(&db, kind, &file, &bytes).await?;
-                    None
-                }
-                ImportKind::Communes => Some(geography::import_communes(&db, &bytes).await),
-                ImportKind::Epci => Some(geography::import_epcis(&db, &bytes).await),
-                ImportKind::Qpv => Some(geography::import_qpvs(&db, &bytes).await),
             };
+            if matches!(result, Some(Ok(_))) {
+                meter.finish();
+            }
+            drop(meter);
             match result {
                 None => {}
                 Some(Ok(c)) => println!(
@@ -925,16 +954,19 @@ async fn import_reference(
     kind: ImportKind,
     file: &std::path::Path,
     bytes: &[u8],
+    meter: &Meter,
 ) -> anyhow::Result<()> {
     use crate::import::{geo, population, travel_times};
     let started = std::time::Instant::now();
+    let progress = meter.callback();
     let result = match kind {
-        ImportKind::Geo => geo::import(db, bytes).await,
-        ImportKind::Population => population::import(db, bytes).await,
-        _ => travel_times::import(db, bytes).await,
+        ImportKind::Geo => geo::import_with(db, bytes, &progress).await,
+        ImportKind::Population => population::import_with(db, bytes, &progress).await,
+        _ => travel_times::import_with(db, bytes, &progress).await,
     };
     match result {
         Ok(s) => {
+            meter.finish();
             let summary = crate::import::Summary::from(&s);
             let name = file.display().to_string();
             println!(
@@ -943,8 +975,14 @@ async fn import_reference(
             );
             Ok(())
         }
-        Err(ImportError::Invalid(lines)) => Err(refused(file, &lines)),
-        Err(e) => Err(e.into()),
+        Err(ImportError::Invalid(lines)) => {
+            meter.abandon();
+            Err(refused(file, &lines))
+        }
+        Err(e) => {
+            meter.abandon();
+            Err(e.into())
+        }
     }
 }
 
@@ -955,18 +993,20 @@ async fn import_directory(
     bytes: &[u8],
     savoir_faire: Option<&[u8]>,
     force: bool,
+    meter: &Meter,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let quiet = &crate::import::quiet;
+    let progress = meter.callback();
     let result = match kind {
         ImportKind::Rpps => {
-            crate::import::rpps::import_with_savoir_faire(db, bytes, savoir_faire, quiet, force)
+            crate::import::rpps::import_with_savoir_faire(db, bytes, savoir_faire, &progress, force)
                 .await
         }
-        _ => crate::import::finess::import_with(db, bytes, quiet, force).await,
+        _ => crate::import::finess::import_with(db, bytes, &progress, force).await,
     };
     match result {
         Ok((s, warnings)) => {
+            meter.finish();
             for w in warnings.iter().take(crate::import::MAX_REPORTED) {
                 eprintln!("  {w}");
             }
@@ -981,8 +1021,14 @@ async fn import_directory(
             );
             Ok(())
         }
-        Err(ImportError::Invalid(lines)) => Err(refused(file, &lines)),
-        Err(e) => Err(e.into()),
+        Err(ImportError::Invalid(lines)) => {
+            meter.abandon();
+            Err(refused(file, &lines))
+        }
+        Err(e) => {
+            meter.abandon();
+            Err(e.into())
+        }
     }
 }
 

@@ -3,12 +3,16 @@
 //! the files are never committed.
 //!
 //! `gen_directory OUT_DIR [ESTABLISHMENTS] [RPPS_ROWS]` writes
-//! `finess.csv` (Windows-1252), `rpps.txt` (UTF-8, `|`) and `communes.json`
-//! (the communes used, in the decoupage-administratif format).
+//! `finess.csv` (Windows-1252), `rpps.txt` (UTF-8, `|`), `communes.json`
+//! (the communes used and delegated ones, 37,006 entries as in the official
+//! file) and `epci.json` (1,255 EPCI), in the decoupage-administratif format
+//! (`maillage::import::synthetic`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+
+use maillage::import::synthetic;
 
 /// A small deterministic generator (xorshift), so that runs are comparable.
 struct Rng(u64);
@@ -100,30 +104,16 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all(&out)?;
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
 
-    // Communes (every code the files may use).
-    let mut communes = BufWriter::new(File::create(out.join("communes.json"))?);
-    writeln!(communes, "[")?;
-    let mut first = true;
-    for d in 1..=95u64 {
-        let dep = if d == 20 {
-            "2A".to_owned()
-        } else {
-            format!("{d:02}")
-        };
-        for c in 1..=370u64 {
-            if !first {
-                writeln!(communes, ",")?;
-            }
-            first = false;
-            write!(
-                communes,
-                "{{\"code\":\"{dep}{c:03}\",\"nom\":\"Commune {dep}-{c:03}\",\"type\":\"commune-actuelle\",\"departement\":\"{dep}\",\"population\":{}}}",
-                200 + (d * 7919 + c * 104729) % 20000
-            )?;
-        }
-    }
-    writeln!(communes, "\n]")?;
-    communes.flush()?;
+    // Communes (every code the files may use, and delegated communes: as
+    // many entries as the official file) and their EPCI.
+    std::fs::write(
+        out.join("communes.json"),
+        synthetic::communes_json(synthetic::NATIONAL_COMMUNES),
+    )?;
+    std::fs::write(
+        out.join("epci.json"),
+        synthetic::epci_json(synthetic::NATIONAL_EPCI),
+    )?;
 
     // FINESS: structureet lines, then geolocalisation lines, in Windows-1252.
     let mut finess = BufWriter::new(File::create(out.join("finess.csv"))?);

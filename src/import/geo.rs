@@ -20,7 +20,7 @@ use geo::{Coord, InteriorPoint, LineString, MultiPolygon, Polygon, SimplifyVwPre
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{decimal, utf8, CsvFile, ImportError, Report};
+use super::{decimal, line_count, quiet, reading, utf8, CsvFile, ImportError, Progress, Report};
 use crate::domain::codes::InseeCode;
 use crate::domain::geo::in_france;
 use crate::storage::directory::ImportSummary;
@@ -53,18 +53,36 @@ pub enum GeoFile {
 
 /// Read a geo file; `known` holds the codes of the communes loaded.
 pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<GeoFile, ImportError> {
+    parse_with(bytes, known, &quiet)
+}
+
+/// [`parse`], saying how far it is (in features, or lines of a CSV).
+pub fn parse_with(
+    bytes: &[u8],
+    known: &HashSet<String>,
+    progress: Progress<'_>,
+) -> Result<GeoFile, ImportError> {
     let text = utf8(bytes)?;
     if text.trim_start().starts_with('{') {
-        parse_outlines(text, known).map(GeoFile::Outlines)
+        parse_outlines(text, known, progress).map(GeoFile::Outlines)
     } else {
-        parse_points(text, known).map(GeoFile::Points)
+        parse_points(text, known, progress).map(GeoFile::Points)
     }
 }
 
 /// Import a geo file (outlines or points) and record it in the history.
 pub async fn import(db: &Db, bytes: &[u8]) -> Result<ImportSummary, ImportError> {
+    import_with(db, bytes, &quiet).await
+}
+
+/// [`import`], saying how far the reading is.
+pub async fn import_with(
+    db: &Db,
+    bytes: &[u8],
+    progress: Progress<'_>,
+) -> Result<ImportSummary, ImportError> {
     let known = geo_reference::commune_codes(db).await?;
-    Ok(match parse(bytes, &known)? {
+    Ok(match parse_with(bytes, &known, progress)? {
         GeoFile::Outlines(rows) => geo_reference::save_outlines(db, &rows).await?,
         GeoFile::Points(rows) => geo_reference::save_points(db, &rows).await?,
     })
@@ -96,7 +114,11 @@ struct RawGeometry<'a> {
 
 type Ring = Vec<Vec<f64>>;
 
-fn parse_outlines(text: &str, known: &HashSet<String>) -> Result<Vec<CommuneOutline>, ImportError> {
+fn parse_outlines(
+    text: &str,
+    known: &HashSet<String>,
+    progress: Progress<'_>,
+) -> Result<Vec<CommuneOutline>, ImportError> {
     let collection: RawCollection = serde_json::from_str(text).map_err(|e| {
         ImportError::whole_file(if e.is_eof() {
             "le fichier GeoJSON est tronqué".to_owned()
@@ -121,6 +143,8 @@ fn parse_outlines(text: &str, known: &HashSet<String>) -> Result<Vec<CommuneOutl
     let mut out = Vec::with_capacity(features.len());
     for (i, raw) in features.iter().enumerate() {
         let n = i + 1;
+        // Each outline is checked and simplified: a few per millisecond.
+        reading(progress, n, features.len(), 100);
         match outline_of(raw, known) {
             Ok(row) => {
                 if !seen.insert(row.insee_code.clone()) {
@@ -341,7 +365,12 @@ fn outline_json(shape: &MultiPolygon<f64>) -> String {
     value.to_string()
 }
 
-fn parse_points(text: &str, known: &HashSet<String>) -> Result<Vec<CommunePoint>, ImportError> {
+fn parse_points(
+    text: &str,
+    known: &HashSet<String>,
+    progress: Progress<'_>,
+) -> Result<Vec<CommunePoint>, ImportError> {
+    let lines = line_count(text);
     let csv = CsvFile::open(text)?;
     let col = |name: &str| csv.column(name);
     let (Some(code_col), Some(lat_col), Some(lon_col)) =
@@ -362,6 +391,7 @@ fn parse_points(text: &str, known: &HashSet<String>) -> Result<Vec<CommunePoint>
                 continue;
             }
         };
+        reading(progress, line, lines, 1_000);
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let code = match InseeCode::parse(field(code_col)) {
             Ok(c) => c.as_str().to_owned(),

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{utf8, CsvFile, ImportError, Report};
+use super::{
+    line_count, quiet, reading, utf8, CsvFile, ImportError, LineCounter, Progress, Report,
+};
 use crate::domain::codes::{InseeCode, QpvCode, Siren};
 use crate::storage::communes::{
     self, Commune, Counts, Epci, EpciWithMembers, Qpv, QpvWithCommunes,
@@ -48,18 +50,13 @@ fn elements(text: &str) -> Result<Vec<(usize, &RawValue)>, ImportError> {
             message: what,
         }])
     })?;
+    // The elements come in file order: their lines are counted from one
+    // element to the next, once over the whole file.
     let base = text.as_ptr() as usize;
+    let mut lines = LineCounter::new(text);
     Ok(items
         .into_iter()
-        .map(|raw| {
-            let offset = raw.get().as_ptr() as usize - base;
-            let line = text.as_bytes()[..offset]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1;
-            (line, raw)
-        })
+        .map(|raw| (lines.line_at(raw.get().as_ptr() as usize - base), raw))
         .collect())
 }
 
@@ -86,12 +83,26 @@ const COMMUNE_KINDS: [&str; 4] = [
     "arrondissement-municipal",
 ];
 
+/// Entries read between two progress reports.
+const REPORT_EVERY: usize = 1_000;
+
 pub fn parse_communes(bytes: &[u8]) -> Result<Vec<Commune>, ImportError> {
+    parse_communes_with(bytes, &quiet)
+}
+
+/// [`parse_communes`], saying how far it is.
+pub fn parse_communes_with(
+    bytes: &[u8],
+    progress: Progress<'_>,
+) -> Result<Vec<Commune>, ImportError> {
     let text = utf8(bytes)?;
     let mut report = Report::default();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for (line, raw) in elements(text)? {
+    let entries = elements(text)?;
+    let total = entries.len();
+    for (i, (line, raw)) in entries.into_iter().enumerate() {
+        reading(progress, i + 1, total, REPORT_EVERY);
         let c: RawCommune = match serde_json::from_str(raw.get()) {
             Ok(c) => c,
             Err(e) => {
@@ -172,11 +183,22 @@ struct RawEpci {
 const EPCI_KINDS: [&str; 5] = ["CC", "CA", "CU", "METRO", "MET69"];
 
 pub fn parse_epcis(bytes: &[u8]) -> Result<Vec<EpciWithMembers>, ImportError> {
+    parse_epcis_with(bytes, &quiet)
+}
+
+/// [`parse_epcis`], saying how far it is.
+pub fn parse_epcis_with(
+    bytes: &[u8],
+    progress: Progress<'_>,
+) -> Result<Vec<EpciWithMembers>, ImportError> {
     let text = utf8(bytes)?;
     let mut report = Report::default();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for (line, raw) in elements(text)? {
+    let entries = elements(text)?;
+    let total = entries.len();
+    for (i, (line, raw)) in entries.into_iter().enumerate() {
+        reading(progress, i + 1, total, REPORT_EVERY);
         let e: RawEpci = match serde_json::from_str(raw.get()) {
             Ok(e) => e,
             Err(err) => {
@@ -250,7 +272,16 @@ fn commune_list(raw: &str) -> Vec<&str> {
 }
 
 pub fn parse_qpvs(bytes: &[u8]) -> Result<Vec<QpvWithCommunes>, ImportError> {
+    parse_qpvs_with(bytes, &quiet)
+}
+
+/// [`parse_qpvs`], saying how far it is (in lines).
+pub fn parse_qpvs_with(
+    bytes: &[u8],
+    progress: Progress<'_>,
+) -> Result<Vec<QpvWithCommunes>, ImportError> {
     let text = utf8(bytes)?;
+    let lines = line_count(text);
     let csv = CsvFile::with_delimiter(text, b';')?;
     let col = |name: &str| csv.column(name);
     let (Some(code_col), Some(name_col), Some(com_col)) =
@@ -270,6 +301,7 @@ pub fn parse_qpvs(bytes: &[u8]) -> Result<Vec<QpvWithCommunes>, ImportError> {
                 continue;
             }
         };
+        reading(progress, line, lines, REPORT_EVERY);
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let code = match QpvCode::parse(field(code_col)) {
             Ok(c) => c,
@@ -320,18 +352,45 @@ pub fn parse_qpvs(bytes: &[u8]) -> Result<Vec<QpvWithCommunes>, ImportError> {
 }
 
 pub async fn import_communes(db: &Db, bytes: &[u8]) -> Result<Counts, ImportError> {
-    let rows = parse_communes(bytes)?;
-    Ok(communes::upsert_communes(db, &rows).await?)
+    import_communes_with(db, bytes, &quiet).await
+}
+
+/// [`import_communes`], saying how far it is.
+pub async fn import_communes_with(
+    db: &Db,
+    bytes: &[u8],
+    progress: Progress<'_>,
+) -> Result<Counts, ImportError> {
+    let rows = parse_communes_with(bytes, progress)?;
+    Ok(communes::upsert_communes(db, &rows, progress).await?)
 }
 
 pub async fn import_epcis(db: &Db, bytes: &[u8]) -> Result<Counts, ImportError> {
-    let rows = parse_epcis(bytes)?;
-    Ok(communes::upsert_epcis(db, &rows).await?)
+    import_epcis_with(db, bytes, &quiet).await
+}
+
+/// [`import_epcis`], saying how far it is.
+pub async fn import_epcis_with(
+    db: &Db,
+    bytes: &[u8],
+    progress: Progress<'_>,
+) -> Result<Counts, ImportError> {
+    let rows = parse_epcis_with(bytes, progress)?;
+    Ok(communes::upsert_epcis(db, &rows, progress).await?)
 }
 
 pub async fn import_qpvs(db: &Db, bytes: &[u8]) -> Result<Counts, ImportError> {
-    let rows = parse_qpvs(bytes)?;
-    Ok(communes::upsert_qpvs(db, &rows).await?)
+    import_qpvs_with(db, bytes, &quiet).await
+}
+
+/// [`import_qpvs`], saying how far it is.
+pub async fn import_qpvs_with(
+    db: &Db,
+    bytes: &[u8],
+    progress: Progress<'_>,
+) -> Result<Counts, ImportError> {
+    let rows = parse_qpvs_with(bytes, progress)?;
+    Ok(communes::upsert_qpvs(db, &rows, progress).await?)
 }
 
 #[cfg(test)]
@@ -345,6 +404,50 @@ mod tests {
         let lines: Vec<_> = err.lines().iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![Some(3), Some(4)]);
         assert!(err.to_string().contains("ligne 3"));
+    }
+
+    /// A broken entry near the end of a national-size file is named by its
+    /// own line (counted incrementally, not from the start each time).
+    #[test]
+    fn a_broken_entry_deep_in_a_big_file_names_its_line() {
+        let text =
+            crate::import::synthetic::communes_json(crate::import::synthetic::NATIONAL_COMMUNES);
+        let mut lines: Vec<&str> = text.lines().collect();
+        // Line 36,001 holds entry 35,999: a bad code; the last entry (line
+        // 37,007) an unknown type.
+        let bad_code = lines[36_000].replacen("\"code\":\"", "\"code\":\"X", 1);
+        lines[36_000] = &bad_code;
+        let bad_kind = lines[37_006].replace("commune-deleguee", "commune-fantome");
+        lines[37_006] = &bad_kind;
+        let err = parse_communes(lines.join("\n").as_bytes()).unwrap_err();
+        let found: Vec<_> = err.lines().iter().map(|e| e.line).collect();
+        assert_eq!(found, vec![Some(36_001), Some(37_007)], "{err}");
+        assert!(
+            err.to_string()
+                .contains("ligne 37007 : type de commune inconnu « commune-fantome »"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn progress_is_reported_while_reading() {
+        let text = crate::import::synthetic::communes_json(2_500);
+        let seen = std::sync::Mutex::new(Vec::new());
+        let progress = |stage: &str, done: u64, total: u64| {
+            seen.lock().unwrap().push((stage.to_owned(), done, total));
+        };
+        assert_eq!(
+            parse_communes_with(text.as_bytes(), &progress)
+                .unwrap()
+                .len(),
+            2_500
+        );
+        let seen = seen.into_inner().unwrap();
+        let done: Vec<u64> = seen.iter().map(|s| s.1).collect();
+        assert_eq!(done, vec![1_000, 2_000, 2_500]);
+        assert!(seen
+            .iter()
+            .all(|s| s.0 == "lecture du fichier" && s.2 == 2_500));
     }
 
     #[test]

@@ -6,7 +6,9 @@ pub mod finess;
 pub mod geo;
 pub mod geography;
 pub mod population;
+pub mod progress;
 pub mod rpps;
+pub mod synthetic;
 pub mod travel_times;
 
 use std::fmt;
@@ -122,6 +124,14 @@ pub use crate::domain::directory::Progress;
 /// For callers that do not follow progress.
 pub fn quiet(_: &str, _: u64, _: u64) {}
 
+/// Report « lecture du fichier » at entry (or line) `done` of `total`,
+/// every `every` entries and at the last one.
+pub fn reading(progress: Progress<'_>, done: usize, total: usize, every: usize) {
+    if done % every.max(1) == 0 || done == total {
+        progress("lecture du fichier", done as u64, total as u64);
+    }
+}
+
 fn format_lines(errors: &[LineError]) -> String {
     errors
         .iter()
@@ -143,6 +153,48 @@ impl ImportError {
             ImportError::Invalid(v) => v,
             _ => &[],
         }
+    }
+}
+
+/// The number of lines of a text (a last line without its newline counts).
+pub fn line_count(text: &str) -> usize {
+    let newlines = text.bytes().filter(|&b| b == b'\n').count();
+    newlines + usize::from(!text.is_empty() && !text.ends_with('\n'))
+}
+
+/// Line numbers of byte offsets of one text, asked in increasing order:
+/// each call counts the newlines since the previous offset only, so that
+/// numbering every entry of a file costs one pass over it. (Counting from
+/// the start for each entry made the national `communes.json`, 37,006
+/// entries, take 74 s.)
+pub struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    pub fn new(text: &'a str) -> Self {
+        LineCounter {
+            bytes: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line (from 1) of the byte at `offset`. An offset before the
+    /// previous one is counted again from the start: right, only slower.
+    pub fn line_at(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.bytes.len());
+        if offset < self.offset {
+            (self.offset, self.line) = (0, 1);
+        }
+        self.line += self.bytes[self.offset..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.offset = offset;
+        self.line
     }
 }
 
@@ -290,5 +342,28 @@ impl Report {
         } else {
             Err(ImportError::Invalid(self.errors))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_numbers_are_counted_from_the_previous_offset() {
+        let text = "[\n{a},\n\n{b},\n{c}\n]";
+        let mut lines = LineCounter::new(text);
+        let at = |c: char| text.find(c).unwrap();
+        assert_eq!(lines.line_at(at('a')), 2);
+        assert_eq!(lines.line_at(at('a')), 2, "the same offset twice");
+        assert_eq!(lines.line_at(at('b')), 4);
+        assert_eq!(lines.line_at(at('c')), 5);
+        assert_eq!(lines.line_at(at(']')), 6);
+        assert_eq!(lines.line_at(at('b')), 4, "backwards: counted again");
+        assert_eq!(
+            lines.line_at(text.len() + 10),
+            6,
+            "past the end: the last line"
+        );
     }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use super::{decimal, utf8, CsvFile, ImportError, Report};
+use super::{decimal, line_count, quiet, reading, utf8, CsvFile, ImportError, Progress, Report};
 use crate::domain::codes::InseeCode;
 use crate::storage::directory::ImportSummary;
 use crate::storage::geo_reference::{self, PopulationRow};
@@ -22,7 +22,17 @@ const COLUMNS: [&str; 7] = [
 
 /// Read an INSEE population file; `known` holds the codes of the communes loaded.
 pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<Vec<PopulationRow>, ImportError> {
+    parse_with(bytes, known, &quiet)
+}
+
+/// [`parse`], saying how far it is (in lines).
+pub fn parse_with(
+    bytes: &[u8],
+    known: &HashSet<String>,
+    progress: Progress<'_>,
+) -> Result<Vec<PopulationRow>, ImportError> {
     let text = utf8(bytes)?;
+    let lines = line_count(text);
     let csv = CsvFile::open(text)?;
     let headers: Vec<String> = csv
         .headers()
@@ -78,6 +88,7 @@ pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<Vec<PopulationRow>
                 continue;
             }
         };
+        reading(progress, line, lines, 1_000);
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let code = match InseeCode::parse_lenient(field(code_col)) {
             Ok(c) => c.as_str().to_owned(),
@@ -136,8 +147,17 @@ pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<Vec<PopulationRow>
 
 /// Import an INSEE population file and record it in the history.
 pub async fn import(db: &Db, bytes: &[u8]) -> Result<ImportSummary, ImportError> {
+    import_with(db, bytes, &quiet).await
+}
+
+/// [`import`], saying how far the reading is.
+pub async fn import_with(
+    db: &Db,
+    bytes: &[u8],
+    progress: Progress<'_>,
+) -> Result<ImportSummary, ImportError> {
     let known = geo_reference::commune_codes(db).await?;
-    let rows = parse(bytes, &known)?;
+    let rows = parse_with(bytes, &known, progress)?;
     Ok(geo_reference::save_populations(db, &rows).await?)
 }
 

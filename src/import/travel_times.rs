@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use super::{decimal, utf8, CsvFile, ImportError, Report};
+use super::{decimal, line_count, quiet, reading, utf8, CsvFile, ImportError, Progress, Report};
 use crate::domain::codes::InseeCode;
 use crate::storage::directory::ImportSummary;
 use crate::storage::geo_reference::{self, TravelTime};
@@ -15,7 +15,17 @@ use crate::storage::Db;
 
 /// Read a travel-time file; `known` holds the codes of the communes loaded.
 pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<Vec<TravelTime>, ImportError> {
+    parse_with(bytes, known, &quiet)
+}
+
+/// [`parse`], saying how far it is (in lines).
+pub fn parse_with(
+    bytes: &[u8],
+    known: &HashSet<String>,
+    progress: Progress<'_>,
+) -> Result<Vec<TravelTime>, ImportError> {
     let text = utf8(bytes)?;
+    let lines = line_count(text);
     let csv = CsvFile::open(text)?;
     let col = |name: &str| csv.column(name);
     let (Some(o_col), Some(d_col), Some(m_col)) =
@@ -36,6 +46,7 @@ pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<Vec<TravelTime>, I
                 continue;
             }
         };
+        reading(progress, line, lines, 10_000);
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let mut codes = Vec::with_capacity(2);
         for (what, c) in [("origine", o_col), ("destination", d_col)] {
@@ -92,8 +103,17 @@ pub fn parse(bytes: &[u8], known: &HashSet<String>) -> Result<Vec<TravelTime>, I
 
 /// Import a travel-time file (replacing the previous one) and record it.
 pub async fn import(db: &Db, bytes: &[u8]) -> Result<ImportSummary, ImportError> {
+    import_with(db, bytes, &quiet).await
+}
+
+/// [`import`], saying how far the reading is.
+pub async fn import_with(
+    db: &Db,
+    bytes: &[u8],
+    progress: Progress<'_>,
+) -> Result<ImportSummary, ImportError> {
     let known = geo_reference::commune_codes(db).await?;
-    let rows = parse(bytes, &known)?;
+    let rows = parse_with(bytes, &known, progress)?;
     Ok(geo_reference::replace_travel_times(db, &rows).await?)
 }
 

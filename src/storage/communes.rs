@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use super::{Db, DbResult};
 use crate::db_run;
+use crate::domain::directory::Progress;
 use crate::domain::text::fold_accents;
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
@@ -88,12 +89,18 @@ async fn count(db: &Db, table: &str) -> DbResult<i64> {
 
 /// Insert or update communes, all in one transaction; a commune identical
 /// to the stored one is left alone.
-pub async fn upsert_communes(db: &Db, communes: &[Commune]) -> DbResult<Counts> {
+pub async fn upsert_communes(
+    db: &Db,
+    communes: &[Commune],
+    progress: Progress<'_>,
+) -> DbResult<Counts> {
     let before = count(db, "communes").await?;
     let mut written = 0u64;
+    let total = communes.len() as u64;
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        for chunk in communes.chunks(BATCH) {
+        for (i, chunk) in communes.chunks(BATCH).enumerate() {
+            progress("enregistrement", (i * BATCH) as u64, total);
             let sql = format!(
                 "INSERT INTO communes (insee_code, name, name_search, kind, departement, region, population, postal_codes, parent_code) \
                  VALUES {} ON CONFLICT (insee_code) DO UPDATE SET name = excluded.name, name_search = excluded.name_search, kind = excluded.kind, \
@@ -120,6 +127,7 @@ pub async fn upsert_communes(db: &Db, communes: &[Commune]) -> DbResult<Counts> 
             }
             written += q.execute(&mut *tx).await?.rows_affected();
         }
+        progress("enregistrement", total, total);
         tx.commit().await?;
     });
     let added = count(db, "communes").await? - before;
@@ -133,14 +141,21 @@ pub async fn upsert_communes(db: &Db, communes: &[Commune]) -> DbResult<Counts> 
 /// Insert or update EPCI and replace their member lists, in one
 /// transaction; an EPCI identical to the stored one (members included) is
 /// left alone.
-pub async fn upsert_epcis(db: &Db, epcis: &[EpciWithMembers]) -> DbResult<Counts> {
+pub async fn upsert_epcis(
+    db: &Db,
+    epcis: &[EpciWithMembers],
+    progress: Progress<'_>,
+) -> DbResult<Counts> {
     let mut counts = Counts {
         total: epcis.len() as i64,
         ..Counts::default()
     };
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        for e in epcis {
+        for (i, e) in epcis.iter().enumerate() {
+            if i % 100 == 0 {
+                progress("enregistrement", i as u64, counts.total as u64);
+            }
             let stored: Option<(String, String, Option<i64>)> =
                 sqlx::query_as("SELECT name, kind, population FROM epcis WHERE siren = $1")
                     .bind(&e.epci.siren)
@@ -194,6 +209,7 @@ pub async fn upsert_epcis(db: &Db, epcis: &[EpciWithMembers]) -> DbResult<Counts
                 counts.changed += 1;
             }
         }
+        progress("enregistrement", counts.total as u64, counts.total as u64);
         tx.commit().await?;
     });
     Ok(counts)
@@ -201,14 +217,21 @@ pub async fn upsert_epcis(db: &Db, epcis: &[EpciWithMembers]) -> DbResult<Counts
 
 /// Insert or update QPV and replace their communes, in one transaction; a
 /// QPV identical to the stored one (communes included) is left alone.
-pub async fn upsert_qpvs(db: &Db, qpvs: &[QpvWithCommunes]) -> DbResult<Counts> {
+pub async fn upsert_qpvs(
+    db: &Db,
+    qpvs: &[QpvWithCommunes],
+    progress: Progress<'_>,
+) -> DbResult<Counts> {
     let mut counts = Counts {
         total: qpvs.len() as i64,
         ..Counts::default()
     };
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        for q in qpvs {
+        for (i, q) in qpvs.iter().enumerate() {
+            if i % 100 == 0 {
+                progress("enregistrement", i as u64, counts.total as u64);
+            }
             let stored: Option<String> = sqlx::query_scalar("SELECT name FROM qpvs WHERE code = $1")
                 .bind(&q.qpv.code)
                 .fetch_optional(&mut *tx)
@@ -251,6 +274,7 @@ pub async fn upsert_qpvs(db: &Db, qpvs: &[QpvWithCommunes]) -> DbResult<Counts> 
                 Some(_) => {}
             }
         }
+        progress("enregistrement", counts.total as u64, counts.total as u64);
         tx.commit().await?;
     });
     Ok(counts)

@@ -74,13 +74,14 @@ impl AppState {
             )),
             None => None,
         };
-        let metrics = Arc::new(ops::Metrics::new(mailer.as_deref()));
+        let cache = microcache::MicroCache::default();
+        let metrics = Arc::new(ops::Metrics::new(mailer.as_deref(), &cache));
         Ok(AppState {
             mailer,
             db,
             config: Arc::new(config),
             secret: Arc::new(secret),
-            cache: Default::default(),
+            cache,
             metrics,
             worlds: Default::default(),
         })

@@ -135,8 +135,11 @@ impl std::fmt::Debug for Metrics {
 
 impl Metrics {
     /// The registry, with the mailer's gauge and counters when there is one
-    /// (zeros otherwise).
-    pub fn new(mailer: Option<&crate::mail::Mailer>) -> Metrics {
+    /// (zeros otherwise) and the micro-cache's counters.
+    pub fn new(
+        mailer: Option<&crate::mail::Mailer>,
+        cache: &super::microcache::MicroCache,
+    ) -> Metrics {
         let mut registry = Registry::with_prefix("maillage");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -176,6 +179,14 @@ impl Metrics {
             "mails_failed",
             "E-mails this process failed to send since it started",
             failed,
+        );
+        registry.register(
+            "public_cache_requests",
+            "Anonymous public pages asked of this process's micro-cache, by outcome: hit (fresh copy), \
+             stale (expired copy served while another request renders the page), waited (the page \
+             another request was rendering), rendered (rendered for everyone), alone (rendered \
+             without sharing: a page with a form, or after a render that ended without an answer)",
+            cache.outcomes(),
         );
         Metrics {
             registry,

@@ -84,6 +84,39 @@ fn imports_report_lines_and_keep_data() {
     }
 }
 
+/// A national communes file (37,006 entries) loads at once, and with
+/// stderr not a terminal the progress is one summary line at most, never a
+/// line per update.
+#[test]
+fn a_national_communes_file_loads_quietly_when_not_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    assert!(maillage(&url, &["migrate"]).status.success());
+    let file = dir.path().join("communes.json");
+    std::fs::write(
+        &file,
+        maillage::import::synthetic::communes_json(maillage::import::synthetic::NATIONAL_COMMUNES),
+    )
+    .unwrap();
+    let out = maillage(&url, &["import", "communes", file.to_str().unwrap()]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("37006 entrées, 37006 ajoutées"), "{t}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains('\r'),
+        "no line redrawn in place: {stderr:?}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .filter(|l| l.contains("lecture du fichier"))
+            .count()
+            <= 1,
+        "{stderr}"
+    );
+}
+
 #[test]
 fn demo_users_reset_and_backup() {
     let dir = tempfile::tempdir().unwrap();
