@@ -127,7 +127,7 @@ pub fn quiet(_: &str, _: u64, _: u64) {}
 /// Report « lecture du fichier » at entry (or line) `done` of `total`,
 /// every `every` entries and at the last one.
 pub fn reading(progress: Progress<'_>, done: usize, total: usize, every: usize) {
-    if done % every.max(1) == 0 || done == total {
+    if done.is_multiple_of(every.max(1)) || done == total {
         progress("lecture du fichier", done as u64, total as u64);
     }
 }
