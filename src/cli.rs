@@ -46,6 +46,8 @@ struct Cli {
     command: Command,
 }
 
+// `Serve` carries every setting of the server; the enum is parsed once.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Démarrer le serveur web (applique d'abord les migrations)
@@ -114,6 +116,35 @@ enum Command {
         /// Jeton exigé pour lire /metrics (préférez la variable d'environnement)
         #[arg(long, env = "MAILLAGE_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// Fournisseur des SMS : brevo ou webhook (sans lui, aucun SMS n'est envoyé)
+        #[arg(long, env = "MAILLAGE_SMS_PROVIDER", value_name = "FOURNISSEUR")]
+        sms_provider: Option<String>,
+        /// Brevo : adresse de l'API (par défaut https://api.brevo.com/v3) ;
+        /// webhook : adresse où poster les messages
+        #[arg(long, env = "MAILLAGE_SMS_URL", value_name = "URL")]
+        sms_url: Option<String>,
+        /// Clé d'API Brevo ou jeton du webhook (préférez la variable d'environnement)
+        #[arg(long, env = "MAILLAGE_SMS_API_KEY", hide_env_values = true)]
+        sms_api_key: Option<String>,
+        /// Nom d'expéditeur affiché sur les téléphones (3 à 11 lettres ou chiffres)
+        #[arg(
+            long,
+            env = "MAILLAGE_SMS_SENDER",
+            default_value = "Maillage",
+            value_name = "NOM"
+        )]
+        sms_sender: String,
+        /// Secret des accusés de réception : /hooks/sms/FOURNISSEUR/SECRET
+        #[arg(long, env = "MAILLAGE_SMS_CALLBACK_SECRET", hide_env_values = true)]
+        sms_callback_secret: Option<String>,
+        /// Jours avant la séance où part le rappel par SMS (1 ou 2)
+        #[arg(
+            long,
+            env = "MAILLAGE_SMS_REMINDER_DAYS",
+            default_value_t = 1,
+            value_name = "JOURS"
+        )]
+        sms_reminder_days: u32,
     },
     /// Créer la base au besoin et appliquer les migrations en attente
     Migrate,
@@ -556,8 +587,35 @@ fn apply_config_file(cli: &mut Cli, matches: &ArgMatches) -> anyhow::Result<()> 
         registration_retention_days,
         metrics,
         metrics_token,
+        sms_provider,
+        sms_url,
+        sms_api_key,
+        sms_sender,
+        sms_callback_secret,
+        sms_reminder_days,
     } = &mut cli.command
     {
+        set(
+            sms_provider,
+            sub,
+            "sms_provider",
+            file.sms_provider.map(Some),
+        );
+        set(sms_url, sub, "sms_url", file.sms_url.map(Some));
+        set(sms_api_key, sub, "sms_api_key", file.sms_api_key.map(Some));
+        set(sms_sender, sub, "sms_sender", file.sms_sender);
+        set(
+            sms_callback_secret,
+            sub,
+            "sms_callback_secret",
+            file.sms_callback_secret.map(Some),
+        );
+        set(
+            sms_reminder_days,
+            sub,
+            "sms_reminder_days",
+            file.sms_reminder_days,
+        );
         set(demo, sub, "demo", file.demo);
         set(addr, sub, "addr", file.addr);
         set(public_url, sub, "public_url", file.public_url.map(Some));
@@ -657,7 +715,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             registration_retention_days,
             metrics,
             metrics_token,
+            sms_provider,
+            sms_url,
+            sms_api_key,
+            sms_sender,
+            sms_callback_secret,
+            sms_reminder_days,
         } => {
+            if !(1..=2).contains(&sms_reminder_days) {
+                anyhow::bail!("sms-reminder-days : 1 ou 2 jours avant la séance");
+            }
+            let sms = sms_provider.filter(|p| !p.is_empty()).map(|provider| {
+                crate::messaging::sms::SmsSettings {
+                    provider,
+                    url: sms_url,
+                    api_key: sms_api_key,
+                    sender: sms_sender,
+                    callback_secret: sms_callback_secret.filter(|s| !s.is_empty()),
+                    reminder_days: sms_reminder_days,
+                }
+            });
             let started = std::time::Instant::now();
             let addrs = resolve(&addr)?;
             // Bound first: a busy port is reported before the database is touched.
@@ -693,6 +770,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 registration_retention_days,
                 metrics,
                 metrics_token: metrics_token.filter(|t| !t.is_empty()),
+                sms,
                 ..Config::default()
             };
             tracing::info!(?config, "configuration");

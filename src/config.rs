@@ -58,6 +58,8 @@ pub struct Config {
     /// When set, `/metrics` wants `Authorization: Bearer <token>` from any
     /// caller; without it, only unproxied loopback callers may read it.
     pub metrics_token: Option<String>,
+    /// Text messages: off (`None`) unless a provider is configured.
+    pub sms: Option<crate::messaging::sms::SmsSettings>,
 }
 
 impl Default for Config {
@@ -86,6 +88,7 @@ impl Default for Config {
             form_min_fill_secs: 3,
             metrics: false,
             metrics_token: None,
+            sms: None,
         }
     }
 }
@@ -107,6 +110,7 @@ impl fmt::Debug for Config {
                 &self.registration_retention_days,
             )
             .field("metrics", &self.metrics)
+            .field("sms", &self.sms)
             .finish_non_exhaustive()
     }
 }
@@ -149,6 +153,12 @@ pub struct FileSettings {
     pub registration_retention_days: Option<i64>,
     pub metrics: Option<bool>,
     pub metrics_token: Option<String>,
+    pub sms_provider: Option<String>,
+    pub sms_url: Option<String>,
+    pub sms_api_key: Option<String>,
+    pub sms_sender: Option<String>,
+    pub sms_callback_secret: Option<String>,
+    pub sms_reminder_days: Option<u32>,
 }
 
 impl FileSettings {

@@ -298,7 +298,15 @@ pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Resul
     ] {
         let r = NewRegistration::parse(name, "", phone, party, true)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        store::register(db, s.id, &r, None, "demo").await?;
+        let (reg, _) = store::register(db, s.id, &r, None, "demo").await?;
+        demo_receipt(
+            db,
+            territory_id,
+            &reg,
+            "Bien manger avec un petit budget",
+            s.starts_at,
+        )
+        .await?;
     }
     // A second workshop with seats left.
     let first_aid = store::create_event(
@@ -552,6 +560,72 @@ async fn load_regional(
 /// contract (loaded after the agenda), and record the attendance of the
 /// drop-in sessions already held, so that the links and the counts show on
 /// first start.
+/// The receipts page (`/admin/t/…/envois`) is not empty in the demo:
+/// each registration of the full workshop got its confirmation by SMS,
+/// through the same outbox and with the reports a provider would have sent
+/// (one phone was off). The demo sends nothing: no provider is configured,
+/// and these messages are already final.
+async fn demo_receipt(
+    db: &Db,
+    territory_id: i64,
+    reg: &crate::storage::agenda::Registration,
+    title: &str,
+    starts_at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use crate::domain::messages::{Channel, Status};
+    use crate::storage::messages::{self as outbox, NewMessage, Queued};
+    let Some(phone) = reg
+        .phone
+        .as_deref()
+        .and_then(|p| crate::domain::phone::parse(p).ok())
+    else {
+        return Ok(());
+    };
+    let local = starts_at.with_timezone(&Paris);
+    let body = crate::domain::messages::gsm_friendly(&format!(
+        "{} : {title}, {} à {}, Centre social Dumas (Lens).",
+        if reg.status == "waiting" {
+            "Liste d'attente"
+        } else {
+            "Inscription confirmée"
+        },
+        crate::domain::dates::weekday_day_month(local.date_naive()),
+        local.format("%H h %M"),
+    ));
+    let now = Utc::now();
+    let queued = outbox::enqueue(
+        db,
+        &NewMessage {
+            territory_id: Some(territory_id),
+            channel: Channel::Sms,
+            recipient: phone,
+            subject: String::new(),
+            body,
+            purpose: "confirmation".into(),
+            dedupe_key: format!("confirmation:sms:registration:{}", reg.id),
+            not_before: now,
+        },
+    )
+    .await?;
+    let Queued::Yes(id) = queued else {
+        return Ok(());
+    };
+    for m in outbox::claim_due(db, "demo", now, 50).await? {
+        let reference = format!("demo-{}", m.id);
+        outbox::mark_sent(db, m.id, "demo", Some(&reference), now).await?;
+        let (status, detail) = if m.id == id && reg.name.starts_with("Kevin") {
+            (
+                Status::Failed,
+                "non remis : téléphone injoignable (éteint, hors réseau ou mémoire pleine)",
+            )
+        } else {
+            (Status::Delivered, "")
+        };
+        outbox::record_receipt(db, "demo", &reference, status, detail, now).await?;
+    }
+    Ok(())
+}
+
 pub async fn link_actions(db: &Db, territory_id: i64, today: NaiveDate) -> anyhow::Result<()> {
     use crate::domain::agenda::attendance::{held_occurrence, AttendanceInput};
     let actor = Actor::system("maillage demo");

@@ -21,6 +21,7 @@ pub mod evaluation;
 pub mod import;
 pub mod jobs;
 pub mod mail;
+pub mod messaging;
 pub mod plan;
 pub mod region;
 pub mod report;

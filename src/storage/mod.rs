@@ -25,6 +25,7 @@ pub mod geo_reference;
 pub mod indicators;
 pub mod invitations;
 pub mod jobs;
+pub mod messages;
 pub mod participation;
 pub mod partners;
 pub mod proposals;

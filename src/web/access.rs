@@ -44,6 +44,10 @@ pub enum Access {
     /// callers with the bearer token `MAILLAGE_METRICS_TOKEN` when it is
     /// set, otherwise unproxied loopback callers (see `web::ops`).
     Monitoring,
+    /// Machines posting to us (an SMS provider's delivery reports): no
+    /// session and no CSRF token (they have neither); the handler answers
+    /// 404 unless the secret in the path is the configured one.
+    Hook,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +114,9 @@ impl Routes {
     /// layers: a method the route does not have gets the router's 405
     /// (with `Allow`), not a CSRF refusal.
     fn guard(&self, access: Access, mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
+        if access == Access::Hook {
+            return mr;
+        }
         mr.route_layer(middleware::from_fn_with_state(
             self.state.clone(),
             move |State(st): State<AppState>, req: Request, next: Next| {
@@ -242,7 +249,7 @@ fn refuse(req: &Request, e: AppError) -> Response {
 async fn enforce(st: AppState, access: Access, req: Request, next: Next) -> Response {
     let user = req.extensions().get::<Arc<CurrentUser>>().cloned();
     match access {
-        Access::Public => next.run(req).await,
+        Access::Public | Access::Hook => next.run(req).await,
         Access::Monitoring => {
             if !st.config.metrics {
                 return refuse(&req, AppError::NotFound);

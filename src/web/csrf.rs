@@ -68,10 +68,6 @@ fn sign(secret: &[u8], value: &str) -> String {
     b64(&mac.finalize().into_bytes())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -154,7 +150,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         let req = Request::from_parts(parts, body);
         let submitted = submitted.or_else(|| query_token(&req));
         match submitted {
-            Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => req,
+            Some(t) if crate::tokens::constant_time_eq(t.as_bytes(), expected.as_bytes()) => req,
             _ => return AppError::Csrf.into_page(),
         }
     };

@@ -18,6 +18,7 @@ pub mod flash;
 pub mod form;
 pub mod legal;
 pub mod maps;
+pub mod messages;
 pub mod microcache;
 pub mod ops;
 pub mod pages;
@@ -62,6 +63,8 @@ pub struct AppState {
     /// This process's drop-in schedules, checked against the database on
     /// each use (`agenda::world_cache`).
     pub worlds: Arc<agenda::world_cache::WorldCache>,
+    /// SMS and e-mail notices with their receipts (`messaging`).
+    pub outbox: Arc<crate::messaging::Outbox>,
 }
 
 impl AppState {
@@ -74,6 +77,20 @@ impl AppState {
             )),
             None => None,
         };
+        let sms: Option<Arc<dyn crate::messaging::sms::SmsProvider>> = match &config.sms {
+            Some(s) => Some(Arc::from(
+                s.build(&config.public_url)
+                    .map_err(crate::storage::DbError::Other)?,
+            )),
+            None => None,
+        };
+        let reminder_days = config.sms.as_ref().map_or(1, |s| s.reminder_days);
+        let outbox = Arc::new(crate::messaging::Outbox::new(
+            db.clone(),
+            sms,
+            mailer.clone(),
+            reminder_days,
+        ));
         let cache = microcache::MicroCache::default();
         let metrics = Arc::new(ops::Metrics::new(mailer.as_deref(), &cache));
         Ok(AppState {
@@ -84,6 +101,7 @@ impl AppState {
             cache,
             metrics,
             worlds: Default::default(),
+            outbox,
         })
     }
 }
@@ -102,6 +120,7 @@ pub fn routes(state: AppState) -> Built {
     let r = diagnosis::routes(r);
     let r = participation::routes(r);
     let r = ops::routes(r);
+    let r = messages::routes(r);
     r.build()
 }
 
@@ -146,6 +165,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     tokio::spawn(agenda::housekeeping_loop(state.clone()));
     tokio::spawn(participation::housekeeping_loop(state.clone()));
+    tokio::spawn(state.outbox.clone().run_loop());
     let app = app(state);
     axum::serve(
         listener,

@@ -77,22 +77,12 @@ pub fn may_read_metrics(config: &Config, peer: Option<SocketAddr>, headers: &Hea
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        return constant_time_eq(given.trim().as_bytes(), token.as_bytes());
+        return crate::tokens::constant_time_eq(given.trim().as_bytes(), token.as_bytes());
     }
     let proxied = ["x-forwarded-for", "forwarded", "x-real-ip"]
         .iter()
         .any(|h| headers.contains_key(*h));
     !proxied && peer.is_some_and(|p| p.ip().is_loopback())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    // Compare digests: the time taken tells nothing about the token.
-    let (x, y) = (Sha256::digest(a), Sha256::digest(b));
-    x.iter()
-        .zip(y.iter())
-        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
-        == 0
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

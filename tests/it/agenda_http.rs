@@ -304,7 +304,7 @@ print('\n'.join(sorted(out)))
 }
 
 /// Create a place, an event and a session through the back-office forms.
-async fn event_through_forms(
+pub(crate) async fn event_through_forms(
     app: &TestApp,
     title: &str,
     capacity: &str,
@@ -394,14 +394,14 @@ async fn event_through_forms(
 }
 
 /// The value of a hidden field of a page.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).expect("field") + marker.len();
     html[start..].chars().take_while(|c| *c != '"').collect()
 }
 
 /// Public forms may be sent at once (the anti-spam minimum fill time is off).
-fn quick() -> maillage::config::Config {
+pub(crate) fn quick() -> maillage::config::Config {
     maillage::config::Config {
         form_min_fill_secs: 0,
         ..Default::default()

@@ -31,6 +31,7 @@ mod hardening_http;
 mod http;
 mod import_lock;
 mod mail_tls;
+mod messages;
 mod microcache_http;
 mod multi_process;
 mod ops_http;

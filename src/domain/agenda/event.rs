@@ -159,20 +159,24 @@ impl NewRegistration {
         let phone = if phone.is_empty() {
             None
         } else {
-            let digits: String = phone.chars().filter(|c| c.is_ascii_digit()).collect();
-            if digits.len() < 10
-                || digits.len() > 15
-                || phone.chars().count() > PHONE_MAX
-                || phone.chars().any(char::is_control)
-            {
-                errors.push((
-                    "phone",
-                    "Numéro de téléphone incomplet (10 chiffres, par exemple 03 21 00 00 00)."
-                        .to_owned(),
-                ));
-                None
-            } else {
-                Some(phone.to_owned())
+            // Checked (French or international), kept in one readable
+            // shape: `06 12 34 56 78`, `+32470123456`.
+            match crate::domain::phone::parse(phone) {
+                Ok(e164) if phone.chars().count() <= PHONE_MAX => {
+                    Some(crate::domain::phone::display(&e164))
+                }
+                Ok(_) => {
+                    errors.push(("phone", "Numéro de téléphone trop long.".to_owned()));
+                    None
+                }
+                Err(e) => {
+                    let mut msg = e.to_string();
+                    if let Some(first) = msg.get(..1) {
+                        msg = format!("{}{}.", first.to_uppercase(), &msg[1..]);
+                    }
+                    errors.push(("phone", msg));
+                    None
+                }
             }
         };
         if email.is_none() && phone.is_none() && !errors.iter().any(|(f, _)| *f != "name") {

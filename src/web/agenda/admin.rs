@@ -81,6 +81,8 @@ struct HomePage {
     can_edit: bool,
     /// Attendance pages: those who edit, and regional staff (reading).
     sees_attendance: bool,
+    /// The receipts of SMS and e-mails: the coordination.
+    sees_messages: bool,
     places: Vec<Place>,
     series: Vec<SeriesLine>,
     events: Vec<EventLine>,
@@ -171,6 +173,7 @@ async fn home_page(
             .is_some_and(|r| r >= crate::domain::roles::Role::Partner)
             || tc.user.is_admin()
             || tc.user.reads_everything(),
+        sees_messages: tc.is_coordinator(),
         places: store::list_places(&st.db, t.id).await?,
         series,
         events,

@@ -377,6 +377,16 @@ pub async fn session_update(
             let promoted =
                 store::update_session(&st.db, &tc.user.actor(), t.id, s.id, &input).await?;
             super::notify::promoted(&st, &t.slug, &e.title, input.starts_at, &promoted).await;
+            if input.starts_at != s.starts_at || input.place_id != s.place_id {
+                super::notify::session_changed_sms(
+                    &st,
+                    &t.slug,
+                    &e.title,
+                    s.id,
+                    Some(input.starts_at),
+                )
+                .await;
+            }
             Ok(())
         },
         form::UNVERSIONED,

@@ -5,8 +5,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::dates;
+use crate::domain::messages::Channel;
+use crate::domain::{dates, phone};
 use crate::storage::agenda::{self as store, Registration};
+use crate::storage::messages;
 use crate::web::AppState;
 
 fn spawn_send(st: &AppState, to: String, subject: String, body: String) {
@@ -33,6 +35,7 @@ pub fn registration(
     reg: &Registration,
     token: &str,
 ) {
+    registration_sms(st, slug, title, starts_at, reg, token);
     let Some(to) = reg.email.clone() else { return };
     let waiting = reg.status == "waiting";
     let subject = if waiting {
@@ -65,6 +68,7 @@ pub async fn promoted(
     starts_at: DateTime<Utc>,
     ids: &[i64],
 ) {
+    promoted_sms(st, slug, title, starts_at, ids).await;
     for id in ids {
         let Ok(reg) = store::get_registration(&st.db, *id).await else {
             continue;
@@ -92,6 +96,7 @@ pub async fn session_cancelled(
     starts_at: DateTime<Utc>,
     session_id: i64,
 ) {
+    session_changed_sms(st, slug, title, session_id, None).await;
     let Ok(regs) = store::registrations(&st.db, session_id).await else {
         return;
     };
@@ -162,5 +167,300 @@ pub async fn housekeeping_loop(st: AppState) {
         if let Err(e) = housekeeping(&st, Utc::now()).await {
             tracing::warn!(error = %e, "entretien de l’agenda");
         }
+    }
+}
+
+// ---------------------------------------------------------------- SMS
+
+/// The number to text for a registration: SMS on, a number given, and a
+/// mobile one (a landline cannot receive it).
+fn sms_number(st: &AppState, reg: &Registration) -> Option<String> {
+    if !st.outbox.sms_enabled() {
+        return None;
+    }
+    let typed = reg.phone.as_deref()?;
+    let e164 = phone::parse(typed).ok()?;
+    phone::is_mobile(&e164).then_some(e164)
+}
+
+/// `mercredi 9 décembre à 14 h 00, Centre social Vachala (Lens)`.
+fn sms_when_where(starts_at: DateTime<Utc>, place: &str) -> String {
+    let local = starts_at.with_timezone(&chrono_tz::Europe::Paris);
+    let when = format!(
+        "{} à {}",
+        dates::weekday_day_month(local.date_naive()),
+        local.format("%H h %M")
+    );
+    if place.is_empty() {
+        when
+    } else {
+        format!("{when}, {place}")
+    }
+}
+
+/// A title cut to fit a text message.
+fn sms_title(title: &str) -> String {
+    let t: String = title.chars().take(45).collect();
+    if t.chars().count() < title.chars().count() {
+        format!("{}…", t.trim_end())
+    } else {
+        t
+    }
+}
+
+/// The texts of the agenda's notices, short, plain and in the GSM alphabet
+/// where French allows it (one or two SMS parts).
+pub fn sms_text(
+    kind: &str,
+    title: &str,
+    starts_at: DateTime<Utc>,
+    place: &str,
+    link: &str,
+) -> String {
+    let what = sms_title(title);
+    let when = sms_when_where(starts_at, place);
+    let text = match kind {
+        "confirmation" => format!("Inscription confirmée : {what}, {when}. Pour annuler : {link}"),
+        "waiting-list" => format!(
+            "Liste d'attente : {what}, {when}. Nous vous préviendrons si une place se libère. Pour annuler : {link}"
+        ),
+        "promoted" => format!("Une place s'est libérée : vous êtes inscrit·e à {what}, {when}. {link}"),
+        "reminder" => format!("Rappel : {what}, {when}. Empêchement ? Prévenez-nous : {link}"),
+        "change" => format!("Changement : {what} aura lieu {when}. {link}"),
+        _ => format!("Séance annulée : {what}, {when}. Nous sommes désolés. Autres dates : {link}"),
+    };
+    crate::domain::messages::gsm_friendly(&text)
+}
+
+/// The territory and the place's name of a session, for the texts.
+async fn session_context(st: &AppState, slug: &str, session_id: i64) -> Option<(i64, String)> {
+    let t = crate::storage::territories::get_by_slug(&st.db, slug)
+        .await
+        .ok()??;
+    let s = store::get_session(&st.db, session_id).await.ok()?;
+    let place = match s.place_id {
+        Some(pid) => store::get_place(&st.db, t.id, pid)
+            .await
+            .map(|p| {
+                if p.commune_name.is_empty() {
+                    p.name
+                } else {
+                    format!("{} ({})", p.name, p.commune_name)
+                }
+            })
+            .unwrap_or_default(),
+        None => s.place_text.clone(),
+    };
+    Some((t.id, place))
+}
+
+fn reminder_prefix(registration_id: i64) -> String {
+    format!("reminder:sms:registration:{registration_id}:")
+}
+
+async fn queue_sms(
+    st: &AppState,
+    territory_id: i64,
+    to: &str,
+    purpose: &str,
+    key: String,
+    body: String,
+    not_before: DateTime<Utc>,
+) {
+    let m = messages::NewMessage {
+        territory_id: Some(territory_id),
+        channel: Channel::Sms,
+        recipient: to.to_owned(),
+        subject: String::new(),
+        body,
+        purpose: purpose.to_owned(),
+        dedupe_key: key,
+        not_before,
+    };
+    match messages::enqueue(&st.db, &m).await {
+        Ok(_) => st.outbox.wake(),
+        Err(e) => tracing::warn!(error = %e, "SMS non mis en file"),
+    }
+}
+
+/// The reminder of a confirmed registration, `reminder_days` before at
+/// 10:00 (never on a Sunday or a public holiday); right away when that
+/// time has passed but the session has not begun.
+#[allow(clippy::too_many_arguments)]
+async fn queue_reminder(
+    st: &AppState,
+    territory_id: i64,
+    to: &str,
+    reg_id: i64,
+    title: &str,
+    starts_at: DateTime<Utc>,
+    place: &str,
+    link: &str,
+) {
+    let now = Utc::now();
+    if starts_at <= now {
+        return;
+    }
+    let at = crate::domain::messages::reminder_at(starts_at, st.outbox.reminder_days).max(now);
+    if at >= starts_at {
+        return;
+    }
+    let key = format!("{}{}", reminder_prefix(reg_id), starts_at.timestamp());
+    let body = sms_text("reminder", title, starts_at, place, link);
+    queue_sms(st, territory_id, to, "reminder", key, body, at).await;
+}
+
+/// After a registration: the confirmation (or waiting-list) text now, and
+/// the reminder later for a confirmed seat.
+pub fn registration_sms(
+    st: &AppState,
+    slug: &str,
+    title: &str,
+    starts_at: DateTime<Utc>,
+    reg: &Registration,
+    token: &str,
+) {
+    let Some(to) = sms_number(st, reg) else {
+        return;
+    };
+    let (st, slug, title, reg) = (st.clone(), slug.to_owned(), title.to_owned(), reg.clone());
+    let link = format!("{}/t/{}/inscriptions/{}", base(&st), slug, token);
+    tokio::spawn(async move {
+        let Some((tid, place)) = session_context(&st, &slug, reg.session_id).await else {
+            return;
+        };
+        let waiting = reg.status == "waiting";
+        let kind = if waiting {
+            "waiting-list"
+        } else {
+            "confirmation"
+        };
+        let body = sms_text(kind, &title, starts_at, &place, &link);
+        let key = format!("confirmation:sms:registration:{}", reg.id);
+        queue_sms(&st, tid, &to, "confirmation", key, body, Utc::now()).await;
+        if !waiting {
+            queue_reminder(&st, tid, &to, reg.id, &title, starts_at, &place, &link).await;
+        }
+    });
+}
+
+/// A registration cancelled: its reminder is withdrawn.
+pub async fn registration_cancelled_sms(st: &AppState, registration_id: i64) {
+    if let Err(e) = messages::cancel_queued_prefix(&st.db, &reminder_prefix(registration_id)).await
+    {
+        tracing::warn!(error = %e, "rappel SMS non retiré");
+    }
+}
+
+/// People promoted from the waiting list: told by text, and reminded.
+pub async fn promoted_sms(
+    st: &AppState,
+    slug: &str,
+    title: &str,
+    starts_at: DateTime<Utc>,
+    ids: &[i64],
+) {
+    for id in ids {
+        let Ok(reg) = store::get_registration(&st.db, *id).await else {
+            continue;
+        };
+        let Some(to) = sms_number(st, &reg) else {
+            continue;
+        };
+        let Some((tid, place)) = session_context(st, slug, reg.session_id).await else {
+            continue;
+        };
+        let link = format!("{}/t/{}/agenda", base(st), slug);
+        let body = sms_text("promoted", title, starts_at, &place, &link);
+        let key = format!("promoted:sms:registration:{id}");
+        queue_sms(st, tid, &to, "waiting-list", key, body, Utc::now()).await;
+        queue_reminder(st, tid, &to, reg.id, title, starts_at, &place, &link).await;
+    }
+}
+
+/// A session moved or cancelled: the people registered are told by text;
+/// their reminders are withdrawn, and queued again for the new time.
+pub async fn session_changed_sms(
+    st: &AppState,
+    slug: &str,
+    title: &str,
+    session_id: i64,
+    new_start: Option<DateTime<Utc>>,
+) {
+    if !st.outbox.sms_enabled() {
+        return;
+    }
+    let Ok(regs) = store::registrations(&st.db, session_id).await else {
+        return;
+    };
+    let Some((tid, place)) = session_context(st, slug, session_id).await else {
+        return;
+    };
+    let link = format!("{}/t/{}/agenda", base(st), slug);
+    let stamp = new_start.map(|s| s.timestamp()).unwrap_or(0);
+    for reg in regs
+        .into_iter()
+        .filter(|r| r.status == "confirmed" || r.status == "waiting")
+    {
+        let _ = messages::cancel_queued_prefix(&st.db, &reminder_prefix(reg.id)).await;
+        let Some(to) = sms_number(st, &reg) else {
+            continue;
+        };
+        match new_start {
+            Some(starts_at) => {
+                let body = sms_text("change", title, starts_at, &place, &link);
+                let key = format!("change:sms:registration:{}:{stamp}", reg.id);
+                queue_sms(st, tid, &to, "change", key, body, Utc::now()).await;
+                if reg.status == "confirmed" {
+                    queue_reminder(st, tid, &to, reg.id, title, starts_at, &place, &link).await;
+                }
+            }
+            None => {
+                let Ok(s) = store::get_session(&st.db, session_id).await else {
+                    continue;
+                };
+                let body = sms_text("cancellation", title, s.starts_at, &place, &link);
+                let key = format!("cancellation:sms:registration:{}", reg.id);
+                queue_sms(st, tid, &to, "cancellation", key, body, Utc::now()).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn texts_are_short_and_plain() {
+        let at = chrono_tz::Europe::Paris
+            .with_ymd_and_hms(2026, 12, 9, 14, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        let link = format!(
+            "https://cls.exemple.fr/t/lens-lievin/inscriptions/{}",
+            "x".repeat(43)
+        );
+        let t = sms_text(
+            "confirmation",
+            "Atelier équilibre alimentaire",
+            at,
+            "Centre social (Lens)",
+            &link,
+        );
+        assert!(t.starts_with("Inscription confirmée : Atelier équilibre alimentaire, mercredi 9 décembre à 14 h 00, Centre social (Lens)."), "{t}");
+        assert!(t.ends_with(&link));
+        let (parts, unicode) = crate::domain::messages::sms_parts(&t);
+        assert!(!unicode && parts <= 2, "{parts} parts: {t}");
+        let long = sms_text(
+            "reminder",
+            &"Très long titre ".repeat(10),
+            at,
+            "Maison de santé",
+            "https://x.fr/t/a/agenda",
+        );
+        assert!(long.contains("…") || long.contains('.'), "{long}");
+        assert!(crate::domain::messages::sms_parts(&long).0 <= 2, "{long}");
     }
 }

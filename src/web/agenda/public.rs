@@ -973,6 +973,7 @@ pub async fn cancel(
         .await
         .map_err(|_| AppError::NotFound)?;
     let (_, promoted) = store::cancel_by_token(&st.db, &token).await?;
+    super::notify::registration_cancelled_sms(&st, reg.id).await;
     super::notify::promoted(&st, &t.slug, &e.title, s.starts_at, &promoted).await;
     Ok(render(&MessagePage {
         l: ctx.public_layout("Inscription annulée", &t.slug, &t.name),
