@@ -83,6 +83,54 @@ pub async fn enqueue(db: &Db, m: &NewMessage) -> DbResult<Queued> {
     Ok(id.map(Queued::Yes).unwrap_or(Queued::Already))
 }
 
+/// Queue many notices at once (a territory's reminders): multi-row
+/// inserts in one transaction, the same rules as [`enqueue`] (a key
+/// already queued is kept, numbers that opted out get nothing). Returns
+/// how many were queued.
+pub async fn enqueue_many(db: &Db, messages: &[NewMessage]) -> DbResult<u64> {
+    const ROWS: usize = 400;
+    const COLS: usize = 9;
+    let now = Utc::now();
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let mut queued = 0u64;
+        for chunk in messages.chunks(ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let marks: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
+                    format!("({})", marks.join(", "))
+                })
+                .collect();
+            // VALUES columns are column1… on both backends.
+            let sql = format!(
+                "INSERT INTO outbound_messages (territory_id, channel, recipient, subject, body, purpose, \
+                 dedupe_key, status, attempts, not_before, created_at) \
+                 SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, 'queued', 0, \
+                 v.column8, v.column9 FROM (VALUES {}) AS v \
+                 WHERE NOT (v.column2 = 'sms' AND EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = v.column3)) \
+                 ON CONFLICT (dedupe_key) DO NOTHING",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for m in chunk {
+                q = q
+                    .bind(m.territory_id)
+                    .bind(m.channel.as_str())
+                    .bind(&m.recipient)
+                    .bind(&m.subject)
+                    .bind(&m.body)
+                    .bind(&m.purpose)
+                    .bind(&m.dedupe_key)
+                    .bind(m.not_before)
+                    .bind(now);
+            }
+            queued += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        queued
+    }))
+}
+
 /// Take up to `limit` messages due at `now` for this worker. One UPDATE
 /// that re-checks `status = 'queued'`: when two processes race for the same
 /// rows, each row goes to one of them (PostgreSQL re-reads a row another

@@ -8,97 +8,19 @@
 //! confirmation by SMS and a reminder queued, the report marks it
 //! delivered, the coordination reads the receipts.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
-use axum::Json;
 use chrono::{Duration, Utc};
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::common::fake_brevo::{fake_brevo, FakeBrevo};
 use crate::common::{self, csrf_from, extract_csrf, Backend, TestApp};
 use maillage::domain::messages::{Channel, MAX_ATTEMPTS};
 use maillage::messaging::sms::SmsSettings;
 use maillage::messaging::Outbox;
 use maillage::storage::messages::{self as store, NewMessage, Queued};
 use maillage::storage::Db;
-
-/// A stand-in for Brevo, written from its API reference.
-#[derive(Clone, Default)]
-struct FakeBrevo {
-    received: Arc<Mutex<Vec<Value>>>,
-    /// Answer 500 to this many requests first.
-    fail_first: Arc<AtomicUsize>,
-    next_id: Arc<AtomicU64>,
-}
-
-async fn send_sms(
-    State(f): State<FakeBrevo>,
-    headers: HeaderMap,
-    body: String,
-) -> axum::response::Response {
-    if headers.get("api-key").and_then(|v| v.to_str().ok()) != Some("cle-de-test") {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"code": "unauthorized", "message": "Key not found"})),
-        )
-            .into_response();
-    }
-    let Ok(v) = serde_json::from_str::<Value>(&body) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"code": "bad_request", "message": "Invalid JSON"})),
-        )
-            .into_response();
-    };
-    for field in ["sender", "recipient", "content"] {
-        if !v[field].is_string() {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(
-                    json!({"code": "missing_parameter", "message": format!("{field} is missing")}),
-                ),
-            )
-                .into_response();
-        }
-    }
-    let recipient = v["recipient"].as_str().unwrap_or_default();
-    if !(6..=15).contains(&recipient.len()) || !recipient.chars().all(|c| c.is_ascii_digit()) {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"code": "invalid_parameter", "message": "Invalid phone number"})),
-        )
-            .into_response();
-    }
-    f.received.lock().unwrap().push(v);
-    if f.fail_first
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-    {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "upstream error").into_response();
-    }
-    let id = 1_511_882_900_000_000 + f.next_id.fetch_add(1, Ordering::SeqCst);
-    (
-        StatusCode::CREATED,
-        Json(json!({"reference": format!("ref{id}"), "messageId": id, "smsCount": 1, "usedCredits": 0.045, "remainingCredits": 82.85})),
-    )
-        .into_response()
-}
-
-/// Start the fake on port 0; returns its API base (`http://…/v3`).
-async fn fake_brevo(f: FakeBrevo) -> String {
-    let app = axum::Router::new()
-        .route("/v3/transactionalSMS/sms", axum::routing::post(send_sms))
-        .with_state(f);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}/v3")
-}
 
 fn settings(base: &str) -> SmsSettings {
     SmsSettings {
@@ -178,6 +100,22 @@ async fn queued_once_and_opt_outs_honoured(backend: Backend) {
             .unwrap()
             .unwrap()
             .status,
+        "queued"
+    );
+    // Many at once: the same rules (a key queued before is kept, an
+    // opted-out number gets nothing).
+    let batch: Vec<NewMessage> = (0..900)
+        .map(|i| sms(&format!("batch{i}"), &format!("+337{:08}", i)))
+        .chain([sms("a", "+33699999999"), sms("batch-stop", "+33612345678")])
+        .collect();
+    assert_eq!(store::enqueue_many(db, &batch).await.unwrap(), 900);
+    assert_eq!(
+        store::by_key(db, "a").await.unwrap().unwrap().recipient,
+        "+33612345678"
+    );
+    assert!(store::by_key(db, "batch-stop").await.unwrap().is_none());
+    assert_eq!(
+        store::by_key(db, "batch899").await.unwrap().unwrap().status,
         "queued"
     );
     t.cleanup().await;

@@ -2,6 +2,8 @@
 //! database), and the real server bound to port 0.
 #![allow(dead_code)]
 
+pub mod fake_brevo;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
