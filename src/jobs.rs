@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::import::{finess, geo, population, rpps, travel_times, ImportError};
+use crate::import::{finess, finess_plus, geo, population, rpps, travel_times, ImportError};
 use crate::storage::{jobs, Db};
 
 /// Run every queued job, one after the other. Returns how many ran.
@@ -36,6 +36,16 @@ pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
             Ok(bytes) => {
                 let result = match job.source.as_str() {
                     "rpps" => rpps::import_with(db, &bytes, &report, job.forced).await,
+                    "finess-plus" => {
+                        finess_plus::import_with(
+                            db,
+                            &bytes[..],
+                            bytes.len() as u64,
+                            &report,
+                            job.forced,
+                        )
+                        .await
+                    }
                     // Reference data: small files, no progress, no warnings.
                     "geo" => geo::import(db, &bytes).await.map(|s| (s, Vec::new())),
                     "population" => population::import(db, &bytes)
