@@ -1234,6 +1234,55 @@ mod tests {
         assert!(err.contains("aucun établissement ouvert"), "{err}");
     }
 
+    /// No input panics the reader: arbitrary bytes, gzipped or not, and
+    /// valid documents with a slice of their JSON replaced.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn valid() -> String {
+            let mut eges: Vec<Value> = (0..3)
+                .map(|i| ege(&format!("01078019{i}"), official_coords()))
+                .collect();
+            eges[1]["categorieentiteGeographiqueExercice"] = json!({"code": "620"});
+            serde_json::to_string(
+                &json!({"generatedAt": "2026-03-09", "pmej": [pmej("010000156", eges)]}),
+            )
+            .unwrap()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+
+            #[test]
+            fn any_bytes_are_answered_not_panicked(bytes in proptest::collection::vec(any::<u8>(), 0..300), zip in any::<bool>()) {
+                let input = if zip { gzip(&bytes) } else { bytes };
+                match parse(&input) {
+                    Ok(p) => prop_assert!(!p.establishments.is_empty()),
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+
+            #[test]
+            fn damaged_documents_are_answered_not_panicked(
+                at in 0usize..4000,
+                len in 0usize..40,
+                with in prop_oneof![
+                    Just(String::new()), Just("null".to_owned()), Just("[]".to_owned()), Just("{}".to_owned()),
+                    Just("\"\"".to_owned()), Just("1e999".to_owned()), Just("-0".to_owned()), "[ -~]{0,12}".prop_map(|s| s),
+                ],
+            ) {
+                let text = valid();
+                let at = at.min(text.len());
+                let end = (at + len).min(text.len());
+                if text.is_char_boundary(at) && text.is_char_boundary(end) {
+                    let damaged = format!("{}{with}{}", &text[..at], &text[end..]);
+                    let _ = parse(&gzip(damaged.as_bytes()));
+                }
+            }
+        }
+    }
+
     /// Establishments written by [`Writer`] read back as written.
     #[test]
     fn written_establishments_read_back() {
