@@ -25,7 +25,7 @@ fi
 cargo build --release --quiet --bins
 BIN=target/release/maillage
 target/release/gen_directory "$OUT/data" "$ESTABLISHMENTS" "$RPPS_ROWS"
-ls -la "$OUT/data" | awk 'NR>1 {printf "  %-15s %8.1f MB\n", $9, $5/1048576}'
+ls -la "$OUT/data" | awk 'NR>1 {printf "  %-28s %8.1f MB\n", $9, $5/1048576}'
 
 measure() { # label, command… → "seconds maxrss_mb"
   local label=$1; shift
