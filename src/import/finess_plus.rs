@@ -436,9 +436,18 @@ impl State<'_> {
             category_label: label,
             group_code,
             group_label,
-            siret: text(field(info, "siret")),
+            // In `informationsGeneralesEGE` (schema v1 of 2026); on the
+            // `ege` itself in the draft of December 2025.
+            siret: match text(field(info, "siret")) {
+                s if s.is_empty() => text(field(ege, "siret")),
+                s => s,
+            },
             opened_on: iso_date(&text(field(info, "dateOuverture"))),
-            updated_on: iso_date(&text(field(ege, "dateDerniereMaj"))),
+            // A string, or (draft) an object `{ "dateEvenement" }`.
+            updated_on: match field(ege, "dateDerniereMaj") {
+                Some(d @ Value::Object(_)) => iso_date(&text(field(d, "dateEvenement"))),
+                d => iso_date(&text(d)),
+            },
             longitude: point.map(|p| p.0),
             latitude: point.map(|p| p.1),
             finess,
@@ -1194,6 +1203,48 @@ mod tests {
         e["categorie_entite_geographique_exercice"] = cat;
         let p = parse(&document(vec![pmej("010000156", vec![e])])).unwrap();
         assert_eq!(p.establishments[0].category_code, "365");
+    }
+
+    /// The draft schema of December 2025 (first commit of ansforge/finess)
+    /// spelled some names and placed some fields differently: still read.
+    #[test]
+    fn the_draft_schema_spellings_are_read_too() {
+        let mut e = ege("010780195", official_coords());
+        let o = e.as_object_mut().unwrap();
+        o.remove("categorieentiteGeographiqueExercice");
+        o.insert(
+            "categorieEntiteGeographiqueExercice".into(),
+            json!({"code": "620", "libelle": "Pharmacie d'Officine"}),
+        );
+        o.insert(
+            "dateDerniereMaj".into(),
+            json!({"dateEvenement": "2025-11-30"}),
+        );
+        let siret = e["informationsGeneralesEGE"]
+            .as_object_mut()
+            .unwrap()
+            .remove("siret")
+            .unwrap();
+        e["siret"] = siret;
+        let mut entity = pmej("010000156", vec![e]);
+        let info = entity
+            .as_object_mut()
+            .unwrap()
+            .remove("informationsGeneralesPMEJ")
+            .unwrap();
+        entity["informationsGeneralesPmej"] = info;
+        let p = parse(&document(vec![entity])).unwrap();
+        let e = &p.establishments[0];
+        assert_eq!(
+            (
+                e.category_code.as_str(),
+                e.category_label.as_str(),
+                e.finess_ej.as_str()
+            ),
+            ("620", "Pharmacie d'Officine", "010000156")
+        );
+        assert_eq!(e.siret, "77220148900022");
+        assert_eq!(e.updated_on.as_deref(), Some("2025-11-30"));
     }
 
     #[test]
