@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark: importing national-size FINESS (~100,000 establishments) and RPPS
+# Benchmark: importing national-size FINESS (~100,000 establishments, from the
+# etalab CSV and from the FiNESS+ gzip JSON) and RPPS
 # (~2,000,000 rows) files on SQLite and PostgreSQL, against each database's own
 # bulk loader on the same file in the same run (sqlite3 .import, PostgreSQL
 # COPY), then search latency (p50/p95) on the national data.
@@ -24,7 +25,7 @@ fi
 cargo build --release --quiet --bins
 BIN=target/release/maillage
 target/release/gen_directory "$OUT/data" "$ESTABLISHMENTS" "$RPPS_ROWS"
-ls -la "$OUT/data" | awk 'NR>1 {printf "  %-15s %8.1f MB\n", $9, $5/1048576}'
+ls -la "$OUT/data" | awk 'NR>1 {printf "  %-28s %8.1f MB\n", $9, $5/1048576}'
 
 measure() { # label, command… → "seconds maxrss_mb"
   local label=$1; shift
@@ -39,6 +40,12 @@ MAILLAGE_DATABASE_URL="$DB" $BIN migrate >/dev/null
 MAILLAGE_DATABASE_URL="$DB" $BIN import communes "$OUT/data/communes.json" >/dev/null
 R[sqlite_finess]=$(MAILLAGE_LOG=error measure sqlite_finess env MAILLAGE_DATABASE_URL="$DB" $BIN import finess "$OUT/data/finess.csv")
 R[sqlite_rpps]=$(MAILLAGE_LOG=error measure sqlite_rpps env MAILLAGE_DATABASE_URL="$DB" $BIN import rpps "$OUT/data/rpps.txt")
+# The same establishments from the FiNESS+ file (gzip JSON, streamed), into
+# an empty database of its own, as the CSV went.
+DB_PLUS="sqlite://$OUT/bench-plus.db"
+MAILLAGE_DATABASE_URL="$DB_PLUS" $BIN migrate >/dev/null
+MAILLAGE_DATABASE_URL="$DB_PLUS" $BIN import communes "$OUT/data/communes.json" >/dev/null
+R[sqlite_finess_plus]=$(MAILLAGE_LOG=error measure sqlite_finess_plus env MAILLAGE_DATABASE_URL="$DB_PLUS" $BIN import finess-plus "$OUT/data/finess-structures.json.gz")
 # The same files with sqlite3's own loader, each into one table (FINESS
 # lines hold no '|': each line lands whole in one column).
 iconv -f WINDOWS-1252 -t UTF-8 "$OUT/data/finess.csv" > "$OUT/finess-utf8.csv"
@@ -53,6 +60,12 @@ PG="${PG_ADMIN%/*}/maillage_bench_dir"
 MAILLAGE_DATABASE_URL="$PG" $BIN import communes "$OUT/data/communes.json" >/dev/null
 R[pg_finess]=$(MAILLAGE_LOG=error measure pg_finess env MAILLAGE_DATABASE_URL="$PG" $BIN import finess "$OUT/data/finess.csv")
 R[pg_rpps]=$(MAILLAGE_LOG=error measure pg_rpps env MAILLAGE_DATABASE_URL="$PG" $BIN import rpps "$OUT/data/rpps.txt")
+psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_plus WITH (FORCE)" >/dev/null 2>&1
+psql "$PG_ADMIN" -qc "CREATE DATABASE maillage_bench_plus" >/dev/null
+PG_PLUS="${PG_ADMIN%/*}/maillage_bench_plus"
+MAILLAGE_DATABASE_URL="$PG_PLUS" $BIN import communes "$OUT/data/communes.json" >/dev/null
+R[pg_finess_plus]=$(MAILLAGE_LOG=error measure pg_finess_plus env MAILLAGE_DATABASE_URL="$PG_PLUS" $BIN import finess-plus "$OUT/data/finess-structures.json.gz")
+psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_plus WITH (FORCE)" >/dev/null
 COLS=$(head -1 "$OUT/data/rpps.txt" | awk -F'|' '{for (i = 1; i < NF; i++) printf "%sc%d text", (i > 1 ? ", " : ""), i; printf ", c_end text"}')
 psql "$PG" -qc "CREATE TABLE finess_raw (line text); CREATE TABLE rpps_raw ($COLS);" >/dev/null
 R[pg_finess_bulk]=$(measure pg_finess_bulk psql "$PG" -qc "\\copy finess_raw FROM '$OUT/data/finess.csv' WITH (FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\x1e', ENCODING 'WIN1252')")
@@ -65,6 +78,12 @@ for k in sqlite_finess sqlite_rpps pg_finess pg_rpps; do
   read -r s m <<< "${R[$k]}"
   read -r bs _ <<< "${R[${k}_bulk]}"
   printf '%-22s %10s %14s %14s %10s\n' "$k" "$s" "$m" "$bs" "$(awk -v a="$s" -v b="$bs" 'BEGIN { printf "%.1fx", a / b }')"
+done
+# FiNESS+ beside the CSV: the same establishments, gzip JSON read as a stream.
+for k in sqlite_finess_plus pg_finess_plus; do
+  read -r s m <<< "${R[$k]}"
+  read -r cs _ <<< "${R[${k%_plus}]}"
+  printf '%-22s %10s %14s %14s %10s\n' "$k" "$s" "$m" "(csv ${cs} s)" "$(awk -v a="$s" -v b="$cs" 'BEGIN { printf "%.1fx csv", a / b }')"
 done
 
 # --- Search latency on the national data: a territory of 40 communes.

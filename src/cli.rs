@@ -336,6 +336,9 @@ enum ImportKind {
     Qpv,
     /// extraction FINESS « etalab » des établissements (Windows-1252 ou UTF-8)
     Finess,
+    /// FiNESS+ « finess-structures » des établissements (JSON compressé,
+    /// .json.gz, publié depuis 2026 à la place de l'extraction etalab)
+    FinessPlus,
     /// extraction RPPS « PS_LibreAcces_Personne_activite » des professionnels
     Rpps,
     /// contours des communes (GeoJSON Etalab « contours administratifs ») ou
@@ -886,8 +889,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => None,
             };
             let db = connect(&url, false).await?;
-            let bytes =
-                std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
+            // FiNESS+ is read from the file as a stream (a national file
+            // is 750 MB of JSON once decompressed); the others whole.
+            let bytes = if matches!(kind, ImportKind::FinessPlus) {
+                Vec::new()
+            } else {
+                std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?
+            };
             let started = std::time::Instant::now();
             // Rows done, rate and time left on stderr past the first second
             // (a summary line instead when stderr is not a terminal).
@@ -899,7 +907,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = {
                 let progress = meter.callback();
                 match kind {
-                    ImportKind::Finess | ImportKind::Rpps => {
+                    ImportKind::Finess | ImportKind::FinessPlus | ImportKind::Rpps => {
                         import_directory(
                             &db,
                             kind,
@@ -1079,6 +1087,12 @@ async fn import_directory(
         ImportKind::Rpps => {
             crate::import::rpps::import_with_savoir_faire(db, bytes, savoir_faire, &progress, force)
                 .await
+        }
+        ImportKind::FinessPlus => {
+            let f = std::fs::File::open(file)
+                .map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            crate::import::finess_plus::import_with(db, f, size, &progress, force).await
         }
         _ => crate::import::finess::import_with(db, bytes, &progress, force).await,
     };

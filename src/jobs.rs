@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::import::{finess, geo, population, rpps, travel_times, ImportError};
+use crate::import::{finess, finess_plus, geo, population, rpps, travel_times, ImportError};
 use crate::storage::{jobs, Db};
 
 /// Run every queued job, one after the other. Returns how many ran.
@@ -31,11 +31,24 @@ pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
                 *l = (stage.to_owned(), done, total);
             }
         };
-        let outcome = match tokio::fs::read(&job.file_path).await {
+        // FiNESS+ is read from the file as a stream; the others whole.
+        let read = if job.source == "finess-plus" {
+            Ok(Vec::new())
+        } else {
+            tokio::fs::read(&job.file_path).await
+        };
+        let outcome = match read {
             Err(e) => Err(format!("fichier illisible : {e}")),
             Ok(bytes) => {
                 let result = match job.source.as_str() {
                     "rpps" => rpps::import_with(db, &bytes, &report, job.forced).await,
+                    "finess-plus" => match std::fs::File::open(&job.file_path) {
+                        Ok(f) => {
+                            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                            finess_plus::import_with(db, f, size, &report, job.forced).await
+                        }
+                        Err(e) => Err(ImportError::Io(e)),
+                    },
                     // Reference data: small files, no progress, no warnings.
                     "geo" => geo::import(db, &bytes).await.map(|s| (s, Vec::new())),
                     "population" => population::import(db, &bytes)

@@ -3,7 +3,8 @@
 //! the files are never committed.
 //!
 //! `gen_directory OUT_DIR [ESTABLISHMENTS] [RPPS_ROWS]` writes
-//! `finess.csv` (Windows-1252), `rpps.txt` (UTF-8, `|`), `communes.json`
+//! `finess.csv` (Windows-1252), the same establishments in FiNESS+
+//! (`finess-structures.json.gz`), `rpps.txt` (UTF-8, `|`), `communes.json`
 //! (the communes used and delegated ones, 37,006 entries as in the official
 //! file) and `epci.json` (1,255 EPCI), in the decoupage-administratif format
 //! (`maillage::import::synthetic`).
@@ -12,7 +13,11 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use maillage::import::synthetic;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use maillage::domain::directory::Establishment;
+use maillage::domain::geo;
+use maillage::import::{finess, finess_plus, synthetic};
 
 /// A small deterministic generator (xorshift), so that runs are comparable.
 struct Rng(u64);
@@ -32,28 +37,7 @@ impl Rng {
     }
 }
 
-const CATEGORIES: [(&str, &str); 11] = [
-    ("355", "Centre Hospitalier (C.H.)"),
-    ("124", "Centre de Santé"),
-    ("603", "Maison de santé (L.6223-3)"),
-    (
-        "604",
-        "Communauté Professionnelle Territoriale de Santé (CPTS)",
-    ),
-    ("620", "Pharmacie d'Officine"),
-    ("611", "Laboratoire de Biologie Médicale"),
-    (
-        "500",
-        "Etablissement d'hébergement pour personnes âgées dépendantes",
-    ),
-    ("156", "Centre Médico-Psychologique (C.M.P.)"),
-    ("223", "Protection Maternelle et Infantile (P.M.I.)"),
-    ("228", "Centre de planification ou d'éducation familiale"),
-    (
-        "197",
-        "Centre de soins accompagnement prévention addictologie (CSAPA)",
-    ),
-];
+use maillage::domain::directory::CATEGORY_LABELS as CATEGORIES;
 const PROFESSIONS: [(&str, &str); 7] = [
     ("10", "Médecin"),
     ("21", "Pharmacien"),
@@ -115,8 +99,16 @@ fn main() -> std::io::Result<()> {
         synthetic::epci_json(synthetic::NATIONAL_EPCI),
     )?;
 
-    // FINESS: structureet lines, then geolocalisation lines, in Windows-1252.
+    // FINESS: structureet lines, then geolocalisation lines, in Windows-1252;
+    // and the same establishments in FiNESS+ (gzip JSON).
     let mut finess = BufWriter::new(File::create(out.join("finess.csv"))?);
+    let mut plus = finess_plus::Writer::new(
+        GzEncoder::new(
+            BufWriter::new(File::create(out.join("finess-structures.json.gz"))?),
+            Compression::default(),
+        ),
+        "2026-05-01T03:00:00Z",
+    )?;
     let mut text = format!("finess;etalab;{establishments};2026-05-01\r\n");
     let mut geo = String::new();
     for i in 0..establishments {
@@ -124,13 +116,37 @@ fn main() -> std::io::Result<()> {
         let (cat, label) = CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize];
         let id = format!("{}{:07}", &dep[..2], i);
         let street = rng.pick(&STREETS);
+        let number = 1 + rng.below(200);
+        let phone = rng.below(100_000_000);
         text.push_str(&format!(
-            "structureet;{id};{id};{label} {i};\"{label} n° {i}\";;;{};RUE;{street};;;{com};{dep};DÉPARTEMENT;{dep}{com} VILLE;03{:08};;{cat};{label};1102;Groupe;;8610Z;03;ARS;;;2001-01-01;2001-01-01;2026-04-01;\r\n",
-            1 + rng.below(200),
-            rng.below(100_000_000)
+            "structureet;{id};{id};{label} {i};\"{label} n° {i}\";;;{number};RUE;{street};;;{com};{dep};DÉPARTEMENT;{dep}{com} VILLE;03{phone:08};;{cat};{label};1102;Groupe;;8610Z;03;ARS;;;2001-01-01;2001-01-01;2026-04-01;\r\n",
         ));
         let x = 150_000 + rng.below(1_000_000);
         let y = 6_150_000 + rng.below(900_000);
+        let point = geo::to_wgs84(geo::System::Lambert93, x as f64, y as f64);
+        plus.push(
+            &Establishment {
+                finess: id.clone(),
+                finess_ej: id.clone(),
+                name: format!("{label} {i}"),
+                long_name: format!("{label} n° {i}"),
+                address: format!("{number} RUE {street}"),
+                postal_code: format!("{dep}{com}"),
+                city: "VILLE".into(),
+                insee_code: finess::insee_from(&dep, &com),
+                phone: format!("03{phone:08}"),
+                category_code: cat.into(),
+                category_label: label.into(),
+                group_code: "1102".into(),
+                group_label: "Groupe".into(),
+                siret: String::new(),
+                opened_on: Some("2001-01-01".into()),
+                updated_on: Some("2026-04-01".into()),
+                longitude: point.map(|p| p.0),
+                latitude: point.map(|p| p.1),
+            },
+            Some((x as f64, y as f64)),
+        )?;
         geo.push_str(&format!("geolocalisation;{id};{x}.0;{y}.0;1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93;2026-04-01\r\n"));
         if text.len() > 1 << 20 {
             finess.write_all(&encoding_rs::WINDOWS_1252.encode(&text).0)?;
@@ -140,6 +156,7 @@ fn main() -> std::io::Result<()> {
     text.push_str(&geo);
     finess.write_all(&encoding_rs::WINDOWS_1252.encode(&text).0)?;
     finess.flush()?;
+    plus.finish()?.finish()?.flush()?;
 
     // RPPS: one row per practitioner and practice place, 56 columns.
     let header = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Code civilité d'exercice|Libellé civilité d'exercice|Code civilité|Libellé civilité|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire|Code mode exercice|Libellé mode exercice|Numéro SIRET site|Numéro SIREN site|Numéro FINESS site|Numéro FINESS établissement juridique|Identifiant technique de la structure|Raison sociale site|Enseigne commerciale site|Complément destinataire (coord. structure)|Complément point géographique (coord. structure)|Numéro Voie (coord. structure)|Indice répétition voie (coord. structure)|Code type de voie (coord. structure)|Libellé type de voie (coord. structure)|Libellé Voie (coord. structure)|Mention distribution (coord. structure)|Bureau cedex (coord. structure)|Code postal (coord. structure)|Code commune (coord. structure)|Libellé commune (coord. structure)|Code pays (coord. structure)|Libellé pays (coord. structure)|Téléphone (coord. structure)|Téléphone 2 (coord. structure)|Télécopie (coord. structure)|Adresse e-mail (coord. structure)|Code Département (structure)|Libellé Département (structure)|Ancien identifiant de la structure|Autorité d'enregistrement|Code secteur d'activité|Libellé secteur d'activité|Code section tableau pharmaciens|Libellé section tableau pharmaciens|Code rôle|Libellé rôle|Code genre activité|Libellé genre activité|";

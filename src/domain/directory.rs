@@ -42,6 +42,40 @@ impl Establishment {
     }
 }
 
+/// Labels of common FINESS establishment categories (the `categetab` codes
+/// of the etalab extraction, the same codes as the NOS table TRE-R397 of
+/// FiNESS+), for files that give a category code without its label.
+pub const CATEGORY_LABELS: [(&str, &str); 11] = [
+    ("355", "Centre Hospitalier (C.H.)"),
+    ("124", "Centre de Santé"),
+    ("603", "Maison de santé (L.6223-3)"),
+    (
+        "604",
+        "Communauté Professionnelle Territoriale de Santé (CPTS)",
+    ),
+    ("620", "Pharmacie d'Officine"),
+    ("611", "Laboratoire de Biologie Médicale"),
+    (
+        "500",
+        "Etablissement d'hébergement pour personnes âgées dépendantes",
+    ),
+    ("156", "Centre Médico-Psychologique (C.M.P.)"),
+    ("223", "Protection Maternelle et Infantile (P.M.I.)"),
+    ("228", "Centre de planification ou d'éducation familiale"),
+    (
+        "197",
+        "Centre de soins accompagnement prévention addictologie (CSAPA)",
+    ),
+];
+
+/// The label of a category code from [`CATEGORY_LABELS`].
+pub fn category_label(code: &str) -> Option<&'static str> {
+    CATEGORY_LABELS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, l)| *l)
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PracticePlace {
     pub specialty_code: String,

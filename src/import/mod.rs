@@ -3,6 +3,7 @@
 //! the reason of each refusal.
 
 pub mod finess;
+pub mod finess_plus;
 pub mod geo;
 pub mod geography;
 pub mod population;

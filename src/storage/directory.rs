@@ -680,6 +680,22 @@ pub async fn facets(db: &Db) -> DbResult<(Vec<(String, String)>, Vec<(String, St
     }))
 }
 
+/// The category labels and groups the directory already holds, by category
+/// code: `(label, group code, group label)`. An etalab import wrote them;
+/// a FiNESS+ file, which gives only the code, reuses them.
+pub async fn category_labels(db: &Db) -> DbResult<HashMap<String, (String, String, String)>> {
+    let rows: Vec<(String, String, String, String)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT category_code, MAX(category_label), MAX(group_code), MAX(group_label) FROM establishments \
+         WHERE category_label <> '' AND category_label NOT LIKE 'Catégorie FINESS %' GROUP BY category_code",
+    )
+    .fetch_all(pool)
+    .await?);
+    Ok(rows
+        .into_iter()
+        .map(|(code, label, group, group_label)| (code, (label, group, group_label)))
+        .collect())
+}
+
 /// The latest import of a source, for « source and date » notes.
 pub async fn latest_import(db: &Db, source: &str) -> DbResult<Option<ImportRecord>> {
     Ok(db_run!(db, pool => sqlx::query_as::<_, ImportRecord>(

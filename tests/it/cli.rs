@@ -859,3 +859,85 @@ fn rpps_specialties_from_a_savoir_faire_file() {
         text(&out)
     );
 }
+
+/// `maillage import finess-plus FILE`: the gzip JSON of FiNESS+ is read as
+/// a stream; a refused file says which record (or which line of the JSON)
+/// and why, and leaves the directory as it was.
+#[test]
+fn finess_plus_import_from_the_command_line() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    assert!(maillage(&url, &["migrate"]).status.success());
+    let gz = |text: &str| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(text.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let ege = |finess: &str| {
+        format!(
+            r#"{{"informationsGeneralesEGE": {{"numFinessEge": "{finess}", "nomEgeCourt": "PHARMACIE {finess}", "nomEgeLong": "PHARMACIE {finess}"}},
+              "categorieentiteGeographiqueExercice": "620", "etatObjet": "A",
+              "adresse": [{{"usageAdresse": "03", "cogCommune": "62498", "codePostal": "62300", "ligneAcheminement": "LENS",
+                "coordonneesGeographique": {{"coordonneeX": "7034000", "coordonneeY": "686000"}}}}]}}"#
+        )
+    };
+    let doc = |eges: &[String]| {
+        format!(
+            "{{\"schemaVersion\": \"v1.0.0\", \"generatedAt\": \"2026-06-01T04:00:00Z\",\n\"pmej\": [{{\"ege\": [\n{}\n]}}]}}\n",
+            eges.join(",\n")
+        )
+    };
+    let good = dir.path().join("finess-structures.json.gz");
+    std::fs::write(&good, gz(&doc(&[ege("620000011"), ege("620000029")]))).unwrap();
+    let out = maillage(&url, &["import", "finess-plus", good.to_str().unwrap()]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("(fichier du 2026-06-01) : 2 entrées, 2 ajoutées, 0 modifiées, 0 supprimées, 0 lignes ignorées"),
+        "{t}"
+    );
+    assert!(t.contains("coordonnées calculées depuis X/Y"), "{t}");
+
+    // One bad record in two: refused, naming the record and the reason.
+    let bad = dir.path().join("bad.json.gz");
+    std::fs::write(&bad, gz(&doc(&[ege("620000011"), ege("62-0011")]))).unwrap();
+    let out = maillage(&url, &["import", "finess-plus", bad.to_str().unwrap()]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("rien n'a été importé")
+            && t.contains(
+                "enregistrement 2 (entité juridique 1) : numéro FINESS « 62-0011 » invalide"
+            ),
+        "{t}"
+    );
+
+    // Broken JSON: the line of the decompressed text.
+    let broken = dir.path().join("broken.json.gz");
+    std::fs::write(&broken, gz(&doc(&[ege("620000011"), "{,}".into()]))).unwrap();
+    let out = maillage(&url, &["import", "finess-plus", broken.to_str().unwrap()]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("ligne 7 : le contenu décompressé n'est pas du JSON valide"),
+        "{t}"
+    );
+
+    // Not gzip: the etalab CSV given to the wrong importer.
+    let out = maillage(&url, &["import", "finess-plus", "data/demo/finess.csv"]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("pas compressé en gzip") && t.contains("import « finess »"),
+        "{t}"
+    );
+
+    // Nothing of the refused files was written.
+    let again = maillage(&url, &["import", "finess-plus", good.to_str().unwrap()]);
+    assert!(
+        text(&again).contains("2 entrées, 0 ajoutées, 0 modifiées, 0 supprimées"),
+        "{}",
+        text(&again)
+    );
+}

@@ -26,6 +26,7 @@ mod directory_http;
 mod directory_storage;
 mod e2e;
 mod evaluation_http;
+mod finess_plus;
 mod geo_reference_storage;
 mod hardening_http;
 mod http;

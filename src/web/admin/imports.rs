@@ -18,7 +18,14 @@ use crate::web::session::SignedIn;
 use crate::web::AppState;
 
 /// The kinds of file the back office imports (the `source` of a job).
-pub const SOURCES: [&str; 5] = ["finess", "rpps", "geo", "population", "travel-times"];
+pub const SOURCES: [&str; 6] = [
+    "finess-plus",
+    "finess",
+    "rpps",
+    "geo",
+    "population",
+    "travel-times",
+];
 
 pub struct JobView {
     pub id: i64,
