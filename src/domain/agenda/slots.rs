@@ -632,7 +632,8 @@ mod tests {
             Ok(())
         );
         assert_eq!(window_check(slot, utc(2026, 9, 1, 13, 0), &s, true), Ok(()));
-        assert!(Refusal::NotYetOpen(slot).to_string().contains("12/10/2026"));
+        let early = window_check(slot, utc(2026, 10, 1, 9, 0), &s, false).unwrap_err();
+        assert!(early.to_string().contains("à partir du 12/10/2026"), "{early}");
     }
 
     #[test]
