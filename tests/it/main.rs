@@ -43,4 +43,5 @@ mod region_http;
 mod report_formats;
 mod reviews_http;
 mod schemathesis;
+mod slots_storage;
 mod storage;
