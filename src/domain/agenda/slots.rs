@@ -633,7 +633,10 @@ mod tests {
         );
         assert_eq!(window_check(slot, utc(2026, 9, 1, 13, 0), &s, true), Ok(()));
         let early = window_check(slot, utc(2026, 10, 1, 9, 0), &s, false).unwrap_err();
-        assert!(early.to_string().contains("à partir du 12/10/2026"), "{early}");
+        assert!(
+            early.to_string().contains("à partir du 12/10/2026"),
+            "{early}"
+        );
     }
 
     #[test]

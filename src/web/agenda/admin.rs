@@ -39,10 +39,12 @@ pub mod attendance;
 mod events;
 mod registrations;
 mod series;
+mod slots;
 pub use attendance::*;
 pub use events::*;
 pub use registrations::*;
 pub use series::*;
+pub use slots::*;
 
 pub(super) fn not_found(e: DbError) -> AppError {
     match e {
@@ -81,6 +83,8 @@ struct HomePage {
     can_edit: bool,
     /// Attendance pages: those who edit, and regional staff (reading).
     sees_attendance: bool,
+    /// No-show rates per commune: the coordination (and regional staff).
+    sees_rates: bool,
     places: Vec<Place>,
     series: Vec<SeriesLine>,
     events: Vec<EventLine>,
@@ -171,6 +175,7 @@ async fn home_page(
             .is_some_and(|r| r >= crate::domain::roles::Role::Partner)
             || tc.user.is_admin()
             || tc.user.reads_everything(),
+        sees_rates: tc.is_coordinator() || tc.user.reads_everything(),
         places: store::list_places(&st.db, t.id).await?,
         series,
         events,
