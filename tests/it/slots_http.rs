@@ -422,3 +422,97 @@ async fn mediator_checks_in_and_books_by_phone(backend: Backend) {
     app.stop().await;
 }
 both!(mediator_checks_in_and_books_by_phone);
+
+/// E-mails: the confirmation carries the cancel link; when the date moves
+/// or is cancelled through the exception form, the person is told and the
+/// booking follows.
+async fn mails_follow_the_booking(backend: Backend) {
+    let (port, mails) = crate::agenda_http::smtp_sink().await;
+    let app = TestApp::start_with(
+        backend,
+        maillage::config::Config {
+            form_min_fill_secs: 0,
+            smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (_, id, first) = series(&app, "Permanence de la gare").await;
+    let c = app.client();
+    let path = format!("/t/lens-lievin/permanences/{id}/rendez-vous");
+    let slot = format!("{first}_14:00");
+    let (status, body) = post_booking(
+        &app,
+        &c,
+        &path,
+        &[
+            ("slot", slot.as_str()),
+            ("name", "Awa Diallo"),
+            ("email", "awa@exemple.test"),
+            ("consent", "oui"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Une confirmation part à l’adresse awa@exemple.test"));
+    let got = crate::agenda_http::wait_for_mail(&mails, 1).await;
+    assert_eq!(got.len(), 1);
+    assert!(got[0].contains("To: awa@exemple.test"));
+    assert!(got[0].contains("/t/lens-lievin/rendez-vous/"), "{}", got[0]);
+    // Moved to 9:00–10:00 the same day: the booking follows, Awa is told.
+    let coord = app.sign_in_as("coordinator").await;
+    let exceptions = format!("/admin/t/lens-lievin/permanences/{id}/exceptions");
+    let date = first.to_string();
+    let r = coord
+        .post_form(
+            &exceptions,
+            &[
+                ("original_date", date.as_str()),
+                ("action", "move"),
+                ("new_date", ""),
+                ("new_start", "09:00"),
+                ("new_end", "10:00"),
+                ("new_place_id", ""),
+                ("note", "travaux"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let list = agenda::occurrence_bookings(&app.db, id, first)
+        .await
+        .unwrap();
+    assert_eq!(list[0].slot_start, "09:00");
+    let got = crate::agenda_http::wait_for_mail(&mails, 2).await;
+    assert!(
+        got[1].contains("To: awa@exemple.test")
+            && got[1].contains("votre rendez-vous est maintenant le"),
+        "{}",
+        got[1]
+    );
+    assert!(got[1].contains("à 9 h"), "{}", got[1]);
+    // Cancelled: the booking is cancelled and Awa is told.
+    let r = coord
+        .post_form(
+            &exceptions,
+            &[
+                ("original_date", date.as_str()),
+                ("action", "cancel"),
+                ("note", "grève"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let list = agenda::occurrence_bookings(&app.db, id, first)
+        .await
+        .unwrap();
+    assert_eq!(list[0].status, "cancelled");
+    let got = crate::agenda_http::wait_for_mail(&mails, 3).await;
+    assert!(
+        got[2].contains("To: awa@exemple.test")
+            && got[2].contains("de votre rendez-vous est annulée"),
+        "{}",
+        got[2]
+    );
+    app.stop().await;
+}
+both!(mails_follow_the_booking);
