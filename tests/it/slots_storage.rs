@@ -701,3 +701,40 @@ async fn mediators_are_partners_of_the_territory(backend: Backend) {
     tdb.cleanup().await;
 }
 both!(mediators_are_partners_of_the_territory);
+
+async fn ending_a_series_cancels_later_bookings(backend: Backend) {
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    let (tid, series, _) = world(db, 1).await;
+    let (kept, _) = book(
+        db,
+        tid,
+        series,
+        d(2026, 10, 12),
+        hm(14, 0),
+        "A",
+        before_12(),
+    )
+    .await
+    .unwrap();
+    let (gone, _) = book(
+        db,
+        tid,
+        series,
+        d(2026, 10, 19),
+        hm(14, 0),
+        "B",
+        paris(2026, 10, 12, 12, 0),
+    )
+    .await
+    .unwrap();
+    agenda::end_series(db, &actor(), tid, series, d(2026, 10, 13))
+        .await
+        .unwrap();
+    let kept = agenda::get_booking(db, series, kept.id).await.unwrap();
+    let gone = agenda::get_booking(db, series, gone.id).await.unwrap();
+    assert_eq!(kept.status(), BookingStatus::Booked);
+    assert_eq!(gone.status(), BookingStatus::Cancelled);
+    tdb.cleanup().await;
+}
+both!(ending_a_series_cancels_later_bookings);
