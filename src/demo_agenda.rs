@@ -700,7 +700,7 @@ pub async fn load_slots(
         &schedule,
         &exceptions,
         today - Duration::weeks(5),
-        today + Duration::weeks(3),
+        today + Duration::weeks(8),
     );
     let held: Vec<_> = occurrences
         .iter()
