@@ -493,7 +493,13 @@ async fn day_page(
         id: b.series.id,
         date: store::fmt_date(date),
         title: b.series.title.clone(),
-        when: when_label(occ.start, b.place_of(&occ)),
+        when: {
+            let w = when_label(occ.start, b.place_of(&occ));
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or(w)
+        },
         change: match occ.status {
             OccurrenceStatus::Cancelled => "Permanence annulée.".into(),
             OccurrenceStatus::Moved => "Permanence déplacée.".into(),
