@@ -42,7 +42,10 @@ CREATE TABLE slot_bookings (
     occurrence_date   TEXT NOT NULL,
     slot_start        TEXT NOT NULL,
     name              TEXT NOT NULL,
-    -- E.164 (+33612345678) or NULL; at least one of phone and email.
+    -- E.164 (+33612345678) or NULL; at least one of phone and email is
+    -- checked on input; both are NULL (and the name empty) once purged,
+    -- `registration_retention_days` after the date: the status stays for
+    -- the no-show rates.
     phone             TEXT,
     email             TEXT,
     consent_at        TEXT NOT NULL,
@@ -54,7 +57,6 @@ CREATE TABLE slot_bookings (
     submission_key    TEXT,
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
-    CHECK (phone IS NOT NULL OR email IS NOT NULL),
     CONSTRAINT slot_bookings_token_key UNIQUE (cancel_token_hash),
     CONSTRAINT slot_bookings_submission_key UNIQUE (series_id, occurrence_date, submission_key)
 );

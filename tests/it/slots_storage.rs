@@ -640,6 +640,30 @@ async fn check_in_walk_ins_and_no_show_rates(backend: Backend) {
     assert_eq!(by_commune[0].1.present, 2);
     assert_eq!(by_commune[1].1.absent, 1);
     assert_eq!(by_commune[1].1.rate(), Some(1.0));
+    // Retention: the people of the 12th are erased, not their outcomes nor
+    // the later date's bookings; twice erases nothing more.
+    assert_eq!(
+        agenda::purge_slot_bookings(db, d(2026, 10, 13))
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(
+        agenda::purge_slot_bookings(db, d(2026, 10, 13))
+            .await
+            .unwrap(),
+        0
+    );
+    let erased = agenda::occurrence_bookings(db, series, date).await.unwrap();
+    assert!(erased
+        .iter()
+        .all(|b| b.name.is_empty() && b.phone.is_none() && b.email.is_none()));
+    let later = agenda::get_booking(db, series, other.id).await.unwrap();
+    assert_eq!(later.name, "Q");
+    assert_eq!(
+        agenda::no_show_by_series(db, tid).await.unwrap()[&series],
+        n
+    );
     tdb.cleanup().await;
 }
 both!(check_in_walk_ins_and_no_show_rates);

@@ -546,6 +546,21 @@ pub async fn set_walk_ins(
     Ok(())
 }
 
+/// Retention: the names, phones and e-mails of bookings of dates before
+/// `before` are erased (the statuses stay, for the no-show rates). Returns
+/// how many bookings were erased.
+pub async fn purge_slot_bookings(db: &Db, before: NaiveDate) -> DbResult<u64> {
+    Ok(db_run!(db, pool => sqlx::query(
+        "UPDATE slot_bookings SET name = '', phone = NULL, email = NULL, updated_at = $1 \
+         WHERE occurrence_date < $2 AND (name <> '' OR phone IS NOT NULL OR email IS NOT NULL)",
+    )
+    .bind(Utc::now())
+    .bind(fmt_date(before))
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
 fn fold_no_show(rows: Vec<(String, String, i64)>) -> Vec<(String, NoShow)> {
     let mut out: Vec<(String, NoShow)> = Vec::new();
     for (key, status, n) in rows {

@@ -149,6 +149,13 @@ pub async fn housekeeping(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<(
         now - Duration::days(st.config.registration_retention_days),
     )
     .await?;
+    // Slot bookings: the same retention, counted from the date.
+    let before = now.with_timezone(&chrono_tz::Europe::Paris).date_naive()
+        - Duration::days(st.config.registration_retention_days);
+    let erased = store::purge_slot_bookings(&st.db, before).await?;
+    if erased > 0 {
+        tracing::info!(erased, "rendez-vous effacés (durée de conservation)");
+    }
     Ok((sent, purged))
 }
 
