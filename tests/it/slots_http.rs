@@ -513,6 +513,46 @@ async fn mails_follow_the_booking(backend: Backend) {
         "{}",
         got[2]
     );
+    // The series is ended: the people of the coming bookings are told.
+    let next = first + Duration::days(7);
+    let tid = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    agenda::book_slot(
+        &app.db,
+        tid,
+        id,
+        next,
+        hm(14, 0),
+        &NewBooking::parse("Bruno", "", "bruno@exemple.test", true).unwrap(),
+        None,
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let r = coord
+        .post_form(
+            &format!("/admin/t/lens-lievin/permanences/{id}/arreter"),
+            &[("confirme", "oui")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    // It had no past date: it is removed, with its bookings.
+    assert!(agenda::get_series(&app.db, tid, id).await.is_err());
+    assert!(agenda::occurrence_bookings(&app.db, id, next)
+        .await
+        .unwrap()
+        .is_empty());
+    let got = crate::agenda_http::wait_for_mail(&mails, 4).await;
+    assert!(
+        got[3].contains("To: bruno@exemple.test")
+            && got[3].contains("de votre rendez-vous est annulée"),
+        "{}",
+        got[3]
+    );
     app.stop().await;
 }
 both!(mails_follow_the_booking);

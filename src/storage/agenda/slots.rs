@@ -441,6 +441,20 @@ pub async fn occurrence_bookings(
         .await?))
 }
 
+/// The bookings still `booked` of a series from `from` (dates the rule
+/// gives): those a series' end cancels.
+pub async fn booked_from(db: &Db, series_id: i64, from: NaiveDate) -> DbResult<Vec<SlotBooking>> {
+    let sql = format!(
+        "SELECT {BOOKING_COLS} FROM slot_bookings WHERE series_id = $1 AND occurrence_date >= $2 \
+         AND status = 'booked' ORDER BY occurrence_date, slot_start, id"
+    );
+    Ok(db_run!(db, pool => sqlx::query_as::<_, SlotBooking>(&sql)
+        .bind(series_id)
+        .bind(fmt_date(from))
+        .fetch_all(pool)
+        .await?))
+}
+
 /// Places taken per (occurrence date, slot start) of a series, for the
 /// occurrences from `from` (dates the rule gives).
 pub async fn taken_slots(

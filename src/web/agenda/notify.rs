@@ -230,13 +230,12 @@ pub fn slots_changed(
             }
         };
         let body = format!(
-            "Bonjour {},\n\n« {} » : {}\n\n{}/t/{}/permanences/{}/rendez-vous\n",
+            "Bonjour {},\n\n« {} » : {}\n\n{}/t/{}/permanences\n",
             c.booking.name,
             title,
             text,
             base(st),
-            slug,
-            c.booking.series_id
+            slug
         );
         spawn_send(st, to, subject, body);
     }
