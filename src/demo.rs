@@ -165,6 +165,13 @@ l'accès à la prévention et aux soins des personnes les plus démunies, la san
     )
     .await?;
     crate::demo_agenda::link_actions(db, t.id, today).await?;
+    crate::demo_agenda::load_slots(
+        db,
+        t.id,
+        today,
+        partner.then_some("mediation@lens-lievin.maillage.test"),
+    )
+    .await?;
     crate::demo_diagnosis::load(db, t.id).await?;
     crate::demo_evaluation::load(db, t.id, today).await?;
     crate::diagnosis::refresh(db).await?;

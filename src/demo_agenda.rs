@@ -731,6 +731,119 @@ pub async fn link_actions(db: &Db, territory_id: i64, today: NaiveDate) -> anyho
     Ok(())
 }
 
+/// Slots (issue 16) on the Lens drop-in: 20-minute slots, bookable three
+/// weeks ahead; the partner account (when created) is its mediator; the two
+/// past dates have checked-in bookings and walk-ins, the next date two
+/// bookings. Each booking is made as if a few days before its slot.
+pub async fn load_slots(
+    db: &Db,
+    territory_id: i64,
+    today: NaiveDate,
+    mediator_email: Option<&str>,
+) -> anyhow::Result<()> {
+    use crate::domain::agenda::recurrence::OccurrenceStatus;
+    use crate::domain::agenda::slots::{self as rules, BookingStatus, NewBooking, SlotSettings};
+    let actor = Actor::system("démo");
+    let Some(lens) = store::list_series(db, territory_id)
+        .await?
+        .into_iter()
+        .find(|s| s.title == "Permanence santé de Lens")
+    else {
+        return Ok(());
+    };
+    let settings = SlotSettings {
+        slot_minutes: 20,
+        per_slot: 1,
+        open_days_before: 21,
+        close_hours_before: 2,
+    };
+    store::save_slot_config(db, &actor, territory_id, lens.id, 0, true, &settings).await?;
+    if let Some(email) = mediator_email {
+        if let Some(u) = crate::storage::users::find_by_email(db, email).await? {
+            store::set_series_mediators(db, &actor, territory_id, lens.id, &[u.id]).await?;
+        }
+    }
+    let schedule = lens.schedule().map_err(|e| anyhow::anyhow!(e.0))?;
+    let exceptions: Vec<Exception> = store::exceptions(db, territory_id)
+        .await?
+        .into_iter()
+        .filter(|(sid, _)| *sid == lens.id)
+        .map(|(_, e)| e)
+        .collect();
+    let occurrences = crate::domain::agenda::recurrence::expand(
+        &schedule,
+        &exceptions,
+        today - Duration::weeks(5),
+        today + Duration::weeks(8),
+    );
+    let held: Vec<_> = occurrences
+        .iter()
+        .filter(|o| o.status != OccurrenceStatus::Cancelled)
+        .collect();
+    let people = [
+        ("Mme Fatima B.", "06 11 22 33 44"),
+        ("M. Jean-Pierre D.", "07 12 34 56 78"),
+        ("Mme Sandrine L.", "03 21 00 00 01"),
+    ];
+    let past = held.iter().filter(|o| o.date < today);
+    for o in past {
+        let marks = [
+            BookingStatus::Present,
+            BookingStatus::Absent,
+            BookingStatus::Excused,
+        ];
+        for ((slot, (name, phone)), mark) in rules::slots(o, &settings)
+            .into_iter()
+            .zip(people)
+            .zip(marks)
+        {
+            let who =
+                NewBooking::parse(name, phone, "", true).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let booked_at = at(slot.date() - Duration::days(3), hm(10, 0));
+            let (b, _) = store::book_slot(
+                db,
+                territory_id,
+                lens.id,
+                o.original_date,
+                slot.time(),
+                &who,
+                None,
+                None,
+                booked_at,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            store::set_booking_status(db, &actor, territory_id, lens.id, b.id, mark).await?;
+        }
+        store::set_walk_ins(db, &actor, territory_id, lens.id, o.original_date, 4).await?;
+    }
+    if let Some(next) = held.iter().find(|o| o.date > today) {
+        for (slot, (name, phone)) in rules::slots(next, &settings)
+            .into_iter()
+            .zip(people)
+            .take(2)
+        {
+            let who =
+                NewBooking::parse(name, phone, "", true).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let booked_at = at(slot.date() - Duration::days(2), hm(10, 0));
+            store::book_slot(
+                db,
+                territory_id,
+                lens.id,
+                next.original_date,
+                slot.time(),
+                &who,
+                None,
+                None,
+                booked_at,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,11 +22,13 @@ mod events;
 mod links;
 mod regional;
 mod series;
+mod slots;
 pub use attendance::*;
 pub use events::*;
 pub use links::*;
 pub use regional::*;
 pub use series::*;
+pub use slots::*;
 
 pub fn fmt_date(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()

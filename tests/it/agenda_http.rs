@@ -890,7 +890,7 @@ async fn series_form_keeps_input_and_shows_the_rule(backend: Backend) {
 both!(series_form_keeps_input_and_shows_the_rule);
 
 /// A tiny SMTP server that accepts everything and keeps the messages.
-async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+pub(crate) async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -958,7 +958,7 @@ fn decode_qp(mail: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn wait_for_mail(
+pub(crate) async fn wait_for_mail(
     mails: &std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     n: usize,
 ) -> Vec<String> {

@@ -195,6 +195,36 @@ async fn demo_pages_have_content(backend: Backend) {
         let body = ok_page(&c, &app.url(&path)).await;
         assert!(body.len() > 1000, "{path}");
     }
+
+    // Issue 16: the Lens drop-in takes bookings: its card links the booking
+    // page, which offers free slots; its dates have bookings, its past ones
+    // checked-in bookings (a no-show rate) and walk-ins.
+    assert!(perm.contains("Prendre rendez-vous en ligne"));
+    let lens_series = maillage::storage::agenda::list_series(&app.db, tid)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.title == "Permanence santé de Lens")
+        .expect("Lens series");
+    let booking = ok_page(
+        &c,
+        &app.url(&format!("{t}/permanences/{}/rendez-vous", lens_series.id)),
+    )
+    .await;
+    assert!(booking.contains("name=\"slot\""), "free slots");
+    let rates = maillage::storage::agenda::no_show_by_series(&app.db, tid)
+        .await
+        .unwrap();
+    let n = rates.get(&lens_series.id).copied().unwrap_or_default();
+    assert!(n.present > 0 && n.absent > 0 && n.excused > 0, "{n:?}");
+    let coming = maillage::storage::agenda::booking_counts(
+        &app.db,
+        lens_series.id,
+        maillage::web::agenda::today_paris(),
+    )
+    .await
+    .unwrap();
+    assert!(coming.values().sum::<i64>() >= 2, "{coming:?}");
     app.stop().await;
 }
 both!(demo_pages_have_content);

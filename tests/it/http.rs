@@ -64,6 +64,8 @@ fn holds_personal_data(path: &str) -> bool {
         || path.ends_with("/personnes/{id}/export")
         || path.ends_with("/registrations")
         || path.starts_with("/admin/t/{territory}/envois")
+        // Slot bookings (issue 16): names and phones.
+        || (path.starts_with("/admin/") && path.contains("/rendez-vous"))
 }
 
 /// Walk every declared route with every role and check the answer.

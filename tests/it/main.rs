@@ -45,4 +45,6 @@ mod region_http;
 mod report_formats;
 mod reviews_http;
 mod schemathesis;
+mod slots_http;
+mod slots_storage;
 mod storage;

@@ -5,3 +5,4 @@ pub mod attendance;
 pub mod event;
 pub mod holidays;
 pub mod recurrence;
+pub mod slots;

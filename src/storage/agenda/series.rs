@@ -252,6 +252,16 @@ pub async fn end_series(
                 .bind(territory_id)
                 .execute(&mut *tx)
                 .await?;
+                // Slot bookings after the new end are cancelled.
+                sqlx::query(
+                    "UPDATE slot_bookings SET status = 'cancelled', updated_at = $1 \
+                     WHERE series_id = $2 AND occurrence_date > $3 AND status = 'booked'",
+                )
+                .bind(Utc::now())
+                .bind(id)
+                .bind(fmt_date(end))
+                .execute(&mut *tx)
+                .await?;
                 audit!(tx, actor, Some(territory_id), "dropin_series", id, "end",
                     format!("Permanence « {} » arrêtée après le {}", s.title, crate::domain::dates::short_date(end)))?;
                 SeriesEnd::EndedOn(end)
@@ -321,6 +331,20 @@ pub async fn set_exception(
     series_id: i64,
     e: &Exception,
 ) -> DbResult<()> {
+    set_exception_with_bookings(db, actor, territory_id, series_id, e)
+        .await
+        .map(|_| ())
+}
+
+/// [`set_exception`], returning the slot bookings it moved or cancelled
+/// (in the same transaction), to warn the people.
+pub async fn set_exception_with_bookings(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    series_id: i64,
+    e: &Exception,
+) -> DbResult<Vec<ChangedBooking>> {
     let series = get_series(db, territory_id, series_id).await?;
     let schedule = series
         .schedule()
@@ -353,8 +377,12 @@ pub async fn set_exception(
             )
         }
     };
-    db_run!(db, pool => {
+    Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        // The occurrence's booking lock first, as `book_slot` takes it.
+        slots::lock_occurrence!(tx, series_id, &fmt_date(e.original_date))?;
+        let (_, old_exc, config) = slots::occurrence_in_tx!(tx, series_id, e.original_date);
+        let before = crate::domain::agenda::slots::occurrence_of(&schedule, &old_exc, e.original_date);
         sqlx::query("DELETE FROM dropin_exceptions WHERE series_id = $1 AND original_date = $2")
             .bind(series_id)
             .bind(fmt_date(e.original_date))
@@ -382,9 +410,11 @@ pub async fn set_exception(
         };
         audit!(tx, actor, Some(territory_id), "dropin_series", series_id, kind,
             format!("Permanence du {} : {what}", crate::domain::dates::short_date(e.original_date)))?;
+        let after = crate::domain::agenda::slots::occurrence_of(&schedule, std::slice::from_ref(e), e.original_date);
+        let changed = slots::reschedule_bookings!(tx, series_id, e.original_date, before, after, config);
         tx.commit().await?;
-    });
-    Ok(())
+        changed
+    }))
 }
 
 pub async fn remove_exception(
@@ -394,9 +424,29 @@ pub async fn remove_exception(
     series_id: i64,
     original_date: NaiveDate,
 ) -> DbResult<()> {
-    get_series(db, territory_id, series_id).await?;
-    db_run!(db, pool => {
+    remove_exception_with_bookings(db, actor, territory_id, series_id, original_date)
+        .await
+        .map(|_| ())
+}
+
+/// [`remove_exception`], returning the slot bookings it moved back or
+/// cancelled.
+pub async fn remove_exception_with_bookings(
+    db: &Db,
+    actor: &Actor,
+    territory_id: i64,
+    series_id: i64,
+    original_date: NaiveDate,
+) -> DbResult<Vec<ChangedBooking>> {
+    let series = get_series(db, territory_id, series_id).await?;
+    let schedule = series
+        .schedule()
+        .map_err(|e| DbError::Other(anyhow::anyhow!(e)))?;
+    Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        slots::lock_occurrence!(tx, series_id, &fmt_date(original_date))?;
+        let (_, old_exc, config) = slots::occurrence_in_tx!(tx, series_id, original_date);
+        let before = crate::domain::agenda::slots::occurrence_of(&schedule, &old_exc, original_date);
         sqlx::query("DELETE FROM dropin_exceptions WHERE series_id = $1 AND original_date = $2")
             .bind(series_id)
             .bind(fmt_date(original_date))
@@ -404,9 +454,11 @@ pub async fn remove_exception(
             .await?;
         audit!(tx, actor, Some(territory_id), "dropin_series", series_id, "restore",
             format!("Permanence du {} rétablie", crate::domain::dates::short_date(original_date)))?;
+        let after = crate::domain::agenda::slots::occurrence_of(&schedule, &[], original_date);
+        let changed = slots::reschedule_bookings!(tx, series_id, original_date, before, after, config);
         tx.commit().await?;
-    });
-    Ok(())
+        changed
+    }))
 }
 
 /// Exceptions of every series of a territory, by series id.

@@ -39,10 +39,12 @@ pub mod attendance;
 mod events;
 mod registrations;
 mod series;
+mod slots;
 pub use attendance::*;
 pub use events::*;
 pub use registrations::*;
 pub use series::*;
+pub use slots::*;
 
 pub(super) fn not_found(e: DbError) -> AppError {
     match e {
@@ -83,6 +85,8 @@ struct HomePage {
     sees_attendance: bool,
     /// The receipts of SMS and e-mails: the coordination.
     sees_messages: bool,
+    /// No-show rates per commune: the coordination (and regional staff).
+    sees_rates: bool,
     places: Vec<Place>,
     series: Vec<SeriesLine>,
     events: Vec<EventLine>,
@@ -174,6 +178,7 @@ async fn home_page(
             || tc.user.is_admin()
             || tc.user.reads_everything(),
         sees_messages: tc.is_coordinator(),
+        sees_rates: tc.is_coordinator() || tc.user.reads_everything(),
         places: store::list_places(&st.db, t.id).await?,
         series,
         events,

@@ -278,9 +278,31 @@ pub async fn series_end(
     let id = id_of(&id)?;
     let t = &tc.territory;
     let yesterday = today_paris() - Duration::days(1);
+    let series = store::get_series(&st.db, t.id, id)
+        .await
+        .map_err(not_found)?;
+    // The coming slot bookings are cancelled with the series: the people
+    // who left an e-mail are told.
+    let booked = store::booked_from(&st.db, id, today_paris()).await?;
     let outcome = store::end_series(&st.db, &tc.user.actor(), t.id, id, yesterday)
         .await
         .map_err(not_found)?;
+    let cancelled: Vec<store::ChangedBooking> = booked
+        .into_iter()
+        .map(|booking| store::ChangedBooking {
+            booking,
+            now_at: None,
+            place_id: None,
+        })
+        .collect();
+    super::notify::slots_changed(
+        &st,
+        &t.slug,
+        &series.title,
+        &[],
+        series.place_id,
+        &cancelled,
+    );
     Ok(match outcome {
         SeriesEnd::EndedOn(_) => {
             Redirect::to(&format!("/admin/t/{}/permanences/{}", t.slug, id)).into_response()

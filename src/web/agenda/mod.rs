@@ -12,6 +12,7 @@ pub mod notify;
 mod permanences;
 pub mod public;
 mod regional;
+mod slots;
 pub mod world_cache;
 
 pub use notify::{housekeeping, housekeeping_loop};
@@ -53,6 +54,22 @@ pub fn routes(r: Routes) -> Routes {
             Public,
             public::register,
         )
+        .get(
+            "/t/{territory}/permanences/{id}/rendez-vous",
+            Public,
+            slots::page,
+        )
+        .post(
+            "/t/{territory}/permanences/{id}/rendez-vous",
+            Public,
+            slots::book,
+        )
+        .get(
+            "/t/{territory}/rendez-vous/{token}",
+            Public,
+            slots::cancel_form,
+        )
+        .post("/t/{territory}/rendez-vous/{token}", Public, slots::cancel)
         .get(
             "/t/{territory}/inscriptions/{token}",
             Public,
@@ -169,6 +186,49 @@ pub fn routes(r: Routes) -> Routes {
             "/admin/t/{territory}/permanences/{id}/frequentation/{date}/supprimer",
             partner,
             admin::attendance_delete,
+        )
+        // Slots (issue 16): the coordination sets them and names the
+        // mediators; bookings hold names and phones: the coordination and
+        // the series' mediators (checked by the handlers) only.
+        .get(
+            "/admin/t/{territory}/permanences/{id}/creneaux",
+            Territory(Role::Coordinator),
+            admin::slot_settings,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}/creneaux",
+            Territory(Role::Coordinator),
+            admin::slot_settings_save,
+        )
+        .get(
+            "/admin/t/{territory}/permanences/{id}/rendez-vous",
+            organiser,
+            admin::bookings_overview,
+        )
+        .get(
+            "/admin/t/{territory}/permanences/{id}/rendez-vous/{date}",
+            organiser,
+            admin::occurrence_day,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}/rendez-vous/{date}",
+            organiser,
+            admin::phone_book,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}/rendez-vous/{date}/pointage",
+            organiser,
+            admin::check_in,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}/rendez-vous/{date}/sans-rendez-vous",
+            organiser,
+            admin::walk_ins_save,
+        )
+        .get(
+            "/admin/t/{territory}/taux-absence",
+            Territory(Role::Coordinator),
+            admin::no_show_rates,
         )
         .get(
             "/admin/t/{territory}/evenements/nouveau",

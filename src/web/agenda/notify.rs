@@ -154,6 +154,13 @@ pub async fn housekeeping(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<(
         now - Duration::days(st.config.registration_retention_days),
     )
     .await?;
+    // Slot bookings: the same retention, counted from the date.
+    let before = now.with_timezone(&chrono_tz::Europe::Paris).date_naive()
+        - Duration::days(st.config.registration_retention_days);
+    let erased = store::purge_slot_bookings(&st.db, before).await?;
+    if erased > 0 {
+        tracing::info!(erased, "rendez-vous effacés (durée de conservation)");
+    }
     Ok((sent, purged))
 }
 
@@ -167,6 +174,75 @@ pub async fn housekeeping_loop(st: AppState) {
         if let Err(e) = housekeeping(&st, Utc::now()).await {
             tracing::warn!(error = %e, "entretien de l’agenda");
         }
+    }
+}
+
+/// After a slot booking with an e-mail: the date, the place, the cancel link.
+pub fn slot_booked(
+    st: &AppState,
+    slug: &str,
+    title: &str,
+    at: chrono::NaiveDateTime,
+    place: Option<&store::Place>,
+    booking: &store::SlotBooking,
+    token: &str,
+) {
+    let Some(to) = booking.email.clone() else {
+        return;
+    };
+    let body = format!(
+        "Bonjour {},\n\nVotre rendez-vous est réservé :\n\n{}\n{}\n\nPour annuler et libérer le créneau : {}/t/{}/rendez-vous/{}\n\nCe message est envoyé automatiquement.\n",
+        booking.name,
+        title,
+        super::slots::when_label(at, place),
+        base(st),
+        slug,
+        token
+    );
+    spawn_send(st, to, format!("Rendez-vous réservé : {title}"), body);
+}
+
+/// Bookings of an occurrence that was cancelled or moved: the people who
+/// left an e-mail are told (the others are called by the mediators; SMS is
+/// a later step).
+pub fn slots_changed(
+    st: &AppState,
+    slug: &str,
+    title: &str,
+    places: &[store::Place],
+    series_place: i64,
+    changed: &[store::ChangedBooking],
+) {
+    for c in changed {
+        let Some(to) = c.booking.email.clone() else {
+            continue;
+        };
+        let (subject, text) = match c.now_at {
+            None => (
+                format!("Rendez-vous annulé : {title}"),
+                "Nous sommes désolés : la permanence de votre rendez-vous est annulée, et votre rendez-vous avec elle. Vous pouvez en reprendre un à une autre date :".to_owned(),
+            ),
+            Some(at) => {
+                let place_id = c.place_id.unwrap_or(series_place);
+                let place = places.iter().find(|p| p.id == place_id);
+                (
+                    format!("Rendez-vous déplacé : {title}"),
+                    format!(
+                        "La permanence de votre rendez-vous change : votre rendez-vous est maintenant le {}. Si cela ne vous convient plus, vous pouvez l’annuler avec le lien reçu à la réservation, ou en reprendre un :",
+                        super::slots::when_label(at, place)
+                    ),
+                )
+            }
+        };
+        let body = format!(
+            "Bonjour {},\n\n« {} » : {}\n\n{}/t/{}/permanences\n",
+            c.booking.name,
+            title,
+            text,
+            base(st),
+            slug
+        );
+        spawn_send(st, to, subject, body);
     }
 }
 

@@ -66,6 +66,8 @@ pub struct SeriesCard {
     pub ending: String,
     /// The fiche action carried out: (code, « 1.2.3 — Titre »).
     pub action: Option<(String, String)>,
+    /// The series' id when it takes online bookings (its booking page).
+    pub booking_id: Option<i64>,
 }
 
 /// One place, with the series held there.
@@ -178,6 +180,7 @@ fn access_label(access: &str) -> String {
 pub fn place_cards(
     world: &SeriesWorld,
     actions: &[ActionChoice],
+    bookable: &[i64],
     today: NaiveDate,
     commune: Option<&str>,
 ) -> Vec<CommuneCards> {
@@ -267,6 +270,7 @@ pub fn place_cards(
                 .action_id
                 .and_then(|a| actions.iter().find(|x| x.id == a))
                 .map(|a| (a.code.clone(), a.label())),
+            booking_id: bookable.contains(&s.id).then_some(s.id),
         });
     }
     let mut communes: BTreeMap<(String, String), Vec<PlaceCard>> = BTreeMap::new();
@@ -384,7 +388,12 @@ pub async fn permanences(
     match vue {
         "lieux" => {
             let actions = crate::storage::agenda::action_choices(&st.db, t.id).await?;
-            cards = place_cards(&world, &actions, today, commune_f)
+            let bookable: Vec<i64> = crate::storage::agenda::enabled_slot_configs(&st.db, t.id)
+                .await?
+                .into_iter()
+                .map(|c| c.series_id)
+                .collect();
+            cards = place_cards(&world, &actions, &bookable, today, commune_f)
         }
         "mois" => {
             for r in world.occurrences(from, to, commune_f) {

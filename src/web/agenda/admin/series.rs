@@ -310,6 +310,10 @@ pub(super) struct SeriesPage {
     pub(super) action_hint: &'static str,
     /// « Dernière fréquentation saisie : … » (an existing series).
     pub(super) last_attendance: String,
+    /// Online slots of an existing series: (settings in words, no-show rate).
+    pub(super) slots_line: Option<(String, String)>,
+    /// The coordination sets the slots and the mediators.
+    pub(super) coordinates: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -326,7 +330,9 @@ pub(super) async fn series_page(
     let t = &tc.territory;
     let mut occurrences = Vec::new();
     let mut last_attendance = String::new();
+    let mut slots_line = None;
     if let Some(id) = id {
+        slots_line = Some(super::slots::slots_summary(st, t.id, id).await?);
         last_attendance = match store::latest_attendance(&st.db, t.id, id).await? {
             Some(a) => format!(
                 "{} le {}",
@@ -427,6 +433,8 @@ pub(super) async fn series_page(
         action_groups: super::super::action_groups(&store::action_choices(&st.db, t.id).await?),
         action_hint: "cette permanence",
         last_attendance,
+        slots_line,
+        coordinates: tc.is_coordinator(),
     })
 }
 
@@ -726,9 +734,21 @@ pub async fn exception_save(
         async |change| {
             let actor = tc.user.actor();
             let saved = match change {
-                Ok(e) => store::set_exception(&st.db, &actor, t.id, id, &e).await,
-                Err(original) => store::remove_exception(&st.db, &actor, t.id, id, original).await,
+                Ok(e) => store::set_exception_with_bookings(&st.db, &actor, t.id, id, &e).await,
+                Err(original) => {
+                    store::remove_exception_with_bookings(&st.db, &actor, t.id, id, original).await
+                }
             };
+            // The people whose booking moved or was cancelled are told.
+            if let Ok(changed) = &saved {
+                if !changed.is_empty() {
+                    let places = store::list_places(&st.db, t.id).await.unwrap_or_default();
+                    super::super::notify::slots_changed(
+                        &st, &t.slug, &s.title, &places, s.place_id, changed,
+                    );
+                }
+            }
+            let saved = saved.map(|_| ());
             match saved {
                 Err(DbError::Conflict(_)) => {
                     let mut errors = FormErrors::default();
