@@ -54,3 +54,7 @@ SELECT insee_code, kind, id, position, code, name, ' ' || w || ' ' FROM (SELECT 
 -- « Near » searches select communes in a bounding box: the derived points
 -- get the index the imported ones (commune_geo_position) already have.
 CREATE INDEX commune_points_position ON commune_points (latitude, longitude);
+
+-- Statistics for the planner on the tables just filled.
+ANALYZE directory_search;
+ANALYZE directory_facet_counts;
