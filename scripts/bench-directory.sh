@@ -6,6 +6,13 @@
 # COPY), then search latency (p50/p95) on the national data.
 # The files are synthetic, written by the gen_directory binary into a
 # temporary directory (never committed). Figures only: nothing is asserted.
+#
+# Options (environment): ESTABLISHMENTS, RPPS_ROWS (sizes); BIN=path to a
+# maillage binary already built (gen_directory beside it); SKIP_BULK=1
+# leaves out the bulk loaders; BEFORE_BIN=path/to/an/older/maillage imports
+# and measures the searches with that binary first, then migrates the same
+# databases with this tree's binary (timed) and measures them again: a
+# before/after on the same data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +29,13 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-cargo build --release --quiet --bins
-BIN=target/release/maillage
-target/release/gen_directory "$OUT/data" "$ESTABLISHMENTS" "$RPPS_ROWS"
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet --bins
+  BIN=target/release/maillage
+fi
+GEN="$(dirname "$BIN")/gen_directory"
+OLD="${BEFORE_BIN:-$BIN}"
+"$GEN" "$OUT/data" "$ESTABLISHMENTS" "$RPPS_ROWS"
 ls -la "$OUT/data" | awk 'NR>1 {printf "  %-28s %8.1f MB\n", $9, $5/1048576}'
 
 measure() { # label, command… → "seconds maxrss_mb"
@@ -36,48 +47,52 @@ measure() { # label, command… → "seconds maxrss_mb"
 declare -A R
 # --- SQLite
 DB="sqlite://$OUT/bench.db"
-MAILLAGE_DATABASE_URL="$DB" $BIN migrate >/dev/null
-MAILLAGE_DATABASE_URL="$DB" $BIN import communes "$OUT/data/communes.json" >/dev/null
-R[sqlite_finess]=$(MAILLAGE_LOG=error measure sqlite_finess env MAILLAGE_DATABASE_URL="$DB" $BIN import finess "$OUT/data/finess.csv")
-R[sqlite_rpps]=$(MAILLAGE_LOG=error measure sqlite_rpps env MAILLAGE_DATABASE_URL="$DB" $BIN import rpps "$OUT/data/rpps.txt")
+MAILLAGE_DATABASE_URL="$DB" $OLD migrate >/dev/null
+MAILLAGE_DATABASE_URL="$DB" $OLD import communes "$OUT/data/communes.json" >/dev/null
+R[sqlite_finess]=$(MAILLAGE_LOG=error measure sqlite_finess env MAILLAGE_DATABASE_URL="$DB" $OLD import finess "$OUT/data/finess.csv")
+R[sqlite_rpps]=$(MAILLAGE_LOG=error measure sqlite_rpps env MAILLAGE_DATABASE_URL="$DB" $OLD import rpps "$OUT/data/rpps.txt")
 # The same establishments from the FiNESS+ file (gzip JSON, streamed), into
 # an empty database of its own, as the CSV went.
 DB_PLUS="sqlite://$OUT/bench-plus.db"
 MAILLAGE_DATABASE_URL="$DB_PLUS" $BIN migrate >/dev/null
 MAILLAGE_DATABASE_URL="$DB_PLUS" $BIN import communes "$OUT/data/communes.json" >/dev/null
 R[sqlite_finess_plus]=$(MAILLAGE_LOG=error measure sqlite_finess_plus env MAILLAGE_DATABASE_URL="$DB_PLUS" $BIN import finess-plus "$OUT/data/finess-structures.json.gz")
+if [ -z "${SKIP_BULK:-}" ]; then
 # The same files with sqlite3's own loader, each into one table (FINESS
 # lines hold no '|': each line lands whole in one column).
 iconv -f WINDOWS-1252 -t UTF-8 "$OUT/data/finess.csv" > "$OUT/finess-utf8.csv"
 R[sqlite_finess_bulk]=$(measure sqlite_finess_bulk sqlite3 "$OUT/bulk.db" \
   "CREATE TABLE finess_raw (line TEXT);" ".mode list" ".separator |" ".import $OUT/finess-utf8.csv finess_raw")
 R[sqlite_rpps_bulk]=$(measure sqlite_rpps_bulk sqlite3 "$OUT/bulk.db" ".mode list" ".separator |" ".import $OUT/data/rpps.txt rpps_raw")
+fi
 
 # --- PostgreSQL
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_dir WITH (FORCE)" >/dev/null 2>&1
 psql "$PG_ADMIN" -qc "CREATE DATABASE maillage_bench_dir" >/dev/null
 PG="${PG_ADMIN%/*}/maillage_bench_dir"
-MAILLAGE_DATABASE_URL="$PG" $BIN import communes "$OUT/data/communes.json" >/dev/null
-R[pg_finess]=$(MAILLAGE_LOG=error measure pg_finess env MAILLAGE_DATABASE_URL="$PG" $BIN import finess "$OUT/data/finess.csv")
-R[pg_rpps]=$(MAILLAGE_LOG=error measure pg_rpps env MAILLAGE_DATABASE_URL="$PG" $BIN import rpps "$OUT/data/rpps.txt")
+MAILLAGE_DATABASE_URL="$PG" $OLD import communes "$OUT/data/communes.json" >/dev/null
+R[pg_finess]=$(MAILLAGE_LOG=error measure pg_finess env MAILLAGE_DATABASE_URL="$PG" $OLD import finess "$OUT/data/finess.csv")
+R[pg_rpps]=$(MAILLAGE_LOG=error measure pg_rpps env MAILLAGE_DATABASE_URL="$PG" $OLD import rpps "$OUT/data/rpps.txt")
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_plus WITH (FORCE)" >/dev/null 2>&1
 psql "$PG_ADMIN" -qc "CREATE DATABASE maillage_bench_plus" >/dev/null
 PG_PLUS="${PG_ADMIN%/*}/maillage_bench_plus"
 MAILLAGE_DATABASE_URL="$PG_PLUS" $BIN import communes "$OUT/data/communes.json" >/dev/null
 R[pg_finess_plus]=$(MAILLAGE_LOG=error measure pg_finess_plus env MAILLAGE_DATABASE_URL="$PG_PLUS" $BIN import finess-plus "$OUT/data/finess-structures.json.gz")
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_plus WITH (FORCE)" >/dev/null
+if [ -z "${SKIP_BULK:-}" ]; then
 COLS=$(head -1 "$OUT/data/rpps.txt" | awk -F'|' '{for (i = 1; i < NF; i++) printf "%sc%d text", (i > 1 ? ", " : ""), i; printf ", c_end text"}')
 psql "$PG" -qc "CREATE TABLE finess_raw (line text); CREATE TABLE rpps_raw ($COLS);" >/dev/null
 R[pg_finess_bulk]=$(measure pg_finess_bulk psql "$PG" -qc "\\copy finess_raw FROM '$OUT/data/finess.csv' WITH (FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\x1e', ENCODING 'WIN1252')")
 R[pg_rpps_bulk]=$(measure pg_rpps_bulk psql "$PG" -qc "\\copy rpps_raw FROM '$OUT/data/rpps.txt' WITH (FORMAT csv, DELIMITER '|', QUOTE E'\\x1e', HEADER true)")
+fi
 
 echo
 echo "Import ($ESTABLISHMENTS establishments, $RPPS_ROWS RPPS rows), on $(nproc) cores"
 printf '%-22s %10s %14s %14s %10s\n' "" "seconds" "peak RSS (MB)" "bulk loader (s)" "ratio"
 for k in sqlite_finess sqlite_rpps pg_finess pg_rpps; do
   read -r s m <<< "${R[$k]}"
-  read -r bs _ <<< "${R[${k}_bulk]}"
-  printf '%-22s %10s %14s %14s %10s\n' "$k" "$s" "$m" "$bs" "$(awk -v a="$s" -v b="$bs" 'BEGIN { printf "%.1fx", a / b }')"
+  read -r bs _ <<< "${R[${k}_bulk]:-0 0}"
+  printf '%-22s %10s %14s %14s %10s\n' "$k" "$s" "$m" "$bs" "$(awk -v a="$s" -v b="$bs" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "-" }')"
 done
 # FiNESS+ beside the CSV: the same establishments, gzip JSON read as a stream.
 for k in sqlite_finess_plus pg_finess_plus; do
@@ -87,9 +102,9 @@ for k in sqlite_finess_plus pg_finess_plus; do
 done
 
 # --- Search latency on the national data: a territory of 40 communes.
-latency() { # db_url label
-  local url=$1 label=$2 port=18291
-  MAILLAGE_DATABASE_URL="$url" $BIN user create bench-admin@exemple.fr --instance-role admin >/dev/null 2>&1 || true
+latency() { # db_url label binary
+  local url=$1 label=$2 bin=$3 port=18291
+  MAILLAGE_DATABASE_URL="$url" $bin user create bench-admin@exemple.fr --instance-role admin >/dev/null 2>&1 || true
   # The territory: the 40 communes of département 62 numbered 001-040.
   python3 - "$url" <<'PY'
 import sys, subprocess
@@ -101,35 +116,51 @@ if url.startswith("sqlite://"):
 else:
     subprocess.run(["psql", url, "-qc", sql], check=True)
 PY
-  MAILLAGE_PUBLIC_CACHE_MS=0 MAILLAGE_DATABASE_URL="$url" MAILLAGE_LOG=error $BIN serve --addr "127.0.0.1:$port" > "$OUT/serve.log" 2>&1 &
+  MAILLAGE_PUBLIC_CACHE_MS=0 MAILLAGE_DATABASE_URL="$url" MAILLAGE_LOG=error $bin serve --addr "127.0.0.1:$port" > "$OUT/serve.log" 2>&1 &
   local pid=$!
   until curl -sf -o /dev/null "http://127.0.0.1:$port/sante"; do sleep 0.05; done
   python3 - "$port" "$label" <<'PY'
 import sys, time, urllib.request, statistics
 port, label = sys.argv[1], sys.argv[2]
-base = f"http://127.0.0.1:{port}/api/v1/territories/bench/directory"
+api = f"http://127.0.0.1:{port}/api/v1/territories/bench/directory"
+page = f"http://127.0.0.1:{port}/t/bench/annuaire"
 queries = {
-    "name (q=pharmacie)": "?q=pharmacie",
-    "profession+commune": "?profession=10&commune=62012",
-    "distance (20 km)": "?q=centre&rayon=20&radius_km=20",
+    "name (q=pharmacie)": api + "?q=pharmacie",
+    "name, typo (q=pharmacei)": api + "?q=pharmacei",
+    "surname (q=martin)": api + "?q=martin",
+    "profession+commune": api + "?profession=10&commune=62012",
+    "distance (20 km)": api + "?q=centre&radius_km=20",
+    "page (empty query)": page,
+    "page (q=kine, 20 km)": page + "?q=kine&rayon=20",
 }
-for name, q in queries.items():
+for name, url in queries.items():
     times = []
-    for i in range(120):
+    for i in range(60):
         t = time.perf_counter()
-        with urllib.request.urlopen(base + q) as r:
+        with urllib.request.urlopen(url) as r:
             r.read()
-        if i >= 20:
+        if i >= 10:
             times.append((time.perf_counter() - t) * 1000)
     times.sort()
     p50 = times[len(times) // 2]
     p95 = times[int(len(times) * 0.95) - 1]
-    print(f"  {label:<10} {name:<22} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms")
+    print(f"  {label:<18} {name:<26} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms")
 PY
   kill -TERM $pid; wait $pid || true
 }
 echo
-echo "Search latency, national data, a territory of 40 communes (sequential requests, JSON API, no cache)"
-latency "$DB" sqlite
-latency "$PG" postgres
+echo "Search latency, national data, a territory of 40 communes (sequential requests, no cache)"
+if [ "$OLD" != "$BIN" ]; then
+  latency "$DB" "sqlite before" "$OLD"
+  latency "$PG" "postgres before" "$OLD"
+  echo "migrating to this tree (facet counts and search words filled from the data):"
+  echo "  sqlite   $(measure migrate_sqlite env MAILLAGE_DATABASE_URL="$DB" $BIN migrate | awk '{print $1}') s"
+  echo "  postgres $(measure migrate_pg env MAILLAGE_DATABASE_URL="$PG" $BIN migrate | awk '{print $1}') s"
+  # What the next import does on PostgreSQL (the migration runs in a
+  # transaction, where VACUUM cannot): set the visibility map for the
+  # index-only scans of directory_search.
+  psql "$PG" -qc "VACUUM directory_search"
+fi
+latency "$DB" sqlite "$BIN"
+latency "$PG" postgres "$BIN"
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_dir WITH (FORCE)" >/dev/null

@@ -7,9 +7,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::geo::distance_km;
-use crate::domain::search::{score_terms, terms};
+use crate::domain::search::{
+    allowed_typos, like_patterns, score_terms, terms, typo_patterns, Term,
+};
 use crate::domain::service::kind_label;
-use crate::storage::directory::{self, Point};
+use crate::storage::directory::{self, Point, WordFilter};
 use crate::storage::services::{self, Mark};
 use crate::storage::{Db, DbResult};
 
@@ -81,6 +83,33 @@ fn centre(points: &[Point]) -> Option<Point> {
 
 pub const MAX_RESULTS: usize = 200;
 
+/// Rows of each kind (establishments, practice places) read from the
+/// database for one search and scored here: the search filters them in SQL
+/// (`storage::directory::search_establishments`), so these are the best
+/// few, not a territory's every row.
+const CANDIDATES: usize = 500;
+/// Communes per query: the territory's in one (up to the storage batch),
+/// nearby ones by small batches, nearest first, so that the candidates of
+/// a wide radius are the nearest.
+const COMMUNE_BATCH: usize = 300;
+const NEAR_BATCH: usize = 50;
+
+/// What each query word asks of the database: its spelling or synonyms
+/// when some row of the communes has them, else (a typo) a ranking by
+/// likeness, the scoring then allowing the typos it allows.
+async fn word_filters(db: &Db, scope: &[String], words: &[Term]) -> DbResult<Vec<WordFilter>> {
+    let mut out = Vec::new();
+    for t in words {
+        let patterns = like_patterns(t);
+        if allowed_typos(&t.word) == 0 || directory::words_found(db, scope, &patterns).await? {
+            out.push(WordFilter::Any(patterns));
+        } else {
+            out.push(WordFilter::Likeness(typo_patterns(&t.word)));
+        }
+    }
+    Ok(out)
+}
+
 pub async fn search(
     db: &Db,
     territory_id: i64,
@@ -93,13 +122,15 @@ pub async fn search(
     } else {
         directory::commune_point(db, &q.commune).await?
     };
-    let mut scope: Vec<String> = if q.commune.is_empty() {
+    let own_scope: Vec<String> = if q.commune.is_empty() {
         territory_communes.to_vec()
     } else {
         vec![q.commune.clone()]
     };
+    let mut scope = own_scope.clone();
     let mut commune_distance: HashMap<String, f64> = HashMap::new();
     if let (Some(c), true) = (centre_point, q.radius_km > 0.0) {
+        // Nearest first: the candidates are read commune batch by batch.
         for (code, d) in directory::communes_near(db, c, q.radius_km).await? {
             commune_distance.insert(code.clone(), d);
             if !scope.contains(&code) {
@@ -107,13 +138,31 @@ pub async fn search(
             }
         }
     }
+    // The communes searched, in the order their rows are read: the
+    // territory (or the chosen commune) first, then the nearest ones.
+    let batches: Vec<&[String]> = own_scope
+        .chunks(COMMUNE_BATCH)
+        .chain(scope[own_scope.len()..].chunks(NEAR_BATCH))
+        .collect();
     // The words typed, each with its synonyms (« généraliste » finds the
     // savoir-faire « Médecine générale », « hôpital » a « Centre Hospitalier »).
     let words = terms(&q.text);
+    let filters = word_filters(db, &scope, &words).await?;
     let mut hits = Vec::new();
     if q.profession.is_empty() {
         let category = (!q.category.is_empty()).then_some(q.category.as_str());
-        for e in directory::establishments_in(db, &scope, category).await? {
+        let mut rows = Vec::new();
+        for batch in &batches {
+            let room = CANDIDATES.saturating_sub(rows.len());
+            if room == 0 {
+                break;
+            }
+            rows.extend(
+                directory::search_establishments(db, batch, category, &filters, room as i64)
+                    .await?,
+            );
+        }
+        for e in rows {
             let text = format!("{} {} {} {}", e.name, e.long_name, e.category_label, e.city);
             let Some(s) = score_terms(&words, &text) else {
                 continue;
@@ -151,7 +200,18 @@ pub async fn search(
     }
     if q.category.is_empty() {
         let profession = (!q.profession.is_empty()).then_some(q.profession.as_str());
-        for p in directory::professionals_in_communes(db, &scope, profession).await? {
+        let mut rows = Vec::new();
+        for batch in &batches {
+            let room = CANDIDATES.saturating_sub(rows.len());
+            if room == 0 {
+                break;
+            }
+            rows.extend(
+                directory::search_professionals(db, batch, profession, &filters, room as i64)
+                    .await?,
+            );
+        }
+        for p in rows {
             let text = format!(
                 "{} {} {} {} {}",
                 p.last_name, p.first_name, p.profession_label, p.specialty_label, p.city

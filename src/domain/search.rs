@@ -26,11 +26,7 @@ pub fn score(query: &[String], text: &str) -> Option<u32> {
         .collect();
     let mut total = 0;
     for q in query {
-        let allowed = match q.chars().count() {
-            0..=3 => 0,
-            4..=7 => 1,
-            _ => 2,
-        };
+        let allowed = allowed_typos(q);
         let best = words
             .iter()
             .map(|w| {
@@ -250,6 +246,57 @@ pub fn score_terms(query: &[Term], text: &str) -> Option<u32> {
     Some(total)
 }
 
+/// How many typos a query word may hold (as [`score`] allows them).
+pub fn allowed_typos(word: &str) -> usize {
+    match word.chars().count() {
+        0..=3 => 0,
+        4..=7 => 1,
+        _ => 2,
+    }
+}
+
+/// `LIKE` patterns that select, among texts folded as the database folds
+/// them (lower case, no accents, punctuation as spaces, a space at both
+/// ends), every text that answers the term without a typo: the word as a
+/// substring (the start of a word for a short word), a synonym as a
+/// substring (as a whole word when short). A superset: [`score_terms`]
+/// decides. Query words hold letters and digits only, never `%` or `_`.
+pub fn like_patterns(t: &Term) -> Vec<String> {
+    let mut out = vec![if t.word.chars().count() <= 3 {
+        format!("% {}%", t.word)
+    } else {
+        format!("%{}%", t.word)
+    }];
+    for a in &t.alternatives {
+        let p = if a.chars().count() <= 3 {
+            format!("% {a} %")
+        } else {
+            format!("%{a}%")
+        };
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// `LIKE` patterns to rank texts by likeness to a word that found nothing
+/// as typed: one per pair of letters of the word (« pharmacei » shares
+/// « ph », « ha », « ar », « rm », « ma », « ac » with « pharmacie »). A
+/// text holding more of them comes first; [`score`] decides whether it is
+/// within the typos allowed.
+pub fn typo_patterns(word: &str) -> Vec<String> {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out: Vec<String> = Vec::new();
+    for pair in chars.windows(2) {
+        let p = format!("%{}{}%", pair[0], pair[1]);
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// A synonym must match a whole word or its start (no typo tolerance: « ch »
 /// must not match every word starting with c-h-something else).
 fn score_word(word: &str, text: &str) -> Option<u32> {
@@ -340,6 +387,59 @@ mod tests {
         assert!(own > syn);
         // « de » alone is still a query.
         assert_eq!(terms("de").len(), 1);
+    }
+
+    /// Whatever the scoring accepts without a typo, the patterns select
+    /// (on text folded as in the database).
+    #[test]
+    fn patterns_select_what_the_scoring_accepts() {
+        let like = |pattern: &str, text: &str| {
+            let folded = format!(
+                " {} ",
+                fold_accents(text).replace(['-', '\'', '(', ')', '.', ','], " ")
+            );
+            let parts: Vec<&str> = pattern.split('%').collect();
+            let mut at = 0;
+            for (i, part) in parts.iter().enumerate() {
+                if part.is_empty() {
+                    continue;
+                }
+                match folded[at..].find(part) {
+                    Some(found) if i > 0 || found == 0 => at += found + part.len(),
+                    _ => return false,
+                }
+            }
+            true
+        };
+        let selected = |q: &str, text: &str| {
+            terms(q)
+                .iter()
+                .all(|t| like_patterns(t).iter().any(|p| like(p, text)))
+        };
+        for (q, text) in [
+            (
+                "généraliste",
+                "DURAND Claire Médecin Médecine générale Lens",
+            ),
+            ("hopital", "CH LENS Centre Hospitalier (C.H.) LENS"),
+            ("kiné", "PETIT Karim Masseur-Kinésithérapeute Liévin"),
+            ("psy", "CMP ADULTES Centre Médico-Psychologique (C.M.P.)"),
+            ("cmp", "CMP ADULTES LENS"),
+            ("sage-femme", "PETIT Léa Sage-Femme Liévin"),
+            ("Lefèvre", "LEFEVRE Jean"),
+        ] {
+            assert!(score_terms(&terms(q), text).is_some(), "{q}");
+            assert!(selected(q, text), "{q}");
+        }
+        assert!(!selected("cm", "ACME"), "short words from a word start");
+        assert!(
+            !selected("hopital", "RICHARD Luc"),
+            "« ch » as a whole word"
+        );
+        assert_eq!(allowed_typos("kine"), 1);
+        let pairs = typo_patterns("pharmacei");
+        assert_eq!(pairs.len(), 8);
+        assert_eq!(pairs.iter().filter(|p| like(p, "Pharmacie")).count(), 6);
     }
 
     #[test]

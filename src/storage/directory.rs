@@ -178,7 +178,11 @@ pub async fn replace_establishments(
         // the real tables), then applied in one short transaction: see
         // `stage_tables`.
         let mut conn = pool.acquire().await?;
-        stage_tables!(conn, [("import_establishments", "establishments"), ("import_gone", "")]);
+        stage_tables!(conn, [
+            ("import_establishments", "establishments"),
+            ("import_gone", ""),
+            ("import_touched", ""),
+        ]);
         for chunk in gone.chunks(BATCH) {
             let sql = format!("INSERT INTO import_gone (key) VALUES {}", placeholders(chunk.len(), 1));
             let mut q = sqlx::query(&sql);
@@ -222,6 +226,15 @@ pub async fn replace_establishments(
         progress("application", write.len() as u64, write.len() as u64);
         let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
         let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+        // The communes whose facets change: those of the rows removed or
+        // rewritten, before and after.
+        sqlx::query(
+            "INSERT INTO import_touched (key) SELECT insee_code FROM establishments WHERE insee_code IS NOT NULL \
+             AND (finess IN (SELECT key FROM import_gone) OR finess IN (SELECT finess FROM import_establishments)) \
+             UNION SELECT insee_code FROM import_establishments WHERE insee_code IS NOT NULL",
+        )
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM establishments WHERE finess IN (SELECT key FROM import_gone)")
             .execute(&mut *tx)
             .await?;
@@ -248,9 +261,25 @@ pub async fn replace_establishments(
         .await?;
         // The pharmacies of the diagnosis follow the establishments.
         refresh_in!(tx, professions_of(false));
+        sqlx::query(FACETS_DELETE).bind(CATEGORY).execute(&mut *tx).await?;
+        sqlx::query(CATEGORY_FACETS_INSERT).execute(&mut *tx).await?;
+        sqlx::query(
+            "DELETE FROM directory_search WHERE kind = 'establishment' \
+             AND (id IN (SELECT key FROM import_gone) OR id IN (SELECT finess FROM import_establishments))",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&format!(
+            "{SEARCH_INSERT} {}",
+            search_rows_sql(&format!(
+                "{ESTABLISHMENT_ROWS} WHERE e.finess IN (SELECT finess FROM import_establishments)"
+            ))
+        ))
+        .execute(&mut *tx)
+        .await?;
         record_import!(tx, summary, started, report);
         tx.commit().await?;
-        drop_staged!(conn, ["import_establishments", "import_gone"]);
+        drop_staged!(conn, ["import_establishments", "import_gone", "import_touched"]);
     });
     analyze(db).await?;
     Ok(summary)
@@ -274,6 +303,11 @@ async fn analyze(db: &Db) -> DbResult<()> {
         }
         Db::Postgres(pool) => {
             sqlx::query("ANALYZE").execute(pool).await?;
+            // Searches read `directory_search` by an index-only scan,
+            // which needs the visibility map a vacuum writes.
+            sqlx::raw_sql("VACUUM directory_search")
+                .execute(pool)
+                .await?;
         }
     }
     Ok(())
@@ -390,6 +424,7 @@ pub async fn replace_professionals(
             ("import_professionals", "professionals"),
             ("import_places", "practice_places"),
             ("import_gone", ""),
+            ("import_touched", ""),
         ]);
         for chunk in gone.chunks(BATCH) {
             let sql = format!("INSERT INTO import_gone (key) VALUES {}", placeholders(chunk.len(), 1));
@@ -451,6 +486,15 @@ pub async fn replace_professionals(
         progress("application", write.len() as u64, write.len() as u64);
         let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
         let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+        // The communes whose facets change: those of the places removed
+        // (with their professional) and of the places written.
+        sqlx::query(
+            "INSERT INTO import_touched (key) SELECT insee_code FROM practice_places WHERE insee_code IS NOT NULL \
+             AND rpps IN (SELECT key FROM import_gone) \
+             UNION SELECT insee_code FROM import_places WHERE insee_code IS NOT NULL",
+        )
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM professionals WHERE rpps IN (SELECT key FROM import_gone)")
             .execute(&mut *tx)
             .await?;
@@ -466,9 +510,22 @@ pub async fn replace_professionals(
         .await?;
         // The diagnosis' supply per commune follows the professionals.
         refresh_in!(tx, professions_of(true));
+        sqlx::query(FACETS_DELETE).bind(PROFESSION).execute(&mut *tx).await?;
+        sqlx::query(PROFESSION_FACETS_INSERT).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM directory_search WHERE kind = 'professional' AND id IN (SELECT key FROM import_gone)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "{SEARCH_INSERT} {}",
+            search_rows_sql(&format!(
+                "{PROFESSIONAL_ROWS} WHERE pl.rpps IN (SELECT rpps FROM import_professionals)"
+            ))
+        ))
+        .execute(&mut *tx)
+        .await?;
         record_import!(tx, summary, started, report);
         tx.commit().await?;
-        drop_staged!(conn, ["import_professionals", "import_places", "import_gone"]);
+        drop_staged!(conn, ["import_professionals", "import_places", "import_gone", "import_touched"]);
     });
     analyze(db).await?;
     Ok(summary)
@@ -505,77 +562,6 @@ pub async fn professionals_in(
     .fetch_all(pool)
     .await?),
     )
-}
-
-/// Establishments of these communes, optionally of one category.
-pub async fn establishments_in(
-    db: &Db,
-    communes: &[String],
-    category: Option<&str>,
-) -> DbResult<Vec<EstablishmentRow>> {
-    let mut out = Vec::new();
-    for chunk in communes.chunks(BATCH) {
-        // The filter is written only when there is one: a `$1 = '' OR …`
-        // condition would keep PostgreSQL's generic plans off the indexes.
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let filter = if category.is_some() {
-            format!(" AND category_code = ${}", chunk.len() + 1)
-        } else {
-            String::new()
-        };
-        let sql = format!(
-            "SELECT finess, name, long_name, address, postal_code, city, insee_code, phone, category_code, \
-             category_label, longitude, latitude FROM establishments WHERE insee_code IN ({}){filter}",
-            marks.join(", ")
-        );
-        let rows: Vec<EstablishmentRow> = db_run!(db, pool => {
-            let mut q = sqlx::query_as::<_, EstablishmentRow>(&sql);
-            for c in chunk {
-                q = q.bind(c);
-            }
-            if let Some(cat) = category {
-                q = q.bind(cat);
-            }
-            q.fetch_all(pool).await?
-        });
-        out.extend(rows);
-    }
-    Ok(out)
-}
-
-/// Practice places in these communes, optionally of one profession.
-pub async fn professionals_in_communes(
-    db: &Db,
-    communes: &[String],
-    profession: Option<&str>,
-) -> DbResult<Vec<ProfessionalPlaceRow>> {
-    let mut out = Vec::new();
-    for chunk in communes.chunks(BATCH) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let filter = if profession.is_some() {
-            format!(" AND p.profession_code = ${}", chunk.len() + 1)
-        } else {
-            String::new()
-        };
-        let sql = format!(
-            "SELECT p.rpps, p.last_name, p.first_name, p.profession_label, pl.specialty_label, pl.address, \
-             pl.postal_code, pl.city, pl.insee_code, pl.phone FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
-             WHERE pl.insee_code IN ({}){filter}",
-            marks.join(", ")
-        );
-        let rows: Vec<ProfessionalPlaceRow> = db_run!(db, pool => {
-            let mut q = sqlx::query_as::<_, ProfessionalPlaceRow>(&sql);
-            for c in chunk {
-                q = q.bind(c);
-            }
-            if let Some(p) = profession {
-                q = q.bind(p);
-            }
-            q.fetch_all(pool).await?
-        });
-        out.extend(rows);
-    }
-    Ok(out)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
@@ -663,20 +649,367 @@ pub async fn communes_near(db: &Db, center: Point, radius_km: f64) -> DbResult<V
     Ok(out)
 }
 
-/// The categories and professions present, for search filters.
-pub async fn facets(db: &Db) -> DbResult<(Vec<(String, String)>, Vec<(String, String)>)> {
+/// How the database folds the searchable text (`directory_search.words`):
+/// lower case, accents off, punctuation as spaces, as
+/// `domain::text::fold_accents` does for what people type. Written as SQL
+/// `REPLACE`s, the same text on both backends (SQLite's `LOWER` knows ASCII
+/// only, hence the capitals).
+const FOLD: &[(&str, &str)] = &[
+    ("à", "a"),
+    ("â", "a"),
+    ("ä", "a"),
+    ("á", "a"),
+    ("ã", "a"),
+    ("å", "a"),
+    ("ç", "c"),
+    ("é", "e"),
+    ("è", "e"),
+    ("ê", "e"),
+    ("ë", "e"),
+    ("î", "i"),
+    ("ï", "i"),
+    ("í", "i"),
+    ("ì", "i"),
+    ("ô", "o"),
+    ("ö", "o"),
+    ("ó", "o"),
+    ("ò", "o"),
+    ("õ", "o"),
+    ("ù", "u"),
+    ("û", "u"),
+    ("ü", "u"),
+    ("ú", "u"),
+    ("ÿ", "y"),
+    ("ý", "y"),
+    ("ñ", "n"),
+    ("À", "a"),
+    ("Â", "a"),
+    ("Ä", "a"),
+    ("Á", "a"),
+    ("Ã", "a"),
+    ("Å", "a"),
+    ("Ç", "c"),
+    ("É", "e"),
+    ("È", "e"),
+    ("Ê", "e"),
+    ("Ë", "e"),
+    ("Î", "i"),
+    ("Ï", "i"),
+    ("Í", "i"),
+    ("Ì", "i"),
+    ("Ô", "o"),
+    ("Ö", "o"),
+    ("Ó", "o"),
+    ("Ò", "o"),
+    ("Õ", "o"),
+    ("Ù", "u"),
+    ("Û", "u"),
+    ("Ü", "u"),
+    ("Ú", "u"),
+    ("Ÿ", "y"),
+    ("Ý", "y"),
+    ("Ñ", "n"),
+    ("œ", "oe"),
+    ("Œ", "oe"),
+    ("æ", "ae"),
+    ("Æ", "ae"),
+    ("-", " "),
+    ("'", " "),
+    ("’", " "),
+    ("(", " "),
+    (")", " "),
+    (".", " "),
+    (",", " "),
+    ("/", " "),
+    (";", " "),
+    (":", " "),
+    ("\"", " "),
+    ("&", " "),
+];
+
+/// `REPLACE`s per query level: SQLite's parser (before 3.46) overflows its
+/// stack past some 35 nested calls, so the folding is spread over nested
+/// `SELECT`s, which the planner flattens.
+const FOLD_LEVEL: usize = 18;
+
+/// Rows for `directory_search` from `rows`, a `SELECT` of `insee_code,
+/// kind, id, position, code, name, w` where `w` is the raw text: `w` folded
+/// as [`FOLD`] says (lower case first), with a space at both ends (so that
+/// `LIKE '% cmp%'` finds a word's start and `'% ch %'` a whole word).
+pub fn search_rows_sql(rows: &str) -> String {
+    const KEPT: &str = "insee_code, kind, id, position, code, name";
+    let mut sql = rows.to_owned();
+    for (level, part) in FOLD.chunks(FOLD_LEVEL).enumerate() {
+        let mut expr = if level == 0 {
+            "LOWER(w)".to_owned()
+        } else {
+            "w".to_owned()
+        };
+        for (from, to) in part {
+            expr = format!(
+                "REPLACE({expr}, '{}', '{}')",
+                from.replace('\'', "''"),
+                to.replace('\'', "''")
+            );
+        }
+        sql = format!("SELECT {KEPT}, {expr} AS w FROM ({sql}) f{level}");
+    }
+    format!("SELECT {KEPT}, ' ' || w || ' ' FROM ({sql}) f")
+}
+
+/// The searchable rows of establishments: the category as code, the name
+/// shown as sort key, and the text the scoring reads
+/// (`crate::directory::search`). An unknown commune is stored as ''.
+pub const ESTABLISHMENT_ROWS: &str = "SELECT COALESCE(e.insee_code, '') AS insee_code, 'establishment' AS kind, \
+     e.finess AS id, 0 AS position, e.category_code AS code, \
+     CASE WHEN e.long_name = '' THEN e.name ELSE e.long_name END AS name, \
+     e.name || ' ' || e.long_name || ' ' || e.category_label || ' ' || e.city AS w FROM establishments e";
+/// And of professionals at each practice place (the profession as code).
+pub const PROFESSIONAL_ROWS: &str = "SELECT COALESCE(pl.insee_code, '') AS insee_code, 'professional' AS kind, \
+     pl.rpps AS id, pl.position, p.profession_code AS code, p.first_name || ' ' || p.last_name AS name, \
+     p.last_name || ' ' || p.first_name || ' ' || p.profession_label || ' ' || pl.specialty_label || ' ' || pl.city AS w \
+     FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps";
+
+/// The columns `directory_search` is filled in, in [`search_rows_sql`]'s order.
+const SEARCH_INSERT: &str =
+    "INSERT INTO directory_search (insee_code, kind, id, position, code, name, words)";
+
+/// Kinds of rows in `directory_facet_counts`.
+const CATEGORY: &str = "category";
+const PROFESSION: &str = "profession";
+
+/// The facet rows of the communes an import touched (`import_touched`),
+/// deleted before they are counted again; `$1` is the kind.
+const FACETS_DELETE: &str =
+    "DELETE FROM directory_facet_counts WHERE kind = $1 AND insee_code IN (SELECT key FROM import_touched)";
+const CATEGORY_FACETS_INSERT: &str = "INSERT INTO directory_facet_counts (insee_code, kind, code, label, n) \
+     SELECT insee_code, 'category', category_code, MAX(category_label), COUNT(*) FROM establishments \
+     WHERE insee_code IN (SELECT key FROM import_touched) GROUP BY insee_code, category_code";
+const PROFESSION_FACETS_INSERT: &str = "INSERT INTO directory_facet_counts (insee_code, kind, code, label, n) \
+     SELECT pl.insee_code, 'profession', p.profession_code, MAX(p.profession_label), COUNT(DISTINCT p.rpps) \
+     FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
+     WHERE pl.insee_code IN (SELECT key FROM import_touched) GROUP BY pl.insee_code, p.profession_code";
+
+/// Filters of a territory's directory: codes and labels, by label.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    pub categories: Vec<(String, String)>,
+    pub professions: Vec<(String, String)>,
+}
+
+/// The establishment categories and professions present in these communes,
+/// for the search filters, read from the per-commune counts that the
+/// imports keep (`directory_facet_counts`), not from the registers.
+pub async fn facets(db: &Db, communes: &[String]) -> DbResult<Facets> {
+    let mut found: HashMap<(String, String), String> = HashMap::new();
+    for chunk in communes.chunks(BATCH) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT kind, code, MAX(label) FROM directory_facet_counts WHERE insee_code IN ({}) GROUP BY kind, code",
+            marks.join(", ")
+        );
+        let rows: Vec<(String, String, String)> = db_run!(db, pool => {
+            let mut q = sqlx::query_as(&sql);
+            for c in chunk {
+                q = q.bind(c);
+            }
+            q.fetch_all(pool).await?
+        });
+        for (kind, code, label) in rows {
+            found.entry((kind, code)).or_insert(label);
+        }
+    }
+    let mut out = Facets::default();
+    for ((kind, code), label) in found {
+        match kind.as_str() {
+            CATEGORY => out.categories.push((code, label)),
+            PROFESSION => out.professions.push((code, label)),
+            _ => {}
+        }
+    }
+    for list in [&mut out.categories, &mut out.professions] {
+        list.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    }
+    Ok(out)
+}
+
+/// The label of a category (`professional` false) or profession code
+/// present anywhere, for a filter chosen outside the territory's own.
+pub async fn facet_label(db: &Db, professional: bool, code: &str) -> DbResult<Option<String>> {
+    let kind = if professional { PROFESSION } else { CATEGORY };
+    Ok(db_run!(db, pool => sqlx::query_scalar::<_, String>(
+        "SELECT label FROM directory_facet_counts WHERE kind = $1 AND code = $2 LIMIT 1",
+    )
+    .bind(kind)
+    .bind(code)
+    .fetch_optional(pool)
+    .await?))
+}
+
+/// What one query word asks of the searchable words: any of these `LIKE`
+/// patterns (`domain::search::like_patterns`) or, for a word that found
+/// nothing as typed, a ranking by the patterns it shares
+/// (`domain::search::typo_patterns`) with no filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WordFilter {
+    Any(Vec<String>),
+    Likeness(Vec<String>),
+}
+
+/// `WHERE` conditions and `ORDER BY` rank for these filters, with the
+/// patterns to bind in order from placeholder `$first`.
+fn word_conditions(filters: &[WordFilter], first: usize) -> (String, String, Vec<String>) {
+    let mut binds: Vec<String> = Vec::new();
+    let mut conds = String::new();
+    let mut rank: Vec<String> = Vec::new();
+    for f in filters {
+        match f {
+            WordFilter::Any(patterns) => {
+                let any: Vec<String> = patterns
+                    .iter()
+                    .map(|p| {
+                        binds.push(p.clone());
+                        format!("s.words LIKE ${}", first + binds.len() - 1)
+                    })
+                    .collect();
+                conds.push_str(&format!(" AND ({})", any.join(" OR ")));
+            }
+            WordFilter::Likeness(patterns) => {
+                for p in patterns {
+                    binds.push(p.clone());
+                    rank.push(format!(
+                        "CASE WHEN s.words LIKE ${} THEN 1 ELSE 0 END",
+                        first + binds.len() - 1
+                    ));
+                }
+            }
+        }
+    }
+    let order = if rank.is_empty() {
+        String::new()
+    } else {
+        format!("({}) DESC, ", rank.join(" + "))
+    };
+    (conds, order, binds)
+}
+
+fn marks(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether any establishment or practice place of these communes has words
+/// matching one of the patterns (read through the commune index).
+pub async fn words_found(db: &Db, communes: &[String], patterns: &[String]) -> DbResult<bool> {
+    for chunk in communes.chunks(BATCH) {
+        let any: Vec<String> = (0..patterns.len())
+            .map(|i| format!("words LIKE ${}", chunk.len() + 1 + i))
+            .collect();
+        let sql = format!(
+            "SELECT 1 FROM directory_search WHERE insee_code IN ({}) AND ({}) LIMIT 1",
+            marks(1, chunk.len()),
+            any.join(" OR ")
+        );
+        let found: Option<i32> = db_run!(db, pool => {
+            let mut q = sqlx::query_scalar::<_, i32>(&sql);
+            for c in chunk {
+                q = q.bind(c);
+            }
+            for p in patterns {
+                q = q.bind(p);
+            }
+            q.fetch_optional(pool).await?
+        });
+        if found.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Establishments of these communes (at most 300) whose words pass the
+/// filters, optionally of one category: the best `limit` by likeness,
+/// then by name. The candidates of a search, which the scoring sorts out.
+pub async fn search_establishments(
+    db: &Db,
+    communes: &[String],
+    category: Option<&str>,
+    filters: &[WordFilter],
+    limit: i64,
+) -> DbResult<Vec<EstablishmentRow>> {
+    let n = communes.len();
+    let (cat, next) = if category.is_some() {
+        (format!(" AND s.code = ${}", n + 1), n + 2)
+    } else {
+        (String::new(), n + 1)
+    };
+    let (conds, order, binds) = word_conditions(filters, next);
+    let sql = format!(
+        "SELECT e.finess, e.name, e.long_name, e.address, e.postal_code, e.city, e.insee_code, e.phone, \
+         e.category_code, e.category_label, e.longitude, e.latitude FROM ( \
+           SELECT s.id FROM directory_search s \
+           WHERE s.insee_code IN ({}) AND s.kind = 'establishment'{cat}{conds} \
+           ORDER BY {order}s.name, s.id LIMIT ${} \
+         ) c JOIN establishments e ON e.finess = c.id",
+        marks(1, n),
+        next + binds.len()
+    );
     Ok(db_run!(db, pool => {
-        let cats = sqlx::query_as(
-            "SELECT category_code, MAX(category_label) FROM establishments GROUP BY category_code ORDER BY MAX(category_label)",
-        )
-        .fetch_all(pool)
-        .await?;
-        let profs = sqlx::query_as(
-            "SELECT profession_code, MAX(profession_label) FROM professionals GROUP BY profession_code ORDER BY MAX(profession_label)",
-        )
-        .fetch_all(pool)
-        .await?;
-        (cats, profs)
+        let mut q = sqlx::query_as::<_, EstablishmentRow>(&sql);
+        for c in communes {
+            q = q.bind(c);
+        }
+        if let Some(cat) = category {
+            q = q.bind(cat);
+        }
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.bind(limit).fetch_all(pool).await?
+    }))
+}
+
+/// Practice places of these communes (at most 300) whose words pass the
+/// filters, optionally of one profession, as [`search_establishments`].
+pub async fn search_professionals(
+    db: &Db,
+    communes: &[String],
+    profession: Option<&str>,
+    filters: &[WordFilter],
+    limit: i64,
+) -> DbResult<Vec<ProfessionalPlaceRow>> {
+    let n = communes.len();
+    let (prof, next) = if profession.is_some() {
+        (format!(" AND s.code = ${}", n + 1), n + 2)
+    } else {
+        (String::new(), n + 1)
+    };
+    let (conds, order, binds) = word_conditions(filters, next);
+    let sql = format!(
+        "SELECT p.rpps, p.last_name, p.first_name, p.profession_label, pl.specialty_label, pl.address, \
+         pl.postal_code, pl.city, pl.insee_code, pl.phone FROM ( \
+           SELECT s.id, s.position FROM directory_search s \
+           WHERE s.insee_code IN ({}) AND s.kind = 'professional'{prof}{conds} \
+           ORDER BY {order}s.name, s.id, s.position LIMIT ${} \
+         ) c JOIN practice_places pl ON pl.rpps = c.id AND pl.position = c.position \
+         JOIN professionals p ON p.rpps = c.id",
+        marks(1, n),
+        next + binds.len()
+    );
+    Ok(db_run!(db, pool => {
+        let mut q = sqlx::query_as::<_, ProfessionalPlaceRow>(&sql);
+        for c in communes {
+            q = q.bind(c);
+        }
+        if let Some(p) = profession {
+            q = q.bind(p);
+        }
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.bind(limit).fetch_all(pool).await?
     }))
 }
 
@@ -750,4 +1083,22 @@ pub async fn get_professional(
     .fetch_all(pool)
     .await?);
     Ok(Some((p, places)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The migration fills `directory_search` with the very expression the
+    /// imports use, on both backends.
+    #[test]
+    fn migrations_fold_as_the_imports() {
+        for migration in [
+            include_str!("../../migrations/sqlite/0020_directory_search.sql"),
+            include_str!("../../migrations/postgres/0020_directory_search.sql"),
+        ] {
+            assert!(migration.contains(&search_rows_sql(ESTABLISHMENT_ROWS)));
+            assert!(migration.contains(&search_rows_sql(PROFESSIONAL_ROWS)));
+        }
+    }
 }

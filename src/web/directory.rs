@@ -164,7 +164,9 @@ async fn search(
     let t = load_public_territory(&st, &slug).await?;
     let communes = territories::communes(&st.db, t.id).await?;
     let codes: Vec<String> = communes.iter().map(|c| c.insee_code.clone()).collect();
-    let (categories, professions) = store::facets(&st.db).await?;
+    let facets = store::facets(&st.db, &codes).await?;
+    let categories = with_selected(&st, facets.categories, false, &form.categorie).await?;
+    let professions = with_selected(&st, facets.professions, true, &form.profession).await?;
     let mut errors = FormErrors::default();
     let hits = match form.to_query(&codes) {
         Ok(q) => directory::search(&st.db, t.id, &codes, &q).await?,
@@ -224,6 +226,25 @@ async fn search(
         sources: sources_note(&st).await?,
     };
     Ok((status, render(&page)).into_response())
+}
+
+/// The territory's filters, plus the one selected when the territory has
+/// none of it (a link from elsewhere): the form shows what was asked.
+async fn with_selected(
+    st: &AppState,
+    mut list: Vec<(String, String)>,
+    professional: bool,
+    selected: &str,
+) -> Result<Vec<(String, String)>, AppError> {
+    let selected = selected.trim();
+    if selected.is_empty() || list.iter().any(|(code, _)| code == selected) {
+        return Ok(list);
+    }
+    if let Some(label) = store::facet_label(&st.db, professional, selected).await? {
+        list.push((selected.to_owned(), label));
+        list.sort_by(|a, b| a.1.cmp(&b.1));
+    }
+    Ok(list)
 }
 
 pub struct PlaceView {

@@ -24,6 +24,23 @@ async fn inhabitants_search_the_directory(backend: Backend) {
         page.contains("extraction du 1er mai 2026"),
         "source and date shown"
     );
+    // Filters: only what the territory holds (the only health centre is in
+    // Sallaumines, outside), plus the one chosen.
+    assert!(page.contains("<option value=\"620\"") && page.contains("<option value=\"10\""));
+    assert!(
+        !page.contains("<option value=\"124\""),
+        "no health centre in the territory"
+    );
+    let page = c
+        .get(url("?categorie=124&rayon=10"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<option value=\"124\" selected>Centre de Santé</option>"));
+    assert!(page.contains("CENTRE DE SANTE FILIERIS SALLAUMINES"));
 
     // Typos and accents are forgiven.
     let page = c

@@ -3,6 +3,7 @@
 use crate::common;
 
 use common::{fresh_db, Backend};
+use maillage::directory::Query;
 use maillage::import::finess;
 use maillage::storage::directory;
 
@@ -119,3 +120,231 @@ async fn rpps_reimport_updates_in_place(backend: Backend) {
     t.cleanup().await;
 }
 both!(rpps_reimport_updates_in_place);
+
+fn line_in(finess: &str, name: &str, cat: &str, commune: &str) -> String {
+    line(finess, name, cat).replace(";451;01;", &format!(";{commune};01;"))
+}
+
+fn codes(list: &[(String, String)]) -> Vec<&str> {
+    list.iter().map(|(c, _)| c.as_str()).collect()
+}
+
+/// The filters of a territory's directory name only what its communes
+/// hold, and follow each import (issue 14: counted per commune at import,
+/// not over every professional of the country at each page).
+async fn facets_follow_the_communes_and_the_imports(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let first = file(&[
+        line_in("010000024", "CH FLEYRIAT", "355", "451"),
+        line_in("010000032", "PHARMACIE", "620", "451"),
+        line_in("010000040", "EHPAD", "500", "053"),
+    ]);
+    finess::import(db, &first).await.unwrap();
+    let rpps = format!(
+        "{RPPS_HEADER}\n810000000001|DUPONT|Marie|10|Médecin|SM54|Médecine générale|62498|Lens|\n\
+         810000000001|DUPONT|Marie|10|Médecin|SM54|Médecine générale|62510|Liévin|\n\
+         810000000002|MARTIN|Paul|60|Infirmier|||62498|Lens|\n810000000003|PETIT|Léa|50|Sage-femme|||62510|Liévin|\n"
+    );
+    maillage::import::rpps::import(db, rpps.as_bytes())
+        .await
+        .unwrap();
+    let f = directory::facets(db, &["01451".to_owned()]).await.unwrap();
+    assert_eq!(codes(&f.categories), vec!["355", "620"]);
+    assert!(f.professions.is_empty());
+    let f = directory::facets(db, &["62498".to_owned()]).await.unwrap();
+    assert!(f.categories.is_empty());
+    assert_eq!(
+        f.professions,
+        vec![
+            ("60".to_owned(), "Infirmier".to_owned()),
+            ("10".to_owned(), "Médecin".to_owned())
+        ],
+        "by label"
+    );
+    let f = directory::facets(
+        db,
+        &["62498".to_owned(), "62510".to_owned(), "01053".to_owned()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(codes(&f.professions), vec!["60", "10", "50"]);
+    assert_eq!(codes(&f.categories), vec!["500"]);
+    assert!(directory::facets(db, &["99999".to_owned()])
+        .await
+        .unwrap()
+        .categories
+        .is_empty());
+
+    // Re-imports: the pharmacy moves, the EHPAD closes, the midwife leaves
+    // and a dentist comes; untouched communes keep their counts.
+    let second = file(&[
+        line_in("010000024", "CH FLEYRIAT", "355", "451"),
+        line_in("010000032", "PHARMACIE", "620", "053"),
+    ]);
+    finess::import_with(db, &second, &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    let f = directory::facets(db, &["01451".to_owned()]).await.unwrap();
+    assert_eq!(codes(&f.categories), vec!["355"]);
+    let f = directory::facets(db, &["01053".to_owned()]).await.unwrap();
+    assert_eq!(codes(&f.categories), vec!["620"]);
+    let rpps = format!(
+        "{RPPS_HEADER}\n810000000001|DUPONT|Marie|10|Médecin|SM54|Médecine générale|62498|Lens|\n\
+         810000000002|MARTIN|Paul|60|Infirmier|||62498|Lens|\n810000000004|ROUX|Jean|40|Chirurgien-dentiste|||62510|Liévin|\n"
+    );
+    maillage::import::rpps::import_with(db, rpps.as_bytes(), &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    let f = directory::facets(db, &["62510".to_owned()]).await.unwrap();
+    assert_eq!(codes(&f.professions), vec!["40"]);
+    let f = directory::facets(db, &["62498".to_owned()]).await.unwrap();
+    assert_eq!(codes(&f.professions), vec!["60", "10"]);
+    assert_eq!(
+        directory::facet_label(db, true, "40")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Chirurgien-dentiste")
+    );
+    assert_eq!(directory::facet_label(db, true, "50").await.unwrap(), None);
+    t.cleanup().await;
+}
+both!(facets_follow_the_communes_and_the_imports);
+
+async fn names(db: &maillage::storage::Db, communes: &[&str], q: Query) -> Vec<String> {
+    let communes: Vec<String> = communes.iter().map(|c| (*c).to_owned()).collect();
+    maillage::directory::search(db, 0, &communes, &q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.name)
+        .collect()
+}
+
+fn text(q: &str) -> Query {
+    Query {
+        text: q.to_owned(),
+        ..Query::default()
+    }
+}
+
+/// Searches read the words index kept by the imports (issue 14): typos,
+/// accents, synonyms and specialties still found; a re-import removes and
+/// renames in the index too; « near » reaches the communes around.
+async fn search_reads_the_index_kept_by_imports(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let rpps = format!(
+        "{RPPS_HEADER}\n810000000001|DUPONT|Marie|10|Médecin|SM54|Médecine générale|62498|Lens|\n\
+         810000000002|LEFÈVRE|Jean|10|Médecin|||62498|Lens|\n\
+         810000000003|MARTIN|Paul|60|Infirmier|||62498|Lens|\n810000000004|PETIT|Léa|50|Sage-femme|||62510|Liévin|\n\
+         810000000005|DUPONT|Hélène|70|Masseur-Kinésithérapeute|||59350|Lille|\n"
+    );
+    maillage::import::rpps::import(db, rpps.as_bytes())
+        .await
+        .unwrap();
+    let ours = ["62498", "62510"];
+    assert_eq!(
+        names(db, &ours, text("dupnot")).await,
+        vec!["Marie DUPONT"],
+        "typo"
+    );
+    assert_eq!(
+        names(db, &ours, text("DUPONT")).await,
+        vec!["Marie DUPONT"],
+        "territory only"
+    );
+    assert_eq!(
+        names(db, &ours, text("lefevre")).await,
+        vec!["Jean LEFÈVRE"]
+    );
+    assert_eq!(
+        names(db, &ours, text("Lefèvre jean")).await,
+        vec!["Jean LEFÈVRE"]
+    );
+    assert_eq!(
+        names(db, &ours, text("lefebvre")).await,
+        vec!["Jean LEFÈVRE"],
+        "typo"
+    );
+    // « généraliste » names the savoir-faire and (a little less) any doctor.
+    assert_eq!(
+        names(db, &ours, text("généraliste")).await,
+        vec!["Jean LEFÈVRE", "Marie DUPONT"],
+        "synonyms"
+    );
+    assert_eq!(
+        names(db, &ours, text("medecine generale")).await,
+        vec!["Marie DUPONT"],
+        "specialty"
+    );
+    assert_eq!(
+        names(db, &ours, text("sage-femme liévin")).await,
+        vec!["Léa PETIT"]
+    );
+    assert_eq!(names(db, &ours, text("kiné")).await, Vec::<String>::new());
+    assert_eq!(
+        names(db, &["59350"], text("kiné")).await,
+        vec!["Hélène DUPONT"]
+    );
+    assert_eq!(
+        names(db, &ours, text("")).await.len(),
+        4,
+        "everything when nothing is typed"
+    );
+    let nurses = Query {
+        profession: "60".into(),
+        ..Query::default()
+    };
+    assert_eq!(names(db, &ours, nurses).await, vec!["Paul MARTIN"]);
+
+    // Léa PETIT leaves, Jean LEFÈVRE is now Jean LEROY.
+    let rpps = format!(
+        "{RPPS_HEADER}\n810000000001|DUPONT|Marie|10|Médecin|SM54|Médecine générale|62498|Lens|\n\
+         810000000002|LEROY|Jean|10|Médecin|||62498|Lens|\n\
+         810000000003|MARTIN|Paul|60|Infirmier|||62498|Lens|\n"
+    );
+    maillage::import::rpps::import_with(db, rpps.as_bytes(), &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    assert_eq!(names(db, &ours, text("leroy")).await, vec!["Jean LEROY"]);
+    assert!(names(db, &ours, text("lefevre")).await.is_empty());
+    assert!(names(db, &ours, text("petit")).await.is_empty());
+    assert!(names(db, &ours, text("sage femme")).await.is_empty());
+    assert_eq!(names(db, &ours, text("")).await.len(), 3);
+
+    // Establishments: 8 km apart, in two communes.
+    let mut finess = file(&[
+        line_in("010000024", "CH FLEYRIAT", "355", "451"),
+        line_in("010000032", "PHARMACIE DES ÉCOLES", "620", "053"),
+    ]);
+    finess.extend(b"geolocalisation;010000032;890408.3;6543019.6;1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93;2024-01-10\n");
+    finess::import(db, &finess).await.unwrap();
+    assert_eq!(
+        names(db, &["01451"], text("hôpital")).await,
+        vec!["CH FLEYRIAT"],
+        "synonym"
+    );
+    assert_eq!(
+        names(db, &["01053"], text("pharmacie ecoles")).await,
+        vec!["PHARMACIE DES ÉCOLES"]
+    );
+    assert!(names(db, &["01451"], text("pharmacie")).await.is_empty());
+    let near = Query {
+        text: "pharmacei".into(),
+        radius_km: 20.0,
+        ..Query::default()
+    };
+    let communes = vec!["01451".to_owned()];
+    let hits = maillage::directory::search(db, 0, &communes, &near)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1, "typo, nearby");
+    assert_eq!(hits[0].name, "PHARMACIE DES ÉCOLES");
+    assert!(!hits[0].in_territory);
+    let d = hits[0].distance_km.unwrap();
+    assert!((7.0..9.0).contains(&d), "{d}");
+    t.cleanup().await;
+}
+both!(search_reads_the_index_kept_by_imports);
