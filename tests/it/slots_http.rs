@@ -556,3 +556,188 @@ async fn mails_follow_the_booking(backend: Backend) {
     app.stop().await;
 }
 both!(mails_follow_the_booking);
+
+/// With SMS on: the booking's confirmation and reminder by text, then the
+/// move and the cancellation, each reminder following or withdrawn.
+async fn texts_follow_the_booking(backend: Backend) {
+    use crate::common::fake_brevo::{fake_brevo, FakeBrevo};
+    use maillage::storage::messages as outbox;
+    let fake = FakeBrevo::default();
+    let base = fake_brevo(fake.clone()).await;
+    let app = TestApp::start_with(
+        backend,
+        maillage::config::Config {
+            form_min_fill_secs: 0,
+            sms: Some(maillage::messaging::sms::SmsSettings {
+                provider: "brevo".into(),
+                url: Some(base),
+                api_key: Some("cle-de-test".into()),
+                sender: "CLSLens".into(),
+                callback_secret: None,
+                reminder_days: 2,
+            }),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (_, id, first) = series(&app, "Permanence du marché").await;
+    let c = app.client();
+    let path = format!("/t/lens-lievin/permanences/{id}/rendez-vous");
+    let slot = format!("{first}_14:30");
+    let (status, body) = post_booking(
+        &app,
+        &c,
+        &path,
+        &[
+            ("slot", slot.as_str()),
+            ("name", "Awa Diallo"),
+            ("phone", "06 12 34 56 78"),
+            ("consent", "oui"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let texts = |n: usize| {
+        let fake = fake.clone();
+        async move {
+            for _ in 0..100 {
+                if fake.received.lock().unwrap().len() >= n {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            fake.received
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|v| v["content"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let got = texts(1).await;
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].starts_with("Rendez-vous réservé : Permanence du marché, "),
+        "{}",
+        got[0]
+    );
+    assert!(
+        got[0].contains("14 h 30") && got[0].contains("/t/lens-lievin/rendez-vous/"),
+        "{}",
+        got[0]
+    );
+    let booking = agenda::occurrence_bookings(&app.db, id, first)
+        .await
+        .unwrap()
+        .remove(0);
+    let start = maillage::domain::dates::paris_offset(first.and_time(hm(14, 30)))
+        .with_timezone(&chrono::Utc);
+    let reminder_key = |at: chrono::DateTime<chrono::Utc>| {
+        format!("reminder:sms:booking:{}:{}", booking.id, at.timestamp())
+    };
+    let reminder = outbox::by_key(&app.db, &reminder_key(start))
+        .await
+        .unwrap()
+        .expect("reminder queued");
+    assert_eq!(reminder.status, "queued");
+    assert_eq!(
+        reminder.not_before,
+        maillage::domain::messages::reminder_at(start, 2)
+    );
+    // Moved to 9:00: a text, the reminder follows.
+    let coord = app.sign_in_as("coordinator").await;
+    let exceptions = format!("/admin/t/lens-lievin/permanences/{id}/exceptions");
+    let date = first.to_string();
+    let r = coord
+        .post_form(
+            &exceptions,
+            &[
+                ("original_date", date.as_str()),
+                ("action", "move"),
+                ("new_date", ""),
+                ("new_start", "09:00"),
+                ("new_end", "10:00"),
+                ("new_place_id", ""),
+                ("note", "travaux"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let got = texts(2).await;
+    assert!(
+        got[1].starts_with("Rendez-vous déplacé : Permanence du marché, maintenant "),
+        "{}",
+        got[1]
+    );
+    assert!(got[1].contains("9 h 30"), "{}", got[1]);
+    for _ in 0..50 {
+        if outbox::by_key(&app.db, &reminder_key(start))
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            == "cancelled"
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        outbox::by_key(&app.db, &reminder_key(start))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "cancelled"
+    );
+    let moved = maillage::domain::dates::paris_offset(first.and_time(hm(9, 30)))
+        .with_timezone(&chrono::Utc);
+    assert_eq!(
+        outbox::by_key(&app.db, &reminder_key(moved))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "queued"
+    );
+    // Cancelled: a text, no reminder left.
+    let r = coord
+        .post_form(
+            &exceptions,
+            &[
+                ("original_date", date.as_str()),
+                ("action", "cancel"),
+                ("note", "grève"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let got = texts(3).await;
+    assert!(
+        got[2].starts_with("Rendez-vous annulé : Permanence du marché, "),
+        "{}",
+        got[2]
+    );
+    for _ in 0..50 {
+        if outbox::by_key(&app.db, &reminder_key(moved))
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            == "cancelled"
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        outbox::by_key(&app.db, &reminder_key(moved))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "cancelled"
+    );
+    app.stop().await;
+}
+both!(texts_follow_the_booking);

@@ -187,6 +187,17 @@ pub fn slot_booked(
     booking: &store::SlotBooking,
     token: &str,
 ) {
+    let link = format!("{}/t/{}/rendez-vous/{}", base(st), slug, token);
+    booking_sms(
+        st,
+        slug,
+        "slot-booked",
+        booking,
+        title,
+        Some(at),
+        place,
+        link,
+    );
     let Some(to) = booking.email.clone() else {
         return;
     };
@@ -203,8 +214,8 @@ pub fn slot_booked(
 }
 
 /// Bookings of an occurrence that was cancelled or moved: the people who
-/// left an e-mail are told (the others are called by the mediators; SMS is
-/// a later step).
+/// left an e-mail are told, those who left a mobile number get a text (the
+/// others are called by the mediators).
 pub fn slots_changed(
     st: &AppState,
     slug: &str,
@@ -214,6 +225,15 @@ pub fn slots_changed(
     changed: &[store::ChangedBooking],
 ) {
     for c in changed {
+        let place_id = c.place_id.unwrap_or(series_place);
+        let place = places.iter().find(|p| p.id == place_id);
+        let link = format!("{}/t/{}/permanences", base(st), slug);
+        let kind = if c.now_at.is_some() {
+            "slot-moved"
+        } else {
+            "slot-cancelled"
+        };
+        booking_sms(st, slug, kind, &c.booking, title, c.now_at, place, link);
         let Some(to) = c.booking.email.clone() else {
             continue;
         };
@@ -303,6 +323,11 @@ pub fn sms_text(
         "promoted" => format!("Une place s'est libérée : vous êtes inscrit·e à {what}, {when}. {link}"),
         "reminder" => format!("Rappel : {what}, {when}. Empêchement ? Prévenez-nous : {link}"),
         "change" => format!("Changement : {what} aura lieu {when}. {link}"),
+        "slot-booked" => format!("Rendez-vous réservé : {what}, {when}. Pour annuler : {link}"),
+        "slot-moved" => format!("Rendez-vous déplacé : {what}, maintenant {when}. {link}"),
+        "slot-cancelled" => format!(
+            "Rendez-vous annulé : {what}, {when}. Nous sommes désolés. Pour en reprendre un : {link}"
+        ),
         _ => format!("Séance annulée : {what}, {when}. Nous sommes désolés. Autres dates : {link}"),
     };
     crate::domain::messages::gsm_friendly(&text)
@@ -332,6 +357,81 @@ async fn session_context(st: &AppState, slug: &str, session_id: i64) -> Option<(
 
 fn reminder_prefix(registration_id: i64) -> String {
     format!("reminder:sms:registration:{registration_id}:")
+}
+
+fn booking_reminder_prefix(booking_id: i64) -> String {
+    format!("reminder:sms:booking:{booking_id}:")
+}
+
+/// A slot booking's text: booked (with its reminder), moved (the reminder
+/// follows) or cancelled (the reminder is withdrawn). Bookings keep their
+/// number in E.164; landlines get no text.
+#[allow(clippy::too_many_arguments)]
+fn booking_sms(
+    st: &AppState,
+    slug: &str,
+    kind: &'static str,
+    booking: &store::SlotBooking,
+    title: &str,
+    at: Option<chrono::NaiveDateTime>,
+    place: Option<&store::Place>,
+    link: String,
+) {
+    if !st.outbox.sms_enabled() {
+        return;
+    }
+    let Some(to) = booking.phone.clone().filter(|p| phone::is_mobile(p)) else {
+        return;
+    };
+    let place = place
+        .map(|p| format!("{} ({})", p.name, p.commune_name))
+        .unwrap_or_default();
+    let (st, slug, title, id) = (st.clone(), slug.to_owned(), title.to_owned(), booking.id);
+    let starts = at.map(|a| dates::paris_offset(a).with_timezone(&Utc));
+    let original = booking_start(booking);
+    tokio::spawn(async move {
+        let Ok(Some(t)) = crate::storage::territories::get_by_slug(&st.db, &slug).await else {
+            return;
+        };
+        let _ = messages::cancel_queued_prefix(&st.db, &booking_reminder_prefix(id)).await;
+        let Some(when) = starts.or(original) else {
+            return;
+        };
+        let body = sms_text(kind, &title, when, &place, &link);
+        let key = format!("{kind}:sms:booking:{id}:{}", when.timestamp());
+        let purpose = match kind {
+            "slot-booked" => "confirmation",
+            "slot-moved" => "change",
+            _ => "cancellation",
+        };
+        queue_sms(&st, t.id, &to, purpose, key, body, Utc::now()).await;
+        if kind != "slot-cancelled" && when > Utc::now() {
+            let at =
+                crate::domain::messages::reminder_at(when, st.outbox.reminder_days).max(Utc::now());
+            if at < when {
+                let body = sms_text("reminder", &title, when, &place, &link);
+                let key = format!("{}{}", booking_reminder_prefix(id), when.timestamp());
+                queue_sms(&st, t.id, &to, "reminder", key, body, at).await;
+            }
+        }
+    });
+}
+
+/// When a booking was made for (Paris), from its stored date and start.
+fn booking_start(b: &store::SlotBooking) -> Option<DateTime<Utc>> {
+    let d = chrono::NaiveDate::parse_from_str(&b.occurrence_date, "%Y-%m-%d").ok()?;
+    let t = chrono::NaiveTime::parse_from_str(&b.slot_start, "%H:%M").ok()?;
+    Some(dates::paris_offset(d.and_time(t)).with_timezone(&Utc))
+}
+
+/// A booking cancelled (by its link, or by the mediator): its reminder is
+/// withdrawn.
+pub async fn booking_cancelled_sms(st: &AppState, booking_id: i64) {
+    if let Err(e) =
+        messages::cancel_queued_prefix(&st.db, &booking_reminder_prefix(booking_id)).await
+    {
+        tracing::warn!(error = %e, "rappel SMS non retiré");
+    }
 }
 
 async fn queue_sms(

@@ -666,6 +666,9 @@ pub async fn check_in(
         status,
     )
     .await?;
+    if status == BookingStatus::Cancelled {
+        super::super::notify::booking_cancelled_sms(&st, booking_id).await;
+    }
     Ok(flash::see_other(
         &format!(
             "{}#rdv-{}",
