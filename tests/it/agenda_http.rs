@@ -985,6 +985,30 @@ async fn mails_confirmation_promotion_reminder_and_retention(backend: Backend) {
     let got = wait_for_mail(&mails, 1).await;
     assert_eq!(got.len(), 1);
     assert!(got[0].contains("To: alice@exemple.test"));
+    // It went through the outbox: its receipt says sent, by the relay.
+    let tid = lens_id(&app).await;
+    let mut sent = Vec::new();
+    for _ in 0..50 {
+        sent = maillage::storage::messages::for_territory(
+            &app.db,
+            tid,
+            Some(maillage::domain::messages::Status::Sent),
+            10,
+        )
+        .await
+        .unwrap();
+        if !sent.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        sent.iter().any(|m| m.channel == "email"
+            && m.recipient == "alice@exemple.test"
+            && m.provider == "smtp"
+            && m.purpose == "confirmation"),
+        "{sent:?}"
+    );
     let link_at = got[0]
         .find("/t/lens-lievin/inscriptions/")
         .unwrap_or_else(|| panic!("no cancel link in {}", got[0]));

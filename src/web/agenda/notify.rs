@@ -1,7 +1,8 @@
-//! E-mails of the agenda (confirmation, place freed from the waiting list,
-//! reminder) and the periodic housekeeping (reminders, retention purge).
-//! Sending never blocks a page: messages go out from a spawned task, and a
-//! failure is logged.
+//! Notices of the agenda by e-mail and SMS (confirmation, place freed from
+//! the waiting list, reminder, change, cancellation; for registrations and
+//! slot bookings) and the periodic housekeeping (reminders, retention
+//! purge). Every notice goes through the outbox (`messaging`), which sends
+//! it and keeps its receipt; queueing never blocks a page.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -11,15 +12,62 @@ use crate::storage::agenda::{self as store, Registration};
 use crate::storage::messages;
 use crate::web::AppState;
 
-fn spawn_send(st: &AppState, to: String, subject: String, body: String) {
-    let Some(mailer) = st.mailer.clone() else {
+/// Queue an e-mail notice in the outbox (`messaging`), which sends it at
+/// once through the SMTP relay and keeps its receipt for the coordination;
+/// `key` names the notice, so that it is queued once. Nothing without a
+/// relay.
+fn spawn_send(
+    st: &AppState,
+    slug: &str,
+    purpose: &'static str,
+    key: String,
+    to: String,
+    subject: String,
+    body: String,
+) {
+    if st.mailer.is_none() {
         return;
-    };
+    }
+    let (st, slug) = (st.clone(), slug.to_owned());
     tokio::spawn(async move {
-        if let Err(e) = mailer.send(&to, &subject, &body).await {
-            tracing::warn!(error = %e, "e-mail non envoyé");
-        }
+        let territory_id = crate::storage::territories::get_by_slug(&st.db, &slug)
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.id);
+        queue_mail(&st, territory_id, purpose, key, to, subject, body).await;
     });
+}
+
+async fn queue_mail(
+    st: &AppState,
+    territory_id: Option<i64>,
+    purpose: &str,
+    key: String,
+    to: String,
+    subject: String,
+    body: String,
+) -> bool {
+    let m = messages::NewMessage {
+        territory_id,
+        channel: Channel::Email,
+        recipient: to,
+        subject,
+        body,
+        purpose: purpose.to_owned(),
+        dedupe_key: key,
+        not_before: Utc::now(),
+    };
+    match messages::enqueue(&st.db, &m).await {
+        Ok(q) => {
+            st.outbox.wake();
+            matches!(q, messages::Queued::Yes(_))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "courriel non mis en file");
+            false
+        }
+    }
 }
 
 fn base(st: &AppState) -> String {
@@ -57,7 +105,8 @@ pub fn registration(
         slug,
         token
     );
-    spawn_send(st, to, subject, body);
+    let key = format!("confirmation:email:registration:{}", reg.id);
+    spawn_send(st, slug, "confirmation", key, to, subject, body);
 }
 
 /// People promoted from the waiting list after a cancellation.
@@ -84,7 +133,16 @@ pub async fn promoted(
             base(st),
             slug
         );
-        spawn_send(st, to, format!("Place confirmée : {title}"), body);
+        let key = format!("promoted:email:registration:{id}");
+        spawn_send(
+            st,
+            slug,
+            "waiting-list",
+            key,
+            to,
+            format!("Place confirmée : {title}"),
+            body,
+        );
     }
 }
 
@@ -115,15 +173,24 @@ pub async fn session_cancelled(
             base(st),
             slug
         );
-        spawn_send(st, to, format!("Séance annulée : {title}"), body);
+        let key = format!("cancellation:email:registration:{}", reg.id);
+        spawn_send(
+            st,
+            slug,
+            "cancellation",
+            key,
+            to,
+            format!("Séance annulée : {title}"),
+            body,
+        );
     }
 }
 
-/// Send the reminders due at `now` and purge old registrations. Returns
-/// (reminders sent, registrations purged).
+/// Queue the e-mail reminders due at `now` and purge old registrations.
+/// Returns (reminders queued, registrations purged).
 pub async fn housekeeping(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<(usize, u64)> {
     let mut sent = 0;
-    if let Some(mailer) = &st.mailer {
+    if st.mailer.is_some() {
         let due =
             store::due_reminders(&st.db, now, now + Duration::hours(st.config.reminder_hours))
                 .await?;
@@ -140,12 +207,13 @@ pub async fn housekeeping(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<(
                 r.territory_slug,
                 r.event_id
             );
-            match mailer
-                .send(&r.email, &format!("Rappel : {}", r.title), &body)
-                .await
-            {
-                Ok(()) => sent += 1,
-                Err(e) => tracing::warn!(error = %e, "rappel non envoyé"),
+            let territory_id = crate::storage::territories::get_by_slug(&st.db, &r.territory_slug)
+                .await?
+                .map(|t| t.id);
+            let key = format!("reminder:email:registration:{}", r.registration_id);
+            let subject = format!("Rappel : {}", r.title);
+            if queue_mail(st, territory_id, "reminder", key, r.email, subject, body).await {
+                sent += 1;
             }
         }
     }
@@ -210,7 +278,16 @@ pub fn slot_booked(
         slug,
         token
     );
-    spawn_send(st, to, format!("Rendez-vous réservé : {title}"), body);
+    let key = format!("slot-booked:email:booking:{}", booking.id);
+    spawn_send(
+        st,
+        slug,
+        "confirmation",
+        key,
+        to,
+        format!("Rendez-vous réservé : {title}"),
+        body,
+    );
 }
 
 /// Bookings of an occurrence that was cancelled or moved: the people who
@@ -262,7 +339,17 @@ pub fn slots_changed(
             base(st),
             slug
         );
-        spawn_send(st, to, subject, body);
+        let (purpose, key) = match c.now_at {
+            Some(at) => (
+                "change",
+                format!("slot-moved:email:booking:{}:{at}", c.booking.id),
+            ),
+            None => (
+                "cancellation",
+                format!("slot-cancelled:email:booking:{}", c.booking.id),
+            ),
+        };
+        spawn_send(st, slug, purpose, key, to, subject, body);
     }
 }
 
