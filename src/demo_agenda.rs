@@ -816,6 +816,7 @@ pub async fn load_slots(
             store::set_booking_status(db, &actor, territory_id, lens.id, b.id, mark).await?;
         }
         store::set_walk_ins(db, &actor, territory_id, lens.id, o.original_date, 4).await?;
+        demo_activity(db, territory_id, lens.id, o.original_date).await?;
     }
     if let Some(next) = held.iter().find(|o| o.date > today) {
         for (slot, (name, phone)) in rules::slots(next, &settings)
@@ -840,6 +841,79 @@ pub async fn load_slots(
             .await
             .map_err(|e| anyhow::anyhow!(e.to_string()))?;
         }
+    }
+    Ok(())
+}
+
+/// The anonymised activity records of a past drop-in date: the person
+/// seen by appointment and four without, as the mediator noted them.
+async fn demo_activity(
+    db: &Db,
+    territory_id: i64,
+    series_id: i64,
+    date: NaiveDate,
+) -> anyhow::Result<()> {
+    use crate::domain::agenda::activity::ActivityInput;
+    let communes: Vec<String> = crate::storage::territories::communes(db, territory_id)
+        .await?
+        .into_iter()
+        .map(|c| c.insee_code)
+        .collect();
+    let home = |i: usize| communes.get(i).cloned().unwrap_or_default();
+    let people: [(&[&str], &str, &str, String, &str, bool, bool); 5] = [
+        (
+            &["assurance-maladie", "complementaire"],
+            "45-64",
+            "f",
+            home(0),
+            "oui",
+            true,
+            false,
+        ),
+        (
+            &["medecin-traitant"],
+            "75+",
+            "f",
+            home(1),
+            "non",
+            false,
+            true,
+        ),
+        (
+            &["depistage", "prevention"],
+            "26-44",
+            "h",
+            home(0),
+            "oui",
+            true,
+            false,
+        ),
+        (
+            &["demarches"],
+            "18-25",
+            "f",
+            String::new(),
+            "nd",
+            true,
+            true,
+        ),
+        (
+            &["sante-mentale"],
+            "45-64",
+            "h",
+            home(2),
+            "oui",
+            false,
+            true,
+        ),
+    ];
+    for (themes, age, sex, commune, qpv, first, referral) in people {
+        let themes: Vec<String> = themes.iter().map(|t| (*t).to_owned()).collect();
+        let input = ActivityInput::parse(
+            &themes, age, sex, &commune, qpv, first, referral, false, "", "", &communes,
+        )
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        crate::storage::activity::add(db, territory_id, series_id, date, &input, None).await?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! - ids are `i64`.
 
 pub mod actions;
+pub mod activity;
 pub mod agenda;
 pub mod appraisal;
 pub mod audit;

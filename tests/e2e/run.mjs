@@ -290,7 +290,7 @@ try {
   }
   if (process.env.EVENT_ID) adminPaths.push(`/admin/t/${territory}/evenements/${process.env.EVENT_ID}`);
   // Evaluation (issue 12): reviews, appraisal, reports, attendance, the diagnosis' years.
-  adminPaths.push(`/admin/t/${territory}/diagnostic`, `/admin/t/${territory}/bilans`, `/admin/t/${territory}/envois`);
+  adminPaths.push(`/admin/t/${territory}/diagnostic`, `/admin/t/${territory}/bilans`, `/admin/t/${territory}/envois`, `/admin/t/${territory}/activite`);
   if (process.env.CONTRACT_ID && process.env.REVIEW_YEAR) {
     const c = `/admin/t/${territory}/contrats/${process.env.CONTRACT_ID}`;
     const y = process.env.REVIEW_YEAR;

@@ -225,6 +225,25 @@ async fn demo_pages_have_content(backend: Backend) {
     .await
     .unwrap();
     assert!(coming.values().sum::<i64>() >= 2, "{coming:?}");
+    // Its past dates have anonymised activity records, and the SMS
+    // confirmations of the full workshop have receipts.
+    let today = maillage::web::agenda::today_paris();
+    let records = maillage::storage::activity::for_territory(
+        &app.db,
+        tid,
+        today - chrono::Duration::weeks(6),
+        today,
+        Some(lens_series.id),
+    )
+    .await
+    .unwrap();
+    assert!(records.len() >= 5, "{}", records.len());
+    assert!(records.iter().all(|r| r.follow_up_name.is_none()));
+    let receipts = maillage::storage::messages::for_territory(&app.db, tid, None, 50)
+        .await
+        .unwrap();
+    assert!(receipts.iter().any(|m| m.status == "delivered"));
+    assert!(receipts.iter().any(|m| m.status == "failed"));
     app.stop().await;
 }
 both!(demo_pages_have_content);

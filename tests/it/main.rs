@@ -9,6 +9,7 @@
 #[macro_use]
 mod common;
 
+mod activity_http;
 mod agenda_bugs;
 mod agenda_cache;
 mod agenda_http;

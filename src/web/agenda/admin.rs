@@ -35,11 +35,13 @@ use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::AppState;
 use crate::web::{flash, form};
 
+mod activity;
 pub mod attendance;
 mod events;
 mod registrations;
 mod series;
 mod slots;
+pub use activity::*;
 pub use attendance::*;
 pub use events::*;
 pub use registrations::*;

@@ -226,6 +226,27 @@ pub fn routes(r: Routes) -> Routes {
             admin::walk_ins_save,
         )
         .get(
+            "/admin/t/{territory}/permanences/{id}/activite/{date}",
+            organiser,
+            admin::activity_day,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}/activite/{date}",
+            organiser,
+            admin::activity_add,
+        )
+        .post(
+            "/admin/t/{territory}/permanences/{id}/activite/{date}/suppression",
+            organiser,
+            admin::activity_delete,
+        )
+        // Counts only: the coordination, and regional staff reading.
+        .get(
+            "/admin/t/{territory}/activite",
+            Territory(Role::Coordinator),
+            admin::activity_summary,
+        )
+        .get(
             "/admin/t/{territory}/taux-absence",
             Territory(Role::Coordinator),
             admin::no_show_rates,

@@ -229,6 +229,11 @@ pub async fn housekeeping(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<(
     if erased > 0 {
         tracing::info!(erased, "rendez-vous effacés (durée de conservation)");
     }
+    // Activity records: the follow-up contacts go, the counts stay.
+    let erased = crate::storage::activity::purge_follow_ups(&st.db, before).await?;
+    if erased > 0 {
+        tracing::info!(erased, "contacts de rappel effacés (durée de conservation)");
+    }
     Ok((sent, purged))
 }
 

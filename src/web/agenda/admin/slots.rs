@@ -33,7 +33,7 @@ pub(crate) async fn sees_bookings(
 
 /// The series of the path with what its booking pages need, once the
 /// account may see its bookings (404 for an unknown series, then 403).
-async fn load_for_bookings(
+pub(super) async fn load_for_bookings(
     st: &AppState,
     tc: &TerritoryCtx,
     id: &str,
@@ -525,7 +525,7 @@ async fn day_page(
     })
 }
 
-fn date_of(s: &str) -> Result<NaiveDate, AppError> {
+pub(super) fn date_of(s: &str) -> Result<NaiveDate, AppError> {
     parse_date(s).ok_or(AppError::NotFound)
 }
 
