@@ -860,55 +860,33 @@ async fn demo_activity(
         .map(|c| c.insee_code)
         .collect();
     let home = |i: usize| communes.get(i).cloned().unwrap_or_default();
-    let people: [(&[&str], &str, &str, String, &str, bool, bool); 5] = [
+    // (themes, age band, sex, commune index or none, QPV, first visit, referral)
+    let people = [
         (
-            &["assurance-maladie", "complementaire"],
+            "assurance-maladie complementaire",
             "45-64",
             "f",
-            home(0),
+            Some(0),
             "oui",
             true,
             false,
         ),
+        ("medecin-traitant", "75+", "f", Some(1), "non", false, true),
         (
-            &["medecin-traitant"],
-            "75+",
-            "f",
-            home(1),
-            "non",
-            false,
-            true,
-        ),
-        (
-            &["depistage", "prevention"],
+            "depistage prevention",
             "26-44",
             "h",
-            home(0),
+            Some(0),
             "oui",
             true,
             false,
         ),
-        (
-            &["demarches"],
-            "18-25",
-            "f",
-            String::new(),
-            "nd",
-            true,
-            true,
-        ),
-        (
-            &["sante-mentale"],
-            "45-64",
-            "h",
-            home(2),
-            "oui",
-            false,
-            true,
-        ),
+        ("demarches", "18-25", "f", None, "nd", true, true),
+        ("sante-mentale", "45-64", "h", Some(2), "oui", false, true),
     ];
     for (themes, age, sex, commune, qpv, first, referral) in people {
-        let themes: Vec<String> = themes.iter().map(|t| (*t).to_owned()).collect();
+        let themes: Vec<String> = themes.split(' ').map(str::to_owned).collect();
+        let commune = commune.map(home).unwrap_or_default();
         let input = ActivityInput::parse(
             &themes, age, sex, &commune, qpv, first, referral, false, "", "", &communes,
         )
