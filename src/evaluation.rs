@@ -38,6 +38,10 @@ pub struct Facts {
     pub dropin_sessions: HashMap<i64, Vec<Fact>>,
     /// People received at drop-ins, by series.
     pub dropin_people: HashMap<i64, Vec<Fact>>,
+    /// People helped (activity records), by series, on the drop-in's day.
+    pub mediated: HashMap<i64, Vec<Fact>>,
+    /// Referrals made (activity records), by series.
+    pub referrals: HashMap<i64, Vec<Fact>>,
     /// Event sessions held (not cancelled, started by today), by event.
     pub event_sessions: HashMap<i64, Vec<Fact>>,
     /// Confirmed registrations (people, party size counted), by event, on
@@ -212,6 +216,27 @@ impl Facts {
             .collect();
         f.body_ids = bodies;
         f.consultation_ids = consultations;
+        // The mediators' activity records, counted per drop-in date.
+        let activity: Vec<(i64, String, i64, i64)> = db_run!(db, pool => sqlx::query_as(
+            "SELECT series_id, held_on, COUNT(*), \
+               CAST(COALESCE(SUM(CASE WHEN referral THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM activity_records WHERE territory_id = $1 GROUP BY series_id, held_on",
+        )
+        .bind(territory_id)
+        .fetch_all(pool)
+        .await?);
+        for (sid, held_on, people, referred) in activity {
+            if let Some(d) = date(&held_on).filter(|d| *d <= today) {
+                f.mediated
+                    .entry(sid)
+                    .or_default()
+                    .push(Fact::count(d, people as f64));
+                f.referrals
+                    .entry(sid)
+                    .or_default()
+                    .push(Fact::count(d, referred as f64));
+            }
+        }
         Ok(f)
     }
 
@@ -253,6 +278,8 @@ impl Facts {
             Metric::MeetingAttendance => &self.attendance,
             Metric::QuestionnaireAnswers => &self.answers,
             Metric::IdeasReceived => return self.ideas.clone(),
+            Metric::MediatedPeople => &self.mediated,
+            Metric::MediationReferrals => &self.referrals,
         };
         ids.iter()
             .filter_map(|id| map.get(id))

@@ -47,10 +47,14 @@ pub enum Metric {
     MeetingAttendance,
     QuestionnaireAnswers,
     IdeasReceived,
+    /// People helped, from the mediators' activity records.
+    MediatedPeople,
+    /// Referrals made, from the mediators' activity records.
+    MediationReferrals,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         Metric::DropinSessions,
         Metric::DropinPeople,
         Metric::EventsHeld,
@@ -60,6 +64,8 @@ impl Metric {
         Metric::MeetingAttendance,
         Metric::QuestionnaireAnswers,
         Metric::IdeasReceived,
+        Metric::MediatedPeople,
+        Metric::MediationReferrals,
     ];
 
     /// The code stored in `indicators.source`.
@@ -74,6 +80,8 @@ impl Metric {
             Metric::MeetingAttendance => "meeting_attendance",
             Metric::QuestionnaireAnswers => "questionnaire_answers",
             Metric::IdeasReceived => "ideas_received",
+            Metric::MediatedPeople => "mediated_people",
+            Metric::MediationReferrals => "mediation_referrals",
         }
     }
 
@@ -88,6 +96,8 @@ impl Metric {
             Metric::MeetingAttendance => "Taux de présence aux réunions",
             Metric::QuestionnaireAnswers => "Réponses aux questionnaires",
             Metric::IdeasReceived => "Idées reçues",
+            Metric::MediatedPeople => "Personnes aidées par les médiateurs (fiches d’activité)",
+            Metric::MediationReferrals => "Orientations faites par les médiateurs",
         }
     }
 
@@ -95,7 +105,8 @@ impl Metric {
     pub fn unit(self) -> &'static str {
         match self {
             Metric::DropinSessions | Metric::EventsHeld | Metric::MeetingsHeld => "séances",
-            Metric::DropinPeople | Metric::PeoplePresent => "personnes",
+            Metric::DropinPeople | Metric::PeoplePresent | Metric::MediatedPeople => "personnes",
+            Metric::MediationReferrals => "orientations",
             Metric::Registrations => "inscriptions",
             Metric::MeetingAttendance => "%",
             Metric::QuestionnaireAnswers => "réponses",
@@ -105,7 +116,10 @@ impl Metric {
 
     pub fn source_kind(self) -> SourceKind {
         match self {
-            Metric::DropinSessions | Metric::DropinPeople => SourceKind::Series,
+            Metric::DropinSessions
+            | Metric::DropinPeople
+            | Metric::MediatedPeople
+            | Metric::MediationReferrals => SourceKind::Series,
             Metric::EventsHeld | Metric::Registrations | Metric::PeoplePresent => SourceKind::Event,
             Metric::MeetingsHeld | Metric::MeetingAttendance => SourceKind::Body,
             Metric::QuestionnaireAnswers => SourceKind::Consultation,

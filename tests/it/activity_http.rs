@@ -182,6 +182,20 @@ async fn mediators_record_and_the_coordination_counts(backend: Backend) {
             .status(),
         422
     );
+    // The computed indicators of the evaluation count them (#9).
+    let tid = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let facts =
+        maillage::evaluation::Facts::load(&app.db, tid, maillage::web::agenda::today_paris())
+            .await
+            .unwrap();
+    use maillage::domain::evaluation::Metric;
+    let sum = |m: Metric| facts.of(m, None, &[]).iter().map(|f| f.value).sum::<f64>();
+    assert_eq!(sum(Metric::MediatedPeople), 2.0);
+    assert_eq!(sum(Metric::MediationReferrals), 1.0);
     // The retention erases the call-back contact, the counts stay.
     let erased = maillage::storage::activity::purge_follow_ups(&app.db, held + Duration::days(1))
         .await
