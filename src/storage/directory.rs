@@ -109,6 +109,24 @@ macro_rules! drop_staged {
     };
 }
 
+/// Two directory imports applied at once (two server processes each
+/// running a queued job) would each empty and refill the derived tables
+/// (`commune_points`, facet counts, the search table) and collide on their
+/// keys. SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time;
+/// on PostgreSQL the apply transactions take one transaction-scoped
+/// advisory lock, so they run one after the other.
+macro_rules! serialise_imports {
+    ($tx:ident, $sqlite:expr) => {
+        if !$sqlite {
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtextextended('maillage-directory-import', 0))",
+            )
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+
 fn placeholders(rows: usize, cols: usize) -> String {
     (0..rows)
         .map(|r| {
@@ -226,6 +244,7 @@ pub async fn replace_establishments(
         progress("application", write.len() as u64, write.len() as u64);
         let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
         let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+        serialise_imports!(tx, sqlite);
         // The communes whose facets change: those of the rows removed or
         // rewritten, before and after.
         sqlx::query(
@@ -486,6 +505,7 @@ pub async fn replace_professionals(
         progress("application", write.len() as u64, write.len() as u64);
         let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
         let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+        serialise_imports!(tx, sqlite);
         // The communes whose facets change: those of the places removed
         // (with their professional) and of the places written.
         sqlx::query(
