@@ -113,8 +113,7 @@ async fn day_page(
     let lines = records::for_day(&st.db, b.series.id, date)
         .await?
         .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
+        .map(|r| {
             let themes: Vec<&str> = r
                 .themes
                 .split_whitespace()
@@ -126,8 +125,7 @@ async fn day_page(
                 .copied()
                 .unwrap_or("hors territoire ou non précisé");
             let mut text = format!(
-                "{}. {} — {}, {}, {} ; QPV : {}",
-                i + 1,
+                "{} — {}, {}, {} ; QPV : {}",
                 themes.join(", "),
                 rules::age_label(&r.age_band),
                 rules::sex_label(&r.sex),
