@@ -244,41 +244,28 @@ pub async fn record_receipt(
     detail: &str,
     at: DateTime<Utc>,
 ) -> DbResult<bool> {
-    let n = db_run!(db, pool => {
-        match status {
-            Status::Delivered => sqlx::query(
-                "UPDATE outbound_messages SET status = 'delivered', delivered_at = $1 \
-                 WHERE provider = $2 AND provider_ref = $3 AND status IN ('sending', 'sent')",
-            )
-            .bind(at)
-            .bind(provider)
-            .bind(provider_ref)
-            .execute(pool)
-            .await?
-            .rows_affected(),
-            Status::Failed => sqlx::query(
-                "UPDATE outbound_messages SET status = 'failed', last_error = $1 \
-                 WHERE provider = $2 AND provider_ref = $3 AND status IN ('sending', 'sent')",
-            )
-            .bind(detail)
-            .bind(provider)
-            .bind(provider_ref)
-            .execute(pool)
-            .await?
-            .rows_affected(),
-            _ => sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM outbound_messages WHERE provider = $1 AND provider_ref = $2",
-            )
-            .bind(provider)
-            .bind(provider_ref)
-            .fetch_one(pool)
-            .await? as u64,
+    // Only a final report changes a message, and only one not final yet.
+    let set = match status {
+        Status::Delivered => "status = 'delivered', delivered_at = $1",
+        Status::Failed => "status = 'failed', last_error = $1",
+        _ => "",
+    };
+    if !set.is_empty() {
+        let sql = format!(
+            "UPDATE outbound_messages SET {set} WHERE provider = $2 AND provider_ref = $3 \
+             AND status IN ('sending', 'sent')"
+        );
+        let n = db_run!(db, pool => {
+            let q = sqlx::query(&sql);
+            let q = if status == Status::Delivered { q.bind(at) } else { q.bind(detail) };
+            q.bind(provider).bind(provider_ref).execute(pool).await?.rows_affected()
+        });
+        if n > 0 {
+            return Ok(true);
         }
-    });
-    if n > 0 {
-        return Ok(true);
     }
-    // Known but already final: still a known reference.
+    // An intermediate report, or one about a message already final: is the
+    // reference ours at all?
     let known: i64 = db_run!(db, pool => sqlx::query_scalar(
         "SELECT COUNT(*) FROM outbound_messages WHERE provider = $1 AND provider_ref = $2",
     )

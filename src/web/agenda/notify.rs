@@ -628,6 +628,9 @@ pub async fn promoted_sms(
     starts_at: DateTime<Utc>,
     ids: &[i64],
 ) {
+    // The people promoted are of one session: its context is read once.
+    let mut context: Option<(i64, String)> = None;
+    let link = format!("{}/t/{}/agenda", base(st), slug);
     for id in ids {
         let Ok(reg) = store::get_registration(&st.db, *id).await else {
             continue;
@@ -635,10 +638,12 @@ pub async fn promoted_sms(
         let Some(to) = sms_number(st, &reg) else {
             continue;
         };
-        let Some((tid, place)) = session_context(st, slug, reg.session_id).await else {
+        if context.is_none() {
+            context = session_context(st, slug, reg.session_id).await;
+        }
+        let Some((tid, place)) = context.clone() else {
             continue;
         };
-        let link = format!("{}/t/{}/agenda", base(st), slug);
         let body = sms_text("promoted", title, starts_at, &place, &link);
         let key = format!("promoted:sms:registration:{id}");
         queue_sms(st, tid, &to, "waiting-list", key, body, Utc::now()).await;
@@ -666,6 +671,10 @@ pub async fn session_changed_sms(
     };
     let link = format!("{}/t/{}/agenda", base(st), slug);
     let stamp = new_start.map(|s| s.timestamp()).unwrap_or(0);
+    let held_at = store::get_session(&st.db, session_id)
+        .await
+        .ok()
+        .map(|s| s.starts_at);
     for reg in regs
         .into_iter()
         .filter(|r| r.status == "confirmed" || r.status == "waiting")
@@ -684,10 +693,10 @@ pub async fn session_changed_sms(
                 }
             }
             None => {
-                let Ok(s) = store::get_session(&st.db, session_id).await else {
+                let Some(at) = held_at else {
                     continue;
                 };
-                let body = sms_text("cancellation", title, s.starts_at, &place, &link);
+                let body = sms_text("cancellation", title, at, &place, &link);
                 let key = format!("cancellation:sms:registration:{}", reg.id);
                 queue_sms(st, tid, &to, "cancellation", key, body, Utc::now()).await;
             }
