@@ -172,6 +172,13 @@ l'accès à la prévention et aux soins des personnes les plus démunies, la san
         partner.then_some("mediation@lens-lievin.maillage.test"),
     )
     .await?;
+    crate::demo_referrals::load(
+        db,
+        t.id,
+        chrono::Utc::now(),
+        partner.then_some("mediation@lens-lievin.maillage.test"),
+    )
+    .await?;
     crate::demo_diagnosis::load(db, t.id).await?;
     crate::demo_evaluation::load(db, t.id, today).await?;
     crate::diagnosis::refresh(db).await?;

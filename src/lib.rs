@@ -14,6 +14,7 @@ pub mod demo_agenda;
 pub mod demo_contract;
 pub mod demo_diagnosis;
 pub mod demo_evaluation;
+pub mod demo_referrals;
 pub mod diagnosis;
 pub mod directory;
 pub mod domain;

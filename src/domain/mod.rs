@@ -19,6 +19,7 @@ pub mod opening_hours;
 pub mod participation;
 pub mod partners;
 pub mod phone;
+pub mod referrals;
 pub mod review;
 pub mod roles;
 pub mod search;

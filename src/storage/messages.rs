@@ -83,6 +83,58 @@ pub async fn enqueue(db: &Db, m: &NewMessage) -> DbResult<Queued> {
     Ok(id.map(Queued::Yes).unwrap_or(Queued::Already))
 }
 
+/// [`enqueue`] inside an open write transaction `$tx` (so that a notice is
+/// queued with the change it tells of, or not at all): once per key, never
+/// to a number that opted out. Evaluates to the rows inserted (0 or 1).
+#[macro_export]
+macro_rules! enqueue_in_tx {
+    ($tx:expr, $m:expr) => {{
+        let m: &$crate::storage::messages::NewMessage = $m;
+        sqlx::query(
+            "INSERT INTO outbound_messages (territory_id, channel, recipient, subject, body, purpose, dedupe_key, \
+             status, attempts, not_before, created_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9 \
+             WHERE NOT (CAST($2 AS TEXT) = 'sms' AND EXISTS \
+               (SELECT 1 FROM sms_opt_outs o WHERE o.phone = CAST($3 AS TEXT))) \
+             ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(m.territory_id)
+        .bind(m.channel.as_str())
+        .bind(&m.recipient)
+        .bind(&m.subject)
+        .bind(&m.body)
+        .bind(&m.purpose)
+        .bind(&m.dedupe_key)
+        .bind(m.not_before)
+        .bind(chrono::Utc::now())
+        .execute(&mut *$tx)
+        .await
+        .map(|r| r.rows_affected())
+    }};
+}
+
+/// [`cancel_queued_prefix`] inside an open write transaction `$tx`.
+#[macro_export]
+macro_rules! cancel_queued_in_tx {
+    ($tx:expr, $prefix:expr) => {{
+        let prefix: &str = $prefix;
+        let pattern = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        sqlx::query(
+            "UPDATE outbound_messages SET status = 'cancelled' WHERE dedupe_key LIKE $1 ESCAPE '\\' AND status = 'queued'",
+        )
+        .bind(pattern)
+        .execute(&mut *$tx)
+        .await
+        .map(|r| r.rows_affected())
+    }};
+}
+
 /// Queue many notices at once (a territory's reminders): multi-row
 /// inserts in one transaction, the same rules as [`enqueue`] (a key
 /// already queued is kept, numbers that opted out get nothing). Returns

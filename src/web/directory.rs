@@ -15,6 +15,7 @@ use crate::directory::{self, HitKind, MAX_RESULTS};
 use crate::domain::codes::InseeCode;
 use crate::domain::dates;
 use crate::domain::opening_hours;
+use crate::domain::referrals::EntryKind;
 use crate::domain::service::kind_label;
 use crate::storage::communes;
 use crate::storage::directory as store;
@@ -270,6 +271,27 @@ struct EntryPage {
     /// Further facts (publics, fees, hours…), label and text.
     facts: Vec<(&'static str, String)>,
     source: String,
+    /// For the territory's partners and coordination: the link to refer a
+    /// person to this entry (issue 16).
+    refer: Option<String>,
+}
+
+/// The referral form's link for a signed-in partner or coordinator of the
+/// territory (or an admin); nothing for anyone else.
+fn refer_link(ctx: &Ctx, t: &territories::Territory, kind: EntryKind, id: &str) -> Option<String> {
+    let user = ctx.user.as_ref()?;
+    let may = user.is_admin()
+        || user
+            .role_in(t.id)
+            .is_some_and(|r| r >= crate::domain::roles::Role::Partner);
+    may.then(|| {
+        format!(
+            "/admin/t/{}/orientations/nouvelle?fiche={}:{}",
+            t.slug,
+            kind.url_code(),
+            id
+        )
+    })
 }
 
 fn mode_label(code: &str) -> &'static str {
@@ -313,6 +335,7 @@ async fn establishment(
         }],
         facts: Vec::new(),
         source: format!("Numéro FINESS {}. {}", e.finess, sources_note(&st).await?),
+        refer: refer_link(&ctx, &t, EntryKind::Establishment, &e.finess),
         title,
     };
     Ok(render(&page))
@@ -351,6 +374,7 @@ async fn professional(
             .collect(),
         facts: Vec::new(),
         source: format!("Identifiant RPPS {}. {}", p.rpps, sources_note(&st).await?),
+        refer: refer_link(&ctx, &t, EntryKind::Professional, &p.rpps),
         title,
     };
     Ok(render(&page))
@@ -435,6 +459,7 @@ async fn service(
             "Fiche tenue par la coordination du territoire, mise à jour le {}.",
             dates::paris_date(sv.updated_at)
         ),
+        refer: refer_link(&ctx, &t, EntryKind::Service, &sv.id.to_string()),
     };
     Ok(render(&page))
 }

@@ -78,6 +78,15 @@ pub fn purpose_label(p: &str) -> String {
         "change" => "changement".into(),
         "cancellation" => "annulation".into(),
         "waiting-list" => "place libérée".into(),
+        "referral" => "orientation".into(),
+        "review" => "bilan annuel soumis".into(),
+        "proposal" => "proposition de changement".into(),
+        "meeting-invitation" => "invitation à une réunion".into(),
+        "join-request" => "demande pour un groupe".into(),
+        "join-answer" => "réponse à une demande".into(),
+        "idea" => "boîte à idées".into(),
+        "contact" => "message de contact".into(),
+        "referral-reminder" => "relance d’orientation".into(),
         other => other.to_owned(),
     }
 }

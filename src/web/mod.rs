@@ -25,6 +25,7 @@ pub mod pages;
 pub mod participation;
 pub mod public;
 pub mod redirect;
+pub mod referrals;
 pub mod region;
 pub mod security;
 pub mod session;
@@ -121,6 +122,7 @@ pub fn routes(state: AppState) -> Built {
     let r = participation::routes(r);
     let r = ops::routes(r);
     let r = messages::routes(r);
+    let r = referrals::routes(r);
     r.build()
 }
 

@@ -66,6 +66,8 @@ fn holds_personal_data(path: &str) -> bool {
         || path.starts_with("/admin/t/{territory}/envois")
         // Slot bookings (issue 16): names and phones.
         || (path.starts_with("/admin/") && path.contains("/rendez-vous"))
+        // Referrals (issue 16): the people's names and contacts.
+        || path.starts_with("/admin/t/{territory}/orientations")
 }
 
 /// Walk every declared route with every role and check the answer.

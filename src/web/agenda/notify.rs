@@ -229,6 +229,23 @@ pub async fn housekeeping(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<(
     if erased > 0 {
         tracing::info!(erased, "rendez-vous effacés (durée de conservation)");
     }
+    // Referrals: unanswered ones expire; the people's details of closed
+    // ones go after the same retention, the counts stay.
+    let expired = crate::web::referrals::expire_due(st, now).await?;
+    if expired > 0 {
+        tracing::info!(expired, "orientations expirées sans réponse");
+    }
+    let erased = crate::storage::referrals::purge_people(
+        &st.db,
+        now - Duration::days(st.config.registration_retention_days),
+    )
+    .await?;
+    if erased > 0 {
+        tracing::info!(
+            erased,
+            "coordonnées des personnes orientées effacées (durée de conservation)"
+        );
+    }
     // Activity records: the follow-up contacts go, the counts stay.
     let erased = crate::storage::activity::purge_follow_ups(&st.db, before).await?;
     if erased > 0 {

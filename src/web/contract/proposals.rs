@@ -86,6 +86,8 @@ pub async fn propose(
     if !t.contact_email.is_empty() {
         crate::web::participation::spawn_mail(
             st,
+            t.id,
+            "proposal",
             t.contact_email.clone(),
             "Fiche action : une proposition de changement à valider".into(),
             format!(

@@ -437,6 +437,8 @@ fn notify_coordination(st: &AppState, tc: &TerritoryCtx, a: &Action, year: i32, 
     }
     crate::web::participation::spawn_mail(
         st,
+        t.id,
+        "review",
         t.contact_email.clone(),
         format!("Bilan annuel {year} soumis : action {}", a.code),
         format!(

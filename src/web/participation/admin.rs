@@ -418,6 +418,8 @@ pub async fn request_decide(
     };
     spawn_mail(
         &st,
+        t.id,
+        "join-answer",
         jr.email.clone(),
         if accept {
             format!("Bienvenue dans « {} »", body.name)

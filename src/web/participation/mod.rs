@@ -244,14 +244,37 @@ pub async fn housekeeping_loop(st: AppState) {
     }
 }
 
-/// Send an e-mail from a spawned task (pages never wait on SMTP).
-pub fn spawn_mail(st: &AppState, to: String, subject: String, body: String) {
-    let Some(mailer) = st.mailer.clone() else {
+/// Queue an e-mail notice in the outbox (`messaging`), which sends it and
+/// keeps its receipt on the coordination's page of messages; pages never
+/// wait on SMTP. `purpose` names the kind of notice. Nothing without a
+/// relay.
+pub fn spawn_mail(
+    st: &AppState,
+    territory_id: i64,
+    purpose: &'static str,
+    to: String,
+    subject: String,
+    body: String,
+) {
+    if st.mailer.is_none() {
         return;
-    };
+    }
+    let st = st.clone();
     tokio::spawn(async move {
-        if let Err(e) = mailer.send(&to, &subject, &body).await {
-            tracing::warn!(error = %e, "e-mail non envoyé");
+        let m = crate::storage::messages::NewMessage {
+            territory_id: Some(territory_id),
+            channel: crate::domain::messages::Channel::Email,
+            recipient: to,
+            subject,
+            body,
+            purpose: purpose.to_owned(),
+            // Each call is its own notice.
+            dedupe_key: format!("{purpose}:{}", crate::tokens::random_token()),
+            not_before: chrono::Utc::now(),
+        };
+        match crate::storage::messages::enqueue(&st.db, &m).await {
+            Ok(_) => st.outbox.wake(),
+            Err(e) => tracing::warn!(error = %e, "e-mail non mis en file"),
         }
     });
 }

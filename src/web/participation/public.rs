@@ -401,6 +401,8 @@ pub async fn join(
             if !t.contact_email.is_empty() {
                 spawn_mail(
                     &st,
+                    t.id,
+                    "join-request",
                     t.contact_email.clone(),
                     format!("Nouvelle demande pour « {} »", b.name),
                     format!(

@@ -22,6 +22,7 @@ use crate::web::AppState;
 
 mod catalogue;
 pub mod map;
+mod mediation;
 pub mod opendata;
 
 pub fn routes(r: Routes) -> Routes {
@@ -30,6 +31,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/region/territoires.csv", Access::Public, rollup_csv)
         .get("/region/territoires.xlsx", Access::Public, rollup_xlsx);
     let r = catalogue::routes(r);
+    let r = mediation::routes(r);
     opendata::routes(r)
 }
 

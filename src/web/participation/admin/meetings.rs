@@ -223,6 +223,8 @@ pub async fn invitation_send(
         );
         spawn_mail(
             &st,
+            tc.territory.id,
+            "meeting-invitation",
             email.clone(),
             format!("Invitation : {}", m.title),
             text,

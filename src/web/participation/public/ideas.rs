@@ -161,6 +161,8 @@ pub async fn idea_submit(
     if !t.contact_email.is_empty() {
         spawn_mail(
             &st,
+            t.id,
+            "idea",
             t.contact_email.clone(),
             "Boîte à idées : une nouvelle proposition à modérer".into(),
             format!(
@@ -298,6 +300,8 @@ pub async fn contact_submit(
     if !t.contact_email.is_empty() {
         spawn_mail(
             &st,
+            t.id,
+            "contact",
             t.contact_email.clone(),
             format!("Contact : {}", input.subject),
             format!(
