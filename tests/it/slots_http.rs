@@ -423,6 +423,36 @@ async fn mediator_checks_in_and_books_by_phone(backend: Backend) {
 }
 both!(mediator_checks_in_and_books_by_phone);
 
+/// The e-mail reminders of a booking in the outbox, once at least `n` are
+/// there (they are queued in the background).
+async fn email_reminders(
+    app: &TestApp,
+    booking: i64,
+    n: usize,
+) -> Vec<maillage::storage::messages::Message> {
+    let tid = territories::get_by_slug(&app.db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let prefix = format!("reminder:email:booking:{booking}:");
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = maillage::storage::messages::for_territory(&app.db, tid, None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.dedupe_key.starts_with(&prefix))
+            .collect();
+        if found.len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(found.len() >= n, "{found:?}");
+    found
+}
+
 /// E-mails: the confirmation carries the cancel link; when the date moves
 /// or is cancelled through the exception form, the person is told and the
 /// booking follows.
@@ -459,6 +489,19 @@ async fn mails_follow_the_booking(backend: Backend) {
     assert_eq!(got.len(), 1);
     assert!(got[0].contains("To: awa@exemple.test"));
     assert!(got[0].contains("/t/lens-lievin/rendez-vous/"), "{}", got[0]);
+    // Her e-mail reminder waits for its day (two days before, at 10:00).
+    let booking = agenda::occurrence_bookings(&app.db, id, first)
+        .await
+        .unwrap()[0]
+        .clone();
+    let first_reminder = email_reminders(&app, booking.id, 1).await;
+    assert_eq!(first_reminder[0].status, "queued");
+    assert!(
+        first_reminder[0].body.contains("à 14 h"),
+        "{}",
+        first_reminder[0].body
+    );
+    assert!(first_reminder[0].not_before > chrono::Utc::now());
     // Moved to 9:00–10:00 the same day: the booking follows, Awa is told.
     let coord = app.sign_in_as("coordinator").await;
     let exceptions = format!("/admin/t/lens-lievin/permanences/{id}/exceptions");
@@ -490,6 +533,16 @@ async fn mails_follow_the_booking(backend: Backend) {
         got[1]
     );
     assert!(got[1].contains("à 9 h"), "{}", got[1]);
+    // The reminder follows: the old one withdrawn, a new one at the new time.
+    let reminders = email_reminders(&app, booking.id, 2).await;
+    let status = |at: &str| {
+        reminders
+            .iter()
+            .find(|m| m.body.contains(at))
+            .map(|m| m.status.clone())
+    };
+    assert_eq!(status("à 14 h").as_deref(), Some("cancelled"));
+    assert_eq!(status("à 9 h").as_deref(), Some("queued"));
     // Cancelled: the booking is cancelled and Awa is told.
     let r = coord
         .post_form(
@@ -513,6 +566,18 @@ async fn mails_follow_the_booking(backend: Backend) {
         "{}",
         got[2]
     );
+    // No reminder left for a cancelled booking.
+    for _ in 0..50 {
+        let left = email_reminders(&app, booking.id, 2).await;
+        if left.iter().all(|m| m.status == "cancelled") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(email_reminders(&app, booking.id, 2)
+        .await
+        .iter()
+        .all(|m| m.status == "cancelled"));
     // The series is ended: the people of the coming bookings are told.
     let next = first + Duration::days(7);
     let tid = territories::get_by_slug(&app.db, "lens-lievin")

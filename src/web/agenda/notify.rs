@@ -310,6 +310,83 @@ pub fn slot_booked(
         format!("Rendez-vous réservé : {title}"),
         body,
     );
+    let cancel = format!(
+        "Si vous ne pouvez pas venir, annulez pour libérer le créneau : {}/t/{}/rendez-vous/{}",
+        base(st),
+        slug,
+        token
+    );
+    booking_email_reminder(st, slug, booking, title, Some(at), place, cancel);
+}
+
+fn booking_email_reminder_prefix(booking_id: i64) -> String {
+    format!("reminder:email:booking:{booking_id}:")
+}
+
+/// The e-mail reminder of a booking with an address, `reminder_days`
+/// before at 10:00 (never on a Sunday or a public holiday); a reminder
+/// queued before for this booking is withdrawn first, in the same task
+/// (a moved booking gets the new one only, a cancelled one none). No
+/// reminder when its time has passed already: the confirmation or the
+/// change notice just sent says the same.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the booking, its slot and place, and the line on cancelling"
+)]
+fn booking_email_reminder(
+    st: &AppState,
+    slug: &str,
+    booking: &store::SlotBooking,
+    title: &str,
+    at: Option<chrono::NaiveDateTime>,
+    place: Option<&store::Place>,
+    cancel_line: String,
+) {
+    if st.mailer.is_none() {
+        return;
+    }
+    let Some(to) = booking.email.clone() else {
+        return;
+    };
+    let when_text = at.map(|a| super::slots::when_label(a, place));
+    let starts = at.map(|a| dates::paris_offset(a).with_timezone(&Utc));
+    let (st, slug, title, id, name) = (
+        st.clone(),
+        slug.to_owned(),
+        title.to_owned(),
+        booking.id,
+        booking.name.clone(),
+    );
+    tokio::spawn(async move {
+        let _ = messages::cancel_queued_prefix(&st.db, &booking_email_reminder_prefix(id)).await;
+        let (Some(when), Some(when_text)) = (starts, when_text) else {
+            return;
+        };
+        let now = Utc::now();
+        let remind = crate::domain::messages::reminder_at(when, st.outbox.reminder_days);
+        if remind <= now || remind >= when {
+            return;
+        }
+        let Ok(Some(t)) = crate::storage::territories::get_by_slug(&st.db, &slug).await else {
+            return;
+        };
+        let m = messages::NewMessage {
+            territory_id: Some(t.id),
+            channel: Channel::Email,
+            recipient: to,
+            subject: format!("Rappel : rendez-vous, {title}"),
+            body: format!(
+                "Bonjour {name},\n\nPetit rappel : votre rendez-vous « {title} » est le {when_text}.\n\n{cancel_line}\n\nCe message est envoyé automatiquement.\n"
+            ),
+            purpose: "reminder".into(),
+            dedupe_key: format!("{}{}", booking_email_reminder_prefix(id), when.timestamp()),
+            not_before: remind,
+        };
+        match messages::enqueue(&st.db, &m).await {
+            Ok(_) => st.outbox.wake(),
+            Err(e) => tracing::warn!(error = %e, "rappel par courriel non mis en file"),
+        }
+    });
 }
 
 /// Bookings of an occurrence that was cancelled or moved: the people who
@@ -333,6 +410,15 @@ pub fn slots_changed(
             "slot-cancelled"
         };
         booking_sms(st, slug, kind, &c.booking, title, c.now_at, place, link);
+        booking_email_reminder(
+            st,
+            slug,
+            &c.booking,
+            title,
+            c.now_at,
+            place,
+            "Si vous ne pouvez pas venir, annulez avec le lien reçu à la réservation pour libérer le créneau.".into(),
+        );
         let Some(to) = c.booking.email.clone() else {
             continue;
         };
@@ -533,13 +619,16 @@ fn booking_start(b: &store::SlotBooking) -> Option<DateTime<Utc>> {
     Some(dates::paris_offset(d.and_time(t)).with_timezone(&Utc))
 }
 
-/// A booking cancelled (by its link, or by the mediator): its reminder is
-/// withdrawn.
-pub async fn booking_cancelled_sms(st: &AppState, booking_id: i64) {
-    if let Err(e) =
-        messages::cancel_queued_prefix(&st.db, &booking_reminder_prefix(booking_id)).await
-    {
-        tracing::warn!(error = %e, "rappel SMS non retiré");
+/// A booking cancelled (by its link, or by the mediator): its reminders
+/// (SMS and e-mail) are withdrawn.
+pub async fn withdraw_booking_reminders(st: &AppState, booking_id: i64) {
+    for prefix in [
+        booking_reminder_prefix(booking_id),
+        booking_email_reminder_prefix(booking_id),
+    ] {
+        if let Err(e) = messages::cancel_queued_prefix(&st.db, &prefix).await {
+            tracing::warn!(error = %e, "rappel non retiré");
+        }
     }
 }
 

@@ -578,7 +578,7 @@ pub async fn cancel(
 ) -> Result<Response, AppError> {
     let (t, b, _) = by_token(&st, &slug, &token).await?;
     let booking = store::cancel_booking_by_token(&st.db, &token).await?;
-    super::notify::booking_cancelled_sms(&st, booking.id).await;
+    super::notify::withdraw_booking_reminders(&st, booking.id).await;
     let when = booking_at(&b, &booking)
         .map(|(o, at)| when_label(at, b.place_of(&o)))
         .unwrap_or_default();

@@ -667,7 +667,7 @@ pub async fn check_in(
     )
     .await?;
     if status == BookingStatus::Cancelled {
-        super::super::notify::booking_cancelled_sms(&st, booking_id).await;
+        super::super::notify::withdraw_booking_reminders(&st, booking_id).await;
     }
     Ok(flash::see_other(
         &format!(
