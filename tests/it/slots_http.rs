@@ -806,3 +806,79 @@ async fn texts_follow_the_booking(backend: Backend) {
     app.stop().await;
 }
 both!(texts_follow_the_booking);
+
+/// The housekeeping's safety net: a booking made without its notices (as
+/// before e-mail or SMS were on) gets its reminder when its time comes
+/// within a day, once; a cancelled booking gets none.
+async fn missed_reminders_are_caught_up(backend: Backend) {
+    let (port, _mails) = crate::agenda_http::smtp_sink().await;
+    let app = TestApp::start_with(
+        backend,
+        maillage::config::Config {
+            form_min_fill_secs: 0,
+            smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (tid, id, first) = series(&app, "Permanence du marché").await;
+    // Booked straight in storage: no notice queued.
+    let who = NewBooking::parse("Awa Diallo", "", "awa@exemple.test", true).unwrap();
+    let (booking, _) = agenda::book_slot(
+        &app.db,
+        tid,
+        id,
+        first,
+        hm(14, 30),
+        &who,
+        None,
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let starts = maillage::domain::dates::paris_offset(first.and_time(hm(14, 30)))
+        .with_timezone(&chrono::Utc);
+    let remind = maillage::domain::messages::reminder_at(starts, app.state.outbox.reminder_days);
+    let sweep = |now| {
+        maillage::web::agenda::notify::queue_territory_booking_reminders(
+            &app.state,
+            tid,
+            "lens-lievin",
+            now,
+        )
+    };
+    // More than a day before: not yet.
+    assert_eq!(sweep(remind - Duration::hours(30)).await.unwrap(), 0);
+    // Within the day: queued for its time, once.
+    assert_eq!(sweep(remind - Duration::hours(2)).await.unwrap(), 1);
+    assert_eq!(sweep(remind - Duration::hours(1)).await.unwrap(), 0);
+    let key = format!(
+        "reminder:email:booking:{}:{}",
+        booking.id,
+        starts.timestamp()
+    );
+    let m = maillage::storage::messages::by_key(&app.db, &key)
+        .await
+        .unwrap()
+        .expect("reminder queued");
+    assert_eq!(m.not_before, remind);
+    assert!(m.body.contains("à 14 h 30"), "{}", m.body);
+    // A cancelled booking: nothing more.
+    maillage::storage::messages::cancel_queued_prefix(&app.db, "reminder:email:booking:")
+        .await
+        .unwrap();
+    agenda::set_booking_status(
+        &app.db,
+        &Actor::system("test"),
+        tid,
+        id,
+        booking.id,
+        maillage::domain::agenda::slots::BookingStatus::Cancelled,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sweep(remind - Duration::hours(2)).await.unwrap(), 0);
+    app.stop().await;
+}
+both!(missed_reminders_are_caught_up);

@@ -455,6 +455,39 @@ pub async fn booked_from(db: &Db, series_id: i64, from: NaiveDate) -> DbResult<V
         .await?))
 }
 
+/// Territories with slots on in at least one series: (id, slug).
+pub async fn territories_with_slots(db: &Db) -> DbResult<Vec<(i64, String)>> {
+    Ok(db_run!(db, pool => sqlx::query_as(
+        "SELECT DISTINCT t.id, t.slug FROM dropin_slot_settings c \
+         JOIN dropin_series s ON s.id = c.series_id JOIN territories t ON t.id = s.territory_id \
+         WHERE c.enabled ORDER BY t.id",
+    )
+    .fetch_all(pool)
+    .await?))
+}
+
+/// A territory's bookings still `booked` whose date (as the rule gives
+/// it) is from `from` to `to`, both included.
+pub async fn territory_booked_between(
+    db: &Db,
+    territory_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> DbResult<Vec<SlotBooking>> {
+    let sql = format!(
+        "SELECT {BOOKING_COLS} FROM slot_bookings WHERE status = 'booked' \
+         AND occurrence_date >= $2 AND occurrence_date <= $3 \
+         AND series_id IN (SELECT id FROM dropin_series WHERE territory_id = $1) \
+         ORDER BY series_id, occurrence_date, slot_start, id"
+    );
+    Ok(db_run!(db, pool => sqlx::query_as::<_, SlotBooking>(&sql)
+        .bind(territory_id)
+        .bind(fmt_date(from))
+        .bind(fmt_date(to))
+        .fetch_all(pool)
+        .await?))
+}
+
 /// Places taken per (occurrence date, slot start) of a series, for the
 /// occurrences from `from` (dates the rule gives).
 pub async fn taken_slots(

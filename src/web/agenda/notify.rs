@@ -229,6 +229,11 @@ pub async fn housekeeping(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<(
     if erased > 0 {
         tracing::info!(erased, "rendez-vous effacés (durée de conservation)");
     }
+    // Slot bookings' reminders that a background task missed.
+    let caught = queue_booking_reminders(st, now).await?;
+    if caught > 0 {
+        tracing::info!(caught, "rappels de rendez-vous rattrapés");
+    }
     // Referrals: unanswered ones expire; the people's details of closed
     // ones go after the same retention, the counts stay.
     let expired = crate::web::referrals::expire_due(st, now).await?;
@@ -617,6 +622,140 @@ fn booking_start(b: &store::SlotBooking) -> Option<DateTime<Utc>> {
     let d = chrono::NaiveDate::parse_from_str(&b.occurrence_date, "%Y-%m-%d").ok()?;
     let t = chrono::NaiveTime::parse_from_str(&b.slot_start, "%H:%M").ok()?;
     Some(dates::paris_offset(d.and_time(t)).with_timezone(&Utc))
+}
+
+/// The housekeeping's safety net for slot bookings' reminders: for every
+/// territory with slots, the reminders (SMS and e-mail) that fall in the
+/// next 24 hours are queued in one batch per territory, with the keys the
+/// booking gave them, so that those already queued are kept as they are
+/// and cancelled ones stay cancelled. It catches bookings made before SMS
+/// were switched on, or whose background task failed. Returns how many
+/// were queued.
+pub async fn queue_booking_reminders(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<u64> {
+    if !st.outbox.sms_enabled() && st.mailer.is_none() {
+        return Ok(0);
+    }
+    let mut queued = 0;
+    for (territory_id, slug) in store::territories_with_slots(&st.db).await? {
+        queued += queue_territory_booking_reminders(st, territory_id, &slug, now).await?;
+    }
+    Ok(queued)
+}
+
+/// [`queue_booking_reminders`] for one territory: its series, exceptions
+/// and places read once, its coming bookings in one query, the reminders
+/// queued with `enqueue_many`.
+pub async fn queue_territory_booking_reminders(
+    st: &AppState,
+    territory_id: i64,
+    slug: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    use std::collections::HashMap;
+    let days = st.outbox.reminder_days;
+    let horizon = now + Duration::hours(24);
+    let today = now.with_timezone(&chrono_tz::Europe::Paris).date_naive();
+    // A moved occurrence may be held up to a week from its original date.
+    let bookings = store::territory_booked_between(
+        &st.db,
+        territory_id,
+        today - Duration::days(8),
+        today + Duration::days(i64::from(days) + 9),
+    )
+    .await?;
+    if bookings.is_empty() {
+        return Ok(0);
+    }
+    let series: HashMap<i64, store::Series> = store::list_series(&st.db, territory_id)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut exceptions: HashMap<i64, Vec<crate::domain::agenda::recurrence::Exception>> =
+        HashMap::new();
+    for (sid, e) in store::exceptions(&st.db, territory_id).await? {
+        exceptions.entry(sid).or_default().push(e);
+    }
+    let places = store::list_places(&st.db, territory_id).await?;
+    let mut schedules = HashMap::new();
+    let link = format!("{}/t/{slug}/permanences", base(st));
+    let mut out = Vec::new();
+    for b in &bookings {
+        let Some(s) = series.get(&b.series_id) else {
+            continue;
+        };
+        let schedule = match schedules.entry(s.id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => match s.schedule() {
+                Ok(sc) => v.insert(sc),
+                Err(_) => continue,
+            },
+        };
+        let (Some(date), Some(start)) = (
+            store::parse_date(&b.occurrence_date),
+            store::parse_time(&b.slot_start),
+        ) else {
+            continue;
+        };
+        let ex = exceptions.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
+        let Some(o) = crate::domain::agenda::slots::occurrence_of(schedule, ex, date) else {
+            continue;
+        };
+        let at = o.date.and_time(start);
+        let starts = dates::paris_offset(at).with_timezone(&Utc);
+        let remind = crate::domain::messages::reminder_at(starts, days);
+        if remind <= now || remind > horizon || remind >= starts {
+            continue;
+        }
+        let place = places
+            .iter()
+            .find(|p| p.id == o.place_id.unwrap_or(s.place_id));
+        if st.outbox.sms_enabled() {
+            if let Some(to) = b.phone.as_deref().filter(|p| phone::is_mobile(p)) {
+                let place = place
+                    .map(|p| format!("{} ({})", p.name, p.commune_name))
+                    .unwrap_or_default();
+                out.push(messages::NewMessage {
+                    territory_id: Some(territory_id),
+                    channel: Channel::Sms,
+                    recipient: to.to_owned(),
+                    subject: String::new(),
+                    body: sms_text("reminder", &s.title, starts, &place, &link),
+                    purpose: "reminder".into(),
+                    dedupe_key: format!("{}{}", booking_reminder_prefix(b.id), starts.timestamp()),
+                    not_before: remind,
+                });
+            }
+        }
+        if let (Some(to), Some(_)) = (&b.email, &st.mailer) {
+            out.push(messages::NewMessage {
+                territory_id: Some(territory_id),
+                channel: Channel::Email,
+                recipient: to.clone(),
+                subject: format!("Rappel : rendez-vous, {}", s.title),
+                body: format!(
+                    "Bonjour {},\n\nPetit rappel : votre rendez-vous « {} » est le {}.\n\n\
+                     Si vous ne pouvez pas venir, annulez avec le lien reçu à la réservation pour libérer le créneau.\n\n\
+                     Ce message est envoyé automatiquement.\n",
+                    b.name,
+                    s.title,
+                    super::slots::when_label(at, place)
+                ),
+                purpose: "reminder".into(),
+                dedupe_key: format!(
+                    "{}{}",
+                    booking_email_reminder_prefix(b.id),
+                    starts.timestamp()
+                ),
+                not_before: remind,
+            });
+        }
+    }
+    let queued = messages::enqueue_many(&st.db, &out).await?;
+    if queued > 0 {
+        st.outbox.wake();
+    }
+    Ok(queued)
 }
 
 /// A booking cancelled (by its link, or by the mediator): its reminders
