@@ -218,6 +218,12 @@ impl Registration {
     pub fn status(&self) -> RegistrationStatus {
         RegistrationStatus::parse(&self.status).unwrap_or(RegistrationStatus::Cancelled)
     }
+
+    /// The phone as French people read it (stored in E.164; registrations
+    /// taken before December 2026 kept the typed form, shown as it is).
+    pub fn phone_display(&self) -> Option<String> {
+        self.phone.as_deref().map(crate::domain::phone::display)
+    }
 }
 
 const REG_COLS: &str =

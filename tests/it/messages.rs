@@ -335,7 +335,9 @@ async fn registration_texts_receipts_and_the_coordination_view(backend: Backend)
         .await
         .unwrap();
     let reg = regs.iter().find(|r| r.name == "Alice").unwrap();
-    assert_eq!(reg.phone.as_deref(), Some("06 12 34 56 78"));
+    // Stored in E.164, shown as French people read it.
+    assert_eq!(reg.phone.as_deref(), Some("+33612345678"));
+    assert_eq!(reg.phone_display().as_deref(), Some("06 12 34 56 78"));
     let reminder_prefix = format!("reminder:sms:registration:{}:", reg.id);
     let s = maillage::storage::agenda::get_session(&app.db, session)
         .await

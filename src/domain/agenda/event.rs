@@ -163,7 +163,8 @@ impl NewRegistration {
             // shape: `06 12 34 56 78`, `+32470123456`.
             match crate::domain::phone::parse(phone) {
                 Ok(e164) if phone.chars().count() <= PHONE_MAX => {
-                    Some(crate::domain::phone::display(&e164))
+                    // Stored in E.164; shown with `phone::display`.
+                    Some(e164)
                 }
                 Ok(_) => {
                     errors.push(("phone", "Numéro de téléphone trop long.".to_owned()));

@@ -238,7 +238,7 @@ pub(super) fn export_rows(rows: &[Registration]) -> Vec<[String; 8]> {
             [
                 r.name.clone(),
                 r.email.clone().unwrap_or_default(),
-                r.phone.clone().unwrap_or_default(),
+                r.phone_display().unwrap_or_default(),
                 r.party_size.to_string(),
                 r.status().label().to_owned(),
                 match r.attended {
