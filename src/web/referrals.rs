@@ -973,7 +973,25 @@ fn answer_response(
         text: form.text,
         errors,
     };
-    (status, render(&page)).into_response()
+    personal((status, render(&page)).into_response())
+}
+
+/// A page reached by a personal link and showing a person's details: kept
+/// out of the micro-cache, of browsers' and proxies' caches, and of
+/// search engines.
+pub fn personal(mut resp: Response) -> Response {
+    resp.extensions_mut()
+        .insert(crate::web::microcache::Private);
+    let h = resp.headers_mut();
+    h.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        "x-robots-tag",
+        axum::http::HeaderValue::from_static("noindex, nofollow"),
+    );
+    resp
 }
 
 async fn answer_page(

@@ -185,7 +185,15 @@ async fn a_referral_is_sent_answered_and_counted(backend: Backend) {
         client: app.client(),
         base: app.url(""),
     };
-    let page = service.text(&path).await;
+    let r = service.get(&path).await;
+    assert_eq!(
+        r.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store"),
+        "a page with a person's details is never cached"
+    );
+    let page = r.text().await.unwrap();
     assert!(
         page.contains("Mme Durand") && page.contains("06 12 34 56 78"),
         "{page}"

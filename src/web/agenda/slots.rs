@@ -557,7 +557,7 @@ pub async fn cancel_form(
             None,
         ),
     };
-    Ok(render(&MessagePage {
+    Ok(crate::web::referrals::personal(render(&MessagePage {
         l: ctx.public_layout("Mon rendez-vous", &t.slug, &t.name),
         heading,
         paragraphs,
@@ -568,7 +568,7 @@ pub async fn cancel_form(
             format!("/t/{}/permanences", t.slug),
             "Voir les permanences".into(),
         ),
-    }))
+    })))
 }
 
 pub async fn cancel(
