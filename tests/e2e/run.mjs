@@ -291,6 +291,8 @@ try {
   if (process.env.EVENT_ID) adminPaths.push(`/admin/t/${territory}/evenements/${process.env.EVENT_ID}`);
   // Evaluation (issue 12): reviews, appraisal, reports, attendance, the diagnosis' years.
   adminPaths.push(`/admin/t/${territory}/diagnostic`, `/admin/t/${territory}/bilans`, `/admin/t/${territory}/envois`, `/admin/t/${territory}/activite`);
+  // Referrals (issue 16): the list with its counts and settings, and the form from a directory entry.
+  adminPaths.push(`/admin/t/${territory}/orientations`, `/admin/t/${territory}/orientations/nouvelle?fiche=etablissement:620000011`);
   if (process.env.CONTRACT_ID && process.env.REVIEW_YEAR) {
     const c = `/admin/t/${territory}/contrats/${process.env.CONTRACT_ID}`;
     const y = process.env.REVIEW_YEAR;
