@@ -230,15 +230,19 @@ pub async fn housekeeping(st: &AppState, now: DateTime<Utc>) -> anyhow::Result<(
         tracing::info!(erased, "rendez-vous effacés (durée de conservation)");
     }
     // Slot bookings' reminders that a background task missed.
-    let caught = queue_booking_reminders(st, now).await?;
-    if caught > 0 {
-        tracing::info!(caught, "rappels de rendez-vous rattrapés");
+    // (Its failure, like the referrals', is logged and does not stop the
+    // purges that follow.)
+    match queue_booking_reminders(st, now).await {
+        Ok(0) => {}
+        Ok(caught) => tracing::info!(caught, "rappels de rendez-vous rattrapés"),
+        Err(e) => tracing::warn!(error = %e, "rappels de rendez-vous non rattrapés"),
     }
     // Referrals: unanswered ones expire; the people's details of closed
     // ones go after the same retention, the counts stay.
-    let expired = crate::web::referrals::expire_due(st, now).await?;
-    if expired > 0 {
-        tracing::info!(expired, "orientations expirées sans réponse");
+    match crate::web::referrals::expire_due(st, now).await {
+        Ok(0) => {}
+        Ok(expired) => tracing::info!(expired, "orientations expirées sans réponse"),
+        Err(e) => tracing::warn!(error = %e, "orientations : expiration impossible"),
     }
     let erased = crate::storage::referrals::purge_people(
         &st.db,
