@@ -77,6 +77,31 @@ pub fn french_iso_date(s: &str) -> String {
         .unwrap_or_else(|_| s.to_owned())
 }
 
+/// The current year in Paris.
+pub fn paris_year() -> i32 {
+    use chrono::Datelike;
+    Utc::now().with_timezone(&Paris).year()
+}
+
+/// A year asked in a query (`?annee=2025`): from 2000 to this year, else
+/// this year.
+pub fn chosen_year(asked: Option<&str>) -> i32 {
+    let now = paris_year();
+    asked
+        .and_then(|y| y.trim().parse::<i32>().ok())
+        .filter(|y| (2000..=now).contains(y))
+        .unwrap_or(now)
+}
+
+/// 1 January of `year`, 00:00 in Paris, as a UTC instant.
+pub fn paris_year_start(year: i32) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    Paris
+        .with_ymd_and_hms(year, 1, 1, 0, 0, 0)
+        .earliest()
+        .map(|d| d.with_timezone(&Utc))
+}
+
 /// A UTC instant as a date in Paris: `23 novembre 2026`.
 pub fn paris_date(at: DateTime<Utc>) -> String {
     long_date(at.with_timezone(&Paris).date_naive())

@@ -76,6 +76,20 @@ impl Status {
     }
 }
 
+/// Counts by outcome, in the order of [`Status::ALL`].
+pub type Outcomes = [i64; 5];
+
+/// The share accepted among the referrals answered or expired (« 60 % »),
+/// « — » before any.
+pub fn accepted_share(by_status: &Outcomes) -> String {
+    let accepted = by_status[1];
+    let answered = by_status[1] + by_status[2] + by_status[3];
+    if answered == 0 {
+        return "—".into();
+    }
+    format!("{} %", (accepted * 100 + answered / 2) / answered)
+}
+
 /// The kinds of directory entries one can refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntryKind {
@@ -543,6 +557,14 @@ mod tests {
         assert_eq!(parse_entry("etablissement:62'; --"), None);
         assert_eq!(parse_entry("inconnu:1"), None);
         assert_eq!(parse_entry(""), None);
+    }
+
+    #[test]
+    fn the_share_accepted_counts_answers_and_expiries() {
+        assert_eq!(accepted_share(&[3, 0, 0, 0, 2]), "—");
+        // 2 accepted, 1 refused, 1 expired (the waiting and cancelled aside).
+        assert_eq!(accepted_share(&[5, 2, 1, 1, 4]), "50 %");
+        assert_eq!(accepted_share(&[0, 2, 1, 0, 0]), "67 %");
     }
 
     #[test]

@@ -343,20 +343,12 @@ pub async fn cancel_queued(db: &Db, dedupe_key: &str) -> DbResult<bool> {
 /// Withdraw the queued notices whose key starts with `prefix` (a
 /// registration's reminders, whatever the session's time).
 pub async fn cancel_queued_prefix(db: &Db, prefix: &str) -> DbResult<u64> {
-    let pattern = format!(
-        "{}%",
-        prefix
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    Ok(db_run!(db, pool => sqlx::query(
-        "UPDATE outbound_messages SET status = 'cancelled' WHERE dedupe_key LIKE $1 ESCAPE '\\' AND status = 'queued'",
-    )
-    .bind(pattern)
-    .execute(pool)
-    .await?
-    .rows_affected()))
+    Ok(db_run!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let n = crate::cancel_queued_in_tx!(tx, prefix)?;
+        tx.commit().await?;
+        n
+    }))
 }
 
 pub async fn get(db: &Db, id: i64) -> DbResult<Option<Message>> {

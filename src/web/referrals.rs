@@ -23,7 +23,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use crate::domain::agenda::activity::Theme;
@@ -516,20 +516,11 @@ pub struct YearQuery {
 }
 
 fn year_of(q: &YearQuery) -> i32 {
-    let now = Utc::now().with_timezone(&chrono_tz::Europe::Paris).year();
-    q.annee
-        .as_deref()
-        .and_then(|y| y.trim().parse::<i32>().ok())
-        .filter(|y| (2000..=now).contains(y))
-        .unwrap_or(now)
+    dates::chosen_year(q.annee.as_deref())
 }
 
-fn start_of_year(year: i32) -> DateTime<Utc> {
-    chrono_tz::Europe::Paris
-        .with_ymd_and_hms(year, 1, 1, 0, 0, 0)
-        .earliest()
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or_else(Utc::now)
+fn start_of_year(year: i32) -> Result<DateTime<Utc>, AppError> {
+    dates::paris_year_start(year).ok_or(AppError::NotFound)
 }
 
 /// Counts by service for the year: one row per service, outcomes in the
@@ -539,8 +530,7 @@ async fn count_rows(
     territory_id: i64,
     year: i32,
 ) -> Result<Vec<CountRow>, AppError> {
-    let from = start_of_year(year);
-    let to = start_of_year(year + 1);
+    let (from, to) = (start_of_year(year)?, start_of_year(year + 1)?);
     let mut out: Vec<(String, String, CountRow)> = Vec::new();
     for c in store::counts_by_service(&st.db, territory_id, from, to).await? {
         let key = (c.entry_kind.clone(), c.entry_id.clone());
@@ -572,13 +562,9 @@ async fn count_rows(
     Ok(out
         .into_iter()
         .map(|(_, _, mut r)| {
-            let accepted = r.by_status[1];
-            let answered = r.by_status[1] + r.by_status[2] + r.by_status[3];
-            r.accepted_share = if answered > 0 {
-                format!("{} %", (accepted * 100 + answered / 2) / answered)
-            } else {
-                "—".into()
-            };
+            let mut outcomes: rules::Outcomes = [0; 5];
+            outcomes.copy_from_slice(&r.by_status);
+            r.accepted_share = rules::accepted_share(&outcomes);
             r
         })
         .collect())

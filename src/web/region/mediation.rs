@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use chrono::{Datelike, NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::attachment;
@@ -31,28 +31,13 @@ pub struct YearQuery {
     annee: Option<String>,
 }
 
-fn this_year() -> i32 {
-    Utc::now().with_timezone(&chrono_tz::Europe::Paris).year()
-}
-
 fn year_of(q: &YearQuery) -> i32 {
-    let now = this_year();
-    q.annee
-        .as_deref()
-        .and_then(|y| y.trim().parse::<i32>().ok())
-        .filter(|y| (2000..=now).contains(y))
-        .unwrap_or(now)
+    crate::domain::dates::chosen_year(q.annee.as_deref())
 }
 
 async fn load(st: &AppState, year: i32) -> Result<Vec<TerritoryMediation>, AppError> {
     let day = |y: i32| NaiveDate::from_ymd_opt(y, 1, 1).ok_or(AppError::NotFound);
-    let at = |y: i32| {
-        chrono_tz::Europe::Paris
-            .with_ymd_and_hms(y, 1, 1, 0, 0, 0)
-            .earliest()
-            .map(|d| d.with_timezone(&Utc))
-            .ok_or(AppError::NotFound)
-    };
+    let at = |y: i32| crate::domain::dates::paris_year_start(y).ok_or(AppError::NotFound);
     Ok(mediation::regional(&st.db, day(year)?, day(year + 1)?, at(year)?, at(year + 1)?).await?)
 }
 
@@ -62,15 +47,6 @@ fn rate(t: &TerritoryMediation) -> String {
         .rate()
         .map(|r| format!("{} %", (r * 100.0).round()))
         .unwrap_or_else(|| "—".into())
-}
-
-/// Accepted among the referrals answered or expired: « 60 % » or « — ».
-fn accepted_share(t: &TerritoryMediation) -> String {
-    let answered = t.referrals[1] + t.referrals[2] + t.referrals[3];
-    if answered == 0 {
-        return "—".into();
-    }
-    format!("{} %", (t.referrals[1] * 100 + answered / 2) / answered)
 }
 
 pub struct Row {
@@ -126,13 +102,16 @@ async fn page(
         helped: t.helped,
         referrals: t.referrals_total(),
         by_status: t.referrals.to_vec(),
-        accepted_share: accepted_share(t),
+        accepted_share: crate::domain::referrals::accepted_share(&t.referrals),
     };
     let (active, quiet): (Vec<_>, Vec<_>) = all.iter().partition(|t| !t.is_empty());
     Ok(render(&Page {
         l: ctx.layout("Médiation en santé dans les territoires"),
         year,
-        years: (this_year() - 4..=this_year()).rev().collect(),
+        years: {
+            let now = crate::domain::dates::paris_year();
+            (now - 4..=now).rev().collect()
+        },
         statuses: Status::ALL.iter().map(|s| s.label()).collect(),
         rows: active.into_iter().map(row).collect(),
         quiet: quiet.into_iter().map(|t| t.name.clone()).collect(),
