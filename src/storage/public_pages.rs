@@ -27,9 +27,11 @@ use serde::de::DeserializeOwned;
 use sqlx::Row;
 
 use super::actions::BudgetLine;
-use super::agenda::{schedule_stamp_sql, LinkedToAction};
+use super::agenda::{schedule_stamp_sql, Event, LinkedToAction, Session};
+use super::communes::{Commune, Qpv};
 use super::contract::{Action, Contract};
 use super::indicators::{Indicator, Measurement};
+use super::territories::Territory;
 use super::{Backend, Db, DbError, DbResult};
 use crate::evaluation::FactRows;
 
@@ -638,6 +640,238 @@ pub async fn action_page(db: &Db, slug: &str, code: &str) -> DbResult<Option<Act
             events: list(events)?,
         },
         computed,
+    }))
+}
+
+// ---------------------------------------------------------------- home
+
+/// Everything a territory's public home shows besides its drop-ins (they
+/// come from the process's cache of the schedule, checked against
+/// `schedule_stamp`).
+#[derive(Debug)]
+pub struct HomePage {
+    pub territory: Territory,
+    /// By name.
+    pub communes: Vec<Commune>,
+    /// The QPV that lie (at least partly) in its communes, by name.
+    pub qpvs: Vec<Qpv>,
+    /// Its contracts, newest first: (id, title).
+    pub contracts: Vec<(i64, String)>,
+    pub schedule_stamp: String,
+    /// The next event sessions (from `from`, at most [`HOME_SESSIONS`]),
+    /// with their event and seat counts.
+    pub sessions: Vec<(Event, Session)>,
+}
+
+/// How many event sessions the home shows.
+pub const HOME_SESSIONS: i64 = 4;
+
+/// A territory's public home in one statement: the territory, its
+/// communes and QPV, its contracts, the stamp of its drop-in schedule and
+/// its next event sessions as `storage::agenda::agenda_sessions` and
+/// `fill_seat_counts` give them (events of the territory, from `$2`, by
+/// start then id).
+const HOME: &str = "
+WITH t AS (
+  SELECT id, slug, name, kind, epci_siren, presentation, contact_name, contact_email,
+         contact_phone, contact_address, version, created_at, updated_at
+  FROM territories WHERE slug = $1 AND kind <> 'region'
+)
+SELECT
+  t.id, t.slug, t.name, t.kind, t.epci_siren, t.presentation, t.contact_name, t.contact_email,
+  t.contact_phone, t.contact_address, t.version, t.created_at, t.updated_at,
+  (SELECT CAST(json_group_array(json_array(c.insee_code, c.name, c.kind, c.departement, c.region,
+            c.population, c.postal_codes, c.parent_code) ORDER BY c.name_search) AS TEXT)
+     FROM communes c JOIN territory_communes tc ON tc.insee_code = c.insee_code
+     WHERE tc.territory_id = t.id) AS communes,
+  (SELECT CAST(json_group_array(json_array(q.code, q.name) ORDER BY q.name, q.code) AS TEXT)
+     FROM qpvs q
+     WHERE EXISTS (SELECT 1 FROM qpv_communes qc JOIN territory_communes tc ON tc.insee_code = qc.insee_code
+                   WHERE qc.qpv_code = q.code AND tc.territory_id = t.id)) AS qpvs,
+  (SELECT CAST(json_group_array(json_array(k.id, k.title) ORDER BY k.id DESC) AS TEXT)
+     FROM contracts k WHERE k.territory_id = t.id) AS contracts,
+  {SCHEDULE_STAMP} AS schedule_stamp,
+  (SELECT CAST(json_group_array(json_array(
+            json_array(x.e_id, x.e_territory_id, x.e_title, x.e_kind, x.e_status, x.e_organiser,
+              x.e_themes, x.e_description, x.e_linked_actions, x.e_programme_to_come, x.e_version,
+              x.e_action_id),
+            json_array(x.id, x.event_id, x.starts_at, x.ends_at, x.place_id, x.capacity, x.audience,
+              x.audience_roles, x.cancelled, x.place_text, x.taken, x.waiting))
+          ORDER BY x.starts_at, x.id) AS TEXT)
+     FROM (SELECT e.id AS e_id, e.territory_id AS e_territory_id, e.title AS e_title, e.kind AS e_kind,
+             e.status AS e_status, e.organiser AS e_organiser, e.themes AS e_themes,
+             e.description AS e_description, e.linked_actions AS e_linked_actions,
+             CASE WHEN e.programme_to_come THEN 1 ELSE 0 END AS e_programme_to_come,
+             e.version AS e_version, e.action_id AS e_action_id,
+             s.id, s.event_id, s.starts_at, s.ends_at, s.place_id, s.capacity, s.audience,
+             s.audience_roles, CASE WHEN s.cancelled THEN 1 ELSE 0 END AS cancelled, s.place_text,
+             (SELECT CAST(COALESCE(SUM(r.party_size), 0) AS BIGINT) FROM registrations r
+               WHERE r.session_id = s.id AND r.status = 'confirmed') AS taken,
+             (SELECT CAST(COALESCE(SUM(r.party_size), 0) AS BIGINT) FROM registrations r
+               WHERE r.session_id = s.id AND r.status = 'waiting') AS waiting
+           FROM event_sessions s JOIN events e ON e.id = s.event_id
+           WHERE e.territory_id = {TERRITORY} AND s.starts_at >= $2
+           ORDER BY s.starts_at, s.id LIMIT {HOME_SESSIONS}) x) AS sessions
+FROM t
+";
+
+static HOME_SQLITE: LazyLock<String> = LazyLock::new(|| home_sql(Backend::Sqlite));
+static HOME_POSTGRES: LazyLock<String> = LazyLock::new(|| home_sql(Backend::Postgres));
+
+fn home_sql(backend: Backend) -> String {
+    let sql = HOME
+        .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"))
+        .replace("{TERRITORY}", TERRITORY)
+        .replace("{HOME_SESSIONS}", &HOME_SESSIONS.to_string());
+    for_backend(&sql, backend)
+}
+
+type CommuneRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    String,
+    Option<String>,
+);
+
+/// An event session as [`HOME`] lists it: the event's columns and the
+/// session's, each an array.
+type SessionRow = (
+    (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Flag,
+        i64,
+        Option<i64>,
+    ),
+    (
+        i64,
+        i64,
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+        String,
+        String,
+        Flag,
+        String,
+        i64,
+        i64,
+    ),
+);
+
+/// The public home of the territory `slug` (never the regional owner),
+/// its next event sessions from `from`, in one statement (see [`HOME`]).
+pub async fn home(db: &Db, slug: &str, from: DateTime<Utc>) -> DbResult<Option<HomePage>> {
+    macro_rules! read {
+        ($pool:expr, $sql:expr) => {{
+            let row = sqlx::query($sql)
+                .bind(slug)
+                .bind(from)
+                .fetch_optional($pool)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => Some((
+                    <Territory as sqlx::FromRow<_>>::from_row(&row)?,
+                    row.try_get::<Option<String>, _>("communes")?,
+                    row.try_get::<Option<String>, _>("qpvs")?,
+                    row.try_get::<Option<String>, _>("contracts")?,
+                    row.try_get::<String, _>("schedule_stamp")?,
+                    row.try_get::<Option<String>, _>("sessions")?,
+                )),
+            }
+        }};
+    }
+    let read = match db {
+        Db::Sqlite(pool) => read!(pool, HOME_SQLITE.as_str()),
+        Db::Postgres(pool) => read!(pool, HOME_POSTGRES.as_str()),
+    };
+    let Some((territory, communes, qpvs, contracts, schedule_stamp, sessions)) = read else {
+        return Ok(None);
+    };
+    let communes: Vec<CommuneRow> = list(communes)?;
+    let qpvs: Vec<(String, String)> = list(qpvs)?;
+    let sessions: Vec<SessionRow> = list(sessions)?;
+    Ok(Some(HomePage {
+        territory,
+        communes: communes
+            .into_iter()
+            .map(
+                |(
+                    insee_code,
+                    name,
+                    kind,
+                    departement,
+                    region,
+                    population,
+                    postal_codes,
+                    parent_code,
+                )| {
+                    Commune {
+                        insee_code,
+                        name,
+                        kind,
+                        departement,
+                        region,
+                        population,
+                        postal_codes,
+                        parent_code,
+                    }
+                },
+            )
+            .collect(),
+        qpvs: qpvs
+            .into_iter()
+            .map(|(code, name)| Qpv { code, name })
+            .collect(),
+        contracts: list(contracts)?,
+        schedule_stamp,
+        sessions: sessions
+            .into_iter()
+            .map(|(e, s)| {
+                Ok((
+                    Event {
+                        id: e.0,
+                        territory_id: e.1,
+                        title: e.2,
+                        kind: e.3,
+                        status: e.4,
+                        organiser: e.5,
+                        themes: e.6,
+                        description: e.7,
+                        linked_actions: e.8,
+                        programme_to_come: e.9 != 0,
+                        version: e.10,
+                        action_id: e.11,
+                    },
+                    Session {
+                        id: s.0,
+                        event_id: s.1,
+                        starts_at: timestamp(&s.2)?,
+                        ends_at: timestamp(&s.3)?,
+                        place_id: s.4,
+                        capacity: s.5,
+                        audience: s.6,
+                        audience_roles: s.7,
+                        cancelled: s.8 != 0,
+                        place_text: s.9,
+                        taken: s.10,
+                        waiting: s.11,
+                    },
+                ))
+            })
+            .collect::<DbResult<_>>()?,
     }))
 }
 

@@ -197,7 +197,7 @@ async fn public_pages_read_in_one_or_two_statements() {
     let pages: [(&str, Option<i64>); 5] = [
         (&p.computed_fiche, Some(2)),
         (&p.plain_fiche, Some(1)),
-        ("/t/lens-lievin/", None),
+        ("/t/lens-lievin/", Some(2)),
         (&p.contract, None),
         (&p.event, None),
     ];
@@ -293,3 +293,73 @@ async fn public_fiche_reads_what_the_back_office_computes(backend: Backend) {
     tdb.cleanup().await;
 }
 both!(public_fiche_reads_what_the_back_office_computes);
+
+/// The home's one statement reads what the storage functions it replaces
+/// read: communes, QPV, contracts, and the next event sessions with their
+/// events and seat counts (`agenda_sessions`, `fill_seat_counts`,
+/// `events_by_ids`); and the stamp of the drop-in schedule.
+async fn home_reads_what_the_storage_functions_read(backend: Backend) {
+    use maillage::storage::{agenda, contract, public_pages, territories};
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    maillage::demo::load(db).await.expect("demo");
+    let t = territories::get_by_slug(db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = chrono::Utc::now();
+    let home = public_pages::home(db, "lens-lievin", now)
+        .await
+        .unwrap()
+        .expect("the home");
+    assert_eq!(home.territory, t);
+    assert_eq!(
+        home.communes,
+        territories::communes(db, t.id).await.unwrap()
+    );
+    assert_eq!(home.qpvs, territories::qpvs(db, t.id).await.unwrap());
+    assert!(!home.qpvs.is_empty() && !home.communes.is_empty());
+    let contracts: Vec<(i64, String)> = contract::list(db, t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.title))
+        .collect();
+    assert_eq!(home.contracts, contracts);
+    assert_eq!(
+        home.schedule_stamp,
+        agenda::schedule_stamp(db, t.id).await.unwrap()
+    );
+    let filter = agenda::AgendaFilter {
+        from: now,
+        until: None,
+        insee_code: None,
+        audience: None,
+        theme: None,
+    };
+    let (mut sessions, _) = agenda::agenda_sessions(db, t.id, &filter, public_pages::HOME_SESSIONS)
+        .await
+        .unwrap();
+    agenda::fill_seat_counts(db, &mut sessions).await.unwrap();
+    let ids: Vec<i64> = sessions.iter().map(|s| s.event_id).collect();
+    let events = agenda::events_by_ids(db, t.id, &ids).await.unwrap();
+    let expected: Vec<_> = sessions
+        .into_iter()
+        .map(|s| {
+            let e = events.iter().find(|e| e.id == s.event_id).unwrap().clone();
+            (e, s)
+        })
+        .collect();
+    assert!(!expected.is_empty(), "the demo has coming sessions");
+    assert!(
+        expected.iter().any(|(_, s)| s.taken > 0),
+        "the demo has registrations"
+    );
+    assert_eq!(home.sessions, expected);
+    assert!(public_pages::home(db, "nulle-part", now)
+        .await
+        .unwrap()
+        .is_none());
+    tdb.cleanup().await;
+}
+both!(home_reads_what_the_storage_functions_read);
