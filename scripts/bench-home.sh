@@ -6,6 +6,18 @@
 # Rows marked -nocache disable the per-process micro-cache (every request
 # renders the page from the database).
 # Figures only: nothing here passes or fails.
+#
+# Options (environment):
+#   PAGE=/t/lens-lievin/actions/2.1.1  another public page of the demo (the
+#                          default is the home); nginx serves its bytes at
+#                          the same path.
+#   NOCACHE_ONLY=1         only the uncached rows (no micro-cache).
+#   BIN=path               this binary instead of building the release one.
+#   BEFORE_BIN=path        also measure this binary (e.g. main's), rows
+#                          prefixed « before- », on the same database.
+# Example, the demo's mediation fiche before and after a change:
+#   BEFORE_BIN=/tmp/main-maillage PAGE=/t/lens-lievin/actions/2.1.1 \
+#     NOCACHE_ONLY=1 bash scripts/bench-home.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,26 +34,32 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-cargo build --release --quiet
-BIN=target/release/maillage
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=target/release/maillage
+fi
+BEFORE_BIN="${BEFORE_BIN:-}"
+NOCACHE_ONLY="${NOCACHE_ONLY:-}"
 PATH_HOME=/t/lens-lievin/
+PAGE="${PAGE:-$PATH_HOME}"
 
-wrk_run() { # url → "rps p99"
+wrk_run() { # url → "rps p50 p99"
   wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$1" > "$OUT/wrk.txt"
-  local rps p99 errors
+  local rps p50 p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$OUT/wrk.txt")
   p99=$(awk '$1=="99%" {print $2}' "$OUT/wrk.txt")
   errors=$(grep -E 'Non-2xx|Socket errors' "$OUT/wrk.txt" | tr '\n' ' ' || true)
   [ -n "$errors" ] && echo "  wrk: $errors" >&2
-  echo "$rps $p99"
+  echo "$rps $p50 $p99"
 }
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 declare -A RESULT
-serve_bench() { # name url port cache_ms
-  local backend=$1 url=$2 port=$3 cache_ms=$4
+serve_bench() { # name url port cache_ms [binary]
+  local backend=$1 url=$2 port=$3 cache_ms=$4 BIN=${5:-$BIN}
   export MAILLAGE_PUBLIC_CACHE_MS=$cache_ms
   local t0 pid code
   t0=$(date +%s%N)
@@ -58,27 +76,45 @@ serve_bench() { # name url port cache_ms
   local warm_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   sleep 0.5
   local idle; idle=$(rss_kb $pid)
-  curl -s "http://127.0.0.1:$port$PATH_HOME" > "$OUT/home.html"
-  read -r rps p99 < <(wrk_run "http://127.0.0.1:$port$PATH_HOME")
+  curl -s "http://127.0.0.1:$port$PAGE" > "$OUT/page.html"
+  read -r rps p50 p99 < <(wrk_run "http://127.0.0.1:$port$PAGE")
   local loaded; loaded=$(hwm_kb $pid)
   kill -TERM $pid; wait $pid || true
-  RESULT[$backend]="$rps $p99 $idle $loaded $startup_ms $warm_ms"
+  RESULT[$backend]="$rps $p50 $p99 $idle $loaded $startup_ms $warm_ms"
+}
+
+ROWS=()
+run_backend() { # name url port
+  local name=$1 url=$2 port=$3
+  if [ -n "$BEFORE_BIN" ]; then
+    serve_bench "before-$name-nocache" "$url" "$port" 0 "$BEFORE_BIN"
+    ROWS+=("before-$name-nocache")
+  fi
+  if [ -z "$NOCACHE_ONLY" ]; then
+    serve_bench "$name" "$url" "$port" 2000
+    ROWS+=("$name")
+  fi
+  serve_bench "$name-nocache" "$url" "$port" 0
+  ROWS+=("$name-nocache")
 }
 
 port=18181
 rm -f "$OUT/bench.db"*
-serve_bench sqlite "sqlite://$OUT/bench.db" $port 2000
-serve_bench sqlite-nocache "sqlite://$OUT/bench.db" $port 0
+run_backend sqlite "sqlite://$OUT/bench.db" $port
 
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench" >/dev/null
 psql "$PG_ADMIN" -qc "CREATE DATABASE maillage_bench" >/dev/null
-serve_bench postgres "${PG_ADMIN%/*}/maillage_bench" $((port + 1)) 2000
-serve_bench postgres-nocache "${PG_ADMIN%/*}/maillage_bench" $((port + 1)) 0
+run_backend postgres "${PG_ADMIN%/*}/maillage_bench" $((port + 1))
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench WITH (FORCE)" >/dev/null
 
-# The same page as a static file behind nginx.
-mkdir -p "$OUT/www/t/lens-lievin"
-cp "$OUT/home.html" "$OUT/www/t/lens-lievin/index.html"
+# The same page as a static file behind nginx, at the same path (the
+# bytes the last server gave).
+case "$PAGE" in
+  */) STATIC="$OUT/www${PAGE}index.html" ;;
+  *) STATIC="$OUT/www${PAGE}" ;;
+esac
+mkdir -p "$(dirname "$STATIC")"
+cp "$OUT/page.html" "$STATIC"
 cat > "$OUT/nginx.conf" <<NGINX
 worker_processes auto;
 pid $OUT/nginx.pid;
@@ -95,15 +131,15 @@ mkdir -p "$OUT/tmp"
 chmod -R a+rX "$OUT"   # nginx workers run as www-data
 nginx -c "$OUT/nginx.conf" -p "$OUT"
 sleep 0.3
-read -r nrps np99 < <(wrk_run "http://127.0.0.1:$((port + 2))$PATH_HOME")
+read -r nrps np50 np99 < <(wrk_run "http://127.0.0.1:$((port + 2))$PAGE")
 nginx -c "$OUT/nginx.conf" -p "$OUT" -s stop
 
 echo
-echo "Public home ($PATH_HOME, $(wc -c < "$OUT/home.html") bytes), wrk -c$CONNECTIONS -d$DURATION on $(nproc) cores"
-printf '%-17s %12s %10s %12s %14s %16s %14s %10s\n' backend "req/s" p99 "idle RSS" "loaded RSS" "1st start (ms)" "restart (ms)" "vs nginx"
-for b in sqlite postgres sqlite-nocache postgres-nocache; do
-  read -r rps p99 idle loaded startup warm <<< "${RESULT[$b]}"
+echo "Public page $PAGE ($(wc -c < "$OUT/page.html") bytes), wrk -c$CONNECTIONS -d$DURATION on $(nproc) cores"
+printf '%-24s %12s %10s %10s %12s %14s %16s %14s %10s\n' backend "req/s" p50 p99 "idle RSS" "loaded RSS" "1st start (ms)" "restart (ms)" "vs nginx"
+for b in "${ROWS[@]}"; do
+  read -r rps p50 p99 idle loaded startup warm <<< "${RESULT[$b]}"
   ratio=$(awk -v a="$rps" -v b="$nrps" 'BEGIN { printf "%.2f", a / b }')
-  printf '%-17s %12s %10s %10s kB %12s kB %16s %14s %10s\n' "$b" "$rps" "$p99" "$idle" "$loaded" "$startup" "$warm" "$ratio"
+  printf '%-24s %12s %10s %10s %10s kB %12s kB %16s %14s %10s\n' "$b" "$rps" "$p50" "$p99" "$idle" "$loaded" "$startup" "$warm" "$ratio"
 done
-printf '%-17s %12s %10s\n' nginx "$nrps" "$np99"
+printf '%-24s %12s %10s %10s\n' nginx "$nrps" "$np50" "$np99"

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 
 use crate::db_run;
-use crate::domain::agenda::recurrence::{expand, OccurrenceStatus};
+use crate::domain::agenda::recurrence::{expand, Exception, OccurrenceStatus, Schedule};
 use crate::domain::evaluation::{running_values, Fact, Metric, SourceKind, COMPUTED_SOURCE};
 use crate::storage::agenda;
 use crate::storage::contract::Contract;
@@ -67,57 +67,45 @@ pub struct Facts {
     pub consultation_ids: Vec<i64>,
 }
 
-impl Facts {
-    /// Read a territory's facts up to `today` (Europe/Paris).
-    #[allow(clippy::type_complexity)]
-    pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> DbResult<Facts> {
-        let mut f = Facts::default();
-        let series = agenda::list_series(db, territory_id).await?;
-        let mut exc: HashMap<i64, Vec<_>> = HashMap::new();
-        for (sid, e) in agenda::exceptions(db, territory_id).await? {
-            exc.entry(sid).or_default().push(e);
-        }
-        for s in &series {
-            f.series_ids.push(s.id);
-            let Ok(schedule) = s.schedule() else { continue };
-            let e = exc.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
-            let from = schedule.first_date();
-            let held: Vec<Fact> = expand(&schedule, e, from, today)
-                .into_iter()
-                .filter(|o| o.status != OccurrenceStatus::Cancelled)
-                .map(|o| Fact::one(o.date))
-                .collect();
-            f.dropin_sessions.insert(s.id, held);
-        }
+type Links = Vec<(i64, Option<i64>)>;
+type People = Vec<(i64, String, i64)>;
+type Sessions = Vec<(i64, DateTime<Utc>, i64, i64)>;
+type Meetings = Vec<(i64, DateTime<Utc>, i64, i64)>;
+type Stamps = Vec<(i64, DateTime<Utc>)>;
+type Activity = Vec<(i64, String, i64, i64)>;
 
-        type Links = Vec<(i64, Option<i64>)>;
-        type People = Vec<(i64, String, i64)>;
-        type Sessions = Vec<(i64, DateTime<Utc>, i64, i64)>;
-        type Meetings = Vec<(i64, DateTime<Utc>, i64, i64)>;
-        type Stamps = Vec<(i64, DateTime<Utc>)>;
-        let (
-            series_links,
-            event_links,
-            people,
-            sessions,
-            meetings,
-            answers,
-            ideas,
-            bodies,
-            consultations,
-        ): (
-            Links,
-            Links,
-            People,
-            Sessions,
-            Meetings,
-            Stamps,
-            Vec<DateTime<Utc>>,
-            Vec<i64>,
-            Vec<i64>,
-        ) = db_run!(db, pool => {
+/// The rows a territory's facts are counted from, besides its drop-in
+/// schedule (series rules and exceptions). Read by [`FactRows::read`], or
+/// within a page's own statement (`storage::public_pages`).
+#[derive(Debug, Default)]
+pub struct FactRows {
+    /// Every drop-in series (id, fiche action), by title then id.
+    pub series_links: Links,
+    /// Every event (id, fiche action), by id.
+    pub event_links: Links,
+    /// People received: (series, day, count).
+    pub people: People,
+    /// One row per session held (not cancelled): (event, start,
+    /// confirmed registrations, present), party sizes counted.
+    pub sessions: Sessions,
+    /// One row per meeting: (body, start, members present, invited).
+    pub meetings: Meetings,
+    /// Questionnaire answers: (consultation, when).
+    pub answers: Stamps,
+    /// When each idea was received.
+    pub ideas: Vec<DateTime<Utc>>,
+    pub bodies: Vec<i64>,
+    pub consultations: Vec<i64>,
+    /// The mediators' activity records per drop-in date: (series, day,
+    /// people, referrals).
+    pub activity: Activity,
+}
+
+impl FactRows {
+    pub async fn read(db: &Db, territory_id: i64) -> DbResult<FactRows> {
+        Ok(db_run!(db, pool => {
             let series_links: Links = sqlx::query_as(
-                "SELECT id, action_id FROM dropin_series WHERE territory_id = $1",
+                "SELECT id, action_id FROM dropin_series WHERE territory_id = $1 ORDER BY title, id",
             ).bind(territory_id).fetch_all(pool).await?;
             let event_links: Links = sqlx::query_as(
                 "SELECT id, action_id FROM events WHERE territory_id = $1 ORDER BY id",
@@ -126,8 +114,6 @@ impl Facts {
                 "SELECT a.series_id, a.held_on, a.received FROM dropin_attendance a \
                  JOIN dropin_series s ON s.id = a.series_id WHERE s.territory_id = $1",
             ).bind(territory_id).fetch_all(pool).await?;
-            // One row per session held: registrations confirmed and people
-            // present, party sizes counted.
             let sessions: Sessions = sqlx::query_as(
                 "SELECT s.event_id, s.starts_at, \
                    CAST(COALESCE(SUM(CASE WHEN r.status = 'confirmed' THEN r.party_size ELSE 0 END), 0) AS BIGINT), \
@@ -157,8 +143,68 @@ impl Facts {
             let consultations: Vec<i64> = sqlx::query_scalar(
                 "SELECT id FROM consultations WHERE territory_id = $1 ORDER BY id",
             ).bind(territory_id).fetch_all(pool).await?;
-            (series_links, event_links, people, sessions, meetings, answers, ideas, bodies, consultations)
-        });
+            let activity: Activity = sqlx::query_as(
+                "SELECT series_id, held_on, COUNT(*), \
+                   CAST(COALESCE(SUM(CASE WHEN referral THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                 FROM activity_records WHERE territory_id = $1 GROUP BY series_id, held_on",
+            ).bind(territory_id).fetch_all(pool).await?;
+            FactRows { series_links, event_links, people, sessions, meetings, answers, ideas, bodies, consultations, activity }
+        }))
+    }
+}
+
+impl Facts {
+    /// Read a territory's facts up to `today` (Europe/Paris).
+    pub async fn load(db: &Db, territory_id: i64, today: NaiveDate) -> DbResult<Facts> {
+        let series = agenda::list_series(db, territory_id).await?;
+        let mut exc: HashMap<i64, Vec<_>> = HashMap::new();
+        for (sid, e) in agenda::exceptions(db, territory_id).await? {
+            exc.entry(sid).or_default().push(e);
+        }
+        let schedules: Vec<(i64, Schedule)> = series
+            .iter()
+            .filter_map(|s| Some((s.id, s.schedule().ok()?)))
+            .collect();
+        let rows = FactRows::read(db, territory_id).await?;
+        Ok(Facts::build(
+            schedules
+                .iter()
+                .map(|(id, sch)| (*id, sch, exc.get(id).map(Vec::as_slice).unwrap_or(&[]))),
+            rows,
+            today,
+        ))
+    }
+
+    /// The facts from a territory's drop-in schedules (series id, rule,
+    /// exceptions) and its other rows.
+    pub fn build<'a>(
+        schedules: impl Iterator<Item = (i64, &'a Schedule, &'a [Exception])>,
+        rows: FactRows,
+        today: NaiveDate,
+    ) -> Facts {
+        let mut f = Facts::default();
+        for (id, schedule, e) in schedules {
+            let from = schedule.first_date();
+            let held: Vec<Fact> = expand(schedule, e, from, today)
+                .into_iter()
+                .filter(|o| o.status != OccurrenceStatus::Cancelled)
+                .map(|o| Fact::one(o.date))
+                .collect();
+            f.dropin_sessions.insert(id, held);
+        }
+        let FactRows {
+            series_links,
+            event_links,
+            people,
+            sessions,
+            meetings,
+            answers,
+            ideas,
+            bodies,
+            consultations,
+            activity,
+        } = rows;
+        f.series_ids = series_links.iter().map(|(s, _)| *s).collect();
         f.series_action = series_links
             .into_iter()
             .filter_map(|(s, a)| a.map(|a| (s, a)))
@@ -216,15 +262,6 @@ impl Facts {
             .collect();
         f.body_ids = bodies;
         f.consultation_ids = consultations;
-        // The mediators' activity records, counted per drop-in date.
-        let activity: Vec<(i64, String, i64, i64)> = db_run!(db, pool => sqlx::query_as(
-            "SELECT series_id, held_on, COUNT(*), \
-               CAST(COALESCE(SUM(CASE WHEN referral THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM activity_records WHERE territory_id = $1 GROUP BY series_id, held_on",
-        )
-        .bind(territory_id)
-        .fetch_all(pool)
-        .await?);
         for (sid, held_on, people, referred) in activity {
             if let Some(d) = date(&held_on).filter(|d| *d <= today) {
                 f.mediated
@@ -237,7 +274,7 @@ impl Facts {
                     .push(Fact::count(d, referred as f64));
             }
         }
-        Ok(f)
+        f
     }
 
     /// The facts a computed indicator counts: its chosen sources, or those
@@ -348,6 +385,28 @@ pub async fn computed_measurements(
     Ok(compute(
         &facts, contract, &computed, &sources, &periods, today,
     ))
+}
+
+/// The computed measurements of an action's indicators from facts read
+/// elsewhere (the public fiche reads [`FactRows`] and the chosen sources in
+/// its own statement, and takes the drop-in schedules from the process's
+/// cache): the same values as [`computed_measurements`].
+pub fn computed_for_action<'a>(
+    schedules: impl Iterator<Item = (i64, &'a Schedule, &'a [Exception])>,
+    rows: FactRows,
+    sources: &HashMap<i64, Vec<(String, i64)>>,
+    contract: &Contract,
+    action: &crate::storage::contract::Action,
+    inds: &[Indicator],
+    today: NaiveDate,
+) -> HashMap<i64, Vec<Measurement>> {
+    let facts = Facts::build(schedules, rows, today);
+    let periods = HashMap::from([(
+        action.id,
+        (action.period_start.clone(), action.period_end.clone()),
+    )]);
+    let computed: Vec<&Indicator> = inds.iter().filter(|i| i.is_computed()).collect();
+    compute(&facts, contract, &computed, sources, &periods, today)
 }
 
 /// The pure part of [`computed_measurements`] (benchmarked on its own).

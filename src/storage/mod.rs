@@ -31,6 +31,7 @@ pub mod messages;
 pub mod participation;
 pub mod partners;
 pub mod proposals;
+pub mod public_pages;
 pub mod rate_limit;
 pub mod referrals;
 pub mod reviews;

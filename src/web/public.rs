@@ -89,52 +89,9 @@ struct TerritoryPage {
     next_events: Vec<crate::web::agenda::public::SessionView>,
 }
 
-/// How many drop-ins and event sessions the home shows.
+/// How many drop-ins the home shows (and event sessions:
+/// `public_pages::HOME_SESSIONS`).
 const HOME_NEXT: usize = 4;
-
-/// The next drop-ins and event sessions of a territory, for its home page.
-async fn next_on_agenda(
-    st: &AppState,
-    t: &Territory,
-) -> Result<
-    (
-        Vec<crate::web::agenda::public::OccView>,
-        Vec<crate::web::agenda::public::SessionView>,
-    ),
-    AppError,
-> {
-    use crate::storage::agenda as store;
-    use crate::web::agenda::{cached_world, public as agenda_public, today_paris};
-    let today = today_paris();
-    let world = cached_world(st, t.id).await?;
-    let permanences = world
-        .occurrences(today, today + chrono::Duration::days(21), None)
-        .iter()
-        .filter(|r| !r.cancelled())
-        .take(HOME_NEXT)
-        .map(agenda_public::occ_view)
-        .collect();
-    let filter = store::AgendaFilter {
-        from: chrono::Utc::now(),
-        until: None,
-        insee_code: None,
-        audience: None,
-        theme: None,
-    };
-    let (mut sessions, _) = store::agenda_sessions(&st.db, t.id, &filter, HOME_NEXT as i64).await?;
-    store::fill_seat_counts(&st.db, &mut sessions).await?;
-    let ids: Vec<i64> = sessions.iter().map(|s| s.event_id).collect();
-    let events = store::events_by_ids(&st.db, t.id, &ids).await?;
-    let places = agenda_public::places_map(st, t.id).await?;
-    let views = sessions
-        .iter()
-        .filter_map(|s| {
-            let e = events.iter().find(|e| e.id == s.event_id)?;
-            Some(agenda_public::session_view(e, s, &places))
-        })
-        .collect();
-    Ok((permanences, views))
-}
 
 pub async fn load_public_territory(st: &AppState, slug: &str) -> Result<Territory, AppError> {
     territories::get_by_slug(&st.db, slug)
@@ -142,25 +99,48 @@ pub async fn load_public_territory(st: &AppState, slug: &str) -> Result<Territor
         .ok_or(AppError::NotFound)
 }
 
+/// The territory's home: one statement (`storage::public_pages::home`),
+/// the drop-ins from this process's cache of the schedule, checked against
+/// the stamp the statement read.
 async fn territory_home(
     State(st): State<AppState>,
     Path(slug): Path<String>,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let communes = territories::communes(&st.db, t.id).await?;
-    let qpvs = territories::qpvs(&st.db, t.id).await?;
-    let contracts = crate::storage::contract::list(&st.db, t.id)
+    use crate::web::agenda::{public as agenda_public, today_paris};
+    let home = crate::storage::public_pages::home(&st.db, &slug, chrono::Utc::now())
         .await?
-        .into_iter()
-        .map(|c| (c.id, c.title))
+        .ok_or(AppError::NotFound)?;
+    let t = home.territory;
+    let world = st
+        .worlds
+        .get_stamped(&st.db, t.id, home.schedule_stamp)
+        .await?;
+    let today = today_paris();
+    let next_permanences = world
+        .occurrences(today, today + chrono::Duration::days(21), None)
+        .iter()
+        .filter(|r| !r.cancelled())
+        .take(HOME_NEXT)
+        .map(agenda_public::occ_view)
         .collect();
+    let places: std::collections::BTreeMap<i64, crate::storage::agenda::Place> = home
+        .sessions
+        .iter()
+        .filter_map(|(_, s)| s.place_id)
+        .filter_map(|id| world.places.get(&id).map(|p| (id, p.clone())))
+        .collect();
+    let next_events = home
+        .sessions
+        .iter()
+        .map(|(e, s)| agenda_public::session_view(e, s, &places))
+        .collect();
+    let communes = home.communes;
     let population: i64 = communes.iter().filter_map(|c| c.population).sum();
-    let (next_permanences, next_events) = next_on_agenda(&st, &t).await?;
     let page = TerritoryPage {
         next_permanences,
         next_events,
-        contracts,
+        contracts: home.contracts,
         l: ctx.public_layout("Accueil", &t.slug, &t.name),
         presentation: paragraphs(&t.presentation),
         has_contact: !(t.contact_name.is_empty()
@@ -175,7 +155,7 @@ async fn territory_home(
         updated: dates::paris_date(t.updated_at),
         updated_iso: dates::paris_iso(t.updated_at),
         communes,
-        qpvs,
+        qpvs: home.qpvs,
         t,
     };
     Ok(render(&page))

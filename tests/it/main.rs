@@ -41,6 +41,7 @@ mod participation_http;
 mod participation_storage;
 mod plan_http;
 mod plan_storage;
+mod public_queries;
 mod referrals_http;
 mod region_agenda_http;
 mod region_http;

@@ -504,42 +504,35 @@ pub async fn all_exceptions(db: &Db) -> DbResult<Vec<(i64, Exception)>> {
 /// replaced, never updated in place), so a cached schedule with the same
 /// stamp is current.
 pub async fn schedule_stamp(db: &Db, territory_id: i64) -> DbResult<String> {
-    type Row = (
-        i64,
-        i64,
-        Option<String>,
-        i64,
-        i64,
-        Option<String>,
-        i64,
-        i64,
-        Option<String>,
+    let sql = format!("SELECT {}", schedule_stamp_sql("$1"));
+    Ok(db_run!(db, pool => sqlx::query_scalar::<_, String>(&sql)
+        .bind(territory_id)
+        .fetch_one(pool)
+        .await?))
+}
+
+/// [`schedule_stamp`] as one SQL text expression of `t`, the territory id
+/// (a placeholder or a column), so that a page's own statement can read it.
+pub fn schedule_stamp_sql(t: &str) -> String {
+    let part = |agg: &str, from: &str| format!("CAST((SELECT {agg} FROM {from}) AS TEXT)");
+    let last = |col: &str, from: &str| {
+        format!("COALESCE(CAST((SELECT MAX({col}) FROM {from}) AS TEXT), '')")
+    };
+    let series = format!("dropin_series WHERE territory_id = {t}");
+    let places = format!("places WHERE territory_id = {t}");
+    let exceptions = format!(
+        "dropin_exceptions e JOIN dropin_series s ON s.id = e.series_id WHERE s.territory_id = {t}"
     );
-    let r: Row = db_run!(db, pool => sqlx::query_as(
-        "SELECT \
-           (SELECT COUNT(*) FROM dropin_series WHERE territory_id = $1), \
-           (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM dropin_series WHERE territory_id = $1), \
-           (SELECT CAST(MAX(updated_at) AS TEXT) FROM dropin_series WHERE territory_id = $1), \
-           (SELECT COUNT(*) FROM places WHERE territory_id = $1), \
-           (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM places WHERE territory_id = $1), \
-           (SELECT CAST(MAX(updated_at) AS TEXT) FROM places WHERE territory_id = $1), \
-           (SELECT COUNT(*) FROM dropin_exceptions e JOIN dropin_series s ON s.id = e.series_id WHERE s.territory_id = $1), \
-           (SELECT CAST(COALESCE(SUM(e.id), 0) AS BIGINT) FROM dropin_exceptions e JOIN dropin_series s ON s.id = e.series_id WHERE s.territory_id = $1), \
-           (SELECT CAST(MAX(e.created_at) AS TEXT) FROM dropin_exceptions e JOIN dropin_series s ON s.id = e.series_id WHERE s.territory_id = $1)",
-    )
-    .bind(territory_id)
-    .fetch_one(pool)
-    .await?);
-    Ok(format!(
-        "{}/{}/{}|{}/{}/{}|{}/{}/{}",
-        r.0,
-        r.1,
-        r.2.unwrap_or_default(),
-        r.3,
-        r.4,
-        r.5.unwrap_or_default(),
-        r.6,
-        r.7,
-        r.8.unwrap_or_default()
-    ))
+    [
+        part("COUNT(*)", &series),
+        part("CAST(COALESCE(SUM(version), 0) AS BIGINT)", &series),
+        last("updated_at", &series),
+        part("COUNT(*)", &places),
+        part("CAST(COALESCE(SUM(version), 0) AS BIGINT)", &places),
+        last("updated_at", &places),
+        part("COUNT(*)", &exceptions),
+        part("CAST(COALESCE(SUM(e.id), 0) AS BIGINT)", &exceptions),
+        last("e.created_at", &exceptions),
+    ]
+    .join(" || '/' || ")
 }

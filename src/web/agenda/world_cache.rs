@@ -34,6 +34,17 @@ impl WorldCache {
     /// unchanged, else read and kept.
     pub async fn get(&self, db: &Db, territory_id: i64) -> DbResult<Arc<SeriesWorld>> {
         let stamp = store::schedule_stamp(db, territory_id).await?;
+        self.get_stamped(db, territory_id, stamp).await
+    }
+
+    /// The same with the stamp already read (a page's statement reads it
+    /// with what it shows, see `store::schedule_stamp_sql`).
+    pub async fn get_stamped(
+        &self,
+        db: &Db,
+        territory_id: i64,
+        stamp: String,
+    ) -> DbResult<Arc<SeriesWorld>> {
         if let Some(world) = self.lookup(territory_id, &stamp) {
             return Ok(world);
         }

@@ -1,6 +1,7 @@
 //! The public pages of a contract and of an action.
 
 use super::*;
+use crate::storage::public_pages::{PublicDocument, PublicFollowUp, PublicIdea};
 
 // ---------------------------------------------------------------- public
 
@@ -100,103 +101,122 @@ pub(super) struct ActionPage {
     pub(super) budget_total: String,
     pub(super) indicators: Vec<fiche::IndicatorView>,
     pub(super) links: Vec<(String, String)>,
-    pub(super) documents: Vec<crate::storage::documents::Document>,
+    pub(super) documents: Vec<PublicDocument>,
     /// Follow-ups decided in public meetings.
-    pub(super) follow_ups: Vec<crate::storage::participation::Decision>,
+    pub(super) follow_ups: Vec<PublicFollowUp>,
     /// Published ideas of inhabitants that led to the action.
-    pub(super) ideas: Vec<crate::storage::participation::Idea>,
+    pub(super) ideas: Vec<PublicIdea>,
     /// Drop-in series and events that carry out the action.
     pub(super) agenda: crate::storage::agenda::LinkedToAction,
     pub(super) updated: String,
 }
 
+/// The public fiche action: one statement (`storage::public_pages::
+/// action_page`), and the territory's drop-in schedule from this process's
+/// cache when a computed indicator needs it (read again only when its
+/// stamp changed).
 pub(super) async fn public_action(
     State(st): State<AppState>,
     ctx: Ctx,
     Path((slug, code)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let (c, a) = contract::action_by_code(&st.db, t.id, code.trim())
+    let page = crate::storage::public_pages::action_page(&st.db, &slug, code.trim())
         .await?
         .ok_or(AppError::NotFound)?;
-    let rel = crate::storage::actions::related(&st.db, c.id).await?;
-    let plan = contract::plan(&st.db, c.id).await?;
-    let communes = crate::storage::territories::communes(&st.db, t.id).await?;
-    let qpvs = crate::storage::territories::qpvs(&st.db, t.id).await?;
-    let scope = rel
-        .scope_of(a.id)
-        .iter()
-        .map(|(k, code)| {
-            if k == "qpv" {
-                let name = qpvs
-                    .iter()
-                    .find(|q| &q.code == code)
-                    .map(|q| q.name.as_str())
-                    .unwrap_or(code);
-                format!("Quartier prioritaire {name}")
+    let crate::storage::public_pages::ActionPage {
+        territory_id,
+        territory_slug,
+        territory_name,
+        contract: c,
+        action: a,
+        partners,
+        themes,
+        scope,
+        links,
+        steps,
+        budget,
+        lead_contact,
+        history,
+        mut indicators,
+        documents,
+        follow_ups,
+        ideas,
+        findings,
+        agenda,
+        computed,
+    } = page;
+    if let Some(input) = computed {
+        // Computed indicators: the territory's facts came with the page,
+        // its drop-in schedule comes from this process's cache, checked
+        // against the stamp the statement read.
+        let today = super::list::today();
+        let world = st
+            .worlds
+            .get_stamped(&st.db, territory_id, input.schedule_stamp)
+            .await?;
+        let inds: Vec<_> = indicators.iter().map(|(i, _)| i.clone()).collect();
+        let mut values = crate::evaluation::computed_for_action(
+            world
+                .items
+                .iter()
+                .map(|(s, schedule, exceptions)| (s.id, schedule, exceptions.as_slice())),
+            input.rows,
+            &input.sources,
+            &c,
+            &a,
+            &inds,
+            today,
+        );
+        for (i, ms) in &mut indicators {
+            if let Some(m) = values.remove(&i.id) {
+                *ms = m;
+            }
+        }
+    }
+    let scope = scope
+        .into_iter()
+        .map(|s| {
+            if s.kind == "qpv" {
+                format!("Quartier prioritaire {}", s.name)
             } else {
-                communes
-                    .iter()
-                    .find(|c| &c.insee_code == code)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_else(|| code.clone())
+                s.name
             }
         })
         .collect();
-    // Contact data only with the person's consent to publish it.
-    let lead_person = a
-        .lead_person_id
-        .and_then(|p| rel.people.get(&p))
-        .filter(|p| p.public_contact)
-        .map(|p| LeadPerson {
-            name: p.full_name.clone(),
-            job_title: p.job_title.clone(),
-            email: p.email.clone(),
-            phone: p.phone.clone(),
-        });
-    let steps = rel
-        .steps_of(a.id)
-        .iter()
+    // Contact data only with the person's consent to publish it (the
+    // statement reads it only then).
+    let lead_person = lead_contact.map(|p| LeadPerson {
+        name: p.full_name,
+        job_title: p.job_title,
+        email: p.email,
+        phone: p.phone,
+    });
+    let steps = steps
+        .into_iter()
         .map(|s| StepView {
             date: s
                 .due_on
                 .as_deref()
                 .map(crate::plan::fr_date)
                 .unwrap_or_default(),
-            label: s.label.clone(),
+            label: s.label,
             done: s.done,
         })
         .collect();
-    let history = crate::storage::actions::history(&st.db, a.id)
-        .await?
+    let history = history
         .into_iter()
-        .map(|h| {
+        .map(|(at, status, progress)| {
             (
-                crate::domain::dates::paris_date(h.changed_at),
-                format!("{} ({} %)", ActionStatus::label_of(&h.status), h.progress),
+                crate::domain::dates::paris_date(at),
+                format!("{} ({} %)", ActionStatus::label_of(&status), progress),
             )
         })
         .collect();
-    let (budget, budget_total) = fiche::budget_view(rel.budget_of(a.id));
-    let indicators = crate::evaluation::for_action(&st.db, &c, a.id, super::list::today())
-        .await?
+    let (budget, budget_total) = fiche::budget_view(&budget);
+    let indicators = indicators
         .iter()
         .map(|(i, ms)| fiche::indicator_view(i, ms))
         .collect();
-    let links = rel
-        .links_of(a.id)
-        .iter()
-        .filter_map(|id| plan.actions.iter().find(|x| x.id == *id))
-        .map(|x| (x.code.clone(), x.title.clone()))
-        .collect();
-    let documents = crate::storage::documents::for_contract(&st.db, c.id)
-        .await?
-        .into_iter()
-        .filter(|d| d.public && d.action_id == Some(a.id))
-        .collect();
-    let follow_ups =
-        crate::storage::participation::public_follow_ups_for_action(&st.db, a.id).await?;
-    let ideas = crate::storage::participation::published_ideas_for_action(&st.db, a.id).await?;
     let period = match (&a.period_start, &a.period_end) {
         (Some(s), Some(e)) => format!(
             "du {} au {}",
@@ -208,26 +228,25 @@ pub(super) async fn public_action(
         (None, None) => String::new(),
     };
     Ok(render(&ActionPage {
-        l: ctx.public_layout(format!("Action {} : {}", a.code, a.title), &t.slug, &t.name),
-        slug: t.slug.clone(),
+        l: ctx.public_layout(
+            format!("Action {} : {}", a.code, a.title),
+            &territory_slug,
+            &territory_name,
+        ),
+        slug: territory_slug,
         status: status_label(&a.status),
         description: paragraphs(&a.description),
         findings: paragraphs(&a.findings),
-        diagnosis: crate::storage::diagnosis::findings_for_action(&st.db, a.id)
-            .await?
+        diagnosis: findings
             .into_iter()
-            .map(|f| (f.title, paragraphs(&f.body)))
+            .map(|(title, body)| (title, paragraphs(&body)))
             .collect(),
         aims: paragraphs(&a.aims),
         publics: paragraphs(&a.publics),
         period,
-        themes: fiche::theme_labels(rel.themes_of(a.id)),
+        themes: fiche::theme_labels(&themes),
         scope,
-        partners: rel
-            .partners_of(a.id)
-            .iter()
-            .map(|(_, n)| n.clone())
-            .collect(),
+        partners,
         lead_person,
         steps,
         history,
@@ -238,7 +257,7 @@ pub(super) async fn public_action(
         documents,
         follow_ups,
         ideas,
-        agenda: crate::storage::agenda::linked_to_action(&st.db, t.id, a.id).await?,
+        agenda,
         updated: crate::domain::dates::paris_date(a.updated_at),
         c,
         a,

@@ -1,0 +1,898 @@
+//! What the public pages show, each read in one SQL statement.
+//!
+//! A public page used to be assembled from the storage functions of every
+//! aggregate it names (the fiche action: 22 statements, each its own
+//! transaction on PostgreSQL). Here the page's main row comes with each of
+//! its lists as a JSON array in a column of the same row, built by a
+//! correlated subquery (`json_group_array(json_array(…) ORDER BY …)`), so a
+//! page costs one round trip whatever it shows. Lists are arrays of arrays
+//! (decoded into tuples), not objects: the column order is written once,
+//! next to the tuple type that reads it.
+//!
+//! The SQL is written once with SQLite's JSON function names;
+//! [`for_backend`] renames them for PostgreSQL (`json_group_array` →
+//! `json_agg`, `json_array` → `json_build_array`). Both return the arrays as
+//! text (`CAST(… AS TEXT)`), and an empty list is `[]` on both (PostgreSQL's
+//! `json_agg` of no row is NULL: `COALESCE`). Two dialect differences stay
+//! in the values, handled when decoding: booleans are written as
+//! `CASE WHEN … THEN 1 ELSE 0 END` (SQLite has no JSON boolean for them),
+//! and timestamps arrive as RFC 3339 text with a `T` (PostgreSQL) or as
+//! sqlx's SQLite text, both read by [`timestamp`].
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use sqlx::Row;
+
+use super::actions::BudgetLine;
+use super::agenda::{schedule_stamp_sql, Event, LinkedToAction, Session};
+use super::communes::{Commune, Qpv};
+use super::contract::{Action, Contract};
+use super::indicators::{Indicator, Measurement};
+use super::territories::Territory;
+use super::{Backend, Db, DbError, DbResult};
+use crate::evaluation::FactRows;
+
+/// The SQL text for a backend: SQLite's JSON function names, renamed for
+/// PostgreSQL.
+fn for_backend(sql: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => sql.to_owned(),
+        Backend::Postgres => sql
+            .replace("json_group_array(", "json_agg(")
+            .replace("json_array(", "json_build_array("),
+    }
+}
+
+/// A JSON list column, `[]` when empty.
+fn list<T: DeserializeOwned>(text: Option<String>) -> DbResult<Vec<T>> {
+    match text {
+        None => Ok(Vec::new()),
+        Some(t) => serde_json::from_str(&t).map_err(decode_error),
+    }
+}
+
+/// A JSON tuple column, or NULL.
+fn one<T: DeserializeOwned>(text: Option<String>) -> DbResult<Option<T>> {
+    match text {
+        None => Ok(None),
+        Some(t) => serde_json::from_str(&t).map(Some).map_err(decode_error),
+    }
+}
+
+/// A timestamp read from JSON text: RFC 3339 (`T` or a space between date
+/// and time, any offset).
+fn timestamp(s: &str) -> DbResult<DateTime<Utc>> {
+    s.parse::<DateTime<Utc>>()
+        .map_err(|e| DbError::Other(anyhow::anyhow!("timestamp {s:?}: {e}")))
+}
+
+fn decode_error(e: serde_json::Error) -> DbError {
+    DbError::Other(anyhow::anyhow!("public page column: {e}"))
+}
+
+/// A boolean written as `CASE WHEN … THEN 1 ELSE 0 END`.
+type Flag = i64;
+
+/// A place of the action's scope, named: a commune, or « Quartier
+/// prioritaire … ».
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopeItem {
+    pub kind: String,
+    pub code: String,
+    /// The commune's or QPV's name; the code when it is unknown.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicStep {
+    pub due_on: Option<String>,
+    pub label: String,
+    pub done: bool,
+}
+
+/// The lead person's contact, only when they agreed to publish it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicContact {
+    pub full_name: String,
+    pub job_title: String,
+    pub email: String,
+    pub phone: String,
+}
+
+/// A document marked « publier ».
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicDocument {
+    pub id: i64,
+    pub title: String,
+    pub media_type: String,
+    pub size: i64,
+}
+
+/// A follow-up decided in a public meeting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicFollowUp {
+    pub text: String,
+    pub follow_up: String,
+    pub due_on: Option<String>,
+    pub done: bool,
+}
+
+/// A published idea and the coordination's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicIdea {
+    pub text: String,
+    pub answer: String,
+}
+
+/// Everything the public fiche action shows, as stored.
+#[derive(Debug)]
+pub struct ActionPage {
+    pub territory_id: i64,
+    pub territory_slug: String,
+    pub territory_name: String,
+    pub contract: Contract,
+    pub action: Action,
+    /// Partner organisations, by name.
+    pub partners: Vec<String>,
+    /// Theme codes.
+    pub themes: Vec<String>,
+    pub scope: Vec<ScopeItem>,
+    /// Linked actions of the same contract: (code, title).
+    pub links: Vec<(String, String)>,
+    pub steps: Vec<PublicStep>,
+    pub budget: Vec<BudgetLine>,
+    pub lead_contact: Option<PublicContact>,
+    /// Status changes, oldest first: (when, status, progress).
+    pub history: Vec<(DateTime<Utc>, String, i64)>,
+    /// The action's indicators with their typed measurements (computed
+    /// indicators are filled by the caller, see `evaluation`).
+    pub indicators: Vec<(Indicator, Vec<Measurement>)>,
+    pub documents: Vec<PublicDocument>,
+    pub follow_ups: Vec<PublicFollowUp>,
+    pub ideas: Vec<PublicIdea>,
+    /// Findings of the diagnosis that lead to the action: (title, body).
+    pub findings: Vec<(String, String)>,
+    pub agenda: LinkedToAction,
+    /// What the computed indicators need, when the action has one.
+    pub computed: Option<ComputedInput>,
+}
+
+/// What an action's computed indicators are counted from, read with the
+/// page: the drop-in schedule's stamp (the schedule itself comes from the
+/// process's cache, `web::agenda::world_cache`), the indicators' chosen
+/// sources and the territory's other facts.
+#[derive(Debug)]
+pub struct ComputedInput {
+    pub schedule_stamp: String,
+    /// Chosen sources by indicator id: (kind, id).
+    pub sources: HashMap<i64, Vec<(String, i64)>>,
+    pub rows: FactRows,
+}
+
+/// The fiche action of a territory's contract by its code (the newest
+/// contract's when two share a code), with everything its public page
+/// shows, in one statement. `None` when the territory (never the regional
+/// owner) or the code is unknown.
+const ACTION_PAGE: &str = "
+WITH t AS (
+  SELECT id, slug, name FROM territories WHERE slug = $1 AND kind <> 'region'
+), found AS (
+  SELECT a.id FROM actions a JOIN contracts c ON c.id = a.contract_id JOIN t ON t.id = c.territory_id
+  WHERE a.code = $2 ORDER BY c.id DESC LIMIT 1
+), computed AS (
+  SELECT EXISTS (SELECT 1 FROM indicators ci JOIN found ON ci.action_id = found.id
+                 WHERE ci.source NOT IN ('', 'manual')) AS yes
+)
+SELECT
+  t.id AS t_id, t.slug AS t_slug, t.name AS t_name,
+  a.id, a.contract_id, a.objective_id, a.position, a.code, a.title, a.description, a.status,
+  a.lead_org, a.version, a.created_at, a.updated_at, a.findings, a.aims, a.publics, a.progress,
+  a.period_start, a.period_end, a.lead_org_id, a.lead_person_id,
+  c.id AS c_id, c.territory_id AS c_territory_id, c.kind AS c_kind, c.title AS c_title,
+  c.status AS c_status, c.signed_on AS c_signed_on, c.period_start AS c_period_start,
+  c.period_end AS c_period_end, c.summary AS c_summary, c.signatories AS c_signatories,
+  c.version AS c_version, c.created_at AS c_created_at, c.updated_at AS c_updated_at,
+  (SELECT CAST(json_group_array(o.name ORDER BY o.name) AS TEXT)
+     FROM action_partners ap JOIN organisations o ON o.id = ap.organisation_id
+     WHERE ap.action_id = a.id) AS partners,
+  (SELECT CAST(json_group_array(th.theme ORDER BY th.theme) AS TEXT)
+     FROM action_themes th WHERE th.action_id = a.id) AS themes,
+  (SELECT CAST(json_group_array(json_array(s.kind, s.code,
+            CASE WHEN s.kind = 'qpv' THEN q.name ELSE cm.name END) ORDER BY s.kind, s.code) AS TEXT)
+     FROM action_scope s
+     LEFT JOIN qpvs q ON s.kind = 'qpv' AND q.code = s.code
+     LEFT JOIN communes cm ON s.kind <> 'qpv' AND cm.insee_code = s.code
+     WHERE s.action_id = a.id) AS scope,
+  (SELECT CAST(json_group_array(json_array(x.code, x.title) ORDER BY x.position, x.id) AS TEXT)
+     FROM action_links l JOIN actions x
+       ON x.id = CASE WHEN l.action_id = a.id THEN l.linked_id ELSE l.action_id END
+      AND x.contract_id = a.contract_id
+     WHERE l.action_id = a.id OR l.linked_id = a.id) AS links,
+  (SELECT CAST(json_group_array(json_array(st.due_on, st.label, CASE WHEN st.done THEN 1 ELSE 0 END)
+            ORDER BY st.position) AS TEXT)
+     FROM action_steps st WHERE st.action_id = a.id) AS steps,
+  (SELECT CAST(json_group_array(json_array(b.id, b.action_id, b.funder_id, b.funder, b.year,
+            b.amount_cents, b.note, b.committed_cents, b.spent_cents) ORDER BY b.year, b.funder, b.id) AS TEXT)
+     FROM budget_lines b WHERE b.action_id = a.id) AS budget,
+  (SELECT CAST(json_array(p.full_name, p.job_title, p.email, p.phone) AS TEXT)
+     FROM people p WHERE p.id = a.lead_person_id AND p.public_contact = TRUE) AS lead_contact,
+  (SELECT CAST(json_group_array(json_array(h.changed_at, h.status, h.progress) ORDER BY h.changed_at, h.id) AS TEXT)
+     FROM action_status_history h WHERE h.action_id = a.id) AS history,
+  (SELECT CAST(json_group_array(json_array(i.id, i.contract_id, i.action_id, i.kind, i.label, i.unit,
+            i.baseline, i.target, i.target_on, i.created_at, i.shared_indicator_id, i.source,
+            i.period_start, i.period_end) ORDER BY i.id) AS TEXT)
+     FROM indicators i WHERE i.action_id = a.id) AS indicators,
+  (SELECT CAST(json_group_array(json_array(m.id, m.indicator_id, m.measured_on, m.value, m.source, m.comment)
+            ORDER BY m.measured_on, m.id) AS TEXT)
+     FROM measurements m JOIN indicators i ON i.id = m.indicator_id WHERE i.action_id = a.id) AS measurements,
+  (SELECT CAST(json_group_array(json_array(d.id, d.title, d.media_type, d.size) ORDER BY d.uploaded_at, d.id) AS TEXT)
+     FROM documents d WHERE d.action_id = a.id AND d.public = TRUE) AS documents,
+  (SELECT CAST(json_group_array(json_array(md.text, md.follow_up, md.due_on, CASE WHEN md.done THEN 1 ELSE 0 END)
+            ORDER BY md.id) AS TEXT)
+     FROM meeting_decisions md JOIN meetings mt ON mt.id = md.meeting_id
+     WHERE md.action_id = a.id AND mt.public = TRUE) AS follow_ups,
+  (SELECT CAST(json_group_array(json_array(ix.text, ix.answer) ORDER BY ix.created_at, ix.id) AS TEXT)
+     FROM ideas ix WHERE ix.action_id = a.id AND ix.status = 'published') AS ideas,
+  (SELECT CAST(json_group_array(json_array(f.title, f.body) ORDER BY f.chapter, f.position, f.id) AS TEXT)
+     FROM diagnosis_findings f JOIN diagnosis_finding_actions fa ON fa.finding_id = f.id
+     WHERE fa.action_id = a.id) AS diagnosis_findings,
+  (SELECT CAST(json_group_array(json_array(ds.id, ds.title) ORDER BY ds.title, ds.id) AS TEXT)
+     FROM dropin_series ds WHERE ds.territory_id = t.id AND ds.action_id = a.id) AS series,
+  (SELECT CAST(json_group_array(json_array(e.id, e.title) ORDER BY e.title, e.id) AS TEXT)
+     FROM events e WHERE e.territory_id = t.id AND e.action_id = a.id) AS events,
+  -- What computed indicators count, only when the action has one: the
+  -- stamp of the drop-in schedule (the series come from the process's
+  -- cache of it), the indicators' chosen sources, and the territory's
+  -- facts as `evaluation::FactRows::read` reads them.
+  CASE WHEN computed.yes THEN {SCHEDULE_STAMP} END AS schedule_stamp,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(json_array(src.indicator_id, src.kind, src.ref_id)
+              ORDER BY src.indicator_id, src.kind, src.ref_id) AS TEXT)
+       FROM indicator_sources src JOIN indicators i ON i.id = src.indicator_id WHERE i.action_id = a.id)
+  END AS f_sources,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(json_array(ds.id, ds.action_id) ORDER BY ds.title, ds.id) AS TEXT)
+       FROM dropin_series ds WHERE ds.territory_id = t.id)
+  END AS f_series,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(json_array(e.id, e.action_id) ORDER BY e.id) AS TEXT)
+       FROM events e WHERE e.territory_id = t.id)
+  END AS f_events,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(json_array(da.series_id, da.held_on, da.received)) AS TEXT)
+       FROM dropin_attendance da JOIN dropin_series ds ON ds.id = da.series_id WHERE ds.territory_id = t.id)
+  END AS f_people,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(json_array(g.event_id, g.starts_at, g.registered, g.present)) AS TEXT)
+       FROM (SELECT es.event_id, es.starts_at,
+               CAST(COALESCE(SUM(CASE WHEN r.status = 'confirmed' THEN r.party_size ELSE 0 END), 0) AS BIGINT) AS registered,
+               CAST(COALESCE(SUM(CASE WHEN r.status = 'confirmed' AND r.attended THEN r.party_size ELSE 0 END), 0) AS BIGINT) AS present
+             FROM event_sessions es JOIN events e ON e.id = es.event_id
+             LEFT JOIN registrations r ON r.session_id = es.id
+             WHERE e.territory_id = {TERRITORY} AND NOT es.cancelled
+             GROUP BY es.id, es.event_id, es.starts_at) g)
+  END AS f_sessions,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(json_array(g.body_id, g.starts_at, g.present, g.invited)) AS TEXT)
+       FROM (SELECT m.body_id, m.starts_at,
+               CAST(COALESCE(SUM(CASE WHEN ma.present THEN 1 ELSE 0 END), 0) AS BIGINT) AS present,
+               CAST(COALESCE(SUM(CASE WHEN ma.invited THEN 1 ELSE 0 END), 0) AS BIGINT) AS invited
+             FROM meetings m JOIN bodies b ON b.id = m.body_id
+             LEFT JOIN meeting_attendance ma ON ma.meeting_id = m.id
+             WHERE b.territory_id = {TERRITORY} GROUP BY m.id, m.body_id, m.starts_at) g)
+  END AS f_meetings,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(json_array(rs.consultation_id, rs.submitted_at)) AS TEXT)
+       FROM responses rs JOIN consultations co ON co.id = rs.consultation_id WHERE co.territory_id = t.id)
+  END AS f_answers,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(ix.created_at) AS TEXT) FROM ideas ix WHERE ix.territory_id = t.id)
+  END AS f_ideas,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(bo.id ORDER BY bo.id) AS TEXT) FROM bodies bo WHERE bo.territory_id = t.id)
+  END AS f_bodies,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(co.id ORDER BY co.id) AS TEXT) FROM consultations co WHERE co.territory_id = t.id)
+  END AS f_consultations,
+  CASE WHEN computed.yes THEN
+    (SELECT CAST(json_group_array(json_array(g.series_id, g.held_on, g.people, g.referred)) AS TEXT)
+       FROM (SELECT ar.series_id, ar.held_on, COUNT(*) AS people,
+               CAST(COALESCE(SUM(CASE WHEN ar.referral THEN 1 ELSE 0 END), 0) AS BIGINT) AS referred
+             FROM activity_records ar WHERE ar.territory_id = {TERRITORY}
+             GROUP BY ar.series_id, ar.held_on) g)
+  END AS f_activity
+FROM found
+JOIN actions a ON a.id = found.id
+JOIN contracts c ON c.id = a.contract_id
+CROSS JOIN t
+CROSS JOIN computed
+";
+
+/// The territory inside a grouped derived table (an uncorrelated subquery:
+/// the page's statement finds the territory by its slug, `$1`).
+const TERRITORY: &str = "(SELECT id FROM territories WHERE slug = $1 AND kind <> 'region')";
+
+/// [`ACTION_PAGE`] with its two inserts, for a backend.
+fn action_page_sql(backend: Backend) -> String {
+    let sql = ACTION_PAGE
+        .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"))
+        .replace("{TERRITORY}", TERRITORY);
+    for_backend(&sql, backend)
+}
+
+static ACTION_PAGE_SQLITE: LazyLock<String> = LazyLock::new(|| action_page_sql(Backend::Sqlite));
+static ACTION_PAGE_POSTGRES: LazyLock<String> =
+    LazyLock::new(|| action_page_sql(Backend::Postgres));
+
+type IndicatorRow = (
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+    String,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+type BudgetRow = (
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// The columns of one row of [`ACTION_PAGE`], as read from either backend.
+macro_rules! action_page_row {
+    ($row:expr) => {{
+        let row = $row;
+        let text = |name: &str| row.try_get::<Option<String>, _>(name);
+        (
+            (
+                row.try_get::<i64, _>("t_id")?,
+                row.try_get::<String, _>("t_slug")?,
+                row.try_get::<String, _>("t_name")?,
+            ),
+            Contract {
+                id: row.try_get("c_id")?,
+                territory_id: row.try_get("c_territory_id")?,
+                kind: row.try_get("c_kind")?,
+                title: row.try_get("c_title")?,
+                status: row.try_get("c_status")?,
+                signed_on: row.try_get("c_signed_on")?,
+                period_start: row.try_get("c_period_start")?,
+                period_end: row.try_get("c_period_end")?,
+                summary: row.try_get("c_summary")?,
+                signatories: row.try_get("c_signatories")?,
+                version: row.try_get("c_version")?,
+                created_at: row.try_get("c_created_at")?,
+                updated_at: row.try_get("c_updated_at")?,
+            },
+            <Action as sqlx::FromRow<_>>::from_row(row)?,
+            [
+                text("partners")?,
+                text("themes")?,
+                text("scope")?,
+                text("links")?,
+                text("steps")?,
+                text("budget")?,
+                text("lead_contact")?,
+                text("history")?,
+                text("indicators")?,
+                text("measurements")?,
+                text("documents")?,
+                text("follow_ups")?,
+                text("ideas")?,
+                text("diagnosis_findings")?,
+                text("series")?,
+                text("events")?,
+                text("schedule_stamp")?,
+                text("f_sources")?,
+                text("f_series")?,
+                text("f_events")?,
+                text("f_people")?,
+                text("f_sessions")?,
+                text("f_meetings")?,
+                text("f_answers")?,
+                text("f_ideas")?,
+                text("f_bodies")?,
+                text("f_consultations")?,
+                text("f_activity")?,
+            ],
+        )
+    }};
+}
+
+/// The public fiche action `code` of the territory `slug`, in one
+/// statement (see [`ACTION_PAGE`]).
+pub async fn action_page(db: &Db, slug: &str, code: &str) -> DbResult<Option<ActionPage>> {
+    let parts = match db {
+        Db::Sqlite(pool) => {
+            let row = sqlx::query(&ACTION_PAGE_SQLITE)
+                .bind(slug)
+                .bind(code)
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => Some(action_page_row!(&row)),
+            }
+        }
+        Db::Postgres(pool) => {
+            let row = sqlx::query(&ACTION_PAGE_POSTGRES)
+                .bind(slug)
+                .bind(code)
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => Some(action_page_row!(&row)),
+            }
+        }
+    };
+    let Some(((territory_id, territory_slug, territory_name), contract, action, cols)) = parts
+    else {
+        return Ok(None);
+    };
+    let [partners, themes, scope, links, steps, budget, lead_contact, history, indicators, measurements, documents, follow_ups, ideas, findings, series, events, schedule_stamp, f_sources, f_series, f_events, f_people, f_sessions, f_meetings, f_answers, f_ideas, f_bodies, f_consultations, f_activity] =
+        cols;
+    let computed = match schedule_stamp {
+        None => None,
+        Some(schedule_stamp) => {
+            let mut sources: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
+            for (i, kind, id) in list::<(i64, String, i64)>(f_sources)? {
+                sources.entry(i).or_default().push((kind, id));
+            }
+            let stamped = |rows: Vec<(i64, String, i64, i64)>| {
+                rows.into_iter()
+                    .map(|(id, at, a, b)| Ok((id, timestamp(&at)?, a, b)))
+                    .collect::<DbResult<Vec<_>>>()
+            };
+            Some(ComputedInput {
+                schedule_stamp,
+                sources,
+                rows: FactRows {
+                    series_links: list(f_series)?,
+                    event_links: list(f_events)?,
+                    people: list(f_people)?,
+                    sessions: stamped(list(f_sessions)?)?,
+                    meetings: stamped(list(f_meetings)?)?,
+                    answers: list::<(i64, String)>(f_answers)?
+                        .into_iter()
+                        .map(|(id, at)| Ok((id, timestamp(&at)?)))
+                        .collect::<DbResult<_>>()?,
+                    ideas: list::<String>(f_ideas)?
+                        .iter()
+                        .map(|at| timestamp(at))
+                        .collect::<DbResult<_>>()?,
+                    bodies: list(f_bodies)?,
+                    consultations: list(f_consultations)?,
+                    activity: list(f_activity)?,
+                },
+            })
+        }
+    };
+    let scope: Vec<(String, String, Option<String>)> = list(scope)?;
+    let steps: Vec<(Option<String>, String, Flag)> = list(steps)?;
+    let budget: Vec<BudgetRow> = list(budget)?;
+    let lead_contact: Option<(String, String, String, String)> = one(lead_contact)?;
+    let history: Vec<(String, String, i64)> = list(history)?;
+    let indicators: Vec<IndicatorRow> = list(indicators)?;
+    let measurements: Vec<(i64, i64, String, f64, String, String)> = list(measurements)?;
+    let documents: Vec<(i64, String, String, i64)> = list(documents)?;
+    let follow_ups: Vec<(String, String, Option<String>, Flag)> = list(follow_ups)?;
+    let ideas: Vec<(String, String)> = list(ideas)?;
+
+    let mut measurements: Vec<Measurement> = measurements
+        .into_iter()
+        .map(
+            |(id, indicator_id, measured_on, value, source, comment)| Measurement {
+                id,
+                indicator_id,
+                measured_on,
+                value,
+                source,
+                comment,
+            },
+        )
+        .collect();
+    let mut inds = Vec::with_capacity(indicators.len());
+    for (
+        id,
+        contract_id,
+        action_id,
+        kind,
+        label,
+        unit,
+        baseline,
+        target,
+        target_on,
+        created_at,
+        shared_indicator_id,
+        source,
+        period_start,
+        period_end,
+    ) in indicators
+    {
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            measurements.into_iter().partition(|m| m.indicator_id == id);
+        measurements = rest;
+        inds.push((
+            Indicator {
+                id,
+                contract_id,
+                action_id,
+                kind,
+                label,
+                unit,
+                baseline,
+                target,
+                target_on,
+                created_at: timestamp(&created_at)?,
+                shared_indicator_id,
+                source,
+                period_start,
+                period_end,
+            },
+            mine,
+        ));
+    }
+    Ok(Some(ActionPage {
+        territory_id,
+        territory_slug,
+        territory_name,
+        contract,
+        action,
+        partners: list(partners)?,
+        themes: list(themes)?,
+        scope: scope
+            .into_iter()
+            .map(|(kind, code, name)| ScopeItem {
+                name: name.unwrap_or_else(|| code.clone()),
+                kind,
+                code,
+            })
+            .collect(),
+        links: list(links)?,
+        steps: steps
+            .into_iter()
+            .map(|(due_on, label, done)| PublicStep {
+                due_on,
+                label,
+                done: done != 0,
+            })
+            .collect(),
+        budget: budget
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    action_id,
+                    funder_id,
+                    funder,
+                    year,
+                    amount_cents,
+                    note,
+                    committed_cents,
+                    spent_cents,
+                )| BudgetLine {
+                    id,
+                    action_id,
+                    funder_id,
+                    funder,
+                    year,
+                    amount_cents,
+                    note,
+                    committed_cents,
+                    spent_cents,
+                },
+            )
+            .collect(),
+        lead_contact: lead_contact.map(|(full_name, job_title, email, phone)| PublicContact {
+            full_name,
+            job_title,
+            email,
+            phone,
+        }),
+        history: history
+            .into_iter()
+            .map(|(at, status, progress)| Ok((timestamp(&at)?, status, progress)))
+            .collect::<DbResult<_>>()?,
+        indicators: inds,
+        documents: documents
+            .into_iter()
+            .map(|(id, title, media_type, size)| PublicDocument {
+                id,
+                title,
+                media_type,
+                size,
+            })
+            .collect(),
+        follow_ups: follow_ups
+            .into_iter()
+            .map(|(text, follow_up, due_on, done)| PublicFollowUp {
+                text,
+                follow_up,
+                due_on,
+                done: done != 0,
+            })
+            .collect(),
+        ideas: ideas
+            .into_iter()
+            .map(|(text, answer)| PublicIdea { text, answer })
+            .collect(),
+        findings: list(findings)?,
+        agenda: LinkedToAction {
+            series: list(series)?,
+            events: list(events)?,
+        },
+        computed,
+    }))
+}
+
+// ---------------------------------------------------------------- home
+
+/// Everything a territory's public home shows besides its drop-ins (they
+/// come from the process's cache of the schedule, checked against
+/// `schedule_stamp`).
+#[derive(Debug)]
+pub struct HomePage {
+    pub territory: Territory,
+    /// By name.
+    pub communes: Vec<Commune>,
+    /// The QPV that lie (at least partly) in its communes, by name.
+    pub qpvs: Vec<Qpv>,
+    /// Its contracts, newest first: (id, title).
+    pub contracts: Vec<(i64, String)>,
+    pub schedule_stamp: String,
+    /// The next event sessions (from `from`, at most [`HOME_SESSIONS`]),
+    /// with their event and seat counts.
+    pub sessions: Vec<(Event, Session)>,
+}
+
+/// How many event sessions the home shows.
+pub const HOME_SESSIONS: i64 = 4;
+
+/// A territory's public home in one statement: the territory, its
+/// communes and QPV, its contracts, the stamp of its drop-in schedule and
+/// its next event sessions as `storage::agenda::agenda_sessions` and
+/// `fill_seat_counts` give them (events of the territory, from `$2`, by
+/// start then id).
+const HOME: &str = "
+WITH t AS (
+  SELECT id, slug, name, kind, epci_siren, presentation, contact_name, contact_email,
+         contact_phone, contact_address, version, created_at, updated_at
+  FROM territories WHERE slug = $1 AND kind <> 'region'
+)
+SELECT
+  t.id, t.slug, t.name, t.kind, t.epci_siren, t.presentation, t.contact_name, t.contact_email,
+  t.contact_phone, t.contact_address, t.version, t.created_at, t.updated_at,
+  (SELECT CAST(json_group_array(json_array(c.insee_code, c.name, c.kind, c.departement, c.region,
+            c.population, c.postal_codes, c.parent_code) ORDER BY c.name_search) AS TEXT)
+     FROM communes c JOIN territory_communes tc ON tc.insee_code = c.insee_code
+     WHERE tc.territory_id = t.id) AS communes,
+  (SELECT CAST(json_group_array(json_array(q.code, q.name) ORDER BY q.name, q.code) AS TEXT)
+     FROM qpvs q
+     WHERE EXISTS (SELECT 1 FROM qpv_communes qc JOIN territory_communes tc ON tc.insee_code = qc.insee_code
+                   WHERE qc.qpv_code = q.code AND tc.territory_id = t.id)) AS qpvs,
+  (SELECT CAST(json_group_array(json_array(k.id, k.title) ORDER BY k.id DESC) AS TEXT)
+     FROM contracts k WHERE k.territory_id = t.id) AS contracts,
+  {SCHEDULE_STAMP} AS schedule_stamp,
+  (SELECT CAST(json_group_array(json_array(
+            json_array(x.e_id, x.e_territory_id, x.e_title, x.e_kind, x.e_status, x.e_organiser,
+              x.e_themes, x.e_description, x.e_linked_actions, x.e_programme_to_come, x.e_version,
+              x.e_action_id),
+            json_array(x.id, x.event_id, x.starts_at, x.ends_at, x.place_id, x.capacity, x.audience,
+              x.audience_roles, x.cancelled, x.place_text, x.taken, x.waiting))
+          ORDER BY x.starts_at, x.id) AS TEXT)
+     FROM (SELECT e.id AS e_id, e.territory_id AS e_territory_id, e.title AS e_title, e.kind AS e_kind,
+             e.status AS e_status, e.organiser AS e_organiser, e.themes AS e_themes,
+             e.description AS e_description, e.linked_actions AS e_linked_actions,
+             CASE WHEN e.programme_to_come THEN 1 ELSE 0 END AS e_programme_to_come,
+             e.version AS e_version, e.action_id AS e_action_id,
+             s.id, s.event_id, s.starts_at, s.ends_at, s.place_id, s.capacity, s.audience,
+             s.audience_roles, CASE WHEN s.cancelled THEN 1 ELSE 0 END AS cancelled, s.place_text,
+             (SELECT CAST(COALESCE(SUM(r.party_size), 0) AS BIGINT) FROM registrations r
+               WHERE r.session_id = s.id AND r.status = 'confirmed') AS taken,
+             (SELECT CAST(COALESCE(SUM(r.party_size), 0) AS BIGINT) FROM registrations r
+               WHERE r.session_id = s.id AND r.status = 'waiting') AS waiting
+           FROM event_sessions s JOIN events e ON e.id = s.event_id
+           WHERE e.territory_id = {TERRITORY} AND s.starts_at >= $2
+           ORDER BY s.starts_at, s.id LIMIT {HOME_SESSIONS}) x) AS sessions
+FROM t
+";
+
+static HOME_SQLITE: LazyLock<String> = LazyLock::new(|| home_sql(Backend::Sqlite));
+static HOME_POSTGRES: LazyLock<String> = LazyLock::new(|| home_sql(Backend::Postgres));
+
+fn home_sql(backend: Backend) -> String {
+    let sql = HOME
+        .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"))
+        .replace("{TERRITORY}", TERRITORY)
+        .replace("{HOME_SESSIONS}", &HOME_SESSIONS.to_string());
+    for_backend(&sql, backend)
+}
+
+type CommuneRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    String,
+    Option<String>,
+);
+
+/// An event session as [`HOME`] lists it: the event's columns and the
+/// session's, each an array.
+type SessionRow = (
+    (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Flag,
+        i64,
+        Option<i64>,
+    ),
+    (
+        i64,
+        i64,
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+        String,
+        String,
+        Flag,
+        String,
+        i64,
+        i64,
+    ),
+);
+
+/// The public home of the territory `slug` (never the regional owner),
+/// its next event sessions from `from`, in one statement (see [`HOME`]).
+pub async fn home(db: &Db, slug: &str, from: DateTime<Utc>) -> DbResult<Option<HomePage>> {
+    macro_rules! read {
+        ($pool:expr, $sql:expr) => {{
+            let row = sqlx::query($sql)
+                .bind(slug)
+                .bind(from)
+                .fetch_optional($pool)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => Some((
+                    <Territory as sqlx::FromRow<_>>::from_row(&row)?,
+                    row.try_get::<Option<String>, _>("communes")?,
+                    row.try_get::<Option<String>, _>("qpvs")?,
+                    row.try_get::<Option<String>, _>("contracts")?,
+                    row.try_get::<String, _>("schedule_stamp")?,
+                    row.try_get::<Option<String>, _>("sessions")?,
+                )),
+            }
+        }};
+    }
+    let read = match db {
+        Db::Sqlite(pool) => read!(pool, HOME_SQLITE.as_str()),
+        Db::Postgres(pool) => read!(pool, HOME_POSTGRES.as_str()),
+    };
+    let Some((territory, communes, qpvs, contracts, schedule_stamp, sessions)) = read else {
+        return Ok(None);
+    };
+    let communes: Vec<CommuneRow> = list(communes)?;
+    let qpvs: Vec<(String, String)> = list(qpvs)?;
+    let sessions: Vec<SessionRow> = list(sessions)?;
+    Ok(Some(HomePage {
+        territory,
+        communes: communes
+            .into_iter()
+            .map(
+                |(
+                    insee_code,
+                    name,
+                    kind,
+                    departement,
+                    region,
+                    population,
+                    postal_codes,
+                    parent_code,
+                )| {
+                    Commune {
+                        insee_code,
+                        name,
+                        kind,
+                        departement,
+                        region,
+                        population,
+                        postal_codes,
+                        parent_code,
+                    }
+                },
+            )
+            .collect(),
+        qpvs: qpvs
+            .into_iter()
+            .map(|(code, name)| Qpv { code, name })
+            .collect(),
+        contracts: list(contracts)?,
+        schedule_stamp,
+        sessions: sessions
+            .into_iter()
+            .map(|(e, s)| {
+                Ok((
+                    Event {
+                        id: e.0,
+                        territory_id: e.1,
+                        title: e.2,
+                        kind: e.3,
+                        status: e.4,
+                        organiser: e.5,
+                        themes: e.6,
+                        description: e.7,
+                        linked_actions: e.8,
+                        programme_to_come: e.9 != 0,
+                        version: e.10,
+                        action_id: e.11,
+                    },
+                    Session {
+                        id: s.0,
+                        event_id: s.1,
+                        starts_at: timestamp(&s.2)?,
+                        ends_at: timestamp(&s.3)?,
+                        place_id: s.4,
+                        capacity: s.5,
+                        audience: s.6,
+                        audience_roles: s.7,
+                        cancelled: s.8 != 0,
+                        place_text: s.9,
+                        taken: s.10,
+                        waiting: s.11,
+                    },
+                ))
+            })
+            .collect::<DbResult<_>>()?,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_gets_its_json_functions() {
+        let sql = "SELECT CAST(json_group_array(json_array(a, b) ORDER BY a) AS TEXT)";
+        assert_eq!(for_backend(sql, Backend::Sqlite), sql);
+        assert_eq!(
+            for_backend(sql, Backend::Postgres),
+            "SELECT CAST(json_agg(json_build_array(a, b) ORDER BY a) AS TEXT)"
+        );
+    }
+
+    #[test]
+    fn timestamps_from_either_backend() {
+        let a = timestamp("2026-03-01T09:30:00.123456+01:00").unwrap();
+        let b = timestamp("2026-03-01 08:30:00.123456+00:00").unwrap();
+        assert_eq!(a, b);
+    }
+}
