@@ -58,6 +58,17 @@ pub enum Queued {
     OptedOut,
 }
 
+/// Queue one notice ($1 territory, $2 channel, $3 recipient, $4 subject,
+/// $5 body, $6 purpose, $7 key, $8 not before, $9 now): nothing when the
+/// key was queued before, or for an SMS to a number that opted out.
+pub const ENQUEUE_SQL: &str =
+    "INSERT INTO outbound_messages (territory_id, channel, recipient, subject, body, purpose, dedupe_key, \
+     status, attempts, not_before, created_at) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9 \
+     WHERE NOT (CAST($2 AS TEXT) = 'sms' AND EXISTS \
+       (SELECT 1 FROM sms_opt_outs o WHERE o.phone = CAST($3 AS TEXT))) \
+     ON CONFLICT (dedupe_key) DO NOTHING";
+
 /// Queue a notice, once per `dedupe_key`; SMS to a number that opted out
 /// are not queued.
 pub async fn enqueue(db: &Db, m: &NewMessage) -> DbResult<Queued> {
@@ -65,9 +76,7 @@ pub async fn enqueue(db: &Db, m: &NewMessage) -> DbResult<Queued> {
         return Ok(Queued::OptedOut);
     }
     let id: Option<i64> = db_run!(db, pool => sqlx::query_scalar(
-        "INSERT INTO outbound_messages (territory_id, channel, recipient, subject, body, purpose, dedupe_key, \
-         status, attempts, not_before, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9) \
-         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        &format!("{ENQUEUE_SQL} RETURNING id"),
     )
     .bind(m.territory_id)
     .bind(m.channel.as_str())
@@ -90,26 +99,19 @@ pub async fn enqueue(db: &Db, m: &NewMessage) -> DbResult<Queued> {
 macro_rules! enqueue_in_tx {
     ($tx:expr, $m:expr) => {{
         let m: &$crate::storage::messages::NewMessage = $m;
-        sqlx::query(
-            "INSERT INTO outbound_messages (territory_id, channel, recipient, subject, body, purpose, dedupe_key, \
-             status, attempts, not_before, created_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9 \
-             WHERE NOT (CAST($2 AS TEXT) = 'sms' AND EXISTS \
-               (SELECT 1 FROM sms_opt_outs o WHERE o.phone = CAST($3 AS TEXT))) \
-             ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(m.territory_id)
-        .bind(m.channel.as_str())
-        .bind(&m.recipient)
-        .bind(&m.subject)
-        .bind(&m.body)
-        .bind(&m.purpose)
-        .bind(&m.dedupe_key)
-        .bind(m.not_before)
-        .bind(chrono::Utc::now())
-        .execute(&mut *$tx)
-        .await
-        .map(|r| r.rows_affected())
+        sqlx::query($crate::storage::messages::ENQUEUE_SQL)
+            .bind(m.territory_id)
+            .bind(m.channel.as_str())
+            .bind(&m.recipient)
+            .bind(&m.subject)
+            .bind(&m.body)
+            .bind(&m.purpose)
+            .bind(&m.dedupe_key)
+            .bind(m.not_before)
+            .bind(chrono::Utc::now())
+            .execute(&mut *$tx)
+            .await
+            .map(|r| r.rows_affected())
     }};
 }
 

@@ -226,17 +226,39 @@ async fn new_form(
     form_page(&st, &ctx, &tc, form, FormErrors::default(), StatusCode::OK).await
 }
 
-/// The person's channel: SMS to a mobile when SMS are on, else e-mail
-/// when the site sends e-mail; `None` when neither can reach them.
-fn person_channel(st: &AppState, r: &Referral) -> Option<(Channel, String)> {
-    if st.outbox.sms_enabled() {
-        if let Some(p) = r.person_phone.as_deref().filter(|p| phone::is_mobile(p)) {
-            return Some((Channel::Sms, p.to_owned()));
+/// Whom a notice to the person is about: the referral and the person's
+/// contact (a stored referral, or one being recorded).
+struct Person<'a> {
+    territory_id: i64,
+    referral_id: i64,
+    service_name: &'a str,
+    phone: Option<&'a str>,
+    email: Option<&'a str>,
+}
+
+impl<'a> Person<'a> {
+    fn of(r: &'a Referral) -> Person<'a> {
+        Person {
+            territory_id: r.territory_id,
+            referral_id: r.id,
+            service_name: &r.service_name,
+            phone: r.person_phone.as_deref(),
+            email: r.person_email.as_deref(),
         }
     }
-    match (&r.person_email, &st.mailer) {
-        (Some(e), Some(_)) => Some((Channel::Email, e.clone())),
-        _ => None,
+
+    /// SMS to a mobile when SMS are on, else e-mail when the site sends
+    /// e-mail; `None` when neither can reach them.
+    fn channel(&self, st: &AppState) -> Option<(Channel, String)> {
+        if st.outbox.sms_enabled() {
+            if let Some(p) = self.phone.filter(|p| phone::is_mobile(p)) {
+                return Some((Channel::Sms, p.to_owned()));
+            }
+        }
+        match (self.email, &st.mailer) {
+            (Some(e), Some(_)) => Some((Channel::Email, e.to_owned())),
+            _ => None,
+        }
     }
 }
 
@@ -267,21 +289,25 @@ fn message(
 }
 
 /// A notice to the person (SMS, or e-mail with a subject).
-fn person_notice(st: &AppState, r: &Referral, event: &str, text: String) -> Option<NewMessage> {
-    let (channel, to) = person_channel(st, r)?;
-    let subject = format!("Votre orientation vers {}", r.service_name);
+fn person_notice(st: &AppState, p: &Person, event: &str, text: String) -> Option<NewMessage> {
+    let (channel, to) = p.channel(st)?;
+    let subject = if channel == Channel::Email {
+        format!("Votre orientation vers {}", p.service_name)
+    } else {
+        String::new()
+    };
     Some(message(
-        r.territory_id,
+        p.territory_id,
         channel,
         &to,
-        if channel == Channel::Email {
-            subject
-        } else {
-            String::new()
-        },
+        subject,
         text,
         "referral",
-        format!("referral:{}:person:{event}:{}", r.id, channel.as_str()),
+        format!(
+            "referral:{}:person:{event}:{}",
+            p.referral_id,
+            channel.as_str()
+        ),
         Utc::now(),
     ))
 }
@@ -371,27 +397,19 @@ async fn create(
                 ));
             }
         }
-        let stub = Referral {
-            id,
+        let person = Person {
             territory_id: t.id,
-            entry_kind: target.kind.as_str().into(),
-            entry_id: target.id.clone(),
-            service_name: target.name.clone(),
-            service_email: input.service_email.clone(),
-            service_phone: target.phone.clone(),
-            theme: theme.code().into(),
-            note: String::new(),
-            person_name: Some(input.person.name.clone()),
-            person_phone: input.person.phone.clone(),
-            person_email: input.person.email.clone(),
-            status: Status::Sent.as_str().into(),
-            answer: String::new(),
-            created_by: Some(tc.user.user.id),
-            created_at: now,
-            expires_at,
-            closed_at: None,
+            referral_id: id,
+            service_name: &target.name,
+            phone: input.person.phone.as_deref(),
+            email: input.person.email.as_deref(),
         };
-        out.extend(person_notice(&st, &stub, "sent", texts::to_person_sent(&c)));
+        out.extend(person_notice(
+            &st,
+            &person,
+            "sent",
+            texts::to_person_sent(&c),
+        ));
         out
     };
     let created = store::create(
@@ -790,7 +808,7 @@ async fn closing_notices(
     let service_phone = crate::web::directory::phone_display(&r.service_phone);
     let mut out: Vec<NewMessage> = person_notice(
         st,
-        r,
+        &Person::of(r),
         status.as_str(),
         texts::to_person_outcome(&c, status, text, &service_phone),
     )
@@ -832,7 +850,7 @@ async fn cancel(
     }
     notices.extend(person_notice(
         &st,
-        &r,
+        &Person::of(&r),
         "cancelled",
         texts::to_person_outcome(&c, Status::Cancelled, "", ""),
     ));
