@@ -38,6 +38,24 @@ fn har_entries(dir: &Path) -> usize {
 }
 
 fn schemathesis(base: &str, label: &str, headers: &[String]) -> (bool, usize, String) {
+    let (ok, requests, text) = schemathesis_once(base, label, headers);
+    // Hypothesis, under Schemathesis, sometimes stops on an error of its
+    // own while describing a strategy (CPython 3.11's `ast` module: « AST
+    // constructor recursion depth mismatch »; seen once in 3 December's
+    // CI, then not in two runs). That is no finding about the API: run
+    // once more. A check that fails (a « FAILURES » section) is never
+    // retried.
+    if !ok
+        && text.contains("AST constructor recursion depth mismatch")
+        && !text.contains("FAILURES")
+    {
+        println!("== Schemathesis, {label}: internal error of Hypothesis, run again");
+        return schemathesis_once(base, label, headers);
+    }
+    (ok, requests, text)
+}
+
+fn schemathesis_once(base: &str, label: &str, headers: &[String]) -> (bool, usize, String) {
     let report = tempfile::tempdir().unwrap();
     // More for a deeper run by hand: MAILLAGE_SCHEMATHESIS_EXAMPLES=100.
     let examples =
