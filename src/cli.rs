@@ -882,16 +882,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if savoir_faire.is_some() && !matches!(kind, ImportKind::Rpps) {
                 anyhow::bail!("--savoir-faire ne s'utilise qu'avec l'import rpps");
             }
-            let savoir_faire = match &savoir_faire {
-                Some(f) => {
-                    Some(std::fs::read(f).map_err(|e| anyhow::anyhow!("{} : {e}", f.display()))?)
-                }
-                None => None,
-            };
+            if let Some(f) = &savoir_faire {
+                std::fs::metadata(f).map_err(|e| anyhow::anyhow!("{} : {e}", f.display()))?;
+            }
             let db = connect(&url, false).await?;
-            // FiNESS+ is read from the file as a stream (a national file
-            // is 750 MB of JSON once decompressed); the others whole.
-            let bytes = if matches!(kind, ImportKind::FinessPlus) {
+            // FiNESS+ and RPPS are read from the file as a stream (a
+            // national file is 750 MB of JSON once decompressed, or two
+            // million rows); the others whole.
+            let bytes = if matches!(kind, ImportKind::FinessPlus | ImportKind::Rpps) {
                 Vec::new()
             } else {
                 std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?
@@ -1077,7 +1075,7 @@ async fn import_directory(
     kind: ImportKind,
     file: &std::path::Path,
     bytes: &[u8],
-    savoir_faire: Option<&[u8]>,
+    savoir_faire: Option<&std::path::Path>,
     force: bool,
     meter: &Meter,
 ) -> anyhow::Result<()> {
@@ -1085,8 +1083,7 @@ async fn import_directory(
     let progress = meter.callback();
     let result = match kind {
         ImportKind::Rpps => {
-            crate::import::rpps::import_with_savoir_faire(db, bytes, savoir_faire, &progress, force)
-                .await
+            crate::import::rpps::import_file(db, file, savoir_faire, &progress, force).await
         }
         ImportKind::FinessPlus => {
             let f = std::fs::File::open(file)

@@ -31,8 +31,8 @@ pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
                 *l = (stage.to_owned(), done, total);
             }
         };
-        // FiNESS+ is read from the file as a stream; the others whole.
-        let read = if job.source == "finess-plus" {
+        // FiNESS+ and RPPS are read from the file as a stream; the others whole.
+        let read = if job.source == "finess-plus" || job.source == "rpps" {
             Ok(Vec::new())
         } else {
             tokio::fs::read(&job.file_path).await
@@ -41,7 +41,16 @@ pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
             Err(e) => Err(format!("fichier illisible : {e}")),
             Ok(bytes) => {
                 let result = match job.source.as_str() {
-                    "rpps" => rpps::import_with(db, &bytes, &report, job.forced).await,
+                    "rpps" => {
+                        rpps::import_file(
+                            db,
+                            std::path::Path::new(&job.file_path),
+                            None,
+                            &report,
+                            job.forced,
+                        )
+                        .await
+                    }
                     "finess-plus" => match std::fs::File::open(&job.file_path) {
                         Ok(f) => {
                             let size = f.metadata().map(|m| m.len()).unwrap_or(0);

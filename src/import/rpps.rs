@@ -8,15 +8,19 @@
 //! reported; more than 1 % of bad rows, or a missing required column, refuses
 //! the whole file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
 
-use super::finess::decode;
+use encoding_rs::WINDOWS_1252;
+
 use super::{ImportError, LineError};
 use crate::domain::codes::InseeCode;
 use crate::domain::text::fold_accents;
 
 pub use crate::domain::directory::{PracticePlace, Professional};
 
+/// A whole file read into memory: for tests and small files (the importer
+/// itself streams, see [`Reader`]).
 #[derive(Debug)]
 pub struct Parsed {
     pub professionals: Vec<Professional>,
@@ -44,8 +48,435 @@ struct Columns {
 }
 
 impl Columns {
+    fn from_header(header: &str) -> (Columns, usize) {
+        let headers: Vec<&str> = header
+            .strip_suffix('|')
+            .unwrap_or(header)
+            .split('|')
+            .collect();
+        let mut map = HashMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            map.entry(normalise(h)).or_insert(i);
+        }
+        (Columns { map }, headers.len())
+    }
+
     fn find(&self, names: &[&str]) -> Option<usize> {
         names.iter().find_map(|n| self.map.get(*n).copied())
+    }
+}
+
+/// An RPPS identifier (11 or 12 digits, as the parser accepts them) as a
+/// number, its length kept in the high bits so that `0…1` and `…1` differ:
+/// the importer keeps millions of them in memory.
+pub fn id_key(id: &str) -> Option<u64> {
+    if !(id.len() == 11 || id.len() == 12) || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(((id.len() as u64) << 48) | id.parse::<u64>().ok()?)
+}
+
+/// The identifier an [`id_key`] was made from.
+pub fn id_of_key(key: u64) -> String {
+    let len = (key >> 48) as usize;
+    format!("{:0len$}", key & ((1 << 48) - 1))
+}
+
+/// One line of the file decoded: UTF-8, else Windows-1252 (older extracts),
+/// line ends and a byte-order mark removed.
+fn decode_line(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => WINDOWS_1252.decode(bytes).0,
+    }
+}
+
+/// Column positions of an activity file.
+#[derive(Clone, Copy)]
+struct Layout {
+    fields: usize,
+    id: usize,
+    last: usize,
+    profession: usize,
+    first: Option<usize>,
+    profession_label: Option<usize>,
+    specialty: Option<usize>,
+    specialty_label: Option<usize>,
+    mode: Option<usize>,
+    sector: Option<usize>,
+    finess: Option<usize>,
+    siret: Option<usize>,
+    site: Option<usize>,
+    number: Option<usize>,
+    repetition: Option<usize>,
+    street_type: Option<usize>,
+    street: Option<usize>,
+    extra: Option<usize>,
+    postal_code: Option<usize>,
+    insee: Option<usize>,
+    city: Option<usize>,
+    phone: Option<usize>,
+}
+
+impl Layout {
+    fn from_header(header: &str) -> Result<Layout, ImportError> {
+        let (cols, fields) = Columns::from_header(header);
+        let required = |names: &[&str], label: &str| {
+            cols.find(names).ok_or_else(|| {
+                ImportError::Invalid(vec![LineError {
+                    line: Some(1),
+                    message: format!("colonne « {label} » introuvable : ce n'est pas une extraction RPPS « Personne activité »"),
+                }])
+            })
+        };
+        let opt = |names: &[&str]| cols.find(names);
+        Ok(Layout {
+            fields,
+            id: required(
+                &["identification nationale pp", "identifiant pp"],
+                "Identification nationale PP",
+            )?,
+            last: required(&["nom d exercice"], "Nom d'exercice")?,
+            profession: required(&["code profession"], "Code profession")?,
+            first: opt(&["prenom d exercice"]),
+            profession_label: opt(&["libelle profession"]),
+            specialty: opt(&["code savoir faire"]),
+            specialty_label: opt(&["libelle savoir faire"]),
+            mode: opt(&["code mode exercice"]),
+            sector: opt(&["code secteur d activite"]),
+            finess: opt(&["numero finess site"]),
+            siret: opt(&["numero siret site"]),
+            site: opt(&["raison sociale site"]),
+            number: opt(&["numero voie"]),
+            repetition: opt(&["indice repetition voie"]),
+            street_type: opt(&["libelle type de voie", "code type de voie"]),
+            street: opt(&["libelle voie"]),
+            extra: opt(&["mention distribution"]),
+            postal_code: opt(&["code postal"]),
+            insee: opt(&["code commune"]),
+            city: opt(&["libelle commune"]),
+            phone: opt(&["telephone"]),
+        })
+    }
+}
+
+/// Rows of an identifier met again after other identifiers (the extracts
+/// are sorted by identifier, so this is rare): its professional has already
+/// been handed over, the importer merges these places into it at the end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LateRow {
+    pub line: usize,
+    pub rpps: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub place: PracticePlace,
+}
+
+/// What the whole reading found, once the last professional is handed over.
+#[derive(Debug, Default)]
+pub struct ReadEnd {
+    /// Data rows of the file (blank lines left out).
+    pub rows: usize,
+    /// Professionals handed over.
+    pub professionals: usize,
+    pub bad: usize,
+    /// The first [`KEPT_WARNINGS`] warnings; the others are counted.
+    pub warnings: Vec<LineError>,
+    pub late: Vec<LateRow>,
+}
+
+/// Warnings kept for the report (the file is refused past 1 % of bad rows).
+pub const KEPT_WARNINGS: usize = 1_000;
+
+/// Reads an activity file line by line and hands over one professional at a
+/// time, grouping the consecutive rows of an identifier. Memory stays
+/// bounded whatever the file size: the current professional, the set of
+/// identifiers already handed over (8 bytes each) and the few late rows.
+pub struct Reader<R> {
+    input: R,
+    layout: Layout,
+    /// The line number of the last line read.
+    line: usize,
+    buf: Vec<u8>,
+    /// Bytes read so far, for the progress.
+    pub bytes_read: u64,
+    /// The professional being grouped and the line it started on.
+    current: Option<(Professional, usize)>,
+    seen: HashSet<u64>,
+    savoir_faire: Option<SavoirFaire>,
+    end: ReadEnd,
+    other_warnings: usize,
+    finished: bool,
+}
+
+impl<R: BufRead> Reader<R> {
+    /// Read the header; a file without the required columns is refused.
+    pub fn new(mut input: R, savoir_faire: Option<SavoirFaire>) -> Result<Self, ImportError> {
+        let mut buf = Vec::new();
+        let n = input.read_until(b'\n', &mut buf)?;
+        let header = decode_line(&buf).into_owned();
+        let layout = Layout::from_header(&header)?;
+        Ok(Reader {
+            input,
+            layout,
+            line: 1,
+            buf,
+            bytes_read: n as u64,
+            current: None,
+            seen: HashSet::new(),
+            savoir_faire,
+            end: ReadEnd::default(),
+            other_warnings: 0,
+            finished: false,
+        })
+    }
+
+    fn warn(&mut self, line: usize, message: String) {
+        if self.end.warnings.len() < KEPT_WARNINGS {
+            self.end.warnings.push(LineError {
+                line: Some(line),
+                message,
+            });
+        } else {
+            self.other_warnings += 1;
+        }
+    }
+
+    fn bad(&mut self, line: usize, message: String) {
+        self.end.bad += 1;
+        self.warn(line, message);
+    }
+
+    /// Give a professional its savoir-faire when the file had none.
+    fn hand_over(&mut self, mut p: Professional) -> Professional {
+        if let Some(sf) = &self.savoir_faire {
+            sf.complete(&p.rpps, &mut p.places);
+        }
+        self.end.professionals += 1;
+        p
+    }
+
+    /// The next professional, or `None` at the end of the file.
+    pub fn next_professional(&mut self) -> Result<Option<Professional>, ImportError> {
+        loop {
+            if self.finished {
+                return Ok(None);
+            }
+            self.buf.clear();
+            let n = self.input.read_until(b'\n', &mut self.buf)?;
+            if n == 0 {
+                self.finished = true;
+                let last = self.current.take().map(|(p, _)| self.hand_over(p));
+                return Ok(last);
+            }
+            self.bytes_read += n as u64;
+            self.line += 1;
+            let complete = self.buf.ends_with(b"\n");
+            let buf = std::mem::take(&mut self.buf);
+            let out = self.row(&decode_line(&buf), complete);
+            self.buf = buf;
+            if let Some(p) = out? {
+                return Ok(Some(p));
+            }
+        }
+    }
+
+    /// Read one line: a professional is handed over when this line starts
+    /// another one.
+    fn row(&mut self, raw: &str, complete: bool) -> Result<Option<Professional>, ImportError> {
+        let n = self.line;
+        if raw.trim().is_empty() {
+            return Ok(None);
+        }
+        self.end.rows += 1;
+        let l = self.layout;
+        // Exactly one trailing `|` ends a row: empty last fields are still fields.
+        let fields: Vec<&str> = raw.strip_suffix('|').unwrap_or(raw).split('|').collect();
+        if fields.len() < l.fields {
+            if !complete {
+                return Err(ImportError::Invalid(vec![LineError {
+                    line: Some(n),
+                    message: "le fichier est tronqué : sa dernière ligne est incomplète".into(),
+                }]));
+            }
+            let message = format!(
+                "{} champs au lieu de {} : ligne ignorée",
+                fields.len(),
+                l.fields
+            );
+            self.bad(n, message);
+            return Ok(None);
+        }
+        let f = |c: Option<usize>| c.and_then(|c| fields.get(c)).map_or("", |s| s.trim());
+        let id = f(Some(l.id));
+        let Some(key) = id_key(id) else {
+            self.bad(
+                n,
+                format!("identifiant RPPS « {id} » invalide : ligne ignorée"),
+            );
+            return Ok(None);
+        };
+        let profession = f(Some(l.profession));
+        if profession.is_empty() {
+            self.bad(
+                n,
+                format!("{id} : code profession manquant : ligne ignorée"),
+            );
+            return Ok(None);
+        }
+        let insee_raw = f(l.insee);
+        let insee = if insee_raw.is_empty() {
+            None
+        } else {
+            match InseeCode::parse(insee_raw) {
+                Ok(c) => Some(c.as_str().to_owned()),
+                Err(_) => {
+                    self.warn(
+                        n,
+                        format!(
+                            "{id} : code commune « {insee_raw} » invalide, lieu gardé sans commune"
+                        ),
+                    );
+                    None
+                }
+            }
+        };
+        let street = [f(l.number), f(l.repetition), f(l.street_type), f(l.street)]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let address = [street.as_str(), f(l.extra)]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let place = PracticePlace {
+            specialty_code: f(l.specialty).to_owned(),
+            specialty_label: f(l.specialty_label).to_owned(),
+            mode_code: f(l.mode).to_owned(),
+            sector_code: f(l.sector).to_owned(),
+            finess_site: f(l.finess).to_owned(),
+            siret_site: f(l.siret).to_owned(),
+            site_name: f(l.site).to_owned(),
+            address,
+            postal_code: f(l.postal_code).to_owned(),
+            insee_code: insee,
+            city: f(l.city).to_owned(),
+            phone: crate::domain::territory::parse_phone(f(l.phone)).unwrap_or_default(),
+        };
+        let (last, first) = (f(Some(l.last)), f(l.first));
+        let profession_label = f(l.profession_label);
+        // The same professional as the line before: one more place.
+        if let Some((p, first_line)) = &mut self.current {
+            if p.rpps == id {
+                let same = |a: &str, b: &str| fold_accents(a) == fold_accents(b);
+                let other_name = !same(last, &p.last_name) || !same(first, &p.first_name);
+                let message = format!(
+                    "{id} : même identifiant RPPS qu'à la ligne {} mais un autre nom (« {} {} » au lieu de « {} {} ») ; \
+                     fiches réunies sous le premier nom, à vérifier",
+                    first_line, last, first, p.last_name, p.first_name
+                );
+                // A situation without any place adds nothing.
+                if place != PracticePlace::default() && !p.places.contains(&place) {
+                    p.places.push(place);
+                }
+                if other_name {
+                    self.warn(n, message);
+                }
+                return Ok(None);
+            }
+        }
+        if self.seen.contains(&key) {
+            // Met again after others: merged at the end.
+            self.end.late.push(LateRow {
+                line: n,
+                rpps: id.to_owned(),
+                last_name: last.to_owned(),
+                first_name: first.to_owned(),
+                place,
+            });
+            return Ok(None);
+        }
+        self.seen.insert(key);
+        let next = Professional {
+            rpps: id.to_owned(),
+            last_name: last.to_owned(),
+            first_name: first.to_owned(),
+            profession_code: profession.to_owned(),
+            profession_label: profession_label.to_owned(),
+            places: if place == PracticePlace::default() {
+                Vec::new()
+            } else {
+                vec![place]
+            },
+        };
+        let done = self.current.replace((next, n)).map(|(p, _)| p);
+        Ok(done.map(|p| self.hand_over(p)))
+    }
+
+    /// What the reading found. A file with no professional, or with more
+    /// than 1 % of bad rows, is refused here, before anything is applied.
+    pub fn finish(mut self) -> Result<ReadEnd, ImportError> {
+        while self.next_professional()?.is_some() {}
+        if let Some(sf) = &self.savoir_faire {
+            for late in &mut self.end.late {
+                sf.complete(&late.rpps, std::slice::from_mut(&mut late.place));
+            }
+        }
+        let mut end = self.end;
+        if self.other_warnings > 0 {
+            end.warnings.push(LineError {
+                line: None,
+                message: format!("… et {} autres avertissements", self.other_warnings),
+            });
+        }
+        if end.professionals == 0 {
+            return Err(ImportError::whole_file(
+                "le fichier ne contient aucun professionnel",
+            ));
+        }
+        if end.bad * 100 > end.rows.max(1) {
+            let mut shown = end.warnings;
+            shown.truncate(super::MAX_REPORTED);
+            shown.insert(
+                0,
+                LineError {
+                    line: None,
+                    message: format!(
+                        "{} lignes sur {} sont invalides (plus de 1 %)",
+                        end.bad, end.rows
+                    ),
+                },
+            );
+            return Err(ImportError::Invalid(shown));
+        }
+        Ok(end)
+    }
+}
+
+/// Merge late rows into the professionals they belong to (in memory; the
+/// importer does the same against its staged rows). A different name is
+/// reported, the first one kept.
+pub fn merge_late(p: &mut Professional, late: &LateRow, warnings: &mut Vec<LineError>) {
+    let same = |a: &str, b: &str| fold_accents(a) == fold_accents(b);
+    if !same(&late.last_name, &p.last_name) || !same(&late.first_name, &p.first_name) {
+        warnings.push(LineError {
+            line: Some(late.line),
+            message: format!(
+                "{} : même identifiant RPPS que plus haut mais un autre nom (« {} {} » au lieu de « {} {} ») ; \
+                 fiches réunies sous le premier nom, à vérifier",
+                p.rpps, late.last_name, late.first_name, p.last_name, p.first_name
+            ),
+        });
+    }
+    if late.place != PracticePlace::default() && !p.places.contains(&late.place) {
+        p.places.push(late.place.clone());
     }
 }
 
@@ -53,228 +484,78 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
     parse_with(bytes, &super::quiet)
 }
 
-/// [`parse`], saying every 10,000 lines how far it is.
-pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, ImportError> {
-    let text = decode(bytes);
-    let truncated = !text.is_empty() && !text.ends_with('\n');
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or("");
-    let headers: Vec<&str> = header
-        .strip_suffix('|')
-        .unwrap_or(header)
-        .split('|')
+/// The whole file in memory ([`Reader`] collected), saying every 10,000
+/// professionals how far it is.
+pub fn parse_with(bytes: &[u8], progress: super::Progress<'_>) -> Result<Parsed, ImportError> {
+    let mut reader = Reader::new(bytes, None)?;
+    let mut out = Vec::new();
+    while let Some(p) = reader.next_professional()? {
+        out.push(p);
+        if out.len().is_multiple_of(10_000) {
+            progress("lecture du fichier", reader.bytes_read, bytes.len() as u64);
+        }
+    }
+    let mut end = reader.finish()?;
+    let at: HashMap<String, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.rpps.clone(), i))
         .collect();
-    let mut map = HashMap::new();
-    for (i, h) in headers.iter().enumerate() {
-        map.entry(normalise(h)).or_insert(i);
-    }
-    let cols = Columns { map };
-    let required = |names: &[&str], label: &str| {
-        cols.find(names).ok_or_else(|| {
-            ImportError::Invalid(vec![LineError {
-                line: Some(1),
-                message: format!("colonne « {label} » introuvable : ce n'est pas une extraction RPPS « Personne activité »"),
-            }])
-        })
-    };
-    let c_id = required(
-        &["identification nationale pp", "identifiant pp"],
-        "Identification nationale PP",
-    )?;
-    let c_last = required(&["nom d exercice"], "Nom d'exercice")?;
-    let c_prof = required(&["code profession"], "Code profession")?;
-    let opt = |names: &[&str]| cols.find(names);
-    let c_first = opt(&["prenom d exercice"]);
-    let c_prof_label = opt(&["libelle profession"]);
-    let c_spec = opt(&["code savoir faire"]);
-    let c_spec_label = opt(&["libelle savoir faire"]);
-    let c_mode = opt(&["code mode exercice"]);
-    let c_sector = opt(&["code secteur d activite"]);
-    let c_finess = opt(&["numero finess site"]);
-    let c_siret = opt(&["numero siret site"]);
-    let c_site = opt(&["raison sociale site"]);
-    let c_num = opt(&["numero voie"]);
-    let c_rep = opt(&["indice repetition voie"]);
-    let c_type = opt(&["libelle type de voie", "code type de voie"]);
-    let c_street = opt(&["libelle voie"]);
-    let c_extra = opt(&["mention distribution"]);
-    let c_cp = opt(&["code postal"]);
-    let c_insee = opt(&["code commune"]);
-    let c_city = opt(&["libelle commune"]);
-    let c_phone = opt(&["telephone"]);
-
-    let mut warnings = Vec::new();
-    let mut bad = 0usize;
-    let mut rows = 0usize;
-    let mut by_id: HashMap<String, usize> = HashMap::new();
-    // The line where each professional was first read, to name it when the
-    // same identifier comes back with another name.
-    let mut first_line: Vec<usize> = Vec::new();
-    let mut out: Vec<Professional> = Vec::new();
-    let line_count = text.lines().count();
-    for (i, raw) in lines.enumerate() {
-        let n = i + 2;
-        if n % 10_000 == 0 {
-            progress("lecture du fichier", n as u64, line_count as u64);
+    for late in &end.late {
+        if let Some(&i) = at.get(&late.rpps) {
+            merge_late(&mut out[i], late, &mut end.warnings);
         }
-        if raw.trim().is_empty() {
-            continue;
-        }
-        rows += 1;
-        // Exactly one trailing `|` ends a row: empty last fields are still fields.
-        let raw = raw.trim_end_matches('\r');
-        let fields: Vec<&str> = raw.strip_suffix('|').unwrap_or(raw).split('|').collect();
-        if fields.len() < headers.len() {
-            if truncated && n == line_count {
-                return Err(ImportError::Invalid(vec![LineError {
-                    line: Some(n),
-                    message: "le fichier est tronqué : sa dernière ligne est incomplète".into(),
-                }]));
-            }
-            bad += 1;
-            warnings.push(LineError {
-                line: Some(n),
-                message: format!(
-                    "{} champs au lieu de {} : ligne ignorée",
-                    fields.len(),
-                    headers.len()
-                ),
-            });
-            continue;
-        }
-        let f = |c: Option<usize>| {
-            c.and_then(|c| fields.get(c))
-                .map(|s| s.trim())
-                .unwrap_or("")
-        };
-        let id = f(Some(c_id));
-        if !(id.len() == 11 || id.len() == 12) || !id.bytes().all(|b| b.is_ascii_digit()) {
-            bad += 1;
-            warnings.push(LineError {
-                line: Some(n),
-                message: format!("identifiant RPPS « {id} » invalide : ligne ignorée"),
-            });
-            continue;
-        }
-        let profession = f(Some(c_prof));
-        if profession.is_empty() {
-            bad += 1;
-            warnings.push(LineError {
-                line: Some(n),
-                message: format!("{id} : code profession manquant : ligne ignorée"),
-            });
-            continue;
-        }
-        let insee_raw = f(c_insee);
-        let insee = if insee_raw.is_empty() {
-            None
-        } else {
-            match InseeCode::parse(insee_raw) {
-                Ok(c) => Some(c.as_str().to_owned()),
-                Err(_) => {
-                    warnings.push(LineError {
-                        line: Some(n),
-                        message: format!(
-                            "{id} : code commune « {insee_raw} » invalide, lieu gardé sans commune"
-                        ),
-                    });
-                    None
-                }
-            }
-        };
-        let street = [f(c_num), f(c_rep), f(c_type), f(c_street)]
-            .iter()
-            .filter(|s| !s.is_empty())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let address = [street.as_str(), f(c_extra)]
-            .iter()
-            .filter(|s| !s.is_empty())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        let place = PracticePlace {
-            specialty_code: f(c_spec).to_owned(),
-            specialty_label: f(c_spec_label).to_owned(),
-            mode_code: f(c_mode).to_owned(),
-            sector_code: f(c_sector).to_owned(),
-            finess_site: f(c_finess).to_owned(),
-            siret_site: f(c_siret).to_owned(),
-            site_name: f(c_site).to_owned(),
-            address,
-            postal_code: f(c_cp).to_owned(),
-            insee_code: insee,
-            city: f(c_city).to_owned(),
-            phone: crate::domain::territory::parse_phone(f(c_phone)).unwrap_or_default(),
-        };
-        let at = *by_id.entry(id.to_owned()).or_insert_with(|| {
-            out.push(Professional {
-                rpps: id.to_owned(),
-                last_name: f(Some(c_last)).to_owned(),
-                first_name: f(c_first).to_owned(),
-                profession_code: profession.to_owned(),
-                profession_label: f(c_prof_label).to_owned(),
-                places: Vec::new(),
-            });
-            first_line.push(n);
-            out.len() - 1
-        });
-        // One identifier, two people? The rows are still merged (the RPPS
-        // identifier is the key), but the report says so.
-        let (last, first) = (f(Some(c_last)), f(c_first));
-        let same = |a: &str, b: &str| fold_accents(a) == fold_accents(b);
-        if !same(last, &out[at].last_name) || !same(first, &out[at].first_name) {
-            warnings.push(LineError {
-                line: Some(n),
-                message: format!(
-                    "{id} : même identifiant RPPS qu'à la ligne {} mais un autre nom (« {} {} » au lieu de « {} {} ») ; \
-                     fiches réunies sous le premier nom, à vérifier",
-                    first_line[at],
-                    last,
-                    first,
-                    out[at].last_name,
-                    out[at].first_name
-                ),
-            });
-        }
-        // A situation without any place (no address, no site) adds nothing.
-        if place != PracticePlace::default() && !out[at].places.contains(&place) {
-            out[at].places.push(place);
-        }
-    }
-    if out.is_empty() {
-        return Err(ImportError::whole_file(
-            "le fichier ne contient aucun professionnel",
-        ));
-    }
-    if bad * 100 > rows.max(1) {
-        let mut shown = warnings;
-        shown.truncate(super::MAX_REPORTED);
-        shown.insert(
-            0,
-            LineError {
-                line: None,
-                message: format!("{bad} lignes sur {rows} sont invalides (plus de 1 %)"),
-            },
-        );
-        return Err(ImportError::Invalid(shown));
     }
     Ok(Parsed {
         professionals: out,
-        rows,
-        warnings,
+        rows: end.rows,
+        warnings: end.warnings,
     })
 }
 
 // ------------------------------------------------- savoir-faire (specialties)
 
 /// Specialties read from a « PS_LibreAcces_SavoirFaire » file, by RPPS
-/// identifier: (code, label) of the savoir-faire kept for each person.
+/// identifier: the (code, label) of the savoir-faire kept for each person.
+/// Identifiers are kept as numbers and each distinct pair once, so that a
+/// national file (millions of rows, a few hundred savoir-faire) stays small.
 #[derive(Debug, Default)]
 pub struct SavoirFaire {
-    pub by_id: HashMap<String, (String, String)>,
+    by_id: HashMap<u64, (u8, u32)>,
+    values: Vec<(String, String)>,
     pub rows: usize,
+}
+
+impl SavoirFaire {
+    /// The savoir-faire kept for this identifier.
+    pub fn get(&self, rpps: &str) -> Option<&(String, String)> {
+        let (_, at) = self.by_id.get(&id_key(rpps)?)?;
+        self.values.get(*at as usize)
+    }
+
+    /// How many people have one.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Give the places without a specialty this person's savoir-faire;
+    /// returns how many were completed.
+    pub fn complete(&self, rpps: &str, places: &mut [PracticePlace]) -> usize {
+        let Some((code, label)) = self.get(rpps) else {
+            return 0;
+        };
+        let mut filled = 0;
+        for place in places.iter_mut().filter(|pl| pl.specialty_code.is_empty()) {
+            place.specialty_code = code.clone();
+            place.specialty_label = label.clone();
+            filled += 1;
+        }
+        filled
+    }
 }
 
 /// Rank of a savoir-faire type: the ordinal specialty (`S`) first, then
@@ -294,19 +575,14 @@ fn type_rank(code: &str) -> u8 {
 /// `Libellé savoir-faire`, `Code type savoir-faire`). For each person the
 /// ordinal specialty is kept, else the first savoir-faire of the best type.
 pub fn parse_savoir_faire(bytes: &[u8]) -> Result<SavoirFaire, ImportError> {
-    let text = decode(bytes);
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or("");
-    let mut map = HashMap::new();
-    for (i, h) in header
-        .strip_suffix('|')
-        .unwrap_or(header)
-        .split('|')
-        .enumerate()
-    {
-        map.entry(normalise(h)).or_insert(i);
-    }
-    let cols = Columns { map };
+    read_savoir_faire(bytes)
+}
+
+/// [`parse_savoir_faire`] from a reader, line by line.
+pub fn read_savoir_faire(mut input: impl BufRead) -> Result<SavoirFaire, ImportError> {
+    let mut buf = Vec::new();
+    input.read_until(b'\n', &mut buf)?;
+    let (cols, _) = Columns::from_header(&decode_line(&buf));
     let required = |names: &[&str], label: &str| {
         cols.find(names).ok_or_else(|| {
             ImportError::Invalid(vec![LineError {
@@ -324,9 +600,14 @@ pub fn parse_savoir_faire(bytes: &[u8]) -> Result<SavoirFaire, ImportError> {
     let c_code = required(&["code savoir faire"], "Code savoir-faire")?;
     let c_label = cols.find(&["libelle savoir faire"]);
     let c_type = cols.find(&["code type savoir faire"]);
-    let mut best: HashMap<String, (u8, String, String)> = HashMap::new();
     let mut out = SavoirFaire::default();
-    for raw in lines {
+    let mut index: HashMap<(String, String), u32> = HashMap::new();
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        let raw = decode_line(&buf);
         if raw.trim().is_empty() {
             continue;
         }
@@ -334,54 +615,45 @@ pub fn parse_savoir_faire(bytes: &[u8]) -> Result<SavoirFaire, ImportError> {
         let cells: Vec<&str> = raw.split('|').collect();
         let f = |c: Option<usize>| c.and_then(|c| cells.get(c)).map_or("", |s| s.trim());
         let (id, code) = (f(Some(c_id)), f(Some(c_code)));
-        if id.is_empty() || code.is_empty() {
+        let Some(key) = id_key(id) else { continue };
+        if code.is_empty() {
             continue;
         }
         let rank = type_rank(f(c_type));
-        match best.get(id) {
-            Some((r, _, _)) if *r <= rank => {}
-            _ => {
-                best.insert(
-                    id.to_owned(),
-                    (rank, code.to_owned(), f(c_label).to_owned()),
-                );
-            }
+        if matches!(out.by_id.get(&key), Some((r, _)) if *r <= rank) {
+            continue;
         }
+        let pair = (code.to_owned(), f(c_label).to_owned());
+        let at = match index.get(&pair) {
+            Some(at) => *at,
+            None => {
+                let at = out.values.len() as u32;
+                out.values.push(pair.clone());
+                index.insert(pair, at);
+                at
+            }
+        };
+        out.by_id.insert(key, (rank, at));
     }
     if out.rows == 0 {
         return Err(ImportError::whole_file(
             "le fichier des savoir-faire ne contient aucune ligne",
         ));
     }
-    out.by_id = best
-        .into_iter()
-        .map(|(id, (_, code, label))| (id, (code, label)))
-        .collect();
     Ok(out)
 }
 
 /// Give each practice place without a specialty its professional's
 /// savoir-faire; returns how many places were completed.
 pub fn apply_savoir_faire(parsed: &mut Parsed, sf: &SavoirFaire) -> usize {
-    let mut filled = 0;
-    for p in &mut parsed.professionals {
-        let Some((code, label)) = sf.by_id.get(&p.rpps) else {
-            continue;
-        };
-        for place in p
-            .places
-            .iter_mut()
-            .filter(|pl| pl.specialty_code.is_empty())
-        {
-            place.specialty_code = code.clone();
-            place.specialty_label = label.clone();
-            filled += 1;
-        }
-    }
-    filled
+    parsed
+        .professionals
+        .iter_mut()
+        .map(|p| sf.complete(&p.rpps, &mut p.places))
+        .sum()
 }
 
-/// Read an RPPS file and update the directory in place.
+/// Read an RPPS file held in memory and update the directory in place.
 pub async fn import(
     db: &crate::storage::Db,
     bytes: &[u8],
@@ -389,50 +661,145 @@ pub async fn import(
     import_with(db, bytes, &super::quiet, false).await
 }
 
-/// [`import`], saying how far it is.
-/// Read an RPPS file and update the directory, reporting progress. Refused
-/// when the file would remove more than [`super::MAX_SHRINK_PERCENT`] of the
-/// professionals, unless `force`.
+/// [`import`], saying how far it is. Refused when the file would remove
+/// more than [`super::MAX_SHRINK_PERCENT`] of the professionals, unless
+/// `force`.
 pub async fn import_with(
     db: &crate::storage::Db,
     bytes: &[u8],
     progress: super::Progress<'_>,
     force: bool,
 ) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
-    import_with_savoir_faire(db, bytes, None, progress, force).await
+    let size = bytes.len() as u64;
+    import_reader(
+        db,
+        std::io::Cursor::new(bytes.to_vec()),
+        size,
+        None,
+        progress,
+        force,
+    )
+    .await
 }
 
-/// [`import_with`], the specialties completed from a « Savoir-faire » file
-/// when one is given (read first: a bad file refuses the import before
-/// anything is written).
-pub async fn import_with_savoir_faire(
+/// Open an RPPS file (and its savoir-faire file when given, read first: a
+/// bad one refuses the import before anything is written) and import it,
+/// streamed.
+pub async fn import_file(
     db: &crate::storage::Db,
-    bytes: &[u8],
-    savoir_faire: Option<&[u8]>,
+    path: &std::path::Path,
+    savoir_faire: Option<&std::path::Path>,
     progress: super::Progress<'_>,
     force: bool,
 ) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
-    let sf = savoir_faire.map(parse_savoir_faire).transpose()?;
-    let mut parsed = parse_with(bytes, progress)?;
-    if let Some(sf) = &sf {
-        let filled = apply_savoir_faire(&mut parsed, sf);
-        tracing::info!(
-            "savoir-faire : {} lignes, spécialité complétée pour {filled} lieux d'exercice",
-            sf.rows
-        );
-    }
-    let before = crate::storage::directory::professional_count(db).await?;
-    super::check_shrink(before, parsed.professionals.len() as i64, force)?;
-    let (report, skipped) = super::warnings_report(&parsed.warnings);
-    let summary = crate::storage::directory::replace_professionals(
+    let sf = match savoir_faire {
+        Some(p) => {
+            let sf = read_savoir_faire(BufReader::new(std::fs::File::open(p)?))?;
+            tracing::info!("savoir-faire : {} lignes, {} personnes", sf.rows, sf.len());
+            Some(sf)
+        }
+        None => None,
+    };
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    import_reader(
         db,
-        &parsed.professionals,
-        skipped,
-        &report,
+        BufReader::with_capacity(1 << 16, file),
+        size,
+        sf,
         progress,
+        force,
     )
-    .await?;
-    Ok((summary, parsed.warnings))
+    .await
+}
+
+/// Professionals handed from the reading thread to the writing, at a time.
+const HANDOVER: usize = 2_000;
+
+enum Handover {
+    Batch(Vec<Professional>, u64),
+    End(Box<Result<ReadEnd, ImportError>>),
+}
+
+/// Import an activity file of `size` bytes from `input`, in one pass: a
+/// thread reads and groups the rows while the database stages them
+/// (`storage::professionals_import`), then the changes are applied in one
+/// transaction. The structural checks (columns, truncation, bad rows, the
+/// shrink guard) all come before that transaction: a refused or
+/// interrupted import leaves the directory as it was.
+pub async fn import_reader(
+    db: &crate::storage::Db,
+    input: impl BufRead + Send + 'static,
+    size: u64,
+    savoir_faire: Option<SavoirFaire>,
+    progress: super::Progress<'_>,
+    force: bool,
+) -> Result<(crate::storage::directory::ImportSummary, Vec<LineError>), ImportError> {
+    use crate::storage::professionals_import::ProfessionalsImport;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Handover>(4);
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut reader = match Reader::new(input, savoir_faire) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.blocking_send(Handover::End(Box::new(Err(e))));
+                return;
+            }
+        };
+        let mut batch = Vec::with_capacity(HANDOVER);
+        loop {
+            match reader.next_professional() {
+                Ok(Some(p)) => {
+                    batch.push(p);
+                    if batch.len() == HANDOVER {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(HANDOVER));
+                        if tx
+                            .blocking_send(Handover::Batch(full, reader.bytes_read))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = tx.blocking_send(Handover::End(Box::new(Err(e))));
+                    return;
+                }
+            }
+        }
+        let read = reader.bytes_read;
+        if !batch.is_empty() && tx.blocking_send(Handover::Batch(batch, read)).is_err() {
+            return;
+        }
+        let _ = tx.blocking_send(Handover::End(Box::new(reader.finish())));
+    });
+    let mut import = ProfessionalsImport::begin(db).await?;
+    let end = loop {
+        match rx.recv().await {
+            Some(Handover::Batch(batch, read)) => {
+                import.stage(&batch).await?;
+                progress("lecture et enregistrement (Ko)", read / 1024, size / 1024);
+            }
+            Some(Handover::End(end)) => break *end,
+            None => {
+                return Err(ImportError::Io(std::io::Error::other(
+                    "la lecture du fichier s'est arrêtée",
+                )))
+            }
+        }
+    };
+    let _ = reading.await;
+    let mut end = end?;
+    if !end.late.is_empty() {
+        let warnings = import.merge_late(&end.late).await?;
+        end.warnings.extend(warnings);
+    }
+    super::check_shrink(import.before(), end.professionals as i64, force)?;
+    let (report, _) = super::warnings_report(&end.warnings);
+    let summary = import
+        .finish(end.professionals as i64, end.bad as i64, &report, progress)
+        .await?;
+    Ok((summary, end.warnings))
 }
 
 #[cfg(test)]
@@ -529,6 +896,60 @@ mod tests {
         assert_eq!(d.places[0].address, "12 RUE DU MARCHÉ");
         assert_eq!(d.places[0].specialty_label, "Médecine générale");
         assert_eq!(d.places[0].phone, "03 21 00 00 00");
+    }
+
+    #[test]
+    fn late_rows_join_their_professional() {
+        let mut file = format!("{HEADER}\n");
+        file += &row("10000000001", "DUPONT", "10", "62498");
+        file += &row("10000000002", "MARTIN", "60", "62498");
+        file += &row("10000000001", "DUPONT", "10", "62510");
+        let p = parse(file.as_bytes()).unwrap();
+        assert_eq!(p.rows, 3);
+        assert_eq!(p.professionals.len(), 2);
+        let codes: Vec<_> = p.professionals[0]
+            .places
+            .iter()
+            .map(|pl| pl.insee_code.as_deref().unwrap())
+            .collect();
+        assert_eq!(codes, ["62498", "62510"]);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn the_reader_streams_one_professional_at_a_time() {
+        let mut file = format!("{HEADER}\n").into_bytes();
+        // An older extract in Windows-1252: « LIÉVIN » with É as 0xC9.
+        file.extend(row("10000000001", "DUPONT", "10", "62498").as_bytes());
+        file.extend(
+            row("10000000001", "DUPONT", "10", "62510")
+                .replace("LENS", "LI\u{c9}VIN")
+                .as_bytes()
+                .iter()
+                .flat_map(|&b| {
+                    if b == 0xC3 {
+                        None
+                    } else if b == 0x89 {
+                        Some(0xC9)
+                    } else {
+                        Some(b)
+                    }
+                }),
+        );
+        file.extend(b"\n");
+        file.extend(row("10000000002", "MARTIN", "60", "62498").as_bytes());
+        let mut reader = Reader::new(std::io::Cursor::new(file), None).unwrap();
+        let first = reader.next_professional().unwrap().unwrap();
+        assert_eq!(first.rpps, "810000000001");
+        assert_eq!(first.places.len(), 2);
+        assert_eq!(first.places[1].city, "LIÉVIN");
+        assert_eq!(
+            reader.next_professional().unwrap().unwrap().rpps,
+            "810000000002"
+        );
+        assert!(reader.next_professional().unwrap().is_none());
+        let end = reader.finish().unwrap();
+        assert_eq!((end.rows, end.professionals, end.bad), (3, 2, 0));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::care_supply::{professions_of, refresh_in};
 use super::{Db, DbResult};
 use crate::db_run;
-use crate::domain::directory::{Establishment, PracticePlace, Professional, Progress};
+use crate::domain::directory::{Establishment, Professional, Progress};
 
 /// What an import changed, as kept in the history.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
@@ -98,6 +98,7 @@ macro_rules! stage_tables {
         )+
     };
 }
+pub(crate) use stage_tables;
 
 /// Drop the temporary tables of [`stage_tables!`] once applied, so that the
 /// pooled connection does not keep their rows.
@@ -108,6 +109,7 @@ macro_rules! drop_staged {
         )+
     };
 }
+pub(crate) use drop_staged;
 
 /// Two directory imports applied at once (two server processes each
 /// running a queued job) would each empty and refill the derived tables
@@ -126,6 +128,7 @@ macro_rules! serialise_imports {
         }
     };
 }
+pub(crate) use serialise_imports;
 
 fn placeholders(rows: usize, cols: usize) -> String {
     (0..rows)
@@ -308,7 +311,7 @@ pub async fn replace_establishments(
 /// accept a bare `ANALYZE`), so that searches keep using the indexes. On
 /// SQLite, ANALYZE writes its statistics under the write lock: it samples
 /// (`analysis_limit`) rather than reading millions of rows meanwhile.
-async fn analyze(db: &Db) -> DbResult<()> {
+pub(crate) async fn analyze(db: &Db) -> DbResult<()> {
     match db {
         Db::Sqlite(pool) => {
             let mut conn = pool.acquire().await?;
@@ -381,8 +384,9 @@ pub async fn establishment_count(db: &Db) -> DbResult<i64> {
     )
 }
 
-/// Replace the professionals (and their practice places) with those of a new
-/// RPPS file, counting added, changed and removed ones, in one transaction.
+/// Replace the professionals (and their practice places) with these,
+/// counting added, changed and removed ones: the rows given at once to the
+/// streamed import (`professionals_import`), for callers that hold them.
 pub async fn replace_professionals(
     db: &Db,
     rows: &[Professional],
@@ -390,165 +394,13 @@ pub async fn replace_professionals(
     report: &str,
     progress: Progress<'_>,
 ) -> DbResult<ImportSummary> {
-    let started = Utc::now();
-    let existing: Vec<(String, String)> = db_run!(db, pool => {
-        sqlx::query_as("SELECT rpps, content_hash FROM professionals").fetch_all(pool).await?
-    });
-    let existing: HashMap<String, String> = existing.into_iter().collect();
-    let incoming: HashSet<&str> = rows.iter().map(|r| r.rpps.as_str()).collect();
-    let mut write = Vec::new();
-    let mut replace: Vec<&str> = Vec::new();
-    let mut added = 0i64;
-    for row in rows {
-        let hash = row.content_hash();
-        match existing.get(&row.rpps) {
-            None => {
-                added += 1;
-                write.push((row, hash));
-            }
-            Some(h) if *h != hash => {
-                replace.push(&row.rpps);
-                write.push((row, hash));
-            }
-            Some(_) => {}
-        }
+    let mut import = super::professionals_import::ProfessionalsImport::begin(db).await?;
+    for chunk in rows.chunks(2_000) {
+        import.stage(chunk).await?;
     }
-    let mut gone: Vec<&str> = existing
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !incoming.contains(k))
-        .collect();
-    let summary = ImportSummary {
-        source: "rpps".into(),
-        file_date: String::new(),
-        total: rows.len() as i64,
-        added,
-        changed: replace.len() as i64,
-        removed: gone.len() as i64,
-        skipped,
-    };
-    gone.extend(replace);
-    const PRO_COLS: &str =
-        "rpps, last_name, first_name, name_search, profession_code, profession_label, content_hash";
-    const PLACE_COLS: &str =
-        "rpps, position, specialty_code, specialty_label, mode_code, sector_code, \
-         finess_site, siret_site, site_name, address, postal_code, insee_code, city, phone";
-    let sqlite = matches!(db, Db::Sqlite(_));
-    db_run!(db, pool => {
-        // Staged first in temporary tables of one connection (no lock on
-        // the real tables), then applied in one short transaction: see
-        // `stage_tables`.
-        let mut conn = pool.acquire().await?;
-        stage_tables!(conn, [
-            ("import_professionals", "professionals"),
-            ("import_places", "practice_places"),
-            ("import_gone", ""),
-            ("import_touched", ""),
-        ]);
-        for chunk in gone.chunks(BATCH) {
-            let sql = format!("INSERT INTO import_gone (key) VALUES {}", placeholders(chunk.len(), 1));
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q.bind(*r);
-            }
-            q.execute(&mut *conn).await?;
-        }
-        for (i, chunk) in write.chunks(BATCH).enumerate() {
-            progress("enregistrement des professionnels", (i * BATCH) as u64, write.len() as u64);
-            let sql = format!(
-                "INSERT INTO import_professionals ({PRO_COLS}) VALUES {}",
-                placeholders(chunk.len(), 7)
-            );
-            let mut q = sqlx::query(&sql);
-            for (p, hash) in chunk {
-                q = q
-                    .bind(&p.rpps)
-                    .bind(&p.last_name)
-                    .bind(&p.first_name)
-                    .bind(p.name_search())
-                    .bind(&p.profession_code)
-                    .bind(&p.profession_label)
-                    .bind(hash);
-            }
-            q.execute(&mut *conn).await?;
-        }
-        let places: Vec<(&str, usize, &PracticePlace)> = write
-            .iter()
-            .flat_map(|(p, _)| p.places.iter().enumerate().map(move |(i, pl)| (p.rpps.as_str(), i, pl)))
-            .collect();
-        for (i, chunk) in places.chunks(BATCH).enumerate() {
-            progress("enregistrement des lieux d'exercice", (i * BATCH) as u64, places.len() as u64);
-            let sql = format!(
-                "INSERT INTO import_places ({PLACE_COLS}) VALUES {}",
-                placeholders(chunk.len(), 14)
-            );
-            let mut q = sqlx::query(&sql);
-            for (rpps, i, pl) in chunk {
-                q = q
-                    .bind(*rpps)
-                    .bind(*i as i64)
-                    .bind(&pl.specialty_code)
-                    .bind(&pl.specialty_label)
-                    .bind(&pl.mode_code)
-                    .bind(&pl.sector_code)
-                    .bind(&pl.finess_site)
-                    .bind(&pl.siret_site)
-                    .bind(&pl.site_name)
-                    .bind(&pl.address)
-                    .bind(&pl.postal_code)
-                    .bind(&pl.insee_code)
-                    .bind(&pl.city)
-                    .bind(&pl.phone);
-            }
-            q.execute(&mut *conn).await?;
-        }
-        progress("application", write.len() as u64, write.len() as u64);
-        let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
-        let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
-        serialise_imports!(tx, sqlite);
-        // The communes whose facets change: those of the places removed
-        // (with their professional) and of the places written.
-        sqlx::query(
-            "INSERT INTO import_touched (key) SELECT insee_code FROM practice_places WHERE insee_code IS NOT NULL \
-             AND rpps IN (SELECT key FROM import_gone) \
-             UNION SELECT insee_code FROM import_places WHERE insee_code IS NOT NULL",
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM professionals WHERE rpps IN (SELECT key FROM import_gone)")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(&format!(
-            "INSERT INTO professionals ({PRO_COLS}) SELECT {PRO_COLS} FROM import_professionals"
-        ))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(&format!(
-            "INSERT INTO practice_places ({PLACE_COLS}) SELECT {PLACE_COLS} FROM import_places"
-        ))
-        .execute(&mut *tx)
-        .await?;
-        // The diagnosis' supply per commune follows the professionals.
-        refresh_in!(tx, professions_of(true));
-        sqlx::query(FACETS_DELETE).bind(PROFESSION).execute(&mut *tx).await?;
-        sqlx::query(PROFESSION_FACETS_INSERT).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM directory_search WHERE kind = 'professional' AND id IN (SELECT key FROM import_gone)")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(&format!(
-            "{SEARCH_INSERT} {}",
-            search_rows_sql(&format!(
-                "{PROFESSIONAL_ROWS} WHERE pl.rpps IN (SELECT rpps FROM import_professionals)"
-            ))
-        ))
-        .execute(&mut *tx)
-        .await?;
-        record_import!(tx, summary, started, report);
-        tx.commit().await?;
-        drop_staged!(conn, ["import_professionals", "import_places", "import_gone", "import_touched"]);
-    });
-    analyze(db).await?;
-    Ok(summary)
+    import
+        .finish(rows.len() as i64, skipped, report, progress)
+        .await
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -777,6 +629,47 @@ pub fn search_rows_sql(rows: &str) -> String {
     format!("SELECT {KEPT}, ' ' || w || ' ' FROM ({sql}) f")
 }
 
+/// The searchable text as [`search_rows_sql`] folds it in the database, in
+/// Rust (the RPPS import stages its search rows already folded): lower
+/// case, then [`FOLD`], a space at both ends. The same text as the SQL for
+/// every character of French; other capitals are lowered too (SQLite's
+/// `LOWER` leaves them).
+pub fn fold_words(raw: &str) -> String {
+    /// The replacements of ASCII characters, by code.
+    static ASCII: std::sync::LazyLock<[Option<&'static str>; 128]> =
+        std::sync::LazyLock::new(|| {
+            let mut t = [None; 128];
+            for (from, to) in FOLD {
+                if let [b] = from.as_bytes() {
+                    t[*b as usize] = Some(*to);
+                }
+            }
+            t
+        });
+    let mut out = String::with_capacity(raw.len() + 2);
+    out.push(' ');
+    let mut buf = [0u8; 4];
+    for c in raw.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii() {
+            match ASCII[c as usize] {
+                Some(to) => out.push_str(to),
+                None => out.push(c),
+            }
+            continue;
+        }
+        let s: &str = c.encode_utf8(&mut buf);
+        match FOLD.iter().find(|(from, _)| *from == s) {
+            Some((_, to)) => out.push_str(to),
+            // Beyond French: lower case as PostgreSQL's `LOWER` does (and
+            // as what people type is folded), which SQLite's does not.
+            None => out.extend(c.to_lowercase()),
+        }
+    }
+    out.push(' ');
+    out
+}
+
 /// The searchable rows of establishments: the category as code, the name
 /// shown as sort key, and the text the scoring reads
 /// (`crate::directory::search`). An unknown commune is stored as ''.
@@ -796,16 +689,16 @@ const SEARCH_INSERT: &str =
 
 /// Kinds of rows in `directory_facet_counts`.
 const CATEGORY: &str = "category";
-const PROFESSION: &str = "profession";
+pub(crate) const PROFESSION: &str = "profession";
 
 /// The facet rows of the communes an import touched (`import_touched`),
 /// deleted before they are counted again; `$1` is the kind.
-const FACETS_DELETE: &str =
+pub(crate) const FACETS_DELETE: &str =
     "DELETE FROM directory_facet_counts WHERE kind = $1 AND insee_code IN (SELECT key FROM import_touched)";
 const CATEGORY_FACETS_INSERT: &str = "INSERT INTO directory_facet_counts (insee_code, kind, code, label, n) \
      SELECT insee_code, 'category', category_code, MAX(category_label), COUNT(*) FROM establishments \
      WHERE insee_code IN (SELECT key FROM import_touched) GROUP BY insee_code, category_code";
-const PROFESSION_FACETS_INSERT: &str = "INSERT INTO directory_facet_counts (insee_code, kind, code, label, n) \
+pub(crate) const PROFESSION_FACETS_INSERT: &str = "INSERT INTO directory_facet_counts (insee_code, kind, code, label, n) \
      SELECT pl.insee_code, 'profession', p.profession_code, MAX(p.profession_label), COUNT(DISTINCT p.rpps) \
      FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
      WHERE pl.insee_code IN (SELECT key FROM import_touched) GROUP BY pl.insee_code, p.profession_code";

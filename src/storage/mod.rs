@@ -30,6 +30,7 @@ pub mod mediation;
 pub mod messages;
 pub mod participation;
 pub mod partners;
+pub mod professionals_import;
 pub mod proposals;
 pub mod public_pages;
 pub mod rate_limit;

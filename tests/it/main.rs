@@ -47,6 +47,7 @@ mod region_agenda_http;
 mod region_http;
 mod report_formats;
 mod reviews_http;
+mod rpps_stream;
 mod schemathesis;
 mod slots_http;
 mod slots_storage;

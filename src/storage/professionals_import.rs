@@ -1,0 +1,646 @@
+//! The RPPS import's writing, streamed: professionals arrive batch by batch
+//! from the reader (`import::rpps::Reader`), are compared with what the
+//! directory holds, and only the new and changed ones are staged, with
+//! their practice places and their search rows, in temporary tables of one
+//! connection (SQLite: multi-row prepared `INSERT`s; PostgreSQL:
+//! `COPY … FROM STDIN`). At the end one transaction applies the staged rows
+//! to the real tables set-based (see `directory::stage_tables!` for why
+//! staging keeps other writers in).
+//!
+//! Memory stays bounded whatever the file: what the directory holds is kept
+//! as one (identifier, fingerprint) pair of 24 bytes per professional,
+//! removed as the file names them; what remains at the end is gone.
+//!
+//! The search rows are folded here ([`fold_words`], the same table as the
+//! SQL of `directory::search_rows_sql`), so that the apply transaction only
+//! copies rows: on SQLite it holds the only write lock, and folding two
+//! million rows with nested `REPLACE`s inside it kept other writers
+//! waiting for minutes.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sqlx::pool::PoolConnection;
+use sqlx::{Postgres, Sqlite};
+
+use super::care_supply::{professions_of, refresh_in};
+use super::directory::{
+    drop_staged, fold_words, record_import, serialise_imports, stage_tables, ImportSummary,
+    FACETS_DELETE, PROFESSION, PROFESSION_FACETS_INSERT,
+};
+use super::{Db, DbResult};
+use crate::db_run;
+use crate::domain::directory::{PracticePlace, Professional, Progress};
+use crate::import::rpps::{id_key, id_of_key, merge_late, LateRow};
+use crate::import::LineError;
+
+const PRO_COLS: &str =
+    "rpps, last_name, first_name, name_search, profession_code, profession_label, content_hash";
+const PLACE_COLS: &str =
+    "rpps, position, specialty_code, specialty_label, mode_code, sector_code, \
+     finess_site, siret_site, site_name, address, postal_code, insee_code, city, phone";
+const SEARCH_COLS: &str = "insee_code, kind, id, position, code, name, words";
+
+/// Rows per staging `INSERT` on SQLite (14 columns × 500 stays far below
+/// its 32,766 bound variables); full chunks reuse one prepared statement.
+const SQLITE_ROWS: usize = 500;
+/// Stored fingerprints read at a time when the import starts.
+const PAGE: i64 = 100_000;
+
+/// A value of a staged row.
+enum Cell<'a> {
+    Text(Cow<'a, str>),
+    Null,
+    Int(i64),
+}
+
+impl<'a> From<&'a str> for Cell<'a> {
+    fn from(s: &'a str) -> Self {
+        Cell::Text(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Cell<'_> {
+    fn from(s: String) -> Self {
+        Cell::Text(Cow::Owned(s))
+    }
+}
+
+/// Rows of one staging table, flattened.
+struct Rows<'a> {
+    table: &'static str,
+    cols: &'static str,
+    width: usize,
+    cells: Vec<Cell<'a>>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(table: &'static str, cols: &'static str) -> Self {
+        Rows {
+            table,
+            cols,
+            width: cols.split(',').count(),
+            cells: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.cells.len() / self.width
+    }
+}
+
+/// The three staging tables' rows for these professionals.
+fn rows_of<'a>(batch: &[(&'a Professional, String)]) -> [Rows<'a>; 3] {
+    let mut pros = Rows::new("import_professionals", PRO_COLS);
+    let mut places = Rows::new("import_places", PLACE_COLS);
+    let mut search = Rows::new("import_search", SEARCH_COLS);
+    for (p, hash) in batch {
+        pros.cells.extend([
+            p.rpps.as_str().into(),
+            p.last_name.as_str().into(),
+            p.first_name.as_str().into(),
+            p.name_search().into(),
+            p.profession_code.as_str().into(),
+            p.profession_label.as_str().into(),
+            hash.clone().into(),
+        ]);
+        for (i, pl) in p.places.iter().enumerate() {
+            place_cells(&mut places.cells, &p.rpps, i, pl);
+            search.cells.extend([
+                pl.insee_code.as_deref().unwrap_or("").into(),
+                "professional".into(),
+                p.rpps.as_str().into(),
+                Cell::Int(i as i64),
+                p.profession_code.as_str().into(),
+                format!("{} {}", p.first_name, p.last_name).into(),
+                fold_words(&format!(
+                    "{} {} {} {} {}",
+                    p.last_name, p.first_name, p.profession_label, pl.specialty_label, pl.city
+                ))
+                .into(),
+            ]);
+        }
+    }
+    [pros, places, search]
+}
+
+fn place_cells<'a>(cells: &mut Vec<Cell<'a>>, rpps: &'a str, i: usize, pl: &'a PracticePlace) {
+    cells.extend([
+        rpps.into(),
+        Cell::Int(i as i64),
+        pl.specialty_code.as_str().into(),
+        pl.specialty_label.as_str().into(),
+        pl.mode_code.as_str().into(),
+        pl.sector_code.as_str().into(),
+        pl.finess_site.as_str().into(),
+        pl.siret_site.as_str().into(),
+        pl.site_name.as_str().into(),
+        pl.address.as_str().into(),
+        pl.postal_code.as_str().into(),
+        pl.insee_code.as_deref().map_or(Cell::Null, Cell::from),
+        pl.city.as_str().into(),
+        pl.phone.as_str().into(),
+    ]);
+}
+
+/// Append one field in PostgreSQL's `COPY` text format.
+fn copy_field(out: &mut Vec<u8>, cell: &Cell<'_>) {
+    match cell {
+        Cell::Null => out.extend_from_slice(b"\\N"),
+        Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Cell::Text(s) => {
+            for b in s.bytes() {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    _ => out.push(b),
+                }
+            }
+        }
+    }
+}
+
+async fn stage_sqlite(conn: &mut sqlx::SqliteConnection, rows: &Rows<'_>) -> DbResult<()> {
+    for chunk in rows.cells.chunks(SQLITE_ROWS * rows.width) {
+        let n = chunk.len() / rows.width;
+        let one = format!("({})", vec!["?"; rows.width].join(", "));
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {}",
+            rows.table,
+            rows.cols,
+            vec![one; n].join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for cell in chunk {
+            q = match cell {
+                Cell::Text(s) => q.bind(s.as_ref()),
+                Cell::Null => q.bind(None::<&str>),
+                Cell::Int(i) => q.bind(*i),
+            };
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn stage_postgres(conn: &mut sqlx::PgConnection, rows: &Rows<'_>) -> DbResult<()> {
+    if rows.cells.is_empty() {
+        return Ok(());
+    }
+    let mut data = Vec::with_capacity(rows.cells.len() * 12);
+    for row in rows.cells.chunks(rows.width) {
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                data.push(b'\t');
+            }
+            copy_field(&mut data, cell);
+        }
+        data.push(b'\n');
+    }
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {} ({}) FROM STDIN", rows.table, rows.cols))
+        .await?;
+    copy.send(data).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+/// The import's own connection, where its temporary tables live.
+enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// Run `$body` with `$c` the connection of either backend.
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            Conn::Sqlite($c) => $body,
+            Conn::Postgres($c) => $body,
+        }
+    };
+}
+
+/// A stored professional's fingerprint (`content_hash`, 16 characters).
+type Print = [u8; 16];
+
+fn print_of(hash: &str) -> Print {
+    let mut out = [0u8; 16];
+    if hash.len() == 16 {
+        out.copy_from_slice(hash.as_bytes());
+    }
+    out
+}
+
+/// One RPPS import under way: see the module's documentation.
+pub struct ProfessionalsImport {
+    db: Db,
+    /// Taken by [`Self::finish`]; an import dropped before (an error, a
+    /// killed task) closes it instead of handing it back to the pool: a
+    /// `COPY` or statement cut half-way leaves a connection that the next
+    /// user could not trust, and its temporary tables go with it.
+    conn: Option<Conn>,
+    started: chrono::DateTime<Utc>,
+    /// What the directory holds and the file has not named yet.
+    stored: HashMap<u64, Print>,
+    /// Stored identifiers that are not RPPS numbers (none is expected):
+    /// removed unless the file names them.
+    odd: Vec<String>,
+    before: i64,
+    added: i64,
+    changed: i64,
+    /// Identifiers whose stored rows go (changed ones), not staged yet.
+    gone: Vec<String>,
+}
+
+impl ProfessionalsImport {
+    /// Read the stored fingerprints and create the staging tables.
+    pub async fn begin(db: &Db) -> DbResult<Self> {
+        let mut stored = HashMap::new();
+        let mut odd = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page: Vec<(String, String)> = db_run!(db, pool => {
+                sqlx::query_as(
+                    "SELECT rpps, content_hash FROM professionals WHERE rpps > $1 ORDER BY rpps LIMIT $2",
+                )
+                .bind(&after)
+                .bind(PAGE)
+                .fetch_all(pool)
+                .await?
+            });
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
+            let full = page.len() as i64 == PAGE;
+            for (rpps, hash) in page {
+                match id_key(&rpps) {
+                    Some(key) => {
+                        stored.insert(key, print_of(&hash));
+                    }
+                    None => odd.push(rpps),
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        let before = (stored.len() + odd.len()) as i64;
+        let mut conn = match db {
+            Db::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
+            Db::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+        };
+        on_conn!(&mut conn, c => {
+            let conn = &mut **c;
+            stage_tables!(conn, [
+                ("import_professionals", "professionals"),
+                ("import_places", "practice_places"),
+                ("import_search", "directory_search"),
+                ("import_gone", ""),
+                ("import_touched", ""),
+            ]);
+        });
+        Ok(ProfessionalsImport {
+            db: db.clone(),
+            conn: Some(conn),
+            started: Utc::now(),
+            stored,
+            odd,
+            before,
+            added: 0,
+            changed: 0,
+            gone: Vec::new(),
+        })
+    }
+
+    fn conn_mut(&mut self) -> &mut Conn {
+        self.conn
+            .as_mut()
+            .expect("the connection is only taken when the import ends")
+    }
+
+    /// Professionals in the directory when the import started.
+    pub fn before(&self) -> i64 {
+        self.before
+    }
+
+    /// Compare these professionals with the stored ones and stage the new
+    /// and changed ones.
+    pub async fn stage(&mut self, batch: &[Professional]) -> DbResult<()> {
+        let mut write = Vec::new();
+        for p in batch {
+            let hash = p.content_hash();
+            let stored = match id_key(&p.rpps) {
+                Some(key) => self.stored.remove(&key),
+                None => self
+                    .odd
+                    .iter()
+                    .position(|o| *o == p.rpps)
+                    .map(|i| print_of(&self.odd.swap_remove(i))),
+            };
+            match stored {
+                None => {
+                    self.added += 1;
+                    write.push((p, hash));
+                }
+                Some(h) if h != print_of(&hash) => {
+                    self.changed += 1;
+                    self.gone.push(p.rpps.clone());
+                    write.push((p, hash));
+                }
+                Some(_) => {}
+            }
+        }
+        self.write(&write).await
+    }
+
+    async fn write(&mut self, write: &[(&Professional, String)]) -> DbResult<()> {
+        self.flush_gone().await?;
+        for rows in rows_of(write) {
+            if rows.len() == 0 {
+                continue;
+            }
+            match self.conn_mut() {
+                Conn::Sqlite(c) => stage_sqlite(c, &rows).await?,
+                Conn::Postgres(c) => stage_postgres(c, &rows).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush_gone(&mut self) -> DbResult<()> {
+        if self.gone.is_empty() {
+            return Ok(());
+        }
+        let gone = std::mem::take(&mut self.gone);
+        let mut rows = Rows::new("import_gone", "key");
+        rows.cells
+            .extend(gone.iter().map(|g| Cell::from(g.as_str())));
+        match self.conn_mut() {
+            Conn::Sqlite(c) => stage_sqlite(c, &rows).await,
+            Conn::Postgres(c) => stage_postgres(c, &rows).await,
+        }
+    }
+
+    /// Merge rows met after their professional was handed over (grouped by
+    /// identifier) into the staged or stored professional, and stage the
+    /// result again when it differs from the stored one. Returns the
+    /// warnings (another name under the same identifier).
+    pub async fn merge_late(&mut self, late: &[LateRow]) -> DbResult<Vec<LineError>> {
+        self.flush_gone().await?;
+        let mut warnings = Vec::new();
+        let mut by_id: Vec<(&str, Vec<&LateRow>)> = Vec::new();
+        for row in late {
+            match by_id.iter_mut().find(|(id, _)| *id == row.rpps) {
+                Some((_, rows)) => rows.push(row),
+                None => by_id.push((&row.rpps, vec![row])),
+            }
+        }
+        for (rpps, rows) in by_id {
+            let stored_hash: Option<String> = on_conn!(self.conn_mut(), c => {
+                sqlx::query_scalar("SELECT content_hash FROM professionals WHERE rpps = $1")
+                    .bind(rpps)
+                    .fetch_optional(&mut **c)
+                    .await?
+            });
+            let staged = self
+                .load(rpps, "import_professionals", "import_places")
+                .await?;
+            let was_staged = staged.is_some();
+            let base = match staged {
+                Some(p) => Some(p),
+                None => self.load(rpps, "professionals", "practice_places").await?,
+            };
+            let Some(mut p) = base else { continue };
+            for row in rows {
+                merge_late(&mut p, row, &mut warnings);
+            }
+            if was_staged {
+                on_conn!(self.conn_mut(), c => {
+                    sqlx::query("DELETE FROM import_professionals WHERE rpps = $1").bind(rpps).execute(&mut **c).await?;
+                    sqlx::query("DELETE FROM import_places WHERE rpps = $1").bind(rpps).execute(&mut **c).await?;
+                    sqlx::query("DELETE FROM import_search WHERE id = $1").bind(rpps).execute(&mut **c).await?;
+                });
+            }
+            let hash = p.content_hash();
+            match stored_hash {
+                None => self.write(&[(&p, hash)]).await?,
+                Some(h) if h == hash => {
+                    if was_staged {
+                        self.changed -= 1;
+                        on_conn!(self.conn_mut(), c => {
+                            sqlx::query("DELETE FROM import_gone WHERE key = $1").bind(rpps).execute(&mut **c).await?;
+                        });
+                    }
+                }
+                Some(_) => {
+                    if !was_staged {
+                        self.changed += 1;
+                        self.gone.push(rpps.to_owned());
+                    }
+                    self.write(&[(&p, hash)]).await?;
+                }
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// A professional as staged or stored (`pros` and `places` name the
+    /// tables).
+    async fn load(
+        &mut self,
+        rpps: &str,
+        pros: &str,
+        places: &str,
+    ) -> DbResult<Option<Professional>> {
+        type Head = (String, String, String, String);
+        type Place = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+        );
+        let head_sql = format!(
+            "SELECT last_name, first_name, profession_code, profession_label FROM {pros} WHERE rpps = $1"
+        );
+        let places_sql = format!(
+            "SELECT specialty_code, specialty_label, mode_code, sector_code, finess_site, siret_site, \
+             site_name, address, postal_code, insee_code, city, phone FROM {places} WHERE rpps = $1 ORDER BY position"
+        );
+        let (head, rows): (Option<Head>, Vec<Place>) = on_conn!(self.conn_mut(), c => {
+            let head = sqlx::query_as(&head_sql).bind(rpps).fetch_optional(&mut **c).await?;
+            let rows = sqlx::query_as(&places_sql).bind(rpps).fetch_all(&mut **c).await?;
+            (head, rows)
+        });
+        Ok(head.map(
+            |(last_name, first_name, profession_code, profession_label)| Professional {
+                rpps: rpps.to_owned(),
+                last_name,
+                first_name,
+                profession_code,
+                profession_label,
+                places: rows
+                    .into_iter()
+                    .map(|r| PracticePlace {
+                        specialty_code: r.0,
+                        specialty_label: r.1,
+                        mode_code: r.2,
+                        sector_code: r.3,
+                        finess_site: r.4,
+                        siret_site: r.5,
+                        site_name: r.6,
+                        address: r.7,
+                        postal_code: r.8,
+                        insee_code: r.9,
+                        city: r.10,
+                        phone: r.11,
+                    })
+                    .collect(),
+            },
+        ))
+    }
+
+    /// Apply what was staged in one transaction: the professionals not in
+    /// the file and the changed ones go, the new and changed ones come
+    /// with their places and search rows, the facets of the communes
+    /// touched and the diagnosis' supply follow, and the import is
+    /// recorded. `total` is the number of professionals in the file.
+    pub async fn finish(
+        mut self,
+        total: i64,
+        skipped: i64,
+        report: &str,
+        progress: Progress<'_>,
+    ) -> DbResult<ImportSummary> {
+        let removed = (self.stored.len() + self.odd.len()) as i64;
+        let mut gone: Vec<String> = self.stored.keys().map(|k| id_of_key(*k)).collect();
+        gone.append(&mut self.odd);
+        self.stored = HashMap::new();
+        self.gone.append(&mut gone);
+        self.flush_gone().await?;
+        let summary = ImportSummary {
+            source: "rpps".into(),
+            file_date: String::new(),
+            total,
+            added: self.added,
+            changed: self.changed,
+            removed,
+            skipped,
+        };
+        progress("application", 1, 1);
+        let sqlite = matches!(self.db, Db::Sqlite(_));
+        let started = self.started;
+        on_conn!(self.conn_mut(), c => {
+            let conn = &mut **c;
+            let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+            let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+            serialise_imports!(tx, sqlite);
+            // The communes whose facets change: those of the places removed
+            // (with their professional) and of the places written.
+            sqlx::query(
+                "INSERT INTO import_touched (key) SELECT insee_code FROM practice_places WHERE insee_code IS NOT NULL \
+                 AND rpps IN (SELECT key FROM import_gone) \
+                 UNION SELECT insee_code FROM import_places WHERE insee_code IS NOT NULL",
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM practice_places WHERE rpps IN (SELECT key FROM import_gone)")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM professionals WHERE rpps IN (SELECT key FROM import_gone)")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&format!(
+                "INSERT INTO professionals ({PRO_COLS}) SELECT {PRO_COLS} FROM import_professionals"
+            ))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "INSERT INTO practice_places ({PLACE_COLS}) SELECT {PLACE_COLS} FROM import_places"
+            ))
+            .execute(&mut *tx)
+            .await?;
+            // The diagnosis' supply per commune follows the professionals.
+            refresh_in!(tx, professions_of(true));
+            sqlx::query(FACETS_DELETE).bind(PROFESSION).execute(&mut *tx).await?;
+            sqlx::query(PROFESSION_FACETS_INSERT).execute(&mut *tx).await?;
+            sqlx::query(
+                "DELETE FROM directory_search WHERE kind = 'professional' AND id IN (SELECT key FROM import_gone)",
+            )
+            .execute(&mut *tx)
+            .await?;
+            // In the search table's key order: SQLite's table is stored by
+            // that key, and appending is cheaper than inserting at random.
+            sqlx::query(&format!(
+                "INSERT INTO directory_search ({SEARCH_COLS}) SELECT {SEARCH_COLS} FROM import_search \
+                 ORDER BY insee_code, kind, id, position"
+            ))
+            .execute(&mut *tx)
+            .await?;
+            record_import!(tx, summary, started, report);
+            tx.commit().await?;
+            drop_staged!(conn, [
+                "import_professionals",
+                "import_places",
+                "import_search",
+                "import_gone",
+                "import_touched",
+            ]);
+        });
+        // Applied: the connection goes back to the pool (see `conn`).
+        drop(self.conn.take());
+        super::directory::analyze(&self.db).await?;
+        Ok(summary)
+    }
+}
+
+impl Drop for ProfessionalsImport {
+    fn drop(&mut self) {
+        match self.conn.take() {
+            Some(Conn::Sqlite(c)) => drop(c.detach()),
+            Some(Conn::Postgres(c)) => drop(c.detach()),
+            None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_fields_are_escaped() {
+        let mut out = Vec::new();
+        copy_field(&mut out, &Cell::from("a\\b\tc\nd\re"));
+        out.push(b'|');
+        copy_field(&mut out, &Cell::Null);
+        out.push(b'|');
+        copy_field(&mut out, &Cell::Int(-3));
+        assert_eq!(out, b"a\\\\b\\tc\\nd\\re|\\N|-3");
+    }
+
+    #[test]
+    fn fingerprints_round_trip() {
+        let p = Professional {
+            rpps: "810000000001".into(),
+            ..Default::default()
+        };
+        let h = p.content_hash();
+        assert_eq!(h.len(), 16);
+        assert_eq!(print_of(&h), print_of(&p.content_hash()));
+        assert_ne!(print_of(&h), print_of("0123456789abcdef"));
+        assert_eq!(id_of_key(id_key("010000000001").unwrap()), "010000000001");
+        assert_eq!(id_of_key(id_key("10000000001").unwrap()), "10000000001");
+        assert_ne!(id_key("010000000001"), id_key("10000000001"));
+    }
+}

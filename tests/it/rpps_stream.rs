@@ -1,0 +1,259 @@
+//! The streamed RPPS import (issue 14), on SQLite and PostgreSQL: rows of an
+//! identifier met again further down are merged, the search rows folded in
+//! Rust equal those the database folds, and an import stopped half-way
+//! (the file failing, the task killed) leaves the directory as it was.
+
+use crate::common;
+
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{fresh_db, Backend};
+use maillage::import::rpps;
+use maillage::storage::{directory, Db};
+
+const HEADER: &str = "Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code savoir-faire|Libellé savoir-faire|Code commune (coord. structure)|Libellé commune (coord. structure)|";
+
+fn row(id: u64, last: &str, commune: &str, city: &str) -> String {
+    format!("8{id:011}|{last}|Marie|10|Médecin|SM54|Médecine générale|{commune}|{city}|\n")
+}
+
+fn file(rows: &[String]) -> Vec<u8> {
+    let mut f = format!("{HEADER}\n");
+    for r in rows {
+        f += r;
+    }
+    f.into_bytes()
+}
+
+/// Places of a professional, by commune, in their order.
+async fn places(db: &Db, rpps: &str) -> Vec<String> {
+    let sql =
+        "SELECT COALESCE(insee_code, '') FROM practice_places WHERE rpps = $1 ORDER BY position";
+    match db {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).bind(rpps).fetch_all(p).await,
+        Db::Postgres(p) => sqlx::query_scalar(sql).bind(rpps).fetch_all(p).await,
+    }
+    .unwrap()
+}
+
+async fn counts(db: &Db) -> (i64, i64, i64) {
+    let sql =
+        "SELECT (SELECT COUNT(*) FROM professionals), (SELECT COUNT(*) FROM practice_places), \
+               (SELECT COUNT(*) FROM directory_search WHERE kind = 'professional')";
+    match db {
+        Db::Sqlite(p) => sqlx::query_as(sql).fetch_one(p).await,
+        Db::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await,
+    }
+    .unwrap()
+}
+
+async fn late_rows_are_merged(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let a = row(1, "DUPONT", "62498", "LENS");
+    let b = row(2, "MARTIN", "62498", "LENS");
+    let c = row(1, "DUPONT", "62510", "LIÉVIN");
+    let d = row(3, "PETIT", "62510", "LIÉVIN");
+    // Sorted: DUPONT's two places together.
+    let sorted = file(&[a.clone(), c.clone(), b.clone(), d.clone()]);
+    let (s, _) = rpps::import(db, &sorted).await.unwrap();
+    assert_eq!((s.total, s.added, s.changed, s.removed), (3, 3, 0, 0));
+    assert_eq!(places(db, "800000000001").await, ["62498", "62510"]);
+
+    // The same people with DUPONT's second place further down: nothing
+    // changed (the first rows alone differ from what is stored; merged,
+    // they do not).
+    let unsorted = file(&[a.clone(), b.clone(), d.clone(), c.clone()]);
+    let (s, w) = rpps::import(db, &unsorted).await.unwrap();
+    assert_eq!(
+        (s.total, s.added, s.changed, s.removed),
+        (3, 0, 0, 0),
+        "{w:?}"
+    );
+    assert_eq!(places(db, "800000000001").await, ["62498", "62510"]);
+
+    // Stored with one place, the late row adds one: changed.
+    let one = file(&[a.clone(), b.clone(), d.clone()]);
+    rpps::import(db, &one).await.unwrap();
+    assert_eq!(places(db, "800000000001").await, ["62498"]);
+    let (s, _) = rpps::import(db, &unsorted).await.unwrap();
+    assert_eq!((s.total, s.added, s.changed, s.removed), (3, 0, 1, 0));
+    assert_eq!(places(db, "800000000001").await, ["62498", "62510"]);
+
+    // A new professional whose rows are apart, under another name: one
+    // professional, two places, the name kept from the first row and the
+    // other reported.
+    let e1 = row(4, "ROUX", "62498", "LENS");
+    let e2 = row(4, "ROUSSEAU", "62510", "LIÉVIN");
+    let (s, w) = rpps::import(db, &file(&[a, c, e1, b, d, e2]))
+        .await
+        .unwrap();
+    assert_eq!((s.total, s.added, s.changed, s.removed), (4, 1, 0, 0));
+    assert_eq!(places(db, "800000000004").await, ["62498", "62510"]);
+    assert!(
+        w.iter()
+            .any(|w| w.line == Some(7) && w.message.contains("ROUSSEAU")),
+        "{w:?}"
+    );
+    assert_eq!(counts(db).await, (4, 6, 6));
+    t.cleanup().await;
+}
+both!(late_rows_are_merged);
+
+/// The import folds the search text in Rust; the migration and the FINESS
+/// import fold it in SQL (`search_rows_sql`): the same rows either way.
+async fn search_rows_fold_as_the_database(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let rows = [
+        "810000000001|LEFÈVRE-DUPRÉ|Zoé|10|Médecin|SM54|Médecine générale (SM)|62498|LENS|\n"
+            .to_owned(),
+        "810000000002|D'ALEMBERT|Jean-Noël|60|Infirmier|||62510|LIÉVIN|\n".to_owned(),
+        "810000000003|ŒUVRE & CIE|Ægir|40|Chirurgien-dentiste|||2A004|AJACCIO; CORSE: SUD/\"X\"|\n"
+            .to_owned(),
+        "810000000004|ÇA VA. BIEN,|Ÿves|50|Sage-femme|||62498|Saint-Étienne’s|\n".to_owned(),
+        "810000000005|NGUYEN|Åsa|10|Médecin|SM26|Cardiologie|||\n".to_owned(),
+    ];
+    rpps::import(db, &file(&rows)).await.unwrap();
+    let stored = "SELECT insee_code, kind, id, position, code, name, words FROM directory_search \
+                  WHERE kind = 'professional' ORDER BY id, position";
+    let built = format!(
+        "SELECT * FROM ({}) s ORDER BY 3, 4",
+        directory::search_rows_sql(directory::PROFESSIONAL_ROWS)
+    );
+    type SearchRow = (String, String, String, i64, String, String, String);
+    let (a, b): (Vec<SearchRow>, Vec<SearchRow>) = match db {
+        Db::Sqlite(p) => (
+            sqlx::query_as(stored).fetch_all(p).await.unwrap(),
+            sqlx::query_as(&built).fetch_all(p).await.unwrap(),
+        ),
+        Db::Postgres(p) => (
+            sqlx::query_as(stored).fetch_all(p).await.unwrap(),
+            sqlx::query_as(&built).fetch_all(p).await.unwrap(),
+        ),
+    };
+    assert_eq!(a.len(), 5);
+    assert_eq!(a, b);
+    assert_eq!(
+        a[0].6,
+        " lefevre dupre zoe medecin medecine generale  sm  lens "
+    );
+    t.cleanup().await;
+}
+both!(search_rows_fold_as_the_database);
+
+/// A file that reads `limit` bytes then fails, or that sets `reached` once
+/// past `limit` and goes on slowly (so that a test can kill the import
+/// while it stages).
+struct Stopping {
+    data: std::io::Cursor<Vec<u8>>,
+    limit: u64,
+    fail: bool,
+    reached: Arc<AtomicBool>,
+}
+
+impl Read for Stopping {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.data.position() >= self.limit {
+            if self.fail {
+                return Err(std::io::Error::other("disque débranché"));
+            }
+            self.reached.store(true, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let n = buf.len().min(4096);
+        self.data.read(&mut buf[..n])
+    }
+}
+
+fn big_file(n: u64) -> Vec<u8> {
+    let rows: Vec<String> = (10..10 + n)
+        .map(|i| row(i, &format!("NOM{i}"), "62498", "LENS"))
+        .collect();
+    file(&rows)
+}
+
+async fn a_stopped_import_changes_nothing(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let first = file(&[
+        row(1, "DUPONT", "62498", "LENS"),
+        row(2, "MARTIN", "62510", "LIÉVIN"),
+    ]);
+    rpps::import(db, &first).await.unwrap();
+    let before = counts(db).await;
+    let facets_before = directory::facets(db, &["62498".into(), "62510".into()])
+        .await
+        .unwrap();
+    let big = big_file(30_000);
+    let size = big.len() as u64;
+
+    // The file fails two thirds of the way: refused, nothing applied.
+    let failing = Stopping {
+        data: std::io::Cursor::new(big.clone()),
+        limit: size * 2 / 3,
+        fail: true,
+        reached: Arc::new(AtomicBool::new(false)),
+    };
+    let e = rpps::import_reader(
+        db,
+        std::io::BufReader::new(failing),
+        size,
+        None,
+        &maillage::import::quiet,
+        true,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("disque débranché"), "{e}");
+    assert_eq!(counts(db).await, before);
+
+    // The import killed while it stages: nothing applied either.
+    let reached = Arc::new(AtomicBool::new(false));
+    let slow = Stopping {
+        data: std::io::Cursor::new(big.clone()),
+        limit: size / 2,
+        fail: false,
+        reached: reached.clone(),
+    };
+    let task = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            rpps::import_reader(
+                &db,
+                std::io::BufReader::new(slow),
+                size,
+                None,
+                &maillage::import::quiet,
+                true,
+            )
+            .await
+        })
+    };
+    while !reached.load(Ordering::SeqCst) {
+        assert!(!task.is_finished(), "the import ended before it was killed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    assert_eq!(counts(db).await, before);
+    assert_eq!(
+        directory::facets(db, &["62498".into(), "62510".into()])
+            .await
+            .unwrap(),
+        facets_before
+    );
+    assert_eq!(directory::imports(db, 10).await.unwrap().len(), 1);
+
+    // And the next import runs whole.
+    let (s, _) = rpps::import_with(db, &big, &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    assert_eq!((s.total, s.added, s.removed), (30_000, 30_000, 2));
+    assert_eq!(counts(db).await, (30_000, 30_000, 30_000));
+    t.cleanup().await;
+}
+both!(a_stopped_import_changes_nothing);
