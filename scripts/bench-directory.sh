@@ -12,15 +12,22 @@
 # leaves out the bulk loaders; BEFORE_BIN=path/to/an/older/maillage imports
 # and measures the searches with that binary first, then migrates the same
 # databases with this tree's binary (timed) and measures them again: a
-# before/after on the same data.
+# before/after on the same data. KEEP=dir keeps the files and databases in
+# dir (a SQLite file there, the PostgreSQL database maillage_bench_dir);
+# SEARCH_ONLY=1 with the same KEEP measures the searches again on them,
+# without generating or importing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ESTABLISHMENTS="${ESTABLISHMENTS:-100000}"
 RPPS_ROWS="${RPPS_ROWS:-2000000}"
 PG_ADMIN="${MAILLAGE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-OUT="$(mktemp -d)"
-trap 'rm -rf "$OUT"' EXIT
+if [ -n "${KEEP:-}" ]; then
+  OUT="$KEEP"; mkdir -p "$OUT"
+else
+  OUT="$(mktemp -d)"
+  trap 'rm -rf "$OUT"' EXIT
+fi
 
 need=()
 [ -x /usr/bin/time ] || need+=(time)
@@ -35,6 +42,9 @@ if [ -z "${BIN:-}" ]; then
 fi
 GEN="$(dirname "$BIN")/gen_directory"
 OLD="${BEFORE_BIN:-$BIN}"
+DB="sqlite://$OUT/bench.db"
+PG="${PG_ADMIN%/*}/maillage_bench_dir"
+if [ -z "${SEARCH_ONLY:-}" ]; then
 "$GEN" "$OUT/data" "$ESTABLISHMENTS" "$RPPS_ROWS"
 ls -la "$OUT/data" | awk 'NR>1 {printf "  %-28s %8.1f MB\n", $9, $5/1048576}'
 
@@ -46,11 +56,13 @@ measure() { # label, command… → "seconds maxrss_mb"
 
 declare -A R
 # --- SQLite
-DB="sqlite://$OUT/bench.db"
+rm -f "$OUT"/bench*.db*
 MAILLAGE_DATABASE_URL="$DB" $OLD migrate >/dev/null
 MAILLAGE_DATABASE_URL="$DB" $OLD import communes "$OUT/data/communes.json" >/dev/null
 R[sqlite_finess]=$(MAILLAGE_LOG=error measure sqlite_finess env MAILLAGE_DATABASE_URL="$DB" $OLD import finess "$OUT/data/finess.csv")
 R[sqlite_rpps]=$(MAILLAGE_LOG=error measure sqlite_rpps env MAILLAGE_DATABASE_URL="$DB" $OLD import rpps "$OUT/data/rpps.txt")
+# The same file again: everything read and compared, nothing written.
+R[sqlite_rpps_again]=$(MAILLAGE_LOG=error measure sqlite_rpps_again env MAILLAGE_DATABASE_URL="$DB" $OLD import rpps "$OUT/data/rpps.txt")
 # The same establishments from the FiNESS+ file (gzip JSON, streamed), into
 # an empty database of its own, as the CSV went.
 DB_PLUS="sqlite://$OUT/bench-plus.db"
@@ -60,6 +72,7 @@ R[sqlite_finess_plus]=$(MAILLAGE_LOG=error measure sqlite_finess_plus env MAILLA
 if [ -z "${SKIP_BULK:-}" ]; then
 # The same files with sqlite3's own loader, each into one table (FINESS
 # lines hold no '|': each line lands whole in one column).
+rm -f "$OUT/bulk.db"
 iconv -f WINDOWS-1252 -t UTF-8 "$OUT/data/finess.csv" > "$OUT/finess-utf8.csv"
 R[sqlite_finess_bulk]=$(measure sqlite_finess_bulk sqlite3 "$OUT/bulk.db" \
   "CREATE TABLE finess_raw (line TEXT);" ".mode list" ".separator |" ".import $OUT/finess-utf8.csv finess_raw")
@@ -69,10 +82,10 @@ fi
 # --- PostgreSQL
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_dir WITH (FORCE)" >/dev/null 2>&1
 psql "$PG_ADMIN" -qc "CREATE DATABASE maillage_bench_dir" >/dev/null
-PG="${PG_ADMIN%/*}/maillage_bench_dir"
 MAILLAGE_DATABASE_URL="$PG" $OLD import communes "$OUT/data/communes.json" >/dev/null
 R[pg_finess]=$(MAILLAGE_LOG=error measure pg_finess env MAILLAGE_DATABASE_URL="$PG" $OLD import finess "$OUT/data/finess.csv")
 R[pg_rpps]=$(MAILLAGE_LOG=error measure pg_rpps env MAILLAGE_DATABASE_URL="$PG" $OLD import rpps "$OUT/data/rpps.txt")
+R[pg_rpps_again]=$(MAILLAGE_LOG=error measure pg_rpps_again env MAILLAGE_DATABASE_URL="$PG" $OLD import rpps "$OUT/data/rpps.txt")
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_plus WITH (FORCE)" >/dev/null 2>&1
 psql "$PG_ADMIN" -qc "CREATE DATABASE maillage_bench_plus" >/dev/null
 PG_PLUS="${PG_ADMIN%/*}/maillage_bench_plus"
@@ -89,9 +102,9 @@ fi
 echo
 echo "Import ($ESTABLISHMENTS establishments, $RPPS_ROWS RPPS rows), on $(nproc) cores"
 printf '%-22s %10s %14s %14s %10s\n' "" "seconds" "peak RSS (MB)" "bulk loader (s)" "ratio"
-for k in sqlite_finess sqlite_rpps pg_finess pg_rpps; do
+for k in sqlite_finess sqlite_rpps sqlite_rpps_again pg_finess pg_rpps pg_rpps_again; do
   read -r s m <<< "${R[$k]}"
-  read -r bs _ <<< "${R[${k}_bulk]:-0 0}"
+  read -r bs _ <<< "${R[${k%_again}_bulk]:-0 0}"
   printf '%-22s %10s %14s %14s %10s\n' "$k" "$s" "$m" "$bs" "$(awk -v a="$s" -v b="$bs" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "-" }')"
 done
 # FiNESS+ beside the CSV: the same establishments, gzip JSON read as a stream.
@@ -100,6 +113,8 @@ for k in sqlite_finess_plus pg_finess_plus; do
   read -r cs _ <<< "${R[${k%_plus}]}"
   printf '%-22s %10s %14s %14s %10s\n' "$k" "$s" "$m" "(csv ${cs} s)" "$(awk -v a="$s" -v b="$cs" 'BEGIN { printf "%.1fx csv", a / b }')"
 done
+
+fi # SEARCH_ONLY
 
 # --- Search latency on the national data: a territory of 40 communes.
 latency() { # db_url label binary
@@ -163,4 +178,4 @@ if [ "$OLD" != "$BIN" ]; then
 fi
 latency "$DB" sqlite "$BIN"
 latency "$PG" postgres "$BIN"
-psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_dir WITH (FORCE)" >/dev/null
+[ -n "${KEEP:-}" ] || psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_dir WITH (FORCE)" >/dev/null

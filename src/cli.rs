@@ -902,11 +902,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| file.display().to_string()),
             );
+            // A directory file identical to what is stored changes no figure.
+            let mut changed = true;
             let result = {
                 let progress = meter.callback();
                 match kind {
                     ImportKind::Finess | ImportKind::FinessPlus | ImportKind::Rpps => {
-                        import_directory(
+                        changed = import_directory(
                             &db,
                             kind,
                             &file,
@@ -956,7 +958,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(Err(e)) => return Err(e.into()),
             }
             // Every import may change a figure of the diagnosis.
-            if !matches!(kind, ImportKind::Epci | ImportKind::Qpv) {
+            if changed && !matches!(kind, ImportKind::Epci | ImportKind::Qpv) {
                 let report = crate::diagnosis::refresh(&db).await?;
                 println!("{}", report.line());
             }
@@ -1078,7 +1080,7 @@ async fn import_directory(
     savoir_faire: Option<&std::path::Path>,
     force: bool,
     meter: &Meter,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let started = std::time::Instant::now();
     let progress = meter.callback();
     let result = match kind {
@@ -1108,7 +1110,7 @@ async fn import_directory(
                     started.elapsed()
                 )
             );
-            Ok(())
+            Ok(summary.added + summary.changed + summary.removed > 0)
         }
         Err(ImportError::Invalid(lines)) => {
             meter.abandon();

@@ -537,7 +537,8 @@ impl ProfessionalsImport {
             removed,
             skipped,
         };
-        progress("application", 1, 1);
+        progress("application", 0, 1);
+        let unchanged = summary.added + summary.changed + summary.removed == 0;
         let sqlite = matches!(self.db, Db::Sqlite(_));
         let started = self.started;
         on_conn!(self.conn_mut(), c => {
@@ -545,50 +546,57 @@ impl ProfessionalsImport {
             let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
             let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
             serialise_imports!(tx, sqlite);
-            // The communes whose facets change: those of the places removed
-            // (with their professional) and of the places written.
-            sqlx::query(
-                "INSERT INTO import_touched (key) SELECT insee_code FROM practice_places WHERE insee_code IS NOT NULL \
-                 AND rpps IN (SELECT key FROM import_gone) \
-                 UNION SELECT insee_code FROM import_places WHERE insee_code IS NOT NULL",
-            )
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM practice_places WHERE rpps IN (SELECT key FROM import_gone)")
+            // A file identical to the directory changes nothing: only the
+            // import is recorded.
+            if unchanged {
+                record_import!(tx, summary, started, report);
+                tx.commit().await?;
+            } else {
+                // The communes whose facets change: those of the places removed
+                // (with their professional) and of the places written.
+                sqlx::query(
+                    "INSERT INTO import_touched (key) SELECT insee_code FROM practice_places WHERE insee_code IS NOT NULL \
+                     AND rpps IN (SELECT key FROM import_gone) \
+                     UNION SELECT insee_code FROM import_places WHERE insee_code IS NOT NULL",
+                )
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM professionals WHERE rpps IN (SELECT key FROM import_gone)")
+                sqlx::query("DELETE FROM practice_places WHERE rpps IN (SELECT key FROM import_gone)")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM professionals WHERE rpps IN (SELECT key FROM import_gone)")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(&format!(
+                    "INSERT INTO professionals ({PRO_COLS}) SELECT {PRO_COLS} FROM import_professionals"
+                ))
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(&format!(
-                "INSERT INTO professionals ({PRO_COLS}) SELECT {PRO_COLS} FROM import_professionals"
-            ))
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(&format!(
-                "INSERT INTO practice_places ({PLACE_COLS}) SELECT {PLACE_COLS} FROM import_places"
-            ))
-            .execute(&mut *tx)
-            .await?;
-            // The diagnosis' supply per commune follows the professionals.
-            refresh_in!(tx, professions_of(true));
-            sqlx::query(FACETS_DELETE).bind(PROFESSION).execute(&mut *tx).await?;
-            sqlx::query(PROFESSION_FACETS_INSERT).execute(&mut *tx).await?;
-            sqlx::query(
-                "DELETE FROM directory_search WHERE kind = 'professional' AND id IN (SELECT key FROM import_gone)",
-            )
-            .execute(&mut *tx)
-            .await?;
-            // In the search table's key order: SQLite's table is stored by
-            // that key, and appending is cheaper than inserting at random.
-            sqlx::query(&format!(
-                "INSERT INTO directory_search ({SEARCH_COLS}) SELECT {SEARCH_COLS} FROM import_search \
-                 ORDER BY insee_code, kind, id, position"
-            ))
-            .execute(&mut *tx)
-            .await?;
-            record_import!(tx, summary, started, report);
-            tx.commit().await?;
+                sqlx::query(&format!(
+                    "INSERT INTO practice_places ({PLACE_COLS}) SELECT {PLACE_COLS} FROM import_places"
+                ))
+                .execute(&mut *tx)
+                .await?;
+                // The diagnosis' supply per commune follows the professionals.
+                refresh_in!(tx, professions_of(true));
+                sqlx::query(FACETS_DELETE).bind(PROFESSION).execute(&mut *tx).await?;
+                sqlx::query(PROFESSION_FACETS_INSERT).execute(&mut *tx).await?;
+                sqlx::query(
+                    "DELETE FROM directory_search WHERE kind = 'professional' AND id IN (SELECT key FROM import_gone)",
+                )
+                .execute(&mut *tx)
+                .await?;
+                // In the search table's key order: SQLite's table is stored by
+                // that key, and appending is cheaper than inserting at random.
+                sqlx::query(&format!(
+                    "INSERT INTO directory_search ({SEARCH_COLS}) SELECT {SEARCH_COLS} FROM import_search \
+                     ORDER BY insee_code, kind, id, position"
+                ))
+                .execute(&mut *tx)
+                .await?;
+                record_import!(tx, summary, started, report);
+                tx.commit().await?;
+            }
             drop_staged!(conn, [
                 "import_professionals",
                 "import_places",
@@ -597,9 +605,12 @@ impl ProfessionalsImport {
                 "import_touched",
             ]);
         });
+        progress("application", 1, 1);
         // Applied: the connection goes back to the pool (see `conn`).
         drop(self.conn.take());
-        super::directory::analyze(&self.db).await?;
+        if !unchanged {
+            super::directory::analyze(&self.db).await?;
+        }
         Ok(summary)
     }
 }
