@@ -409,6 +409,29 @@ pub fn computed_for_action<'a>(
     compute(&facts, contract, &computed, sources, &periods, today)
 }
 
+/// The computed measurements of a contract's own indicators (those of no
+/// action) from facts read elsewhere (the public contract page reads
+/// [`FactRows`] and the chosen sources in its own statement, and takes the
+/// drop-in schedules from the process's cache): the same values as
+/// [`computed_measurements`] gives them.
+pub fn computed_for_contract<'a>(
+    schedules: impl Iterator<Item = (i64, &'a Schedule, &'a [Exception])>,
+    rows: FactRows,
+    sources: &HashMap<i64, Vec<(String, i64)>>,
+    contract: &Contract,
+    inds: &[Indicator],
+    today: NaiveDate,
+) -> HashMap<i64, Vec<Measurement>> {
+    let facts = Facts::build(schedules, rows, today);
+    // An action's period only matters to that action's indicators.
+    let periods = HashMap::new();
+    let computed: Vec<&Indicator> = inds
+        .iter()
+        .filter(|i| i.is_computed() && i.action_id.is_none())
+        .collect();
+    compute(&facts, contract, &computed, sources, &periods, today)
+}
+
 /// The pure part of [`computed_measurements`] (benchmarked on its own).
 pub fn compute(
     facts: &Facts,

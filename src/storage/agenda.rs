@@ -467,10 +467,11 @@ pub async fn purge_registrations(db: &Db, before: DateTime<Utc>) -> DbResult<u64
 
 /// Count a visitor once per day. `visitor` is already a keyed hash (see
 /// `web::agenda::visitor_hash`); rows of earlier days are deleted here, so
-/// only today's hashes ever exist.
-pub async fn record_view(db: &Db, event_id: i64, day: NaiveDate, visitor: &str) -> DbResult<()> {
+/// only today's hashes ever exist. True when the visit was counted (the
+/// visitor's first of the day).
+pub async fn record_view(db: &Db, event_id: i64, day: NaiveDate, visitor: &str) -> DbResult<bool> {
     let day = fmt_date(day);
-    db_run!(db, pool => {
+    Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         sqlx::query("DELETE FROM event_view_visitors WHERE day < $1")
             .bind(&day)
@@ -496,8 +497,8 @@ pub async fn record_view(db: &Db, event_id: i64, day: NaiveDate, visitor: &str) 
             .await?;
         }
         tx.commit().await?;
-    });
-    Ok(())
+        new > 0
+    }))
 }
 
 pub async fn view_count(db: &Db, event_id: i64) -> DbResult<i64> {

@@ -509,34 +509,41 @@ pub async fn plan(db: &Db, contract_id: i64) -> DbResult<Plan> {
             .fetch_all(pool)
             .await?,
     });
-    // The plan's order is the positions' (codes may lag behind after a move
-    // in a published contract), codes breaking ties.
-    p.axes.sort_by_key(|a| (a.position, code_sort_key(&a.code)));
-    let axis_pos: std::collections::HashMap<i64, i64> =
-        p.axes.iter().map(|a| (a.id, a.position)).collect();
-    p.objectives.sort_by_key(|o| {
-        (
-            axis_pos.get(&o.axis_id).copied().unwrap_or(i64::MAX),
-            o.position,
-            code_sort_key(&o.code),
-        )
-    });
-    let objective_pos: std::collections::HashMap<i64, (i64, i64)> = p
-        .objectives
-        .iter()
-        .map(|o| {
-            let axis = axis_pos.get(&o.axis_id).copied().unwrap_or(i64::MAX);
-            (o.id, (axis, o.position))
-        })
-        .collect();
-    p.actions.sort_by_key(|a| {
-        let (axis, objective) = objective_pos
-            .get(&a.objective_id)
-            .copied()
-            .unwrap_or((i64::MAX, i64::MAX));
-        (axis, objective, a.position, code_sort_key(&a.code))
-    });
+    p.sort();
     Ok(p)
+}
+
+impl Plan {
+    /// The plan's order is the positions' (codes may lag behind after a
+    /// move in a published contract), codes breaking ties.
+    pub fn sort(&mut self) {
+        let p = self;
+        p.axes.sort_by_key(|a| (a.position, code_sort_key(&a.code)));
+        let axis_pos: std::collections::HashMap<i64, i64> =
+            p.axes.iter().map(|a| (a.id, a.position)).collect();
+        p.objectives.sort_by_key(|o| {
+            (
+                axis_pos.get(&o.axis_id).copied().unwrap_or(i64::MAX),
+                o.position,
+                code_sort_key(&o.code),
+            )
+        });
+        let objective_pos: std::collections::HashMap<i64, (i64, i64)> = p
+            .objectives
+            .iter()
+            .map(|o| {
+                let axis = axis_pos.get(&o.axis_id).copied().unwrap_or(i64::MAX);
+                (o.id, (axis, o.position))
+            })
+            .collect();
+        p.actions.sort_by_key(|a| {
+            let (axis, objective) = objective_pos
+                .get(&a.objective_id)
+                .copied()
+                .unwrap_or((i64::MAX, i64::MAX));
+            (axis, objective, a.position, code_sort_key(&a.code))
+        });
+    }
 }
 
 /// The action with `code` in the territory's most recent contract that has one.

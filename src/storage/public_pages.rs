@@ -27,9 +27,9 @@ use serde::de::DeserializeOwned;
 use sqlx::Row;
 
 use super::actions::BudgetLine;
-use super::agenda::{schedule_stamp_sql, Event, LinkedToAction, Session};
+use super::agenda::{schedule_stamp_sql, ActionChoice, Event, LinkedToAction, Place, Session};
 use super::communes::{Commune, Qpv};
-use super::contract::{Action, Contract};
+use super::contract::{Action, Axis, Contract, Milestone, Objective, Plan};
 use super::indicators::{Indicator, Measurement};
 use super::territories::Territory;
 use super::{Backend, Db, DbError, DbResult};
@@ -244,15 +244,28 @@ SELECT
   (SELECT CAST(json_group_array(json_array(e.id, e.title) ORDER BY e.title, e.id) AS TEXT)
      FROM events e WHERE e.territory_id = t.id AND e.action_id = a.id) AS events,
   -- What computed indicators count, only when the action has one: the
-  -- stamp of the drop-in schedule (the series come from the process's
-  -- cache of it), the indicators' chosen sources, and the territory's
-  -- facts as `evaluation::FactRows::read` reads them.
-  CASE WHEN computed.yes THEN {SCHEDULE_STAMP} END AS schedule_stamp,
+  -- indicators' chosen sources, the stamp of the drop-in schedule and the
+  -- territory's facts (see FACT_COLUMNS).
   CASE WHEN computed.yes THEN
     (SELECT CAST(json_group_array(json_array(src.indicator_id, src.kind, src.ref_id)
               ORDER BY src.indicator_id, src.kind, src.ref_id) AS TEXT)
        FROM indicator_sources src JOIN indicators i ON i.id = src.indicator_id WHERE i.action_id = a.id)
   END AS f_sources,
+  {FACT_COLUMNS}
+FROM found
+JOIN actions a ON a.id = found.id
+JOIN contracts c ON c.id = a.contract_id
+CROSS JOIN t
+CROSS JOIN computed
+";
+
+/// What computed indicators count, as columns of a page's row, only when
+/// `computed.yes` (a CTE of the page's statement, next to `t`, the
+/// territory): the stamp of the territory's drop-in schedule (the series
+/// come from the process's cache of it) and the territory's facts as
+/// `evaluation::FactRows::read` reads them.
+const FACT_COLUMNS: &str = "
+  CASE WHEN computed.yes THEN {SCHEDULE_STAMP} END AS schedule_stamp,
   CASE WHEN computed.yes THEN
     (SELECT CAST(json_group_array(json_array(ds.id, ds.action_id) ORDER BY ds.title, ds.id) AS TEXT)
        FROM dropin_series ds WHERE ds.territory_id = t.id)
@@ -304,20 +317,16 @@ SELECT
              FROM activity_records ar WHERE ar.territory_id = {TERRITORY}
              GROUP BY ar.series_id, ar.held_on) g)
   END AS f_activity
-FROM found
-JOIN actions a ON a.id = found.id
-JOIN contracts c ON c.id = a.contract_id
-CROSS JOIN t
-CROSS JOIN computed
 ";
 
 /// The territory inside a grouped derived table (an uncorrelated subquery:
 /// the page's statement finds the territory by its slug, `$1`).
 const TERRITORY: &str = "(SELECT id FROM territories WHERE slug = $1 AND kind <> 'region')";
 
-/// [`ACTION_PAGE`] with its two inserts, for a backend.
+/// [`ACTION_PAGE`] with its inserts, for a backend.
 fn action_page_sql(backend: Backend) -> String {
     let sql = ACTION_PAGE
+        .replace("{FACT_COLUMNS}", FACT_COLUMNS.trim())
         .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"))
         .replace("{TERRITORY}", TERRITORY);
     for_backend(&sql, backend)
@@ -354,6 +363,111 @@ type BudgetRow = (
     Option<i64>,
     Option<i64>,
 );
+
+/// The chosen sources of indicators, by indicator id, from a list of
+/// (indicator, kind, id) in that order.
+fn sources_map(text: Option<String>) -> DbResult<HashMap<i64, Vec<(String, i64)>>> {
+    let mut sources: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
+    for (i, kind, id) in list::<(i64, String, i64)>(text)? {
+        sources.entry(i).or_default().push((kind, id));
+    }
+    Ok(sources)
+}
+
+/// The territory's facts from the columns of [`FACT_COLUMNS`] but the
+/// stamp, in their order.
+fn fact_rows(cols: [Option<String>; 10]) -> DbResult<FactRows> {
+    let [series, events, people, sessions, meetings, answers, ideas, bodies, consultations, activity] =
+        cols;
+    let stamped = |rows: Vec<(i64, String, i64, i64)>| {
+        rows.into_iter()
+            .map(|(id, at, a, b)| Ok((id, timestamp(&at)?, a, b)))
+            .collect::<DbResult<Vec<_>>>()
+    };
+    Ok(FactRows {
+        series_links: list(series)?,
+        event_links: list(events)?,
+        people: list(people)?,
+        sessions: stamped(list(sessions)?)?,
+        meetings: stamped(list(meetings)?)?,
+        answers: list::<(i64, String)>(answers)?
+            .into_iter()
+            .map(|(id, at)| Ok((id, timestamp(&at)?)))
+            .collect::<DbResult<_>>()?,
+        ideas: list::<String>(ideas)?
+            .iter()
+            .map(|at| timestamp(at))
+            .collect::<DbResult<_>>()?,
+        bodies: list(bodies)?,
+        consultations: list(consultations)?,
+        activity: list(activity)?,
+    })
+}
+
+/// Indicators (a list of [`IndicatorRow`]) each with its measurements (a
+/// list of (id, indicator, date, value, source, comment), by date).
+fn indicators_with_measurements(
+    indicators: Option<String>,
+    measurements: Option<String>,
+) -> DbResult<Vec<(Indicator, Vec<Measurement>)>> {
+    let indicators: Vec<IndicatorRow> = list(indicators)?;
+    let measurements: Vec<(i64, i64, String, f64, String, String)> = list(measurements)?;
+    let mut measurements: Vec<Measurement> = measurements
+        .into_iter()
+        .map(
+            |(id, indicator_id, measured_on, value, source, comment)| Measurement {
+                id,
+                indicator_id,
+                measured_on,
+                value,
+                source,
+                comment,
+            },
+        )
+        .collect();
+    let mut inds = Vec::with_capacity(indicators.len());
+    for (
+        id,
+        contract_id,
+        action_id,
+        kind,
+        label,
+        unit,
+        baseline,
+        target,
+        target_on,
+        created_at,
+        shared_indicator_id,
+        source,
+        period_start,
+        period_end,
+    ) in indicators
+    {
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            measurements.into_iter().partition(|m| m.indicator_id == id);
+        measurements = rest;
+        inds.push((
+            Indicator {
+                id,
+                contract_id,
+                action_id,
+                kind,
+                label,
+                unit,
+                baseline,
+                target,
+                target_on,
+                created_at: timestamp(&created_at)?,
+                shared_indicator_id,
+                source,
+                period_start,
+                period_end,
+            },
+            mine,
+        ));
+    }
+    Ok(inds)
+}
 
 /// The columns of one row of [`ACTION_PAGE`], as read from either backend.
 macro_rules! action_page_row {
@@ -451,105 +565,33 @@ pub async fn action_page(db: &Db, slug: &str, code: &str) -> DbResult<Option<Act
         cols;
     let computed = match schedule_stamp {
         None => None,
-        Some(schedule_stamp) => {
-            let mut sources: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
-            for (i, kind, id) in list::<(i64, String, i64)>(f_sources)? {
-                sources.entry(i).or_default().push((kind, id));
-            }
-            let stamped = |rows: Vec<(i64, String, i64, i64)>| {
-                rows.into_iter()
-                    .map(|(id, at, a, b)| Ok((id, timestamp(&at)?, a, b)))
-                    .collect::<DbResult<Vec<_>>>()
-            };
-            Some(ComputedInput {
-                schedule_stamp,
-                sources,
-                rows: FactRows {
-                    series_links: list(f_series)?,
-                    event_links: list(f_events)?,
-                    people: list(f_people)?,
-                    sessions: stamped(list(f_sessions)?)?,
-                    meetings: stamped(list(f_meetings)?)?,
-                    answers: list::<(i64, String)>(f_answers)?
-                        .into_iter()
-                        .map(|(id, at)| Ok((id, timestamp(&at)?)))
-                        .collect::<DbResult<_>>()?,
-                    ideas: list::<String>(f_ideas)?
-                        .iter()
-                        .map(|at| timestamp(at))
-                        .collect::<DbResult<_>>()?,
-                    bodies: list(f_bodies)?,
-                    consultations: list(f_consultations)?,
-                    activity: list(f_activity)?,
-                },
-            })
-        }
+        Some(schedule_stamp) => Some(ComputedInput {
+            schedule_stamp,
+            sources: sources_map(f_sources)?,
+            rows: fact_rows([
+                f_series,
+                f_events,
+                f_people,
+                f_sessions,
+                f_meetings,
+                f_answers,
+                f_ideas,
+                f_bodies,
+                f_consultations,
+                f_activity,
+            ])?,
+        }),
     };
     let scope: Vec<(String, String, Option<String>)> = list(scope)?;
     let steps: Vec<(Option<String>, String, Flag)> = list(steps)?;
     let budget: Vec<BudgetRow> = list(budget)?;
     let lead_contact: Option<(String, String, String, String)> = one(lead_contact)?;
     let history: Vec<(String, String, i64)> = list(history)?;
-    let indicators: Vec<IndicatorRow> = list(indicators)?;
-    let measurements: Vec<(i64, i64, String, f64, String, String)> = list(measurements)?;
     let documents: Vec<(i64, String, String, i64)> = list(documents)?;
     let follow_ups: Vec<(String, String, Option<String>, Flag)> = list(follow_ups)?;
     let ideas: Vec<(String, String)> = list(ideas)?;
 
-    let mut measurements: Vec<Measurement> = measurements
-        .into_iter()
-        .map(
-            |(id, indicator_id, measured_on, value, source, comment)| Measurement {
-                id,
-                indicator_id,
-                measured_on,
-                value,
-                source,
-                comment,
-            },
-        )
-        .collect();
-    let mut inds = Vec::with_capacity(indicators.len());
-    for (
-        id,
-        contract_id,
-        action_id,
-        kind,
-        label,
-        unit,
-        baseline,
-        target,
-        target_on,
-        created_at,
-        shared_indicator_id,
-        source,
-        period_start,
-        period_end,
-    ) in indicators
-    {
-        let (mine, rest): (Vec<_>, Vec<_>) =
-            measurements.into_iter().partition(|m| m.indicator_id == id);
-        measurements = rest;
-        inds.push((
-            Indicator {
-                id,
-                contract_id,
-                action_id,
-                kind,
-                label,
-                unit,
-                baseline,
-                target,
-                target_on,
-                created_at: timestamp(&created_at)?,
-                shared_indicator_id,
-                source,
-                period_start,
-                period_end,
-            },
-            mine,
-        ));
-    }
+    let inds = indicators_with_measurements(indicators, measurements)?;
     Ok(Some(ActionPage {
         territory_id,
         territory_slug,
@@ -640,6 +682,505 @@ pub async fn action_page(db: &Db, slug: &str, code: &str) -> DbResult<Option<Act
             events: list(events)?,
         },
         computed,
+    }))
+}
+
+// ---------------------------------------------------------------- contract
+
+/// Everything the public page of a contract shows, as stored.
+#[derive(Debug)]
+pub struct ContractPage {
+    pub territory_id: i64,
+    pub territory_slug: String,
+    pub territory_name: String,
+    pub contract: Contract,
+    pub milestones: Vec<Milestone>,
+    /// The action plan, in the plan's order (`contract::plan`).
+    pub plan: Plan,
+    /// The contract's own indicators (of no action), by id, with their
+    /// typed measurements (computed ones are filled by the caller, see
+    /// `evaluation::computed_for_contract`).
+    pub indicators: Vec<(Indicator, Vec<Measurement>)>,
+    /// The chosen sources of the contract's indicators, by indicator id.
+    pub sources: HashMap<i64, Vec<(String, i64)>>,
+    /// The contract's own documents marked « publier », by upload.
+    pub documents: Vec<PublicDocument>,
+    /// What the computed indicators need, when the contract has one of its
+    /// own.
+    pub computed: Option<ComputedInput>,
+}
+
+/// A contract of a territory with everything its public page shows, in
+/// one statement. No row when the territory (never the regional owner) or
+/// the contract (of that territory) is unknown.
+const CONTRACT_PAGE: &str = "
+WITH t AS (
+  SELECT id, slug, name FROM territories WHERE slug = $1 AND kind <> 'region'
+), computed AS (
+  SELECT EXISTS (SELECT 1 FROM indicators ci JOIN contracts cc ON cc.id = ci.contract_id
+                 JOIN t ON t.id = cc.territory_id
+                 WHERE ci.contract_id = $2 AND ci.action_id IS NULL
+                   AND ci.source NOT IN ('', 'manual')) AS yes
+)
+SELECT
+  t.id AS t_id, t.slug AS t_slug, t.name AS t_name,
+  c.id, c.territory_id, c.kind, c.title, c.status, c.signed_on, c.period_start, c.period_end,
+  c.summary, c.signatories, c.version, c.created_at, c.updated_at,
+  (SELECT CAST(json_group_array(json_array(m.id, m.contract_id, m.happened_on, m.label)
+            ORDER BY m.happened_on, m.id) AS TEXT)
+     FROM contract_milestones m WHERE m.contract_id = c.id) AS milestones,
+  (SELECT CAST(json_group_array(json_array(x.id, x.contract_id, x.position, x.code, x.title)
+            ORDER BY x.id) AS TEXT)
+     FROM axes x WHERE x.contract_id = c.id) AS axes,
+  (SELECT CAST(json_group_array(json_array(o.id, o.contract_id, o.axis_id, o.position, o.code, o.title)
+            ORDER BY o.id) AS TEXT)
+     FROM objectives o WHERE o.contract_id = c.id) AS objectives,
+  (SELECT CAST(json_group_array(json_array(
+            json_array(a.id, a.contract_id, a.objective_id, a.position, a.code, a.title, a.description,
+              a.status, a.lead_org, a.version),
+            json_array(a.created_at, a.updated_at, a.findings, a.aims, a.publics, a.progress,
+              a.period_start, a.period_end, a.lead_org_id, a.lead_person_id))
+            ORDER BY a.id) AS TEXT)
+     FROM actions a WHERE a.contract_id = c.id) AS actions,
+  (SELECT CAST(json_group_array(json_array(i.id, i.contract_id, i.action_id, i.kind, i.label, i.unit,
+            i.baseline, i.target, i.target_on, i.created_at, i.shared_indicator_id, i.source,
+            i.period_start, i.period_end) ORDER BY i.id) AS TEXT)
+     FROM indicators i WHERE i.contract_id = c.id AND i.action_id IS NULL) AS indicators,
+  (SELECT CAST(json_group_array(json_array(m.id, m.indicator_id, m.measured_on, m.value, m.source, m.comment)
+            ORDER BY m.indicator_id, m.measured_on, m.id) AS TEXT)
+     FROM measurements m JOIN indicators i ON i.id = m.indicator_id
+     WHERE i.contract_id = c.id AND i.action_id IS NULL) AS measurements,
+  (SELECT CAST(json_group_array(json_array(src.indicator_id, src.kind, src.ref_id)
+            ORDER BY src.indicator_id, src.kind, src.ref_id) AS TEXT)
+     FROM indicator_sources src JOIN indicators i ON i.id = src.indicator_id
+     WHERE i.contract_id = c.id) AS sources,
+  (SELECT CAST(json_group_array(json_array(d.id, d.title, d.media_type, d.size) ORDER BY d.uploaded_at, d.id) AS TEXT)
+     FROM documents d WHERE d.contract_id = c.id AND d.action_id IS NULL AND d.public = TRUE) AS documents,
+  {FACT_COLUMNS}
+FROM t
+JOIN contracts c ON c.territory_id = t.id AND c.id = $2
+CROSS JOIN computed
+";
+
+fn contract_page_sql(backend: Backend) -> String {
+    let sql = CONTRACT_PAGE
+        .replace("{FACT_COLUMNS}", FACT_COLUMNS.trim())
+        .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"))
+        .replace("{TERRITORY}", TERRITORY);
+    for_backend(&sql, backend)
+}
+
+static CONTRACT_PAGE_SQLITE: LazyLock<String> =
+    LazyLock::new(|| contract_page_sql(Backend::Sqlite));
+static CONTRACT_PAGE_POSTGRES: LazyLock<String> =
+    LazyLock::new(|| contract_page_sql(Backend::Postgres));
+
+/// An action as [`CONTRACT_PAGE`] lists it: its columns in two arrays
+/// (a tuple reads at most 16).
+type ActionRow = (
+    (
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+    ),
+    (
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+    ),
+);
+
+/// The columns of one row of [`CONTRACT_PAGE`], as read from either
+/// backend.
+macro_rules! contract_page_row {
+    ($row:expr) => {{
+        let row = $row;
+        let text = |name: &str| row.try_get::<Option<String>, _>(name);
+        (
+            (
+                row.try_get::<i64, _>("t_id")?,
+                row.try_get::<String, _>("t_slug")?,
+                row.try_get::<String, _>("t_name")?,
+            ),
+            <Contract as sqlx::FromRow<_>>::from_row(row)?,
+            [
+                text("milestones")?,
+                text("axes")?,
+                text("objectives")?,
+                text("actions")?,
+                text("indicators")?,
+                text("measurements")?,
+                text("sources")?,
+                text("documents")?,
+                text("schedule_stamp")?,
+                text("f_series")?,
+                text("f_events")?,
+                text("f_people")?,
+                text("f_sessions")?,
+                text("f_meetings")?,
+                text("f_answers")?,
+                text("f_ideas")?,
+                text("f_bodies")?,
+                text("f_consultations")?,
+                text("f_activity")?,
+            ],
+        )
+    }};
+}
+
+/// The public page of the contract `id` of the territory `slug`, in one
+/// statement (see [`CONTRACT_PAGE`]).
+pub async fn contract_page(db: &Db, slug: &str, id: i64) -> DbResult<Option<ContractPage>> {
+    let parts = match db {
+        Db::Sqlite(pool) => {
+            let row = sqlx::query(&CONTRACT_PAGE_SQLITE)
+                .bind(slug)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => Some(contract_page_row!(&row)),
+            }
+        }
+        Db::Postgres(pool) => {
+            let row = sqlx::query(&CONTRACT_PAGE_POSTGRES)
+                .bind(slug)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => Some(contract_page_row!(&row)),
+            }
+        }
+    };
+    let Some(((territory_id, territory_slug, territory_name), contract, cols)) = parts else {
+        return Ok(None);
+    };
+    let [milestones, axes, objectives, actions, indicators, measurements, sources, documents, schedule_stamp, f_series, f_events, f_people, f_sessions, f_meetings, f_answers, f_ideas, f_bodies, f_consultations, f_activity] =
+        cols;
+    let milestones: Vec<(i64, i64, String, String)> = list(milestones)?;
+    let axes: Vec<(i64, i64, i64, String, String)> = list(axes)?;
+    let objectives: Vec<(i64, i64, i64, i64, String, String)> = list(objectives)?;
+    let actions: Vec<ActionRow> = list(actions)?;
+    let documents: Vec<(i64, String, String, i64)> = list(documents)?;
+    let mut plan = Plan {
+        axes: axes
+            .into_iter()
+            .map(|(id, contract_id, position, code, title)| Axis {
+                id,
+                contract_id,
+                position,
+                code,
+                title,
+            })
+            .collect(),
+        objectives: objectives
+            .into_iter()
+            .map(
+                |(id, contract_id, axis_id, position, code, title)| Objective {
+                    id,
+                    contract_id,
+                    axis_id,
+                    position,
+                    code,
+                    title,
+                },
+            )
+            .collect(),
+        actions: actions
+            .into_iter()
+            .map(|(a, b)| {
+                Ok(Action {
+                    id: a.0,
+                    contract_id: a.1,
+                    objective_id: a.2,
+                    position: a.3,
+                    code: a.4,
+                    title: a.5,
+                    description: a.6,
+                    status: a.7,
+                    lead_org: a.8,
+                    version: a.9,
+                    created_at: timestamp(&b.0)?,
+                    updated_at: timestamp(&b.1)?,
+                    findings: b.2,
+                    aims: b.3,
+                    publics: b.4,
+                    progress: b.5,
+                    period_start: b.6,
+                    period_end: b.7,
+                    lead_org_id: b.8,
+                    lead_person_id: b.9,
+                })
+            })
+            .collect::<DbResult<_>>()?,
+    };
+    plan.sort();
+    let sources = sources_map(sources)?;
+    let computed = match schedule_stamp {
+        None => None,
+        Some(schedule_stamp) => Some(ComputedInput {
+            schedule_stamp,
+            sources: sources.clone(),
+            rows: fact_rows([
+                f_series,
+                f_events,
+                f_people,
+                f_sessions,
+                f_meetings,
+                f_answers,
+                f_ideas,
+                f_bodies,
+                f_consultations,
+                f_activity,
+            ])?,
+        }),
+    };
+    Ok(Some(ContractPage {
+        territory_id,
+        territory_slug,
+        territory_name,
+        contract,
+        milestones: milestones
+            .into_iter()
+            .map(|(id, contract_id, happened_on, label)| Milestone {
+                id,
+                contract_id,
+                happened_on,
+                label,
+            })
+            .collect(),
+        plan,
+        indicators: indicators_with_measurements(indicators, measurements)?,
+        sources,
+        documents: documents
+            .into_iter()
+            .map(|(id, title, media_type, size)| PublicDocument {
+                id,
+                title,
+                media_type,
+                size,
+            })
+            .collect(),
+        computed,
+    }))
+}
+
+// ---------------------------------------------------------------- event
+
+/// Everything a territory's public event page shows, as stored.
+#[derive(Debug)]
+pub struct EventPage {
+    pub territory_id: i64,
+    pub territory_slug: String,
+    pub territory_name: String,
+    pub event: Event,
+    /// Its sessions with their seat counts, by start then id
+    /// (`agenda::sessions`).
+    pub sessions: Vec<Session>,
+    /// The territory's places its sessions are held at, by id.
+    pub places: Vec<Place>,
+    /// The fiche action it carries out, when that is the territory's.
+    pub action: Option<ActionChoice>,
+    /// Its visits so far (`agenda::view_count`).
+    pub views: i64,
+}
+
+/// An event of a territory with everything its public page shows, in one
+/// statement. No row when the territory (never the regional owner) or the
+/// event (of that territory) is unknown.
+const EVENT_PAGE: &str = "
+WITH t AS (
+  SELECT id, slug, name FROM territories WHERE slug = $1 AND kind <> 'region'
+)
+SELECT
+  t.id AS t_id, t.slug AS t_slug, t.name AS t_name,
+  e.id, e.territory_id, e.title, e.kind, e.status, e.organiser, e.themes, e.description,
+  e.linked_actions, e.programme_to_come, e.version, e.action_id,
+  (SELECT CAST(json_group_array(json_array(x.id, x.event_id, x.starts_at, x.ends_at, x.place_id,
+            x.capacity, x.audience, x.audience_roles, x.cancelled, x.place_text, x.taken, x.waiting)
+          ORDER BY x.starts_at, x.id) AS TEXT)
+     FROM (SELECT s.id, s.event_id, s.starts_at, s.ends_at, s.place_id, s.capacity, s.audience,
+             s.audience_roles, CASE WHEN s.cancelled THEN 1 ELSE 0 END AS cancelled, s.place_text,
+             (SELECT CAST(COALESCE(SUM(r.party_size), 0) AS BIGINT) FROM registrations r
+               WHERE r.session_id = s.id AND r.status = 'confirmed') AS taken,
+             (SELECT CAST(COALESCE(SUM(r.party_size), 0) AS BIGINT) FROM registrations r
+               WHERE r.session_id = s.id AND r.status = 'waiting') AS waiting
+           FROM event_sessions s WHERE s.event_id = e.id) x) AS sessions,
+  (SELECT CAST(json_group_array(json_array(p.id, p.territory_id, p.name, p.address, p.insee_code,
+            COALESCE(cm.name, p.insee_code), p.access_notes, p.phone, p.version) ORDER BY p.id) AS TEXT)
+     FROM places p LEFT JOIN communes cm ON cm.insee_code = p.insee_code
+     WHERE p.territory_id = t.id
+       AND p.id IN (SELECT s.place_id FROM event_sessions s WHERE s.event_id = e.id)) AS places,
+  (SELECT CAST(json_array(a.id, a.code, a.title, k.id, k.title) AS TEXT)
+     FROM actions a JOIN contracts k ON k.id = a.contract_id
+     WHERE k.territory_id = t.id AND a.id = e.action_id) AS action,
+  (SELECT CAST(COALESCE(SUM(v.views), 0) AS BIGINT)
+     FROM event_view_counts v WHERE v.event_id = e.id) AS views
+FROM t
+JOIN events e ON e.territory_id = t.id AND e.id = $2
+";
+
+static EVENT_PAGE_SQLITE: LazyLock<String> =
+    LazyLock::new(|| for_backend(EVENT_PAGE, Backend::Sqlite));
+static EVENT_PAGE_POSTGRES: LazyLock<String> =
+    LazyLock::new(|| for_backend(EVENT_PAGE, Backend::Postgres));
+
+/// A session's columns as [`HOME`] and [`EVENT_PAGE`] list them.
+type SessionColumns = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    Flag,
+    String,
+    i64,
+    i64,
+);
+
+fn session(s: SessionColumns) -> DbResult<Session> {
+    Ok(Session {
+        id: s.0,
+        event_id: s.1,
+        starts_at: timestamp(&s.2)?,
+        ends_at: timestamp(&s.3)?,
+        place_id: s.4,
+        capacity: s.5,
+        audience: s.6,
+        audience_roles: s.7,
+        cancelled: s.8 != 0,
+        place_text: s.9,
+        taken: s.10,
+        waiting: s.11,
+    })
+}
+
+type PlaceRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+);
+
+/// The columns of one row of [`EVENT_PAGE`], as read from either backend.
+macro_rules! event_page_row {
+    ($row:expr) => {{
+        let row = $row;
+        let text = |name: &str| row.try_get::<Option<String>, _>(name);
+        (
+            (
+                row.try_get::<i64, _>("t_id")?,
+                row.try_get::<String, _>("t_slug")?,
+                row.try_get::<String, _>("t_name")?,
+            ),
+            <Event as sqlx::FromRow<_>>::from_row(row)?,
+            [text("sessions")?, text("places")?, text("action")?],
+            row.try_get::<i64, _>("views")?,
+        )
+    }};
+}
+
+/// The public page of the event `id` of the territory `slug`, in one
+/// statement (see [`EVENT_PAGE`]).
+pub async fn event_page(db: &Db, slug: &str, id: i64) -> DbResult<Option<EventPage>> {
+    let parts = match db {
+        Db::Sqlite(pool) => {
+            let row = sqlx::query(&EVENT_PAGE_SQLITE)
+                .bind(slug)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => Some(event_page_row!(&row)),
+            }
+        }
+        Db::Postgres(pool) => {
+            let row = sqlx::query(&EVENT_PAGE_POSTGRES)
+                .bind(slug)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => Some(event_page_row!(&row)),
+            }
+        }
+    };
+    let Some(((territory_id, territory_slug, territory_name), event, cols, views)) = parts else {
+        return Ok(None);
+    };
+    let [sessions, places, action] = cols;
+    let sessions: Vec<SessionColumns> = list(sessions)?;
+    let places: Vec<PlaceRow> = list(places)?;
+    let action: Option<(i64, String, String, i64, String)> = one(action)?;
+    Ok(Some(EventPage {
+        territory_id,
+        territory_slug,
+        territory_name,
+        event,
+        sessions: sessions.into_iter().map(session).collect::<DbResult<_>>()?,
+        places: places
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    territory_id,
+                    name,
+                    address,
+                    insee_code,
+                    commune_name,
+                    access_notes,
+                    phone,
+                    version,
+                )| Place {
+                    id,
+                    territory_id,
+                    name,
+                    address,
+                    insee_code,
+                    commune_name,
+                    access_notes,
+                    phone,
+                    version,
+                },
+            )
+            .collect(),
+        action: action.map(
+            |(id, code, title, contract_id, contract_title)| ActionChoice {
+                id,
+                code,
+                title,
+                contract_id,
+                contract_title,
+            },
+        ),
+        views,
     }))
 }
 
@@ -754,20 +1295,7 @@ type SessionRow = (
         i64,
         Option<i64>,
     ),
-    (
-        i64,
-        i64,
-        String,
-        String,
-        Option<i64>,
-        Option<i64>,
-        String,
-        String,
-        Flag,
-        String,
-        i64,
-        i64,
-    ),
+    SessionColumns,
 );
 
 /// The public home of the territory `slug` (never the regional owner),
@@ -855,20 +1383,7 @@ pub async fn home(db: &Db, slug: &str, from: DateTime<Utc>) -> DbResult<Option<H
                         version: e.10,
                         action_id: e.11,
                     },
-                    Session {
-                        id: s.0,
-                        event_id: s.1,
-                        starts_at: timestamp(&s.2)?,
-                        ends_at: timestamp(&s.3)?,
-                        place_id: s.4,
-                        capacity: s.5,
-                        audience: s.6,
-                        audience_roles: s.7,
-                        cancelled: s.8 != 0,
-                        place_text: s.9,
-                        taken: s.10,
-                        waiting: s.11,
-                    },
+                    session(s)?,
                 ))
             })
             .collect::<DbResult<_>>()?,

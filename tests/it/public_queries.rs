@@ -192,14 +192,17 @@ async fn public_pages_read_in_one_or_two_statements() {
     assert_eq!(app.statements("/sante").await, 1, "/sante");
     // Pages measured: (path, most statements allowed). The demo's
     // mediation fiche has computed indicators (drop-ins held, people
-    // received), the first fiche none.
+    // received), the first fiche none; the contract has computed
+    // indicators of its own (its drop-in schedule comes from the process's
+    // cache, warmed up). The event page reads in one statement, then
+    // counts the visit (one write transaction).
     let p = &app.pages;
     let pages: [(&str, Option<i64>); 5] = [
         (&p.computed_fiche, Some(2)),
         (&p.plain_fiche, Some(1)),
         ("/t/lens-lievin/", Some(2)),
-        (&p.contract, None),
-        (&p.event, None),
+        (&p.contract, Some(1)),
+        (&p.event, Some(2)),
     ];
     let mut counts = Vec::new();
     for (path, _) in pages {
@@ -363,3 +366,279 @@ async fn home_reads_what_the_storage_functions_read(backend: Backend) {
     tdb.cleanup().await;
 }
 both!(home_reads_what_the_storage_functions_read);
+
+/// The contract page's one statement reads what the storage functions the
+/// page used read (`contract::get`, `milestones`, `plan`,
+/// `indicators::for_contract` and `measurements_of_contract_level`,
+/// `sources_of_contract`, `documents::for_contract`), for every contract of
+/// the demo; and the contract's computed indicators, from the facts it
+/// reads and the cached drop-in schedule, equal those the back office
+/// computes (`evaluation::computed_measurements`).
+async fn contract_page_reads_what_the_storage_functions_read(backend: Backend) {
+    use maillage::storage::{contract, documents, indicators, public_pages, territories};
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    maillage::demo::load(db).await.expect("demo");
+    let t = territories::get_by_slug(db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let today = maillage::web::agenda::today_paris();
+    let world = maillage::web::agenda::series_world(db, t.id).await.unwrap();
+    let contracts = contract::list(db, t.id).await.unwrap();
+    assert!(!contracts.is_empty());
+    let (mut computed_seen, mut milestones_seen, mut documents_seen) = (0, 0, 0);
+    for c in &contracts {
+        let page = public_pages::contract_page(db, "lens-lievin", c.id)
+            .await
+            .unwrap()
+            .expect("the contract page");
+        assert_eq!(
+            (
+                page.territory_id,
+                page.territory_slug.as_str(),
+                page.territory_name.as_str()
+            ),
+            (t.id, t.slug.as_str(), t.name.as_str())
+        );
+        assert_eq!(
+            Some(&page.contract),
+            contract::get(db, t.id, c.id).await.unwrap().as_ref()
+        );
+        assert_eq!(
+            page.milestones,
+            contract::milestones(db, c.id).await.unwrap()
+        );
+        milestones_seen += page.milestones.len();
+        let plan = contract::plan(db, c.id).await.unwrap();
+        assert_eq!(page.plan.axes, plan.axes);
+        assert_eq!(page.plan.objectives, plan.objectives);
+        assert_eq!(page.plan.actions, plan.actions);
+        let own: Vec<_> = indicators::for_contract(db, c.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|i| i.action_id.is_none())
+            .collect();
+        let mut typed = indicators::measurements_of_contract_level(db, c.id)
+            .await
+            .unwrap();
+        let expected: Vec<_> = own
+            .iter()
+            .map(|i| (i.clone(), typed.remove(&i.id).unwrap_or_default()))
+            .collect();
+        assert_eq!(page.indicators, expected, "indicators of {}", c.id);
+        assert_eq!(
+            page.sources,
+            indicators::sources_of_contract(db, c.id).await.unwrap()
+        );
+        let docs: Vec<(i64, String, String, i64)> = documents::for_contract(db, c.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.public && d.action_id.is_none())
+            .map(|d| (d.id, d.title, d.media_type, d.size))
+            .collect();
+        let got: Vec<(i64, String, String, i64)> = page
+            .documents
+            .iter()
+            .map(|d| (d.id, d.title.clone(), d.media_type.clone(), d.size))
+            .collect();
+        assert_eq!(got, docs);
+        documents_seen += docs.len();
+        assert_eq!(
+            page.computed.is_some(),
+            own.iter().any(|i| i.is_computed()),
+            "contract {}",
+            c.id
+        );
+        if let Some(input) = page.computed {
+            assert_eq!(input.sources, page.sources);
+            let values = maillage::evaluation::computed_for_contract(
+                world
+                    .items
+                    .iter()
+                    .map(|(s, schedule, e)| (s.id, schedule, e.as_slice())),
+                input.rows,
+                &input.sources,
+                &page.contract,
+                &own,
+                today,
+            );
+            let expected =
+                maillage::evaluation::computed_measurements(db, &page.contract, &own, today)
+                    .await
+                    .unwrap();
+            assert_eq!(values, expected, "computed indicators of {}", c.id);
+            computed_seen += values.values().filter(|ms| !ms.is_empty()).count();
+        }
+    }
+    assert!(
+        computed_seen > 0,
+        "the demo has computed contract indicators with values"
+    );
+    assert!(milestones_seen > 0, "the demo has milestones");
+    eprintln!("public contract documents in the demo: {documents_seen}");
+    // Unknown contract, unknown territory, another territory's contract:
+    // nothing.
+    let last = contracts.iter().map(|c| c.id).max().unwrap();
+    assert!(public_pages::contract_page(db, "lens-lievin", last + 1000)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        public_pages::contract_page(db, "nulle-part", contracts[0].id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let others: Vec<_> = territories::list(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.slug != "lens-lievin")
+        .collect();
+    for o in others {
+        assert!(public_pages::contract_page(db, &o.slug, contracts[0].id)
+            .await
+            .unwrap()
+            .is_none());
+    }
+    tdb.cleanup().await;
+}
+both!(contract_page_reads_what_the_storage_functions_read);
+
+/// The event page's one statement reads what the storage functions the
+/// page used read (`agenda::get_event`, `sessions` with their seat counts,
+/// the territory's places, `action_choice`, `view_count`), for every event
+/// of the demo (registrations open or not, linked to a fiche action or
+/// not), then for an event cancelled and a session cancelled.
+async fn event_page_reads_what_the_storage_functions_read(backend: Backend) {
+    use maillage::storage::agenda::{self, EventInput};
+    use maillage::storage::audit::Actor;
+    use maillage::storage::{public_pages, territories};
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    maillage::demo::load(db).await.expect("demo");
+    let t = territories::get_by_slug(db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let today = maillage::web::agenda::today_paris();
+    let events = agenda::list_events(db, t.id).await.unwrap();
+    assert!(!events.is_empty());
+    let t = &t;
+    // A view recorded: the count is read too.
+    agenda::record_view(db, events[0].id, today, "visiteur")
+        .await
+        .unwrap();
+    let check = |id: i64| async move {
+        let page = public_pages::event_page(db, "lens-lievin", id)
+            .await
+            .unwrap()
+            .expect("the event page");
+        assert_eq!(
+            (
+                page.territory_id,
+                page.territory_slug.as_str(),
+                page.territory_name.as_str()
+            ),
+            (t.id, t.slug.as_str(), t.name.as_str())
+        );
+        assert_eq!(page.event, agenda::get_event(db, t.id, id).await.unwrap());
+        let sessions = agenda::sessions(db, id).await.unwrap();
+        assert_eq!(page.sessions, sessions);
+        let places: Vec<_> = agenda::list_places(db, t.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|p| sessions.iter().any(|s| s.place_id == Some(p.id)))
+            .collect();
+        let mut got = page.places.clone();
+        got.sort_by_key(|p| p.id);
+        let mut expected = places;
+        expected.sort_by_key(|p| p.id);
+        assert_eq!(got, expected, "places of {id}");
+        let action = match page.event.action_id {
+            Some(a) => agenda::action_choice(db, t.id, a).await.unwrap(),
+            None => None,
+        };
+        assert_eq!(page.action, action);
+        assert_eq!(page.views, agenda::view_count(db, id).await.unwrap());
+        page
+    };
+    let (mut open, mut closed, mut linked, mut seats, mut placed) = (0, 0, 0, 0, 0);
+    for e in &events {
+        let page = check(e.id).await;
+        if page.event.status == "confirmed" {
+            open += 1;
+        } else {
+            closed += 1;
+        }
+        linked += usize::from(page.action.is_some());
+        seats += page.sessions.iter().filter(|s| s.taken > 0).count();
+        placed += page.places.len();
+    }
+    assert!(open > 0, "the demo has events open to registration");
+    assert!(closed > 0, "the demo has events not open to registration");
+    assert!(linked > 0, "the demo has events linked to a fiche action");
+    assert!(seats > 0, "the demo has registrations");
+    assert!(placed > 0, "the demo's sessions have places");
+    assert!(check(events[0].id).await.views > 0);
+    // An event cancelled, a session cancelled.
+    let actor = Actor::system("test");
+    let e = &events[0];
+    let cancelled = agenda::update_event(
+        db,
+        &actor,
+        t.id,
+        e.id,
+        e.version,
+        &EventInput {
+            title: e.title.clone(),
+            kind: e.kind.clone(),
+            status: "cancelled".into(),
+            organiser: e.organiser.clone(),
+            themes: e.themes.clone(),
+            description: e.description.clone(),
+            linked_actions: e.linked_actions.clone(),
+            programme_to_come: e.programme_to_come,
+            action_id: e.action_id,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(check(cancelled.id).await.event.status, "cancelled");
+    let mut session_cancelled = false;
+    for other in events.iter().filter(|o| o.id != cancelled.id) {
+        if let Some(s) = agenda::sessions(db, other.id).await.unwrap().first() {
+            agenda::cancel_session(db, &actor, t.id, s.id)
+                .await
+                .unwrap();
+            assert!(check(other.id).await.sessions[0].cancelled);
+            session_cancelled = true;
+            break;
+        }
+    }
+    assert!(session_cancelled, "the demo's events have sessions");
+    // Unknown event, unknown territory, another territory's event: nothing.
+    let last = events.iter().map(|e| e.id).max().unwrap();
+    assert!(public_pages::event_page(db, "lens-lievin", last + 1000)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(public_pages::event_page(db, "nulle-part", e.id)
+        .await
+        .unwrap()
+        .is_none());
+    for o in territories::list(db).await.unwrap() {
+        if o.slug != "lens-lievin" {
+            assert!(public_pages::event_page(db, &o.slug, e.id)
+                .await
+                .unwrap()
+                .is_none());
+        }
+    }
+    tdb.cleanup().await;
+}
+both!(event_page_reads_what_the_storage_functions_read);

@@ -613,6 +613,16 @@ async fn load_event(st: &AppState, t: &Territory, id: &str) -> Result<Event, App
     }
 }
 
+/// What an event page shows besides the event and the form.
+pub struct EventShown {
+    pub sessions: Vec<Session>,
+    /// The places its sessions may be held at, by id.
+    pub places: BTreeMap<i64, Place>,
+    /// The fiche action carried out (a territory's event).
+    pub action: Option<store::ActionChoice>,
+    pub views: i64,
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn event_page_response(
     st: &AppState,
@@ -624,42 +634,89 @@ pub async fn event_page_response(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let sessions = store::sessions(&st.db, e.id).await?;
-    let (places, path, agenda_path, layout) = match home {
-        EventHome::Territory(t) => (
-            places_map(st, t.id).await?,
-            format!("/t/{}/evenements/{}", t.slug, e.id),
-            format!("/t/{}/agenda", t.slug),
-            ctx.public_layout(e.title.clone(), &t.slug, &t.name),
+    let places = match home {
+        EventHome::Territory(t) => places_map(st, t.id).await?,
+        EventHome::Region => store::all_places(&st.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect(),
+    };
+    let action = match (&home, e.action_id) {
+        (EventHome::Territory(t), Some(a)) => store::action_choice(&st.db, t.id, a).await?,
+        _ => None,
+    };
+    let views = store::view_count(&st.db, e.id).await?;
+    let home = match home {
+        EventHome::Territory(t) => ShownHome::Territory {
+            slug: &t.slug,
+            name: &t.name,
+        },
+        EventHome::Region => ShownHome::Region,
+    };
+    let shown = EventShown {
+        sessions,
+        places,
+        action,
+        views,
+    };
+    Ok(render_event_page(
+        st, ctx, home, e, shown, form, errors, status,
+    ))
+}
+
+/// Where a shown event page is: a territory's agenda (its slug and name),
+/// or the regional one.
+#[derive(Clone, Copy)]
+enum ShownHome<'a> {
+    Territory { slug: &'a str, name: &'a str },
+    Region,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_event_page(
+    st: &AppState,
+    ctx: &Ctx,
+    home: ShownHome<'_>,
+    e: Event,
+    shown: EventShown,
+    form: RegistrationForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let EventShown {
+        sessions,
+        places,
+        action,
+        views,
+    } = shown;
+    let (path, agenda_path, layout) = match home {
+        ShownHome::Territory { slug, name } => (
+            format!("/t/{}/evenements/{}", slug, e.id),
+            format!("/t/{}/agenda", slug),
+            ctx.public_layout(e.title.clone(), slug, name),
         ),
-        EventHome::Region => (
-            store::all_places(&st.db)
-                .await?
-                .into_iter()
-                .map(|p| (p.id, p))
-                .collect(),
+        ShownHome::Region => (
             format!("/region/agenda/{}", e.id),
             "/region/agenda".to_owned(),
             ctx.layout(e.title.clone()),
         ),
     };
-    let regional = matches!(home, EventHome::Region);
-    let action = match (&home, e.action_id) {
-        (EventHome::Territory(t), Some(a)) => {
-            store::action_choice(&st.db, t.id, a).await?.map(|a| {
-                let subject = if e.kind == "workshop" {
-                    "Cet atelier"
-                } else {
-                    "Cet événement"
-                };
-                let href = format!("/t/{}/actions/{}", t.slug, url_encode(&a.code));
-                (subject, href, a.label())
-            })
+    let regional = matches!(home, ShownHome::Region);
+    let action = match (&home, action) {
+        (ShownHome::Territory { slug, .. }, Some(a)) => {
+            let subject = if e.kind == "workshop" {
+                "Cet atelier"
+            } else {
+                "Cet événement"
+            };
+            let href = format!("/t/{}/actions/{}", slug, url_encode(&a.code));
+            Some((subject, href, a.label()))
         }
         _ => None,
     };
     let url = format!("{}{path}", st.config.public_url.trim_end_matches('/'));
     let json_ld = json_for_script(&event_json_ld(&e, &sessions, &places, &url));
-    let views = store::view_count(&st.db, e.id).await?;
     let views_sessions: Vec<SessionView> = sessions
         .iter()
         .map(|s| session_view(&e, s, &places))
@@ -714,9 +771,12 @@ pub async fn event_page_response(
         action,
         e,
     };
-    Ok((status, render(&page)).into_response())
+    (status, render(&page)).into_response()
 }
 
+/// The public event page: one statement (`storage::public_pages::
+/// event_page`), then the visit is counted (`store::record_view`, one
+/// transaction) and shown in the count.
 pub async fn event_page(
     State(st): State<AppState>,
     Path((slug, id)): Path<(String, String)>,
@@ -724,25 +784,46 @@ pub async fn event_page(
     headers: HeaderMap,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let e = load_event(&st, &t, &id).await?;
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let crate::storage::public_pages::EventPage {
+        territory_id: _,
+        territory_slug,
+        territory_name,
+        event: e,
+        sessions,
+        places,
+        action,
+        views,
+    } = crate::storage::public_pages::event_page(&st.db, &slug, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let ip = crate::web::admin::client_ip(&st, peer, &headers);
     let ua = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let day = today_paris();
-    store::record_view(&st.db, e.id, day, &visitor_hash(&st.secret, day, &ip, ua)).await?;
-    event_page_response(
+    let counted =
+        store::record_view(&st.db, e.id, day, &visitor_hash(&st.secret, day, &ip, ua)).await?;
+    let shown = EventShown {
+        sessions,
+        places: places.into_iter().map(|p| (p.id, p)).collect(),
+        action,
+        views: views + i64::from(counted),
+    };
+    Ok(render_event_page(
         &st,
         &ctx,
-        EventHome::Territory(&t),
+        ShownHome::Territory {
+            slug: &territory_slug,
+            name: &territory_name,
+        },
         e,
+        shown,
         RegistrationForm::default(),
         FormErrors::default(),
         StatusCode::OK,
-    )
-    .await
+    ))
 }
 
 #[derive(Template)]

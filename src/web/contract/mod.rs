@@ -30,7 +30,6 @@ use crate::storage::DbError;
 use crate::web::access::{Access, Routes, TerritoryCtx};
 use crate::web::error::AppError;
 use crate::web::pages::{paragraphs, render, Ctx, FormErrors, Layout};
-use crate::web::public::load_public_territory;
 use crate::web::session::SignedIn;
 use crate::web::AppState;
 use crate::web::{flash, form};
@@ -182,14 +181,6 @@ pub struct AxisView {
     pub code: String,
     pub title: String,
     pub objectives: Vec<ObjectiveView>,
-}
-
-async fn milestone_rows(st: &AppState, id: i64) -> Result<Vec<(String, String)>, AppError> {
-    Ok(milestone_rows_with_ids(st, id)
-        .await?
-        .into_iter()
-        .map(|(_, d, l)| (d, l))
-        .collect())
 }
 
 async fn milestone_rows_with_ids(

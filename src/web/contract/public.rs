@@ -21,29 +21,70 @@ pub(super) struct PublicPage {
     pub(super) milestones: Vec<(String, String)>,
     pub(super) axes: Vec<AxisView>,
     pub(super) indicators: Vec<fiche::IndicatorView>,
-    pub(super) documents: Vec<crate::storage::documents::Document>,
+    pub(super) documents: Vec<PublicDocument>,
 }
 
+/// The public page of a contract: one statement (`storage::public_pages::
+/// contract_page`), and the territory's drop-in schedule from this
+/// process's cache when a computed indicator of the contract needs it (read
+/// again only when its stamp changed).
 pub(super) async fn public_contract(
     State(st): State<AppState>,
     ctx: Ctx,
     Path((slug, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let c = contract::get(&st.db, t.id, id)
+    let crate::storage::public_pages::ContractPage {
+        territory_id,
+        territory_slug,
+        territory_name,
+        contract: c,
+        milestones,
+        plan,
+        mut indicators,
+        sources,
+        documents,
+        computed,
+    } = crate::storage::public_pages::contract_page(&st.db, &slug, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let milestones = milestone_rows(&st, c.id).await?;
-    let axes = tree(contract::plan(&st.db, c.id).await?);
-    let indicators = contract_indicators(&st, &c).await?;
-    let documents = crate::storage::documents::for_contract(&st.db, c.id)
-        .await?
+    if let Some(input) = computed {
+        let world = st
+            .worlds
+            .get_stamped(&st.db, territory_id, input.schedule_stamp)
+            .await?;
+        let inds: Vec<_> = indicators.iter().map(|(i, _)| i.clone()).collect();
+        let mut values = crate::evaluation::computed_for_contract(
+            world
+                .items
+                .iter()
+                .map(|(s, schedule, exceptions)| (s.id, schedule, exceptions.as_slice())),
+            input.rows,
+            &input.sources,
+            &c,
+            &inds,
+            super::list::today(),
+        );
+        for (i, ms) in &mut indicators {
+            if let Some(m) = values.remove(&i.id) {
+                *ms = m;
+            }
+        }
+    }
+    let indicators = indicators
+        .iter()
+        .map(|(i, ms)| {
+            let mut v = fiche::indicator_view(i, ms);
+            v.raw.source_ref = crate::evaluation::source_ref_of(&sources, i.id);
+            v
+        })
+        .collect();
+    let milestones = milestones
         .into_iter()
-        .filter(|d| d.public && d.action_id.is_none())
+        .map(|m| (fr_date(&Some(m.happened_on)), m.label))
         .collect();
     Ok(render(&PublicPage {
-        l: ctx.public_layout(c.title.clone(), &t.slug, &t.name),
-        slug: t.slug.clone(),
+        l: ctx.public_layout(c.title.clone(), &territory_slug, &territory_name),
+        slug: territory_slug,
         kind: ContractKind::parse(&c.kind)
             .map(|k| k.label())
             .unwrap_or(""),
@@ -56,7 +97,7 @@ pub(super) async fn public_contract(
         summary: paragraphs(&c.summary),
         signatories: c.signatory_list().into_iter().map(str::to_owned).collect(),
         milestones,
-        axes,
+        axes: tree(plan),
         indicators,
         documents,
         c,
