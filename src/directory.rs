@@ -86,8 +86,10 @@ pub const MAX_RESULTS: usize = 200;
 /// Rows of each kind (establishments, practice places) read from the
 /// database for one search and scored here: the search filters them in SQL
 /// (`storage::directory::search_establishments`), so these are the best
-/// few, not a territory's every row.
-const CANDIDATES: usize = 500;
+/// few, not a territory's every row. As many as a page shows: reading 500
+/// with their details made a typo or a wide radius cost 23–35 ms at
+/// national size (`scripts/bench-directory.sh`).
+const CANDIDATES: usize = MAX_RESULTS;
 /// Communes per query: the territory's in one (up to the storage batch),
 /// nearby ones by small batches, nearest first, so that the candidates of
 /// a wide radius are the nearest.

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Db, DbResult};
+use super::{placeholders, Db, DbResult};
 use crate::db_run;
 use crate::domain::directory::Progress;
 use crate::domain::text::fold_accents;
@@ -64,24 +64,6 @@ pub struct Counts {
 
 const BATCH: usize = 400;
 
-pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
-    let mut s = String::new();
-    for r in 0..rows {
-        if r > 0 {
-            s.push_str(", ");
-        }
-        s.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                s.push_str(", ");
-            }
-            s.push_str(&format!("${}", r * cols + c + 1));
-        }
-        s.push(')');
-    }
-    s
-}
-
 async fn count(db: &Db, table: &str) -> DbResult<i64> {
     let sql = format!("SELECT COUNT(*) FROM {table}");
     Ok(db_run!(db, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await?))
@@ -110,7 +92,7 @@ pub async fn upsert_communes(
                  OR communes.departement IS DISTINCT FROM excluded.departement OR communes.region IS DISTINCT FROM excluded.region \
                  OR communes.population IS DISTINCT FROM excluded.population OR communes.postal_codes IS DISTINCT FROM excluded.postal_codes \
                  OR communes.parent_code IS DISTINCT FROM excluded.parent_code",
-                placeholders(chunk.len(), 9)
+                placeholders(db.backend(), chunk.len(), 9)
             );
             let mut q = sqlx::query(&sql);
             for c in chunk {
@@ -194,7 +176,7 @@ pub async fn upsert_epcis(
                 for chunk in wanted.chunks(BATCH) {
                     let sql = format!(
                         "INSERT INTO epci_members (epci_siren, insee_code) VALUES {} ON CONFLICT DO NOTHING",
-                        placeholders(chunk.len(), 2)
+                        placeholders(db.backend(), chunk.len(), 2)
                     );
                     let mut q = sqlx::query(&sql);
                     for m in chunk {

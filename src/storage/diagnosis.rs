@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::audit::Actor;
-use super::communes::placeholders;
-use super::{Db, DbError, DbResult};
+
+use super::{placeholders, Db, DbError, DbResult};
 use crate::domain::diagnosis::chapter::FindingInput;
 use crate::domain::diagnosis::figures::Figure;
 use crate::{audit, db_run};
@@ -56,7 +56,7 @@ pub async fn replace_access(
         for chunk in rows.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO commune_access (insee_code, profession, supply, population, score, no_score) VALUES {}",
-                placeholders(chunk.len(), 6)
+                placeholders(db.backend(), chunk.len(), 6)
             );
             let mut q = sqlx::query(&sql);
             for r in chunk {

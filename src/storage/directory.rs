@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::care_supply::{professions_of, refresh_in};
-use super::{Db, DbResult};
+use super::{placeholders, Db, DbResult};
 use crate::db_run;
 use crate::domain::directory::{Establishment, Professional, Progress};
 
@@ -130,21 +130,6 @@ macro_rules! serialise_imports {
 }
 pub(crate) use serialise_imports;
 
-fn placeholders(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            format!(
-                "({})",
-                (1..=cols)
-                    .map(|c| format!("${}", r * cols + c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Replace the establishments with those of a new file: added, changed and
 /// removed rows are counted and the import is recorded, all in one transaction.
 pub async fn replace_establishments(
@@ -205,7 +190,7 @@ pub async fn replace_establishments(
             ("import_touched", ""),
         ]);
         for chunk in gone.chunks(BATCH) {
-            let sql = format!("INSERT INTO import_gone (key) VALUES {}", placeholders(chunk.len(), 1));
+            let sql = format!("INSERT INTO import_gone (key) VALUES {}", placeholders(db.backend(), chunk.len(), 1));
             let mut q = sqlx::query(&sql);
             for f in chunk {
                 q = q.bind(*f);
@@ -216,7 +201,7 @@ pub async fn replace_establishments(
             progress("enregistrement", (i * BATCH) as u64, write.len() as u64);
             let sql = format!(
                 "INSERT INTO import_establishments ({COLS}) VALUES {}",
-                placeholders(chunk.len(), EST_COLS)
+                placeholders(db.backend(), chunk.len(), EST_COLS)
             );
             let mut q = sqlx::query(&sql);
             for (e, hash) in chunk {

@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::directory::{record_import, ImportSummary};
-use super::{Db, DbResult};
+use super::{placeholders, Db, DbResult};
 use crate::db_run;
 
 /// `point_source` of a point computed inside an imported outline.
@@ -70,13 +70,6 @@ fn marks(from: usize, count: usize) -> String {
         .join(", ")
 }
 
-fn placeholders(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", marks(r * cols + 1, cols)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The codes of every commune in `communes` (current, associated,
 /// delegated, arrondissements), for the importers' checks.
 pub async fn commune_codes(db: &Db) -> DbResult<HashSet<String>> {
@@ -125,7 +118,7 @@ async fn write_geo(
                 "INSERT INTO commune_geo (insee_code, latitude, longitude, outline, point_source) VALUES {} \
                  ON CONFLICT (insee_code) DO UPDATE SET latitude = excluded.latitude, \
                  longitude = excluded.longitude, outline = excluded.outline, point_source = excluded.point_source",
-                placeholders(chunk.len(), 5)
+                placeholders(db.backend(), chunk.len(), 5)
             );
             let mut q = sqlx::query(&sql);
             for (code, lat, lon, outline, source) in chunk {
@@ -223,7 +216,7 @@ pub async fn save_populations(db: &Db, rows: &[PopulationRow]) -> DbResult<Impor
                  ON CONFLICT (insee_code) DO UPDATE SET year = excluded.year, total = excluded.total, \
                  age_0_14 = excluded.age_0_14, age_15_29 = excluded.age_15_29, age_30_44 = excluded.age_30_44, \
                  age_45_59 = excluded.age_45_59, age_60_74 = excluded.age_60_74, age_75_plus = excluded.age_75_plus",
-                placeholders(chunk.len(), 9)
+                placeholders(db.backend(), chunk.len(), 9)
             );
             let mut q = sqlx::query(&sql);
             for r in chunk {
@@ -276,7 +269,7 @@ pub async fn replace_travel_times(db: &Db, rows: &[TravelTime]) -> DbResult<Impo
         for chunk in rows.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO travel_times (origin, destination, minutes) VALUES {}",
-                placeholders(chunk.len(), 3)
+                placeholders(db.backend(), chunk.len(), 3)
             );
             let mut q = sqlx::query(&sql);
             for r in chunk {

@@ -122,6 +122,31 @@ pub enum Backend {
     Postgres,
 }
 
+/// The `VALUES` rows of a multi-row `INSERT`: `(?, ?), (?, ?)` on SQLite,
+/// `($1, $2), ($3, $4)` on PostgreSQL. sqlx binds SQLite's numbered
+/// parameters by name, one lookup per parameter, which made a 300-row
+/// insert of 20 columns 17 times slower than with anonymous ones.
+pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => s.push_str(&format!("${}", r * cols + c + 1)),
+            }
+        }
+        s.push(')');
+    }
+    s
+}
+
 /// Errors of the storage layer. Web code maps them to HTTP once (`web::error`).
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
