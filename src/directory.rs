@@ -150,21 +150,45 @@ pub async fn search(
     // savoir-faire « Médecine générale », « hôpital » a « Centre Hospitalier »).
     let words = terms(&q.text);
     let filters = word_filters(db, &scope, &words).await?;
+    // The candidates of both kinds are read at once, on two connections.
+    let establishments = async {
+        let mut rows = Vec::new();
+        if q.profession.is_empty() {
+            let category = (!q.category.is_empty()).then_some(q.category.as_str());
+            for batch in &batches {
+                let room = CANDIDATES.saturating_sub(rows.len());
+                if room == 0 {
+                    break;
+                }
+                rows.extend(
+                    directory::search_establishments(db, batch, category, &filters, room as i64)
+                        .await?,
+                );
+            }
+        }
+        Ok::<_, crate::storage::DbError>(rows)
+    };
+    let professionals = async {
+        let mut rows = Vec::new();
+        if q.category.is_empty() {
+            let profession = (!q.profession.is_empty()).then_some(q.profession.as_str());
+            for batch in &batches {
+                let room = CANDIDATES.saturating_sub(rows.len());
+                if room == 0 {
+                    break;
+                }
+                rows.extend(
+                    directory::search_professionals(db, batch, profession, &filters, room as i64)
+                        .await?,
+                );
+            }
+        }
+        Ok::<_, crate::storage::DbError>(rows)
+    };
+    let (establishment_rows, professional_rows) = tokio::try_join!(establishments, professionals)?;
     let mut hits = Vec::new();
     if q.profession.is_empty() {
-        let category = (!q.category.is_empty()).then_some(q.category.as_str());
-        let mut rows = Vec::new();
-        for batch in &batches {
-            let room = CANDIDATES.saturating_sub(rows.len());
-            if room == 0 {
-                break;
-            }
-            rows.extend(
-                directory::search_establishments(db, batch, category, &filters, room as i64)
-                    .await?,
-            );
-        }
-        for e in rows {
+        for e in establishment_rows {
             let text = format!("{} {} {} {}", e.name, e.long_name, e.category_label, e.city);
             let Some(s) = score_terms(&words, &text) else {
                 continue;
@@ -201,19 +225,7 @@ pub async fn search(
         }
     }
     if q.category.is_empty() {
-        let profession = (!q.profession.is_empty()).then_some(q.profession.as_str());
-        let mut rows = Vec::new();
-        for batch in &batches {
-            let room = CANDIDATES.saturating_sub(rows.len());
-            if room == 0 {
-                break;
-            }
-            rows.extend(
-                directory::search_professionals(db, batch, profession, &filters, room as i64)
-                    .await?,
-            );
-        }
-        for p in rows {
+        for p in professional_rows {
             let text = format!(
                 "{} {} {} {} {}",
                 p.last_name, p.first_name, p.profession_label, p.specialty_label, p.city
