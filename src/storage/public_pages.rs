@@ -530,33 +530,37 @@ macro_rules! action_page_row {
     }};
 }
 
+/// Run a page's statement (its text for each backend) with these binds and
+/// decode its one row, if any, with the page's decoding macro.
+macro_rules! page_row {
+    ($db:expr, $sqlite:expr, $postgres:expr, [$($bind:expr),*], $decode:ident) => {
+        match $db {
+            Db::Sqlite(pool) => sqlx::query(&$sqlite)
+                $(.bind($bind))*
+                .fetch_optional(pool)
+                .await?
+                .map(|row| -> DbResult<_> { Ok($decode!(&row)) })
+                .transpose()?,
+            Db::Postgres(pool) => sqlx::query(&$postgres)
+                $(.bind($bind))*
+                .fetch_optional(pool)
+                .await?
+                .map(|row| -> DbResult<_> { Ok($decode!(&row)) })
+                .transpose()?,
+        }
+    };
+}
+
 /// The public fiche action `code` of the territory `slug`, in one
 /// statement (see [`ACTION_PAGE`]).
 pub async fn action_page(db: &Db, slug: &str, code: &str) -> DbResult<Option<ActionPage>> {
-    let parts = match db {
-        Db::Sqlite(pool) => {
-            let row = sqlx::query(&ACTION_PAGE_SQLITE)
-                .bind(slug)
-                .bind(code)
-                .fetch_optional(pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => Some(action_page_row!(&row)),
-            }
-        }
-        Db::Postgres(pool) => {
-            let row = sqlx::query(&ACTION_PAGE_POSTGRES)
-                .bind(slug)
-                .bind(code)
-                .fetch_optional(pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => Some(action_page_row!(&row)),
-            }
-        }
-    };
+    let parts = page_row!(
+        db,
+        ACTION_PAGE_SQLITE,
+        ACTION_PAGE_POSTGRES,
+        [slug, code],
+        action_page_row
+    );
     let Some(((territory_id, territory_slug, territory_name), contract, action, cols)) = parts
     else {
         return Ok(None);
@@ -845,30 +849,13 @@ macro_rules! contract_page_row {
 /// The public page of the contract `id` of the territory `slug`, in one
 /// statement (see [`CONTRACT_PAGE`]).
 pub async fn contract_page(db: &Db, slug: &str, id: i64) -> DbResult<Option<ContractPage>> {
-    let parts = match db {
-        Db::Sqlite(pool) => {
-            let row = sqlx::query(&CONTRACT_PAGE_SQLITE)
-                .bind(slug)
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => Some(contract_page_row!(&row)),
-            }
-        }
-        Db::Postgres(pool) => {
-            let row = sqlx::query(&CONTRACT_PAGE_POSTGRES)
-                .bind(slug)
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => Some(contract_page_row!(&row)),
-            }
-        }
-    };
+    let parts = page_row!(
+        db,
+        CONTRACT_PAGE_SQLITE,
+        CONTRACT_PAGE_POSTGRES,
+        [slug, id],
+        contract_page_row
+    );
     let Some(((territory_id, territory_slug, territory_name), contract, cols)) = parts else {
         return Ok(None);
     };
@@ -1108,30 +1095,13 @@ macro_rules! event_page_row {
 /// The public page of the event `id` of the territory `slug`, in one
 /// statement (see [`EVENT_PAGE`]).
 pub async fn event_page(db: &Db, slug: &str, id: i64) -> DbResult<Option<EventPage>> {
-    let parts = match db {
-        Db::Sqlite(pool) => {
-            let row = sqlx::query(&EVENT_PAGE_SQLITE)
-                .bind(slug)
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => Some(event_page_row!(&row)),
-            }
-        }
-        Db::Postgres(pool) => {
-            let row = sqlx::query(&EVENT_PAGE_POSTGRES)
-                .bind(slug)
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => Some(event_page_row!(&row)),
-            }
-        }
-    };
+    let parts = page_row!(
+        db,
+        EVENT_PAGE_SQLITE,
+        EVENT_PAGE_POSTGRES,
+        [slug, id],
+        event_page_row
+    );
     let Some(((territory_id, territory_slug, territory_name), event, cols, views)) = parts else {
         return Ok(None);
     };
