@@ -257,3 +257,48 @@ async fn a_stopped_import_changes_nothing(backend: Backend) {
     t.cleanup().await;
 }
 both!(a_stopped_import_changes_nothing);
+
+/// The `maillage import rpps` process killed (SIGKILL) while it reads and
+/// stages a large file: the directory keeps what it had, and the next
+/// import runs whole.
+async fn a_killed_import_process_changes_nothing(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    rpps::import(
+        db,
+        &file(&[
+            row(1, "DUPONT", "62498", "LENS"),
+            row(2, "MARTIN", "62510", "LIÉVIN"),
+        ]),
+    )
+    .await
+    .unwrap();
+    let before = counts(db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("rpps.txt");
+    std::fs::write(&big, big_file(300_000)).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_maillage"))
+        .args(["import", "rpps", big.to_str().unwrap(), "--force"])
+        .env("MAILLAGE_DATABASE_URL", &t.url)
+        .env("MAILLAGE_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run maillage");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the import ended before it was killed: make the file larger"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(counts(db).await, before);
+    assert_eq!(directory::imports(db, 10).await.unwrap().len(), 1);
+    let (s, _) = rpps::import_with(db, &big_file(1_000), &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    assert_eq!((s.total, s.added, s.removed), (1_000, 1_000, 2));
+    assert_eq!(counts(db).await, (1_000, 1_000, 1_000));
+    t.cleanup().await;
+}
+both!(a_killed_import_process_changes_nothing);
