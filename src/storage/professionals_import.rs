@@ -42,6 +42,43 @@ const PLACE_COLS: &str =
      finess_site, siret_site, site_name, address, postal_code, insee_code, city, phone";
 const SEARCH_COLS: &str = "insee_code, kind, id, position, code, name, words";
 
+/// What the apply transaction drops and creates again, rather than
+/// maintains row by row, when it fills an empty directory: (what to drop,
+/// how the migrations create it). Creating an index over sorted rows, and
+/// checking a foreign key in one join, cost a fraction of two million
+/// single updates. `tests/it/rpps_stream.rs` checks that the schema after
+/// a first import is the migrations' own.
+const REBUILT_SQLITE: &[(&str, &str)] = &[
+    (
+        "DROP INDEX practice_places_commune",
+        "CREATE INDEX practice_places_commune ON practice_places (insee_code)",
+    ),
+    (
+        "DROP INDEX directory_search_entry",
+        "CREATE INDEX directory_search_entry ON directory_search (kind, id)",
+    ),
+];
+const REBUILT_POSTGRES: &[(&str, &str)] = &[
+    (
+        "ALTER TABLE practice_places DROP CONSTRAINT practice_places_rpps_fkey",
+        "ALTER TABLE practice_places ADD CONSTRAINT practice_places_rpps_fkey \
+         FOREIGN KEY (rpps) REFERENCES professionals (rpps) ON DELETE CASCADE",
+    ),
+    (
+        "DROP INDEX practice_places_commune",
+        "CREATE INDEX practice_places_commune ON practice_places (insee_code)",
+    ),
+    (
+        "DROP INDEX directory_search_commune",
+        "CREATE INDEX directory_search_commune ON directory_search (insee_code, kind) \
+         INCLUDE (id, position, code, name, words)",
+    ),
+];
+
+/// Professionals added to an empty directory from which indexes are made
+/// after the rows rather than kept up to date row by row.
+pub const BULK_FROM: i64 = 1_000;
+
 /// Rows per staging `INSERT` on SQLite (14 columns × 500 stays far below
 /// its 32,766 bound variables); full chunks reuse one prepared statement.
 const SQLITE_ROWS: usize = 500;
@@ -539,6 +576,8 @@ impl ProfessionalsImport {
         };
         progress("application", 0, 1);
         let unchanged = summary.added + summary.changed + summary.removed == 0;
+        // Filling an empty directory with many rows (see `REBUILT_SQLITE`).
+        let bulk = self.before == 0 && self.added >= BULK_FROM;
         let sqlite = matches!(self.db, Db::Sqlite(_));
         let started = self.started;
         on_conn!(self.conn_mut(), c => {
@@ -567,6 +606,17 @@ impl ProfessionalsImport {
                 sqlx::query("DELETE FROM professionals WHERE rpps IN (SELECT key FROM import_gone)")
                     .execute(&mut *tx)
                     .await?;
+                // An empty directory filled: indexes and the foreign key
+                // made once the rows are in (on PostgreSQL this locks the
+                // two tables until the commit; they were empty).
+                let rebuilt = match (bulk, sqlite) {
+                    (false, _) => &[][..],
+                    (true, true) => REBUILT_SQLITE,
+                    (true, false) => REBUILT_POSTGRES,
+                };
+                for (drop, _) in rebuilt {
+                    sqlx::query(drop).execute(&mut *tx).await?;
+                }
                 sqlx::query(&format!(
                     "INSERT INTO professionals ({PRO_COLS}) SELECT {PRO_COLS} FROM import_professionals"
                 ))
@@ -594,6 +644,9 @@ impl ProfessionalsImport {
                 ))
                 .execute(&mut *tx)
                 .await?;
+                for (_, create) in rebuilt {
+                    sqlx::query(create).execute(&mut *tx).await?;
+                }
                 record_import!(tx, summary, started, report);
                 tx.commit().await?;
             }

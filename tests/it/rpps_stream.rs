@@ -302,3 +302,64 @@ async fn a_killed_import_process_changes_nothing(backend: Backend) {
     t.cleanup().await;
 }
 both!(a_killed_import_process_changes_nothing);
+
+/// The indexes and constraints of the directory's tables, as the database
+/// describes them.
+async fn schema(db: &Db) -> Vec<String> {
+    match db {
+        Db::Sqlite(p) => sqlx::query_scalar(
+            "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master \
+             WHERE tbl_name IN ('professionals', 'practice_places', 'directory_search') ORDER BY name",
+        )
+        .fetch_all(p)
+        .await
+        .unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(
+            "SELECT indexname || ' ' || indexdef FROM pg_indexes \
+             WHERE tablename IN ('professionals', 'practice_places', 'directory_search') \
+             UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE conrelid IN ('professionals'::regclass, 'practice_places'::regclass, 'directory_search'::regclass) \
+             ORDER BY 1",
+        )
+        .fetch_all(p)
+        .await
+        .unwrap(),
+    }
+}
+
+/// A first import into an empty directory makes the indexes and the
+/// foreign key after the rows: the schema it leaves is the migrations' own,
+/// and removing a professional still takes their places with them.
+async fn a_first_import_leaves_the_migrations_schema(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let migrated = schema(db).await;
+    assert!(migrated.len() >= 5, "{migrated:?}");
+    let n = maillage::storage::professionals_import::BULK_FROM as u64 + 10;
+    let (s, _) = rpps::import_with(db, &big_file(n), &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    assert_eq!(s.added, n as i64);
+    assert_eq!(schema(db).await, migrated);
+    // The foreign key holds: a professional gone takes their place.
+    let fewer: Vec<String> = (10..10 + n - 1)
+        .map(|i| row(i, &format!("NOM{i}"), "62498", "LENS"))
+        .collect();
+    let (s, _) = rpps::import_with(db, &file(&fewer), &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    assert_eq!(s.removed, 1);
+    assert_eq!(counts(db).await, (n as i64 - 1, n as i64 - 1, n as i64 - 1));
+    let orphans = "SELECT COUNT(*) FROM practice_places pl WHERE NOT EXISTS \
+                   (SELECT 1 FROM professionals p WHERE p.rpps = pl.rpps)";
+    let orphans: i64 = match db {
+        Db::Sqlite(p) => sqlx::query_scalar(orphans).fetch_one(p).await,
+        Db::Postgres(p) => sqlx::query_scalar(orphans).fetch_one(p).await,
+    }
+    .unwrap();
+    assert_eq!(orphans, 0);
+    let search = directory::facets(db, &["62498".into()]).await.unwrap();
+    assert_eq!(search.professions.len(), 1);
+    t.cleanup().await;
+}
+both!(a_first_import_leaves_the_migrations_schema);
