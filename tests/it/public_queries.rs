@@ -255,10 +255,7 @@ async fn public_fiche_reads_what_the_back_office_computes(backend: Backend) {
         if let Some(input) = page.computed {
             let inds: Vec<_> = got.iter().map(|(i, _)| i.clone()).collect();
             let mut values = maillage::evaluation::computed_for_action(
-                world
-                    .items
-                    .iter()
-                    .map(|(s, schedule, e)| (s.id, schedule, e.as_slice())),
+                world.schedules(),
                 input.rows,
                 &input.sources,
                 &page.contract,
@@ -455,10 +452,7 @@ async fn contract_page_reads_what_the_storage_functions_read(backend: Backend) {
         if let Some(input) = page.computed {
             assert_eq!(input.sources, page.sources);
             let values = maillage::evaluation::computed_for_contract(
-                world
-                    .items
-                    .iter()
-                    .map(|(s, schedule, e)| (s.id, schedule, e.as_slice())),
+                world.schedules(),
                 input.rows,
                 &input.sources,
                 &page.contract,

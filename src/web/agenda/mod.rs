@@ -378,6 +378,14 @@ pub async fn series_world(db: &Db, territory_id: i64) -> DbResult<SeriesWorld> {
 }
 
 impl SeriesWorld {
+    /// Each series' id, schedule and exceptions, as the computed
+    /// indicators read them (`evaluation::Facts::build`).
+    pub fn schedules(&self) -> impl Iterator<Item = (i64, &recurrence::Schedule, &[Exception])> {
+        self.items
+            .iter()
+            .map(|(s, schedule, exceptions)| (s.id, schedule, exceptions.as_slice()))
+    }
+
     /// Every item's occurrences in `[from, to]`, computed once per window
     /// and world.
     pub fn expanded(&self, from: NaiveDate, to: NaiveDate) -> Arc<Expansion> {

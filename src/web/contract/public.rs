@@ -48,27 +48,23 @@ pub(super) async fn public_contract(
         .await?
         .ok_or(AppError::NotFound)?;
     if let Some(input) = computed {
-        let world = st
-            .worlds
-            .get_stamped(&st.db, territory_id, input.schedule_stamp)
-            .await?;
-        let inds: Vec<_> = indicators.iter().map(|(i, _)| i.clone()).collect();
-        let mut values = crate::evaluation::computed_for_contract(
-            world
-                .items
-                .iter()
-                .map(|(s, schedule, exceptions)| (s.id, schedule, exceptions.as_slice())),
-            input.rows,
-            &input.sources,
-            &c,
-            &inds,
-            super::list::today(),
-        );
-        for (i, ms) in &mut indicators {
-            if let Some(m) = values.remove(&i.id) {
-                *ms = m;
-            }
-        }
+        fill_computed(
+            &st,
+            territory_id,
+            input.schedule_stamp,
+            &mut indicators,
+            |world, inds| {
+                crate::evaluation::computed_for_contract(
+                    world.schedules(),
+                    input.rows,
+                    &input.sources,
+                    &c,
+                    inds,
+                    super::list::today(),
+                )
+            },
+        )
+        .await?;
     }
     let indicators = indicators
         .iter()
@@ -187,32 +183,24 @@ pub(super) async fn public_action(
         computed,
     } = page;
     if let Some(input) = computed {
-        // Computed indicators: the territory's facts came with the page,
-        // its drop-in schedule comes from this process's cache, checked
-        // against the stamp the statement read.
-        let today = super::list::today();
-        let world = st
-            .worlds
-            .get_stamped(&st.db, territory_id, input.schedule_stamp)
-            .await?;
-        let inds: Vec<_> = indicators.iter().map(|(i, _)| i.clone()).collect();
-        let mut values = crate::evaluation::computed_for_action(
-            world
-                .items
-                .iter()
-                .map(|(s, schedule, exceptions)| (s.id, schedule, exceptions.as_slice())),
-            input.rows,
-            &input.sources,
-            &c,
-            &a,
-            &inds,
-            today,
-        );
-        for (i, ms) in &mut indicators {
-            if let Some(m) = values.remove(&i.id) {
-                *ms = m;
-            }
-        }
+        fill_computed(
+            &st,
+            territory_id,
+            input.schedule_stamp,
+            &mut indicators,
+            |world, inds| {
+                crate::evaluation::computed_for_action(
+                    world.schedules(),
+                    input.rows,
+                    &input.sources,
+                    &c,
+                    &a,
+                    inds,
+                    super::list::today(),
+                )
+            },
+        )
+        .await?;
     }
     let scope = scope
         .into_iter()
@@ -303,4 +291,33 @@ pub(super) async fn public_action(
         c,
         a,
     }))
+}
+
+/// Fill a public page's computed indicators in place: its facts came with
+/// the page's statement, the territory's drop-in schedule comes from this
+/// process's cache, checked against the stamp the statement read;
+/// `compute` is the page's evaluation (the contract's or the action's).
+async fn fill_computed(
+    st: &AppState,
+    territory_id: i64,
+    stamp: String,
+    indicators: &mut [(
+        crate::storage::indicators::Indicator,
+        Vec<crate::storage::indicators::Measurement>,
+    )],
+    compute: impl FnOnce(
+        &crate::web::agenda::SeriesWorld,
+        &[crate::storage::indicators::Indicator],
+    )
+        -> std::collections::HashMap<i64, Vec<crate::storage::indicators::Measurement>>,
+) -> Result<(), AppError> {
+    let world = st.worlds.get_stamped(&st.db, territory_id, stamp).await?;
+    let inds: Vec<_> = indicators.iter().map(|(i, _)| i.clone()).collect();
+    let mut values = compute(&world, &inds);
+    for (i, ms) in indicators.iter_mut() {
+        if let Some(m) = values.remove(&i.id) {
+            *ms = m;
+        }
+    }
+    Ok(())
 }
