@@ -35,6 +35,9 @@ use super::territories::Territory;
 use super::{Backend, Db, DbError, DbResult};
 use crate::evaluation::FactRows;
 
+mod agenda;
+pub use agenda::{agenda_page, AgendaPage};
+
 /// The SQL text for a backend: SQLite's JSON function names, renamed for
 /// PostgreSQL.
 fn for_backend(sql: &str, backend: Backend) -> String {
@@ -1062,6 +1065,58 @@ fn session(s: SessionColumns) -> DbResult<Session> {
     })
 }
 
+/// An event and one of its sessions, from a [`SessionRow`].
+fn event_session((e, s): SessionRow) -> DbResult<(Event, Session)> {
+    Ok((
+        Event {
+            id: e.0,
+            territory_id: e.1,
+            title: e.2,
+            kind: e.3,
+            status: e.4,
+            organiser: e.5,
+            themes: e.6,
+            description: e.7,
+            linked_actions: e.8,
+            programme_to_come: e.9 != 0,
+            version: e.10,
+            action_id: e.11,
+        },
+        session(s)?,
+    ))
+}
+
+fn place(
+    (id, territory_id, name, address, insee_code, commune_name, access_notes, phone, version): PlaceRow,
+) -> Place {
+    Place {
+        id,
+        territory_id,
+        name,
+        address,
+        insee_code,
+        commune_name,
+        access_notes,
+        phone,
+        version,
+    }
+}
+
+fn commune(
+    (insee_code, name, kind, departement, region, population, postal_codes, parent_code): CommuneRow,
+) -> Commune {
+    Commune {
+        insee_code,
+        name,
+        kind,
+        departement,
+        region,
+        population,
+        postal_codes,
+        parent_code,
+    }
+}
+
 type PlaceRow = (
     i64,
     i64,
@@ -1115,32 +1170,7 @@ pub async fn event_page(db: &Db, slug: &str, id: i64) -> DbResult<Option<EventPa
         territory_name,
         event,
         sessions: sessions.into_iter().map(session).collect::<DbResult<_>>()?,
-        places: places
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    territory_id,
-                    name,
-                    address,
-                    insee_code,
-                    commune_name,
-                    access_notes,
-                    phone,
-                    version,
-                )| Place {
-                    id,
-                    territory_id,
-                    name,
-                    address,
-                    insee_code,
-                    commune_name,
-                    access_notes,
-                    phone,
-                    version,
-                },
-            )
-            .collect(),
+        places: places.into_iter().map(place).collect(),
         action: action.map(
             |(id, code, title, contract_id, contract_title)| ActionChoice {
                 id,
@@ -1174,6 +1204,49 @@ pub struct HomePage {
     pub sessions: Vec<(Event, Session)>,
 }
 
+/// A public territory (never the regional owner) by its slug, `$1`: the
+/// `t` of a page's statement, read by `Territory`'s `FromRow` from
+/// [`TERRITORY_COLUMNS`].
+const TERRITORY_ROW: &str =
+    "SELECT id, slug, name, kind, epci_siren, presentation, contact_name, contact_email,
+         contact_phone, contact_address, version, created_at, updated_at
+  FROM territories WHERE slug = $1 AND kind <> 'region'";
+
+const TERRITORY_COLUMNS: &str =
+    "t.id, t.slug, t.name, t.kind, t.epci_siren, t.presentation, t.contact_name, t.contact_email,
+  t.contact_phone, t.contact_address, t.version, t.created_at, t.updated_at";
+
+/// The territory `t`'s communes by name, as [`CommuneRow`]s.
+const COMMUNES: &str = "(SELECT CAST(json_group_array(json_array(c.insee_code, c.name, c.kind, c.departement, c.region,
+            c.population, c.postal_codes, c.parent_code) ORDER BY c.name_search) AS TEXT)
+     FROM communes c JOIN territory_communes tc ON tc.insee_code = c.insee_code
+     WHERE tc.territory_id = t.id)";
+
+/// An event session's columns as [`SESSION_ROW_LIST`] reads them, from
+/// `event_sessions s JOIN events e`, with its seat counts.
+const SESSION_ROW_COLUMNS: &str =
+    "e.id AS e_id, e.territory_id AS e_territory_id, e.title AS e_title, e.kind AS e_kind,
+             e.status AS e_status, e.organiser AS e_organiser, e.themes AS e_themes,
+             e.description AS e_description, e.linked_actions AS e_linked_actions,
+             CASE WHEN e.programme_to_come THEN 1 ELSE 0 END AS e_programme_to_come,
+             e.version AS e_version, e.action_id AS e_action_id,
+             s.id, s.event_id, s.starts_at, s.ends_at, s.place_id, s.capacity, s.audience,
+             s.audience_roles, CASE WHEN s.cancelled THEN 1 ELSE 0 END AS cancelled, s.place_text,
+             (SELECT CAST(COALESCE(SUM(r.party_size), 0) AS BIGINT) FROM registrations r
+               WHERE r.session_id = s.id AND r.status = 'confirmed') AS taken,
+             (SELECT CAST(COALESCE(SUM(r.party_size), 0) AS BIGINT) FROM registrations r
+               WHERE r.session_id = s.id AND r.status = 'waiting') AS waiting";
+
+/// A JSON list of [`SessionRow`]s, by start then id, from a derived table
+/// `x` of [`SESSION_ROW_COLUMNS`].
+const SESSION_ROW_LIST: &str = "CAST(json_group_array(json_array(
+            json_array(x.e_id, x.e_territory_id, x.e_title, x.e_kind, x.e_status, x.e_organiser,
+              x.e_themes, x.e_description, x.e_linked_actions, x.e_programme_to_come, x.e_version,
+              x.e_action_id),
+            json_array(x.id, x.event_id, x.starts_at, x.ends_at, x.place_id, x.capacity, x.audience,
+              x.audience_roles, x.cancelled, x.place_text, x.taken, x.waiting))
+          ORDER BY x.starts_at, x.id) AS TEXT)";
+
 /// How many event sessions the home shows.
 pub const HOME_SESSIONS: i64 = 4;
 
@@ -1184,17 +1257,11 @@ pub const HOME_SESSIONS: i64 = 4;
 /// start then id).
 const HOME: &str = "
 WITH t AS (
-  SELECT id, slug, name, kind, epci_siren, presentation, contact_name, contact_email,
-         contact_phone, contact_address, version, created_at, updated_at
-  FROM territories WHERE slug = $1 AND kind <> 'region'
+  {TERRITORY_ROW}
 )
 SELECT
-  t.id, t.slug, t.name, t.kind, t.epci_siren, t.presentation, t.contact_name, t.contact_email,
-  t.contact_phone, t.contact_address, t.version, t.created_at, t.updated_at,
-  (SELECT CAST(json_group_array(json_array(c.insee_code, c.name, c.kind, c.departement, c.region,
-            c.population, c.postal_codes, c.parent_code) ORDER BY c.name_search) AS TEXT)
-     FROM communes c JOIN territory_communes tc ON tc.insee_code = c.insee_code
-     WHERE tc.territory_id = t.id) AS communes,
+  {TERRITORY_COLUMNS},
+  {COMMUNES} AS communes,
   (SELECT CAST(json_group_array(json_array(q.code, q.name) ORDER BY q.name, q.code) AS TEXT)
      FROM qpvs q
      WHERE EXISTS (SELECT 1 FROM qpv_communes qc JOIN territory_communes tc ON tc.insee_code = qc.insee_code
@@ -1202,26 +1269,10 @@ SELECT
   (SELECT CAST(json_group_array(json_array(k.id, k.title) ORDER BY k.id DESC) AS TEXT)
      FROM contracts k WHERE k.territory_id = t.id) AS contracts,
   {SCHEDULE_STAMP} AS schedule_stamp,
-  (SELECT CAST(json_group_array(json_array(
-            json_array(x.e_id, x.e_territory_id, x.e_title, x.e_kind, x.e_status, x.e_organiser,
-              x.e_themes, x.e_description, x.e_linked_actions, x.e_programme_to_come, x.e_version,
-              x.e_action_id),
-            json_array(x.id, x.event_id, x.starts_at, x.ends_at, x.place_id, x.capacity, x.audience,
-              x.audience_roles, x.cancelled, x.place_text, x.taken, x.waiting))
-          ORDER BY x.starts_at, x.id) AS TEXT)
-     FROM (SELECT e.id AS e_id, e.territory_id AS e_territory_id, e.title AS e_title, e.kind AS e_kind,
-             e.status AS e_status, e.organiser AS e_organiser, e.themes AS e_themes,
-             e.description AS e_description, e.linked_actions AS e_linked_actions,
-             CASE WHEN e.programme_to_come THEN 1 ELSE 0 END AS e_programme_to_come,
-             e.version AS e_version, e.action_id AS e_action_id,
-             s.id, s.event_id, s.starts_at, s.ends_at, s.place_id, s.capacity, s.audience,
-             s.audience_roles, CASE WHEN s.cancelled THEN 1 ELSE 0 END AS cancelled, s.place_text,
-             (SELECT CAST(COALESCE(SUM(r.party_size), 0) AS BIGINT) FROM registrations r
-               WHERE r.session_id = s.id AND r.status = 'confirmed') AS taken,
-             (SELECT CAST(COALESCE(SUM(r.party_size), 0) AS BIGINT) FROM registrations r
-               WHERE r.session_id = s.id AND r.status = 'waiting') AS waiting
+  (SELECT {SESSION_ROW_LIST}
+     FROM (SELECT {SESSION_ROW_COLUMNS}
            FROM event_sessions s JOIN events e ON e.id = s.event_id
-           WHERE e.territory_id = {TERRITORY} AND s.starts_at >= $2
+           WHERE s.territory_id = {TERRITORY} AND s.starts_at >= $2
            ORDER BY s.starts_at, s.id LIMIT {HOME_SESSIONS}) x) AS sessions
 FROM t
 ";
@@ -1231,6 +1282,11 @@ static HOME_POSTGRES: LazyLock<String> = LazyLock::new(|| home_sql(Backend::Post
 
 fn home_sql(backend: Backend) -> String {
     let sql = HOME
+        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
+        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
+        .replace("{COMMUNES}", COMMUNES)
+        .replace("{SESSION_ROW_LIST}", SESSION_ROW_LIST)
+        .replace("{SESSION_ROW_COLUMNS}", SESSION_ROW_COLUMNS)
         .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"))
         .replace("{TERRITORY}", TERRITORY)
         .replace("{HOME_SESSIONS}", &HOME_SESSIONS.to_string());
@@ -1303,32 +1359,7 @@ pub async fn home(db: &Db, slug: &str, from: DateTime<Utc>) -> DbResult<Option<H
     let sessions: Vec<SessionRow> = list(sessions)?;
     Ok(Some(HomePage {
         territory,
-        communes: communes
-            .into_iter()
-            .map(
-                |(
-                    insee_code,
-                    name,
-                    kind,
-                    departement,
-                    region,
-                    population,
-                    postal_codes,
-                    parent_code,
-                )| {
-                    Commune {
-                        insee_code,
-                        name,
-                        kind,
-                        departement,
-                        region,
-                        population,
-                        postal_codes,
-                        parent_code,
-                    }
-                },
-            )
-            .collect(),
+        communes: communes.into_iter().map(commune).collect(),
         qpvs: qpvs
             .into_iter()
             .map(|(code, name)| Qpv { code, name })
@@ -1337,25 +1368,7 @@ pub async fn home(db: &Db, slug: &str, from: DateTime<Utc>) -> DbResult<Option<H
         schedule_stamp,
         sessions: sessions
             .into_iter()
-            .map(|(e, s)| {
-                Ok((
-                    Event {
-                        id: e.0,
-                        territory_id: e.1,
-                        title: e.2,
-                        kind: e.3,
-                        status: e.4,
-                        organiser: e.5,
-                        themes: e.6,
-                        description: e.7,
-                        linked_actions: e.8,
-                        programme_to_come: e.9 != 0,
-                        version: e.10,
-                        action_id: e.11,
-                    },
-                    session(s)?,
-                ))
-            })
+            .map(event_session)
             .collect::<DbResult<_>>()?,
     }))
 }

@@ -197,12 +197,16 @@ async fn public_pages_read_in_one_or_two_statements() {
     // cache, warmed up). The event page reads in one statement, then
     // counts the visit (one write transaction).
     let p = &app.pages;
-    let pages: [(&str, Option<i64>); 5] = [
+    // The agenda reads in one statement, its month view too (the drop-in
+    // schedule from the process's cache, checked against the stamp read).
+    let pages: [(&str, Option<i64>); 7] = [
         (&p.computed_fiche, Some(2)),
         (&p.plain_fiche, Some(1)),
         ("/t/lens-lievin/", Some(2)),
         (&p.contract, Some(1)),
         (&p.event, Some(2)),
+        ("/t/lens-lievin/agenda", Some(1)),
+        ("/t/lens-lievin/agenda?vue=mois", Some(1)),
     ];
     let mut counts = Vec::new();
     for (path, _) in pages {
@@ -636,3 +640,168 @@ async fn event_page_reads_what_the_storage_functions_read(backend: Backend) {
     tdb.cleanup().await;
 }
 both!(event_page_reads_what_the_storage_functions_read);
+
+/// The agenda's one statement reads what the storage functions the page
+/// used read, through every filter: the territory's sessions
+/// (`agenda_sessions` with `fill_seat_counts` and `events_by_ids`) and
+/// their count, the regional sessions concerning it (`regional_sessions`,
+/// filtered as the page filtered them), the places, the themes
+/// (`event_themes`), the communes and the coming public meetings
+/// (`upcoming_public_meetings`); and the drop-in schedule's stamp when
+/// asked for.
+async fn agenda_reads_what_the_storage_functions_read(backend: Backend) {
+    use maillage::storage::{agenda, participation, public_pages, territories};
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    maillage::demo::load(db).await.expect("demo");
+    let t = territories::get_by_slug(db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = chrono::Utc::now();
+    let week = chrono::Duration::days(7);
+    let base = agenda::AgendaFilter {
+        from: now - week,
+        until: None,
+        insee_code: None,
+        audience: None,
+        theme: None,
+    };
+    let themes = agenda::event_themes(db, t.id).await.unwrap();
+    assert!(!themes.is_empty(), "the demo's events have themes");
+    let communes = territories::communes(db, t.id).await.unwrap();
+    let places = agenda::list_places(db, t.id).await.unwrap();
+    let commune = places[0].insee_code.clone();
+    let filters = [
+        base.clone(),
+        agenda::AgendaFilter {
+            until: Some(now + week * 8),
+            ..base.clone()
+        },
+        agenda::AgendaFilter {
+            insee_code: Some(commune),
+            ..base.clone()
+        },
+        agenda::AgendaFilter {
+            audience: Some("professionals".into()),
+            ..base.clone()
+        },
+        agenda::AgendaFilter {
+            audience: Some("public".into()),
+            ..base.clone()
+        },
+        agenda::AgendaFilter {
+            theme: Some(themes[0].clone()),
+            ..base.clone()
+        },
+        agenda::AgendaFilter {
+            theme: Some("100% _rien\\".into()),
+            ..base.clone()
+        },
+    ];
+    let all_places: Vec<agenda::Place> = agenda::all_places(db).await.unwrap();
+    let regional_events = agenda::regional_events(db).await.unwrap();
+    let (mut seen_local, mut seen_regional, mut seen_meetings) = (0, 0, 0);
+    for (i, f) in filters.iter().enumerate() {
+        for limit in [3, 200] {
+            let page = public_pages::agenda_page(db, "lens-lievin", f, limit, i == 1)
+                .await
+                .unwrap()
+                .expect("the agenda");
+            assert_eq!(page.territory, t);
+            assert_eq!(page.communes, communes);
+            assert_eq!(page.themes, themes);
+            assert_eq!(
+                page.schedule_stamp,
+                if i == 1 {
+                    Some(agenda::schedule_stamp(db, t.id).await.unwrap())
+                } else {
+                    None
+                }
+            );
+            // The territory's own sessions.
+            let (mut sessions, total) = agenda::agenda_sessions(db, t.id, f, limit).await.unwrap();
+            agenda::fill_seat_counts(db, &mut sessions).await.unwrap();
+            let ids: Vec<i64> = sessions.iter().map(|s| s.event_id).collect();
+            let events = agenda::events_by_ids(db, t.id, &ids).await.unwrap();
+            let expected: Vec<_> = sessions
+                .into_iter()
+                .map(|s| {
+                    let e = events.iter().find(|e| e.id == s.event_id).unwrap().clone();
+                    (e, s)
+                })
+                .collect();
+            assert_eq!(page.sessions, expected, "filter {i}, limit {limit}");
+            assert_eq!(page.total, total, "filter {i}");
+            seen_local += expected.len();
+            // The regional sessions concerning the territory.
+            let mut regional: Vec<agenda::Session> =
+                agenda::regional_sessions(db, Some(t.id), f.from)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|s| s.starts_at >= f.from && f.until.is_none_or(|u| s.starts_at < u))
+                    .filter(|s| f.audience.as_ref().is_none_or(|a| &s.audience == a))
+                    .filter(|s| {
+                        f.insee_code.as_ref().is_none_or(|c| {
+                            s.place_id
+                                .and_then(|p| all_places.iter().find(|x| x.id == p))
+                                .is_some_and(|p| &p.insee_code == c)
+                        })
+                    })
+                    .filter(|s| {
+                        f.theme.as_ref().is_none_or(|th| {
+                            regional_events
+                                .iter()
+                                .find(|e| e.id == s.event_id)
+                                .is_some_and(|e| e.theme_list().contains(&th.as_str()))
+                        })
+                    })
+                    .collect();
+            agenda::fill_seat_counts(db, &mut regional).await.unwrap();
+            let expected: Vec<_> = regional
+                .into_iter()
+                .map(|s| {
+                    let e = regional_events
+                        .iter()
+                        .find(|e| e.id == s.event_id)
+                        .unwrap()
+                        .clone();
+                    (e, s)
+                })
+                .collect();
+            assert_eq!(page.regional, expected, "regional, filter {i}");
+            seen_regional += expected.len();
+            // Every place a listed session names, as stored.
+            let mut wanted: Vec<i64> = page
+                .sessions
+                .iter()
+                .chain(&page.regional)
+                .filter_map(|(_, s)| s.place_id)
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let expected: Vec<_> = wanted
+                .iter()
+                .map(|id| all_places.iter().find(|p| p.id == *id).unwrap().clone())
+                .collect();
+            let mut got = page.places.clone();
+            got.sort_by_key(|p| p.id);
+            assert_eq!(got, expected, "places, filter {i}");
+            let meetings = participation::upcoming_public_meetings(db, t.id, f.from)
+                .await
+                .unwrap();
+            assert_eq!(page.meetings, meetings);
+            seen_meetings += meetings.len();
+        }
+    }
+    assert!(seen_local > 0 && seen_regional > 0 && seen_meetings > 0);
+    assert!(
+        public_pages::agenda_page(db, "nulle-part", &base, 10, false)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tdb.cleanup().await;
+}
+both!(agenda_reads_what_the_storage_functions_read);

@@ -137,6 +137,30 @@ pub struct Schedule {
     /// Last instant of the series (UTC).
     pub until: DateTime<Utc>,
     pub skip_holidays: bool,
+    /// The rule's dates, worked out once (a schedule never changes): pages
+    /// ask for them on every request (the next dates, the holidays skipped).
+    #[serde(skip)]
+    dates: DatesCache,
+}
+
+/// The dates of a rule and those of them on public holidays, computed on
+/// first use. Not part of a schedule's identity: two schedules are equal
+/// whether or not either has computed them.
+#[derive(Clone, Default)]
+struct DatesCache(std::sync::OnceLock<(Vec<NaiveDate>, Vec<NaiveDate>)>);
+
+impl PartialEq for DatesCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for DatesCache {}
+
+impl std::fmt::Debug for DatesCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatesCache")
+    }
 }
 
 /// What to build a [`Schedule`] from (form or API input, already typed).
@@ -254,19 +278,34 @@ impl Schedule {
             effective_rule,
             until,
             skip_holidays: input.skip_holidays,
+            dates: DatesCache::default(),
         })
     }
 
-    /// Rebuild from what storage keeps (the rule as typed and the period).
-    pub fn rule_dates(&self) -> Vec<NaiveDate> {
-        build_set(&self.effective_rule, self.dtstart)
-            .map(|s| {
-                s.into_iter()
-                    .take(MAX_OCCURRENCES)
-                    .map(|d| d.naive_local().date())
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// Rebuild from what storage keeps (the rule as typed and the period):
+    /// the rule's dates and those of them on public holidays, computed once.
+    fn cached_dates(&self) -> &(Vec<NaiveDate>, Vec<NaiveDate>) {
+        self.dates.0.get_or_init(|| {
+            let all: Vec<NaiveDate> = build_set(&self.effective_rule, self.dtstart)
+                .map(|s| {
+                    s.into_iter()
+                        .take(MAX_OCCURRENCES)
+                        .map(|d| d.naive_local().date())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let holidays = all
+                .iter()
+                .copied()
+                .filter(|d| holiday_name(*d).is_some())
+                .collect();
+            (all, holidays)
+        })
+    }
+
+    /// The rule's dates, holidays included.
+    pub fn rule_dates(&self) -> &[NaiveDate] {
+        &self.cached_dates().0
     }
 
     /// Rule dates skipped because they fall on a public holiday.
@@ -274,17 +313,15 @@ impl Schedule {
         if !self.skip_holidays {
             return Vec::new();
         }
-        self.rule_dates()
-            .into_iter()
-            .filter(|d| holiday_name(*d).is_some())
-            .collect()
+        self.cached_dates().1.clone()
     }
 
     /// Dates the series really has before exceptions (rule minus holidays).
     pub fn dates(&self) -> Vec<NaiveDate> {
-        self.rule_dates()
-            .into_iter()
-            .filter(|d| !self.skip_holidays || holiday_name(*d).is_none())
+        let (all, holidays) = self.cached_dates();
+        all.iter()
+            .copied()
+            .filter(|d| !self.skip_holidays || !holidays.contains(d))
             .collect()
     }
 
@@ -418,9 +455,10 @@ pub fn expand(
     if to < from {
         return out;
     }
-    for d in schedule.rule_dates() {
+    let (all, holidays) = schedule.cached_dates();
+    for &d in all {
         let exc = exceptions.iter().find(|e| e.original_date == d);
-        let skipped = schedule.skip_holidays && holiday_name(d).is_some();
+        let skipped = schedule.skip_holidays && holidays.contains(&d);
         let held = exc.is_some_and(|e| e.kind == ExceptionKind::Held);
         if skipped && !held {
             continue;

@@ -202,8 +202,8 @@ pub async fn add_session(
     let id = db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO event_sessions (event_id, starts_at, ends_at, place_id, capacity, audience, audience_roles, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO event_sessions (event_id, starts_at, ends_at, place_id, capacity, audience, audience_roles, created_at, territory_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT territory_id FROM events WHERE id = $1)) RETURNING id",
         )
         .bind(event_id)
         .bind(s.starts_at)
@@ -261,7 +261,7 @@ pub struct AgendaFilter {
 /// Push the WHERE clause of [`agenda_sessions`] (same text on both backends).
 macro_rules! agenda_where {
     ($qb:expr, $territory_id:expr, $f:expr) => {{
-        $qb.push(" WHERE e.territory_id = ")
+        $qb.push(" WHERE s.territory_id = ")
             .push_bind($territory_id);
         $qb.push(" AND s.starts_at >= ").push_bind($f.from);
         if let Some(until) = $f.until {
@@ -344,11 +344,17 @@ pub async fn events_by_ids(db: &Db, territory_id: i64, ids: &[i64]) -> DbResult<
 /// Every theme used by a territory's events, sorted, once each.
 pub async fn event_themes(db: &Db, territory_id: i64) -> DbResult<Vec<String>> {
     let rows: Vec<String> = db_run!(db, pool => sqlx::query_scalar(
-        "SELECT themes FROM events WHERE territory_id = $1 AND themes <> ''",
+        "SELECT DISTINCT themes FROM events WHERE territory_id = $1 AND themes <> ''",
     )
     .bind(territory_id)
     .fetch_all(pool)
     .await?);
+    Ok(themes_of(&rows))
+}
+
+/// The themes of events' `themes` columns (one theme per line), sorted,
+/// once each.
+pub fn themes_of(rows: &[String]) -> Vec<String> {
     let mut themes: Vec<String> = rows
         .iter()
         .flat_map(|t| t.lines().map(str::trim).filter(|l| !l.is_empty()))
@@ -356,7 +362,7 @@ pub async fn event_themes(db: &Db, territory_id: i64) -> DbResult<Vec<String>> {
         .collect();
     themes.sort();
     themes.dedup();
-    Ok(themes)
+    themes
 }
 
 /// Set `taken` and `waiting` of these sessions, in one grouped query.

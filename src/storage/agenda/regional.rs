@@ -230,7 +230,8 @@ pub async fn add_regional_session(
         let mut tx = pool.begin_write().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO event_sessions (event_id, starts_at, ends_at, place_id, capacity, audience, audience_roles, \
-             place_text, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             place_text, created_at, territory_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT territory_id FROM events WHERE id = $1)) RETURNING id",
         )
         .bind(event_id)
         .bind(s.starts_at)

@@ -146,7 +146,7 @@ pub async fn upcoming_public_meetings(
 ) -> DbResult<Vec<(Meeting, String)>> {
     let sql = "SELECT m.id, m.body_id, m.title, m.starts_at, m.place, m.online_link, m.agenda, m.minutes, m.public, m.version, b.name \
          FROM meetings m JOIN bodies b ON b.id = m.body_id \
-         WHERE b.territory_id = $1 AND m.public = $2 AND m.starts_at >= $3 ORDER BY m.starts_at LIMIT 50";
+         WHERE b.territory_id = $1 AND m.public = $2 AND m.starts_at >= $3 ORDER BY m.starts_at, m.id LIMIT 50";
     let rows: Vec<MeetingRow> = db_run!(db, pool => sqlx::query_as(sql).bind(territory_id).bind(true).bind(from).fetch_all(pool).await?);
     Ok(rows
         .into_iter()

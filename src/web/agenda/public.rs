@@ -220,15 +220,16 @@ pub fn meeting_view(slug: &str, m: &Meeting, body_name: &str) -> SessionView {
 
 /// Public meetings of the territory's bodies in `[from, until)` that the
 /// agenda's filters let through (no theme, audience « tout public », the
-/// commune's name in the place).
-pub async fn public_meetings(
-    st: &AppState,
-    t: &Territory,
+/// commune's name in the place), from the coming public meetings
+/// (`storage::participation::upcoming_public_meetings`).
+pub fn public_meetings(
+    slug: &str,
     filter: &store::AgendaFilter,
     communes: &[Commune],
-) -> Result<Vec<SessionView>, AppError> {
+    meetings: &[(Meeting, String)],
+) -> Vec<SessionView> {
     if filter.theme.is_some() || filter.audience.as_deref().is_some_and(|a| a != "public") {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let commune_name = filter.insee_code.as_ref().and_then(|code| {
         communes
@@ -236,19 +237,17 @@ pub async fn public_meetings(
             .find(|c| &c.insee_code == code)
             .map(|c| crate::domain::text::fold_accents(&c.name))
     });
-    Ok(
-        crate::storage::participation::upcoming_public_meetings(&st.db, t.id, filter.from)
-            .await?
-            .into_iter()
-            .filter(|(m, _)| filter.until.is_none_or(|u| m.starts_at < u))
-            .filter(|(m, _)| {
-                commune_name.as_ref().is_none_or(|n| {
-                    crate::domain::text::fold_accents(&m.place).contains(n.as_str())
-                })
-            })
-            .map(|(m, body)| meeting_view(&t.slug, &m, &body))
-            .collect(),
-    )
+    meetings
+        .iter()
+        .filter(|(m, _)| m.starts_at >= filter.from)
+        .filter(|(m, _)| filter.until.is_none_or(|u| m.starts_at < u))
+        .filter(|(m, _)| {
+            commune_name
+                .as_ref()
+                .is_none_or(|n| crate::domain::text::fold_accents(&m.place).contains(n.as_str()))
+        })
+        .map(|(m, body)| meeting_view(slug, m, body))
+        .collect()
 }
 
 /// Who a session is for, as the public reads it.
@@ -321,8 +320,6 @@ pub async fn agenda(
     Query(q): Query<AgendaQuery>,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let places = places_map(&st, t.id).await?;
     let mut error = String::new();
     let from = opt_date(&q.du).unwrap_or_else(|_| {
         error = "Date de début illisible (format attendu : JJ/MM/AAAA).".into();
@@ -373,30 +370,40 @@ pub async fn agenda(
     } else {
         AGENDA_MAX
     };
-    let (mut shown, total) = store::agenda_sessions(&st.db, t.id, &filter, limit as i64).await?;
-    let more = (total as usize).saturating_sub(shown.len());
-    store::fill_seat_counts(&st.db, &mut shown).await?;
-    let mut event_ids: Vec<i64> = shown.iter().map(|s| s.event_id).collect();
-    event_ids.sort_unstable();
-    event_ids.dedup();
-    let events: BTreeMap<i64, Event> = store::events_by_ids(&st.db, t.id, &event_ids)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
-    let views: Vec<SessionView> = shown
+    // One statement (`storage::public_pages::agenda_page`): the filters run
+    // in SQL; only the sessions shown leave the database.
+    let page = crate::storage::public_pages::agenda_page(
+        &st.db,
+        &slug,
+        &filter,
+        limit as i64,
+        weeks.is_some(),
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let t = page.territory;
+    let places: BTreeMap<i64, Place> = page.places.into_iter().map(|p| (p.id, p)).collect();
+    let more = (page.total as usize).saturating_sub(page.sessions.len());
+    let mut views: Vec<SessionView> = page
+        .sessions
         .iter()
-        .filter_map(|s| events.get(&s.event_id).map(|e| session_view(e, s, &places)))
+        .map(|(e, s)| session_view(e, s, &places))
         .collect();
-    let communes = territory_communes(&st, &t).await?;
-    let mut views = views;
-    views.extend(public_meetings(&st, &t, &filter, &communes).await?);
-    views.extend(super::regional::territory_views(&st, t.id, &filter).await?);
+    let communes = page.communes;
+    views.extend(public_meetings(&t.slug, &filter, &communes, &page.meetings));
+    views.extend(
+        page.regional
+            .iter()
+            .map(|(e, s)| super::regional::regional_view(e, s, &places)),
+    );
     views.sort_by(|a, b| a.start_iso.cmp(&b.start_iso));
-    let themes = store::event_themes(&st.db, t.id).await?;
+    let themes = page.themes;
     let month = match (month, weeks) {
         (Some((y, m)), Some(weeks)) => {
-            let world = super::cached_world(&st, t.id).await?;
+            let world = st
+                .worlds
+                .get_stamped(&st.db, t.id, page.schedule_stamp.unwrap_or_default())
+                .await?;
             let (first, last) = (weeks[0][0], weeks[weeks.len() - 1][6]);
             let commune_f = (!commune.is_empty()).then_some(commune.as_str());
             let mut dropins: BTreeMap<NaiveDate, usize> = BTreeMap::new();

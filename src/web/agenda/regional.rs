@@ -83,63 +83,25 @@ async fn views_of(
         .collect();
     Ok(sessions
         .iter()
-        .filter_map(|s| {
-            let e = events.get(&s.event_id)?;
-            let mut v = session_view(e, s, &places);
-            v.link = Some(format!("/region/agenda/{}", e.id));
-            v.regional = true;
-            if e.status == "save_the_date" {
-                // A save-the-date: the date and the title, details to come.
-                v.place = String::new();
-                v.commune = String::new();
-                v.time_label = "horaires à venir".into();
-                v.status_label = "Date à retenir – programme à venir".into();
-            }
-            Some(v)
-        })
+        .filter_map(|s| Some(regional_view(events.get(&s.event_id)?, s, &places)))
         .collect())
 }
 
-/// The regional events concerning a territory, for its agenda page, through
-/// the same filters (dates, audience, theme; a commune filter leaves them
-/// out unless their place is in it).
-pub async fn territory_views(
-    st: &AppState,
-    territory_id: i64,
-    f: &store::AgendaFilter,
-) -> Result<Vec<SessionView>, AppError> {
-    let places: BTreeMap<i64, Place> = store::all_places(&st.db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let events: BTreeMap<i64, Event> = store::regional_events(&st.db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
-    let sessions: Vec<store::Session> =
-        store::regional_sessions(&st.db, Some(territory_id), f.from)
-            .await?
-            .into_iter()
-            .filter(|s| s.starts_at >= f.from && f.until.is_none_or(|u| s.starts_at < u))
-            .filter(|s| f.audience.as_ref().is_none_or(|a| &s.audience == a))
-            .filter(|s| {
-                f.insee_code.as_ref().is_none_or(|c| {
-                    s.place_id
-                        .and_then(|p| places.get(&p))
-                        .is_some_and(|p| &p.insee_code == c)
-                })
-            })
-            .filter(|s| {
-                f.theme.as_ref().is_none_or(|t| {
-                    events
-                        .get(&s.event_id)
-                        .is_some_and(|e| e.theme_list().contains(&t.as_str()))
-                })
-            })
-            .collect();
-    views_of(st, &sessions).await
+/// A regional session with its event, linking the regional event page and
+/// marked « Événement régional » (a save-the-date shows its date and title
+/// only).
+pub fn regional_view(e: &Event, s: &store::Session, places: &BTreeMap<i64, Place>) -> SessionView {
+    let mut v = session_view(e, s, places);
+    v.link = Some(format!("/region/agenda/{}", e.id));
+    v.regional = true;
+    if e.status == "save_the_date" {
+        // A save-the-date: the date and the title, details to come.
+        v.place = String::new();
+        v.commune = String::new();
+        v.time_label = "horaires à venir".into();
+        v.status_label = "Date à retenir – programme à venir".into();
+    }
+    v
 }
 
 async fn agenda(State(st): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {

@@ -191,7 +191,7 @@ proptest! {
         prop_assert_eq!(s.first_date(), first);
         prop_assert!(describe(&s).contains(day_name(w)));
         prop_assert!(s.rule_dates().iter().all(|d| d.weekday() == w && *d <= end));
-        for d in s.rule_dates() {
+        for &d in s.rule_dates() {
             prop_assert!(check_first_date(p, d).is_ok(), "{:?} gave {}", p, d);
         }
         // What storage keeps (the effective rule, the first date)

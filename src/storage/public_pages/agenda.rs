@@ -1,0 +1,255 @@
+//! The public agenda of a territory in one statement: the territory, its
+//! communes, the first sessions the filters let through with their events,
+//! places and seat counts, how many match in all, the regional events'
+//! sessions that concern the territory, the themes of its events, its
+//! bodies' coming public meetings and, for the month view, the stamp of
+//! its drop-in schedule.
+//!
+//! It replaces about fifteen statements (`agenda_sessions` and its count,
+//! `fill_seat_counts`, `events_by_ids`, `list_places`, `event_themes`,
+//! `territories::communes`, `upcoming_public_meetings`, and for the regional
+//! sessions `region_owner`, `regional_sessions`, `regional_events`,
+//! `all_places` and their seat counts). The filters are parameters that may
+//! be NULL, so that the text stays the same (one prepared statement) for
+//! every query. A session is found by its territory and start, one index
+//! range (`event_sessions_territory_start`), never by reading every event
+//! of the territory.
+
+use std::sync::LazyLock;
+
+use sqlx::Row;
+
+use super::{
+    commune, event_session, for_backend, list, place, timestamp, CommuneRow, Flag, PlaceRow,
+    SessionRow, COMMUNES, SESSION_ROW_COLUMNS, SESSION_ROW_LIST, TERRITORY_COLUMNS, TERRITORY_ROW,
+};
+use crate::storage::agenda::{schedule_stamp_sql, themes_of, AgendaFilter, Event, Place, Session};
+use crate::storage::communes::Commune;
+use crate::storage::participation::Meeting;
+use crate::storage::territories::Territory;
+use crate::storage::{Backend, Db, DbResult};
+
+/// Everything a territory's public agenda shows besides its drop-ins (they
+/// come from the process's cache of the schedule, checked against
+/// `schedule_stamp`).
+#[derive(Debug)]
+pub struct AgendaPage {
+    pub territory: Territory,
+    /// By name.
+    pub communes: Vec<Commune>,
+    /// The territory's sessions that match, by start then id, at most the
+    /// limit asked for, with their events and seat counts.
+    pub sessions: Vec<(Event, Session)>,
+    /// How many of the territory's sessions match in all.
+    pub total: i64,
+    /// Sessions of regional events concerning the territory (or the whole
+    /// region) that match, by start then id, all of them.
+    pub regional: Vec<(Event, Session)>,
+    /// The places of the sessions listed.
+    pub places: Vec<Place>,
+    /// Every theme of the territory's events, sorted, once each.
+    pub themes: Vec<String>,
+    /// The coming public meetings of the territory's bodies (from the
+    /// filter's start, at most 50) with their body's name, as
+    /// `storage::participation::upcoming_public_meetings` gives them.
+    pub meetings: Vec<(Meeting, String)>,
+    /// The stamp of the drop-in schedule, when asked for.
+    pub schedule_stamp: Option<String>,
+}
+
+/// The conditions every listed session meets besides its territory: from
+/// `$2`, before `$4`, at a place of the commune `$5`, for the audience
+/// `$6`, of an event with the theme line matching `$7` (each skipped when
+/// NULL).
+const FILTERS: &str = "s.starts_at >= $2
+    AND ($4 IS NULL OR s.starts_at < $4)
+    AND ($5 IS NULL OR s.place_id IN (SELECT pf.id FROM places pf WHERE pf.insee_code = $5))
+    AND ($6 IS NULL OR s.audience = $6)
+    AND ($7 IS NULL OR EXISTS (SELECT 1 FROM events ef WHERE ef.id = s.event_id
+                               AND ({NL} || ef.themes || {NL}) LIKE $7 ESCAPE '\\'))";
+
+/// `$1` the territory's slug, `$3` the most sessions listed, `$8` 1 to
+/// read the schedule's stamp; the others are [`FILTERS`]'.
+const AGENDA: &str = "
+WITH t AS (
+  {TERRITORY_ROW}
+), shown AS (
+  SELECT s.id FROM event_sessions s
+  WHERE s.territory_id = (SELECT id FROM t) AND {FILTERS}
+  ORDER BY s.starts_at, s.id LIMIT $3
+), regional AS (
+  SELECT s.id FROM event_sessions s
+  WHERE s.territory_id = (SELECT id FROM territories WHERE kind = 'region' ORDER BY id LIMIT 1)
+    AND {FILTERS}
+    AND EXISTS (SELECT 1 FROM event_territories et WHERE et.event_id = s.event_id
+                AND (et.territory_id = (SELECT id FROM t) OR et.territory_id = s.territory_id))
+)
+SELECT
+  {TERRITORY_COLUMNS},
+  {COMMUNES} AS communes,
+  (SELECT COUNT(*) FROM event_sessions s WHERE s.territory_id = t.id AND {FILTERS}) AS total,
+  (SELECT {SESSION_ROW_LIST}
+     FROM (SELECT {SESSION_ROW_COLUMNS}
+           FROM shown k JOIN event_sessions s ON s.id = k.id JOIN events e ON e.id = s.event_id) x) AS sessions,
+  (SELECT {SESSION_ROW_LIST}
+     FROM (SELECT {SESSION_ROW_COLUMNS}
+           FROM regional k JOIN event_sessions s ON s.id = k.id JOIN events e ON e.id = s.event_id) x) AS regional,
+  (SELECT CAST(json_group_array(json_array(p.id, p.territory_id, p.name, p.address, p.insee_code,
+            COALESCE(c.name, p.insee_code), p.access_notes, p.phone, p.version) ORDER BY p.id) AS TEXT)
+     FROM places p LEFT JOIN communes c ON c.insee_code = p.insee_code
+     WHERE p.id IN (SELECT s.place_id FROM event_sessions s
+                    WHERE s.id IN (SELECT id FROM shown) OR s.id IN (SELECT id FROM regional))) AS places,
+  (SELECT CAST(json_group_array(d.themes) AS TEXT)
+     FROM (SELECT DISTINCT themes FROM events WHERE territory_id = t.id AND themes <> '') d) AS themes,
+  (SELECT CAST(json_group_array(json_array(m.id, m.body_id, m.title, m.starts_at, m.place, m.online_link,
+            m.agenda, m.minutes, CASE WHEN m.public THEN 1 ELSE 0 END, m.version, m.body_name)
+            ORDER BY m.starts_at, m.id) AS TEXT)
+     FROM (SELECT mt.id, mt.body_id, mt.title, mt.starts_at, mt.place, mt.online_link, mt.agenda,
+             mt.minutes, mt.public, mt.version, b.name AS body_name
+           FROM meetings mt JOIN bodies b ON b.id = mt.body_id
+           WHERE b.territory_id = t.id AND mt.public = TRUE AND mt.starts_at >= $2
+           ORDER BY mt.starts_at, mt.id LIMIT 50) m) AS meetings,
+  CASE WHEN $8 = 1 THEN {SCHEDULE_STAMP} END AS schedule_stamp
+FROM t
+";
+
+fn agenda_sql(backend: Backend) -> String {
+    let sql = AGENDA
+        .replace("{FILTERS}", FILTERS)
+        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
+        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
+        .replace("{COMMUNES}", COMMUNES)
+        .replace("{SESSION_ROW_LIST}", SESSION_ROW_LIST)
+        .replace("{SESSION_ROW_COLUMNS}", SESSION_ROW_COLUMNS)
+        .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"))
+        // A newline, written the same on both backends.
+        .replace("{NL}", "'\n'");
+    for_backend(&sql, backend)
+}
+
+static AGENDA_SQLITE: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Sqlite));
+static AGENDA_POSTGRES: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Postgres));
+
+/// A meeting as [`AGENDA`] lists it, with its body's name.
+type MeetingRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Flag,
+    i64,
+    String,
+);
+
+/// The theme filter as [`FILTERS`] matches it: a whole line of `themes`.
+fn theme_pattern(theme: &str) -> String {
+    format!(
+        "%\n{}\n%",
+        theme
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+/// The public agenda of the territory `slug` (never the regional owner)
+/// through the filter `f`, at most `limit` of its own sessions, in one
+/// statement (see [`AGENDA`]); `with_stamp` reads the drop-in schedule's
+/// stamp too. `None` when the territory is unknown.
+pub async fn agenda_page(
+    db: &Db,
+    slug: &str,
+    f: &AgendaFilter,
+    limit: i64,
+    with_stamp: bool,
+) -> DbResult<Option<AgendaPage>> {
+    let theme = f.theme.as_deref().map(theme_pattern);
+    macro_rules! read {
+        ($pool:expr, $sql:expr) => {{
+            let row = sqlx::query($sql)
+                .bind(slug)
+                .bind(f.from)
+                .bind(limit)
+                .bind(f.until)
+                .bind(f.insee_code.as_deref())
+                .bind(f.audience.as_deref())
+                .bind(theme.as_deref())
+                .bind(i64::from(with_stamp))
+                .fetch_optional($pool)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => {
+                    let text = |name: &str| row.try_get::<Option<String>, _>(name);
+                    Some((
+                        <Territory as sqlx::FromRow<_>>::from_row(&row)?,
+                        row.try_get::<i64, _>("total")?,
+                        [
+                            text("communes")?,
+                            text("sessions")?,
+                            text("regional")?,
+                            text("places")?,
+                            text("themes")?,
+                            text("meetings")?,
+                            text("schedule_stamp")?,
+                        ],
+                    ))
+                }
+            }
+        }};
+    }
+    let read = match db {
+        Db::Sqlite(pool) => read!(pool, AGENDA_SQLITE.as_str()),
+        Db::Postgres(pool) => read!(pool, AGENDA_POSTGRES.as_str()),
+    };
+    let Some((territory, total, cols)) = read else {
+        return Ok(None);
+    };
+    let [communes, sessions, regional, places, themes, meetings, schedule_stamp] = cols;
+    let communes: Vec<CommuneRow> = list(communes)?;
+    let sessions: Vec<SessionRow> = list(sessions)?;
+    let regional: Vec<SessionRow> = list(regional)?;
+    let places: Vec<PlaceRow> = list(places)?;
+    let themes: Vec<String> = list(themes)?;
+    let meetings: Vec<MeetingRow> = list(meetings)?;
+    Ok(Some(AgendaPage {
+        territory,
+        communes: communes.into_iter().map(commune).collect(),
+        sessions: sessions
+            .into_iter()
+            .map(event_session)
+            .collect::<DbResult<_>>()?,
+        total,
+        regional: regional
+            .into_iter()
+            .map(event_session)
+            .collect::<DbResult<_>>()?,
+        places: places.into_iter().map(place).collect(),
+        themes: themes_of(&themes),
+        meetings: meetings
+            .into_iter()
+            .map(|m| {
+                Ok((
+                    Meeting {
+                        id: m.0,
+                        body_id: m.1,
+                        title: m.2,
+                        starts_at: timestamp(&m.3)?,
+                        place: m.4,
+                        online_link: m.5,
+                        agenda: m.6,
+                        minutes: m.7,
+                        public: m.8 != 0,
+                        version: m.9,
+                    },
+                    m.10,
+                ))
+            })
+            .collect::<DbResult<_>>()?,
+        schedule_stamp,
+    }))
+}
