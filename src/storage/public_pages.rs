@@ -36,7 +36,9 @@ use super::{Backend, Db, DbError, DbResult};
 use crate::evaluation::FactRows;
 
 mod agenda;
+mod permanences;
 pub use agenda::{agenda_page, AgendaPage};
+pub use permanences::{permanences_page, PermanencesPage};
 
 /// The SQL text for a backend: SQLite's JSON function names, renamed for
 /// PostgreSQL.

@@ -197,9 +197,10 @@ async fn public_pages_read_in_one_or_two_statements() {
     // cache, warmed up). The event page reads in one statement, then
     // counts the visit (one write transaction).
     let p = &app.pages;
-    // The agenda reads in one statement, its month view too (the drop-in
-    // schedule from the process's cache, checked against the stamp read).
-    let pages: [(&str, Option<i64>); 7] = [
+    // The agenda and the drop-ins' page read in one statement, the
+    // agenda's month view too (the drop-in schedule from the process's
+    // cache, checked against the stamp read).
+    let pages: [(&str, Option<i64>); 9] = [
         (&p.computed_fiche, Some(2)),
         (&p.plain_fiche, Some(1)),
         ("/t/lens-lievin/", Some(2)),
@@ -207,6 +208,8 @@ async fn public_pages_read_in_one_or_two_statements() {
         (&p.event, Some(2)),
         ("/t/lens-lievin/agenda", Some(1)),
         ("/t/lens-lievin/agenda?vue=mois", Some(1)),
+        ("/t/lens-lievin/permanences", Some(1)),
+        ("/t/lens-lievin/permanences?vue=dates", Some(1)),
     ];
     let mut counts = Vec::new();
     for (path, _) in pages {
@@ -805,3 +808,54 @@ async fn agenda_reads_what_the_storage_functions_read(backend: Backend) {
     tdb.cleanup().await;
 }
 both!(agenda_reads_what_the_storage_functions_read);
+
+/// The drop-ins' page's one statement reads what the storage functions
+/// the page used read: the territory, its communes, the schedule's stamp,
+/// the actions (`action_choices`) and the bookable series
+/// (`enabled_slot_configs`) when asked for.
+async fn permanences_read_what_the_storage_functions_read(backend: Backend) {
+    use maillage::storage::{agenda, public_pages, territories};
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    maillage::demo::load(db).await.expect("demo");
+    let t = territories::get_by_slug(db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    for by_place in [false, true] {
+        let page = public_pages::permanences_page(db, "lens-lievin", by_place)
+            .await
+            .unwrap()
+            .expect("the page");
+        assert_eq!(page.territory, t);
+        assert_eq!(
+            page.communes,
+            territories::communes(db, t.id).await.unwrap()
+        );
+        assert_eq!(
+            page.schedule_stamp,
+            agenda::schedule_stamp(db, t.id).await.unwrap()
+        );
+        if by_place {
+            let actions = agenda::action_choices(db, t.id).await.unwrap();
+            assert!(!actions.is_empty());
+            assert_eq!(page.actions, actions);
+            let bookable: Vec<i64> = agenda::enabled_slot_configs(db, t.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.series_id)
+                .collect();
+            assert!(!bookable.is_empty(), "the demo books appointments");
+            assert_eq!(page.bookable, bookable);
+        } else {
+            assert!(page.actions.is_empty() && page.bookable.is_empty());
+        }
+    }
+    assert!(public_pages::permanences_page(db, "nulle-part", true)
+        .await
+        .unwrap()
+        .is_none());
+    tdb.cleanup().await;
+}
+both!(permanences_read_what_the_storage_functions_read);

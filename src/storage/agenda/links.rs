@@ -41,12 +41,17 @@ pub async fn action_choices(db: &Db, territory_id: i64) -> DbResult<Vec<ActionCh
         .bind(territory_id)
         .fetch_all(pool)
         .await?);
+    sort_choices(&mut rows);
+    Ok(rows)
+}
+
+/// Newest contract first, then by code (« 1.2 » before « 1.10 »).
+pub fn sort_choices(rows: &mut [ActionChoice]) {
     rows.sort_by(|a, b| {
         b.contract_id
             .cmp(&a.contract_id)
             .then_with(|| code_key(&a.code).cmp(&code_key(&b.code)))
     });
-    Ok(rows)
 }
 
 /// One action, if it is the territory's.

@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Deserialize;
 
-use super::public::{occ_view, territory_communes, OccView};
-use super::{cached_world, opt_date, today_paris, SeriesWorld};
+use super::public::{occ_view, OccView};
+use super::{opt_date, today_paris, SeriesWorld};
 use crate::domain::agenda::event::Access;
 use crate::domain::agenda::recurrence::{self, OccurrenceStatus};
 use crate::domain::dates;
@@ -27,7 +27,6 @@ use crate::storage::communes::Commune;
 use crate::storage::territories::Territory;
 use crate::web::error::AppError;
 use crate::web::pages::{render, url_encode, Ctx, Layout};
-use crate::web::public::load_public_territory;
 use crate::web::AppState;
 
 /// How many coming dates a place card lists per series.
@@ -343,9 +342,6 @@ pub async fn permanences(
     Query(q): Query<PermanencesQuery>,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let world = cached_world(&st, t.id).await?;
-    let communes = territory_communes(&st, &t).await?;
     let commune = q.commune.clone().unwrap_or_default();
     let commune_f = (!commune.is_empty()).then_some(commune.as_str());
     let today = today_paris();
@@ -382,19 +378,22 @@ pub async fn permanences(
         (false, _) if period_given => "communes",
         _ => "lieux",
     };
+    // One statement (`storage::public_pages::permanences_page`), the
+    // schedule from this process's cache, checked against the stamp read.
+    let page = crate::storage::public_pages::permanences_page(&st.db, &slug, vue == "lieux")
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let t = page.territory;
+    let world = st
+        .worlds
+        .get_stamped(&st.db, t.id, page.schedule_stamp)
+        .await?;
+    let communes = page.communes;
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut planning: BTreeMap<String, PlanningGroup> = BTreeMap::new();
     let mut cards = Vec::new();
     match vue {
-        "lieux" => {
-            let actions = crate::storage::agenda::action_choices(&st.db, t.id).await?;
-            let bookable: Vec<i64> = crate::storage::agenda::enabled_slot_configs(&st.db, t.id)
-                .await?
-                .into_iter()
-                .map(|c| c.series_id)
-                .collect();
-            cards = place_cards(&world, &actions, &bookable, today, commune_f)
-        }
+        "lieux" => cards = place_cards(&world, &page.actions, &page.bookable, today, commune_f),
         "mois" => {
             for r in world.occurrences(from, to, commune_f) {
                 let key = format!("{}|{}", r.place.commune_name, r.place.insee_code);

@@ -22,7 +22,7 @@ use crate::domain::text::plural;
 use crate::storage::agenda::{self as store, Event, Place, RegisterError, Session};
 use crate::storage::communes::Commune;
 use crate::storage::participation::Meeting;
-use crate::storage::territories::{self, Territory};
+use crate::storage::territories::Territory;
 use crate::storage::DbError;
 use crate::web::error::AppError;
 use crate::web::pages::{render, url_encode, Ctx, FormErrors, Layout};
@@ -82,13 +82,6 @@ pub fn occ_view(r: &OccRow) -> OccView {
 use super::calendar::{month_view, MONTH_MAX};
 pub use super::calendar::{DayCell, MonthView};
 pub use super::permanences::permanences;
-
-pub(super) async fn territory_communes(
-    st: &AppState,
-    t: &Territory,
-) -> Result<Vec<Commune>, AppError> {
-    Ok(territories::communes(&st.db, t.id).await?)
-}
 
 // ---------------------------------------------------------------- agenda
 
