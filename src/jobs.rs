@@ -42,10 +42,13 @@ pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
             Ok(bytes) => {
                 let result = match job.source.as_str() {
                     "rpps" => {
+                        // With the extraction's « Savoir-faire » file, when sent.
+                        let sf = (!job.savoir_faire_path.is_empty())
+                            .then(|| std::path::Path::new(&job.savoir_faire_path));
                         rpps::import_file(
                             db,
                             std::path::Path::new(&job.file_path),
-                            None,
+                            sf,
                             &report,
                             job.forced,
                         )
@@ -94,6 +97,9 @@ pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
         };
         ticker.abort();
         let _ = tokio::fs::remove_file(&job.file_path).await;
+        if !job.savoir_faire_path.is_empty() {
+            let _ = tokio::fs::remove_file(&job.savoir_faire_path).await;
+        }
         match outcome {
             Ok(msg) => jobs::finish(db, job.id, true, &msg).await?,
             Err(msg) => jobs::finish(db, job.id, false, &msg).await?,

@@ -16,6 +16,11 @@ pub struct Job {
     pub file_name: String,
     #[serde(skip)]
     pub file_path: String,
+    /// The RPPS « Savoir-faire » file sent with the activity file, or
+    /// empty.
+    pub savoir_faire_name: String,
+    #[serde(skip)]
+    pub savoir_faire_path: String,
     /// `queued`, `running`, `done` or `failed`.
     pub status: String,
     /// What it is doing now (reading, saving…).
@@ -33,24 +38,36 @@ pub struct Job {
 }
 
 const COLS: &str =
-    "id, source, file_name, file_path, status, stage, done, total, message, created_by, forced, \
-                    created_at, started_at, finished_at";
+    "id, source, file_name, file_path, savoir_faire_name, savoir_faire_path, status, stage, done, \
+     total, message, created_by, forced, created_at, started_at, finished_at";
 
+/// A file saved for a job: its name as uploaded and where it is.
+#[derive(Debug, Clone, Default)]
+pub struct SavedFile {
+    pub name: String,
+    pub path: String,
+}
+
+/// Queue an import of `file` (with the RPPS savoir-faire file, if any).
 pub async fn enqueue(
     db: &Db,
     source: &str,
-    file_name: &str,
-    file_path: &str,
+    file: &SavedFile,
+    savoir_faire: Option<&SavedFile>,
     created_by: &str,
     forced: bool,
 ) -> DbResult<i64> {
+    let sf = savoir_faire.cloned().unwrap_or_default();
     Ok(db_run!(db, pool => sqlx::query_scalar::<_, i64>(
-        "INSERT INTO import_jobs (source, file_name, file_path, status, created_by, created_at, forced) \
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6) RETURNING id",
+        "INSERT INTO import_jobs (source, file_name, file_path, savoir_faire_name, savoir_faire_path, \
+         status, created_by, created_at, forced) \
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8) RETURNING id",
     )
     .bind(source)
-    .bind(file_name)
-    .bind(file_path)
+    .bind(&file.name)
+    .bind(&file.path)
+    .bind(&sf.name)
+    .bind(&sf.path)
     .bind(created_by)
     .bind(Utc::now())
     .bind(forced)

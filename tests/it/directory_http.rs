@@ -429,6 +429,117 @@ async fn admins_import_from_the_back_office(backend: Backend) {
 }
 both!(admins_import_from_the_back_office);
 
+/// An RPPS extraction comes with its « Savoir-faire » file from the back
+/// office too: the specialties the activity file lacks are read from it;
+/// sent with another kind of file, the form refuses it and keeps nothing.
+async fn admins_import_rpps_with_its_savoir_faire(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.login("admin").await;
+    let page = admin
+        .get(app.url("/admin/annuaire/imports"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"name="savoir_faire""#), "{page}");
+    let token = common::extract_csrf(&page).unwrap();
+    let activity = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code mode exercice|Code postal (coord. structure)|Code commune (coord. structure)|Libellé commune (coord. structure)|Code secteur d'activité|\n\
+         8|0000000001|80000000001|DUPONT|Marie|10|Médecin|L|62300|62498|LENS|SA07|\n\
+         8|0000000002|80000000002|MARTIN|Paul|60|Infirmier|L|62300|62498|LENS|SA07|\n";
+    let savoir_faire = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire|\n\
+         8|0000000001|80000000001|DUPONT|Marie|10|Médecin|C|Civil|S|Spécialité ordinale|SM54|Médecine générale|\n";
+    let upload = |source: &str| {
+        let form = reqwest::multipart::Form::new()
+            .text("source", source.to_owned())
+            // The demo's professionals are not in this small extraction.
+            .text("forcer", "oui")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(activity.as_bytes().to_vec())
+                    .file_name("PS_LibreAcces_Personne_activite.txt"),
+            )
+            .part(
+                "savoir_faire",
+                reqwest::multipart::Part::bytes(savoir_faire.as_bytes().to_vec())
+                    .file_name("PS_LibreAcces_SavoirFaire.txt"),
+            );
+        admin
+            .post(app.url(&format!("/admin/annuaire/imports?_csrf={token}")))
+            .multipart(form)
+    };
+    // With a FINESS file: refused, nothing queued, nothing kept.
+    let r = upload("finess").send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("accompagne une extraction RPPS"));
+    assert_eq!(
+        maillage::jobs::run_pending(&app.db, "test").await.unwrap(),
+        0
+    );
+
+    let r = upload("rpps").send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let queued = maillage::storage::jobs::get(&app.db, 1)
+        .await
+        .unwrap()
+        .expect("queued");
+    let files = [queued.file_path, queued.savoir_faire_path];
+    assert!(files.iter().all(|f| std::path::Path::new(f).is_file()));
+    let page = admin
+        .get(app.url("/admin/annuaire/imports"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("avec PS_LibreAcces_SavoirFaire.txt"),
+        "{page}"
+    );
+    assert_eq!(
+        maillage::jobs::run_pending(&app.db, "test").await.unwrap(),
+        1
+    );
+    let job: serde_json::Value = admin
+        .get(app.url("/api/v1/imports/1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["savoir_faire_name"], "PS_LibreAcces_SavoirFaire.txt");
+    // Both files are gone once imported.
+    assert!(files.iter().all(|f| !std::path::Path::new(f).exists()));
+    let specialty = |rpps: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let (_, places) = maillage::storage::directory::get_professional(&db, rpps)
+                .await
+                .unwrap()
+                .expect("imported");
+            places
+                .iter()
+                .map(|p| p.specialty_label.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        specialty("80000000001").await,
+        vec!["Médecine générale".to_owned()]
+    );
+    assert_eq!(specialty("80000000002").await, vec![String::new()]);
+    app.stop().await;
+}
+both!(admins_import_rpps_with_its_savoir_faire);
+
 /// The back office takes the reference data of the diagnosis too.
 async fn admins_import_reference_data_from_the_back_office(backend: Backend) {
     let app = TestApp::start(backend).await;

@@ -81,9 +81,19 @@ async fn metrics_count_requests_by_route(backend: Backend) {
     assert_eq!(page.status(), 200);
     let missing = c.get(app.url("/nulle-part")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
-    maillage::storage::jobs::enqueue(&app.db, "finess", "f.csv", "/nulle/part", "test", false)
-        .await
-        .unwrap();
+    maillage::storage::jobs::enqueue(
+        &app.db,
+        "finess",
+        &maillage::storage::jobs::SavedFile {
+            name: "f.csv".into(),
+            path: "/nulle/part".into(),
+        },
+        None,
+        "test",
+        false,
+    )
+    .await
+    .unwrap();
 
     let resp = c.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(resp.status(), 200);

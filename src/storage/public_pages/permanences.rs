@@ -10,9 +10,7 @@ use std::sync::LazyLock;
 
 use sqlx::Row;
 
-use super::{
-    commune, for_backend, list, CommuneRow, COMMUNES, TERRITORY_COLUMNS, TERRITORY_ROW,
-};
+use super::{commune, for_backend, list, CommuneRow, COMMUNES, TERRITORY_COLUMNS, TERRITORY_ROW};
 use crate::storage::agenda::{schedule_stamp_sql, sort_choices, ActionChoice};
 use crate::storage::communes::Commune;
 use crate::storage::territories::Territory;

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::random_token;
 use crate::domain::dates;
-use crate::storage::jobs::{self, Job};
+use crate::storage::jobs::{self, Job, SavedFile};
 use crate::web::error::{ApiError, ApiErrorBody, AppError};
 use crate::web::pages::{render, Ctx, FormErrors, Layout};
 use crate::web::session::SignedIn;
@@ -31,6 +31,8 @@ pub struct JobView {
     pub id: i64,
     pub source: String,
     pub file_name: String,
+    /// The RPPS savoir-faire file sent with it, or empty.
+    pub savoir_faire_name: String,
     pub state: String,
     pub running: bool,
     pub created_by: String,
@@ -79,6 +81,7 @@ async fn page(
             id: j.id,
             source: j.source,
             file_name: j.file_name,
+            savoir_faire_name: j.savoir_faire_name,
             created_by: j.created_by,
             created_at: dates::paris_datetime(j.created_at),
             message: j.message,
@@ -100,7 +103,55 @@ pub async fn index(State(st): State<AppState>, ctx: Ctx) -> Result<Response, App
     page(&st, &ctx, StatusCode::OK, FormErrors::default()).await
 }
 
-/// Stream the upload to the upload directory, then queue the job.
+/// Stream one uploaded file to the upload directory: (its name as sent,
+/// where it is, its size). A cut upload (too large, client gone) leaves
+/// nothing behind.
+async fn save_upload(
+    st: &AppState,
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<(SavedFile, u64), AppError> {
+    let name: String = field
+        .file_name()
+        .unwrap_or("fichier")
+        .chars()
+        .take(120)
+        .collect();
+    tokio::fs::create_dir_all(&st.config.upload_dir)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let path = st
+        .config
+        .upload_dir
+        .join(format!("import-{}.dat", random_token()));
+    let mut file = tokio::fs::File::create(&path)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let mut size = 0u64;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                size += chunk.len() as u64;
+                file.write_all(&chunk).await.map_err(anyhow::Error::from)?;
+            }
+            Ok(None) => break,
+            Err(_) => {
+                let _ = tokio::fs::remove_file(&path).await;
+                return Err(AppError::TooLarge);
+            }
+        }
+    }
+    file.flush().await.map_err(anyhow::Error::from)?;
+    Ok((
+        SavedFile {
+            name,
+            path: path.to_string_lossy().into_owned(),
+        },
+        size,
+    ))
+}
+
+/// Stream the upload (and the RPPS savoir-faire file, if sent) to the
+/// upload directory, then queue the job.
 pub async fn upload(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -109,68 +160,76 @@ pub async fn upload(
 ) -> Result<Response, AppError> {
     let mut source = String::new();
     let mut forced = false;
-    let mut saved: Option<(String, std::path::PathBuf, u64)> = None;
+    let mut saved: Vec<SavedFile> = Vec::new();
+    let mut file: Option<(SavedFile, u64)> = None;
+    let mut savoir_faire: Option<(SavedFile, u64)> = None;
     let mut errors = FormErrors::default();
     let too_big = || AppError::TooLarge;
-    while let Some(mut field) = form.next_field().await.map_err(|_| too_big())? {
-        match field.name() {
-            Some("source") => source = field.text().await.map_err(|_| too_big())?,
-            Some("forcer") => forced = !field.text().await.map_err(|_| too_big())?.is_empty(),
-            Some("file") => {
-                let name: String = field
-                    .file_name()
-                    .unwrap_or("fichier")
-                    .chars()
-                    .take(120)
-                    .collect();
-                tokio::fs::create_dir_all(&st.config.upload_dir)
-                    .await
-                    .map_err(anyhow::Error::from)?;
-                let path = st
-                    .config
-                    .upload_dir
-                    .join(format!("import-{}.dat", random_token()));
-                let mut file = tokio::fs::File::create(&path)
-                    .await
-                    .map_err(anyhow::Error::from)?;
-                let mut size = 0u64;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            size += chunk.len() as u64;
-                            file.write_all(&chunk).await.map_err(anyhow::Error::from)?;
-                        }
-                        Ok(None) => break,
-                        Err(_) => {
-                            let _ = tokio::fs::remove_file(&path).await;
-                            return Err(too_big());
-                        }
+    let outcome: Result<(), AppError> = async {
+        while let Some(mut field) = form.next_field().await.map_err(|_| too_big())? {
+            match field.name() {
+                Some("source") => source = field.text().await.map_err(|_| too_big())?,
+                Some("forcer") => forced = !field.text().await.map_err(|_| too_big())?.is_empty(),
+                Some(which @ ("file" | "savoir_faire")) => {
+                    let main = which == "file";
+                    let (f, size) = save_upload(&st, &mut field).await?;
+                    saved.push(f.clone());
+                    if main {
+                        file = Some((f, size));
+                    } else if size > 0 {
+                        savoir_faire = Some((f, size));
                     }
                 }
-                file.flush().await.map_err(anyhow::Error::from)?;
-                saved = Some((name, path, size));
+                _ => {}
             }
-            _ => {}
         }
+        Ok(())
+    }
+    .await;
+    let remove_saved = |saved: Vec<SavedFile>| async move {
+        for f in saved {
+            let _ = tokio::fs::remove_file(&f.path).await;
+        }
+    };
+    if let Err(e) = outcome {
+        remove_saved(saved).await;
+        return Err(e);
     }
     if !SOURCES.contains(&source.as_str()) {
         errors.push("source", "Choisissez le type de fichier.");
     }
-    match &saved {
-        Some((_, _, size)) if *size > 0 => {}
+    match &file {
+        Some((_, size)) if *size > 0 => {}
         _ => errors.push("file", "Choisissez un fichier à importer."),
     }
-    if !errors.is_empty() {
-        if let Some((_, path, _)) = saved {
-            let _ = tokio::fs::remove_file(path).await;
-        }
-        return page(&st, &ctx, StatusCode::UNPROCESSABLE_ENTITY, errors).await;
+    if savoir_faire.is_some() && source != "rpps" {
+        errors.push(
+            "savoir_faire",
+            "Le fichier Savoir-faire accompagne une extraction RPPS : choisissez « RPPS » ou retirez-le.",
+        );
     }
-    let Some((name, path, _)) = saved else {
-        return Err(AppError::BadRequest("fichier manquant".into()));
+    let Some((file, _)) = file.filter(|_| errors.is_empty()) else {
+        remove_saved(saved).await;
+        return page(&st, &ctx, StatusCode::UNPROCESSABLE_ENTITY, errors).await;
     };
-    let path = path.to_string_lossy().into_owned();
-    jobs::enqueue(&st.db, &source, &name, &path, &user.actor().label, forced).await?;
+    // Only the files kept by the job stay on disk.
+    let sf = savoir_faire.map(|(f, _)| f);
+    remove_saved(
+        saved
+            .into_iter()
+            .filter(|f| f.path != file.path && sf.as_ref().is_none_or(|s| s.path != f.path))
+            .collect(),
+    )
+    .await;
+    jobs::enqueue(
+        &st.db,
+        &source,
+        &file,
+        sf.as_ref(),
+        &user.actor().label,
+        forced,
+    )
+    .await?;
     Ok(Redirect::to("/admin/annuaire/imports").into_response())
 }
 
