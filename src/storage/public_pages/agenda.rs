@@ -59,14 +59,17 @@ pub struct AgendaPage {
 
 /// The conditions every listed session meets besides its territory: from
 /// `$2`, before `$4`, at a place of the commune `$5`, for the audience
-/// `$6`, of an event with the theme line matching `$7` (each skipped when
-/// NULL).
+/// `$6`, of an event with the theme `$7` as one of its lines (each skipped
+/// when NULL). The theme is found with `instr` (`strpos` on PostgreSQL),
+/// not `LIKE`: SQLite prepares a statement again on every run when a
+/// parameter is the pattern of a `LIKE` (it might allow an index), which
+/// cost this page a third of its time.
 const FILTERS: &str = "s.starts_at >= $2
     AND ($4 IS NULL OR s.starts_at < $4)
     AND ($5 IS NULL OR s.place_id IN (SELECT pf.id FROM places pf WHERE pf.insee_code = $5))
     AND ($6 IS NULL OR s.audience = $6)
     AND ($7 IS NULL OR EXISTS (SELECT 1 FROM events ef WHERE ef.id = s.event_id
-                               AND ({NL} || ef.themes || {NL}) LIKE $7 ESCAPE '\\'))";
+                               AND instr({NL} || ef.themes || {NL}, {NL} || $7 || {NL}) > 0))";
 
 /// `$1` the territory's slug, `$3` the most sessions listed, `$8` 1 to
 /// read the schedule's stamp; the others are [`FILTERS`]'.
@@ -124,6 +127,10 @@ fn agenda_sql(backend: Backend) -> String {
         .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"))
         // A newline, written the same on both backends.
         .replace("{NL}", "'\n'");
+    let sql = match backend {
+        Backend::Sqlite => sql,
+        Backend::Postgres => sql.replace("instr(", "strpos("),
+    };
     for_backend(&sql, backend)
 }
 
@@ -145,17 +152,6 @@ type MeetingRow = (
     String,
 );
 
-/// The theme filter as [`FILTERS`] matches it: a whole line of `themes`.
-fn theme_pattern(theme: &str) -> String {
-    format!(
-        "%\n{}\n%",
-        theme
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
-}
-
 /// The public agenda of the territory `slug` (never the regional owner)
 /// through the filter `f`, at most `limit` of its own sessions, in one
 /// statement (see [`AGENDA`]); `with_stamp` reads the drop-in schedule's
@@ -167,7 +163,6 @@ pub async fn agenda_page(
     limit: i64,
     with_stamp: bool,
 ) -> DbResult<Option<AgendaPage>> {
-    let theme = f.theme.as_deref().map(theme_pattern);
     macro_rules! read {
         ($pool:expr, $sql:expr) => {{
             let row = sqlx::query($sql)
@@ -177,7 +172,7 @@ pub async fn agenda_page(
                 .bind(f.until)
                 .bind(f.insee_code.as_deref())
                 .bind(f.audience.as_deref())
-                .bind(theme.as_deref())
+                .bind(f.theme.as_deref())
                 .bind(i64::from(with_stamp))
                 .fetch_optional($pool)
                 .await?;
