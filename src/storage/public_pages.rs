@@ -35,11 +35,6 @@ use super::territories::Territory;
 use super::{Backend, Db, DbError, DbResult};
 use crate::evaluation::FactRows;
 
-mod agenda;
-mod permanences;
-pub use agenda::{agenda_page, AgendaPage};
-pub use permanences::{permanences_page, PermanencesPage};
-
 /// The SQL text for a backend: SQLite's JSON function names, renamed for
 /// PostgreSQL.
 fn for_backend(sql: &str, backend: Backend) -> String {
@@ -555,6 +550,12 @@ macro_rules! page_row {
         }
     };
 }
+
+// After `page_row!`, which they use.
+mod agenda;
+mod permanences;
+pub use agenda::{agenda_page, AgendaPage};
+pub use permanences::{permanences_page, PermanencesPage};
 
 /// The public fiche action `code` of the territory `slug`, in one
 /// statement (see [`ACTION_PAGE`]).

@@ -152,6 +152,27 @@ type MeetingRow = (
     String,
 );
 
+/// The columns of one row of [`AGENDA`], as read from either backend.
+macro_rules! agenda_page_row {
+    ($row:expr) => {{
+        let row = $row;
+        let text = |name: &str| row.try_get::<Option<String>, _>(name);
+        (
+            <Territory as sqlx::FromRow<_>>::from_row(row)?,
+            row.try_get::<i64, _>("total")?,
+            [
+                text("communes")?,
+                text("sessions")?,
+                text("regional")?,
+                text("places")?,
+                text("themes")?,
+                text("meetings")?,
+                text("schedule_stamp")?,
+            ],
+        )
+    }};
+}
+
 /// The public agenda of the territory `slug` (never the regional owner)
 /// through the filter `f`, at most `limit` of its own sessions, in one
 /// statement (see [`AGENDA`]); `with_stamp` reads the drop-in schedule's
@@ -163,44 +184,22 @@ pub async fn agenda_page(
     limit: i64,
     with_stamp: bool,
 ) -> DbResult<Option<AgendaPage>> {
-    macro_rules! read {
-        ($pool:expr, $sql:expr) => {{
-            let row = sqlx::query($sql)
-                .bind(slug)
-                .bind(f.from)
-                .bind(limit)
-                .bind(f.until)
-                .bind(f.insee_code.as_deref())
-                .bind(f.audience.as_deref())
-                .bind(f.theme.as_deref())
-                .bind(i64::from(with_stamp))
-                .fetch_optional($pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => {
-                    let text = |name: &str| row.try_get::<Option<String>, _>(name);
-                    Some((
-                        <Territory as sqlx::FromRow<_>>::from_row(&row)?,
-                        row.try_get::<i64, _>("total")?,
-                        [
-                            text("communes")?,
-                            text("sessions")?,
-                            text("regional")?,
-                            text("places")?,
-                            text("themes")?,
-                            text("meetings")?,
-                            text("schedule_stamp")?,
-                        ],
-                    ))
-                }
-            }
-        }};
-    }
-    let read = match db {
-        Db::Sqlite(pool) => read!(pool, AGENDA_SQLITE.as_str()),
-        Db::Postgres(pool) => read!(pool, AGENDA_POSTGRES.as_str()),
-    };
+    let read = page_row!(
+        db,
+        AGENDA_SQLITE,
+        AGENDA_POSTGRES,
+        [
+            slug,
+            f.from,
+            limit,
+            f.until,
+            f.insee_code.as_deref(),
+            f.audience.as_deref(),
+            f.theme.as_deref(),
+            i64::from(with_stamp)
+        ],
+        agenda_page_row
+    );
     let Some((territory, total, cols)) = read else {
         return Ok(None);
     };

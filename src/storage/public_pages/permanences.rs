@@ -66,6 +66,19 @@ static PERMANENCES_SQLITE: LazyLock<String> = LazyLock::new(|| permanences_sql(B
 static PERMANENCES_POSTGRES: LazyLock<String> =
     LazyLock::new(|| permanences_sql(Backend::Postgres));
 
+/// The columns of one row of [`PERMANENCES`], as read from either backend.
+macro_rules! permanences_page_row {
+    ($row:expr) => {{
+        let row = $row;
+        let text = |name: &str| row.try_get::<Option<String>, _>(name);
+        (
+            <Territory as sqlx::FromRow<_>>::from_row(row)?,
+            row.try_get::<String, _>("schedule_stamp")?,
+            [text("communes")?, text("actions")?, text("bookable")?],
+        )
+    }};
+}
+
 /// The drop-ins' page of the territory `slug` (never the regional owner),
 /// with the actions and bookable series when `by_place`, in one statement
 /// (see [`PERMANENCES`]). `None` when the territory is unknown.
@@ -74,30 +87,13 @@ pub async fn permanences_page(
     slug: &str,
     by_place: bool,
 ) -> DbResult<Option<PermanencesPage>> {
-    macro_rules! read {
-        ($pool:expr, $sql:expr) => {{
-            let row = sqlx::query($sql)
-                .bind(slug)
-                .bind(i64::from(by_place))
-                .fetch_optional($pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => {
-                    let text = |name: &str| row.try_get::<Option<String>, _>(name);
-                    Some((
-                        <Territory as sqlx::FromRow<_>>::from_row(&row)?,
-                        row.try_get::<String, _>("schedule_stamp")?,
-                        [text("communes")?, text("actions")?, text("bookable")?],
-                    ))
-                }
-            }
-        }};
-    }
-    let read = match db {
-        Db::Sqlite(pool) => read!(pool, PERMANENCES_SQLITE.as_str()),
-        Db::Postgres(pool) => read!(pool, PERMANENCES_POSTGRES.as_str()),
-    };
+    let read = page_row!(
+        db,
+        PERMANENCES_SQLITE,
+        PERMANENCES_POSTGRES,
+        [slug, i64::from(by_place)],
+        permanences_page_row
+    );
     let Some((territory, schedule_stamp, [communes, actions, bookable])) = read else {
         return Ok(None);
     };
