@@ -187,6 +187,10 @@ impl From<sqlx::migrate::MigrateError> for DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+/// A PostgreSQL connection idle this long is pinged before it is handed
+/// out (and replaced if the server has gone).
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -233,9 +237,23 @@ impl Db {
                     Err(e) => return Err(e.into()),
                 }
             }
+            // A connection idle for a while is pinged before use (the
+            // server may have restarted or closed it); a busy one is not:
+            // sqlx's default pings on every acquire, a round trip to the
+            // server before each statement.
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        use sqlx::Connection as _;
+                        if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(opts)
                 .await?;
             Ok(Db::Postgres(pool))
@@ -255,9 +273,13 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
+            // The connection is this process's own (a thread of sqlx's):
+            // nothing to ping before use, which would cost two thread
+            // hand-offs per statement.
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await?;
             Ok(Db::Sqlite(pool))

@@ -49,8 +49,21 @@ use crate::config::Config;
 use crate::storage::{settings, Db, DbResult};
 use access::{Built, Routes};
 
+/// What every handler shares, behind one `Arc`: axum clones the state for
+/// each extractor and middleware of each request, and one reference count
+/// is cheaper than one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The application's shared parts (see [`AppState`]).
+pub struct Shared {
     pub db: Db,
     pub config: Arc<Config>,
     /// Signs CSRF tokens and hashes addresses; shared by all processes (see `storage::settings`).
@@ -94,7 +107,7 @@ impl AppState {
         ));
         let cache = microcache::MicroCache::default();
         let metrics = Arc::new(ops::Metrics::new(mailer.as_deref(), &cache));
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             mailer,
             db,
             config: Arc::new(config),
@@ -103,7 +116,7 @@ impl AppState {
             metrics,
             worlds: Default::default(),
             outbox,
-        })
+        })))
     }
 }
 

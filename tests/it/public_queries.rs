@@ -799,6 +799,54 @@ async fn agenda_reads_what_the_storage_functions_read(backend: Backend) {
         }
     }
     assert!(seen_local > 0 && seen_regional > 0 && seen_meetings > 0);
+    // The theme list follows the events: a new event's themes join it (once,
+    // trimmed), and a theme goes when the only event with it is edited.
+    let actor = maillage::storage::audit::Actor::system("test");
+    let input = |themes: &str| agenda::EventInput {
+        title: "Atelier sommeil".into(),
+        kind: "workshop".into(),
+        status: "confirmed".into(),
+        organiser: "CCAS".into(),
+        themes: themes.into(),
+        description: String::new(),
+        linked_actions: String::new(),
+        programme_to_come: false,
+        action_id: None,
+    };
+    let themes_now = || async {
+        let page = public_pages::agenda_page(db, "lens-lievin", &base, 3, false)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(page.themes, agenda::event_themes(db, t.id).await.unwrap());
+        page.themes
+    };
+    let e = agenda::create_event(db, &actor, t.id, &input("  Sommeil \n\nSommeil"))
+        .await
+        .unwrap();
+    let e2 = agenda::create_event(db, &actor, t.id, &input("Sommeil"))
+        .await
+        .unwrap();
+    let with = themes_now().await;
+    assert_eq!(with.iter().filter(|th| *th == "Sommeil").count(), 1);
+    assert_eq!(with.len(), themes.len() + 1);
+    agenda::update_event(
+        db,
+        &actor,
+        t.id,
+        e.id,
+        e.version,
+        &input("Veille sanitaire"),
+    )
+    .await
+    .unwrap();
+    assert!(themes_now().await.contains(&"Sommeil".to_owned()));
+    agenda::update_event(db, &actor, t.id, e2.id, e2.version, &input(""))
+        .await
+        .unwrap();
+    let after = themes_now().await;
+    assert!(!after.contains(&"Sommeil".to_owned()));
+    assert!(after.contains(&"Veille sanitaire".to_owned()));
     assert!(
         public_pages::agenda_page(db, "nulle-part", &base, 10, false)
             .await

@@ -10,7 +10,7 @@ use maillage::domain::roles::{InstanceRole, Role};
 use maillage::domain::territory::{NewTerritory, ProfileInput, TerritoryKind};
 use maillage::import::geography;
 use maillage::storage::audit::{self, Actor};
-use maillage::storage::{communes, rate_limit, sessions, territories, users, DbError};
+use maillage::storage::{communes, rate_limit, sessions, territories, users, Db, DbError};
 
 fn new_territory(slug: &str) -> NewTerritory {
     NewTerritory {
@@ -323,3 +323,68 @@ async fn the_secret_is_shared(backend: Backend) {
     t.cleanup().await;
 }
 both!(the_secret_is_shared);
+
+/// The bundled SQLite is compiled with the options of `.cargo/config.toml`:
+/// the query planner stability guarantee (a statement is not prepared again
+/// for each new set of parameters once ANALYZE has run) and no memory
+/// statistics (a global mutex on every allocation).
+#[tokio::test]
+async fn bundled_sqlite_has_the_projects_compile_options() {
+    let tdb = fresh_db(Backend::Sqlite).await;
+    let Db::Sqlite(pool) = &tdb.db else {
+        unreachable!("a SQLite base")
+    };
+    let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    for wanted in [
+        "ENABLE_QPSG",
+        "DEFAULT_MEMSTATUS=0",
+        "ENABLE_FTS5",
+        "ENABLE_RTREE",
+    ] {
+        assert!(
+            options.iter().any(|o| o == wanted),
+            "{wanted} missing from {options:?}"
+        );
+    }
+    tdb.cleanup().await;
+}
+
+/// A PostgreSQL connection the server closed while it sat idle in the pool
+/// is noticed (pinged before use once idle for a few seconds) and replaced:
+/// the next statement succeeds. Busy connections are not pinged (sqlx's
+/// default pings before every statement, a round trip each).
+#[tokio::test]
+async fn a_connection_closed_while_idle_is_replaced() {
+    let tdb = fresh_db(Backend::Postgres).await;
+    let Db::Postgres(pool) = &tdb.db else {
+        unreachable!("a PostgreSQL base")
+    };
+    let (pid, name): (i32, String) =
+        sqlx::query_as("SELECT pg_backend_pid(), CAST(current_database() AS TEXT)")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    // Every connection of the pool, not only the one just used.
+    let admin = sqlx::PgPool::connect(&common::postgres_admin_url())
+        .await
+        .unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+    )
+    .bind(&name)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert!(!ended.is_empty() && ended.iter().all(|e| *e));
+    admin.close().await;
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let other: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(pool)
+        .await
+        .expect("a fresh connection");
+    assert_ne!(other, pid);
+    tdb.cleanup().await;
+}

@@ -52,6 +52,81 @@ pub(super) const EVENT_COLS: &str =
     "id, territory_id, title, kind, status, organiser, themes, description, \
     linked_actions, programme_to_come, version, action_id";
 
+// ------------------------------------------------ the territory's theme list
+
+/// Add an event's themes to its territory's theme list
+/// (`territory_event_themes`, which the public agenda reads) unless they are
+/// there already: `$1` the territory, `$2` the themes, normalised (see
+/// [`normalised_themes`]). One statement, so concurrent writers cannot lose
+/// each other's themes.
+pub(super) fn note_themes_sql(backend: crate::storage::Backend) -> &'static str {
+    const SQLITE: &str = "INSERT INTO territory_event_themes (territory_id, themes) VALUES ($1, $2) \
+        ON CONFLICT (territory_id) DO UPDATE SET themes = territory_event_themes.themes || char(10) || excluded.themes \
+        WHERE instr(char(10) || territory_event_themes.themes || char(10), char(10) || excluded.themes || char(10)) = 0";
+    const POSTGRES: &str = "INSERT INTO territory_event_themes (territory_id, themes) VALUES ($1, $2) \
+        ON CONFLICT (territory_id) DO UPDATE SET themes = territory_event_themes.themes || chr(10) || excluded.themes \
+        WHERE strpos(chr(10) || territory_event_themes.themes || chr(10), chr(10) || excluded.themes || chr(10)) = 0";
+    match backend {
+        crate::storage::Backend::Sqlite => SQLITE,
+        crate::storage::Backend::Postgres => POSTGRES,
+    }
+}
+
+/// Write the territory `$1`'s theme list again from its events (after an
+/// event's themes changed: one may have left the list).
+pub(super) fn refresh_themes_sql(backend: crate::storage::Backend) -> &'static str {
+    const SQLITE: &str = "INSERT INTO territory_event_themes (territory_id, themes) \
+        SELECT $1, COALESCE(group_concat(d.themes, char(10)), '') \
+        FROM (SELECT DISTINCT themes FROM events WHERE territory_id = $1 AND themes <> '') d WHERE true \
+        ON CONFLICT (territory_id) DO UPDATE SET themes = excluded.themes";
+    const POSTGRES: &str = "INSERT INTO territory_event_themes (territory_id, themes) \
+        SELECT $1, COALESCE(string_agg(d.themes, chr(10)), '') \
+        FROM (SELECT DISTINCT themes FROM events WHERE territory_id = $1 AND themes <> '') d \
+        ON CONFLICT (territory_id) DO UPDATE SET themes = excluded.themes";
+    match backend {
+        crate::storage::Backend::Sqlite => SQLITE,
+        crate::storage::Backend::Postgres => POSTGRES,
+    }
+}
+
+/// An event's themes as the theme list keeps them: one per line, trimmed,
+/// without empty lines.
+pub fn normalised_themes(themes: &str) -> String {
+    themes
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// In the transaction `$tx`, add the themes `$themes` to the theme list of
+/// the territory `$territory` (`$sql` from [`note_themes_sql`]).
+macro_rules! note_themes {
+    ($tx:expr, $sql:expr, $territory:expr, $themes:expr) => {{
+        let themes = normalised_themes($themes);
+        if themes.is_empty() {
+            Ok(Default::default())
+        } else {
+            sqlx::query($sql)
+                .bind($territory)
+                .bind(themes)
+                .execute(&mut *$tx)
+                .await
+        }
+    }};
+}
+pub(super) use note_themes;
+
+/// In the transaction `$tx`, write the theme list of the territory
+/// `$territory` again (`$sql` from [`refresh_themes_sql`]).
+macro_rules! refresh_themes {
+    ($tx:expr, $sql:expr, $territory:expr) => {
+        sqlx::query($sql).bind($territory).execute(&mut *$tx).await
+    };
+}
+pub(super) use refresh_themes;
+
 pub async fn create_event(
     db: &Db,
     actor: &Actor,
@@ -64,6 +139,7 @@ pub async fn create_event(
          programme_to_come, created_at, updated_at, action_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) \
          RETURNING {EVENT_COLS}"
     );
+    let themes_sql = note_themes_sql(db.backend());
     Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Event>(&sql)
@@ -80,6 +156,7 @@ pub async fn create_event(
             .bind(e.action_id)
             .fetch_one(&mut *tx)
             .await?;
+        note_themes!(tx, themes_sql, territory_id, &row.themes)?;
         audit!(tx, actor, Some(territory_id), "event", row.id, "create", format!("Événement « {} »", row.title))?;
         tx.commit().await?;
         row
@@ -100,6 +177,7 @@ pub async fn update_event(
          linked_actions = $7, programme_to_come = $8, version = version + 1, updated_at = $9, action_id = $13 \
          WHERE id = $10 AND territory_id = $11 AND version = $12 RETURNING {EVENT_COLS}"
     );
+    let themes_sql = refresh_themes_sql(db.backend());
     let row = db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Event>(&sql)
@@ -119,6 +197,7 @@ pub async fn update_event(
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(r) = &row {
+            refresh_themes!(tx, themes_sql, territory_id)?;
             audit!(tx, actor, Some(territory_id), "event", id, "update", format!("Événement « {} » modifié", r.title))?;
         }
         tx.commit().await?;

@@ -37,6 +37,7 @@ pub async fn create_regional_event(
          programme_to_come, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
          RETURNING {EVENT_COLS}"
     );
+    let themes_sql = note_themes_sql(db.backend());
     Ok(db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Event>(&sql)
@@ -59,6 +60,7 @@ pub async fn create_regional_event(
                 .execute(&mut *tx)
                 .await?;
         }
+        note_themes!(tx, themes_sql, owner, &row.themes)?;
         audit!(tx, actor, None::<i64>, "event", row.id, "create", format!("Événement régional « {} »", row.title))?;
         tx.commit().await?;
         row
@@ -91,6 +93,7 @@ pub async fn update_regional_event(
          linked_actions = $7, programme_to_come = $8, version = version + 1, updated_at = $9 \
          WHERE id = $10 AND territory_id = $11 AND version = $12 RETURNING {EVENT_COLS}"
     );
+    let themes_sql = refresh_themes_sql(db.backend());
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let row = sqlx::query_as::<_, Event>(&sql)
@@ -122,6 +125,7 @@ pub async fn update_regional_event(
                 .execute(&mut *tx)
                 .await?;
         }
+        refresh_themes!(tx, themes_sql, owner)?;
         audit!(tx, actor, None::<i64>, "event", id, "update", format!("Événement régional « {} » modifié", row.title))?;
         tx.commit().await?;
         Ok(row)

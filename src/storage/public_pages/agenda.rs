@@ -47,7 +47,8 @@ pub struct AgendaPage {
     pub regional: Vec<(Event, Session)>,
     /// The places of the sessions listed.
     pub places: Vec<Place>,
-    /// Every theme of the territory's events, sorted, once each.
+    /// Every theme of the territory's events, sorted, once each (from
+    /// `territory_event_themes`, kept with the events).
     pub themes: Vec<String>,
     /// The coming public meetings of the territory's bodies (from the
     /// filter's start, at most 50) with their body's name, as
@@ -101,9 +102,8 @@ SELECT
             COALESCE(c.name, p.insee_code), p.access_notes, p.phone, p.version) ORDER BY p.id) AS TEXT)
      FROM places p LEFT JOIN communes c ON c.insee_code = p.insee_code
      WHERE p.id IN (SELECT s.place_id FROM event_sessions s
-                    WHERE s.id IN (SELECT id FROM shown) OR s.id IN (SELECT id FROM regional))) AS places,
-  (SELECT CAST(json_group_array(d.themes) AS TEXT)
-     FROM (SELECT DISTINCT themes FROM events WHERE territory_id = t.id AND themes <> '') d) AS themes,
+                    WHERE s.id IN (SELECT id FROM shown UNION ALL SELECT id FROM regional))) AS places,
+  (SELECT themes FROM territory_event_themes WHERE territory_id = t.id) AS themes,
   (SELECT CAST(json_group_array(json_array(m.id, m.body_id, m.title, m.starts_at, m.place, m.online_link,
             m.agenda, m.minutes, CASE WHEN m.public THEN 1 ELSE 0 END, m.version, m.body_name)
             ORDER BY m.starts_at, m.id) AS TEXT)
@@ -208,7 +208,6 @@ pub async fn agenda_page(
     let sessions: Vec<SessionRow> = list(sessions)?;
     let regional: Vec<SessionRow> = list(regional)?;
     let places: Vec<PlaceRow> = list(places)?;
-    let themes: Vec<String> = list(themes)?;
     let meetings: Vec<MeetingRow> = list(meetings)?;
     Ok(Some(AgendaPage {
         territory,
@@ -223,7 +222,7 @@ pub async fn agenda_page(
             .map(event_session)
             .collect::<DbResult<_>>()?,
         places: places.into_iter().map(place).collect(),
-        themes: themes_of(&themes),
+        themes: themes_of(&[themes.unwrap_or_default()]),
         meetings: meetings
             .into_iter()
             .map(|m| {
