@@ -78,11 +78,11 @@ const AGENDA: &str = "
 WITH t AS (
   {TERRITORY_ROW}
 ), shown AS (
-  SELECT s.id FROM event_sessions s
+  SELECT {SESSION_ROW_COLUMNS} FROM event_sessions s JOIN events e ON e.id = s.event_id
   WHERE s.territory_id = (SELECT id FROM t) AND {FILTERS}
   ORDER BY s.starts_at, s.id LIMIT $3
 ), regional AS (
-  SELECT s.id FROM event_sessions s
+  SELECT {SESSION_ROW_COLUMNS} FROM event_sessions s JOIN events e ON e.id = s.event_id
   WHERE s.territory_id = (SELECT id FROM territories WHERE kind = 'region' ORDER BY id LIMIT 1)
     AND {FILTERS}
     AND EXISTS (SELECT 1 FROM event_territories et WHERE et.event_id = s.event_id
@@ -92,17 +92,12 @@ SELECT
   {TERRITORY_COLUMNS},
   {COMMUNES} AS communes,
   (SELECT COUNT(*) FROM event_sessions s WHERE s.territory_id = t.id AND {FILTERS}) AS total,
-  (SELECT {SESSION_ROW_LIST}
-     FROM (SELECT {SESSION_ROW_COLUMNS}
-           FROM shown k JOIN event_sessions s ON s.id = k.id JOIN events e ON e.id = s.event_id) x) AS sessions,
-  (SELECT {SESSION_ROW_LIST}
-     FROM (SELECT {SESSION_ROW_COLUMNS}
-           FROM regional k JOIN event_sessions s ON s.id = k.id JOIN events e ON e.id = s.event_id) x) AS regional,
+  (SELECT {SESSION_ROW_LIST} FROM shown x) AS sessions,
+  (SELECT {SESSION_ROW_LIST} FROM regional x) AS regional,
   (SELECT CAST(json_group_array(json_array(p.id, p.territory_id, p.name, p.address, p.insee_code,
             COALESCE(c.name, p.insee_code), p.access_notes, p.phone, p.version) ORDER BY p.id) AS TEXT)
      FROM places p LEFT JOIN communes c ON c.insee_code = p.insee_code
-     WHERE p.id IN (SELECT s.place_id FROM event_sessions s
-                    WHERE s.id IN (SELECT id FROM shown UNION ALL SELECT id FROM regional))) AS places,
+     WHERE p.id IN (SELECT place_id FROM shown UNION ALL SELECT place_id FROM regional)) AS places,
   (SELECT themes FROM territory_event_themes WHERE territory_id = t.id) AS themes,
   (SELECT CAST(json_group_array(json_array(m.id, m.body_id, m.title, m.starts_at, m.place, m.online_link,
             m.agenda, m.minutes, CASE WHEN m.public THEN 1 ELSE 0 END, m.version, m.body_name)
