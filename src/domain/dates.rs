@@ -31,12 +31,11 @@ pub fn weekday_name(d: NaiveDate) -> &'static str {
 
 /// `1er novembre 2026`, `23 novembre 2026`.
 pub fn long_date(d: NaiveDate) -> String {
-    let day = if d.day() == 1 {
-        "1er".to_owned()
+    if d.day() == 1 {
+        format!("1er {} {}", month_name(d.month()), d.year())
     } else {
-        d.day().to_string()
-    };
-    format!("{day} {} {}", month_name(d.month()), d.year())
+        format!("{} {} {}", d.day(), month_name(d.month()), d.year())
+    }
 }
 
 /// `23/11/2026`: the one short form of a date shown in the agenda pages.
@@ -67,7 +66,12 @@ pub fn weekday_day_month(d: NaiveDate) -> String {
 
 /// `lundi 23 novembre 2026`.
 pub fn long_date_with_weekday(d: NaiveDate) -> String {
-    format!("{} {}", weekday_name(d), long_date(d))
+    let (weekday, month, year) = (weekday_name(d), month_name(d.month()), d.year());
+    if d.day() == 1 {
+        format!("{weekday} 1er {month} {year}")
+    } else {
+        format!("{weekday} {} {month} {year}", d.day())
+    }
 }
 
 /// A stored `YYYY-MM-DD` shown as `JJ/MM/AAAA` (kept as is if it is not one).
@@ -120,9 +124,10 @@ pub fn paris_datetime(at: DateTime<Utc>) -> String {
 
 /// ISO 8601 in Paris with offset, for `<time datetime>` attributes.
 pub fn paris_iso(at: DateTime<Utc>) -> String {
+    // RFC 3339 is ISO 8601's `%Y-%m-%dT%H:%M:%S%:z`, written without
+    // parsing a format string on every call (the agenda writes hundreds).
     at.with_timezone(&Paris)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 /// A wall-clock time in Europe/Paris as an instant with its UTC offset
@@ -239,5 +244,12 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 3, 31, 23, 30, 0).unwrap();
         assert_eq!(paris_datetime(at), "1er avril 2026 à 1 h 30");
         assert_eq!(paris_iso(at), "2026-04-01T01:30:00+02:00");
+        // Winter time (+1), seconds kept, a day other than the first.
+        let at = Utc.with_ymd_and_hms(2026, 12, 4, 8, 5, 9).unwrap();
+        assert_eq!(paris_iso(at), "2026-12-04T09:05:09+01:00");
+        let d = NaiveDate::from_ymd_opt(2026, 12, 24).unwrap();
+        assert_eq!(long_date(d), "24 décembre 2026");
+        assert_eq!(long_date_with_weekday(d), "jeudi 24 décembre 2026");
+        assert_eq!(d.to_string(), "2026-12-24");
     }
 }

@@ -31,7 +31,7 @@ pub use series::*;
 pub use slots::*;
 
 pub fn fmt_date(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    d.to_string()
 }
 pub fn fmt_time(t: NaiveTime) -> String {
     t.format("%H:%M").to_string()

@@ -71,7 +71,7 @@ pub(super) fn month_view(
             .map(|w| {
                 w.into_iter()
                     .map(|d| {
-                        let iso = d.format("%Y-%m-%d").to_string();
+                        let iso = d.to_string();
                         DayCell {
                             day: d.day(),
                             long_label: dates::weekday_day_month(d),

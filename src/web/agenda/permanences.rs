@@ -209,7 +209,7 @@ pub fn place_cards(
             };
             CardDate {
                 label: dates::long_date_with_weekday(o.date),
-                iso: o.date.format("%Y-%m-%d").to_string(),
+                iso: o.date.to_string(),
                 time_label: format!(
                     "de {} à {}",
                     recurrence::short_time(o.start.time()),
@@ -235,7 +235,7 @@ pub fn place_cards(
                 d,
                 CardDate {
                     label: dates::long_date_with_weekday(d),
-                    iso: d.format("%Y-%m-%d").to_string(),
+                    iso: d.to_string(),
                     time_label: String::new(),
                     change: format!(
                         "{}, jour férié : pas de permanence",
@@ -413,7 +413,7 @@ pub async fn permanences(
                     .rows
                     .push(PlanningRow {
                         date_label: dates::weekday_day_month(r.occ.date),
-                        date_iso: r.occ.date.format("%Y-%m-%d").to_string(),
+                        date_iso: r.occ.date.to_string(),
                         time_label: format!(
                             "{} – {}",
                             recurrence::short_time(r.occ.start.time()),

@@ -51,7 +51,7 @@ pub struct OccView {
 pub fn occ_view(r: &OccRow) -> OccView {
     OccView {
         date_label: dates::long_date_with_weekday(r.occ.date),
-        date_iso: r.occ.date.format("%Y-%m-%d").to_string(),
+        date_iso: r.occ.date.to_string(),
         time_label: format!(
             "de {} à {}",
             short_time(r.occ.start.time()),
