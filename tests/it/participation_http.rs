@@ -1054,7 +1054,9 @@ async fn invited_panel_links_are_single_use(backend: Backend) {
     let (cid, q) = build_questionnaire(&app, &staff).await;
     let edit = format!("/admin/t/lens-lievin/consultations/{cid}");
     let html = page(&staff, &app.url(&edit)).await;
-    let today = chrono::Utc::now().date_naive();
+    // Today in Paris, where the consultation opens and closes (between 23:00
+    // and midnight UTC, the UTC date is already yesterday there).
+    let today = maillage::web::agenda::today_paris();
     let r = post_form(
         &app,
         &staff,
