@@ -148,7 +148,7 @@ async fn schedule_cache_follows_every_change(backend: Backend) {
     assert!(page("").await.contains("Maison des services Dumas"));
 
     // A second series, then the first one ended today: only the second shows.
-    agenda::create_series(
+    let charlie = agenda::create_series(
         db,
         &actor,
         tid,
@@ -162,6 +162,30 @@ async fn schedule_cache_follows_every_change(backend: Backend) {
         .unwrap();
     let html = page("").await;
     assert!(html.contains("Permanence Charlie") && !html.contains("Permanence Bravo"));
+
+    // The place cards are built once per schedule, day, commune and what
+    // else the page reads: online booking turned on or off (which leaves
+    // the schedule's stamp alone) shows at once, and each commune has its
+    // own cards.
+    let booking = "Prendre rendez-vous en ligne";
+    assert!(!page("").await.contains(booking));
+    let settings = maillage::domain::agenda::slots::SlotSettings {
+        slot_minutes: 30,
+        per_slot: 1,
+        open_days_before: 14,
+        close_hours_before: 2,
+    };
+    let cfg = agenda::save_slot_config(db, &actor, tid, charlie.id, 0, true, &settings)
+        .await
+        .unwrap();
+    assert!(page("").await.contains(booking));
+    agenda::save_slot_config(db, &actor, tid, charlie.id, cfg.version, false, &settings)
+        .await
+        .unwrap();
+    assert!(!page("").await.contains(booking));
+    assert!(page("?commune=62498").await.contains("Permanence Charlie"));
+    assert!(!page("?commune=62510").await.contains("Permanence Charlie"));
+    assert!(page("").await.contains("Permanence Charlie"));
     app.stop().await;
 }
 both!(schedule_cache_follows_every_change);

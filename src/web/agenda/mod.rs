@@ -333,7 +333,19 @@ pub struct SeriesWorld {
     pub places: HashMap<i64, Place>,
     /// Expansions already computed, by window (see [`SeriesWorld::expanded`]).
     memo: Mutex<HashMap<(NaiveDate, NaiveDate), Arc<Expansion>>>,
+    /// Views built from this schedule, by [`ViewKey`] (see
+    /// [`SeriesWorld::view`]).
+    views: Mutex<HashMap<ViewKey, Arc<dyn std::any::Any + Send + Sync>>>,
 }
+
+/// What a view built from a schedule depends on besides the schedule: its
+/// name, the day it is built for, the commune it is narrowed to, and a
+/// fingerprint of the page's other inputs read from the database (their
+/// hash, see [`SeriesWorld::view`]).
+pub type ViewKey = (&'static str, NaiveDate, Option<String>, u64);
+
+/// Views memoised per world (a few pages, days and communes).
+const MEMO_VIEWS: usize = 32;
 
 /// Each item's occurrences over a window, in `items` order.
 pub type Expansion = Vec<Vec<Occurrence>>;
@@ -374,6 +386,7 @@ pub async fn series_world(db: &Db, territory_id: i64) -> DbResult<SeriesWorld> {
         items,
         places,
         memo: Mutex::new(HashMap::new()),
+        views: Mutex::new(HashMap::new()),
     })
 }
 
@@ -384,6 +397,35 @@ impl SeriesWorld {
         self.items
             .iter()
             .map(|(s, schedule, exceptions)| (s.id, schedule, exceptions.as_slice()))
+    }
+
+    /// A view of this schedule (the drop-ins' place cards), built by
+    /// `build` once per world and [`ViewKey`]: the world is replaced when
+    /// the schedule changes (its stamp), and the key names everything else
+    /// the view reads, so a memoised view is never stale. `T` must be the
+    /// same for a given view name.
+    pub fn view<T: std::any::Any + Send + Sync>(
+        &self,
+        key: ViewKey,
+        build: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        let found = self
+            .views
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+            .and_then(|v| v.downcast::<T>().ok());
+        if let Some(v) = found {
+            return v;
+        }
+        let v = Arc::new(build());
+        if let Ok(mut m) = self.views.lock() {
+            if m.len() >= MEMO_VIEWS {
+                m.clear();
+            }
+            m.insert(key, v.clone());
+        }
+        v
     }
 
     /// Every item's occurrences in `[from, to]`, computed once per window

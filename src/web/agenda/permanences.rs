@@ -9,6 +9,7 @@
 //!   coordination's contact on it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -328,7 +329,7 @@ struct PermanencesPage {
     vue: String,
     month_label: String,
     groups: Vec<Group>,
-    cards: Vec<CommuneCards>,
+    cards: Arc<Vec<CommuneCards>>,
     planning: Vec<PlanningGroup>,
     contact: Contact,
     error: String,
@@ -391,9 +392,25 @@ pub async fn permanences(
     let communes = page.communes;
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut planning: BTreeMap<String, PlanningGroup> = BTreeMap::new();
-    let mut cards = Vec::new();
+    let mut cards = Arc::new(Vec::new());
     match vue {
-        "lieux" => cards = place_cards(&world, &page.actions, &page.bookable, today, commune_f),
+        "lieux" => {
+            // Built once per schedule, day, commune and the actions and
+            // bookable series read with the page (their fingerprint).
+            let inputs = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                for a in &page.actions {
+                    (a.id, &a.code, &a.title).hash(&mut h);
+                }
+                page.bookable.hash(&mut h);
+                h.finish()
+            };
+            cards = world.view(
+                ("place_cards", today, commune_f.map(str::to_owned), inputs),
+                || place_cards(&world, &page.actions, &page.bookable, today, commune_f),
+            );
+        }
         "mois" => {
             for r in world.occurrences(from, to, commune_f) {
                 let key = format!("{}|{}", r.place.commune_name, r.place.insee_code);
