@@ -59,21 +59,29 @@ pub struct AgendaPage {
 }
 
 /// The conditions every listed session meets besides its territory: from
-/// `$2`, before `$4`, at a place of the commune `$5`, for the audience
-/// `$6`, of an event with the theme `$7` as one of its lines (each skipped
-/// when NULL). The theme is found with `instr` (`strpos` on PostgreSQL),
-/// not `LIKE`: SQLite prepares a statement again on every run when a
-/// parameter is the pattern of a `LIKE` (it might allow an index), which
-/// cost this page a third of its time.
-const FILTERS: &str = "s.starts_at >= $2
-    AND ($4 IS NULL OR s.starts_at < $4)
+/// `$2`, before `$4` (skipped when NULL), then [`CHOICE_FILTERS`] when the
+/// visitor chose a commune, an audience or a theme.
+const TIME_FILTERS: &str = "s.starts_at >= $2
+    AND ($4 IS NULL OR s.starts_at < $4)";
+
+/// At a place of the commune `$5`, for the audience `$6`, of an event with
+/// the theme `$7` as one of its lines (each skipped when NULL). The theme is
+/// found with `instr` (`strpos` on PostgreSQL), not `LIKE`: SQLite prepares
+/// a statement again on every run when a parameter is the pattern of a
+/// `LIKE` (it might allow an index), which cost this page a third of its
+/// time. Only in the statement for filtered pages ([`agenda_sql`]): with
+/// these NULL-able parameters PostgreSQL plans the statement afresh on each
+/// run (a custom plan, a fifth of its time), without them it keeps one
+/// generic plan, and the page without filters is the one most asked for.
+const CHOICE_FILTERS: &str = "
     AND ($5 IS NULL OR s.place_id IN (SELECT pf.id FROM places pf WHERE pf.insee_code = $5))
     AND ($6 IS NULL OR s.audience = $6)
     AND ($7 IS NULL OR EXISTS (SELECT 1 FROM events ef WHERE ef.id = s.event_id
                                AND instr({NL} || ef.themes || {NL}, {NL} || $7 || {NL}) > 0))";
 
 /// `$1` the territory's slug, `$3` the most sessions listed, `$8` 1 to
-/// read the schedule's stamp; the others are [`FILTERS`]'.
+/// read the schedule's stamp; the others are [`TIME_FILTERS`]' and
+/// [`CHOICE_FILTERS`]' (`{FILTERS}`, see [`agenda_sql`]).
 const AGENDA: &str = "
 WITH t AS (
   {TERRITORY_ROW}
@@ -111,9 +119,21 @@ SELECT
 FROM t
 ";
 
-fn agenda_sql(backend: Backend) -> String {
-    let sql = AGENDA
-        .replace("{FILTERS}", FILTERS)
+/// [`AGENDA`] for `backend`; `filtered`: with [`CHOICE_FILTERS`] (eight
+/// parameters), else without (five: `$8` becomes `$5`).
+fn agenda_sql(backend: Backend, filtered: bool) -> String {
+    let filters = if filtered {
+        format!("{TIME_FILTERS}{CHOICE_FILTERS}")
+    } else {
+        TIME_FILTERS.to_owned()
+    };
+    let sql = AGENDA.replace("{FILTERS}", &filters);
+    let sql = if filtered {
+        sql
+    } else {
+        sql.replace("$8", "$5")
+    };
+    let sql = sql
         .replace("{TERRITORY_ROW}", TERRITORY_ROW)
         .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
         .replace("{COMMUNES}", COMMUNES)
@@ -129,8 +149,10 @@ fn agenda_sql(backend: Backend) -> String {
     for_backend(&sql, backend)
 }
 
-static AGENDA_SQLITE: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Sqlite));
-static AGENDA_POSTGRES: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Postgres));
+static AGENDA_SQLITE: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Sqlite, false));
+static AGENDA_POSTGRES: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Postgres, false));
+static FILTERED_SQLITE: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Sqlite, true));
+static FILTERED_POSTGRES: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Postgres, true));
 
 /// A meeting as [`AGENDA`] lists it, with its body's name.
 type MeetingRow = (
@@ -179,22 +201,33 @@ pub async fn agenda_page(
     limit: i64,
     with_stamp: bool,
 ) -> DbResult<Option<AgendaPage>> {
-    let read = page_row!(
-        db,
-        AGENDA_SQLITE,
-        AGENDA_POSTGRES,
-        [
-            slug,
-            f.from,
-            limit,
-            f.until,
-            f.insee_code.as_deref(),
-            f.audience.as_deref(),
-            f.theme.as_deref(),
-            i64::from(with_stamp)
-        ],
-        agenda_page_row
-    );
+    let filtered = f.insee_code.is_some() || f.audience.is_some() || f.theme.is_some();
+    let read = if filtered {
+        page_row!(
+            db,
+            FILTERED_SQLITE,
+            FILTERED_POSTGRES,
+            [
+                slug,
+                f.from,
+                limit,
+                f.until,
+                f.insee_code.as_deref(),
+                f.audience.as_deref(),
+                f.theme.as_deref(),
+                i64::from(with_stamp)
+            ],
+            agenda_page_row
+        )
+    } else {
+        page_row!(
+            db,
+            AGENDA_SQLITE,
+            AGENDA_POSTGRES,
+            [slug, f.from, limit, f.until, i64::from(with_stamp)],
+            agenda_page_row
+        )
+    };
     let Some((territory, total, cols)) = read else {
         return Ok(None);
     };
