@@ -325,14 +325,7 @@ both!(coordinators_add_services_and_mark_entries);
 async fn admins_import_from_the_back_office(backend: Backend) {
     let app = TestApp::start(backend).await;
     let admin = app.login("admin").await;
-    let page = admin
-        .get(app.url("/admin/annuaire/imports"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::text_of(&admin, app.url("/admin/annuaire/imports")).await;
     let token = common::extract_csrf(&page).unwrap();
     let upload = |bytes: Vec<u8>| {
         let form = reqwest::multipart::Form::new()
@@ -355,27 +348,13 @@ async fn admins_import_from_the_back_office(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let page = admin
-        .get(app.url("/admin/annuaire/imports"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::text_of(&admin, app.url("/admin/annuaire/imports")).await;
     assert!(page.contains("En attente"));
     assert_eq!(
         maillage::jobs::run_pending(&app.db, "test").await.unwrap(),
         1
     );
-    let job: serde_json::Value = admin
-        .get(app.url("/api/v1/imports/1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let job: serde_json::Value = common::json_of(&admin, app.url("/api/v1/imports/1")).await;
     assert_eq!(job["status"], "done", "{job}");
     assert!(
         job["message"]
@@ -395,14 +374,7 @@ async fn admins_import_from_the_back_office(backend: Backend) {
     cut.truncate(cut.len() - 30);
     assert_eq!(upload(cut).send().await.unwrap().status(), 303);
     maillage::jobs::run_pending(&app.db, "test").await.unwrap();
-    let job: serde_json::Value = admin
-        .get(app.url("/api/v1/imports/2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let job: serde_json::Value = common::json_of(&admin, app.url("/api/v1/imports/2")).await;
     assert_eq!(job["status"], "failed");
     assert!(
         job["message"].as_str().unwrap().contains("tronqué"),
@@ -435,14 +407,7 @@ both!(admins_import_from_the_back_office);
 async fn admins_import_rpps_with_its_savoir_faire(backend: Backend) {
     let app = TestApp::start(backend).await;
     let admin = app.login("admin").await;
-    let page = admin
-        .get(app.url("/admin/annuaire/imports"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::text_of(&admin, app.url("/admin/annuaire/imports")).await;
     assert!(page.contains(r#"name="savoir_faire""#), "{page}");
     let token = common::extract_csrf(&page).unwrap();
     let activity = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code mode exercice|Code postal (coord. structure)|Code commune (coord. structure)|Libellé commune (coord. structure)|Code secteur d'activité|\n\
@@ -490,14 +455,7 @@ async fn admins_import_rpps_with_its_savoir_faire(backend: Backend) {
         .expect("queued");
     let files = [queued.file_path, queued.savoir_faire_path];
     assert!(files.iter().all(|f| std::path::Path::new(f).is_file()));
-    let page = admin
-        .get(app.url("/admin/annuaire/imports"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::text_of(&admin, app.url("/admin/annuaire/imports")).await;
     assert!(
         page.contains("avec PS_LibreAcces_SavoirFaire.txt"),
         "{page}"
@@ -506,14 +464,7 @@ async fn admins_import_rpps_with_its_savoir_faire(backend: Backend) {
         maillage::jobs::run_pending(&app.db, "test").await.unwrap(),
         1
     );
-    let job: serde_json::Value = admin
-        .get(app.url("/api/v1/imports/1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let job: serde_json::Value = common::json_of(&admin, app.url("/api/v1/imports/1")).await;
     assert_eq!(job["status"], "done", "{job}");
     assert_eq!(job["savoir_faire_name"], "PS_LibreAcces_SavoirFaire.txt");
     // Both files are gone once imported.
@@ -544,14 +495,7 @@ both!(admins_import_rpps_with_its_savoir_faire);
 async fn admins_import_reference_data_from_the_back_office(backend: Backend) {
     let app = TestApp::start(backend).await;
     let admin = app.login("admin").await;
-    let page = admin
-        .get(app.url("/admin/annuaire/imports"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::text_of(&admin, app.url("/admin/annuaire/imports")).await;
     assert!(page.contains("value=\"travel-times\""), "{page}");
     let token = common::extract_csrf(&page).unwrap();
     let files: [(&str, &[u8]); 3] = [

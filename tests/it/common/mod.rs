@@ -410,6 +410,11 @@ pub async fn text_of(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> String 
     c.get(url).send().await.unwrap().text().await.unwrap()
 }
 
+/// GET a JSON document and return it parsed (any status).
+pub async fn json_of(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> serde_json::Value {
+    c.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// Make the account `key` the contact person of a new organisation `name` of
 /// the demo territory (what links a partner to the events it organises).
 pub async fn link_to_organisation(app: &TestApp, key: &str, name: &str) {
