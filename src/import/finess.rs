@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use encoding_rs::WINDOWS_1252;
 
+use super::fields::FieldSplitter;
 use super::{ImportError, LineError};
 use crate::domain::codes::InseeCode;
 use crate::domain::geo::{self, System};
@@ -91,6 +92,7 @@ pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, Imp
     let mut out: Vec<Establishment> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let line_count = text.lines().count();
+    let mut splitter = FieldSplitter::new(b';');
 
     for (i, raw) in lines.enumerate() {
         let n = i + 2;
@@ -107,19 +109,7 @@ pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, Imp
                 message: msg,
             })
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(b';')
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(raw.as_bytes());
-        let record = match reader.records().next() {
-            Some(Ok(r)) => r,
-            _ => {
-                errors += 1;
-                warn("ligne illisible (guillemets non fermés ?)".into());
-                continue;
-            }
-        };
+        let record = splitter.split(raw);
         let f = |k: usize| record.get(k).unwrap_or("").trim();
         match f(0) {
             "structureet" => {

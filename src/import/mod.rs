@@ -2,6 +2,7 @@
 //! writes nothing unless the whole file is good: a report names the line and
 //! the reason of each refusal.
 
+pub mod fields;
 pub mod finess;
 pub mod finess_plus;
 pub mod geo;

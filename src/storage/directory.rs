@@ -10,7 +10,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::care_supply::{professions_of, refresh_in};
-use super::{placeholders, Db, DbResult};
+use super::staging::{Cell, Rows, Stage};
+use super::{Db, DbResult};
 use crate::db_run;
 use crate::domain::directory::{Establishment, Professional, Progress};
 
@@ -66,8 +67,6 @@ macro_rules! record_import {
 /// Also used by `storage::geo_reference` (the reference-data imports share
 /// the history).
 pub(crate) use record_import;
-
-const EST_COLS: usize = 20;
 
 /// Why imports are staged: a national RPPS file is millions of rows. Written
 /// inside one transaction on the real tables, it held SQLite's only write
@@ -178,6 +177,42 @@ pub async fn replace_establishments(
     const COLS: &str = "finess, finess_ej, name, long_name, name_search, address, postal_code, city, \
          insee_code, phone, category_code, category_label, group_code, group_label, siret, opened_on, updated_on, \
          longitude, latitude, content_hash";
+    // The rows to stage: the establishments, their search rows folded here
+    // (as the RPPS import does: folding 100,000 names with the nested
+    // `REPLACE`s of `search_rows_sql` took most of the apply transaction,
+    // which holds SQLite's write lock), and the identifiers that go.
+    let mut staged = Rows::new("import_establishments", COLS);
+    let mut search = Rows::new("import_search", SEARCH_COLS);
+    for (e, hash) in &write {
+        let name_search = e.name_search();
+        staged.cells.extend([
+            Cell::from(e.finess.as_str()),
+            e.finess_ej.as_str().into(),
+            e.name.as_str().into(),
+            e.long_name.as_str().into(),
+            name_search.into(),
+            e.address.as_str().into(),
+            e.postal_code.as_str().into(),
+            e.city.as_str().into(),
+            e.insee_code.as_deref().into(),
+            e.phone.as_str().into(),
+            e.category_code.as_str().into(),
+            e.category_label.as_str().into(),
+            e.group_code.as_str().into(),
+            e.group_label.as_str().into(),
+            e.siret.as_str().into(),
+            e.opened_on.as_deref().into(),
+            e.updated_on.as_deref().into(),
+            e.longitude.into(),
+            e.latitude.into(),
+            hash.as_str().into(),
+        ]);
+        search.cells.extend(establishment_search_row(e));
+    }
+    let mut gone_rows = Rows::new("import_gone", "key");
+    gone_rows
+        .cells
+        .extend(gone.iter().map(|g| Cell::from(g.as_str())));
     let sqlite = matches!(db, Db::Sqlite(_));
     db_run!(db, pool => {
         // Staged first in temporary tables of one connection (no lock on
@@ -186,48 +221,15 @@ pub async fn replace_establishments(
         let mut conn = pool.acquire().await?;
         stage_tables!(conn, [
             ("import_establishments", "establishments"),
+            ("import_search", "directory_search"),
             ("import_gone", ""),
             ("import_touched", ""),
         ]);
-        for chunk in gone.chunks(BATCH) {
-            let sql = format!("INSERT INTO import_gone (key) VALUES {}", placeholders(db.backend(), chunk.len(), 1));
-            let mut q = sqlx::query(&sql);
-            for f in chunk {
-                q = q.bind(*f);
+        progress("enregistrement", 0, write.len() as u64);
+        for rows in [&gone_rows, &staged, &search] {
+            if rows.len() > 0 {
+                conn.stage(rows).await?;
             }
-            q.execute(&mut *conn).await?;
-        }
-        for (i, chunk) in write.chunks(BATCH).enumerate() {
-            progress("enregistrement", (i * BATCH) as u64, write.len() as u64);
-            let sql = format!(
-                "INSERT INTO import_establishments ({COLS}) VALUES {}",
-                placeholders(db.backend(), chunk.len(), EST_COLS)
-            );
-            let mut q = sqlx::query(&sql);
-            for (e, hash) in chunk {
-                q = q
-                    .bind(&e.finess)
-                    .bind(&e.finess_ej)
-                    .bind(&e.name)
-                    .bind(&e.long_name)
-                    .bind(e.name_search())
-                    .bind(&e.address)
-                    .bind(&e.postal_code)
-                    .bind(&e.city)
-                    .bind(&e.insee_code)
-                    .bind(&e.phone)
-                    .bind(&e.category_code)
-                    .bind(&e.category_label)
-                    .bind(&e.group_code)
-                    .bind(&e.group_label)
-                    .bind(&e.siret)
-                    .bind(&e.opened_on)
-                    .bind(&e.updated_on)
-                    .bind(e.longitude)
-                    .bind(e.latitude)
-                    .bind(*hash);
-            }
-            q.execute(&mut *conn).await?;
         }
         progress("application", write.len() as u64, write.len() as u64);
         let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
@@ -277,16 +279,13 @@ pub async fn replace_establishments(
         .execute(&mut *tx)
         .await?;
         sqlx::query(&format!(
-            "{SEARCH_INSERT} {}",
-            search_rows_sql(&format!(
-                "{ESTABLISHMENT_ROWS} WHERE e.finess IN (SELECT finess FROM import_establishments)"
-            ))
+            "INSERT INTO directory_search ({SEARCH_COLS}) SELECT {SEARCH_COLS} FROM import_search"
         ))
         .execute(&mut *tx)
         .await?;
         record_import!(tx, summary, started, report);
         tx.commit().await?;
-        drop_staged!(conn, ["import_establishments", "import_gone", "import_touched"]);
+        drop_staged!(conn, ["import_establishments", "import_search", "import_gone", "import_touched"]);
     });
     analyze(db).await?;
     Ok(summary)
@@ -669,8 +668,31 @@ pub const PROFESSIONAL_ROWS: &str = "SELECT COALESCE(pl.insee_code, '') AS insee
      FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps";
 
 /// The columns `directory_search` is filled in, in [`search_rows_sql`]'s order.
-const SEARCH_INSERT: &str =
-    "INSERT INTO directory_search (insee_code, kind, id, position, code, name, words)";
+pub(crate) const SEARCH_COLS: &str = "insee_code, kind, id, position, code, name, words";
+
+/// The search row of an establishment as [`ESTABLISHMENT_ROWS`] and
+/// [`search_rows_sql`] make it in SQL (the migration's way), folded here
+/// by [`fold_words`].
+pub(crate) fn establishment_search_row(e: &Establishment) -> [Cell<'_>; 7] {
+    [
+        e.insee_code.as_deref().unwrap_or("").into(),
+        "establishment".into(),
+        e.finess.as_str().into(),
+        Cell::Int(0),
+        e.category_code.as_str().into(),
+        if e.long_name.is_empty() {
+            e.name.as_str()
+        } else {
+            e.long_name.as_str()
+        }
+        .into(),
+        fold_words(&format!(
+            "{} {} {} {}",
+            e.name, e.long_name, e.category_label, e.city
+        ))
+        .into(),
+    ]
+}
 
 /// Kinds of rows in `directory_facet_counts`.
 const CATEGORY: &str = "category";

@@ -40,6 +40,7 @@ pub mod services;
 pub mod sessions;
 pub mod settings;
 pub mod shared_indicators;
+pub mod staging;
 pub mod territories;
 pub mod todo;
 pub mod users;

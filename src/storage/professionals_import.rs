@@ -17,7 +17,6 @@
 //! million rows with nested `REPLACE`s inside it kept other writers
 //! waiting for minutes.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::Utc;
@@ -27,8 +26,9 @@ use sqlx::{Postgres, Sqlite};
 use super::care_supply::{professions_of, refresh_in};
 use super::directory::{
     drop_staged, fold_words, record_import, serialise_imports, stage_tables, ImportSummary,
-    FACETS_DELETE, PROFESSION, PROFESSION_FACETS_INSERT,
+    FACETS_DELETE, PROFESSION, PROFESSION_FACETS_INSERT, SEARCH_COLS,
 };
+use super::staging::{stage_postgres, stage_sqlite, Cell, Rows};
 use super::{Db, DbResult};
 use crate::db_run;
 use crate::domain::directory::{PracticePlace, Professional, Progress};
@@ -40,7 +40,6 @@ const PRO_COLS: &str =
 const PLACE_COLS: &str =
     "rpps, position, specialty_code, specialty_label, mode_code, sector_code, \
      finess_site, siret_site, site_name, address, postal_code, insee_code, city, phone";
-const SEARCH_COLS: &str = "insee_code, kind, id, position, code, name, words";
 
 /// What the apply transaction drops and creates again, rather than
 /// maintains row by row, when it fills an empty directory: (what to drop,
@@ -79,53 +78,8 @@ const REBUILT_POSTGRES: &[(&str, &str)] = &[
 /// after the rows rather than kept up to date row by row.
 pub const BULK_FROM: i64 = 1_000;
 
-/// Rows per staging `INSERT` on SQLite (14 columns × 500 stays far below
-/// its 32,766 bound variables); full chunks reuse one prepared statement.
-const SQLITE_ROWS: usize = 500;
 /// Stored fingerprints read at a time when the import starts.
 const PAGE: i64 = 100_000;
-
-/// A value of a staged row.
-enum Cell<'a> {
-    Text(Cow<'a, str>),
-    Null,
-    Int(i64),
-}
-
-impl<'a> From<&'a str> for Cell<'a> {
-    fn from(s: &'a str) -> Self {
-        Cell::Text(Cow::Borrowed(s))
-    }
-}
-
-impl From<String> for Cell<'_> {
-    fn from(s: String) -> Self {
-        Cell::Text(Cow::Owned(s))
-    }
-}
-
-/// Rows of one staging table, flattened.
-struct Rows<'a> {
-    table: &'static str,
-    cols: &'static str,
-    width: usize,
-    cells: Vec<Cell<'a>>,
-}
-
-impl<'a> Rows<'a> {
-    fn new(table: &'static str, cols: &'static str) -> Self {
-        Rows {
-            table,
-            cols,
-            width: cols.split(',').count(),
-            cells: Vec::new(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.cells.len() / self.width
-    }
-}
 
 /// The three staging tables' rows for these professionals.
 fn rows_of<'a>(batch: &[(&'a Professional, String)]) -> [Rows<'a>; 3] {
@@ -179,70 +133,6 @@ fn place_cells<'a>(cells: &mut Vec<Cell<'a>>, rpps: &'a str, i: usize, pl: &'a P
         pl.city.as_str().into(),
         pl.phone.as_str().into(),
     ]);
-}
-
-/// Append one field in PostgreSQL's `COPY` text format.
-fn copy_field(out: &mut Vec<u8>, cell: &Cell<'_>) {
-    match cell {
-        Cell::Null => out.extend_from_slice(b"\\N"),
-        Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
-        Cell::Text(s) => {
-            for b in s.bytes() {
-                match b {
-                    b'\\' => out.extend_from_slice(b"\\\\"),
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    b'\t' => out.extend_from_slice(b"\\t"),
-                    _ => out.push(b),
-                }
-            }
-        }
-    }
-}
-
-async fn stage_sqlite(conn: &mut sqlx::SqliteConnection, rows: &Rows<'_>) -> DbResult<()> {
-    for chunk in rows.cells.chunks(SQLITE_ROWS * rows.width) {
-        let n = chunk.len() / rows.width;
-        let one = format!("({})", vec!["?"; rows.width].join(", "));
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES {}",
-            rows.table,
-            rows.cols,
-            vec![one; n].join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for cell in chunk {
-            q = match cell {
-                Cell::Text(s) => q.bind(s.as_ref()),
-                Cell::Null => q.bind(None::<&str>),
-                Cell::Int(i) => q.bind(*i),
-            };
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-async fn stage_postgres(conn: &mut sqlx::PgConnection, rows: &Rows<'_>) -> DbResult<()> {
-    if rows.cells.is_empty() {
-        return Ok(());
-    }
-    let mut data = Vec::with_capacity(rows.cells.len() * 12);
-    for row in rows.cells.chunks(rows.width) {
-        for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                data.push(b'\t');
-            }
-            copy_field(&mut data, cell);
-        }
-        data.push(b'\n');
-    }
-    let mut copy = conn
-        .copy_in_raw(&format!("COPY {} ({}) FROM STDIN", rows.table, rows.cols))
-        .await?;
-    copy.send(data).await?;
-    copy.finish().await?;
-    Ok(())
 }
 
 /// The import's own connection, where its temporary tables live.
@@ -681,17 +571,6 @@ impl Drop for ProfessionalsImport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn copy_fields_are_escaped() {
-        let mut out = Vec::new();
-        copy_field(&mut out, &Cell::from("a\\b\tc\nd\re"));
-        out.push(b'|');
-        copy_field(&mut out, &Cell::Null);
-        out.push(b'|');
-        copy_field(&mut out, &Cell::Int(-3));
-        assert_eq!(out, b"a\\\\b\\tc\\nd\\re|\\N|-3");
-    }
 
     #[test]
     fn fingerprints_round_trip() {

@@ -348,3 +348,66 @@ async fn search_reads_the_index_kept_by_imports(backend: Backend) {
     t.cleanup().await;
 }
 both!(search_reads_the_index_kept_by_imports);
+
+/// The FINESS import stages its search rows folded in Rust
+/// (`directory::establishment_search_row`); the migration folds them in SQL
+/// (`search_rows_sql(ESTABLISHMENT_ROWS)`): the same rows either way, and a
+/// re-import rewrites only the changed establishment's row.
+async fn establishment_search_rows_fold_as_the_database(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let rows = |renamed: &str| {
+        file(&[
+            line("010000024", "CH FLEYRIAT", "355"),
+            line("010000032", renamed, "620"),
+            line_in("2A0000014", "ŒUVRE D'ÉTÉ & CIE", "124", "004"),
+            line_in("010000057", "Saint-Étienne’s (C.M.P.)", "156", "XYZ"),
+        ])
+    };
+    let stored = "SELECT insee_code, kind, id, position, code, name, words \
+                  FROM directory_search WHERE kind = 'establishment' ORDER BY id";
+    let built = format!(
+        "SELECT * FROM ({}) s ORDER BY 3",
+        directory::search_rows_sql(directory::ESTABLISHMENT_ROWS)
+    );
+    // The built `0 AS position` is a 32-bit integer on PostgreSQL.
+    type SearchRow = (String, String, String, i64, String, String, String);
+    type PgRow = (String, String, String, i32, String, String, String);
+    let widen = |rows: Vec<PgRow>| -> Vec<SearchRow> {
+        rows.into_iter()
+            .map(|r| (r.0, r.1, r.2, i64::from(r.3), r.4, r.5, r.6))
+            .collect()
+    };
+    let both = || async {
+        let (a, b): (Vec<SearchRow>, Vec<SearchRow>) = match db {
+            maillage::storage::Db::Sqlite(p) => (
+                sqlx::query_as(stored).fetch_all(p).await.unwrap(),
+                sqlx::query_as(&built).fetch_all(p).await.unwrap(),
+            ),
+            maillage::storage::Db::Postgres(p) => (
+                sqlx::query_as(stored).fetch_all(p).await.unwrap(),
+                widen(sqlx::query_as(&built).fetch_all(p).await.unwrap()),
+            ),
+        };
+        (a, b)
+    };
+    finess::import(db, &rows("PHARMACIE")).await.unwrap();
+    let (a, b) = both().await;
+    assert_eq!(a.len(), 4);
+    assert_eq!(a, b);
+    let oeuvre = a.iter().find(|r| r.2 == "2A0000014").unwrap();
+    assert_eq!(
+        oeuvre.6,
+        " oeuvre d ete   cie oeuvre d ete   cie libelle 124 bourg en bresse "
+    );
+    let (s, _) = finess::import(db, &rows("PHARMACIE DU BEFFROI"))
+        .await
+        .unwrap();
+    assert_eq!((s.added, s.changed, s.removed), (0, 1, 0));
+    let (a, b) = both().await;
+    assert_eq!(a.len(), 4, "the changed row replaced, not added");
+    assert_eq!(a, b);
+    assert!(a.iter().any(|r| r.6.contains(" beffroi ")));
+    t.cleanup().await;
+}
+both!(establishment_search_rows_fold_as_the_database);
