@@ -770,3 +770,117 @@ async fn a_place_has_its_own_phone(backend: Backend) {
     app.stop().await;
 }
 both!(a_place_has_its_own_phone);
+
+/// Past the first page (it listed 200 sessions and said « choose a period »
+/// for the rest), every session is reached through « Séances suivantes »
+/// links, each exactly once: pages end with a whole day, the filters and
+/// the end date are kept, and the last page has no link.
+async fn every_session_is_reached_page_after_page(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let tid = lens_id(&app).await;
+    let actor = Actor::system("test");
+    let e = agenda::create_event(
+        &app.db,
+        &actor,
+        tid,
+        &EventInput {
+            title: "Marche bleue".into(),
+            kind: "workshop".into(),
+            status: "confirmed".into(),
+            organiser: "CCAS".into(),
+            themes: "Marche nordique".into(),
+            description: String::new(),
+            linked_actions: String::new(),
+            programme_to_come: false,
+            action_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    // Two sessions a day (09:00 and 13:00 UTC, the same day in Paris) for
+    // 70 days, then 60 on one day: more than a page in a day.
+    let first = (Utc::now() + Duration::days(2))
+        .date_naive()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+        .and_utc();
+    let mut starts: Vec<_> = (0..140)
+        .map(|i| first + Duration::days(i / 2) + Duration::hours(4 * (i % 2)))
+        .collect();
+    let crowded = first + Duration::days(80);
+    starts.extend((0..60).map(|i| crowded + Duration::minutes(i)));
+    for start in &starts {
+        agenda::add_session(
+            &app.db,
+            &actor,
+            tid,
+            e.id,
+            &SessionInput {
+                starts_at: *start,
+                ends_at: *start + Duration::hours(1),
+                place_id: None,
+                capacity: None,
+                audience: "public".into(),
+                audience_roles: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let c = app.client();
+    let until = (crowded + Duration::days(30)).date_naive();
+    let mut next = Some(format!(
+        "/t/lens-lievin/agenda?au={until}&theme=Marche+nordique"
+    ));
+    let mut seen: Vec<String> = Vec::new();
+    let (mut pages, mut crowded_pages) = (0, 0);
+    while let Some(path) = next.take() {
+        pages += 1;
+        assert!(pages < 20, "no end to the pages");
+        let page = text_of(&c, app.url(&path)).await;
+        let list = page
+            .split("<ul class=\"events\">")
+            .nth(1)
+            .and_then(|l| l.split("</ul>").next())
+            .unwrap_or("");
+        let shown: Vec<String> = list
+            .split("datetime=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_owned())
+            .collect();
+        assert!(shown.len() <= 50, "{} sessions on one page", shown.len());
+        if page.contains("Ce jour compte plus de séances") {
+            crowded_pages += 1;
+            assert_eq!(shown.len(), 50);
+        }
+        seen.extend(shown);
+        next = page
+            .split("<nav aria-label=\"Séances suivantes\">")
+            .nth(1)
+            .and_then(|n| n.split("href=\"").nth(1))
+            .map(|h| {
+                h.split('"')
+                    .next()
+                    .unwrap()
+                    .replace("&amp;", "&")
+                    .replace("&#38;", "&")
+            });
+        if let Some(link) = &next {
+            assert!(
+                link.contains(&format!("au={until}")) && link.contains("theme=Marche"),
+                "{link}"
+            );
+        }
+    }
+    // The crowded day shows 50 of its 60 sessions; the next page starts
+    // the day after.
+    assert_eq!(seen.len(), 140 + 50, "{pages} pages");
+    assert_eq!(crowded_pages, 1);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "a session on two pages");
+    assert!(pages >= 4);
+    app.stop().await;
+}
+both!(every_session_is_reached_page_after_page);

@@ -723,7 +723,7 @@ async fn agenda_reads_what_the_storage_functions_read(backend: Backend) {
                 }
             );
             // The territory's own sessions.
-            let (mut sessions, total) = agenda::agenda_sessions(db, t.id, f, limit).await.unwrap();
+            let (mut sessions, _total) = agenda::agenda_sessions(db, t.id, f, limit).await.unwrap();
             agenda::fill_seat_counts(db, &mut sessions).await.unwrap();
             let ids: Vec<i64> = sessions.iter().map(|s| s.event_id).collect();
             let events = agenda::events_by_ids(db, t.id, &ids).await.unwrap();
@@ -735,7 +735,6 @@ async fn agenda_reads_what_the_storage_functions_read(backend: Backend) {
                 })
                 .collect();
             assert_eq!(page.sessions, expected, "filter {i}, limit {limit}");
-            assert_eq!(page.total, total, "filter {i}");
             seen_local += expected.len();
             // The regional sessions concerning the territory.
             let mut regional: Vec<agenda::Session> =

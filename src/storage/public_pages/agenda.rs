@@ -1,6 +1,6 @@
 //! The public agenda of a territory in one statement: the territory, its
 //! communes, the first sessions the filters let through with their events,
-//! places and seat counts, how many match in all, the regional events'
+//! places and seat counts, the regional events'
 //! sessions that concern the territory, the themes of its events, its
 //! bodies' coming public meetings and, for the month view, the stamp of
 //! its drop-in schedule.
@@ -38,10 +38,10 @@ pub struct AgendaPage {
     /// By name.
     pub communes: Vec<Commune>,
     /// The territory's sessions that match, by start then id, at most the
-    /// limit asked for, with their events and seat counts.
+    /// limit asked for, with their events and seat counts. Ask for one more
+    /// than shown to know whether others follow (and from when): the
+    /// statement never counts them all.
     pub sessions: Vec<(Event, Session)>,
-    /// How many of the territory's sessions match in all.
-    pub total: i64,
     /// Sessions of regional events concerning the territory (or the whole
     /// region) that match, by start then id, all of them.
     pub regional: Vec<(Event, Session)>,
@@ -99,7 +99,6 @@ WITH t AS (
 SELECT
   {TERRITORY_COLUMNS},
   {COMMUNES} AS communes,
-  (SELECT COUNT(*) FROM event_sessions s WHERE s.territory_id = t.id AND {FILTERS}) AS total,
   (SELECT {SESSION_ROW_LIST} FROM shown x) AS sessions,
   (SELECT {SESSION_ROW_LIST} FROM regional x) AS regional,
   (SELECT CAST(json_group_array(json_array(p.id, p.territory_id, p.name, p.address, p.insee_code,
@@ -176,7 +175,6 @@ macro_rules! agenda_page_row {
         let text = |name: &str| row.try_get::<Option<String>, _>(name);
         (
             <Territory as sqlx::FromRow<_>>::from_row(row)?,
-            row.try_get::<i64, _>("total")?,
             [
                 text("communes")?,
                 text("sessions")?,
@@ -228,7 +226,7 @@ pub async fn agenda_page(
             agenda_page_row
         )
     };
-    let Some((territory, total, cols)) = read else {
+    let Some((territory, cols)) = read else {
         return Ok(None);
     };
     let [communes, sessions, regional, places, themes, meetings, schedule_stamp] = cols;
@@ -244,7 +242,6 @@ pub async fn agenda_page(
             .into_iter()
             .map(event_session)
             .collect::<DbResult<_>>()?,
-        total,
         regional: regional
             .into_iter()
             .map(event_session)

@@ -289,16 +289,45 @@ struct AgendaPage {
     au: String,
     sessions: Vec<SessionView>,
     error: String,
-    /// Sessions matching but not shown (beyond [`AGENDA_MAX`]).
-    more: usize,
+    /// When more sessions match than a page shows: the day the next page
+    /// starts (`YYYY-MM-DD`, for the link), the same day in words, and
+    /// whether the page's one day held more sessions than it shows.
+    next: Option<(String, String, bool)>,
     /// The month calendar, when asked for.
     month: Option<MonthView>,
     /// The query string of the filters, to keep them across views.
     filters_query: String,
 }
 
-/// Sessions shown at most on one agenda page; narrow the dates for more.
-pub const AGENDA_MAX: usize = 200;
+/// Sessions shown at most on one agenda page; a link leads on to the next
+/// ones (see [`cut_at_a_day`]).
+pub const AGENDA_MAX: usize = 50;
+
+/// Cut `sessions` (by start; one more than `limit` read when more match)
+/// so that a page ends with a whole day: the sessions before the day of the
+/// first one left out are kept, and that day is returned, where the next
+/// page starts (`?du=`), with `false`. When more than `limit` sessions
+/// share the first day, the page shows `limit` of them, the next one starts
+/// the day after, and `true` says that the day was cut (the page says so).
+/// `None` (nothing cut) when `limit` or fewer match.
+pub fn cut_at_a_day<T>(
+    sessions: &mut Vec<T>,
+    limit: usize,
+    start: impl Fn(&T) -> chrono::DateTime<chrono::Utc>,
+) -> Option<(NaiveDate, bool)> {
+    if sessions.len() <= limit {
+        return None;
+    }
+    let day = |t: &T| start(t).with_timezone(&Paris).date_naive();
+    let first = day(&sessions[0]);
+    let cut = day(&sessions[limit]);
+    sessions.truncate(limit);
+    if cut == first {
+        return Some((cut.succ_opt()?, true));
+    }
+    sessions.retain(|t| day(t) < cut);
+    Some((cut, false))
+}
 pub async fn places_map(st: &AppState, tid: i64) -> Result<BTreeMap<i64, Place>, AppError> {
     Ok(store::list_places(&st.db, tid)
         .await?
@@ -365,18 +394,25 @@ pub async fn agenda(
     };
     // One statement (`storage::public_pages::agenda_page`): the filters run
     // in SQL; only the sessions shown leave the database.
-    let page = crate::storage::public_pages::agenda_page(
+    // One session more than shown: whether others follow, and from when.
+    let mut page = crate::storage::public_pages::agenda_page(
         &st.db,
         &slug,
         &filter,
-        limit as i64,
+        limit as i64 + 1,
         weeks.is_some(),
     )
     .await?
     .ok_or(AppError::NotFound)?;
+    let next = cut_at_a_day(&mut page.sessions, limit, |(_, s)| s.starts_at);
+    if let Some(cut) = next.and_then(|(d, _)| midnight(d)) {
+        // The regional sessions and the meetings of later days come with
+        // the next page.
+        page.regional.retain(|(_, s)| s.starts_at < cut);
+        page.meetings.retain(|(m, _)| m.starts_at < cut);
+    }
     let t = page.territory;
     let places: BTreeMap<i64, Place> = page.places.into_iter().map(|p| (p.id, p)).collect();
-    let more = (page.total as usize).saturating_sub(page.sessions.len());
     let mut views: Vec<SessionView> = page
         .sessions
         .iter()
@@ -418,10 +454,11 @@ pub async fn agenda(
     .filter(|(_, v)| !v.is_empty())
     .map(|(k, v)| format!("&{k}={}", url_encode(v)))
     .collect::<String>();
+    let next = next.map(|(d, day_cut)| (d.to_string(), dates::long_date_with_weekday(d), day_cut));
     let page = AgendaPage {
         month,
         filters_query,
-        more,
+        next,
         l: ctx.public_layout("Agenda santé", &t.slug, &t.name),
         slug: t.slug.clone(),
         communes,
