@@ -9,9 +9,10 @@
 //! `fill_seat_counts`, `events_by_ids`, `list_places`, `event_themes`,
 //! `territories::communes`, `upcoming_public_meetings`, and for the regional
 //! sessions `region_owner`, `regional_sessions`, `regional_events`,
-//! `all_places` and their seat counts). The filters are parameters that may
-//! be NULL, so that the text stays the same (one prepared statement) for
-//! every query. A session is found by its territory and start, one index
+//! `all_places` and their seat counts). The commune, audience and theme are
+//! parameters that may be NULL, so that the text stays the same (one
+//! prepared statement) for every choice; four texts in all, with or without
+//! those choices and the stamp (see [`agenda_sql`]). A session is found by its territory and start, one index
 //! range (`event_sessions_territory_start`), never by reading every event
 //! of the territory.
 
@@ -79,9 +80,10 @@ const CHOICE_FILTERS: &str = "
     AND ($7 IS NULL OR EXISTS (SELECT 1 FROM events ef WHERE ef.id = s.event_id
                                AND instr({NL} || ef.themes || {NL}, {NL} || $7 || {NL}) > 0))";
 
-/// `$1` the territory's slug, `$3` the most sessions listed, `$8` 1 to
-/// read the schedule's stamp; the others are [`TIME_FILTERS`]' and
-/// [`CHOICE_FILTERS`]' (`{FILTERS}`, see [`agenda_sql`]).
+/// `$1` the territory's slug, `$3` the most sessions listed; the others
+/// are [`TIME_FILTERS`]' and [`CHOICE_FILTERS`]' (`{FILTERS}`), and
+/// `{SCHEDULE_STAMP}` the drop-in schedule's stamp or `NULL` (see
+/// [`agenda_sql`]).
 const AGENDA: &str = "
 WITH t AS (
   {TERRITORY_ROW}
@@ -114,31 +116,35 @@ SELECT
            FROM meetings mt JOIN bodies b ON b.id = mt.body_id
            WHERE b.territory_id = t.id AND mt.public = TRUE AND mt.starts_at >= $2
            ORDER BY mt.starts_at, mt.id LIMIT 50) m) AS meetings,
-  CASE WHEN $8 = 1 THEN {SCHEDULE_STAMP} END AS schedule_stamp
+  {SCHEDULE_STAMP} AS schedule_stamp
 FROM t
 ";
 
-/// [`AGENDA`] for `backend`; `filtered`: with [`CHOICE_FILTERS`] (eight
-/// parameters), else without (five: `$8` becomes `$5`).
-fn agenda_sql(backend: Backend, filtered: bool) -> String {
+/// [`AGENDA`] for `backend`; `filtered`: with [`CHOICE_FILTERS`] (seven
+/// parameters), else without (four); `month`: with the drop-in schedule's
+/// stamp (the month view), else `NULL` in its place. Four texts rather than
+/// a parameter saying which: PostgreSQL sets up every subquery of a
+/// statement on each run, even one a `CASE` skips, and the stamp's nine
+/// were a tenth of the list view's time.
+fn agenda_sql(backend: Backend, filtered: bool, month: bool) -> String {
     let filters = if filtered {
         format!("{TIME_FILTERS}{CHOICE_FILTERS}")
     } else {
         TIME_FILTERS.to_owned()
     };
-    let sql = AGENDA.replace("{FILTERS}", &filters);
-    let sql = if filtered {
-        sql
+    let stamp = if month {
+        schedule_stamp_sql("t.id")
     } else {
-        sql.replace("$8", "$5")
+        "CAST(NULL AS TEXT)".to_owned()
     };
-    let sql = sql
+    let sql = AGENDA
+        .replace("{FILTERS}", &filters)
         .replace("{TERRITORY_ROW}", TERRITORY_ROW)
         .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
         .replace("{COMMUNES}", COMMUNES)
         .replace("{SESSION_ROW_LIST}", SESSION_ROW_LIST)
         .replace("{SESSION_ROW_COLUMNS}", SESSION_ROW_COLUMNS)
-        .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"))
+        .replace("{SCHEDULE_STAMP}", &stamp)
         // A newline, written the same on both backends.
         .replace("{NL}", "'\n'");
     let sql = match backend {
@@ -148,10 +154,27 @@ fn agenda_sql(backend: Backend, filtered: bool) -> String {
     for_backend(&sql, backend)
 }
 
-static AGENDA_SQLITE: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Sqlite, false));
-static AGENDA_POSTGRES: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Postgres, false));
-static FILTERED_SQLITE: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Sqlite, true));
-static FILTERED_POSTGRES: LazyLock<String> = LazyLock::new(|| agenda_sql(Backend::Postgres, true));
+/// The four texts of [`agenda_sql`] for one backend, by (filtered, month).
+struct AgendaTexts([String; 4]);
+
+impl AgendaTexts {
+    fn new(backend: Backend) -> Self {
+        AgendaTexts([
+            agenda_sql(backend, false, false),
+            agenda_sql(backend, false, true),
+            agenda_sql(backend, true, false),
+            agenda_sql(backend, true, true),
+        ])
+    }
+
+    fn get(&self, filtered: bool, month: bool) -> &str {
+        &self.0[usize::from(filtered) * 2 + usize::from(month)]
+    }
+}
+
+static AGENDA_SQLITE: LazyLock<AgendaTexts> = LazyLock::new(|| AgendaTexts::new(Backend::Sqlite));
+static AGENDA_POSTGRES: LazyLock<AgendaTexts> =
+    LazyLock::new(|| AgendaTexts::new(Backend::Postgres));
 
 /// A meeting as [`AGENDA`] lists it, with its body's name.
 type MeetingRow = (
@@ -200,11 +223,15 @@ pub async fn agenda_page(
     with_stamp: bool,
 ) -> DbResult<Option<AgendaPage>> {
     let filtered = f.insee_code.is_some() || f.audience.is_some() || f.theme.is_some();
+    let (sqlite, postgres) = (
+        AGENDA_SQLITE.get(filtered, with_stamp),
+        AGENDA_POSTGRES.get(filtered, with_stamp),
+    );
     let read = if filtered {
         page_row!(
             db,
-            FILTERED_SQLITE,
-            FILTERED_POSTGRES,
+            sqlite,
+            postgres,
             [
                 slug,
                 f.from,
@@ -212,17 +239,16 @@ pub async fn agenda_page(
                 f.until,
                 f.insee_code.as_deref(),
                 f.audience.as_deref(),
-                f.theme.as_deref(),
-                i64::from(with_stamp)
+                f.theme.as_deref()
             ],
             agenda_page_row
         )
     } else {
         page_row!(
             db,
-            AGENDA_SQLITE,
-            AGENDA_POSTGRES,
-            [slug, f.from, limit, f.until, i64::from(with_stamp)],
+            sqlite,
+            postgres,
+            [slug, f.from, limit, f.until],
             agenda_page_row
         )
     };
