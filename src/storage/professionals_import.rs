@@ -552,7 +552,15 @@ impl ProfessionalsImport {
         // Applied: the connection goes back to the pool (see `conn`).
         drop(self.conn.take());
         if !unchanged {
-            super::directory::analyze(&self.db).await?;
+            super::directory::analyze(
+                &self.db,
+                &[
+                    &["professionals", "practice_places"][..],
+                    &super::directory::DERIVED_TABLES[..],
+                ]
+                .concat(),
+            )
+            .await?;
         }
         Ok(summary)
     }
