@@ -958,7 +958,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(Err(e)) => return Err(e.into()),
             }
             // Every import may change a figure of the diagnosis.
-            if changed && !matches!(kind, ImportKind::Epci | ImportKind::Qpv) {
+            if !changed {
+                println!("{}", crate::jobs::UNCHANGED_DIRECTORY);
+            } else if !matches!(kind, ImportKind::Epci | ImportKind::Qpv) {
                 let report = crate::diagnosis::refresh(&db).await?;
                 println!("{}", report.line());
             }

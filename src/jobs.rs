@@ -7,6 +7,10 @@ use std::time::Duration;
 use crate::import::{finess, finess_plus, geo, population, rpps, travel_times, ImportError};
 use crate::storage::{jobs, Db};
 
+/// Said after a directory import that changed nothing, instead of
+/// recomputing the diagnosis' accessibility (the command line says it too).
+pub const UNCHANGED_DIRECTORY: &str = "Annuaire inchangé : l'accessibilité n'est pas recalculée.";
+
 /// Run every queued job, one after the other. Returns how many ran.
 pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
     let mut ran = 0;
@@ -77,8 +81,16 @@ pub async fn run_pending(db: &Db, worker: &str) -> anyhow::Result<usize> {
                         for w in warnings.iter().take(crate::import::MAX_REPORTED) {
                             msg.push_str(&format!("\n{w}"));
                         }
-                        // The diagnosis follows the registers it is computed from.
-                        if let Some(r) = crate::diagnosis::refresh_after_import(db).await {
+                        // The diagnosis follows the registers it is computed from,
+                        // unless a directory file changed nothing (the same
+                        // extraction again), as on the command line.
+                        let directory =
+                            matches!(job.source.as_str(), "rpps" | "finess" | "finess-plus");
+                        if directory && s.added + s.changed + s.removed == 0 {
+                            msg.push_str(
+                                "\nAnnuaire inchangé : l'accessibilité n'est pas recalculée.",
+                            );
+                        } else if let Some(r) = crate::diagnosis::refresh_after_import(db).await {
                             msg.push_str(&format!("\n{}", r.line()));
                         }
                         Ok(msg)

@@ -368,13 +368,33 @@ async fn admins_import_from_the_back_office(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(e.name, "PHARMACIE DE LA GARE SNCF");
+    assert!(
+        job["message"]
+            .as_str()
+            .unwrap()
+            .contains("Accessibilité recalculée"),
+        "{job}"
+    );
+
+    // The same file again changes nothing, and the diagnosis is left alone.
+    let again = encoding_rs::WINDOWS_1252.encode(&newer).0.into_owned();
+    assert_eq!(upload(again).send().await.unwrap().status(), 303);
+    maillage::jobs::run_pending(&app.db, "test").await.unwrap();
+    let job: serde_json::Value = common::json_of(&admin, app.url("/api/v1/imports/2")).await;
+    let message = job["message"].as_str().unwrap();
+    assert!(
+        message.contains("0 ajoutées, 0 modifiées, 0 supprimées")
+            && message.contains(maillage::jobs::UNCHANGED_DIRECTORY)
+            && !message.contains("Accessibilité recalculée"),
+        "{job}"
+    );
 
     // A truncated file is refused with its line; the directory is unchanged.
     let mut cut = maillage::demo::FINESS.to_vec();
     cut.truncate(cut.len() - 30);
     assert_eq!(upload(cut).send().await.unwrap().status(), 303);
     maillage::jobs::run_pending(&app.db, "test").await.unwrap();
-    let job: serde_json::Value = common::json_of(&admin, app.url("/api/v1/imports/2")).await;
+    let job: serde_json::Value = common::json_of(&admin, app.url("/api/v1/imports/3")).await;
     assert_eq!(job["status"], "failed");
     assert!(
         job["message"].as_str().unwrap().contains("tronqué"),
