@@ -18,6 +18,21 @@ async fn lens_id(app: &TestApp) -> i64 {
         .id
 }
 
+/// A confirmed workshop organised by the CCAS.
+fn workshop(title: &str, themes: &str, description: &str) -> EventInput {
+    EventInput {
+        title: title.into(),
+        kind: "workshop".into(),
+        status: "confirmed".into(),
+        organiser: "CCAS".into(),
+        themes: themes.into(),
+        description: description.into(),
+        linked_actions: String::new(),
+        programme_to_come: false,
+        action_id: None,
+    }
+}
+
 /// An event with one session of `capacity` seats for `audience`.
 async fn event_with_session(app: &TestApp, capacity: Option<i64>, audience: &str) -> (i64, i64) {
     let tid = lens_id(app).await;
@@ -40,17 +55,7 @@ async fn event_with_session(app: &TestApp, capacity: Option<i64>, audience: &str
         &app.db,
         &actor,
         tid,
-        &EventInput {
-            title: "Atelier cuisine".into(),
-            kind: "workshop".into(),
-            status: "confirmed".into(),
-            organiser: "CCAS".into(),
-            themes: "Nutrition".into(),
-            description: "Cuisiner simple.".into(),
-            linked_actions: String::new(),
-            programme_to_come: false,
-            action_id: None,
-        },
+        &workshop("Atelier cuisine", "Nutrition", "Cuisiner simple."),
     )
     .await
     .unwrap();
@@ -783,17 +788,7 @@ async fn every_session_is_reached_page_after_page(backend: Backend) {
         &app.db,
         &actor,
         tid,
-        &EventInput {
-            title: "Marche bleue".into(),
-            kind: "workshop".into(),
-            status: "confirmed".into(),
-            organiser: "CCAS".into(),
-            themes: "Marche nordique".into(),
-            description: String::new(),
-            linked_actions: String::new(),
-            programme_to_come: false,
-            action_id: None,
-        },
+        &workshop("Marche bleue", "Marche nordique", ""),
     )
     .await
     .unwrap();
