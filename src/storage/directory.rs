@@ -231,6 +231,7 @@ pub async fn replace_establishments(
                 conn.stage(rows).await?;
             }
         }
+        progress("enregistrement", write.len() as u64, write.len() as u64);
         progress("application", write.len() as u64, write.len() as u64);
         let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
         let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;

@@ -5,5 +5,6 @@ pub mod activity;
 pub mod attendance;
 pub mod event;
 pub mod holidays;
+pub mod paging;
 pub mod recurrence;
 pub mod slots;

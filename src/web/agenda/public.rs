@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::{opt_date, today_paris, OccRow};
 use crate::domain::agenda::event::{open_seats, Audience, EventKind, EventStatus, NewRegistration};
+use crate::domain::agenda::paging::cut_at_a_day;
 use crate::domain::agenda::recurrence::short_time;
 use crate::domain::dates;
 use crate::domain::text::plural;
@@ -303,31 +304,6 @@ struct AgendaPage {
 /// ones (see [`cut_at_a_day`]).
 pub const AGENDA_MAX: usize = 50;
 
-/// Cut `sessions` (by start; one more than `limit` read when more match)
-/// so that a page ends with a whole day: the sessions before the day of the
-/// first one left out are kept, and that day is returned, where the next
-/// page starts (`?du=`), with `false`. When more than `limit` sessions
-/// share the first day, the page shows `limit` of them, the next one starts
-/// the day after, and `true` says that the day was cut (the page says so).
-/// `None` (nothing cut) when `limit` or fewer match.
-pub fn cut_at_a_day<T>(
-    sessions: &mut Vec<T>,
-    limit: usize,
-    start: impl Fn(&T) -> chrono::DateTime<chrono::Utc>,
-) -> Option<(NaiveDate, bool)> {
-    if sessions.len() <= limit {
-        return None;
-    }
-    let day = |t: &T| start(t).with_timezone(&Paris).date_naive();
-    let first = day(&sessions[0]);
-    let cut = day(&sessions[limit]);
-    sessions.truncate(limit);
-    if cut == first {
-        return Some((cut.succ_opt()?, true));
-    }
-    sessions.retain(|t| day(t) < cut);
-    Some((cut, false))
-}
 pub async fn places_map(st: &AppState, tid: i64) -> Result<BTreeMap<i64, Place>, AppError> {
     Ok(store::list_places(&st.db, tid)
         .await?
