@@ -59,6 +59,15 @@ const REBUILT_SQLITE: &[(&str, &str)] = &[
 ];
 const REBUILT_POSTGRES: &[(&str, &str)] = &[
     (
+        "ALTER TABLE directory_search DROP CONSTRAINT directory_search_pkey",
+        "ALTER TABLE directory_search ADD CONSTRAINT directory_search_pkey \
+         PRIMARY KEY (kind, id, position)",
+    ),
+    (
+        "DROP INDEX professionals_profession",
+        "CREATE INDEX professionals_profession ON professionals (profession_code)",
+    ),
+    (
         "ALTER TABLE practice_places DROP CONSTRAINT practice_places_rpps_fkey",
         "ALTER TABLE practice_places ADD CONSTRAINT practice_places_rpps_fkey \
          FOREIGN KEY (rpps) REFERENCES professionals (rpps) ON DELETE CASCADE",
@@ -475,6 +484,13 @@ impl ProfessionalsImport {
             let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
             let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
             serialise_imports!(tx, sqlite);
+            if !sqlite {
+                // Sorts and hashes over two million rows in memory rather
+                // than in temporary files; index builds likewise (for this
+                // transaction only).
+                sqlx::query("SET LOCAL work_mem = '128MB'").execute(&mut *tx).await?;
+                sqlx::query("SET LOCAL maintenance_work_mem = '512MB'").execute(&mut *tx).await?;
+            }
             // A file identical to the directory changes nothing: only the
             // import is recorded.
             if unchanged {
@@ -517,6 +533,11 @@ impl ProfessionalsImport {
                 ))
                 .execute(&mut *tx)
                 .await?;
+                if bulk && !sqlite {
+                    // Tables that were empty: without statistics PostgreSQL
+                    // would plan the joins below for a few rows.
+                    sqlx::query("ANALYZE professionals, practice_places").execute(&mut *tx).await?;
+                }
                 // The diagnosis' supply per commune follows the professionals.
                 refresh_in!(tx, professions_of(true));
                 sqlx::query(FACETS_DELETE).bind(PROFESSION).execute(&mut *tx).await?;
@@ -527,10 +548,16 @@ impl ProfessionalsImport {
                 .execute(&mut *tx)
                 .await?;
                 // In the search table's key order: SQLite's table is stored by
-                // that key, and appending is cheaper than inserting at random.
+                // that key, and appending is cheaper than inserting at random;
+                // PostgreSQL's primary key is (kind, id, position), unless it
+                // is made after the rows (bulk), when sorting is wasted.
+                let order = match (sqlite, bulk) {
+                    (true, _) => " ORDER BY insee_code, kind, id, position",
+                    (false, false) => " ORDER BY kind, id, position",
+                    (false, true) => "",
+                };
                 sqlx::query(&format!(
-                    "INSERT INTO directory_search ({SEARCH_COLS}) SELECT {SEARCH_COLS} FROM import_search \
-                     ORDER BY insee_code, kind, id, position"
+                    "INSERT INTO directory_search ({SEARCH_COLS}) SELECT {SEARCH_COLS} FROM import_search{order}"
                 ))
                 .execute(&mut *tx)
                 .await?;
