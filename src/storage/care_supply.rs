@@ -28,40 +28,62 @@ fn quoted(codes: &[&str]) -> String {
         .join(", ")
 }
 
-/// The statement that fills `commune_supply` for one profession (after its
-/// rows were deleted); `$1` is the profession's slug. Only constants of the
-/// domain are written into the text.
-pub fn insert_sql(profession: Profession) -> String {
-    match profession.register() {
-        Register::Rpps {
-            profession_code,
-            specialty_codes,
-        } => {
-            let specialty = if specialty_codes.is_empty() {
-                String::new()
-            } else {
-                format!(" AND pl.specialty_code IN ({})", quoted(specialty_codes))
-            };
-            format!(
+/// The statements that recompute `commune_supply` for these professions:
+/// one `DELETE`, then one `INSERT … SELECT` for all the RPPS professions
+/// together (a single join of the places with their professionals; each
+/// professional has one profession code, and the codes of the RPPS
+/// professions differ, so a place counts for one profession at most and a
+/// professional's places are counted within it) and one per FINESS
+/// profession. Only constants of the domain are written into the text.
+pub fn refresh_sql(professions: &[Profession]) -> Vec<String> {
+    let slugs: Vec<&str> = professions.iter().map(|p| p.slug()).collect();
+    let mut out = vec![format!(
+        "DELETE FROM commune_supply WHERE profession IN ({})",
+        quoted(&slugs)
+    )];
+    let mut cases = Vec::new();
+    let mut filters = Vec::new();
+    for p in professions {
+        match p.register() {
+            Register::Rpps {
+                profession_code,
+                specialty_codes,
+            } => {
+                let code = quoted(&[profession_code]);
+                let specialty = if specialty_codes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" AND pl.specialty_code IN ({})", quoted(specialty_codes))
+                };
+                cases.push(format!(" WHEN {code} THEN {}", quoted(&[p.slug()])));
+                filters.push(format!("(p.profession_code = {code}{specialty})"));
+            }
+            Register::Finess { category_code } => out.push(format!(
                 "INSERT INTO commune_supply (insee_code, profession, supply) \
-                 SELECT e.insee_code, $1, CAST(SUM(CAST(1 AS DOUBLE PRECISION) / e.n) AS DOUBLE PRECISION) FROM ( \
-                   SELECT pl.insee_code, COUNT(*) OVER (PARTITION BY pl.rpps) AS n \
-                   FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
-                   WHERE p.profession_code = {prof} AND pl.insee_code IS NOT NULL{specialty} \
-                   AND (pl.sector_code IN ({sectors}) OR (pl.sector_code = '' AND pl.mode_code = {liberal})) \
-                 ) e GROUP BY e.insee_code",
-                prof = quoted(&[profession_code]),
-                sectors = quoted(&OUTSIDE_HOSPITAL_SECTORS),
-                liberal = quoted(&[MODE_LIBERAL]),
-            )
+                 SELECT insee_code, {slug}, CAST(COUNT(*) AS DOUBLE PRECISION) FROM establishments \
+                 WHERE category_code = {cat} AND insee_code IS NOT NULL GROUP BY insee_code",
+                slug = quoted(&[p.slug()]),
+                cat = quoted(&[category_code])
+            )),
         }
-        Register::Finess { category_code } => format!(
-            "INSERT INTO commune_supply (insee_code, profession, supply) \
-             SELECT insee_code, $1, CAST(COUNT(*) AS DOUBLE PRECISION) FROM establishments \
-             WHERE category_code = {cat} AND insee_code IS NOT NULL GROUP BY insee_code",
-            cat = quoted(&[category_code])
-        ),
     }
+    if !filters.is_empty() {
+        out.push(format!(
+            "INSERT INTO commune_supply (insee_code, profession, supply) \
+             SELECT e.insee_code, e.profession, CAST(SUM(CAST(1 AS DOUBLE PRECISION) / e.n) AS DOUBLE PRECISION) FROM ( \
+               SELECT pl.insee_code, CASE p.profession_code{cases} END AS profession, \
+               COUNT(*) OVER (PARTITION BY pl.rpps) AS n \
+               FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
+               WHERE pl.insee_code IS NOT NULL AND ({filters}) \
+               AND (pl.sector_code IN ({sectors}) OR (pl.sector_code = '' AND pl.mode_code = {liberal})) \
+             ) e GROUP BY e.insee_code, e.profession",
+            cases = cases.concat(),
+            filters = filters.join(" OR "),
+            sectors = quoted(&OUTSIDE_HOSPITAL_SECTORS),
+            liberal = quoted(&[MODE_LIBERAL]),
+        ));
+    }
+    out
 }
 
 /// The professions whose supply an import of this register changes.
@@ -77,16 +99,8 @@ pub fn professions_of(rpps: bool) -> Vec<Profession> {
 /// imports call it just before they commit.
 macro_rules! refresh_in {
     ($tx:expr, $professions:expr) => {
-        for p in $professions.iter().copied() {
-            let p: $crate::domain::diagnosis::Profession = p;
-            sqlx::query("DELETE FROM commune_supply WHERE profession = $1")
-                .bind(p.slug())
-                .execute(&mut *$tx)
-                .await?;
-            sqlx::query(&$crate::storage::care_supply::insert_sql(p))
-                .bind(p.slug())
-                .execute(&mut *$tx)
-                .await?;
+        for sql in $crate::storage::care_supply::refresh_sql(&$professions) {
+            sqlx::query(&sql).execute(&mut *$tx).await?;
         }
     };
 }
@@ -233,4 +247,42 @@ pub async fn totals_for(db: &Db, profession: Profession, codes: &[String]) -> Db
         t.population += p.unwrap_or(0);
     }
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `refresh_sql` counts every RPPS profession in one statement, which
+    /// holds only while their profession codes differ.
+    #[test]
+    fn rpps_professions_have_distinct_codes() {
+        let mut codes: Vec<&str> = Profession::ALL
+            .into_iter()
+            .filter_map(|p| match p.register() {
+                Register::Rpps {
+                    profession_code, ..
+                } => Some(profession_code),
+                Register::Finess { .. } => None,
+            })
+            .collect();
+        let n = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), n);
+        assert!(n >= 2);
+    }
+
+    #[test]
+    fn one_delete_one_rpps_insert_one_per_finess_profession() {
+        let all = refresh_sql(&Profession::ALL);
+        assert_eq!(all.len(), 3, "{all:#?}");
+        assert!(
+            all[0].starts_with("DELETE FROM commune_supply WHERE profession IN ('generalistes'")
+        );
+        assert!(all[1].contains("FROM establishments"));
+        assert!(all[2].contains("WHEN '60' THEN 'infirmiers'"));
+        assert_eq!(refresh_sql(&professions_of(false)).len(), 2);
+        assert_eq!(refresh_sql(&professions_of(true)).len(), 2);
+    }
 }
