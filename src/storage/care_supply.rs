@@ -29,13 +29,17 @@ fn quoted(codes: &[&str]) -> String {
 }
 
 /// The statements that recompute `commune_supply` for these professions:
-/// one `DELETE`, then one `INSERT … SELECT` for all the RPPS professions
-/// together (a single join of the places with their professionals; each
+/// one `DELETE`, then one `INSERT … SELECT` per FINESS profession and for
+/// the RPPS professions either one each (`together` false) or one for all
+/// of them (a single join of the places with their professionals; each
 /// professional has one profession code, and the codes of the RPPS
 /// professions differ, so a place counts for one profession at most and a
-/// professional's places are counted within it) and one per FINESS
-/// profession. Only constants of the domain are written into the text.
-pub fn refresh_sql(professions: &[Profession]) -> Vec<String> {
+/// professional's places are counted within it). PostgreSQL runs them
+/// together (3.0 s instead of 5.5 s after a national first import);
+/// SQLite one by one (2.8 s instead of 3.5 s: through the profession
+/// index, each profession's places are sorted for the window on their
+/// own). Only constants of the domain are written into the text.
+pub fn refresh_sql(professions: &[Profession], together: bool) -> Vec<String> {
     let slugs: Vec<&str> = professions.iter().map(|p| p.slug()).collect();
     let mut out = vec![format!(
         "DELETE FROM commune_supply WHERE profession IN ({})",
@@ -43,6 +47,27 @@ pub fn refresh_sql(professions: &[Profession]) -> Vec<String> {
     )];
     let mut cases = Vec::new();
     let mut filters = Vec::new();
+    let mut rpps_sql = |cases: &mut Vec<String>, filters: &mut Vec<String>| {
+        if !filters.is_empty() {
+            out.push(format!(
+                "INSERT INTO commune_supply (insee_code, profession, supply) \
+                 SELECT e.insee_code, e.profession, CAST(SUM(CAST(1 AS DOUBLE PRECISION) / e.n) AS DOUBLE PRECISION) FROM ( \
+                   SELECT pl.insee_code, CASE p.profession_code{cases} END AS profession, \
+                   COUNT(*) OVER (PARTITION BY pl.rpps) AS n \
+                   FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
+                   WHERE pl.insee_code IS NOT NULL AND ({filters}) \
+                   AND (pl.sector_code IN ({sectors}) OR (pl.sector_code = '' AND pl.mode_code = {liberal})) \
+                 ) e GROUP BY e.insee_code, e.profession",
+                cases = cases.concat(),
+                filters = filters.join(" OR "),
+                sectors = quoted(&OUTSIDE_HOSPITAL_SECTORS),
+                liberal = quoted(&[MODE_LIBERAL]),
+            ));
+        }
+        cases.clear();
+        filters.clear();
+    };
+    let mut finess = Vec::new();
     for p in professions {
         match p.register() {
             Register::Rpps {
@@ -57,8 +82,11 @@ pub fn refresh_sql(professions: &[Profession]) -> Vec<String> {
                 };
                 cases.push(format!(" WHEN {code} THEN {}", quoted(&[p.slug()])));
                 filters.push(format!("(p.profession_code = {code}{specialty})"));
+                if !together {
+                    rpps_sql(&mut cases, &mut filters);
+                }
             }
-            Register::Finess { category_code } => out.push(format!(
+            Register::Finess { category_code } => finess.push(format!(
                 "INSERT INTO commune_supply (insee_code, profession, supply) \
                  SELECT insee_code, {slug}, CAST(COUNT(*) AS DOUBLE PRECISION) FROM establishments \
                  WHERE category_code = {cat} AND insee_code IS NOT NULL GROUP BY insee_code",
@@ -67,22 +95,8 @@ pub fn refresh_sql(professions: &[Profession]) -> Vec<String> {
             )),
         }
     }
-    if !filters.is_empty() {
-        out.push(format!(
-            "INSERT INTO commune_supply (insee_code, profession, supply) \
-             SELECT e.insee_code, e.profession, CAST(SUM(CAST(1 AS DOUBLE PRECISION) / e.n) AS DOUBLE PRECISION) FROM ( \
-               SELECT pl.insee_code, CASE p.profession_code{cases} END AS profession, \
-               COUNT(*) OVER (PARTITION BY pl.rpps) AS n \
-               FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
-               WHERE pl.insee_code IS NOT NULL AND ({filters}) \
-               AND (pl.sector_code IN ({sectors}) OR (pl.sector_code = '' AND pl.mode_code = {liberal})) \
-             ) e GROUP BY e.insee_code, e.profession",
-            cases = cases.concat(),
-            filters = filters.join(" OR "),
-            sectors = quoted(&OUTSIDE_HOSPITAL_SECTORS),
-            liberal = quoted(&[MODE_LIBERAL]),
-        ));
-    }
+    rpps_sql(&mut cases, &mut filters);
+    out.extend(finess);
     out
 }
 
@@ -95,11 +109,12 @@ pub fn professions_of(rpps: bool) -> Vec<Profession> {
 }
 
 /// Recompute the supply of these professions inside an open transaction
-/// (`&mut *tx` of either backend): `refresh_in!(tx, &professions)`. The
+/// (`&mut *tx` of either backend): `refresh_in!(tx, &professions, together)`
+/// (see [`refresh_sql`]). The
 /// imports call it just before they commit.
 macro_rules! refresh_in {
-    ($tx:expr, $professions:expr) => {
-        for sql in $crate::storage::care_supply::refresh_sql(&$professions) {
+    ($tx:expr, $professions:expr, $together:expr) => {
+        for sql in $crate::storage::care_supply::refresh_sql(&$professions, $together) {
             sqlx::query(&sql).execute(&mut *$tx).await?;
         }
     };
@@ -111,9 +126,10 @@ pub(crate) use refresh_in;
 /// the benchmark).
 pub async fn refresh(db: &Db) -> DbResult<()> {
     let all = Profession::ALL;
+    let together = matches!(db, Db::Postgres(_));
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        refresh_in!(tx, all);
+        refresh_in!(tx, all, together);
         tx.commit().await?;
     });
     Ok(())
@@ -274,15 +290,19 @@ mod tests {
     }
 
     #[test]
-    fn one_delete_one_rpps_insert_one_per_finess_profession() {
-        let all = refresh_sql(&Profession::ALL);
+    fn one_delete_then_the_rpps_professions_then_finess() {
+        let all = refresh_sql(&Profession::ALL, true);
         assert_eq!(all.len(), 3, "{all:#?}");
         assert!(
             all[0].starts_with("DELETE FROM commune_supply WHERE profession IN ('generalistes'")
         );
-        assert!(all[1].contains("FROM establishments"));
-        assert!(all[2].contains("WHEN '60' THEN 'infirmiers'"));
-        assert_eq!(refresh_sql(&professions_of(false)).len(), 2);
-        assert_eq!(refresh_sql(&professions_of(true)).len(), 2);
+        assert!(all[1].contains("WHEN '60' THEN 'infirmiers'"));
+        assert!(all[2].contains("FROM establishments"));
+        assert_eq!(refresh_sql(&professions_of(false), true).len(), 2);
+        assert_eq!(refresh_sql(&professions_of(true), true).len(), 2);
+        let apart = refresh_sql(&Profession::ALL, false);
+        assert_eq!(apart.len(), 7, "{apart:#?}");
+        assert!(apart[1].contains("WHEN '10' THEN 'generalistes' END"));
+        assert!(apart[6].contains("FROM establishments"));
     }
 }

@@ -270,7 +270,7 @@ pub async fn replace_establishments(
         .execute(&mut *tx)
         .await?;
         // The pharmacies of the diagnosis follow the establishments.
-        refresh_in!(tx, professions_of(false));
+        refresh_in!(tx, professions_of(false), true);
         sqlx::query(FACETS_DELETE).bind(CATEGORY).execute(&mut *tx).await?;
         sqlx::query(CATEGORY_FACETS_INSERT).execute(&mut *tx).await?;
         sqlx::query(

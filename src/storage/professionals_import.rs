@@ -539,7 +539,7 @@ impl ProfessionalsImport {
                     sqlx::query("ANALYZE professionals, practice_places").execute(&mut *tx).await?;
                 }
                 // The diagnosis' supply per commune follows the professionals.
-                refresh_in!(tx, professions_of(true));
+                refresh_in!(tx, professions_of(true), !sqlite);
                 sqlx::query(FACETS_DELETE).bind(PROFESSION).execute(&mut *tx).await?;
                 sqlx::query(PROFESSION_FACETS_INSERT).execute(&mut *tx).await?;
                 sqlx::query(
