@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::audit::Actor;
 
-use super::{placeholders, Db, DbError, DbResult};
+use super::staging::{Cell, Rows, Stage};
+use super::{Db, DbError, DbResult};
 use crate::domain::diagnosis::chapter::FindingInput;
 use crate::domain::diagnosis::figures::Figure;
 use crate::{audit, db_run};
@@ -40,8 +41,6 @@ pub struct AccessRun {
     pub scored: i64,
 }
 
-const BATCH: usize = 500;
-
 /// Replace every score, the national medians and the run record in one
 /// transaction: readers see the old scores or the new ones, never a mix.
 pub async fn replace_access(
@@ -53,18 +52,24 @@ pub async fn replace_access(
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
         sqlx::query("DELETE FROM commune_access").execute(&mut *tx).await?;
-        for chunk in rows.chunks(BATCH) {
-            let sql = format!(
-                "INSERT INTO commune_access (insee_code, profession, supply, population, score, no_score) VALUES {}",
-                placeholders(db.backend(), chunk.len(), 6)
-            );
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q.bind(&r.insee_code).bind(&r.profession).bind(r.supply)
-                    .bind(r.population).bind(r.score).bind(&r.no_score);
-            }
-            q.execute(&mut *tx).await?;
+        // In bulk (35,000 communes × 6 professions): one `COPY` on
+        // PostgreSQL (0.97 s in 422 `INSERT`s before), prepared multi-row
+        // `INSERT`s on SQLite.
+        let mut cells = Rows::new(
+            "commune_access",
+            "insee_code, profession, supply, population, score, no_score",
+        );
+        for r in rows {
+            cells.cells.extend([
+                r.insee_code.as_str().into(),
+                r.profession.as_str().into(),
+                Cell::Float(r.supply),
+                r.population.into(),
+                r.score.into(),
+                r.no_score.as_str().into(),
+            ]);
         }
+        (*tx).stage(&cells).await?;
         sqlx::query("DELETE FROM access_medians").execute(&mut *tx).await?;
         for (profession, median) in medians {
             sqlx::query("INSERT INTO access_medians (profession, median) VALUES ($1, $2)")

@@ -1,7 +1,9 @@
 //! Staging rows for an import in temporary tables of its own connection,
 //! in bulk: multi-row prepared `INSERT`s on SQLite, `COPY … FROM STDIN` on
 //! PostgreSQL. The RPPS and FINESS imports stage here, then apply the
-//! staged rows set-based in one transaction (see `directory::stage_tables!`).
+//! staged rows set-based in one transaction (see `directory::stage_tables!`);
+//! the diagnosis writes its national accessibility table the same way,
+//! inside its own transaction.
 
 use std::borrow::Cow;
 
