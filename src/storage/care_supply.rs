@@ -45,59 +45,62 @@ pub fn refresh_sql(professions: &[Profession], together: bool) -> Vec<String> {
         "DELETE FROM commune_supply WHERE profession IN ({})",
         quoted(&slugs)
     )];
-    let mut cases = Vec::new();
-    let mut filters = Vec::new();
-    let mut rpps_sql = |cases: &mut Vec<String>, filters: &mut Vec<String>| {
-        if !filters.is_empty() {
+    let (rpps, finess): (Vec<Profession>, Vec<Profession>) = professions
+        .iter()
+        .partition(|p| matches!(p.register(), Register::Rpps { .. }));
+    if together && !rpps.is_empty() {
+        out.push(rpps_insert_sql(&rpps));
+    } else {
+        out.extend(rpps.iter().map(|p| rpps_insert_sql(&[*p])));
+    }
+    for p in finess {
+        if let Register::Finess { category_code } = p.register() {
             out.push(format!(
-                "INSERT INTO commune_supply (insee_code, profession, supply) \
-                 SELECT e.insee_code, e.profession, CAST(SUM(CAST(1 AS DOUBLE PRECISION) / e.n) AS DOUBLE PRECISION) FROM ( \
-                   SELECT pl.insee_code, CASE p.profession_code{cases} END AS profession, \
-                   COUNT(*) OVER (PARTITION BY pl.rpps) AS n \
-                   FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
-                   WHERE pl.insee_code IS NOT NULL AND ({filters}) \
-                   AND (pl.sector_code IN ({sectors}) OR (pl.sector_code = '' AND pl.mode_code = {liberal})) \
-                 ) e GROUP BY e.insee_code, e.profession",
-                cases = cases.concat(),
-                filters = filters.join(" OR "),
-                sectors = quoted(&OUTSIDE_HOSPITAL_SECTORS),
-                liberal = quoted(&[MODE_LIBERAL]),
-            ));
-        }
-        cases.clear();
-        filters.clear();
-    };
-    let mut finess = Vec::new();
-    for p in professions {
-        match p.register() {
-            Register::Rpps {
-                profession_code,
-                specialty_codes,
-            } => {
-                let code = quoted(&[profession_code]);
-                let specialty = if specialty_codes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" AND pl.specialty_code IN ({})", quoted(specialty_codes))
-                };
-                cases.push(format!(" WHEN {code} THEN {}", quoted(&[p.slug()])));
-                filters.push(format!("(p.profession_code = {code}{specialty})"));
-                if !together {
-                    rpps_sql(&mut cases, &mut filters);
-                }
-            }
-            Register::Finess { category_code } => finess.push(format!(
                 "INSERT INTO commune_supply (insee_code, profession, supply) \
                  SELECT insee_code, {slug}, CAST(COUNT(*) AS DOUBLE PRECISION) FROM establishments \
                  WHERE category_code = {cat} AND insee_code IS NOT NULL GROUP BY insee_code",
                 slug = quoted(&[p.slug()]),
                 cat = quoted(&[category_code])
-            )),
+            ));
         }
     }
-    rpps_sql(&mut cases, &mut filters);
-    out.extend(finess);
     out
+}
+
+/// The `INSERT … SELECT` of these RPPS professions' supply, each place
+/// named after its professional's profession (see [`refresh_sql`]).
+fn rpps_insert_sql(professions: &[Profession]) -> String {
+    let mut cases = String::new();
+    let mut filters = Vec::new();
+    for p in professions {
+        if let Register::Rpps {
+            profession_code,
+            specialty_codes,
+        } = p.register()
+        {
+            let code = quoted(&[profession_code]);
+            let specialty = if specialty_codes.is_empty() {
+                String::new()
+            } else {
+                format!(" AND pl.specialty_code IN ({})", quoted(specialty_codes))
+            };
+            cases.push_str(&format!(" WHEN {code} THEN {}", quoted(&[p.slug()])));
+            filters.push(format!("(p.profession_code = {code}{specialty})"));
+        }
+    }
+    format!(
+        "INSERT INTO commune_supply (insee_code, profession, supply) \
+         SELECT e.insee_code, e.profession, CAST(SUM(CAST(1 AS DOUBLE PRECISION) / e.n) AS DOUBLE PRECISION) FROM ( \
+           SELECT pl.insee_code, CASE p.profession_code{cases} END AS profession, \
+           COUNT(*) OVER (PARTITION BY pl.rpps) AS n \
+           FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \
+           WHERE pl.insee_code IS NOT NULL AND ({filters}) \
+           AND (pl.sector_code IN ({sectors}) OR (pl.sector_code = '' AND pl.mode_code = {liberal})) \
+         ) e GROUP BY e.insee_code, e.profession",
+        filters = filters.join(" OR "),
+        sectors = quoted(&OUTSIDE_HOSPITAL_SECTORS),
+        liberal = quoted(&[MODE_LIBERAL]),
+    )
 }
 
 /// The professions whose supply an import of this register changes.
@@ -109,9 +112,9 @@ pub fn professions_of(rpps: bool) -> Vec<Profession> {
 }
 
 /// Recompute the supply of these professions inside an open transaction
-/// (`&mut *tx` of either backend): `refresh_in!(tx, &professions, together)`
-/// (see [`refresh_sql`]). The
-/// imports call it just before they commit.
+/// (`&mut *tx` of either backend): `refresh_in!(tx, &professions, together)`,
+/// `together` as in [`refresh_sql`]. The imports call it just before they
+/// commit.
 macro_rules! refresh_in {
     ($tx:expr, $professions:expr, $together:expr) => {
         for sql in $crate::storage::care_supply::refresh_sql(&$professions, $together) {
