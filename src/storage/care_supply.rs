@@ -40,11 +40,7 @@ fn quoted(codes: &[&str]) -> String {
 /// index, each profession's places are sorted for the window on their
 /// own). Only constants of the domain are written into the text.
 pub fn refresh_sql(professions: &[Profession], together: bool) -> Vec<String> {
-    let slugs: Vec<&str> = professions.iter().map(|p| p.slug()).collect();
-    let mut out = vec![format!(
-        "DELETE FROM commune_supply WHERE profession IN ({})",
-        quoted(&slugs)
-    )];
+    let mut out = vec![supply_delete_sql(professions)];
     let (rpps, finess): (Vec<Profession>, Vec<Profession>) = professions
         .iter()
         .partition(|p| matches!(p.register(), Register::Rpps { .. }));
@@ -65,6 +61,15 @@ pub fn refresh_sql(professions: &[Profession], together: bool) -> Vec<String> {
         }
     }
     out
+}
+
+/// The `DELETE` of these professions' supply.
+pub fn supply_delete_sql(professions: &[Profession]) -> String {
+    let slugs: Vec<&str> = professions.iter().map(|p| p.slug()).collect();
+    format!(
+        "DELETE FROM commune_supply WHERE profession IN ({})",
+        quoted(&slugs)
+    )
 }
 
 /// The `INSERT … SELECT` of these RPPS professions' supply, each place

@@ -397,7 +397,7 @@ pub async fn replace_professionals(
 ) -> DbResult<ImportSummary> {
     let mut import = super::professionals_import::ProfessionalsImport::begin(db).await?;
     for chunk in rows.chunks(2_000) {
-        import.stage(chunk).await?;
+        import.stage(chunk.to_vec()).await?;
     }
     import
         .finish(rows.len() as i64, skipped, report, progress)

@@ -91,6 +91,32 @@ fn copy_field(out: &mut Vec<u8>, cell: &Cell<'_>) {
     }
 }
 
+/// The statement inserting `n` rows into `rows`' table.
+fn insert_sql(rows: &Rows<'_>, n: usize) -> String {
+    let one = format!("({})", vec!["?"; rows.width].join(", "));
+    format!(
+        "INSERT INTO {} ({}) VALUES {}",
+        rows.table,
+        rows.cols,
+        vec![one; n].join(", ")
+    )
+}
+
+/// The statement of a full chunk ([`SQLITE_ROWS`] rows), written once per
+/// table: an import stages thousands of chunks, and the text of each is
+/// tens of kilobytes.
+fn full_chunk_sql(rows: &Rows<'_>) -> std::sync::Arc<str> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+    type Key = (&'static str, &'static str);
+    static SQL: LazyLock<Mutex<HashMap<Key, Arc<str>>>> = LazyLock::new(Default::default);
+    let mut cache = SQL.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry((rows.table, rows.cols))
+        .or_insert_with(|| insert_sql(rows, SQLITE_ROWS).into())
+        .clone()
+}
+
 /// Append `rows` to their temporary table on SQLite.
 pub(crate) async fn stage_sqlite(
     conn: &mut sqlx::SqliteConnection,
@@ -98,13 +124,11 @@ pub(crate) async fn stage_sqlite(
 ) -> DbResult<()> {
     for chunk in rows.cells.chunks(SQLITE_ROWS * rows.width) {
         let n = chunk.len() / rows.width;
-        let one = format!("({})", vec!["?"; rows.width].join(", "));
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES {}",
-            rows.table,
-            rows.cols,
-            vec![one; n].join(", ")
-        );
+        let sql: std::sync::Arc<str> = if n == SQLITE_ROWS {
+            full_chunk_sql(rows)
+        } else {
+            insert_sql(rows, n).into()
+        };
         let mut q = sqlx::query(&sql);
         for cell in chunk {
             q = match cell {

@@ -363,3 +363,109 @@ async fn a_first_import_leaves_the_migrations_schema(backend: Backend) {
     t.cleanup().await;
 }
 both!(a_first_import_leaves_the_migrations_schema);
+
+/// A varied activity file: professionals of the five RPPS professions and
+/// others, one to three places each over five communes (one place without
+/// a commune), in and out of hospital, and labels that differ within a
+/// profession (the facets keep the largest).
+fn varied_file() -> Vec<u8> {
+    const VARIED: &str = "Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code savoir-faire|Libellé savoir-faire|Code mode exercice|Code commune (coord. structure)|Libellé commune (coord. structure)|Code secteur d'activité|";
+    let professions = [
+        ("10", "Médecin"),
+        ("60", "Infirmier"),
+        ("70", "Masseur-Kinésithérapeute"),
+        ("40", "Chirurgien-Dentiste"),
+        ("50", "Sage-Femme"),
+        ("91", "Orthophoniste"),
+    ];
+    let communes = ["62498", "62510", "62771", "62065", "63457", ""];
+    let sectors = [
+        ("SA07", "L"),
+        ("SA01", "S"),
+        ("", "L"),
+        ("SA05", "S"),
+        ("", "S"),
+    ];
+    let specialties = ["SM54", "SM02", "SM53", ""];
+    let mut f = format!("{VARIED}\n");
+    // Spread by a multiplicative hash, so that every combination occurs.
+    let pick =
+        |i: u64, salt: u64, n: usize| ((i * 2_654_435_761 + salt * 40_503) >> 7) as usize % n;
+    for i in 0..300u64 {
+        let (code, label) = professions[pick(i, 1, professions.len())];
+        let label = if i % 31 == 0 {
+            format!("{label} (ancien)")
+        } else {
+            label.to_owned()
+        };
+        for k in 0..1 + pick(i, 2, 3) as u64 {
+            let commune = communes[pick(i, 3 + k, communes.len())];
+            let (sector, mode) = sectors[pick(i, 7 + k, sectors.len())];
+            let sf = specialties[pick(i, 11 + k, specialties.len())];
+            f += &format!(
+                "8{i:011}|NOM{i}|Prénom|{code}|{label}|{sf}||{mode}|{commune}|VILLE|{sector}|\n"
+            );
+        }
+    }
+    f.into_bytes()
+}
+
+/// The profession facets and the supply, as the tables hold them.
+async fn derived(
+    db: &Db,
+) -> (
+    Vec<(String, String, String, i64)>,
+    Vec<(String, String, f64)>,
+) {
+    let facets = "SELECT insee_code, code, label, CAST(n AS BIGINT) FROM directory_facet_counts \
+                  WHERE kind = 'profession' ORDER BY insee_code, code";
+    let supply = "SELECT insee_code, profession, supply FROM commune_supply \
+                  WHERE profession <> 'pharmacies' ORDER BY insee_code, profession";
+    match db {
+        Db::Sqlite(p) => (
+            sqlx::query_as(facets).fetch_all(p).await.unwrap(),
+            sqlx::query_as(supply).fetch_all(p).await.unwrap(),
+        ),
+        Db::Postgres(p) => (
+            sqlx::query_as(facets).fetch_all(p).await.unwrap(),
+            sqlx::query_as(supply).fetch_all(p).await.unwrap(),
+        ),
+    }
+}
+
+/// Into an empty directory the import sums the profession facets and the
+/// supply as it reads (`professionals_import::Sums`); otherwise the apply
+/// transaction computes them in SQL. Both give the same rows.
+async fn summed_facets_and_supply_equal_the_sql(backend: Backend) {
+    let varied = varied_file();
+    // Summed: the file into an empty directory.
+    let a = fresh_db(backend).await;
+    let (s, _) = rpps::import(&a.db, &varied).await.unwrap();
+    assert_eq!(s.added, 300);
+    let summed = derived(&a.db).await;
+    a.cleanup().await;
+    // In SQL: the same file into a directory that held someone else.
+    let b = fresh_db(backend).await;
+    rpps::import(&b.db, &file(&[row(999_999, "AUTRE", "62498", "LENS")]))
+        .await
+        .unwrap();
+    let (s, _) = rpps::import_with(&b.db, &varied, &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    assert_eq!((s.added, s.removed), (300, 1));
+    let computed = derived(&b.db).await;
+    b.cleanup().await;
+
+    assert_eq!(summed.0, computed.0);
+    assert!(summed.0.len() > 20, "{:?}", summed.0);
+    assert!(summed.0.iter().any(|(_, _, l, _)| l.ends_with("(ancien)")));
+    assert!(summed.0.iter().any(|(_, _, _, n)| *n > 1));
+    assert_eq!(summed.1.len(), computed.1.len(), "{summed:?} {computed:?}");
+    assert!(summed.1.len() > 10, "{:?}", summed.1);
+    assert!(summed.1.iter().any(|(_, _, x)| x.fract() != 0.0));
+    for (x, y) in summed.1.iter().zip(&computed.1) {
+        assert_eq!((&x.0, &x.1), (&y.0, &y.1));
+        assert!((x.2 - y.2).abs() < 1e-9, "{x:?} {y:?}");
+    }
+}
+both!(summed_facets_and_supply_equal_the_sql);

@@ -13,7 +13,7 @@ pub mod stats;
 
 pub use access::{e2sfca, haversine_km, Bands, Catchments, NoScore, Place, TravelModel};
 pub use population::{standardised, AgeBands, AgeWeights};
-pub use profession::{practises_outside_hospital, rpps_supply, Profession, Register};
+pub use profession::{practises_outside_hospital, rpps_shares, rpps_supply, Profession, Register};
 pub use stats::{density_per_10000, median};
 
 #[cfg(test)]

@@ -158,25 +158,35 @@ pub fn rpps_supply(
 ) -> std::collections::BTreeMap<String, f64> {
     let mut out = std::collections::BTreeMap::new();
     for p in professionals {
-        let places: Vec<&str> = p
-            .places
-            .iter()
-            .filter(|pl| {
-                profession.counts_place(
-                    &p.profession_code,
-                    &pl.specialty_code,
-                    &pl.sector_code,
-                    &pl.mode_code,
-                )
-            })
-            .filter_map(|pl| pl.insee_code.as_deref())
-            .collect();
-        let share = 1.0 / places.len() as f64;
-        for code in places {
+        for (code, share) in rpps_shares(profession, p) {
             *out.entry(code.to_owned()).or_insert(0.0) += share;
         }
     }
     out
+}
+
+/// One professional's part of [`rpps_supply`]: the commune of each of its
+/// eligible places with 1/n (an import filling an empty directory sums
+/// these as it reads, `storage::professionals_import`).
+pub fn rpps_shares(
+    profession: Profession,
+    p: &crate::domain::directory::Professional,
+) -> Vec<(&str, f64)> {
+    let places: Vec<&str> = p
+        .places
+        .iter()
+        .filter(|pl| {
+            profession.counts_place(
+                &p.profession_code,
+                &pl.specialty_code,
+                &pl.sector_code,
+                &pl.mode_code,
+            )
+        })
+        .filter_map(|pl| pl.insee_code.as_deref())
+        .collect();
+    let share = 1.0 / places.len() as f64;
+    places.into_iter().map(|code| (code, share)).collect()
 }
 
 #[cfg(test)]
