@@ -182,8 +182,8 @@ fn place_cells<'a>(cells: &mut Vec<Cell<'a>>, rpps: &'a str, i: usize, pl: &'a P
 /// 16 s apply, 9.5 s of PostgreSQL's 23 s). The rules are the SQL's:
 /// [`PROFESSION_FACETS_INSERT`] (professionals counted once per commune,
 /// the largest label) and `domain::diagnosis::rpps_shares` (1/n per
-/// eligible place). `tests/it/care_supply_storage.rs` checks that both
-/// ways agree.
+/// eligible place). `rpps_stream::summed_facets_and_supply_equal_the_sql`
+/// (tests/it) checks on both backends that both ways give the same rows.
 #[derive(Default)]
 struct Sums {
     /// Communes, profession codes and labels, each text kept once.
