@@ -16,6 +16,7 @@ use encoding_rs::WINDOWS_1252;
 use super::{ImportError, LineError};
 use crate::domain::codes::InseeCode;
 use crate::domain::text::fold_accents;
+use crate::storage::professionals_import::{Prepared, ProfessionalsImport};
 
 pub use crate::domain::directory::{PracticePlace, Professional};
 
@@ -712,8 +713,6 @@ pub async fn import_file(
     )
     .await
 }
-
-use crate::storage::professionals_import::{Prepared, ProfessionalsImport};
 
 /// Professionals handed from the reading thread to the writing, at a time.
 const HANDOVER: usize = 2_000;
