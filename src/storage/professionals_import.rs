@@ -219,7 +219,7 @@ impl Names {
 }
 
 impl Sums {
-    fn add(&mut self, p: &Professional, professions: &[Profession]) {
+    fn add(&mut self, p: &Professional) {
         let mut communes: Vec<&str> = p
             .places
             .iter()
@@ -231,16 +231,18 @@ impl Sums {
             let code = self.names.id(&p.profession_code);
             for c in communes {
                 let commune = self.names.id(c);
-                let label = match self.facets.get(&(commune, code)) {
-                    Some(&(l, _)) if self.names.text(l) >= p.profession_label.as_str() => l,
-                    _ => self.names.id(&p.profession_label),
-                };
-                let entry = self.facets.entry((commune, code)).or_insert((label, 0));
-                entry.0 = label;
-                entry.1 += 1;
+                let names = &mut self.names;
+                let (label, n) = self
+                    .facets
+                    .entry((commune, code))
+                    .or_insert_with(|| (names.id(&p.profession_label), 0));
+                if names.text(*label) < p.profession_label.as_str() {
+                    *label = names.id(&p.profession_label);
+                }
+                *n += 1;
             }
         }
-        for &prof in professions {
+        for prof in professions_of(true) {
             for (c, share) in rpps_shares(prof, p) {
                 let commune = self.names.id(c);
                 *self.supply.entry((commune, prof)).or_insert(0.0) += share;
@@ -328,8 +330,6 @@ pub struct ProfessionalsImport {
     /// Kept while the directory was empty when the import began and no
     /// late row has changed a staged professional ([`Sums`]).
     sums: Option<Sums>,
-    /// The RPPS professions of the diagnosis' supply.
-    professions: Vec<Profession>,
 }
 
 impl ProfessionalsImport {
@@ -389,7 +389,6 @@ impl ProfessionalsImport {
             changed: 0,
             gone: Vec::new(),
             sums: (before == 0).then(Sums::default),
-            professions: professions_of(true),
         })
     }
 
@@ -444,7 +443,7 @@ impl ProfessionalsImport {
         self.flush_gone().await?;
         if let Some(sums) = &mut self.sums {
             for prep in write {
-                sums.add(&prep.p, &self.professions);
+                sums.add(&prep.p);
             }
         }
         for rows in rows_of(write) {
@@ -637,7 +636,7 @@ impl ProfessionalsImport {
         let sqlite = matches!(self.db, Db::Sqlite(_));
         let started = self.started;
         let sums = self.sums.take();
-        let professions = std::mem::take(&mut self.professions);
+        let professions = professions_of(true);
         on_conn!(self.conn_mut(), c => {
             let conn = &mut **c;
             let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
