@@ -300,8 +300,19 @@ pub fn compute_all(
     let mut rows = Vec::with_capacity(inputs.len() * Profession::ALL.len());
     let mut medians = Vec::new();
     let mut scored = 0;
-    for p in &prepared.professions {
-        let scores = e2sfca(&prepared.catchments, &p.places, &p.supply, &p.bands);
+    // The professions are independent: each in its own thread.
+    let all_scores: Vec<Vec<Result<f64, _>>> = std::thread::scope(|s| {
+        let running: Vec<_> = prepared
+            .professions
+            .iter()
+            .map(|p| s.spawn(|| e2sfca(&prepared.catchments, &p.places, &p.supply, &p.bands)))
+            .collect();
+        running
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for (p, scores) in prepared.professions.iter().zip(all_scores) {
         let values: Vec<f64> = scores
             .iter()
             .filter_map(|r| r.as_ref().ok())

@@ -376,18 +376,22 @@ impl<R: BufRead> Reader<R> {
         // The same professional as the line before: one more place.
         if let Some((p, first_line)) = &mut self.current {
             if p.rpps == id {
-                let same = |a: &str, b: &str| fold_accents(a) == fold_accents(b);
+                // Most lines repeat the name as it was: compared as written
+                // first, folded only when they differ.
+                let same = |a: &str, b: &str| a == b || fold_accents(a) == fold_accents(b);
                 let other_name = !same(last, &p.last_name) || !same(first, &p.first_name);
-                let message = format!(
-                    "{id} : même identifiant RPPS qu'à la ligne {} mais un autre nom (« {} {} » au lieu de « {} {} ») ; \
-                     fiches réunies sous le premier nom, à vérifier",
-                    first_line, last, first, p.last_name, p.first_name
-                );
+                let message = other_name.then(|| {
+                    format!(
+                        "{id} : même identifiant RPPS qu'à la ligne {} mais un autre nom (« {} {} » au lieu de « {} {} ») ; \
+                         fiches réunies sous le premier nom, à vérifier",
+                        first_line, last, first, p.last_name, p.first_name
+                    )
+                });
                 // A situation without any place adds nothing.
                 if place != PracticePlace::default() && !p.places.contains(&place) {
                     p.places.push(place);
                 }
-                if other_name {
+                if let Some(message) = message {
                     self.warn(n, message);
                 }
                 return Ok(None);

@@ -40,6 +40,7 @@ pub mod services;
 pub mod sessions;
 pub mod settings;
 pub mod shared_indicators;
+mod sqlite_rows;
 pub mod staging;
 pub mod territories;
 pub mod todo;

@@ -9,9 +9,9 @@ use std::borrow::Cow;
 
 use super::DbResult;
 
-/// Rows per staging `INSERT` on SQLite (20 columns × 500 stays far below
-/// its 32,766 bound variables); full chunks reuse one prepared statement.
-const SQLITE_ROWS: usize = 500;
+/// Rows staged on SQLite each time sqlx lends its handle (a few
+/// milliseconds of work).
+const SQLITE_ROWS: usize = 2_000;
 
 /// A value of a staged row.
 pub(crate) enum Cell<'a> {
@@ -91,54 +91,28 @@ fn copy_field(out: &mut Vec<u8>, cell: &Cell<'_>) {
     }
 }
 
-/// The statement inserting `n` rows into `rows`' table.
-fn insert_sql(rows: &Rows<'_>, n: usize) -> String {
-    let one = format!("({})", vec!["?"; rows.width].join(", "));
-    format!(
-        "INSERT INTO {} ({}) VALUES {}",
-        rows.table,
-        rows.cols,
-        vec![one; n].join(", ")
-    )
-}
-
-/// The statement of a full chunk ([`SQLITE_ROWS`] rows), written once per
-/// table: an import stages thousands of chunks, and the text of each is
-/// tens of kilobytes.
-fn full_chunk_sql(rows: &Rows<'_>) -> std::sync::Arc<str> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, LazyLock, Mutex};
-    type Key = (&'static str, &'static str);
-    static SQL: LazyLock<Mutex<HashMap<Key, Arc<str>>>> = LazyLock::new(Default::default);
-    let mut cache = SQL.lock().unwrap_or_else(|e| e.into_inner());
-    cache
-        .entry((rows.table, rows.cols))
-        .or_insert_with(|| insert_sql(rows, SQLITE_ROWS).into())
-        .clone()
-}
-
-/// Append `rows` to their temporary table on SQLite.
+/// Append `rows` to their temporary table on SQLite: one prepared
+/// statement stepped per row through SQLite's C interface
+/// (`storage::sqlite_rows`), [`SQLITE_ROWS`] rows each time sqlx lends its
+/// handle, then a yield, so that a server's other tasks on this thread wait
+/// for a couple of milliseconds at most.
 pub(crate) async fn stage_sqlite(
     conn: &mut sqlx::SqliteConnection,
     rows: &Rows<'_>,
 ) -> DbResult<()> {
+    if rows.cells.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        rows.table,
+        rows.cols,
+        vec!["?"; rows.width].join(", ")
+    );
     for chunk in rows.cells.chunks(SQLITE_ROWS * rows.width) {
-        let n = chunk.len() / rows.width;
-        let sql: std::sync::Arc<str> = if n == SQLITE_ROWS {
-            full_chunk_sql(rows)
-        } else {
-            insert_sql(rows, n).into()
-        };
-        let mut q = sqlx::query(&sql);
-        for cell in chunk {
-            q = match cell {
-                Cell::Text(s) => q.bind(s.as_ref()),
-                Cell::Null => q.bind(None::<&str>),
-                Cell::Int(i) => q.bind(*i),
-                Cell::Float(x) => q.bind(*x),
-            };
-        }
-        q.execute(&mut *conn).await?;
+        let handle = conn.lock_handle().await?;
+        super::sqlite_rows::insert(handle, &sql, rows.width, chunk)?;
+        tokio::task::yield_now().await;
     }
     Ok(())
 }
@@ -187,6 +161,112 @@ impl Stage for sqlx::PgConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::{Connection, SqliteConnection};
+
+    type Row = (Option<String>, Option<i64>, Option<f64>, Option<String>);
+
+    async fn staged(conn: &mut SqliteConnection) -> Vec<Row> {
+        sqlx::query_as("SELECT a, b, c, d FROM t ORDER BY rowid")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+    }
+
+    /// Rows staged through SQLite's C interface read back as bound, across
+    /// chunks, inside a transaction or in their own; a failure leaves no
+    /// transaction open.
+    #[tokio::test]
+    async fn sqlite_rows_read_back_as_bound() {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::query("CREATE TEMPORARY TABLE t (a TEXT, b INTEGER, c REAL, d TEXT)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let mut rows = Rows::new("t", "a, b, c, d");
+        rows.cells.extend([
+            Cell::from("Lefèvre « Zoé » ’"),
+            Cell::Int(-3),
+            Cell::Float(2.35e-7),
+            Cell::Null,
+            Cell::from(""),
+            Cell::Int(i64::MAX),
+            Cell::from(Some(f64::NAN)),
+            Cell::from(String::from("owned")),
+        ]);
+        stage_sqlite(&mut conn, &rows).await.unwrap();
+        assert_eq!(
+            staged(&mut conn).await,
+            vec![
+                (
+                    Some("Lefèvre « Zoé » ’".into()),
+                    Some(-3),
+                    Some(2.35e-7),
+                    None
+                ),
+                (
+                    Some(String::new()),
+                    Some(i64::MAX),
+                    None,
+                    Some("owned".into())
+                ),
+            ]
+        );
+
+        // More rows than one lending of the handle.
+        let mut many = Rows::new("t", "a, b, c, d");
+        let n = 2 * SQLITE_ROWS + 7;
+        let names: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+        for (i, name) in names.iter().enumerate() {
+            many.cells.extend([
+                Cell::from(name.as_str()),
+                Cell::Int(i as i64),
+                Cell::Null,
+                Cell::Null,
+            ]);
+        }
+        stage_sqlite(&mut conn, &many).await.unwrap();
+        let (count, sum, last): (i64, i64, String) = sqlx::query_as(
+            "SELECT COUNT(*), SUM(b), (SELECT a FROM t ORDER BY rowid DESC LIMIT 1) FROM t WHERE a LIKE 'n%'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            (count, sum, last),
+            (n as i64, (n * (n - 1) / 2) as i64, format!("n{}", n - 1))
+        );
+
+        // Inside a transaction: they go with it.
+        let mut tx = conn.begin().await.unwrap();
+        stage_sqlite(&mut tx, &rows).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(staged(&mut conn).await.len(), 2 + n);
+
+        // A failure is an error, and no transaction stays open.
+        let missing = Rows::new("nowhere", "a");
+        let mut bad = missing;
+        bad.cells.push(Cell::from("x"));
+        let err = stage_sqlite(&mut conn, &bad).await.unwrap_err();
+        assert!(format!("{err:?}").contains("nowhere"), "{err:?}");
+        let mut wrong = Rows::new("t", "a, b, c, d");
+        wrong
+            .cells
+            .extend([Cell::from("x"), Cell::Int(1), Cell::Null, Cell::Null]);
+        sqlx::query("CREATE TEMPORARY TABLE u (a TEXT NOT NULL)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let mut null = Rows::new("u", "a");
+        null.cells.extend([Cell::from("kept?"), Cell::Null]);
+        assert!(stage_sqlite(&mut conn, &null).await.is_err());
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM u")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "the failed lending's rows are rolled back");
+        conn.begin().await.unwrap().commit().await.unwrap();
+        stage_sqlite(&mut conn, &wrong).await.unwrap();
+    }
 
     #[test]
     fn copy_fields_are_escaped() {
