@@ -70,11 +70,13 @@ pub(crate) fn insert(
         if own {
             exec(db, c"BEGIN")?;
         }
-        let done = insert_rows(db, sql, width, cells);
+        let mut done = insert_rows(db, sql, width, cells);
         if own {
             if done.is_ok() {
-                exec(db, c"COMMIT")?;
-            } else {
+                done = exec(db, c"COMMIT");
+            }
+            // Never hand the connection back inside a transaction of ours.
+            if done.is_err() && ffi::sqlite3_get_autocommit(db) == 0 {
                 let _ = exec(db, c"ROLLBACK");
             }
         }
