@@ -1,7 +1,8 @@
 //! Staging rows for an import in temporary tables of its own connection,
-//! in bulk: multi-row prepared `INSERT`s on SQLite, `COPY … FROM STDIN` on
-//! PostgreSQL. The RPPS and FINESS imports stage here, then apply the
-//! staged rows set-based in one transaction (see `directory::stage_tables!`);
+//! in bulk: a prepared row `INSERT` stepped through SQLite's C interface
+//! (`storage::sqlite_rows`), `COPY … FROM STDIN` on PostgreSQL. The RPPS
+//! and FINESS imports stage here, then apply the staged rows set-based in
+//! one transaction (see `directory::stage_tables!`);
 //! the diagnosis writes its national accessibility table the same way,
 //! inside its own transaction.
 
