@@ -233,8 +233,13 @@ fn part_size(n: usize) -> usize {
 
 /// `work(first, count)` over `0..n` cut in ranges of `size`, each in its
 /// own thread; the results in order (at least one, for `n == 0`). A
-/// national build covers 35,000 communes.
-fn in_parts<R: Send>(n: usize, size: usize, work: impl Fn(usize, usize) -> R + Sync) -> Vec<R> {
+/// national build covers 35,000 communes; `diagnosis::compute_all` scores
+/// its professions one per thread (`size` 1).
+pub(crate) fn in_parts<R: Send>(
+    n: usize,
+    size: usize,
+    work: impl Fn(usize, usize) -> R + Sync,
+) -> Vec<R> {
     if n <= size {
         return vec![work(0, n)];
     }
