@@ -11,8 +11,8 @@ use crate::domain::search::{
     allowed_typos, like_patterns, score_terms, terms, typo_patterns, Term,
 };
 use crate::domain::service::kind_label;
-use crate::storage::directory::{self, Point, WordFilter};
-use crate::storage::services::{self, Mark};
+use crate::storage::directory::{self, Batch, Point, Spelt, WordQuery};
+use crate::storage::services::{self, Mark, ServiceRow};
 use crate::storage::{Db, DbResult};
 
 #[derive(Debug, Clone, Default)]
@@ -70,7 +70,8 @@ pub struct Hit {
     pub score: u32,
 }
 
-fn centre(points: &[Point]) -> Option<Point> {
+/// The mean of reference points: a territory's centre.
+pub fn centre(points: &[Point]) -> Option<Point> {
     if points.is_empty() {
         return None;
     }
@@ -96,34 +97,70 @@ const CANDIDATES: usize = MAX_RESULTS;
 const COMMUNE_BATCH: usize = 300;
 const NEAR_BATCH: usize = 50;
 
-/// What each query word asks of the database: its spelling or synonyms
-/// when some row of the communes has them, else (a typo) a ranking by
-/// likeness, the scoring then allowing the typos it allows.
-async fn word_filters(db: &Db, scope: &[String], words: &[Term]) -> DbResult<Vec<WordFilter>> {
-    let mut out = Vec::new();
-    for t in words {
-        let patterns = like_patterns(t);
-        if allowed_typos(&t.word) == 0 || directory::words_found(db, scope, &patterns).await? {
-            out.push(WordFilter::Any(patterns));
-        } else {
-            out.push(WordFilter::Likeness(typo_patterns(&t.word)));
-        }
-    }
-    Ok(out)
+/// What a search knows of its territory besides the query: read with the
+/// public page (`storage::public_pages::directory_page`) or by
+/// [`Setting::load`].
+#[derive(Debug, Clone, Default)]
+pub struct Setting {
+    /// The territory's communes (INSEE codes).
+    pub communes: Vec<String>,
+    /// Where distances are measured from: the commune asked for, else the
+    /// mean of the territory's communes' reference points.
+    pub centre: Option<Point>,
+    /// The coordination's local services.
+    pub services: Vec<ServiceRow>,
+    /// The coordination's marks on entries (flags, hidden entries).
+    pub marks: Vec<Mark>,
 }
 
-pub async fn search(
-    db: &Db,
-    territory_id: i64,
-    territory_communes: &[String],
-    q: &Query,
-) -> DbResult<Vec<Hit>> {
+impl Setting {
+    /// The setting of a search of the territory `territory_id` (its
+    /// communes given), centred on the commune `commune` when not empty.
+    pub async fn load(
+        db: &Db,
+        territory_id: i64,
+        communes: &[String],
+        commune: &str,
+    ) -> DbResult<Setting> {
+        Ok(Setting {
+            communes: communes.to_vec(),
+            centre: if commune.is_empty() {
+                centre(&directory::commune_points(db, communes).await?)
+            } else {
+                directory::commune_point(db, commune).await?
+            },
+            services: services::list(db, territory_id).await?,
+            marks: services::marks(db, territory_id).await?,
+        })
+    }
+}
+
+/// The words typed as the database matches them: each with its synonyms
+/// (« généraliste » finds the savoir-faire « Médecine générale »,
+/// « hôpital » a « Centre Hospitalier »); a word long enough to hold a
+/// typo is probed first (`storage::directory::candidates`).
+fn word_queries(words: &[Term]) -> Vec<WordQuery> {
+    words
+        .iter()
+        .map(|t| WordQuery {
+            patterns: like_patterns(t),
+            typo_patterns: typo_patterns(&t.word),
+            spelt: if allowed_typos(&t.word) == 0 {
+                Spelt::Yes
+            } else {
+                Spelt::Unknown
+            },
+        })
+        .collect()
+}
+
+/// Search the directory for the territory `setting` describes: one
+/// statement per batch of communes (one in all for a territory of up to
+/// 300 communes and no radius), one more for the communes within a radius.
+pub async fn search(db: &Db, setting: &Setting, q: &Query) -> DbResult<Vec<Hit>> {
+    let territory_communes = &setting.communes;
     let own: HashSet<&str> = territory_communes.iter().map(String::as_str).collect();
-    let centre_point = if q.commune.is_empty() {
-        centre(&directory::commune_points(db, territory_communes).await?)
-    } else {
-        directory::commune_point(db, &q.commune).await?
-    };
+    let centre_point = setting.centre;
     let own_scope: Vec<String> = if q.commune.is_empty() {
         territory_communes.to_vec()
     } else {
@@ -146,46 +183,40 @@ pub async fn search(
         .chunks(COMMUNE_BATCH)
         .chain(scope[own_scope.len()..].chunks(NEAR_BATCH))
         .collect();
-    // The words typed, each with its synonyms (« généraliste » finds the
-    // savoir-faire « Médecine générale », « hôpital » a « Centre Hospitalier »).
     let words = terms(&q.text);
-    let filters = word_filters(db, &scope, &words).await?;
-    // The candidates of both kinds are read at once, on two connections.
-    let establishments = async {
-        let mut rows = Vec::new();
-        if q.profession.is_empty() {
-            let category = (!q.category.is_empty()).then_some(q.category.as_str());
-            for batch in &batches {
-                let room = CANDIDATES.saturating_sub(rows.len());
-                if room == 0 {
-                    break;
-                }
-                rows.extend(
-                    directory::search_establishments(db, batch, category, &filters, room as i64)
-                        .await?,
-                );
+    let mut queries = word_queries(&words);
+    let mut establishment_rows = Vec::new();
+    let mut professional_rows = Vec::new();
+    for communes in batches {
+        let room = |taken: usize, wanted: bool| {
+            if wanted {
+                CANDIDATES.saturating_sub(taken) as i64
+            } else {
+                0
+            }
+        };
+        let batch = Batch {
+            communes,
+            scope: &scope,
+            category: (!q.category.is_empty()).then_some(q.category.as_str()),
+            profession: (!q.profession.is_empty()).then_some(q.profession.as_str()),
+            establishments: room(establishment_rows.len(), q.profession.is_empty()),
+            professionals: room(professional_rows.len(), q.category.is_empty()),
+        };
+        if batch.establishments == 0 && batch.professionals == 0 {
+            break;
+        }
+        let found = directory::candidates(db, &batch, &queries).await?;
+        // What the probe found holds for the next batches (it read them all).
+        let mut spelt = found.spelt.into_iter();
+        for w in queries.iter_mut().filter(|w| w.spelt == Spelt::Unknown) {
+            if let Some(yes) = spelt.next() {
+                w.spelt = if yes { Spelt::Yes } else { Spelt::No };
             }
         }
-        Ok::<_, crate::storage::DbError>(rows)
-    };
-    let professionals = async {
-        let mut rows = Vec::new();
-        if q.category.is_empty() {
-            let profession = (!q.profession.is_empty()).then_some(q.profession.as_str());
-            for batch in &batches {
-                let room = CANDIDATES.saturating_sub(rows.len());
-                if room == 0 {
-                    break;
-                }
-                rows.extend(
-                    directory::search_professionals(db, batch, profession, &filters, room as i64)
-                        .await?,
-                );
-            }
-        }
-        Ok::<_, crate::storage::DbError>(rows)
-    };
-    let (establishment_rows, professional_rows) = tokio::try_join!(establishments, professionals)?;
+        establishment_rows.extend(found.establishments);
+        professional_rows.extend(found.professionals);
+    }
     let mut hits = Vec::new();
     if q.profession.is_empty() {
         for e in establishment_rows {
@@ -260,7 +291,7 @@ pub async fn search(
                 score: s,
             });
         }
-        for sv in services::list(db, territory_id).await? {
+        for sv in &setting.services {
             let area: Vec<&str> = sv.area.split_whitespace().collect();
             let reaches = match (&sv.insee_code, area.is_empty()) {
                 (None, true) => q.commune.is_empty() || own.contains(q.commune.as_str()),
@@ -284,14 +315,14 @@ pub async fn search(
                 kind: HitKind::Service,
                 id: sv.id.to_string(),
                 detail: kind_label(&sv.kind).to_owned(),
-                name: sv.name,
-                address: sv.address,
-                postal_code: sv.postal_code,
+                name: sv.name.clone(),
+                address: sv.address.clone(),
+                postal_code: sv.postal_code.clone(),
                 in_territory: true,
                 distance_km: None,
-                city: sv.city,
-                insee_code: sv.insee_code,
-                phone: sv.phone,
+                city: sv.city.clone(),
+                insee_code: sv.insee_code.clone(),
+                phone: sv.phone.clone(),
                 msp: sv.msp,
                 cpts: sv.cpts,
                 score: s + 1,
@@ -299,22 +330,20 @@ pub async fn search(
         }
     }
     // The territory's own marks: flags, and entries it hides from its public directory.
-    let marks: HashMap<(String, String), Mark> = services::marks(db, territory_id)
-        .await?
-        .into_iter()
-        .map(|m| ((m.entry_kind.clone(), m.entry_id.clone()), m))
+    let marks: HashMap<(&str, &str), &Mark> = setting
+        .marks
+        .iter()
+        .map(|m| ((m.entry_kind.as_str(), m.entry_id.as_str()), m))
         .collect();
-    hits.retain_mut(
-        |h| match marks.get(&(h.kind.as_str().to_owned(), h.id.clone())) {
-            Some(m) if m.hidden => false,
-            Some(m) => {
-                h.msp |= m.msp;
-                h.cpts |= m.cpts;
-                true
-            }
-            None => true,
-        },
-    );
+    hits.retain_mut(|h| match marks.get(&(h.kind.as_str(), h.id.as_str())) {
+        Some(m) if m.hidden => false,
+        Some(m) => {
+            h.msp |= m.msp;
+            h.cpts |= m.cpts;
+            true
+        }
+        None => true,
+    });
     hits.sort_by(|a, b| {
         b.in_territory
             .cmp(&a.in_territory)

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::care_supply::{professions_of, refresh_in};
@@ -14,6 +14,9 @@ use super::staging::{Cell, Rows, Stage};
 use super::{Db, DbResult};
 use crate::db_run;
 use crate::domain::directory::{Establishment, Professional, Progress};
+
+mod candidates;
+pub use candidates::{candidates, Batch, Candidates, Spelt, WordQuery};
 
 /// What an import changed, as kept in the history.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
@@ -347,7 +350,9 @@ pub async fn imports(db: &Db, limit: i64) -> DbResult<Vec<ImportRecord>> {
     .await?))
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+/// Read from a JSON array too, its fields in this order
+/// (`candidates`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct EstablishmentRow {
     pub finess: String,
     pub name: String,
@@ -404,7 +409,9 @@ pub async fn replace_professionals(
         .await
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+/// Read from a JSON array too, its fields in this order
+/// (`candidates`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct ProfessionalPlaceRow {
     pub rpps: String,
     pub last_name: String,
@@ -783,173 +790,6 @@ pub async fn facet_label(db: &Db, professional: bool, code: &str) -> DbResult<Op
     .await?))
 }
 
-/// What one query word asks of the searchable words: any of these `LIKE`
-/// patterns (`domain::search::like_patterns`) or, for a word that found
-/// nothing as typed, a ranking by the patterns it shares
-/// (`domain::search::typo_patterns`) with no filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WordFilter {
-    Any(Vec<String>),
-    Likeness(Vec<String>),
-}
-
-/// `WHERE` conditions and `ORDER BY` rank for these filters, with the
-/// patterns to bind in order from placeholder `$first`.
-fn word_conditions(filters: &[WordFilter], first: usize) -> (String, String, Vec<String>) {
-    let mut binds: Vec<String> = Vec::new();
-    let mut conds = String::new();
-    let mut rank: Vec<String> = Vec::new();
-    for f in filters {
-        match f {
-            WordFilter::Any(patterns) => {
-                let any: Vec<String> = patterns
-                    .iter()
-                    .map(|p| {
-                        binds.push(p.clone());
-                        format!("s.words LIKE ${}", first + binds.len() - 1)
-                    })
-                    .collect();
-                conds.push_str(&format!(" AND ({})", any.join(" OR ")));
-            }
-            WordFilter::Likeness(patterns) => {
-                for p in patterns {
-                    binds.push(p.clone());
-                    rank.push(format!(
-                        "CASE WHEN s.words LIKE ${} THEN 1 ELSE 0 END",
-                        first + binds.len() - 1
-                    ));
-                }
-            }
-        }
-    }
-    let order = if rank.is_empty() {
-        String::new()
-    } else {
-        format!("({}) DESC, ", rank.join(" + "))
-    };
-    (conds, order, binds)
-}
-
-fn marks(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Whether any establishment or practice place of these communes has words
-/// matching one of the patterns (read through the commune index).
-pub async fn words_found(db: &Db, communes: &[String], patterns: &[String]) -> DbResult<bool> {
-    for chunk in communes.chunks(BATCH) {
-        let any: Vec<String> = (0..patterns.len())
-            .map(|i| format!("words LIKE ${}", chunk.len() + 1 + i))
-            .collect();
-        let sql = format!(
-            "SELECT 1 FROM directory_search WHERE insee_code IN ({}) AND ({}) LIMIT 1",
-            marks(1, chunk.len()),
-            any.join(" OR ")
-        );
-        let found: Option<i32> = db_run!(db, pool => {
-            let mut q = sqlx::query_scalar::<_, i32>(&sql);
-            for c in chunk {
-                q = q.bind(c);
-            }
-            for p in patterns {
-                q = q.bind(p);
-            }
-            q.fetch_optional(pool).await?
-        });
-        if found.is_some() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Establishments of these communes (at most 300) whose words pass the
-/// filters, optionally of one category: the best `limit` by likeness,
-/// then by name. The candidates of a search, which the scoring sorts out.
-pub async fn search_establishments(
-    db: &Db,
-    communes: &[String],
-    category: Option<&str>,
-    filters: &[WordFilter],
-    limit: i64,
-) -> DbResult<Vec<EstablishmentRow>> {
-    let n = communes.len();
-    let (cat, next) = if category.is_some() {
-        (format!(" AND s.code = ${}", n + 1), n + 2)
-    } else {
-        (String::new(), n + 1)
-    };
-    let (conds, order, binds) = word_conditions(filters, next);
-    let sql = format!(
-        "SELECT e.finess, e.name, e.long_name, e.address, e.postal_code, e.city, e.insee_code, e.phone, \
-         e.category_code, e.category_label, e.longitude, e.latitude FROM ( \
-           SELECT s.id FROM directory_search s \
-           WHERE s.insee_code IN ({}) AND s.kind = 'establishment'{cat}{conds} \
-           ORDER BY {order}s.name, s.id LIMIT ${} \
-         ) c JOIN establishments e ON e.finess = c.id",
-        marks(1, n),
-        next + binds.len()
-    );
-    Ok(db_run!(db, pool => {
-        let mut q = sqlx::query_as::<_, EstablishmentRow>(&sql);
-        for c in communes {
-            q = q.bind(c);
-        }
-        if let Some(cat) = category {
-            q = q.bind(cat);
-        }
-        for b in &binds {
-            q = q.bind(b);
-        }
-        q.bind(limit).fetch_all(pool).await?
-    }))
-}
-
-/// Practice places of these communes (at most 300) whose words pass the
-/// filters, optionally of one profession, as [`search_establishments`].
-pub async fn search_professionals(
-    db: &Db,
-    communes: &[String],
-    profession: Option<&str>,
-    filters: &[WordFilter],
-    limit: i64,
-) -> DbResult<Vec<ProfessionalPlaceRow>> {
-    let n = communes.len();
-    let (prof, next) = if profession.is_some() {
-        (format!(" AND s.code = ${}", n + 1), n + 2)
-    } else {
-        (String::new(), n + 1)
-    };
-    let (conds, order, binds) = word_conditions(filters, next);
-    let sql = format!(
-        "SELECT p.rpps, p.last_name, p.first_name, p.profession_label, pl.specialty_label, pl.address, \
-         pl.postal_code, pl.city, pl.insee_code, pl.phone FROM ( \
-           SELECT s.id, s.position FROM directory_search s \
-           WHERE s.insee_code IN ({}) AND s.kind = 'professional'{prof}{conds} \
-           ORDER BY {order}s.name, s.id, s.position LIMIT ${} \
-         ) c JOIN practice_places pl ON pl.rpps = c.id AND pl.position = c.position \
-         JOIN professionals p ON p.rpps = c.id",
-        marks(1, n),
-        next + binds.len()
-    );
-    Ok(db_run!(db, pool => {
-        let mut q = sqlx::query_as::<_, ProfessionalPlaceRow>(&sql);
-        for c in communes {
-            q = q.bind(c);
-        }
-        if let Some(p) = profession {
-            q = q.bind(p);
-        }
-        for b in &binds {
-            q = q.bind(b);
-        }
-        q.bind(limit).fetch_all(pool).await?
-    }))
-}
-
 /// The category labels and groups the directory already holds, by category
 /// code: `(label, group code, group label)`. An etalab import wrote them;
 /// a FiNESS+ file, which gives only the code, reuses them.
@@ -977,7 +817,9 @@ pub async fn latest_import(db: &Db, source: &str) -> DbResult<Option<ImportRecor
     .await?))
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+/// Read from a JSON array too, its fields in this order
+/// (`public_pages::entry_page`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct PracticePlaceRow {
     pub specialty_label: String,
     pub mode_code: String,
@@ -992,7 +834,9 @@ pub struct PracticePlaceRow {
     pub phone: String,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+/// Read from a JSON array too, its fields in this order
+/// (`public_pages::entry_page`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct ProfessionalRow {
     pub rpps: String,
     pub last_name: String,

@@ -37,7 +37,7 @@ use crate::evaluation::FactRows;
 
 /// The SQL text for a backend: SQLite's JSON function names, renamed for
 /// PostgreSQL.
-fn for_backend(sql: &str, backend: Backend) -> String {
+pub(crate) fn for_backend(sql: &str, backend: Backend) -> String {
     match backend {
         Backend::Sqlite => sql.to_owned(),
         Backend::Postgres => sql
@@ -553,8 +553,10 @@ macro_rules! page_row {
 
 // After `page_row!`, which they use.
 mod agenda;
+mod directory;
 mod permanences;
 pub use agenda::{agenda_page, AgendaPage};
+pub use directory::{directory_page, entry_page, DirectoryPage, Entry, EntryKey, EntryPage};
 pub use permanences::{permanences_page, PermanencesPage};
 
 /// The public fiche action `code` of the territory `slug`, in one

@@ -10,7 +10,7 @@ use crate::domain::service::Service;
 use crate::domain::text::fold_accents;
 use crate::{audit, db_run};
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct ServiceRow {
     pub id: i64,
     pub name: String,

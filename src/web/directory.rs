@@ -9,7 +9,6 @@ use serde::Deserialize;
 use super::access::{Access, Routes};
 use super::error::AppError;
 use super::pages::{render, Ctx, FormErrors, Layout};
-use super::public::load_public_territory;
 use super::AppState;
 use crate::directory::{self, HitKind, MAX_RESULTS};
 use crate::domain::codes::InseeCode;
@@ -19,8 +18,10 @@ use crate::domain::referrals::EntryKind;
 use crate::domain::service::kind_label;
 use crate::storage::communes;
 use crate::storage::directory as store;
-use crate::storage::services::{self, Mark};
+use crate::storage::public_pages;
+use crate::storage::services::Mark;
 use crate::storage::territories;
+use chrono::{DateTime, Utc};
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/t/{territory}/annuaire", Access::Public, search)
@@ -131,46 +132,86 @@ const RADII: [(&str, &str); 5] = [
     ("50", "À 50 km"),
 ];
 
-/// « Sources : FINESS, extraction du 1er mai 2026 ; RPPS, importé le … ».
+/// « Sources : FINESS, extraction du 1er mai 2026 ; RPPS, importé le … »,
+/// from the latest imports.
 pub async fn sources_note(st: &AppState) -> Result<String, AppError> {
+    let imported = |r: Option<store::ImportRecord>| r.map(|r| (r.file_date, r.finished_at));
+    Ok(sources_text(
+        imported(store::latest_import(&st.db, "finess").await?),
+        imported(store::latest_import(&st.db, "rpps").await?),
+    ))
+}
+
+/// The sources note of the latest FINESS and RPPS imports (the file's date
+/// and when the import finished).
+pub fn sources_text(
+    finess: Option<(String, DateTime<Utc>)>,
+    rpps: Option<(String, DateTime<Utc>)>,
+) -> String {
     let mut parts = Vec::new();
-    if let Some(f) = store::latest_import(&st.db, "finess").await? {
-        let date = chrono::NaiveDate::parse_from_str(&f.file_date, "%Y-%m-%d")
+    if let Some((file_date, finished_at)) = finess {
+        let date = chrono::NaiveDate::parse_from_str(&file_date, "%Y-%m-%d")
             .map(dates::long_date)
-            .unwrap_or_else(|_| dates::paris_date(f.finished_at));
+            .unwrap_or_else(|_| dates::paris_date(finished_at));
         parts.push(format!("FINESS (établissements), extraction du {date}"));
     }
-    if let Some(r) = store::latest_import(&st.db, "rpps").await? {
+    if let Some((_, finished_at)) = rpps {
         parts.push(format!(
             "Annuaire Santé RPPS (professionnels), importé le {}",
-            dates::paris_date(r.finished_at)
+            dates::paris_date(finished_at)
         ));
     }
-    Ok(if parts.is_empty() {
+    if parts.is_empty() {
         "Aucune donnée ouverte n'est encore chargée.".to_owned()
     } else {
         format!(
             "Sources : {}. Données publiques, Licence Ouverte.",
             parts.join(" ; ")
         )
-    })
+    }
 }
 
+/// The public directory: two statements, the page's territory
+/// (`public_pages::directory_page`) and the search's candidates
+/// (`storage::directory::candidates`), one more with a radius.
 async fn search(
     State(st): State<AppState>,
     Path(slug): Path<String>,
     ctx: Ctx,
     Query(form): Query<SearchForm>,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let communes = territories::communes(&st.db, t.id).await?;
-    let codes: Vec<String> = communes.iter().map(|c| c.insee_code.clone()).collect();
-    let facets = store::facets(&st.db, &codes).await?;
-    let categories = with_selected(&st, facets.categories, false, &form.categorie).await?;
-    let professions = with_selected(&st, facets.professions, true, &form.profession).await?;
+    let page = public_pages::directory_page(
+        &st.db,
+        &slug,
+        form.commune.trim(),
+        form.profession.trim(),
+        form.categorie.trim(),
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let t = page.territory;
+    let codes: Vec<String> = page.communes.iter().map(|c| c.insee_code.clone()).collect();
+    let categories = with_selected(page.facets.categories, &form.categorie, page.category_label);
+    let professions = with_selected(
+        page.facets.professions,
+        &form.profession,
+        page.profession_label,
+    );
     let mut errors = FormErrors::default();
     let hits = match form.to_query(&codes) {
-        Ok(q) => directory::search(&st.db, t.id, &codes, &q).await?,
+        Ok(q) => {
+            let setting = directory::Setting {
+                centre: if q.commune.is_empty() {
+                    directory::centre(&page.points)
+                } else {
+                    page.chosen_point
+                },
+                communes: codes,
+                services: page.services,
+                marks: page.marks,
+            };
+            directory::search(&st.db, &setting, &q).await?
+        }
         Err((field, msg)) => {
             errors.push(field, msg);
             Vec::new()
@@ -217,35 +258,36 @@ async fn search(
         errors,
         professions,
         categories,
-        communes: communes
+        communes: page
+            .communes
             .into_iter()
             .map(|c| (c.insee_code, c.name))
             .collect(),
         radii: RADII.to_vec(),
         hits,
         truncated,
-        sources: sources_note(&st).await?,
+        sources: sources_text(page.finess_import, page.rpps_import),
     };
     Ok((status, render(&page)).into_response())
 }
 
 /// The territory's filters, plus the one selected when the territory has
-/// none of it (a link from elsewhere): the form shows what was asked.
-async fn with_selected(
-    st: &AppState,
+/// none of it (a link from elsewhere) and it exists elsewhere (`label`):
+/// the form shows what was asked.
+fn with_selected(
     mut list: Vec<(String, String)>,
-    professional: bool,
     selected: &str,
-) -> Result<Vec<(String, String)>, AppError> {
+    label: Option<String>,
+) -> Vec<(String, String)> {
     let selected = selected.trim();
     if selected.is_empty() || list.iter().any(|(code, _)| code == selected) {
-        return Ok(list);
+        return list;
     }
-    if let Some(label) = store::facet_label(&st.db, professional, selected).await? {
+    if let Some(label) = label {
         list.push((selected.to_owned(), label));
         list.sort_by(|a, b| a.1.cmp(&b.1));
     }
-    Ok(list)
+    list
 }
 
 pub struct PlaceView {
@@ -303,16 +345,35 @@ fn mode_label(code: &str) -> &'static str {
     }
 }
 
+/// An entry's page data in one statement (`public_pages::entry_page`);
+/// not found for an unknown entry or one the territory hides.
+async fn load_entry(
+    st: &AppState,
+    slug: &str,
+    key: public_pages::EntryKey<'_>,
+) -> Result<(public_pages::EntryPage, public_pages::Entry, Mark), AppError> {
+    let mut page = public_pages::entry_page(&st.db, slug, key)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let entry = page.entry.take().ok_or(AppError::NotFound)?;
+    let mark = page.mark.take().unwrap_or_default();
+    if mark.hidden {
+        return Err(AppError::NotFound);
+    }
+    Ok((page, entry, mark))
+}
+
 async fn establishment(
     State(st): State<AppState>,
     Path((slug, finess)): Path<(String, String)>,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let e = store::get_establishment(&st.db, &finess)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mark = mark_of(&st, t.id, "establishment", &e.finess).await?;
+    let (page, entry, mark) =
+        load_entry(&st, &slug, public_pages::EntryKey::Establishment(&finess)).await?;
+    let public_pages::Entry::Establishment(e) = entry else {
+        return Err(AppError::NotFound);
+    };
+    let t = page.territory;
     let title = if e.long_name.is_empty() {
         e.name.clone()
     } else {
@@ -334,7 +395,11 @@ async fn establishment(
             access: mark.accessibility,
         }],
         facts: Vec::new(),
-        source: format!("Numéro FINESS {}. {}", e.finess, sources_note(&st).await?),
+        source: format!(
+            "Numéro FINESS {}. {}",
+            e.finess,
+            sources_text(page.finess_import, page.rpps_import)
+        ),
         refer: refer_link(&ctx, &t, EntryKind::Establishment, &e.finess),
         title,
     };
@@ -346,11 +411,12 @@ async fn professional(
     Path((slug, rpps)): Path<(String, String)>,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let (p, places) = store::get_professional(&st.db, &rpps)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mark = mark_of(&st, t.id, "professional", &p.rpps).await?;
+    let (page, entry, mark) =
+        load_entry(&st, &slug, public_pages::EntryKey::Professional(&rpps)).await?;
+    let public_pages::Entry::Professional(p, places) = entry else {
+        return Err(AppError::NotFound);
+    };
+    let t = page.territory;
     let title = format!("{} {}", p.first_name, p.last_name)
         .trim()
         .to_owned();
@@ -373,36 +439,29 @@ async fn professional(
             })
             .collect(),
         facts: Vec::new(),
-        source: format!("Identifiant RPPS {}. {}", p.rpps, sources_note(&st).await?),
+        source: format!(
+            "Identifiant RPPS {}. {}",
+            p.rpps,
+            sources_text(page.finess_import, page.rpps_import)
+        ),
         refer: refer_link(&ctx, &t, EntryKind::Professional, &p.rpps),
         title,
     };
     Ok(render(&page))
 }
 
-/// The territory's marks on an entry; an entry it hides is not found here.
-async fn mark_of(st: &AppState, territory_id: i64, kind: &str, id: &str) -> Result<Mark, AppError> {
-    let mark = services::marks(&st.db, territory_id)
-        .await?
-        .into_iter()
-        .find(|m| m.entry_kind == kind && m.entry_id == id)
-        .unwrap_or_default();
-    if mark.hidden {
-        return Err(AppError::NotFound);
-    }
-    Ok(mark)
-}
-
+/// A local service: one statement, one more for the names of the communes
+/// it serves when it names them.
 async fn service(
     State(st): State<AppState>,
     Path((slug, id)): Path<(String, i64)>,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
-    let sv = services::get(&st.db, t.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mark = mark_of(&st, t.id, "service", &sv.id.to_string()).await?;
+    let (page, entry, mark) = load_entry(&st, &slug, public_pages::EntryKey::Service(id)).await?;
+    let public_pages::Entry::Service(sv) = entry else {
+        return Err(AppError::NotFound);
+    };
+    let t = page.territory;
     let mut facts = Vec::new();
     let mut fact = |label: &'static str, text: String| {
         if !text.is_empty() {

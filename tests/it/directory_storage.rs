@@ -214,7 +214,10 @@ both!(facets_follow_the_communes_and_the_imports);
 
 async fn names(db: &maillage::storage::Db, communes: &[&str], q: Query) -> Vec<String> {
     let communes: Vec<String> = communes.iter().map(|c| (*c).to_owned()).collect();
-    maillage::directory::search(db, 0, &communes, &q)
+    let setting = maillage::directory::Setting::load(db, 0, &communes, &q.commune)
+        .await
+        .unwrap();
+    maillage::directory::search(db, &setting, &q)
         .await
         .unwrap()
         .into_iter()
@@ -337,7 +340,10 @@ async fn search_reads_the_index_kept_by_imports(backend: Backend) {
         ..Query::default()
     };
     let communes = vec!["01451".to_owned()];
-    let hits = maillage::directory::search(db, 0, &communes, &near)
+    let setting = maillage::directory::Setting::load(db, 0, &communes, "")
+        .await
+        .unwrap();
+    let hits = maillage::directory::search(db, &setting, &near)
         .await
         .unwrap();
     assert_eq!(hits.len(), 1, "typo, nearby");

@@ -164,6 +164,11 @@ struct DemoPages {
     plain_fiche: String,
     contract: String,
     event: String,
+    /// Directory entries of the territory: an establishment, a
+    /// professional, a local service.
+    establishment: String,
+    professional: String,
+    service: String,
 }
 
 async fn demo_pages(db: &Db) -> DemoPages {
@@ -195,6 +200,23 @@ async fn demo_pages(db: &Db) -> DemoPages {
              WHERE status <> 'cancelled'",
         )
         .await,
+        establishment: one(
+            "SELECT '/t/lens-lievin/annuaire/etablissements/' || MIN(e.finess) FROM establishments e \
+             JOIN territory_communes tc ON tc.insee_code = e.insee_code \
+             JOIN territories t ON t.id = tc.territory_id AND t.slug = 'lens-lievin'",
+        )
+        .await,
+        professional: one(
+            "SELECT '/t/lens-lievin/annuaire/professionnels/' || MIN(pl.rpps) FROM practice_places pl \
+             JOIN territory_communes tc ON tc.insee_code = pl.insee_code \
+             JOIN territories t ON t.id = tc.territory_id AND t.slug = 'lens-lievin'",
+        )
+        .await,
+        service: one(
+            "SELECT '/t/lens-lievin/annuaire/services/' || CAST(MIN(s.id) AS TEXT) FROM local_services s \
+             JOIN territories t ON t.id = s.territory_id AND t.slug = 'lens-lievin'",
+        )
+        .await,
     }
 }
 
@@ -213,7 +235,10 @@ async fn public_pages_read_in_one_or_two_statements() {
     // The agenda and the drop-ins' page read in one statement, the
     // agenda's month view too (the drop-in schedule from the process's
     // cache, checked against the stamp read).
-    let pages: [(&str, Option<i64>); 9] = [
+    // The directory reads its territory in one statement and the search's
+    // candidates, both kinds with the typo probe, in another; an entry in
+    // one (a local service naming the communes it serves, in two).
+    let pages: [(&str, Option<i64>); 15] = [
         (&p.computed_fiche, Some(2)),
         (&p.plain_fiche, Some(1)),
         ("/t/lens-lievin/", Some(2)),
@@ -223,6 +248,15 @@ async fn public_pages_read_in_one_or_two_statements() {
         ("/t/lens-lievin/agenda?vue=mois", Some(1)),
         ("/t/lens-lievin/permanences", Some(1)),
         ("/t/lens-lievin/permanences?vue=dates", Some(1)),
+        ("/t/lens-lievin/annuaire", Some(2)),
+        ("/t/lens-lievin/annuaire?q=generaliste", Some(2)),
+        (
+            "/t/lens-lievin/annuaire?q=medecn+lens&profession=10",
+            Some(2),
+        ),
+        (&p.establishment, Some(1)),
+        (&p.professional, Some(1)),
+        (&p.service, Some(2)),
     ];
     let mut counts = Vec::new();
     for (path, _) in pages {
@@ -919,3 +953,204 @@ async fn permanences_read_what_the_storage_functions_read(backend: Backend) {
     tdb.cleanup().await;
 }
 both!(permanences_read_what_the_storage_functions_read);
+
+const FIRST_FINESS: &str = "SELECT MIN(e.finess) FROM establishments e \
+     JOIN territory_communes tc ON tc.insee_code = e.insee_code WHERE tc.territory_id = $1";
+
+const FIRST_RPPS: &str = "SELECT MIN(pl.rpps) FROM practice_places pl \
+     JOIN territory_communes tc ON tc.insee_code = pl.insee_code WHERE tc.territory_id = $1";
+
+/// The directory page's one statement reads what the storage functions
+/// the page used read (`territories::communes`, `directory::commune_points`
+/// and `commune_point`, `facets`, `facet_label`, `services::list` and
+/// `marks`, `latest_import`); an entry's page what `get_establishment`,
+/// `get_professional`, `services::get` and the marks give.
+async fn directory_pages_read_what_the_storage_functions_read(backend: Backend) {
+    use maillage::storage::public_pages::{self, Entry, EntryKey};
+    use maillage::storage::{audit::Actor, directory, services, territories};
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    maillage::demo::load(db).await.expect("demo");
+    let t = territories::get_by_slug(db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let communes = territories::communes(db, t.id).await.unwrap();
+    let codes: Vec<String> = communes.iter().map(|c| c.insee_code.clone()).collect();
+    let first_finess: String = match db {
+        maillage::storage::Db::Sqlite(pool) => {
+            sqlx::query_scalar(FIRST_FINESS)
+                .bind(t.id)
+                .fetch_one(pool)
+                .await
+        }
+        maillage::storage::Db::Postgres(pool) => {
+            sqlx::query_scalar(FIRST_FINESS)
+                .bind(t.id)
+                .fetch_one(pool)
+                .await
+        }
+    }
+    .expect("an establishment of the territory");
+    let establishment = directory::get_establishment(db, &first_finess)
+        .await
+        .unwrap()
+        .unwrap();
+    let mark = services::Mark {
+        entry_kind: "establishment".into(),
+        entry_id: establishment.finess.clone(),
+        msp: true,
+        accessibility: "Plain-pied".into(),
+        ..services::Mark::default()
+    };
+    services::set_mark(db, &Actor::system("test"), t.id, &mark)
+        .await
+        .unwrap();
+    let page = public_pages::directory_page(db, "lens-lievin", &codes[1], "10", "620")
+        .await
+        .unwrap()
+        .expect("the page");
+    assert_eq!(page.territory, t);
+    assert_eq!(page.communes, communes);
+    let key = |p: &directory::Point| (p.longitude.to_bits(), p.latitude.to_bits());
+    let mut points: Vec<_> = page.points.iter().map(key).collect();
+    let mut expected: Vec<_> = directory::commune_points(db, &codes)
+        .await
+        .unwrap()
+        .iter()
+        .map(key)
+        .collect();
+    points.sort();
+    expected.sort();
+    assert!(!points.is_empty());
+    assert_eq!(points, expected);
+    assert_eq!(
+        page.chosen_point,
+        directory::commune_point(db, &codes[1]).await.unwrap()
+    );
+    assert!(page.chosen_point.is_some());
+    assert_eq!(page.facets, directory::facets(db, &codes).await.unwrap());
+    assert!(!page.facets.professions.is_empty() && !page.facets.categories.is_empty());
+    assert_eq!(
+        page.profession_label,
+        directory::facet_label(db, true, "10").await.unwrap()
+    );
+    assert_eq!(
+        page.category_label,
+        directory::facet_label(db, false, "620").await.unwrap()
+    );
+    assert!(page.profession_label.is_some());
+    let services_list = services::list(db, t.id).await.unwrap();
+    assert!(!services_list.is_empty(), "the demo has a local service");
+    assert_eq!(page.services, services_list);
+    assert_eq!(page.marks, services::marks(db, t.id).await.unwrap());
+    assert_eq!(page.marks, vec![mark.clone()]);
+    let import = |source: &'static str| async move {
+        directory::latest_import(db, source)
+            .await
+            .unwrap()
+            .map(|r| (r.file_date, r.finished_at))
+    };
+    assert_eq!(page.finess_import, import("finess").await);
+    assert_eq!(page.rpps_import, import("rpps").await);
+    assert!(page.finess_import.is_some() && page.rpps_import.is_some());
+    // Nothing asked: no chosen point, no labels.
+    let plain = public_pages::directory_page(db, "lens-lievin", "", "", "")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plain.chosen_point, None);
+    assert_eq!(plain.profession_label, None);
+    assert!(public_pages::directory_page(db, "nulle-part", "", "", "")
+        .await
+        .unwrap()
+        .is_none());
+
+    // The entries.
+    let entry = |key| async move {
+        public_pages::entry_page(db, "lens-lievin", key)
+            .await
+            .unwrap()
+            .expect("the territory")
+    };
+    let e = entry(EntryKey::Establishment(&establishment.finess)).await;
+    assert_eq!(e.territory, t);
+    assert_eq!(e.mark, Some(mark));
+    assert_eq!(e.finess_import, import("finess").await);
+    assert_eq!(e.rpps_import, import("rpps").await);
+    match e.entry {
+        Some(Entry::Establishment(row)) => assert_eq!(row, establishment),
+        other => panic!("{other:?}"),
+    }
+    let first_rpps: String = match db {
+        maillage::storage::Db::Sqlite(pool) => {
+            sqlx::query_scalar(FIRST_RPPS)
+                .bind(t.id)
+                .fetch_one(pool)
+                .await
+        }
+        maillage::storage::Db::Postgres(pool) => {
+            sqlx::query_scalar(FIRST_RPPS)
+                .bind(t.id)
+                .fetch_one(pool)
+                .await
+        }
+    }
+    .expect("a professional of the territory");
+    let rpps = &first_rpps;
+    let p = entry(EntryKey::Professional(rpps)).await;
+    assert_eq!(p.mark, None);
+    let (row, places) = directory::get_professional(db, rpps)
+        .await
+        .unwrap()
+        .unwrap();
+    match p.entry {
+        Some(Entry::Professional(r, pl)) => {
+            assert_eq!(r, row);
+            assert_eq!(pl, places);
+            assert!(!pl.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    let sv = &services_list[0];
+    match entry(EntryKey::Service(sv.id)).await.entry {
+        Some(Entry::Service(row)) => {
+            assert_eq!(row, services::get(db, t.id, sv.id).await.unwrap().unwrap())
+        }
+        other => panic!("{other:?}"),
+    }
+    // Unknown entries; another territory's service; an unknown territory.
+    assert!(entry(EntryKey::Establishment("000000000"))
+        .await
+        .entry
+        .is_none());
+    assert!(entry(EntryKey::Professional("0")).await.entry.is_none());
+    assert!(entry(EntryKey::Service(sv.id + 1000)).await.entry.is_none());
+    let other = territories::create(
+        db,
+        &Actor::system("test"),
+        &maillage::domain::territory::NewTerritory {
+            slug: maillage::domain::codes::Slug::parse("ailleurs").unwrap(),
+            name: "Ailleurs".into(),
+            kind: maillage::domain::territory::TerritoryKind::Epci,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        public_pages::entry_page(db, &other.slug, EntryKey::Service(sv.id))
+            .await
+            .unwrap()
+            .expect("the other territory")
+            .entry
+            .is_none()
+    );
+    assert!(
+        public_pages::entry_page(db, "nulle-part", EntryKey::Service(sv.id))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tdb.cleanup().await;
+}
+both!(directory_pages_read_what_the_storage_functions_read);

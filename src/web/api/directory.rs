@@ -68,7 +68,8 @@ pub async fn search(
         "commune" => AppError::NotFound,
         _ => AppError::BadRequest(format!("{field} : {msg}")),
     })?;
-    Ok(Json(directory::search(&st.db, t.id, &codes, &query).await?))
+    let setting = directory::Setting::load(&st.db, t.id, &codes, &query.commune).await?;
+    Ok(Json(directory::search(&st.db, &setting, &query).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/establishments/{finess}", tag = "directory",
