@@ -108,10 +108,12 @@ run_backend postgres "${PG_ADMIN%/*}/maillage_bench" $((port + 1))
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench WITH (FORCE)" >/dev/null
 
 # The same page as a static file behind nginx, at the same path (the
-# bytes the last server gave).
-case "$PAGE" in
-  */) STATIC="$OUT/www${PAGE}index.html" ;;
-  *) STATIC="$OUT/www${PAGE}" ;;
+# bytes the last server gave); nginx ignores the query string, so the file
+# is named after the path without it (with it, nginx answered 404s).
+PAGE_PATH="${PAGE%%\?*}"
+case "$PAGE_PATH" in
+  */) STATIC="$OUT/www${PAGE_PATH}index.html" ;;
+  *) STATIC="$OUT/www${PAGE_PATH}" ;;
 esac
 mkdir -p "$(dirname "$STATIC")"
 cp "$OUT/page.html" "$STATIC"
@@ -132,6 +134,8 @@ chmod -R a+rX "$OUT"   # nginx workers run as www-data
 nginx -c "$OUT/nginx.conf" -p "$OUT"
 sleep 0.3
 read -r nrps np50 np99 < <(wrk_run "http://127.0.0.1:$((port + 2))$PAGE")
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((port + 2))$PAGE")
+[ "$code" = 200 ] || echo "  nginx answered $code for $PAGE: its figures are not the page's" >&2
 nginx -c "$OUT/nginx.conf" -p "$OUT" -s stop
 
 echo

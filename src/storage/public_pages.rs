@@ -31,6 +31,7 @@ use super::agenda::{schedule_stamp_sql, ActionChoice, Event, LinkedToAction, Pla
 use super::communes::{Commune, Qpv};
 use super::contract::{Action, Axis, Contract, Milestone, Objective, Plan};
 use super::indicators::{Indicator, Measurement};
+use super::participation::Meeting;
 use super::territories::Territory;
 use super::{Backend, Db, DbError, DbResult};
 use crate::evaluation::FactRows;
@@ -554,9 +555,11 @@ macro_rules! page_row {
 // After `page_row!`, which they use.
 mod agenda;
 mod directory;
+mod participation;
 mod permanences;
 pub use agenda::{agenda_page, AgendaPage};
 pub use directory::{directory_page, entry_page, DirectoryPage, Entry, EntryKey, EntryPage};
+pub use participation::{participer_page, ParticiperPage, PARTICIPER_IDEAS};
 pub use permanences::{permanences_page, PermanencesPage};
 
 /// The public fiche action `code` of the territory `slug`, in one
@@ -1226,6 +1229,50 @@ const COMMUNES: &str = "(SELECT CAST(json_group_array(json_array(c.insee_code, c
             c.population, c.postal_codes, c.parent_code) ORDER BY c.name_search) AS TEXT)
      FROM communes c JOIN territory_communes tc ON tc.insee_code = c.insee_code
      WHERE tc.territory_id = t.id)";
+
+/// The coming public meetings of the territory `t`'s bodies from `$2`, as
+/// [`MeetingRow`]s (`storage::participation::upcoming_public_meetings`).
+const PUBLIC_MEETINGS: &str = "(SELECT CAST(json_group_array(json_array(m.id, m.body_id, m.title, m.starts_at,
+            m.place, m.online_link, m.agenda, m.minutes, CASE WHEN m.public THEN 1 ELSE 0 END, m.version,
+            m.body_name) ORDER BY m.starts_at, m.id) AS TEXT)
+     FROM (SELECT mt.id, mt.body_id, mt.title, mt.starts_at, mt.place, mt.online_link, mt.agenda,
+             mt.minutes, mt.public, mt.version, b.name AS body_name
+           FROM meetings mt JOIN bodies b ON b.id = mt.body_id
+           WHERE b.territory_id = t.id AND mt.public = TRUE AND mt.starts_at >= $2
+           ORDER BY mt.starts_at, mt.id LIMIT 50) m)";
+
+/// A meeting as [`PUBLIC_MEETINGS`] lists it, with its body's name.
+type MeetingRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Flag,
+    i64,
+    String,
+);
+
+fn public_meeting(m: MeetingRow) -> DbResult<(Meeting, String)> {
+    Ok((
+        Meeting {
+            id: m.0,
+            body_id: m.1,
+            title: m.2,
+            starts_at: timestamp(&m.3)?,
+            place: m.4,
+            online_link: m.5,
+            agenda: m.6,
+            minutes: m.7,
+            public: m.8 != 0,
+            version: m.9,
+        },
+        m.10,
+    ))
+}
 
 /// An event session's columns as [`SESSION_ROW_LIST`] reads them, from
 /// `event_sessions s JOIN events e`, with its seat counts.

@@ -238,7 +238,7 @@ async fn public_pages_read_in_one_or_two_statements() {
     // The directory reads its territory in one statement and the search's
     // candidates, both kinds with the typo probe, in another; an entry in
     // one (a local service naming the communes it serves, in two).
-    let pages: [(&str, Option<i64>); 15] = [
+    let pages: [(&str, Option<i64>); 16] = [
         (&p.computed_fiche, Some(2)),
         (&p.plain_fiche, Some(1)),
         ("/t/lens-lievin/", Some(2)),
@@ -257,9 +257,24 @@ async fn public_pages_read_in_one_or_two_statements() {
         (&p.establishment, Some(1)),
         (&p.professional, Some(1)),
         (&p.service, Some(2)),
+        ("/t/lens-lievin/participer", Some(1)),
     ];
     let mut counts = Vec::new();
     for (path, _) in pages {
+        counts.push((path, app.statements(path).await));
+    }
+    // The pages not yet read in one or two statements, counted for the
+    // record (printed, not asserted).
+    for path in [
+        "/t/lens-lievin/idees",
+        "/t/lens-lievin/contact",
+        "/t/lens-lievin/diagnostic",
+        "/t/lens-lievin/contrat",
+        "/t/lens-lievin/plan-du-site",
+        "/t/lens-lievin/mentions-legales",
+        "/t/lens-lievin/accessibilite",
+        "/region/",
+    ] {
         counts.push((path, app.statements(path).await));
     }
     eprintln!("statements per page, uncached: {counts:?}");
@@ -1154,3 +1169,68 @@ async fn directory_pages_read_what_the_storage_functions_read(backend: Backend) 
     tdb.cleanup().await;
 }
 both!(directory_pages_read_what_the_storage_functions_read);
+
+/// The « Participer » page's one statement reads what the storage
+/// functions it replaces read (`territories::communes`,
+/// `participation::list_consultations`, `list_bodies`,
+/// `upcoming_public_meetings`, the first published ideas of `list_ideas`
+/// without their personal data).
+async fn participer_page_reads_what_the_storage_functions_read(backend: Backend) {
+    use maillage::storage::{participation, public_pages, territories};
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    maillage::demo::load(db).await.expect("demo");
+    let t = territories::get_by_slug(db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = chrono::Utc::now();
+    let today = participation::today();
+    let page = public_pages::participer_page(db, "lens-lievin", now, &today)
+        .await
+        .unwrap()
+        .expect("the page");
+    assert_eq!(page.territory, t);
+    assert_eq!(
+        page.communes,
+        territories::communes(db, t.id).await.unwrap()
+    );
+    let consultations = participation::list_consultations(db, t.id).await.unwrap();
+    assert!(!consultations.is_empty(), "the demo has consultations");
+    assert_eq!(page.consultations, consultations);
+    let bodies = participation::list_bodies(db, t.id).await.unwrap();
+    assert!(
+        bodies.iter().any(|b| b.member_count > 0),
+        "the demo has members"
+    );
+    assert_eq!(page.bodies, bodies);
+    let meetings = participation::upcoming_public_meetings(db, t.id, now)
+        .await
+        .unwrap();
+    assert!(!meetings.is_empty(), "the demo has public meetings to come");
+    assert_eq!(page.meetings, meetings);
+    let ideas: Vec<_> = participation::list_ideas(db, t.id, true)
+        .await
+        .unwrap()
+        .into_iter()
+        .take(public_pages::PARTICIPER_IDEAS as usize)
+        .map(|mut i| {
+            i.contact_name.clear();
+            i.contact_email.clear();
+            i.reason.clear();
+            i
+        })
+        .collect();
+    assert!(!ideas.is_empty(), "the demo has published ideas");
+    assert_eq!(page.ideas, ideas);
+    assert!(page
+        .ideas
+        .iter()
+        .all(|i| i.contact_name.is_empty() && i.contact_email.is_empty()));
+    assert!(public_pages::participer_page(db, "nulle-part", now, &today)
+        .await
+        .unwrap()
+        .is_none());
+    tdb.cleanup().await;
+}
+both!(participer_page_reads_what_the_storage_functions_read);

@@ -21,8 +21,9 @@ use std::sync::LazyLock;
 use sqlx::Row;
 
 use super::{
-    commune, event_session, for_backend, list, place, timestamp, CommuneRow, Flag, PlaceRow,
-    SessionRow, COMMUNES, SESSION_ROW_COLUMNS, SESSION_ROW_LIST, TERRITORY_COLUMNS, TERRITORY_ROW,
+    commune, event_session, for_backend, list, place, public_meeting, CommuneRow, MeetingRow,
+    PlaceRow, SessionRow, COMMUNES, PUBLIC_MEETINGS, SESSION_ROW_COLUMNS, SESSION_ROW_LIST,
+    TERRITORY_COLUMNS, TERRITORY_ROW,
 };
 use crate::storage::agenda::{schedule_stamp_sql, themes_of, AgendaFilter, Event, Place, Session};
 use crate::storage::communes::Commune;
@@ -108,14 +109,7 @@ SELECT
      FROM places p LEFT JOIN communes c ON c.insee_code = p.insee_code
      WHERE p.id IN (SELECT place_id FROM shown UNION ALL SELECT place_id FROM regional)) AS places,
   (SELECT themes FROM territory_event_themes WHERE territory_id = t.id) AS themes,
-  (SELECT CAST(json_group_array(json_array(m.id, m.body_id, m.title, m.starts_at, m.place, m.online_link,
-            m.agenda, m.minutes, CASE WHEN m.public THEN 1 ELSE 0 END, m.version, m.body_name)
-            ORDER BY m.starts_at, m.id) AS TEXT)
-     FROM (SELECT mt.id, mt.body_id, mt.title, mt.starts_at, mt.place, mt.online_link, mt.agenda,
-             mt.minutes, mt.public, mt.version, b.name AS body_name
-           FROM meetings mt JOIN bodies b ON b.id = mt.body_id
-           WHERE b.territory_id = t.id AND mt.public = TRUE AND mt.starts_at >= $2
-           ORDER BY mt.starts_at, mt.id LIMIT 50) m) AS meetings,
+  {PUBLIC_MEETINGS} AS meetings,
   {SCHEDULE_STAMP} AS schedule_stamp
 FROM t
 ";
@@ -142,6 +136,7 @@ fn agenda_sql(backend: Backend, filtered: bool, month: bool) -> String {
         .replace("{TERRITORY_ROW}", TERRITORY_ROW)
         .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
         .replace("{COMMUNES}", COMMUNES)
+        .replace("{PUBLIC_MEETINGS}", PUBLIC_MEETINGS)
         .replace("{SESSION_ROW_LIST}", SESSION_ROW_LIST)
         .replace("{SESSION_ROW_COLUMNS}", SESSION_ROW_COLUMNS)
         .replace("{SCHEDULE_STAMP}", &stamp)
@@ -175,21 +170,6 @@ impl AgendaTexts {
 static AGENDA_SQLITE: LazyLock<AgendaTexts> = LazyLock::new(|| AgendaTexts::new(Backend::Sqlite));
 static AGENDA_POSTGRES: LazyLock<AgendaTexts> =
     LazyLock::new(|| AgendaTexts::new(Backend::Postgres));
-
-/// A meeting as [`AGENDA`] lists it, with its body's name.
-type MeetingRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Flag,
-    i64,
-    String,
-);
 
 /// The columns of one row of [`AGENDA`], as read from either backend.
 macro_rules! agenda_page_row {
@@ -276,23 +256,7 @@ pub async fn agenda_page(
         themes: themes_of(&[themes.unwrap_or_default()]),
         meetings: meetings
             .into_iter()
-            .map(|m| {
-                Ok((
-                    Meeting {
-                        id: m.0,
-                        body_id: m.1,
-                        title: m.2,
-                        starts_at: timestamp(&m.3)?,
-                        place: m.4,
-                        online_link: m.5,
-                        agenda: m.6,
-                        minutes: m.7,
-                        public: m.8 != 0,
-                        version: m.9,
-                    },
-                    m.10,
-                ))
-            })
+            .map(public_meeting)
             .collect::<DbResult<_>>()?,
         schedule_stamp,
     }))

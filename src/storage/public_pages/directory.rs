@@ -56,7 +56,10 @@ pub struct DirectoryPage {
 }
 
 /// `$1` the territory's slug, `$2` the commune asked for, `$3` the
-/// profession, `$4` the category ('' for none).
+/// profession, `$4` the category ('' for none). The rows of the
+/// territory's communes are read from `territory_communes` outwards
+/// (`CROSS JOIN` fixes that order on SQLite, whose planner otherwise scans
+/// the country's facet counts and commune points in index order).
 const DIRECTORY_PAGE: &str = "
 WITH t AS (
   {TERRITORY_ROW}
@@ -65,11 +68,11 @@ SELECT
   {TERRITORY_COLUMNS},
   {COMMUNES} AS communes,
   (SELECT CAST(json_group_array(json_array(x.longitude, x.latitude)) AS TEXT)
-     FROM (SELECT g.longitude, g.latitude FROM commune_geo g
-           WHERE g.insee_code IN (SELECT tc.insee_code FROM territory_communes tc WHERE tc.territory_id = t.id)
+     FROM (SELECT g.longitude, g.latitude FROM territory_communes tc CROSS JOIN commune_geo g
+           WHERE tc.territory_id = t.id AND g.insee_code = tc.insee_code
            UNION ALL
-           SELECT p.longitude, p.latitude FROM commune_points p
-           WHERE p.insee_code IN (SELECT tc.insee_code FROM territory_communes tc WHERE tc.territory_id = t.id)
+           SELECT p.longitude, p.latitude FROM territory_communes tc CROSS JOIN commune_points p
+           WHERE tc.territory_id = t.id AND p.insee_code = tc.insee_code
              AND NOT EXISTS (SELECT 1 FROM commune_geo g WHERE g.insee_code = p.insee_code)) x) AS points,
   (SELECT CAST(json_array(x.longitude, x.latitude) AS TEXT)
      FROM (SELECT longitude, latitude, 0 AS k FROM commune_geo WHERE insee_code = $2
@@ -77,9 +80,10 @@ SELECT
            SELECT longitude, latitude, 1 AS k FROM commune_points WHERE insee_code = $2
            ORDER BY 3 LIMIT 1) x) AS chosen_point,
   (SELECT CAST(json_group_array(json_array(f.kind, f.code, f.label)) AS TEXT)
-     FROM (SELECT kind, code, MAX(label) AS label FROM directory_facet_counts
-           WHERE insee_code IN (SELECT tc.insee_code FROM territory_communes tc WHERE tc.territory_id = t.id)
-           GROUP BY kind, code) f) AS facets,
+     FROM (SELECT d.kind, d.code, MAX(d.label) AS label
+           FROM territory_communes tc CROSS JOIN directory_facet_counts d
+           WHERE tc.territory_id = t.id AND d.insee_code = tc.insee_code
+           GROUP BY d.kind, d.code) f) AS facets,
   (SELECT label FROM directory_facet_counts WHERE kind = 'profession' AND code = $3 LIMIT 1) AS profession_label,
   (SELECT label FROM directory_facet_counts WHERE kind = 'category' AND code = $4 LIMIT 1) AS category_label,
   (SELECT CAST(json_group_array(json_array(

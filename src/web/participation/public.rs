@@ -146,44 +146,56 @@ struct ParticiperPage {
     mine: Vec<(i64, String)>,
 }
 
+/// One statement (`public_pages::participer_page`), one more for a
+/// signed-in person's own groups.
 pub async fn participer(
     State(st): State<AppState>,
     Path(slug): Path<String>,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
+    let page = crate::storage::public_pages::participer_page(
+        &st.db,
+        &slug,
+        chrono::Utc::now(),
+        &store::today(),
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let t = page.territory;
     let today = store::today();
-    let consultations = store::list_consultations(&st.db, t.id).await?;
     let item = |c: &Consultation| ConsultationItem {
         id: c.id,
         title: c.title.clone(),
         closes: paris_date_label(&c.closes_on),
     };
-    let open = consultations
+    let open = page
+        .consultations
         .iter()
         .filter(|c| c.is_open(&today) && !c.panel_only)
         .map(item)
         .collect();
-    let with_results = consultations
+    let with_results = page
+        .consultations
         .iter()
         .filter(|c| c.results_published)
         .map(item)
         .collect();
-    let bodies = store::list_bodies(&st.db, t.id).await?;
-    let (groups, committees): (Vec<_>, Vec<_>) =
-        bodies.iter().map(body_view).partition(|b| b.working_group);
-    let meetings = store::upcoming_public_meetings(&st.db, t.id, chrono::Utc::now())
-        .await?
+    let (groups, committees): (Vec<_>, Vec<_>) = page
+        .bodies
+        .iter()
+        .map(body_view)
+        .partition(|b| b.working_group);
+    let meetings = page
+        .meetings
         .into_iter()
         .map(|(m, body)| meeting_view(&m, body))
         .collect();
-    let communes = commune_choices(&st, &t).await?;
-    let ideas = store::list_ideas(&st.db, t.id, true)
-        .await?
-        .iter()
-        .take(5)
-        .map(|i| idea_view(i, &communes))
+    let communes: Vec<(String, String)> = page
+        .communes
+        .into_iter()
+        .map(|c| (c.insee_code, c.name))
         .collect();
+    let ideas = page.ideas.iter().map(|i| idea_view(i, &communes)).collect();
     let mine = match &ctx.user {
         Some(u) => store::bodies_of_user(&st.db, u.user.id)
             .await?
