@@ -559,7 +559,7 @@ mod participation;
 mod permanences;
 pub use agenda::{agenda_page, AgendaPage};
 pub use directory::{directory_page, entry_page, DirectoryPage, Entry, EntryKey, EntryPage};
-pub use participation::{participer_page, ParticiperPage, PARTICIPER_IDEAS};
+pub use participation::{ideas_page, participer_page, IdeasPage, ParticiperPage, PARTICIPER_IDEAS};
 pub use permanences::{permanences_page, PermanencesPage};
 
 /// The public fiche action `code` of the territory `slug`, in one

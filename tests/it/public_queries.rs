@@ -238,7 +238,7 @@ async fn public_pages_read_in_one_or_two_statements() {
     // The directory reads its territory in one statement and the search's
     // candidates, both kinds with the typo probe, in another; an entry in
     // one (a local service naming the communes it serves, in two).
-    let pages: [(&str, Option<i64>); 16] = [
+    let pages: [(&str, Option<i64>); 17] = [
         (&p.computed_fiche, Some(2)),
         (&p.plain_fiche, Some(1)),
         ("/t/lens-lievin/", Some(2)),
@@ -258,6 +258,7 @@ async fn public_pages_read_in_one_or_two_statements() {
         (&p.professional, Some(1)),
         (&p.service, Some(2)),
         ("/t/lens-lievin/participer", Some(1)),
+        ("/t/lens-lievin/idees", Some(1)),
     ];
     let mut counts = Vec::new();
     for (path, _) in pages {
@@ -266,7 +267,6 @@ async fn public_pages_read_in_one_or_two_statements() {
     // The pages not yet read in one or two statements, counted for the
     // record (printed, not asserted).
     for path in [
-        "/t/lens-lievin/idees",
         "/t/lens-lievin/contact",
         "/t/lens-lievin/diagnostic",
         "/t/lens-lievin/contrat",
@@ -1228,6 +1228,29 @@ async fn participer_page_reads_what_the_storage_functions_read(backend: Backend)
         .iter()
         .all(|i| i.contact_name.is_empty() && i.contact_email.is_empty()));
     assert!(public_pages::participer_page(db, "nulle-part", now, &today)
+        .await
+        .unwrap()
+        .is_none());
+    // The idea box's page: every published idea.
+    let box_page = public_pages::ideas_page(db, "lens-lievin")
+        .await
+        .unwrap()
+        .expect("the idea box");
+    assert_eq!(box_page.territory, t);
+    assert_eq!(box_page.communes, page.communes);
+    let published: Vec<_> = participation::list_ideas(db, t.id, true)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|mut i| {
+            i.contact_name.clear();
+            i.contact_email.clear();
+            i.reason.clear();
+            i
+        })
+        .collect();
+    assert_eq!(box_page.ideas, published);
+    assert!(public_pages::ideas_page(db, "nulle-part")
         .await
         .unwrap()
         .is_none());

@@ -1,9 +1,10 @@
 //! The public « Participer » page of a territory in one statement: the
 //! territory, its communes, its consultations, its bodies with their
 //! members counted, its bodies' coming public meetings and its latest
-//! published ideas.
+//! published ideas; and the idea box's page, its communes and published
+//! ideas, in another.
 //!
-//! It replaces six statements (`territories::get_by_slug` and `communes`,
+//! The first replaces six statements (`territories::get_by_slug` and `communes`,
 //! `participation::list_consultations`, `list_bodies`,
 //! `upcoming_public_meetings` and `list_ideas`). The ideas come without the
 //! personal data the coordination keeps with them (contact, moderation
@@ -44,6 +45,18 @@ pub struct ParticiperPage {
     pub ideas: Vec<Idea>,
 }
 
+/// The published ideas of the territory `t`, newest first, as [`IdeaRow`]s
+/// (`participation::list_ideas`, without their personal data); `{LIMIT}`
+/// a `LIMIT` clause or nothing.
+const PUBLISHED_IDEAS: &str = "(SELECT CAST(json_group_array(json_array(x.id, x.territory_id, x.kind, x.text,
+            x.theme, x.insee_code, x.status, x.merged_into, x.answer, x.action_id, x.action_code, x.version,
+            x.created_at) ORDER BY x.created_at DESC, x.id DESC) AS TEXT)
+     FROM (SELECT i.id, i.territory_id, i.kind, i.text, i.theme, i.insee_code, i.status, i.merged_into,
+             i.answer, i.action_id, a.code AS action_code, i.version, i.created_at
+           FROM ideas i LEFT JOIN actions a ON a.id = i.action_id
+           WHERE i.territory_id = t.id AND i.status = 'published'
+           ORDER BY i.created_at DESC, i.id DESC{LIMIT}) x)";
+
 /// `$1` the territory's slug, `$2` the moment meetings are shown from, `$3`
 /// the day members are counted on (`YYYY-MM-DD`, Europe/Paris).
 const PARTICIPER: &str = "
@@ -67,14 +80,7 @@ SELECT
             b.name) AS TEXT)
      FROM bodies b WHERE b.territory_id = t.id) AS bodies,
   {PUBLIC_MEETINGS} AS meetings,
-  (SELECT CAST(json_group_array(json_array(x.id, x.territory_id, x.kind, x.text, x.theme, x.insee_code,
-            x.status, x.merged_into, x.answer, x.action_id, x.action_code, x.version, x.created_at)
-          ORDER BY x.created_at DESC, x.id DESC) AS TEXT)
-     FROM (SELECT i.id, i.territory_id, i.kind, i.text, i.theme, i.insee_code, i.status, i.merged_into,
-             i.answer, i.action_id, a.code AS action_code, i.version, i.created_at
-           FROM ideas i LEFT JOIN actions a ON a.id = i.action_id
-           WHERE i.territory_id = t.id AND i.status = 'published'
-           ORDER BY i.created_at DESC, i.id DESC LIMIT {IDEAS}) x) AS ideas
+  {PUBLISHED_IDEAS} AS ideas
 FROM t
 ";
 
@@ -87,7 +93,8 @@ fn participer_sql(backend: Backend) -> String {
         .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
         .replace("{COMMUNES}", COMMUNES)
         .replace("{PUBLIC_MEETINGS}", PUBLIC_MEETINGS)
-        .replace("{IDEAS}", &PARTICIPER_IDEAS.to_string());
+        .replace("{PUBLISHED_IDEAS}", PUBLISHED_IDEAS)
+        .replace("{LIMIT}", &format!(" LIMIT {PARTICIPER_IDEAS}"));
     for_backend(&sql, backend)
 }
 
@@ -254,6 +261,73 @@ pub async fn participer_page(
             .into_iter()
             .map(public_meeting)
             .collect::<DbResult<_>>()?,
+        ideas: ideas.into_iter().map(idea).collect::<DbResult<_>>()?,
+    }))
+}
+
+/// What the idea box's page reads.
+#[derive(Debug)]
+pub struct IdeasPage {
+    pub territory: Territory,
+    /// By name.
+    pub communes: Vec<Commune>,
+    /// Every published idea, newest first, without its personal data.
+    pub ideas: Vec<Idea>,
+}
+
+/// `$1` the territory's slug.
+const IDEAS_PAGE: &str = "
+WITH t AS (
+  {TERRITORY_ROW}
+)
+SELECT
+  {TERRITORY_COLUMNS},
+  {COMMUNES} AS communes,
+  {PUBLISHED_IDEAS} AS ideas
+FROM t
+";
+
+static IDEAS_PAGE_SQLITE: LazyLock<String> = LazyLock::new(|| ideas_page_sql(Backend::Sqlite));
+static IDEAS_PAGE_POSTGRES: LazyLock<String> = LazyLock::new(|| ideas_page_sql(Backend::Postgres));
+
+fn ideas_page_sql(backend: Backend) -> String {
+    let sql = IDEAS_PAGE
+        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
+        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
+        .replace("{COMMUNES}", COMMUNES)
+        .replace("{PUBLISHED_IDEAS}", PUBLISHED_IDEAS)
+        .replace("{LIMIT}", "");
+    for_backend(&sql, backend)
+}
+
+/// The idea box's page of the territory `slug` (never the regional owner)
+/// in one statement (see [`IDEAS_PAGE`]).
+pub async fn ideas_page(db: &Db, slug: &str) -> DbResult<Option<IdeasPage>> {
+    macro_rules! read {
+        ($pool:expr, $sql:expr) => {{
+            let row = sqlx::query($sql).bind(slug).fetch_optional($pool).await?;
+            match row {
+                None => None,
+                Some(row) => Some((
+                    <Territory as sqlx::FromRow<_>>::from_row(&row)?,
+                    row.try_get::<Option<String>, _>("communes")?,
+                    row.try_get::<Option<String>, _>("ideas")?,
+                )),
+            }
+        }};
+    }
+    let read = match db {
+        Db::Sqlite(pool) => read!(pool, IDEAS_PAGE_SQLITE.as_str()),
+        Db::Postgres(pool) => read!(pool, IDEAS_PAGE_POSTGRES.as_str()),
+    };
+    let Some((territory, communes, ideas)) = read else {
+        return Ok(None);
+    };
+    let communes: Vec<CommuneRow> = list(communes)?;
+    let ideas: Vec<IdeaRow> = list(ideas)?;
+    Ok(Some(IdeasPage {
+        territory,
+        communes: communes.into_iter().map(commune).collect(),
         ideas: ideas.into_iter().map(idea).collect::<DbResult<_>>()?,
     }))
 }

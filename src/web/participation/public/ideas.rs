@@ -51,7 +51,9 @@ pub const THEMES: [&str; 8] = [
     "Autre",
 ];
 
-pub(super) async fn ideas_response(
+/// The page re-rendered after a refused idea: its communes and published
+/// ideas read again.
+async fn ideas_again(
     st: &AppState,
     ctx: &Ctx,
     t: &Territory,
@@ -60,11 +62,22 @@ pub(super) async fn ideas_response(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let communes = commune_choices(st, t).await?;
-    let ideas = store::list_ideas(&st.db, t.id, true)
-        .await?
-        .iter()
-        .map(|i| idea_view(i, &communes))
-        .collect();
+    let ideas = store::list_ideas(&st.db, t.id, true).await?;
+    ideas_response(st, ctx, t, communes, &ideas, form, errors, status)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ideas_response(
+    st: &AppState,
+    ctx: &Ctx,
+    t: &Territory,
+    communes: Vec<(String, String)>,
+    ideas: &[store::Idea],
+    form: IdeaForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let ideas = ideas.iter().map(|i| idea_view(i, &communes)).collect();
     let form = if form.kind.is_empty() {
         IdeaForm {
             kind: "idea".into(),
@@ -87,21 +100,30 @@ pub(super) async fn ideas_response(
     Ok((status, render(&page)).into_response())
 }
 
+/// One statement (`public_pages::ideas_page`).
 pub async fn ideas(
     State(st): State<AppState>,
     Path(slug): Path<String>,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
+    let page = crate::storage::public_pages::ideas_page(&st.db, &slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let communes = page
+        .communes
+        .into_iter()
+        .map(|c| (c.insee_code, c.name))
+        .collect();
     ideas_response(
         &st,
         &ctx,
-        &t,
+        &page.territory,
+        communes,
+        &page.ideas,
         IdeaForm::default(),
         FormErrors::default(),
         StatusCode::OK,
     )
-    .await
 }
 
 pub async fn idea_submit(
@@ -131,7 +153,7 @@ pub async fn idea_submit(
             for (f, m) in list {
                 errors.push(f, m);
             }
-            return ideas_response(
+            return ideas_again(
                 &st,
                 &ctx,
                 &t,
@@ -155,7 +177,7 @@ pub async fn idea_submit(
     if v != Verdict::Ok {
         errors.push("text", v.message());
         let status = verdict_status(&v);
-        return ideas_response(&st, &ctx, &t, form, errors, status).await;
+        return ideas_again(&st, &ctx, &t, form, errors, status).await;
     }
     store::create_idea(&st.db, t.id, &input).await?;
     if !t.contact_email.is_empty() {
