@@ -552,7 +552,40 @@ macro_rules! page_row {
     };
 }
 
-// After `page_row!`, which they use.
+/// The territory ([`TERRITORY_COLUMNS`]) and these text columns (JSON
+/// lists or tuples, or NULL) of a page's one row, as [`page_row!`] runs it.
+macro_rules! territory_row {
+    ($row:expr, [$($col:literal),* $(,)?]) => {{
+        let row = $row;
+        (
+            <Territory as sqlx::FromRow<_>>::from_row(row)?,
+            [$(row.try_get::<Option<String>, _>($col)?),*],
+        )
+    }};
+}
+
+/// [`page_row!`] for a page whose row is its territory and text columns
+/// ([`territory_row!`]).
+macro_rules! territory_page {
+    ($db:expr, $sqlite:expr, $postgres:expr, [$($bind:expr),*], $cols:tt) => {
+        match $db {
+            Db::Sqlite(pool) => sqlx::query(&$sqlite)
+                $(.bind($bind))*
+                .fetch_optional(pool)
+                .await?
+                .map(|row| -> DbResult<_> { Ok(territory_row!(&row, $cols)) })
+                .transpose()?,
+            Db::Postgres(pool) => sqlx::query(&$postgres)
+                $(.bind($bind))*
+                .fetch_optional(pool)
+                .await?
+                .map(|row| -> DbResult<_> { Ok(territory_row!(&row, $cols)) })
+                .transpose()?,
+        }
+    };
+}
+
+// After `page_row!` and `territory_page!`, which they use.
 mod agenda;
 mod directory;
 mod participation;

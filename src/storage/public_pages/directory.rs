@@ -226,42 +226,24 @@ pub async fn directory_page(
     profession: &str,
     category: &str,
 ) -> DbResult<Option<DirectoryPage>> {
-    macro_rules! read {
-        ($pool:expr, $sql:expr) => {{
-            let row = sqlx::query($sql)
-                .bind(slug)
-                .bind(commune_code)
-                .bind(profession)
-                .bind(category)
-                .fetch_optional($pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => {
-                    let text = |name: &str| row.try_get::<Option<String>, _>(name);
-                    Some((
-                        <Territory as sqlx::FromRow<_>>::from_row(&row)?,
-                        [
-                            text("communes")?,
-                            text("points")?,
-                            text("chosen_point")?,
-                            text("facets")?,
-                            text("profession_label")?,
-                            text("category_label")?,
-                            text("services")?,
-                            text("marks")?,
-                            text("finess_import")?,
-                            text("rpps_import")?,
-                        ],
-                    ))
-                }
-            }
-        }};
-    }
-    let read = match db {
-        Db::Sqlite(pool) => read!(pool, DIRECTORY_PAGE_SQLITE.as_str()),
-        Db::Postgres(pool) => read!(pool, DIRECTORY_PAGE_POSTGRES.as_str()),
-    };
+    let read = territory_page!(
+        db,
+        DIRECTORY_PAGE_SQLITE,
+        DIRECTORY_PAGE_POSTGRES,
+        [slug, commune_code, profession, category],
+        [
+            "communes",
+            "points",
+            "chosen_point",
+            "facets",
+            "profession_label",
+            "category_label",
+            "services",
+            "marks",
+            "finess_import",
+            "rpps_import",
+        ]
+    );
     let Some((territory, cols)) = read else {
         return Ok(None);
     };
@@ -411,35 +393,13 @@ pub async fn entry_page(db: &Db, slug: &str, key: EntryKey<'_>) -> DbResult<Opti
         EntryKey::Service(n) => (2, n.to_string()),
     };
     let [sqlite, postgres] = &ENTRY_PAGES[which];
-    macro_rules! read {
-        ($pool:expr, $sql:expr) => {{
-            let row = sqlx::query($sql)
-                .bind(slug)
-                .bind(&id)
-                .fetch_optional($pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => {
-                    let text = |name: &str| row.try_get::<Option<String>, _>(name);
-                    Some((
-                        <Territory as sqlx::FromRow<_>>::from_row(&row)?,
-                        [
-                            text("mark")?,
-                            text("finess_import")?,
-                            text("rpps_import")?,
-                            text("entry")?,
-                            text("places")?,
-                        ],
-                    ))
-                }
-            }
-        }};
-    }
-    let read = match db {
-        Db::Sqlite(pool) => read!(pool, sqlite.as_str()),
-        Db::Postgres(pool) => read!(pool, postgres.as_str()),
-    };
+    let read = territory_page!(
+        db,
+        sqlite.as_str(),
+        postgres.as_str(),
+        [slug, &id],
+        ["mark", "finess_import", "rpps_import", "entry", "places"]
+    );
     let Some((territory, [mark_col, finess_import, rpps_import, entry, places])) = read else {
         return Ok(None);
     };

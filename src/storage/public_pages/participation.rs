@@ -186,36 +186,13 @@ pub async fn participer_page(
     from: DateTime<Utc>,
     today: &str,
 ) -> DbResult<Option<ParticiperPage>> {
-    macro_rules! read {
-        ($pool:expr, $sql:expr) => {{
-            let row = sqlx::query($sql)
-                .bind(slug)
-                .bind(from)
-                .bind(today)
-                .fetch_optional($pool)
-                .await?;
-            match row {
-                None => None,
-                Some(row) => {
-                    let text = |name: &str| row.try_get::<Option<String>, _>(name);
-                    Some((
-                        <Territory as sqlx::FromRow<_>>::from_row(&row)?,
-                        [
-                            text("communes")?,
-                            text("consultations")?,
-                            text("bodies")?,
-                            text("meetings")?,
-                            text("ideas")?,
-                        ],
-                    ))
-                }
-            }
-        }};
-    }
-    let read = match db {
-        Db::Sqlite(pool) => read!(pool, PARTICIPER_SQLITE.as_str()),
-        Db::Postgres(pool) => read!(pool, PARTICIPER_POSTGRES.as_str()),
-    };
+    let read = territory_page!(
+        db,
+        PARTICIPER_SQLITE,
+        PARTICIPER_POSTGRES,
+        [slug, from, today],
+        ["communes", "consultations", "bodies", "meetings", "ideas"]
+    );
     let Some((territory, [communes, consultations, bodies, meetings, ideas])) = read else {
         return Ok(None);
     };
@@ -303,24 +280,14 @@ fn ideas_page_sql(backend: Backend) -> String {
 /// The idea box's page of the territory `slug` (never the regional owner)
 /// in one statement (see [`IDEAS_PAGE`]).
 pub async fn ideas_page(db: &Db, slug: &str) -> DbResult<Option<IdeasPage>> {
-    macro_rules! read {
-        ($pool:expr, $sql:expr) => {{
-            let row = sqlx::query($sql).bind(slug).fetch_optional($pool).await?;
-            match row {
-                None => None,
-                Some(row) => Some((
-                    <Territory as sqlx::FromRow<_>>::from_row(&row)?,
-                    row.try_get::<Option<String>, _>("communes")?,
-                    row.try_get::<Option<String>, _>("ideas")?,
-                )),
-            }
-        }};
-    }
-    let read = match db {
-        Db::Sqlite(pool) => read!(pool, IDEAS_PAGE_SQLITE.as_str()),
-        Db::Postgres(pool) => read!(pool, IDEAS_PAGE_POSTGRES.as_str()),
-    };
-    let Some((territory, communes, ideas)) = read else {
+    let read = territory_page!(
+        db,
+        IDEAS_PAGE_SQLITE,
+        IDEAS_PAGE_POSTGRES,
+        [slug],
+        ["communes", "ideas"]
+    );
+    let Some((territory, [communes, ideas])) = read else {
         return Ok(None);
     };
     let communes: Vec<CommuneRow> = list(communes)?;
