@@ -782,7 +782,7 @@ pub async fn facets(db: &Db, communes: &[String]) -> DbResult<Facets> {
 pub async fn facet_label(db: &Db, professional: bool, code: &str) -> DbResult<Option<String>> {
     let kind = if professional { PROFESSION } else { CATEGORY };
     Ok(db_run!(db, pool => sqlx::query_scalar::<_, String>(
-        "SELECT label FROM directory_facet_counts WHERE kind = $1 AND code = $2 LIMIT 1",
+        "SELECT label FROM directory_facet_counts WHERE kind = $1 AND code = $2 ORDER BY insee_code LIMIT 1",
     )
     .bind(kind)
     .bind(code)

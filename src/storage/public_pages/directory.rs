@@ -60,9 +60,11 @@ pub struct DirectoryPage {
 /// territory's communes are read from `territory_communes` outwards
 /// (`CROSS JOIN` fixes that order on SQLite, whose planner otherwise scans
 /// the country's facet counts and commune points in index order). A label
-/// is looked up only for a filter asked for: PostgreSQL's generic plan of
-/// `… code = $3 LIMIT 1` scans the table in order until a row matches, the
-/// whole of it (50 ms at national size) when none does, as for ''.
+/// is looked up only for a filter asked for, as the first row of its code
+/// in commune order: one probe of the index `(kind, code, insee_code)`
+/// (migration 0029). Without the order PostgreSQL's generic plan of
+/// `… code = $3 LIMIT 1` scanned the table until a row matched, the whole
+/// of it (50 ms at national size) for a code present nowhere, or ''.
 const DIRECTORY_PAGE: &str = "
 WITH t AS (
   {TERRITORY_ROW}
@@ -88,10 +90,12 @@ SELECT
            WHERE tc.territory_id = t.id AND d.insee_code = tc.insee_code
            GROUP BY d.kind, d.code) f) AS facets,
   CASE WHEN $3 = '' THEN NULL
-    ELSE (SELECT label FROM directory_facet_counts WHERE kind = 'profession' AND code = $3 LIMIT 1)
+    ELSE (SELECT label FROM directory_facet_counts WHERE kind = 'profession' AND code = $3
+          ORDER BY insee_code LIMIT 1)
   END AS profession_label,
   CASE WHEN $4 = '' THEN NULL
-    ELSE (SELECT label FROM directory_facet_counts WHERE kind = 'category' AND code = $4 LIMIT 1)
+    ELSE (SELECT label FROM directory_facet_counts WHERE kind = 'category' AND code = $4
+          ORDER BY insee_code LIMIT 1)
   END AS category_label,
   (SELECT CAST(json_group_array(json_array(
             json_array(v.id, v.name, v.kind, v.description, v.publics, v.fees, v.opening_hours, v.address,
