@@ -1263,6 +1263,15 @@ const COMMUNES: &str = "(SELECT CAST(json_group_array(json_array(c.insee_code, c
      FROM communes c JOIN territory_communes tc ON tc.insee_code = c.insee_code
      WHERE tc.territory_id = t.id)";
 
+/// A page's SQL template with the territory's pieces in place:
+/// `{TERRITORY_ROW}`, `{TERRITORY_COLUMNS}` and `{COMMUNES}`.
+fn territory_sql(template: &str) -> String {
+    template
+        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
+        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
+        .replace("{COMMUNES}", COMMUNES)
+}
+
 /// The coming public meetings of the territory `t`'s bodies from `$2`, as
 /// [`MeetingRow`]s (`storage::participation::upcoming_public_meetings`).
 const PUBLIC_MEETINGS: &str = "(SELECT CAST(json_group_array(json_array(m.id, m.body_id, m.title, m.starts_at,
@@ -1366,10 +1375,7 @@ static HOME_SQLITE: LazyLock<String> = LazyLock::new(|| home_sql(Backend::Sqlite
 static HOME_POSTGRES: LazyLock<String> = LazyLock::new(|| home_sql(Backend::Postgres));
 
 fn home_sql(backend: Backend) -> String {
-    let sql = HOME
-        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
-        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
-        .replace("{COMMUNES}", COMMUNES)
+    let sql = territory_sql(HOME)
         .replace("{SESSION_ROW_LIST}", SESSION_ROW_LIST)
         .replace("{SESSION_ROW_COLUMNS}", SESSION_ROW_COLUMNS)
         .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"))

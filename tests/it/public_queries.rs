@@ -1170,6 +1170,16 @@ async fn directory_pages_read_what_the_storage_functions_read(backend: Backend) 
 }
 both!(directory_pages_read_what_the_storage_functions_read);
 
+/// An idea as the public pages read it: no contact, no moderation reason.
+fn without_personal_data(
+    mut i: maillage::storage::participation::Idea,
+) -> maillage::storage::participation::Idea {
+    i.contact_name.clear();
+    i.contact_email.clear();
+    i.reason.clear();
+    i
+}
+
 /// The « Participer » page's one statement reads what the storage
 /// functions it replaces read (`territories::communes`,
 /// `participation::list_consultations`, `list_bodies`,
@@ -1214,12 +1224,7 @@ async fn participer_page_reads_what_the_storage_functions_read(backend: Backend)
         .unwrap()
         .into_iter()
         .take(public_pages::PARTICIPER_IDEAS as usize)
-        .map(|mut i| {
-            i.contact_name.clear();
-            i.contact_email.clear();
-            i.reason.clear();
-            i
-        })
+        .map(without_personal_data)
         .collect();
     assert!(!ideas.is_empty(), "the demo has published ideas");
     assert_eq!(page.ideas, ideas);
@@ -1242,12 +1247,7 @@ async fn participer_page_reads_what_the_storage_functions_read(backend: Backend)
         .await
         .unwrap()
         .into_iter()
-        .map(|mut i| {
-            i.contact_name.clear();
-            i.contact_email.clear();
-            i.reason.clear();
-            i
-        })
+        .map(without_personal_data)
         .collect();
     assert_eq!(box_page.ideas, published);
     assert!(public_pages::ideas_page(db, "nulle-part")

@@ -21,9 +21,8 @@ use std::sync::LazyLock;
 use sqlx::Row;
 
 use super::{
-    commune, event_session, for_backend, list, place, public_meeting, CommuneRow, MeetingRow,
-    PlaceRow, SessionRow, COMMUNES, PUBLIC_MEETINGS, SESSION_ROW_COLUMNS, SESSION_ROW_LIST,
-    TERRITORY_COLUMNS, TERRITORY_ROW,
+    commune, event_session, for_backend, list, place, public_meeting, territory_sql, CommuneRow,
+    MeetingRow, PlaceRow, SessionRow, PUBLIC_MEETINGS, SESSION_ROW_COLUMNS, SESSION_ROW_LIST,
 };
 use crate::storage::agenda::{schedule_stamp_sql, themes_of, AgendaFilter, Event, Place, Session};
 use crate::storage::communes::Commune;
@@ -131,11 +130,7 @@ fn agenda_sql(backend: Backend, filtered: bool, month: bool) -> String {
     } else {
         "CAST(NULL AS TEXT)".to_owned()
     };
-    let sql = AGENDA
-        .replace("{FILTERS}", &filters)
-        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
-        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
-        .replace("{COMMUNES}", COMMUNES)
+    let sql = territory_sql(&AGENDA.replace("{FILTERS}", &filters))
         .replace("{PUBLIC_MEETINGS}", PUBLIC_MEETINGS)
         .replace("{SESSION_ROW_LIST}", SESSION_ROW_LIST)
         .replace("{SESSION_ROW_COLUMNS}", SESSION_ROW_COLUMNS)

@@ -15,10 +15,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{
-    commune, for_backend, list, one, timestamp, CommuneRow, Flag, COMMUNES, TERRITORY_COLUMNS,
-    TERRITORY_ROW,
-};
+use super::{commune, for_backend, list, one, territory_sql, timestamp, CommuneRow, Flag};
 use crate::storage::communes::Commune;
 use crate::storage::directory::{
     EstablishmentRow, Facets, Point, PracticePlaceRow, ProfessionalRow,
@@ -53,6 +50,36 @@ pub struct DirectoryPage {
     pub finess_import: Option<(String, DateTime<Utc>)>,
     /// The latest RPPS import: the same.
     pub rpps_import: Option<(String, DateTime<Utc>)>,
+}
+
+/// A local service `v` as [`ServiceColumns`].
+const SERVICE: &str = "json_array(
+  json_array(v.id, v.name, v.kind, v.description, v.publics, v.fees, v.opening_hours, v.address,
+    v.postal_code, v.insee_code),
+  json_array(v.city, v.phone, v.email, v.website, v.area, v.accessibility,
+    CASE WHEN v.msp THEN 1 ELSE 0 END, CASE WHEN v.cpts THEN 1 ELSE 0 END, v.version, v.updated_at))";
+
+/// A mark `m` as [`MarkColumns`].
+const MARK: &str = "json_array(m.entry_kind, m.entry_id, CASE WHEN m.msp THEN 1 ELSE 0 END,
+  CASE WHEN m.cpts THEN 1 ELSE 0 END, CASE WHEN m.hidden THEN 1 ELSE 0 END, m.hidden_reason,
+  m.accessibility)";
+
+/// The columns `finess_import` and `rpps_import`: the latest import of
+/// each source, its file's date and when it finished.
+const LATEST_IMPORTS: &str =
+    "(SELECT CAST(json_array(i.file_date, i.finished_at) AS TEXT) FROM directory_imports i
+     WHERE i.source = 'finess' ORDER BY i.started_at DESC, i.id DESC LIMIT 1) AS finess_import,
+  (SELECT CAST(json_array(i.file_date, i.finished_at) AS TEXT) FROM directory_imports i
+     WHERE i.source = 'rpps' ORDER BY i.started_at DESC, i.id DESC LIMIT 1) AS rpps_import";
+
+/// A page's template with the territory's and the directory's pieces in
+/// place, for a backend.
+fn directory_sql(template: &str, backend: Backend) -> String {
+    let sql = territory_sql(template)
+        .replace("{SERVICE}", SERVICE)
+        .replace("{MARK}", MARK)
+        .replace("{LATEST_IMPORTS}", LATEST_IMPORTS);
+    for_backend(&sql, backend)
 }
 
 /// `$1` the territory's slug, `$2` the commune asked for, `$3` the
@@ -97,21 +124,12 @@ SELECT
     ELSE (SELECT label FROM directory_facet_counts WHERE kind = 'category' AND code = $4
           ORDER BY insee_code LIMIT 1)
   END AS category_label,
-  (SELECT CAST(json_group_array(json_array(
-            json_array(v.id, v.name, v.kind, v.description, v.publics, v.fees, v.opening_hours, v.address,
-              v.postal_code, v.insee_code),
-            json_array(v.city, v.phone, v.email, v.website, v.area, v.accessibility,
-              CASE WHEN v.msp THEN 1 ELSE 0 END, CASE WHEN v.cpts THEN 1 ELSE 0 END, v.version, v.updated_at))
+  (SELECT CAST(json_group_array({SERVICE}
           ORDER BY v.name_search) AS TEXT)
      FROM local_services v WHERE v.territory_id = t.id) AS services,
-  (SELECT CAST(json_group_array(json_array(m.entry_kind, m.entry_id, CASE WHEN m.msp THEN 1 ELSE 0 END,
-            CASE WHEN m.cpts THEN 1 ELSE 0 END, CASE WHEN m.hidden THEN 1 ELSE 0 END, m.hidden_reason,
-            m.accessibility) ORDER BY m.entry_kind, m.entry_id) AS TEXT)
+  (SELECT CAST(json_group_array({MARK} ORDER BY m.entry_kind, m.entry_id) AS TEXT)
      FROM directory_marks m WHERE m.territory_id = t.id) AS marks,
-  (SELECT CAST(json_array(i.file_date, i.finished_at) AS TEXT) FROM directory_imports i
-     WHERE i.source = 'finess' ORDER BY i.started_at DESC, i.id DESC LIMIT 1) AS finess_import,
-  (SELECT CAST(json_array(i.file_date, i.finished_at) AS TEXT) FROM directory_imports i
-     WHERE i.source = 'rpps' ORDER BY i.started_at DESC, i.id DESC LIMIT 1) AS rpps_import
+  {LATEST_IMPORTS}
 FROM t
 ";
 
@@ -121,11 +139,7 @@ static DIRECTORY_PAGE_POSTGRES: LazyLock<String> =
     LazyLock::new(|| directory_page_sql(Backend::Postgres));
 
 fn directory_page_sql(backend: Backend) -> String {
-    let sql = DIRECTORY_PAGE
-        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
-        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
-        .replace("{COMMUNES}", COMMUNES);
-    for_backend(&sql, backend)
+    directory_sql(DIRECTORY_PAGE, backend)
 }
 
 /// A local service as [`DIRECTORY_PAGE`] lists it, in two arrays (serde
@@ -328,14 +342,9 @@ WITH t AS (
 )
 SELECT
   {TERRITORY_COLUMNS},
-  (SELECT CAST(json_array(m.entry_kind, m.entry_id, CASE WHEN m.msp THEN 1 ELSE 0 END,
-            CASE WHEN m.cpts THEN 1 ELSE 0 END, CASE WHEN m.hidden THEN 1 ELSE 0 END, m.hidden_reason,
-            m.accessibility) AS TEXT)
+  (SELECT CAST({MARK} AS TEXT)
      FROM directory_marks m WHERE m.territory_id = t.id AND m.entry_kind = '{KIND}' AND m.entry_id = $2) AS mark,
-  (SELECT CAST(json_array(i.file_date, i.finished_at) AS TEXT) FROM directory_imports i
-     WHERE i.source = 'finess' ORDER BY i.started_at DESC, i.id DESC LIMIT 1) AS finess_import,
-  (SELECT CAST(json_array(i.file_date, i.finished_at) AS TEXT) FROM directory_imports i
-     WHERE i.source = 'rpps' ORDER BY i.started_at DESC, i.id DESC LIMIT 1) AS rpps_import,
+  {LATEST_IMPORTS},
   {ENTRY}
 FROM t
 ";
@@ -356,21 +365,15 @@ const PROFESSIONAL_ENTRY: &str = "(SELECT CAST(json_array(p.rpps, p.last_name, p
        pl.phone) ORDER BY pl.position) AS TEXT) FROM practice_places pl WHERE pl.rpps = $2) AS places";
 
 /// Of a local service of the territory, as [`ServiceColumns`].
-const SERVICE_ENTRY: &str = "(SELECT CAST(json_array(
-       json_array(v.id, v.name, v.kind, v.description, v.publics, v.fees, v.opening_hours, v.address,
-         v.postal_code, v.insee_code),
-       json_array(v.city, v.phone, v.email, v.website, v.area, v.accessibility,
-         CASE WHEN v.msp THEN 1 ELSE 0 END, CASE WHEN v.cpts THEN 1 ELSE 0 END, v.version, v.updated_at))
+const SERVICE_ENTRY: &str = "(SELECT CAST({SERVICE}
        AS TEXT) FROM local_services v WHERE v.id = CAST($2 AS BIGINT) AND v.territory_id = t.id) AS entry,
   CAST(NULL AS TEXT) AS places";
 
 fn entry_page_sql(kind: &str, entry: &str, backend: Backend) -> String {
-    let sql = ENTRY_PAGE
-        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
-        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
-        .replace("{KIND}", kind)
-        .replace("{ENTRY}", entry);
-    for_backend(&sql, backend)
+    directory_sql(
+        &ENTRY_PAGE.replace("{KIND}", kind).replace("{ENTRY}", entry),
+        backend,
+    )
 }
 
 /// The statements of the three kinds of entry, for SQLite then PostgreSQL.

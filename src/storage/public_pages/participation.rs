@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{
-    commune, for_backend, list, public_meeting, timestamp, CommuneRow, Flag, MeetingRow, COMMUNES,
-    PUBLIC_MEETINGS, TERRITORY_COLUMNS, TERRITORY_ROW,
+    commune, for_backend, list, public_meeting, territory_sql, timestamp, CommuneRow, Flag,
+    MeetingRow, PUBLIC_MEETINGS,
 };
 use crate::storage::communes::Commune;
 use crate::storage::participation::{Body, Consultation, Idea, Meeting};
@@ -88,10 +88,7 @@ static PARTICIPER_SQLITE: LazyLock<String> = LazyLock::new(|| participer_sql(Bac
 static PARTICIPER_POSTGRES: LazyLock<String> = LazyLock::new(|| participer_sql(Backend::Postgres));
 
 fn participer_sql(backend: Backend) -> String {
-    let sql = PARTICIPER
-        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
-        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
-        .replace("{COMMUNES}", COMMUNES)
+    let sql = territory_sql(PARTICIPER)
         .replace("{PUBLIC_MEETINGS}", PUBLIC_MEETINGS)
         .replace("{PUBLISHED_IDEAS}", PUBLISHED_IDEAS)
         .replace("{LIMIT}", &format!(" LIMIT {PARTICIPER_IDEAS}"));
@@ -268,10 +265,7 @@ static IDEAS_PAGE_SQLITE: LazyLock<String> = LazyLock::new(|| ideas_page_sql(Bac
 static IDEAS_PAGE_POSTGRES: LazyLock<String> = LazyLock::new(|| ideas_page_sql(Backend::Postgres));
 
 fn ideas_page_sql(backend: Backend) -> String {
-    let sql = IDEAS_PAGE
-        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
-        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
-        .replace("{COMMUNES}", COMMUNES)
+    let sql = territory_sql(IDEAS_PAGE)
         .replace("{PUBLISHED_IDEAS}", PUBLISHED_IDEAS)
         .replace("{LIMIT}", "");
     for_backend(&sql, backend)

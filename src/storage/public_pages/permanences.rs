@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use sqlx::Row;
 
-use super::{commune, for_backend, list, CommuneRow, COMMUNES, TERRITORY_COLUMNS, TERRITORY_ROW};
+use super::{commune, for_backend, list, territory_sql, CommuneRow};
 use crate::storage::agenda::{schedule_stamp_sql, sort_choices, ActionChoice};
 use crate::storage::communes::Commune;
 use crate::storage::territories::Territory;
@@ -54,11 +54,7 @@ FROM t
 ";
 
 fn permanences_sql(backend: Backend) -> String {
-    let sql = PERMANENCES
-        .replace("{TERRITORY_ROW}", TERRITORY_ROW)
-        .replace("{TERRITORY_COLUMNS}", TERRITORY_COLUMNS)
-        .replace("{COMMUNES}", COMMUNES)
-        .replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"));
+    let sql = territory_sql(PERMANENCES).replace("{SCHEDULE_STAMP}", &schedule_stamp_sql("t.id"));
     for_backend(&sql, backend)
 }
 
