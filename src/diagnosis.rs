@@ -18,8 +18,8 @@ use crate::domain::diagnosis::figures::Figure;
 use crate::domain::diagnosis::population::{AgeBands, AgeWeights};
 use crate::domain::diagnosis::profession::Profession;
 use crate::domain::diagnosis::stats::{density_per_10000, median};
-use crate::storage::diagnosis::{self as store, AccessRow, AccessRun, CommuneInput};
-use crate::storage::{directory, territories, Db, DbResult};
+use crate::storage::diagnosis::{self as store, AccessRow, AccessRun, CommuneInput, Stored};
+use crate::storage::{Db, DbResult};
 use crate::web::maps::Outline;
 
 /// Default minutes per kilometre of great-circle distance (a detour factor
@@ -53,17 +53,7 @@ impl RefreshReport {
 
 /// The bands in force per profession: the stored ones, else the default.
 pub async fn bands(db: &Db) -> DbResult<HashMap<Profession, Bands>> {
-    let stored = store::bands(db).await?;
-    Ok(Profession::ALL
-        .into_iter()
-        .map(|p| {
-            let b = stored
-                .get(p.slug())
-                .and_then(|s| Bands::parse(s).ok())
-                .unwrap_or_default();
-            (p, b)
-        })
-        .collect())
+    Ok(bands_in_force(&store::bands(db).await?))
 }
 
 /// Whether the age file covers every commune with a population: then the
@@ -472,43 +462,62 @@ fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> Option<String> {
 /// Load a territory's computed diagnosis. `with_maps`: also read the
 /// outlines (pages), not needed by the API or the exports.
 pub async fn load(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Diagnosis> {
-    let communes = territories::communes(db, territory_id).await?;
+    Ok(assemble(store::stored(db, territory_id, with_maps).await?))
+}
+
+/// The bands in force per profession from those stored: the stored ones,
+/// else the default.
+fn bands_in_force(stored: &HashMap<String, String>) -> HashMap<Profession, Bands> {
+    Profession::ALL
+        .into_iter()
+        .map(|p| {
+            let b = stored
+                .get(p.slug())
+                .and_then(|s| Bands::parse(s).ok())
+                .unwrap_or_default();
+            (p, b)
+        })
+        .collect()
+}
+
+/// A territory's diagnosis computed from what is stored (no I/O).
+pub fn assemble(s: Stored) -> Diagnosis {
+    let Stored {
+        communes,
+        inputs,
+        qpvs,
+        outlines: own_outlines,
+        around,
+        supply_areas,
+        population_areas,
+        bands: stored_bands,
+        thresholds,
+        medians,
+        access,
+        run,
+        imports,
+    } = s;
     let codes: Vec<String> = communes.iter().map(|c| c.insee_code.clone()).collect();
-    let inputs: HashMap<String, CommuneInput> = store::inputs_for(db, &codes)
-        .await?
+    let inputs: HashMap<String, CommuneInput> = inputs
         .into_iter()
         .map(|c| (c.insee_code.clone(), c))
         .collect();
     let mut qpv_of: HashMap<String, Vec<String>> = HashMap::new();
-    for (code, name) in store::territory_qpvs(db, territory_id).await? {
+    for (code, name) in qpvs {
         qpv_of.entry(code).or_default().push(name);
     }
     let mut outlines: HashMap<String, Outline> = HashMap::new();
-    let mut context = Vec::new();
-    if with_maps {
-        for (code, text) in store::outlines(db, &codes).await? {
-            if let Some(o) = Outline::from_geojson(&text) {
-                outlines.insert(code, o);
-            }
-        }
-        let points: Vec<(f64, f64)> = inputs
-            .values()
-            .filter_map(|c| c.latitude.zip(c.longitude))
-            .collect();
-        if !points.is_empty() {
-            let margin = 0.15;
-            let lat0 = points.iter().map(|p| p.0).fold(f64::INFINITY, f64::min) - margin;
-            let lat1 = points.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max) + margin;
-            let lon0 = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) - margin * 1.5;
-            let lon1 = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max) + margin * 1.5;
-            let own: HashSet<&str> = codes.iter().map(String::as_str).collect();
-            for (code, text) in store::outlines_in_box(db, (lat0, lon0, lat1, lon1), 2000).await? {
-                if !own.contains(code.as_str()) {
-                    context.extend(Outline::from_geojson(&text));
-                }
-            }
+    for (code, text) in own_outlines {
+        if let Some(o) = Outline::from_geojson(&text) {
+            outlines.insert(code, o);
         }
     }
+    let own: HashSet<&str> = codes.iter().map(String::as_str).collect();
+    let context: Vec<Outline> = around
+        .iter()
+        .filter(|(code, _)| !own.contains(code.as_str()))
+        .filter_map(|(_, text)| Outline::from_geojson(text))
+        .collect();
     let facts: Vec<CommuneFacts> = communes
         .iter()
         .map(|c| {
@@ -527,8 +536,6 @@ pub async fn load(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Diagn
 
     let departement = most_common(communes.iter().filter_map(|c| c.departement.as_deref()));
     let region = most_common(communes.iter().filter_map(|c| c.region.as_deref()));
-    let supply_areas = store::supply_by_area(db).await?;
-    let population_areas = store::population_by_area(db).await?;
     let pop_of = |f: &dyn Fn(&Option<String>, &Option<String>) -> bool| -> i64 {
         population_areas
             .iter()
@@ -542,12 +549,9 @@ pub async fn load(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Diagn
     let (pop_dep, pop_reg, pop_fr) = (pop_of(&in_dep), pop_of(&in_reg), pop_of(&anywhere));
     let pop_territory: i64 = communes.iter().filter_map(|c| c.population).sum();
 
-    let bands = bands(db).await?;
-    let thresholds = store::thresholds(db, territory_id).await?;
-    let medians = store::medians(db).await?;
-    // Every profession's scores for the territory in one query.
+    let bands = bands_in_force(&stored_bands);
     let mut by_profession: HashMap<String, HashMap<String, AccessRow>> = HashMap::new();
-    for r in store::access_all_for(db, &codes).await? {
+    for r in access {
         by_profession
             .entry(r.profession.clone())
             .or_default()
@@ -597,35 +601,26 @@ pub async fn load(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Diagn
         });
     }
 
-    let run = store::latest_run(db).await?;
     let mut sources = vec![Source {
         label: "Communes et population municipale",
         detail: "INSEE, Code officiel géographique (découpage administratif Etalab)".into(),
     }];
-    for (source, label) in [
-        ("rpps", "Professionnels de santé"),
-        ("finess", "Établissements (pharmacies)"),
-        ("population", "Population par âge"),
-        ("geo", "Contours et points des communes"),
-        ("travel-times", "Temps de trajet importés"),
-    ] {
-        if let Some(i) = directory::latest_import(db, source).await? {
-            let file = if i.file_date.trim().is_empty() {
-                String::new()
-            } else {
-                format!(", fichier du {}", i.file_date.trim())
-            };
-            sources.push(Source {
-                label,
-                detail: format!(
-                    "{}{file}, importé le {}",
-                    source_name(source),
-                    crate::domain::dates::paris_date(i.finished_at)
-                ),
-            });
-        }
+    for (source, file_date, finished_at) in &imports {
+        let file = if file_date.trim().is_empty() {
+            String::new()
+        } else {
+            format!(", fichier du {}", file_date.trim())
+        };
+        sources.push(Source {
+            label: source_label(source),
+            detail: format!(
+                "{}{file}, importé le {}",
+                source_name(source),
+                crate::domain::dates::paris_date(*finished_at)
+            ),
+        });
     }
-    Ok(Diagnosis {
+    Diagnosis {
         communes: facts,
         context,
         departement: departement.map(|d| (d.clone(), departement_name(&d))),
@@ -633,7 +628,7 @@ pub async fn load(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Diagn
         professions,
         run,
         sources,
-    })
+    }
 }
 
 // ------------------------------------------------------- figures per year
@@ -723,6 +718,18 @@ pub async fn record_figures(db: &Db, at: chrono::DateTime<Utc>) -> DbResult<usiz
         n += 1;
     }
     Ok(n)
+}
+
+/// What an import of `source` (one of `storage::diagnosis::SOURCES`) gave
+/// the diagnosis.
+fn source_label(source: &str) -> &'static str {
+    match source {
+        "rpps" => "Professionnels de santé",
+        "finess" => "Établissements (pharmacies)",
+        "population" => "Population par âge",
+        "geo" => "Contours et points des communes",
+        _ => "Temps de trajet importés",
+    }
 }
 
 fn source_name(source: &str) -> &'static str {

@@ -10,7 +10,7 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use crate::domain::budget::format_euros;
 use crate::domain::contract::{theme_label, ActionStatus};
 use crate::domain::indicator::{format_number, IndicatorKind};
-use crate::storage::actions::{self, Related};
+use crate::storage::actions::{self, Related, StepRow};
 use crate::storage::contract::{self, Action, Contract, Plan};
 use crate::storage::indicators::{self, Indicator, Measurement};
 use crate::storage::{Db, DbResult};
@@ -125,22 +125,32 @@ pub fn fr_date(iso: &str) -> String {
 /// Is the action late on `today`? Not done nor abandoned, and past its end
 /// date or with a timetable step past due and not done.
 pub fn is_late(a: &Action, rel: &Related, today: NaiveDate) -> bool {
+    is_late_on(
+        &a.status,
+        a.period_end.as_deref(),
+        rel.steps_of(a.id),
+        today,
+    )
+}
+
+/// [`is_late`] from an action's status, end date and steps.
+pub fn is_late_on(
+    status: &str,
+    period_end: Option<&str>,
+    steps: &[StepRow],
+    today: NaiveDate,
+) -> bool {
     if matches!(
-        ActionStatus::parse(&a.status),
+        ActionStatus::parse(status),
         Some(ActionStatus::Done | ActionStatus::Abandoned)
     ) {
         return false;
     }
-    let past = |d: &Option<String>| {
-        d.as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    let past = |d: Option<&str>| {
+        d.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             .is_some_and(|d| d < today)
     };
-    past(&a.period_end)
-        || rel
-            .steps_of(a.id)
-            .iter()
-            .any(|s| !s.done && past(&s.due_on))
+    past(period_end) || steps.iter().any(|s| !s.done && past(s.due_on.as_deref()))
 }
 
 /// The filters of the plan list (all optional).

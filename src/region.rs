@@ -17,14 +17,13 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-use crate::db_run;
 use crate::domain::agenda::recurrence::{expand, OccurrenceStatus};
 use crate::domain::budget::format_euros;
 use crate::domain::contract::{names_ars, ActionStatus, ContractKind, ContractStatus};
-use crate::plan::{fr_date, is_late};
-use crate::storage::actions::{Related, StepRow};
-use crate::storage::contract::{Action, ACTION_COLS};
-use crate::storage::{agenda, Db, DbResult};
+use crate::plan::{fr_date, is_late_on};
+use crate::storage::actions::StepRow;
+use crate::storage::region::{self as store, ActionFacts, ContractFacts as ContractRow, Stored};
+use crate::storage::{Db, DbResult};
 
 /// What a viewer may see of one territory's row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,22 +137,9 @@ fn status_rank(s: &str) -> u8 {
     }
 }
 
-type ContractRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    DateTime<Utc>,
-);
-
-/// (contract, funder, funder's kind, planned, committed, spent)
-type BudgetRow = (i64, String, Option<String>, i64, Option<i64>, Option<i64>);
-
-/// Load the roll-up: eight queries whatever the number of territories.
-pub async fn load(db: &Db, today: NaiveDate) -> DbResult<Rollup> {
+/// The period a roll-up counts this year's events and drop-ins in: from
+/// the 1st of January of `today`'s year to the next (Europe/Paris).
+pub fn year_bounds(today: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
     let next_year = NaiveDate::from_ymd_opt(today.year() + 1, 1, 1).unwrap_or(today);
     let paris = |d: NaiveDate| {
@@ -162,39 +148,31 @@ pub async fn load(db: &Db, today: NaiveDate) -> DbResult<Rollup> {
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default()
     };
-    let (from, to) = (paris(year_start), paris(next_year));
-    let actions_sql = format!("SELECT {ACTION_COLS} FROM actions ORDER BY contract_id, position");
-    let (territories, departements, contracts, actions, steps, budget, events) = db_run!(db, pool => {
-        let territories: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT id, slug, name FROM territories WHERE kind <> 'region' ORDER BY name, id",
-        ).fetch_all(pool).await?;
-        let departements: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT DISTINCT tc.territory_id, c.departement FROM territory_communes tc \
-             JOIN communes c ON c.insee_code = tc.insee_code WHERE c.departement IS NOT NULL",
-        ).fetch_all(pool).await?;
-        let contracts: Vec<ContractRow> = sqlx::query_as(
-            "SELECT id, territory_id, kind, title, status, period_start, period_end, updated_at \
-             FROM contracts ORDER BY territory_id, id",
-        ).fetch_all(pool).await?;
-        let actions: Vec<Action> = sqlx::query_as(&actions_sql).fetch_all(pool).await?;
-        let steps: Vec<StepRow> = sqlx::query_as(
-            "SELECT id, action_id, position, due_on, label, done FROM action_steps ORDER BY position",
-        ).fetch_all(pool).await?;
-        let budget: Vec<BudgetRow> = sqlx::query_as(
-            "SELECT a.contract_id, b.funder, o.kind, b.amount_cents, b.committed_cents, b.spent_cents \
-             FROM budget_lines b JOIN actions a ON a.id = b.action_id \
-             LEFT JOIN organisations o ON o.id = b.funder_id",
-        ).fetch_all(pool).await?;
-        let events: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT e.territory_id, CAST(COUNT(DISTINCT e.id) AS BIGINT) FROM events e \
-             JOIN event_sessions s ON s.event_id = e.id \
-             WHERE s.starts_at >= $1 AND s.starts_at < $2 AND s.cancelled = $3 AND e.status <> 'cancelled' \
-             GROUP BY e.territory_id",
-        ).bind(from).bind(to).bind(false).fetch_all(pool).await?;
-        (territories, departements, contracts, actions, steps, budget, events)
-    });
-    let series = agenda::all_series(db).await?;
-    let exceptions = agenda::all_exceptions(db).await?;
+    (paris(year_start), paris(next_year))
+}
+
+/// Load the roll-up (`storage::region::stored`: nine queries whatever the
+/// number of territories).
+pub async fn load(db: &Db, today: NaiveDate) -> DbResult<Rollup> {
+    let (from, to) = year_bounds(today);
+    Ok(rollup(store::stored(db, from, to).await?, today))
+}
+
+/// The roll-up on `today` from what is stored (no I/O); `s.events` counted
+/// over [`year_bounds`].
+pub fn rollup(s: Stored, today: NaiveDate) -> Rollup {
+    let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+    let Stored {
+        territories,
+        departements,
+        contracts,
+        actions,
+        steps,
+        budget,
+        events,
+        series,
+        exceptions,
+    } = s;
 
     // Drop-ins held: this year's dates up to today, not cancelled.
     let mut exc_by_series: HashMap<i64, Vec<_>> = HashMap::new();
@@ -218,15 +196,15 @@ pub async fn load(db: &Db, today: NaiveDate) -> DbResult<Rollup> {
     }
     let mut contracts_of: HashMap<i64, Vec<ContractRow>> = HashMap::new();
     for c in contracts {
-        contracts_of.entry(c.1).or_default().push(c);
+        contracts_of.entry(c.territory_id).or_default().push(c);
     }
-    let mut actions_of: HashMap<i64, Vec<Action>> = HashMap::new();
+    let mut actions_of: HashMap<i64, Vec<ActionFacts>> = HashMap::new();
     for a in actions {
         actions_of.entry(a.contract_id).or_default().push(a);
     }
-    let mut related = Related::default();
+    let mut steps_of: HashMap<i64, Vec<StepRow>> = HashMap::new();
     for s in steps {
-        related.steps.entry(s.action_id).or_default().push(s);
+        steps_of.entry(s.action_id).or_default().push(s);
     }
     let mut funding_of: HashMap<i64, Funding> = HashMap::new();
     for (contract, funder, org_kind, planned, committed, spent) in budget {
@@ -251,12 +229,12 @@ pub async fn load(db: &Db, today: NaiveDate) -> DbResult<Rollup> {
             let mut mine = contracts_of.remove(&id).unwrap_or_default();
             // The current contract first: in force, signed, in preparation,
             // renewed, ended; the latest created among equals.
-            mine.sort_by_key(|c| (status_rank(&c.4), std::cmp::Reverse(c.0)));
+            mine.sort_by_key(|c| (status_rank(&c.status), std::cmp::Reverse(c.id)));
             let other_contracts = mine.len().saturating_sub(1);
             let main = mine.into_iter().next();
             let acts = main
                 .as_ref()
-                .and_then(|c| actions_of.get(&c.0))
+                .and_then(|c| actions_of.get(&c.id))
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
             let actions_by_status = ActionStatus::ALL
@@ -267,32 +245,39 @@ pub async fn load(db: &Db, today: NaiveDate) -> DbResult<Rollup> {
                 })
                 .filter(|(_, n)| *n > 0)
                 .collect();
-            let late = acts.iter().filter(|a| is_late(a, &related, today)).count();
+            let late = acts
+                .iter()
+                .filter(|a| {
+                    let steps = steps_of.get(&a.id).map(Vec::as_slice).unwrap_or(&[]);
+                    is_late_on(&a.status, a.period_end.as_deref(), steps, today)
+                })
+                .count();
             let updated_at = main
                 .as_ref()
-                .map(|c| c.7)
+                .map(|c| c.updated_at)
                 .into_iter()
                 .chain(acts.iter().map(|a| a.updated_at))
                 .max();
             let funding = main
                 .as_ref()
-                .and_then(|c| funding_of.get(&c.0).copied())
+                .and_then(|c| funding_of.get(&c.id).copied())
                 .unwrap_or_default();
-            let contract = main.map(|(cid, _, kind, title, status, start, end, _)| {
-                let ends = end
+            let contract = main.map(|c| {
+                let ends = c
+                    .period_end
                     .as_deref()
                     .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
                 let ended = matches!(
-                    ContractStatus::parse(&status),
+                    ContractStatus::parse(&c.status),
                     Some(ContractStatus::Ended | ContractStatus::Renewed)
                 );
                 ContractFacts {
-                    id: cid,
-                    kind,
-                    title,
-                    status,
-                    period_start: start,
-                    period_end: end,
+                    id: c.id,
+                    kind: c.kind,
+                    title: c.title,
+                    status: c.status,
+                    period_start: c.period_start,
+                    period_end: c.period_end,
                     ending_soon: !ended && ends.is_some_and(|d| d >= today && d <= horizon),
                 }
             });
@@ -313,7 +298,7 @@ pub async fn load(db: &Db, today: NaiveDate) -> DbResult<Rollup> {
             }
         })
         .collect();
-    Ok(Rollup { today, rows })
+    Rollup { today, rows }
 }
 
 /// The filters and order of the roll-up (query string, all optional).

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 
 use super::audit::Actor;
 
+use super::communes::Commune;
 use super::staging::{Cell, Rows, Stage};
-use super::{Db, DbError, DbResult};
+use super::{directory, territories, Db, DbError, DbResult};
 use crate::domain::diagnosis::chapter::FindingInput;
 use crate::domain::diagnosis::figures::Figure;
 use crate::{audit, db_run};
@@ -445,18 +446,24 @@ impl CommuneInput {
     }
 }
 
-const INPUT_SELECT: &str =
-    "SELECT c.insee_code, c.population, COALESCE(g.latitude, p.latitude) AS latitude, \
+/// A [`CommuneInput`]'s columns, from the commune `c` and [`INPUT_JOINS`].
+pub(crate) const INPUT_COLUMNS: &str =
+    "c.insee_code, c.population, COALESCE(g.latitude, p.latitude) AS latitude, \
      COALESCE(g.longitude, p.longitude) AS longitude, pop.total AS age_total, pop.age_0_14, \
-     pop.age_15_29, pop.age_30_44, pop.age_45_59, pop.age_60_74, pop.age_75_plus \
-     FROM communes c LEFT JOIN commune_geo g ON g.insee_code = c.insee_code \
+     pop.age_15_29, pop.age_30_44, pop.age_45_59, pop.age_60_74, pop.age_75_plus";
+
+/// What a [`CommuneInput`] reads besides the commune `c`.
+pub(crate) const INPUT_JOINS: &str = "LEFT JOIN commune_geo g ON g.insee_code = c.insee_code \
      LEFT JOIN commune_points p ON p.insee_code = c.insee_code \
      LEFT JOIN commune_population pop ON pop.insee_code = c.insee_code";
 
 /// Every current commune of the instance (the computation is national:
 /// catchments cross territories' borders).
 pub async fn access_inputs(db: &Db) -> DbResult<Vec<CommuneInput>> {
-    let sql = format!("{INPUT_SELECT} WHERE c.kind = 'commune-actuelle' ORDER BY c.insee_code");
+    let sql = format!(
+        "SELECT {INPUT_COLUMNS} FROM communes c {INPUT_JOINS} \
+         WHERE c.kind = 'commune-actuelle' ORDER BY c.insee_code"
+    );
     Ok(db_run!(db, pool => sqlx::query_as::<_, CommuneInput>(&sql).fetch_all(pool).await?))
 }
 
@@ -466,7 +473,8 @@ pub async fn inputs_for(db: &Db, codes: &[String]) -> DbResult<Vec<CommuneInput>
         return Ok(Vec::new());
     }
     let sql = format!(
-        "{INPUT_SELECT} WHERE c.insee_code IN ({}) ORDER BY c.insee_code",
+        "SELECT {INPUT_COLUMNS} FROM communes c {INPUT_JOINS} \
+         WHERE c.insee_code IN ({}) ORDER BY c.insee_code",
         (1..=codes.len())
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
@@ -500,14 +508,14 @@ pub async fn supply_by_area(
     Ok(db_run!(db, pool => sqlx::query_as(
         "SELECT s.profession, c.departement, c.region, SUM(s.supply) FROM commune_supply s \
          JOIN communes c ON c.insee_code = s.insee_code \
-         GROUP BY s.profession, c.departement, c.region").fetch_all(pool).await?))
+         GROUP BY s.profession, c.departement, c.region ORDER BY 1, 2, 3").fetch_all(pool).await?))
 }
 
 /// Population of current communes summed per département and région.
 pub async fn population_by_area(db: &Db) -> DbResult<Vec<(Option<String>, Option<String>, i64)>> {
     Ok(db_run!(db, pool => sqlx::query_as(
         "SELECT departement, region, CAST(COALESCE(SUM(population), 0) AS BIGINT) FROM communes \
-         WHERE kind = 'commune-actuelle' GROUP BY departement, region").fetch_all(pool).await?))
+         WHERE kind = 'commune-actuelle' GROUP BY departement, region ORDER BY 1, 2").fetch_all(pool).await?))
 }
 
 /// Outlines of `codes` (GeoJSON geometry text), for the maps.
@@ -516,7 +524,8 @@ pub async fn outlines(db: &Db, codes: &[String]) -> DbResult<Vec<(String, String
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT insee_code, outline FROM commune_geo WHERE outline IS NOT NULL AND insee_code IN ({})",
+        "SELECT insee_code, outline FROM commune_geo WHERE outline IS NOT NULL AND insee_code IN ({}) \
+         ORDER BY insee_code",
         (1..=codes.len())
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
@@ -647,6 +656,107 @@ pub async fn access_all_for(db: &Db, codes: &[String]) -> DbResult<Vec<AccessRow
         }
         q.fetch_all(pool).await?
     }))
+}
+
+/// The imports whose dates a diagnosis names as its sources, in the order
+/// it lists them.
+pub const SOURCES: [&str; 5] = ["rpps", "finess", "population", "geo", "travel-times"];
+
+/// How far around the territory's communes the map draws its neighbours,
+/// in degrees of latitude and of longitude.
+pub const MAP_MARGIN: (f64, f64) = (0.15, 0.15 * 1.5);
+
+/// The most outlines drawn around the territory.
+pub const MAP_NEIGHBOURS: i64 = 2000;
+
+/// Everything a territory's diagnosis is computed from, as stored: read
+/// part by part by [`stored`], or with the public page in one statement
+/// (`storage::public_pages::diagnosis_page`); `crate::diagnosis::assemble`
+/// computes the diagnosis from it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stored {
+    /// The territory's communes, by name.
+    pub communes: Vec<Commune>,
+    /// Their inputs, by code.
+    pub inputs: Vec<CommuneInput>,
+    /// (commune, QPV name), by name.
+    pub qpvs: Vec<(String, String)>,
+    /// The territory's communes' outlines, by code (pages only).
+    pub outlines: Vec<(String, String)>,
+    /// The outlines in the box around the territory ([`map_box`]), by code,
+    /// the territory's own among them (pages only).
+    pub around: Vec<(String, String)>,
+    /// National supply per profession, département and région.
+    pub supply_areas: Vec<(String, Option<String>, Option<String>, f64)>,
+    /// National population per département and région.
+    pub population_areas: Vec<(Option<String>, Option<String>, i64)>,
+    /// The bands set per profession (text, as stored).
+    pub bands: HashMap<String, String>,
+    pub thresholds: HashMap<String, f64>,
+    pub medians: HashMap<String, f64>,
+    /// The scores of the territory's communes, by profession and code.
+    pub access: Vec<AccessRow>,
+    pub run: Option<AccessRun>,
+    /// The latest import of each of [`SOURCES`] there is: (source, file
+    /// date, finished at), in that order.
+    pub imports: Vec<(String, String, DateTime<Utc>)>,
+}
+
+/// The box around the points of `inputs` where the map draws neighbours:
+/// (south, west, north, east), none without a point.
+pub fn map_box(inputs: &[CommuneInput]) -> Option<(f64, f64, f64, f64)> {
+    let points: Vec<(f64, f64)> = inputs
+        .iter()
+        .filter_map(|c| c.latitude.zip(c.longitude))
+        .collect();
+    if points.is_empty() {
+        return None;
+    }
+    let (lat, lon) = MAP_MARGIN;
+    Some((
+        points.iter().map(|p| p.0).fold(f64::INFINITY, f64::min) - lat,
+        points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) - lon,
+        points.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max) + lat,
+        points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max) + lon,
+    ))
+}
+
+/// What the territory's diagnosis is computed from, one storage function
+/// per part; `with_maps` also reads the outlines.
+pub async fn stored(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Stored> {
+    let communes = territories::communes(db, territory_id).await?;
+    let codes: Vec<String> = communes.iter().map(|c| c.insee_code.clone()).collect();
+    let inputs = inputs_for(db, &codes).await?;
+    let (outlines, around) = if with_maps {
+        let around = match map_box(&inputs) {
+            Some(b) => outlines_in_box(db, b, MAP_NEIGHBOURS).await?,
+            None => Vec::new(),
+        };
+        (outlines(db, &codes).await?, around)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut imports = Vec::new();
+    for source in SOURCES {
+        if let Some(i) = directory::latest_import(db, source).await? {
+            imports.push((i.source, i.file_date, i.finished_at));
+        }
+    }
+    Ok(Stored {
+        qpvs: territory_qpvs(db, territory_id).await?,
+        outlines,
+        around,
+        supply_areas: supply_by_area(db).await?,
+        population_areas: population_by_area(db).await?,
+        bands: bands(db).await?,
+        thresholds: thresholds(db, territory_id).await?,
+        medians: medians(db).await?,
+        access: access_all_for(db, &codes).await?,
+        run: latest_run(db).await?,
+        imports,
+        communes,
+        inputs,
+    })
 }
 
 /// The QPV of the territory's communes: (commune, QPV name), in one query.

@@ -35,6 +35,7 @@ pub mod proposals;
 pub mod public_pages;
 pub mod rate_limit;
 pub mod referrals;
+pub mod region;
 pub mod reviews;
 pub mod services;
 pub mod sessions;

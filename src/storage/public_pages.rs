@@ -37,14 +37,65 @@ use super::{Backend, Db, DbError, DbResult};
 use crate::evaluation::FactRows;
 
 /// The SQL text for a backend: SQLite's JSON function names, renamed for
-/// PostgreSQL.
+/// PostgreSQL, and each `exact(…)` written out ([`exact_reals`]).
 pub(crate) fn for_backend(sql: &str, backend: Backend) -> String {
+    let sql = exact_reals(sql, backend);
     match backend {
-        Backend::Sqlite => sql.to_owned(),
+        Backend::Sqlite => sql,
         Backend::Postgres => sql
             .replace("json_group_array(", "json_agg(")
             .replace("json_array(", "json_build_array("),
     }
+}
+
+/// `exact(x)`, a REAL (or NULL) value for a JSON list that reads back the
+/// same `f64`, as text, read by [`Real`]. SQLite's JSON functions write a
+/// REAL with 15 significant digits (`0.30000000000000004` becomes `0.3`);
+/// its `quote()` writes as many as it takes to read back the same value.
+/// PostgreSQL writes the shortest exact form (sqlx sets
+/// `extra_float_digits`), but serde_json's own reading of a number may land
+/// one unit in the last place off: the text is parsed by Rust instead.
+fn exact_reals(sql: &str, backend: Backend) -> String {
+    const MARK: &str = "exact(";
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find(MARK) {
+        let starts_word = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        out.push_str(&rest[..at]);
+        rest = &rest[at + MARK.len()..];
+        if !starts_word {
+            out.push_str(MARK);
+            continue;
+        }
+        let mut depth = 1;
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map(|(i, _)| i);
+        // Unbalanced: left as written, for the database to refuse.
+        let Some(end) = end else {
+            out.push_str(MARK);
+            continue;
+        };
+        let inner = exact_reals(&rest[..end], backend);
+        match backend {
+            Backend::Sqlite => out.push_str(&format!("nullif(quote({inner}), 'NULL')")),
+            Backend::Postgres => out.push_str(&format!("CAST({inner} AS TEXT)")),
+        }
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A JSON list column, `[]` when empty.
@@ -76,6 +127,20 @@ fn decode_error(e: serde_json::Error) -> DbError {
 
 /// A boolean written as `CASE WHEN … THEN 1 ELSE 0 END`.
 type Flag = i64;
+
+/// A REAL written by `exact(…)` ([`exact_reals`]): its text, parsed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Real(f64);
+
+impl<'de> serde::Deserialize<'de> for Real {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.trim()
+            .parse()
+            .map(Real)
+            .map_err(|e| serde::de::Error::custom(format!("REAL {text:?}: {e}")))
+    }
+}
 
 /// A place of the action's scope, named: a commune, or « Quartier
 /// prioritaire … ».
@@ -587,13 +652,17 @@ macro_rules! territory_page {
 
 // After `page_row!` and `territory_page!`, which they use.
 mod agenda;
+mod diagnosis;
 mod directory;
 mod participation;
 mod permanences;
+mod region;
 pub use agenda::{agenda_page, AgendaPage};
+pub use diagnosis::{diagnosis_page, DiagnosisPage};
 pub use directory::{directory_page, entry_page, DirectoryPage, Entry, EntryKey, EntryPage};
 pub use participation::{ideas_page, participer_page, IdeasPage, ParticiperPage, PARTICIPER_IDEAS};
 pub use permanences::{permanences_page, PermanencesPage};
+pub use region::{region_page, RegionPage};
 
 /// The public fiche action `code` of the territory `slug`, in one
 /// statement (see [`ACTION_PAGE`]).
@@ -1476,6 +1545,41 @@ mod tests {
             for_backend(sql, Backend::Postgres),
             "SELECT CAST(json_agg(json_build_array(a, b) ORDER BY a) AS TEXT)"
         );
+    }
+
+    #[test]
+    fn exact_reals_are_written_out_per_backend() {
+        let sql = "json_array(exact(a.score), exact(SUM(s.supply)), inexact(b))";
+        assert_eq!(
+            for_backend(sql, Backend::Sqlite),
+            "json_array(nullif(quote(a.score), 'NULL'), nullif(quote(SUM(s.supply)), 'NULL'), inexact(b))"
+        );
+        assert_eq!(
+            for_backend(sql, Backend::Postgres),
+            "json_build_array(CAST(a.score AS TEXT), CAST(SUM(s.supply) AS TEXT), inexact(b))"
+        );
+        // Unbalanced: left for the database to refuse.
+        assert_eq!(for_backend("exact(a", Backend::Sqlite), "exact(a");
+    }
+
+    #[test]
+    fn reals_read_back_exactly() {
+        // As SQLite's quote() and PostgreSQL write them; serde_json's own
+        // number reading gives 0.025528949473361 for the last one.
+        let read: Vec<Option<Real>> = serde_json::from_str(
+            r#"["0.3", "3.00000000000000044409e-01", null, "0.025528949473361002"]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            read,
+            [
+                Some(Real(0.3)),
+                Some(Real(0.1 + 0.2)),
+                None,
+                Some(Real(0.025528949473361002))
+            ]
+        );
+        assert!(serde_json::from_str::<Real>(r#""abc""#).is_err());
     }
 
     #[test]

@@ -238,7 +238,9 @@ async fn public_pages_read_in_one_or_two_statements() {
     // The directory reads its territory in one statement and the search's
     // candidates, both kinds with the typo probe, in another; an entry in
     // one (a local service naming the communes it serves, in two).
-    let pages: [(&str, Option<i64>); 17] = [
+    // The diagnosis reads in one statement everything it computes from,
+    // the regional page its roll-up and its maps' key (the maps drawn once).
+    let pages: [(&str, Option<i64>); 19] = [
         (&p.computed_fiche, Some(2)),
         (&p.plain_fiche, Some(1)),
         ("/t/lens-lievin/", Some(2)),
@@ -259,6 +261,8 @@ async fn public_pages_read_in_one_or_two_statements() {
         (&p.service, Some(2)),
         ("/t/lens-lievin/participer", Some(1)),
         ("/t/lens-lievin/idees", Some(1)),
+        ("/t/lens-lievin/diagnostic", Some(1)),
+        ("/region/", Some(1)),
     ];
     let mut counts = Vec::new();
     for (path, _) in pages {
@@ -268,12 +272,10 @@ async fn public_pages_read_in_one_or_two_statements() {
     // record (printed, not asserted).
     for path in [
         "/t/lens-lievin/contact",
-        "/t/lens-lievin/diagnostic",
         "/t/lens-lievin/contrat",
         "/t/lens-lievin/plan-du-site",
         "/t/lens-lievin/mentions-legales",
         "/t/lens-lievin/accessibilite",
-        "/region/",
     ] {
         counts.push((path, app.statements(path).await));
     }
@@ -1257,3 +1259,119 @@ async fn participer_page_reads_what_the_storage_functions_read(backend: Backend)
     tdb.cleanup().await;
 }
 both!(participer_page_reads_what_the_storage_functions_read);
+
+/// The diagnosis page's one statement reads what
+/// `storage::diagnosis::stored` reads part by part (to the last bit of every
+/// REAL: a score that fifteen digits would not give back is there), and the
+/// findings, their actions and the attached questionnaires.
+async fn diagnosis_page_reads_what_the_storage_functions_read(backend: Backend) {
+    use maillage::storage::{diagnosis, participation, public_pages, territories};
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    maillage::demo::load(db).await.expect("demo");
+    let t = territories::get_by_slug(db, "lens-lievin")
+        .await
+        .unwrap()
+        .unwrap();
+    let page = public_pages::diagnosis_page(db, "lens-lievin")
+        .await
+        .unwrap()
+        .expect("the page");
+    assert_eq!(page.territory, t);
+    let stored = diagnosis::stored(db, t.id, true).await.unwrap();
+    let s = &page.stored;
+    assert!(
+        !s.inputs.is_empty() && !s.qpvs.is_empty(),
+        "the demo's communes"
+    );
+    assert!(!s.outlines.is_empty(), "the demo draws its communes");
+    assert!(
+        s.around.len() > s.outlines.len(),
+        "and some of their neighbours"
+    );
+    assert!(!s.supply_areas.is_empty() && !s.population_areas.is_empty());
+    assert!(!s.medians.is_empty() && s.run.is_some());
+    assert!(
+        s.access
+            .iter()
+            .filter_map(|a| a.score)
+            .any(|v| format!("{v:.14e}").parse::<f64>().unwrap() != v),
+        "a score that fifteen significant digits do not give back"
+    );
+    assert_eq!(page.stored.communes, stored.communes);
+    assert_eq!(page.stored.inputs, stored.inputs);
+    assert_eq!(page.stored.around, stored.around);
+    assert_eq!(page.stored.access.len(), stored.access.len());
+    for (a, b) in page.stored.access.iter().zip(&stored.access) {
+        assert_eq!(a, b, "a score");
+    }
+    assert_eq!(page.stored.supply_areas, stored.supply_areas);
+    assert_eq!(page.stored, stored);
+    let findings = diagnosis::findings(db, t.id).await.unwrap();
+    assert!(!findings.is_empty(), "the demo has findings");
+    assert_eq!(page.findings, findings);
+    let links = diagnosis::finding_actions(db, t.id).await.unwrap();
+    assert!(!links.is_empty(), "linked to fiches action");
+    assert_eq!(page.links, links);
+    let attached = diagnosis::consultations(db, t.id).await.unwrap();
+    let consultations: Vec<_> = participation::list_consultations(db, t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| attached.contains(&c.id))
+        .collect();
+    assert!(!consultations.is_empty(), "a questionnaire attached");
+    assert_eq!(page.consultations, consultations);
+    // The diagnosis computed from either is the same.
+    let from_page = maillage::diagnosis::assemble(page.stored);
+    let loaded = maillage::diagnosis::load(db, t.id, true).await.unwrap();
+    assert_eq!(format!("{from_page:?}"), format!("{loaded:?}"));
+    assert!(public_pages::diagnosis_page(db, "nulle-part")
+        .await
+        .unwrap()
+        .is_none());
+    tdb.cleanup().await;
+}
+both!(diagnosis_page_reads_what_the_storage_functions_read);
+
+/// `/region/`'s one statement reads what the roll-up's storage functions
+/// (`storage::region::stored`, nine statements) and the maps' key
+/// (`storage::region::map_key`, three) read.
+async fn region_page_reads_what_the_storage_functions_read(backend: Backend) {
+    use maillage::storage::{public_pages, region};
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    maillage::demo::load(db).await.expect("demo");
+    // The demo's actions have no steps: one done, one overdue, one undated.
+    let steps = "INSERT INTO action_steps (action_id, position, due_on, label, done) \
+        SELECT MIN(id), 1, '2020-01-01', 'Fait', TRUE FROM actions UNION ALL \
+        SELECT MIN(id), 2, '2020-02-01', 'En retard', FALSE FROM actions UNION ALL \
+        SELECT MAX(id), 1, NULL, 'Sans date', FALSE FROM actions";
+    match db {
+        Db::Sqlite(pool) => sqlx::query(steps).execute(pool).await.map(|_| ()),
+        Db::Postgres(pool) => sqlx::query(steps).execute(pool).await.map(|_| ()),
+    }
+    .expect("steps");
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = maillage::region::year_bounds(today);
+    let page = public_pages::region_page(db, from, to).await.unwrap();
+    let stored = region::stored(db, from, to).await.unwrap();
+    let s = &page.stored;
+    assert!(!s.territories.is_empty(), "the demo territory");
+    assert!(!s.departements.is_empty() && !s.contracts.is_empty());
+    assert!(!s.actions.is_empty() && !s.steps.is_empty() && !s.budget.is_empty());
+    assert!(!s.events.is_empty(), "the demo has events this year");
+    assert!(!s.series.is_empty() && !s.exceptions.is_empty());
+    assert_eq!(page.stored.contracts, stored.contracts);
+    assert_eq!(page.stored.actions, stored.actions);
+    assert_eq!(page.stored.series, stored.series);
+    assert_eq!(page.stored, stored);
+    // The overdue step makes its action late.
+    let rollup = maillage::region::rollup(page.stored, today);
+    assert!(rollup.rows.iter().any(|r| r.late > 0));
+    let key = region::map_key(db).await.unwrap();
+    assert!(!key.memberships.is_empty() && key.outlines > 0 && key.computed_at.is_some());
+    assert_eq!(page.map_key, key);
+    tdb.cleanup().await;
+}
+both!(region_page_reads_what_the_storage_functions_read);

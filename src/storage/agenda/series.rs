@@ -287,19 +287,19 @@ pub async fn end_series(
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub(super) struct ExceptionRow {
-    pub(super) series_id: i64,
-    pub(super) original_date: String,
-    pub(super) kind: String,
-    pub(super) new_date: Option<String>,
-    pub(super) start_time: Option<String>,
-    pub(super) end_time: Option<String>,
-    pub(super) place_id: Option<i64>,
-    pub(super) note: String,
+pub(crate) struct ExceptionRow {
+    pub(crate) series_id: i64,
+    pub(crate) original_date: String,
+    pub(crate) kind: String,
+    pub(crate) new_date: Option<String>,
+    pub(crate) start_time: Option<String>,
+    pub(crate) end_time: Option<String>,
+    pub(crate) place_id: Option<i64>,
+    pub(crate) note: String,
 }
 
 impl ExceptionRow {
-    pub(super) fn into_domain(self) -> Option<(i64, Exception)> {
+    pub(crate) fn into_domain(self) -> Option<(i64, Exception)> {
         let original_date = parse_date(&self.original_date)?;
         let kind = match self.kind.as_str() {
             "cancelled" => ExceptionKind::Cancelled,

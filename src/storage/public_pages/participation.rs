@@ -66,10 +66,7 @@ WITH t AS (
 SELECT
   {TERRITORY_COLUMNS},
   {COMMUNES} AS communes,
-  (SELECT CAST(json_group_array(json_array(c.id, c.territory_id, c.title, c.intro, c.opens_on, c.closes_on,
-            CASE WHEN c.panel_only THEN 1 ELSE 0 END, CASE WHEN c.results_published THEN 1 ELSE 0 END,
-            c.version, (SELECT COUNT(*) FROM responses r WHERE r.consultation_id = c.id))
-          ORDER BY c.closes_on DESC, c.id DESC) AS TEXT)
+  (SELECT CAST(json_group_array({CONSULTATION} ORDER BY c.closes_on DESC, c.id DESC) AS TEXT)
      FROM consultations c WHERE c.territory_id = t.id) AS consultations,
   (SELECT CAST(json_group_array(json_array(b.id, b.territory_id, b.kind, b.name, b.theme, b.purpose, b.capacity,
             CASE WHEN b.open THEN 1 ELSE 0 END, b.version,
@@ -84,18 +81,26 @@ SELECT
 FROM t
 ";
 
+/// A consultation `c` as a [`ConsultationRow`], its answers counted
+/// (`participation::list_consultations`' columns).
+pub(super) const CONSULTATION: &str =
+    "json_array(c.id, c.territory_id, c.title, c.intro, c.opens_on, c.closes_on,
+            CASE WHEN c.panel_only THEN 1 ELSE 0 END, CASE WHEN c.results_published THEN 1 ELSE 0 END,
+            c.version, (SELECT COUNT(*) FROM responses r WHERE r.consultation_id = c.id))";
+
 static PARTICIPER_SQLITE: LazyLock<String> = LazyLock::new(|| participer_sql(Backend::Sqlite));
 static PARTICIPER_POSTGRES: LazyLock<String> = LazyLock::new(|| participer_sql(Backend::Postgres));
 
 fn participer_sql(backend: Backend) -> String {
     let sql = territory_sql(PARTICIPER)
+        .replace("{CONSULTATION}", CONSULTATION)
         .replace("{PUBLIC_MEETINGS}", PUBLIC_MEETINGS)
         .replace("{PUBLISHED_IDEAS}", PUBLISHED_IDEAS)
         .replace("{LIMIT}", &format!(" LIMIT {PARTICIPER_IDEAS}"));
     for_backend(&sql, backend)
 }
 
-type ConsultationRow = (
+pub(super) type ConsultationRow = (
     i64,
     i64,
     String,
@@ -136,6 +141,21 @@ type IdeaRow = (
     i64,
     String,
 );
+
+pub(super) fn consultation(c: ConsultationRow) -> Consultation {
+    Consultation {
+        id: c.0,
+        territory_id: c.1,
+        title: c.2,
+        intro: c.3,
+        opens_on: c.4,
+        closes_on: c.5,
+        panel_only: c.6 != 0,
+        results_published: c.7 != 0,
+        version: c.8,
+        response_count: c.9,
+    }
+}
 
 fn idea(
     (
@@ -201,21 +221,7 @@ pub async fn participer_page(
     Ok(Some(ParticiperPage {
         territory,
         communes: communes.into_iter().map(commune).collect(),
-        consultations: consultations
-            .into_iter()
-            .map(|c| Consultation {
-                id: c.0,
-                territory_id: c.1,
-                title: c.2,
-                intro: c.3,
-                opens_on: c.4,
-                closes_on: c.5,
-                panel_only: c.6 != 0,
-                results_published: c.7 != 0,
-                version: c.8,
-                response_count: c.9,
-            })
-            .collect(),
+        consultations: consultations.into_iter().map(consultation).collect(),
         bodies: bodies
             .into_iter()
             .map(|b| Body {

@@ -11,8 +11,7 @@ use crate::diagnosis::{self, Diagnosis, ProfessionFacts};
 use crate::domain::diagnosis::chapter::Chapter;
 use crate::domain::diagnosis::profession::Profession;
 use crate::domain::indicator::format_number;
-use crate::storage::diagnosis as store;
-use crate::storage::participation as consultations;
+use crate::storage::public_pages;
 use crate::web::error::AppError;
 use crate::web::maps::{Area, Choropleth, Class, BLUES};
 use crate::web::pages::{paragraphs, render, Ctx, Layout};
@@ -199,22 +198,26 @@ fn choropleth(
     }
 }
 
+/// One statement (`public_pages::diagnosis_page`), the diagnosis computed
+/// from it.
 pub async fn page(
     State(st): State<AppState>,
     ctx: Ctx,
     Path(slug): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    let t = load_public_territory(&st, &slug).await?;
     let profession = super::profession_of(q.profession.as_deref()).ok_or_else(|| {
         AppError::BadRequest(
             "Profession inconnue : choisissez généralistes, infirmiers, kinésithérapeutes, dentistes, sages-femmes ou pharmacies.".into(),
         )
     })?;
-    let d = diagnosis::load(&st.db, t.id, true).await?;
+    let page = public_pages::diagnosis_page(&st.db, &slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let t = page.territory;
+    let d = diagnosis::assemble(page.stored);
     let p = d.profession(profession).ok_or(AppError::NotFound)?.clone();
-    let findings = store::findings(&st.db, t.id).await?;
-    let links = store::finding_actions(&st.db, t.id).await?;
+    let (findings, links) = (page.findings, page.links);
     let chapters = Chapter::ALL
         .into_iter()
         .map(|c| ChapterView {
@@ -234,11 +237,9 @@ pub async fn page(
                 .collect(),
         })
         .collect();
-    let attached = store::consultations(&st.db, t.id).await?;
-    let consultations = consultations::list_consultations(&st.db, t.id)
-        .await?
+    let consultations = page
+        .consultations
         .into_iter()
-        .filter(|c| attached.contains(&c.id))
         .map(|c| ConsultationView {
             id: c.id,
             title: c.title,

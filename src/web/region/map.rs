@@ -11,6 +11,7 @@ use crate::domain::contract::ContractStatus;
 use crate::domain::diagnosis::profession::Profession;
 use crate::region::TerritoryRollup;
 use crate::storage::diagnosis as store;
+use crate::storage::region::MapKey;
 use crate::storage::Db;
 use crate::web::diagnosis::tables::format_sig;
 use crate::web::error::AppError;
@@ -81,19 +82,25 @@ static CACHE: std::sync::Mutex<Vec<(u64, std::sync::Arc<RegionMaps>)>> =
     std::sync::Mutex::new(Vec::new());
 const CACHED: usize = 12;
 
-/// The maps of `/region/` for `profession`, drawn or taken from the cache.
+/// The maps of `/region/` for `profession`, taken from the cache when
+/// `key` (read with the page, `public_pages::region_page`) and the rows are
+/// those they were drawn from, drawn otherwise.
 pub async fn load(
     db: &Db,
     rows: &[TerritoryRollup],
     profession: Profession,
+    key: MapKey,
 ) -> Result<std::sync::Arc<RegionMaps>, AppError> {
     use std::hash::{Hash, Hasher};
-    let memberships = store::territory_memberships(db).await?;
-    let run = store::latest_run(db).await?;
+    let MapKey {
+        memberships,
+        computed_at,
+        outlines,
+    } = key;
     let mut h = std::collections::hash_map::DefaultHasher::new();
     profession.slug().hash(&mut h);
-    run.map(|r| r.computed_at).hash(&mut h);
-    store::outline_count(db).await?.hash(&mut h);
+    computed_at.hash(&mut h);
+    outlines.hash(&mut h);
     memberships.hash(&mut h);
     for r in rows {
         (

@@ -173,7 +173,8 @@ pub struct RegionData {
 }
 
 /// Load what `/region/` shows for this viewer: the roll-up filtered and
-/// sorted by `q`. Extend it (and [`RegionData`]) with the map.
+/// sorted by `q`, and the maps. One statement
+/// (`public_pages::region_page`); more only when the maps are drawn anew.
 pub async fn load_page(
     st: &AppState,
     viewer: &Viewer,
@@ -181,8 +182,10 @@ pub async fn load_page(
     profession: crate::domain::diagnosis::profession::Profession,
 ) -> Result<RegionData, AppError> {
     let today = crate::web::contract::list::today();
-    let rollup = region::load(&st.db, today).await?;
-    let maps = map::load(&st.db, &rollup.rows, profession).await?;
+    let (from, to) = region::year_bounds(today);
+    let page = crate::storage::public_pages::region_page(&st.db, from, to).await?;
+    let rollup = region::rollup(page.stored, today);
+    let maps = map::load(&st.db, &rollup.rows, profession, page.map_key).await?;
     let mut departements: Vec<String> = rollup
         .rows
         .iter()

@@ -1,0 +1,129 @@
+//! What the regional roll-up (`crate::region`) is computed from: every
+//! territory of the instance with its contracts, the few columns of their
+//! actions it counts, their steps, ARS funding lines, events of the year
+//! and drop-in series. [`stored`] reads it part by part (the CSV and XLSX
+//! exports); `storage::public_pages::region_page` reads the same with the
+//! map's key in one statement.
+
+use chrono::{DateTime, Utc};
+
+use super::actions::StepRow;
+use super::agenda::{self, Series};
+use super::{diagnosis, Db, DbResult};
+use crate::db_run;
+use crate::domain::agenda::recurrence::Exception;
+
+/// A contract as the roll-up reads it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ContractFacts {
+    pub id: i64,
+    pub territory_id: i64,
+    pub kind: String,
+    pub title: String,
+    pub status: String,
+    pub period_start: Option<String>,
+    pub period_end: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the roll-up needs of an action: its state, its end and its last
+/// change.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ActionFacts {
+    pub id: i64,
+    pub contract_id: i64,
+    pub status: String,
+    pub period_end: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A funding line of an action: (contract, funder, funder's kind, planned,
+/// committed, spent), in cents.
+pub type BudgetFacts = (i64, String, Option<String>, i64, Option<i64>, Option<i64>);
+
+/// Everything the roll-up reads, in the orders given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stored {
+    /// (id, slug, name) of every territory but the regional owner, by name.
+    pub territories: Vec<(i64, String, String)>,
+    /// (territory, département), by both.
+    pub departements: Vec<(i64, String)>,
+    /// By territory, then id.
+    pub contracts: Vec<ContractFacts>,
+    /// By contract, then position.
+    pub actions: Vec<ActionFacts>,
+    /// By position, then id.
+    pub steps: Vec<StepRow>,
+    /// By line id.
+    pub budget: Vec<BudgetFacts>,
+    /// (territory, events with a session in the period, neither cancelled).
+    pub events: Vec<(i64, i64)>,
+    /// By territory, then id.
+    pub series: Vec<Series>,
+    /// By series, then date.
+    pub exceptions: Vec<(i64, Exception)>,
+}
+
+pub(crate) const CONTRACT_COLS: &str =
+    "id, territory_id, kind, title, status, period_start, period_end, updated_at";
+
+pub(crate) const ACTION_COLS: &str = "id, contract_id, status, period_end, updated_at";
+
+/// The roll-up's parts, events counted from `from` to `to` (excluded).
+pub async fn stored(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> DbResult<Stored> {
+    let contracts_sql = format!("SELECT {CONTRACT_COLS} FROM contracts ORDER BY territory_id, id");
+    let actions_sql = format!("SELECT {ACTION_COLS} FROM actions ORDER BY contract_id, position");
+    let stored = db_run!(db, pool => Stored {
+        territories: sqlx::query_as(
+            "SELECT id, slug, name FROM territories WHERE kind <> 'region' ORDER BY name, id",
+        ).fetch_all(pool).await?,
+        departements: sqlx::query_as(
+            "SELECT DISTINCT tc.territory_id, c.departement FROM territory_communes tc \
+             JOIN communes c ON c.insee_code = tc.insee_code WHERE c.departement IS NOT NULL \
+             ORDER BY 1, 2",
+        ).fetch_all(pool).await?,
+        contracts: sqlx::query_as(&contracts_sql).fetch_all(pool).await?,
+        actions: sqlx::query_as(&actions_sql).fetch_all(pool).await?,
+        steps: sqlx::query_as(
+            "SELECT id, action_id, position, due_on, label, done FROM action_steps ORDER BY position, id",
+        ).fetch_all(pool).await?,
+        budget: sqlx::query_as(
+            "SELECT a.contract_id, b.funder, o.kind, b.amount_cents, b.committed_cents, b.spent_cents \
+             FROM budget_lines b JOIN actions a ON a.id = b.action_id \
+             LEFT JOIN organisations o ON o.id = b.funder_id ORDER BY b.id",
+        ).fetch_all(pool).await?,
+        events: sqlx::query_as(
+            "SELECT e.territory_id, CAST(COUNT(DISTINCT e.id) AS BIGINT) FROM events e \
+             JOIN event_sessions s ON s.event_id = e.id \
+             WHERE s.starts_at >= $1 AND s.starts_at < $2 AND s.cancelled = $3 AND e.status <> 'cancelled' \
+             GROUP BY e.territory_id ORDER BY 1",
+        ).bind(from).bind(to).bind(false).fetch_all(pool).await?,
+        series: Vec::new(),
+        exceptions: Vec::new(),
+    });
+    Ok(Stored {
+        series: agenda::all_series(db).await?,
+        exceptions: agenda::all_exceptions(db).await?,
+        ..stored
+    })
+}
+
+/// What the regional maps are drawn from besides the roll-up, and their
+/// cache keyed on (`web::region::map`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MapKey {
+    /// (territory, commune), by both.
+    pub memberships: Vec<(i64, String)>,
+    /// When the accessibility scores were last computed.
+    pub computed_at: Option<DateTime<Utc>>,
+    /// Communes with an outline.
+    pub outlines: i64,
+}
+
+pub async fn map_key(db: &Db) -> DbResult<MapKey> {
+    Ok(MapKey {
+        memberships: diagnosis::territory_memberships(db).await?,
+        computed_at: diagnosis::latest_run(db).await?.map(|r| r.computed_at),
+        outlines: diagnosis::outline_count(db).await?,
+    })
+}
