@@ -18,7 +18,9 @@ use crate::domain::diagnosis::figures::Figure;
 use crate::domain::diagnosis::population::{AgeBands, AgeWeights};
 use crate::domain::diagnosis::profession::Profession;
 use crate::domain::diagnosis::stats::{density_per_10000, median};
-use crate::storage::diagnosis::{self as store, AccessRow, AccessRun, CommuneInput, Stored};
+use crate::storage::diagnosis::{
+    self as store, AccessRow, AccessRun, CommuneInput, MapOutlines, Stored,
+};
 use crate::storage::{Db, DbResult};
 use crate::web::maps::Outline;
 
@@ -462,7 +464,51 @@ fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> Option<String> {
 /// Load a territory's computed diagnosis. `with_maps`: also read the
 /// outlines (pages), not needed by the API or the exports.
 pub async fn load(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Diagnosis> {
-    Ok(assemble(store::stored(db, territory_id, with_maps).await?))
+    let stored = store::stored(db, territory_id).await?;
+    let outlines = if with_maps {
+        let codes: Vec<String> = stored
+            .communes
+            .iter()
+            .map(|c| c.insee_code.clone())
+            .collect();
+        let bounds = store::map_box(&stored.inputs);
+        Some(Outlines::parse(
+            store::map_outlines(db, &codes, bounds).await?,
+            &codes,
+        ))
+    } else {
+        None
+    };
+    Ok(assemble(stored, outlines.as_ref()))
+}
+
+/// The outlines of a diagnosis' maps, parsed: the territory's communes' by
+/// code, and those around, drawn in grey.
+#[derive(Debug, Clone, Default)]
+pub struct Outlines {
+    pub own: HashMap<String, Outline>,
+    pub context: Vec<Outline>,
+}
+
+impl Outlines {
+    /// `m` parsed; `codes` are the territory's communes (left out of the
+    /// context). Outlines that do not parse are left out.
+    pub fn parse(m: MapOutlines, codes: &[String]) -> Outlines {
+        let own: HashSet<&str> = codes.iter().map(String::as_str).collect();
+        Outlines {
+            context: m
+                .around
+                .iter()
+                .filter(|(code, _)| !own.contains(code.as_str()))
+                .filter_map(|(_, text)| Outline::from_geojson(text))
+                .collect(),
+            own: m
+                .own
+                .into_iter()
+                .filter_map(|(code, text)| Some((code, Outline::from_geojson(&text)?)))
+                .collect(),
+        }
+    }
 }
 
 /// The bands in force per profession from those stored: the stored ones,
@@ -480,14 +526,13 @@ fn bands_in_force(stored: &HashMap<String, String>) -> HashMap<Profession, Bands
         .collect()
 }
 
-/// A territory's diagnosis computed from what is stored (no I/O).
-pub fn assemble(s: Stored) -> Diagnosis {
+/// A territory's diagnosis computed from what is stored (no I/O), with
+/// its maps when `outlines` are given.
+pub fn assemble(s: Stored, outlines: Option<&Outlines>) -> Diagnosis {
     let Stored {
         communes,
         inputs,
         qpvs,
-        outlines: own_outlines,
-        around,
         supply_areas,
         population_areas,
         bands: stored_bands,
@@ -506,18 +551,7 @@ pub fn assemble(s: Stored) -> Diagnosis {
     for (code, name) in qpvs {
         qpv_of.entry(code).or_default().push(name);
     }
-    let mut outlines: HashMap<String, Outline> = HashMap::new();
-    for (code, text) in own_outlines {
-        if let Some(o) = Outline::from_geojson(&text) {
-            outlines.insert(code, o);
-        }
-    }
-    let own: HashSet<&str> = codes.iter().map(String::as_str).collect();
-    let context: Vec<Outline> = around
-        .iter()
-        .filter(|(code, _)| !own.contains(code.as_str()))
-        .filter_map(|(_, text)| Outline::from_geojson(text))
-        .collect();
+    let context = outlines.map(|o| o.context.clone()).unwrap_or_default();
     let facts: Vec<CommuneFacts> = communes
         .iter()
         .map(|c| {
@@ -529,7 +563,7 @@ pub fn assemble(s: Stored) -> Diagnosis {
                 ages: input.and_then(CommuneInput::ages),
                 qpvs: qpv_of.remove(&c.insee_code).unwrap_or_default(),
                 point: input.and_then(|i| i.latitude.zip(i.longitude)),
-                outline: outlines.remove(&c.insee_code),
+                outline: outlines.and_then(|o| o.own.get(&c.insee_code).cloned()),
             }
         })
         .collect();

@@ -669,8 +669,9 @@ pub const MAP_MARGIN: (f64, f64) = (0.15, 0.15 * 1.5);
 /// The most outlines drawn around the territory.
 pub const MAP_NEIGHBOURS: i64 = 2000;
 
-/// Everything a territory's diagnosis is computed from, as stored: read
-/// part by part by [`stored`], or with the public page in one statement
+/// Everything a territory's diagnosis is computed from, as stored, but its
+/// maps' outlines ([`MapOutlines`]): read part by part by [`stored`], or
+/// with the public page in one statement
 /// (`storage::public_pages::diagnosis_page`); `crate::diagnosis::assemble`
 /// computes the diagnosis from it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -681,11 +682,6 @@ pub struct Stored {
     pub inputs: Vec<CommuneInput>,
     /// (commune, QPV name), by name.
     pub qpvs: Vec<(String, String)>,
-    /// The territory's communes' outlines, by code (pages only).
-    pub outlines: Vec<(String, String)>,
-    /// The outlines in the box around the territory ([`map_box`]), by code,
-    /// the territory's own among them (pages only).
-    pub around: Vec<(String, String)>,
     /// National supply per profession, département and région.
     pub supply_areas: Vec<(String, Option<String>, Option<String>, f64)>,
     /// National population per département and région.
@@ -700,6 +696,15 @@ pub struct Stored {
     /// The latest import of each of [`SOURCES`] there is: (source, file
     /// date, finished at), in that order.
     pub imports: Vec<(String, String, DateTime<Utc>)>,
+}
+
+/// The outlines a diagnosis' maps draw (GeoJSON text), by code: the
+/// territory's communes' and those in the box around them ([`map_box`]),
+/// the territory's own among them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MapOutlines {
+    pub own: Vec<(String, String)>,
+    pub around: Vec<(String, String)>,
 }
 
 /// The box around the points of `inputs` where the map draws neighbours:
@@ -722,20 +727,10 @@ pub fn map_box(inputs: &[CommuneInput]) -> Option<(f64, f64, f64, f64)> {
 }
 
 /// What the territory's diagnosis is computed from, one storage function
-/// per part; `with_maps` also reads the outlines.
-pub async fn stored(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Stored> {
+/// per part.
+pub async fn stored(db: &Db, territory_id: i64) -> DbResult<Stored> {
     let communes = territories::communes(db, territory_id).await?;
     let codes: Vec<String> = communes.iter().map(|c| c.insee_code.clone()).collect();
-    let inputs = inputs_for(db, &codes).await?;
-    let (outlines, around) = if with_maps {
-        let around = match map_box(&inputs) {
-            Some(b) => outlines_in_box(db, b, MAP_NEIGHBOURS).await?,
-            None => Vec::new(),
-        };
-        (outlines(db, &codes).await?, around)
-    } else {
-        (Vec::new(), Vec::new())
-    };
     let mut imports = Vec::new();
     for source in SOURCES {
         if let Some(i) = directory::latest_import(db, source).await? {
@@ -743,9 +738,8 @@ pub async fn stored(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Sto
         }
     }
     Ok(Stored {
+        inputs: inputs_for(db, &codes).await?,
         qpvs: territory_qpvs(db, territory_id).await?,
-        outlines,
-        around,
         supply_areas: supply_by_area(db).await?,
         population_areas: population_by_area(db).await?,
         bands: bands(db).await?,
@@ -755,8 +749,33 @@ pub async fn stored(db: &Db, territory_id: i64, with_maps: bool) -> DbResult<Sto
         run: latest_run(db).await?,
         imports,
         communes,
-        inputs,
     })
+}
+
+/// The outlines of the communes `codes` and of those in `bounds` (see
+/// [`map_box`]).
+pub async fn map_outlines(
+    db: &Db,
+    codes: &[String],
+    bounds: Option<(f64, f64, f64, f64)>,
+) -> DbResult<MapOutlines> {
+    Ok(MapOutlines {
+        own: outlines(db, codes).await?,
+        around: match bounds {
+            Some(b) => outlines_in_box(db, b, MAP_NEIGHBOURS).await?,
+            None => Vec::new(),
+        },
+    })
+}
+
+/// The version of the communes' outlines and points: the latest geo
+/// import, by id and time (every write to `commune_geo` records one, in the
+/// same transaction).
+pub const GEO_VERSION: &str = "SELECT CAST(i.id AS TEXT) || '@' || CAST(i.finished_at AS TEXT) \
+     FROM directory_imports i WHERE i.source = 'geo' ORDER BY i.id DESC LIMIT 1";
+
+pub async fn geo_version(db: &Db) -> DbResult<Option<String>> {
+    Ok(db_run!(db, pool => sqlx::query_scalar(GEO_VERSION).fetch_optional(pool).await?))
 }
 
 /// The QPV of the territory's communes: (commune, QPV name), in one query.

@@ -1262,8 +1262,10 @@ both!(participer_page_reads_what_the_storage_functions_read);
 
 /// The diagnosis page's one statement reads what
 /// `storage::diagnosis::stored` reads part by part (to the last bit of every
-/// REAL: a score that fifteen digits would not give back is there), and the
-/// findings, their actions and the attached questionnaires.
+/// REAL: a score that fifteen digits would not give back is there), the
+/// findings, their actions and the attached questionnaires, and the version
+/// of the outlines; with the outlines the diagnosis is the one `load`
+/// computes.
 async fn diagnosis_page_reads_what_the_storage_functions_read(backend: Backend) {
     use maillage::storage::{diagnosis, participation, public_pages, territories};
     let tdb = fresh_db(backend).await;
@@ -1278,16 +1280,11 @@ async fn diagnosis_page_reads_what_the_storage_functions_read(backend: Backend) 
         .unwrap()
         .expect("the page");
     assert_eq!(page.territory, t);
-    let stored = diagnosis::stored(db, t.id, true).await.unwrap();
+    let stored = diagnosis::stored(db, t.id).await.unwrap();
     let s = &page.stored;
     assert!(
         !s.inputs.is_empty() && !s.qpvs.is_empty(),
         "the demo's communes"
-    );
-    assert!(!s.outlines.is_empty(), "the demo draws its communes");
-    assert!(
-        s.around.len() > s.outlines.len(),
-        "and some of their neighbours"
     );
     assert!(!s.supply_areas.is_empty() && !s.population_areas.is_empty());
     assert!(!s.medians.is_empty() && s.run.is_some());
@@ -1300,13 +1297,16 @@ async fn diagnosis_page_reads_what_the_storage_functions_read(backend: Backend) 
     );
     assert_eq!(page.stored.communes, stored.communes);
     assert_eq!(page.stored.inputs, stored.inputs);
-    assert_eq!(page.stored.around, stored.around);
     assert_eq!(page.stored.access.len(), stored.access.len());
     for (a, b) in page.stored.access.iter().zip(&stored.access) {
         assert_eq!(a, b, "a score");
     }
     assert_eq!(page.stored.supply_areas, stored.supply_areas);
     assert_eq!(page.stored, stored);
+    // The outlines' version: the demo's geo import.
+    let version = diagnosis::geo_version(db).await.unwrap();
+    assert!(version.is_some(), "the demo imports outlines");
+    assert_eq!(page.geo_version, version);
     let findings = diagnosis::findings(db, t.id).await.unwrap();
     assert!(!findings.is_empty(), "the demo has findings");
     assert_eq!(page.findings, findings);
@@ -1322,9 +1322,22 @@ async fn diagnosis_page_reads_what_the_storage_functions_read(backend: Backend) 
         .collect();
     assert!(!consultations.is_empty(), "a questionnaire attached");
     assert_eq!(page.consultations, consultations);
-    // The diagnosis computed from either is the same.
-    let from_page = maillage::diagnosis::assemble(page.stored);
+    // The diagnosis computed from either is the same, with its maps.
+    let codes: Vec<String> = page
+        .stored
+        .communes
+        .iter()
+        .map(|c| c.insee_code.clone())
+        .collect();
+    let read = diagnosis::map_outlines(db, &codes, diagnosis::map_box(&page.stored.inputs))
+        .await
+        .unwrap();
+    assert!(!read.own.is_empty(), "the demo draws its communes");
+    assert!(read.around.len() > read.own.len(), "and their neighbours");
+    let outlines = maillage::diagnosis::Outlines::parse(read, &codes);
+    let from_page = maillage::diagnosis::assemble(page.stored, Some(&outlines));
     let loaded = maillage::diagnosis::load(db, t.id, true).await.unwrap();
+    assert!(loaded.has_maps() && !loaded.context.is_empty());
     assert_eq!(format!("{from_page:?}"), format!("{loaded:?}"));
     assert!(public_pages::diagnosis_page(db, "nulle-part")
         .await

@@ -1,15 +1,18 @@
 //! The public diagnosis page of a territory in one statement: the
 //! territory, everything its diagnosis is computed from
-//! (`storage::diagnosis::Stored`: communes, their inputs and QPV, outlines,
-//! national supply and population by area, bands, thresholds, medians,
-//! scores, the latest run and imports) and what the coordination wrote
-//! (findings, their fiches action, the questionnaires attached).
+//! (`storage::diagnosis::Stored`: communes, their inputs and QPV, national
+//! supply and population by area, bands, thresholds, medians, scores, the
+//! latest run and imports), what the coordination wrote (findings, their
+//! fiches action, the questionnaires attached) and the version of the
+//! maps' outlines, which the process parses once per version
+//! (`web::diagnosis::outlines`).
 //!
-//! It replaces 21 statements: `territories::get_by_slug`, the 15 of
-//! `storage::diagnosis::stored` and the findings, their actions, the
-//! attached questionnaires and the territory's consultations. Every REAL
-//! goes through `exact(…)` (see `for_backend`), so that the page computes
-//! from the very values the storage functions read.
+//! It replaces 21 statements: `territories::get_by_slug`, the 13 of
+//! `storage::diagnosis::stored`, the two of `map_outlines` and the
+//! findings, their actions, the attached questionnaires and the territory's
+//! consultations. Every REAL goes through `exact(…)` (see `for_backend`),
+//! so that the page computes from the very values the storage functions
+//! read.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -19,8 +22,8 @@ use sqlx::Row;
 use super::participation::{consultation, ConsultationRow, CONSULTATION};
 use super::{commune, for_backend, list, one, territory_sql, timestamp, CommuneRow, Flag, Real};
 use crate::storage::diagnosis::{
-    AccessRow, AccessRun, CommuneInput, Finding, LinkedAction, Stored, INPUT_COLUMNS, INPUT_JOINS,
-    MAP_MARGIN, MAP_NEIGHBOURS, SOURCES,
+    AccessRow, AccessRun, CommuneInput, Finding, LinkedAction, Stored, GEO_VERSION, INPUT_COLUMNS,
+    INPUT_JOINS, SOURCES,
 };
 use crate::storage::participation::Consultation;
 use crate::storage::territories::Territory;
@@ -30,8 +33,9 @@ use crate::storage::{Backend, Db, DbResult};
 #[derive(Debug)]
 pub struct DiagnosisPage {
     pub territory: Territory,
-    /// With the maps' outlines.
     pub stored: Stored,
+    /// The version of the outlines (`storage::diagnosis::geo_version`).
+    pub geo_version: Option<String>,
     /// As `storage::diagnosis::findings`.
     pub findings: Vec<Finding>,
     /// As `storage::diagnosis::finding_actions`.
@@ -41,10 +45,11 @@ pub struct DiagnosisPage {
     pub consultations: Vec<Consultation>,
 }
 
-/// `$1` the territory's slug, `$2` and `$3` the map's margins in latitude
-/// and longitude (`MAP_MARGIN`), `$4` the most neighbours drawn. The
-/// territory's communes are read from `territory_communes` outwards, never
-/// by scanning the country's. `{IMPORTS}`: one column per source.
+/// `$1` the territory's slug. The territory's communes are read from
+/// `territory_communes` outwards, never by scanning the country's.
+/// `{IMPORTS}`: one column per source. The maps' outlines are not read here
+/// but in a second statement when the process has not parsed them yet
+/// (`web::diagnosis::outlines`), by `geo_version`.
 const DIAGNOSIS_PAGE: &str = "
 WITH t AS (
   {TERRITORY_ROW}
@@ -52,10 +57,6 @@ WITH t AS (
   SELECT {INPUT_COLUMNS}
   FROM t CROSS JOIN territory_communes tc JOIN communes c ON c.insee_code = tc.insee_code {INPUT_JOINS}
   WHERE tc.territory_id = t.id
-), box AS (
-  SELECT MIN(latitude) - $2 AS south, MIN(longitude) - $3 AS west,
-         MAX(latitude) + $2 AS north, MAX(longitude) + $3 AS east
-  FROM inputs WHERE latitude IS NOT NULL AND longitude IS NOT NULL
 )
 SELECT
   {TERRITORY_COLUMNS},
@@ -68,14 +69,7 @@ SELECT
      FROM territory_communes tc JOIN qpv_communes qc ON qc.insee_code = tc.insee_code
      JOIN qpvs q ON q.code = qc.qpv_code
      WHERE tc.territory_id = t.id) AS qpvs,
-  (SELECT CAST(json_group_array(json_array(g.insee_code, g.outline) ORDER BY g.insee_code) AS TEXT)
-     FROM territory_communes tc JOIN commune_geo g ON g.insee_code = tc.insee_code
-     WHERE tc.territory_id = t.id AND g.outline IS NOT NULL) AS outlines,
-  (SELECT CAST(json_group_array(json_array(n.insee_code, n.outline) ORDER BY n.insee_code) AS TEXT)
-     FROM (SELECT g.insee_code, g.outline FROM box CROSS JOIN commune_geo g
-           WHERE g.outline IS NOT NULL AND g.latitude BETWEEN box.south AND box.north
-             AND g.longitude BETWEEN box.west AND box.east
-           ORDER BY g.insee_code LIMIT $4) n) AS around,
+  ({GEO_VERSION}) AS geo_version,
   (SELECT CAST(json_group_array(json_array(a.profession, a.departement, a.region, exact(a.supply))
             ORDER BY a.profession, a.departement, a.region) AS TEXT)
      FROM (SELECT s.profession, c.departement, c.region, SUM(s.supply) AS supply
@@ -139,6 +133,7 @@ fn diagnosis_page_sql(backend: Backend) -> String {
         .replace("{INPUT_COLUMNS}", INPUT_COLUMNS)
         .replace("{INPUT_JOINS}", INPUT_JOINS)
         .replace("{IMPORTS}", &imports_sql())
+        .replace("{GEO_VERSION}", GEO_VERSION)
         .replace("{CONSULTATION}", CONSULTATION);
     for_backend(&sql, backend)
 }
@@ -171,20 +166,18 @@ fn real(r: Option<Real>) -> Option<f64> {
 type FindingRow = (i64, i64, String, String, String, i64, i64, String, String);
 
 /// The public diagnosis page of the territory `slug` (never the regional
-/// owner), with its maps, in one statement (see [`DIAGNOSIS_PAGE`]).
+/// owner), but its maps' outlines, in one statement (see [`DIAGNOSIS_PAGE`]).
 pub async fn diagnosis_page(db: &Db, slug: &str) -> DbResult<Option<DiagnosisPage>> {
-    let (lat, lon) = MAP_MARGIN;
     let read = territory_page!(
         db,
         DIAGNOSIS_PAGE_SQLITE,
         DIAGNOSIS_PAGE_POSTGRES,
-        [slug, lat, lon, MAP_NEIGHBOURS],
+        [slug],
         [
             "communes",
             "inputs",
             "qpvs",
-            "outlines",
-            "around",
+            "geo_version",
             "supply_areas",
             "population_areas",
             "bands",
@@ -204,7 +197,7 @@ pub async fn diagnosis_page(db: &Db, slug: &str) -> DbResult<Option<DiagnosisPag
     );
     let Some((
         territory,
-        [communes, inputs, qpvs, outlines, around, supply_areas, population_areas, bands, thresholds, medians, access, run, i_rpps, i_finess, i_population, i_geo, i_travel, findings, links, consultations],
+        [communes, inputs, qpvs, geo_version, supply_areas, population_areas, bands, thresholds, medians, access, run, i_rpps, i_finess, i_population, i_geo, i_travel, findings, links, consultations],
     )) = read
     else {
         return Ok(None);
@@ -245,8 +238,6 @@ pub async fn diagnosis_page(db: &Db, slug: &str) -> DbResult<Option<DiagnosisPag
             })
             .collect(),
         qpvs: list(qpvs)?,
-        outlines: list(outlines)?,
-        around: list(around)?,
         supply_areas: supply_areas
             .into_iter()
             .map(|(p, d, r, s)| (p, d, r, s.0))
@@ -287,6 +278,7 @@ pub async fn diagnosis_page(db: &Db, slug: &str) -> DbResult<Option<DiagnosisPag
     Ok(Some(DiagnosisPage {
         territory,
         stored,
+        geo_version,
         findings: findings
             .into_iter()
             .map(|f| {

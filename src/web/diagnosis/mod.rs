@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod api;
+mod outlines;
 mod public;
 pub mod tables;
 

@@ -199,7 +199,8 @@ fn choropleth(
 }
 
 /// One statement (`public_pages::diagnosis_page`), the diagnosis computed
-/// from it.
+/// from it and the maps' outlines parsed once per version (two statements
+/// more when they are read).
 pub async fn page(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -215,7 +216,15 @@ pub async fn page(
         .await?
         .ok_or(AppError::NotFound)?;
     let t = page.territory;
-    let d = diagnosis::assemble(page.stored);
+    let codes = page
+        .stored
+        .communes
+        .iter()
+        .map(|c| c.insee_code.clone())
+        .collect();
+    let outlines =
+        super::outlines::get(&st.db, t.id, page.geo_version, codes, &page.stored.inputs).await?;
+    let d = diagnosis::assemble(page.stored, Some(&outlines));
     let p = d.profession(profession).ok_or(AppError::NotFound)?.clone();
     let (findings, links) = (page.findings, page.links);
     let chapters = Chapter::ALL
