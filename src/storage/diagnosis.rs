@@ -76,6 +76,11 @@ pub async fn replace_access(
             sqlx::query("INSERT INTO access_medians (profession, median) VALUES ($1, $2)")
                 .bind(profession).bind(median).execute(&mut *tx).await?;
         }
+        // The totals per département and région the densities compare
+        // with, as of this computation (migration 0030).
+        for sql in AREA_TOTALS {
+            sqlx::query(sql).execute(&mut *tx).await?;
+        }
         sqlx::query("DELETE FROM access_runs").execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO access_runs (computed_at, standardised, minutes_per_km, communes, scored) \
@@ -501,21 +506,36 @@ pub async fn all_travel_times(db: &Db) -> DbResult<Vec<(String, String, f64)>> {
         "SELECT origin, destination, minutes FROM travel_times").fetch_all(pool).await?))
 }
 
-/// Supply summed per profession, département and région (densities).
+/// Supply summed per profession, département and région (densities), as of
+/// the latest computation of the scores.
 pub async fn supply_by_area(
     db: &Db,
 ) -> DbResult<Vec<(String, Option<String>, Option<String>, f64)>> {
     Ok(db_run!(db, pool => sqlx::query_as(
-        "SELECT s.profession, c.departement, c.region, SUM(s.supply) FROM commune_supply s \
-         JOIN communes c ON c.insee_code = s.insee_code \
-         GROUP BY s.profession, c.departement, c.region ORDER BY 1, 2, 3").fetch_all(pool).await?))
+        "SELECT profession, departement, region, supply FROM area_supply ORDER BY 1, 2, 3")
+        .fetch_all(pool).await?))
 }
 
-/// Population of current communes summed per département and région.
+/// Rewrite the care supply and the population per département and région
+/// from `commune_supply` and `communes` (in [`replace_access`]'s
+/// transaction).
+const AREA_TOTALS: [&str; 4] = [
+    "DELETE FROM area_supply",
+    "INSERT INTO area_supply (profession, departement, region, supply) \
+     SELECT s.profession, c.departement, c.region, SUM(s.supply) FROM commune_supply s \
+     JOIN communes c ON c.insee_code = s.insee_code GROUP BY s.profession, c.departement, c.region",
+    "DELETE FROM area_population",
+    "INSERT INTO area_population (departement, region, population) \
+     SELECT departement, region, CAST(COALESCE(SUM(population), 0) AS BIGINT) FROM communes \
+     WHERE kind = 'commune-actuelle' GROUP BY departement, region",
+];
+
+/// Population of current communes summed per département and région, as
+/// of the latest computation of the scores.
 pub async fn population_by_area(db: &Db) -> DbResult<Vec<(Option<String>, Option<String>, i64)>> {
     Ok(db_run!(db, pool => sqlx::query_as(
-        "SELECT departement, region, CAST(COALESCE(SUM(population), 0) AS BIGINT) FROM communes \
-         WHERE kind = 'commune-actuelle' GROUP BY departement, region ORDER BY 1, 2").fetch_all(pool).await?))
+        "SELECT departement, region, population FROM area_population ORDER BY 1, 2")
+        .fetch_all(pool).await?))
 }
 
 /// Outlines of `codes` (GeoJSON geometry text), for the maps.
@@ -682,9 +702,11 @@ pub struct Stored {
     pub inputs: Vec<CommuneInput>,
     /// (commune, QPV name), by name.
     pub qpvs: Vec<(String, String)>,
-    /// National supply per profession, département and région.
+    /// National supply per profession, département and région, as of the
+    /// latest computation (`area_supply`).
     pub supply_areas: Vec<(String, Option<String>, Option<String>, f64)>,
-    /// National population per département and région.
+    /// National population per département and région, as of the latest
+    /// computation (`area_population`).
     pub population_areas: Vec<(Option<String>, Option<String>, i64)>,
     /// The bands set per profession (text, as stored).
     pub bands: HashMap<String, String>,

@@ -1303,6 +1303,29 @@ async fn diagnosis_page_reads_what_the_storage_functions_read(backend: Backend) 
     }
     assert_eq!(page.stored.supply_areas, stored.supply_areas);
     assert_eq!(page.stored, stored);
+    // The totals per area were kept by the demo's computation of the
+    // scores: those of the supply and communes stored.
+    let live_supply = "SELECT s.profession, c.departement, c.region, SUM(s.supply) FROM commune_supply s \
+        JOIN communes c ON c.insee_code = s.insee_code GROUP BY s.profession, c.departement, c.region \
+        ORDER BY 1, 2, 3";
+    let live_population =
+        "SELECT departement, region, CAST(COALESCE(SUM(population), 0) AS BIGINT) \
+        FROM communes WHERE kind = 'commune-actuelle' GROUP BY departement, region ORDER BY 1, 2";
+    type AreaSupply = Vec<(String, Option<String>, Option<String>, f64)>;
+    type AreaPopulation = Vec<(Option<String>, Option<String>, i64)>;
+    let (supply, population): (AreaSupply, AreaPopulation) = match db {
+        Db::Sqlite(p) => (
+            sqlx::query_as(live_supply).fetch_all(p).await.unwrap(),
+            sqlx::query_as(live_population).fetch_all(p).await.unwrap(),
+        ),
+        Db::Postgres(p) => (
+            sqlx::query_as(live_supply).fetch_all(p).await.unwrap(),
+            sqlx::query_as(live_population).fetch_all(p).await.unwrap(),
+        ),
+    };
+    assert!(supply.len() > 1 && population.len() > 1);
+    assert_eq!(stored.supply_areas, supply);
+    assert_eq!(stored.population_areas, population);
     // The outlines' version: the demo's geo import.
     let version = diagnosis::geo_version(db).await.unwrap();
     assert!(version.is_some(), "the demo imports outlines");

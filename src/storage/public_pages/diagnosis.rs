@@ -72,13 +72,10 @@ SELECT
   ({GEO_VERSION}) AS geo_version,
   (SELECT CAST(json_group_array(json_array(a.profession, a.departement, a.region, exact(a.supply))
             ORDER BY a.profession, a.departement, a.region) AS TEXT)
-     FROM (SELECT s.profession, c.departement, c.region, SUM(s.supply) AS supply
-           FROM commune_supply s JOIN communes c ON c.insee_code = s.insee_code
-           GROUP BY s.profession, c.departement, c.region) a) AS supply_areas,
+     FROM area_supply a) AS supply_areas,
   (SELECT CAST(json_group_array(json_array(a.departement, a.region, a.population)
             ORDER BY a.departement, a.region) AS TEXT)
-     FROM (SELECT departement, region, CAST(COALESCE(SUM(population), 0) AS BIGINT) AS population
-           FROM communes WHERE kind = 'commune-actuelle' GROUP BY departement, region) a) AS population_areas,
+     FROM area_population a) AS population_areas,
   (SELECT CAST(json_group_array(json_array(b.profession, b.bands)) AS TEXT) FROM access_bands b) AS bands,
   (SELECT CAST(json_group_array(json_array(d.profession, exact(d.threshold))) AS TEXT)
      FROM diagnosis_thresholds d WHERE d.territory_id = t.id) AS thresholds,
