@@ -22,7 +22,7 @@ use crate::domain::budget::format_euros;
 use crate::domain::contract::{names_ars, ActionStatus, ContractKind, ContractStatus};
 use crate::plan::{fr_date, is_late_on};
 use crate::storage::actions::StepRow;
-use crate::storage::region::{self as store, ActionFacts, ContractFacts as ContractRow, Stored};
+use crate::storage::region::{self as store, RollupAction, RollupContract, Stored};
 use crate::storage::{Db, DbResult};
 
 /// What a viewer may see of one territory's row.
@@ -194,11 +194,11 @@ pub fn rollup(s: Stored, today: NaiveDate) -> Rollup {
     for (t, d) in departements {
         deps.entry(t).or_default().insert(d);
     }
-    let mut contracts_of: HashMap<i64, Vec<ContractRow>> = HashMap::new();
+    let mut contracts_of: HashMap<i64, Vec<RollupContract>> = HashMap::new();
     for c in contracts {
         contracts_of.entry(c.territory_id).or_default().push(c);
     }
-    let mut actions_of: HashMap<i64, Vec<ActionFacts>> = HashMap::new();
+    let mut actions_of: HashMap<i64, Vec<RollupAction>> = HashMap::new();
     for a in actions {
         actions_of.entry(a.contract_id).or_default().push(a);
     }

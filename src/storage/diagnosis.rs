@@ -684,10 +684,10 @@ pub const SOURCES: [&str; 5] = ["rpps", "finess", "population", "geo", "travel-t
 
 /// How far around the territory's communes the map draws its neighbours,
 /// in degrees of latitude and of longitude.
-pub const MAP_MARGIN: (f64, f64) = (0.15, 0.15 * 1.5);
+const MAP_MARGIN: (f64, f64) = (0.15, 0.15 * 1.5);
 
 /// The most outlines drawn around the territory.
-pub const MAP_NEIGHBOURS: i64 = 2000;
+const MAP_NEIGHBOURS: i64 = 2000;
 
 /// Everything a territory's diagnosis is computed from, as stored, but its
 /// maps' outlines ([`MapOutlines`]): read part by part by [`stored`], or

@@ -15,7 +15,7 @@ use crate::domain::agenda::recurrence::Exception;
 
 /// A contract as the roll-up reads it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct ContractFacts {
+pub struct RollupContract {
     pub id: i64,
     pub territory_id: i64,
     pub kind: String,
@@ -29,7 +29,7 @@ pub struct ContractFacts {
 /// What the roll-up needs of an action: its state, its end and its last
 /// change.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct ActionFacts {
+pub struct RollupAction {
     pub id: i64,
     pub contract_id: i64,
     pub status: String,
@@ -39,7 +39,7 @@ pub struct ActionFacts {
 
 /// A funding line of an action: (contract, funder, funder's kind, planned,
 /// committed, spent), in cents.
-pub type BudgetFacts = (i64, String, Option<String>, i64, Option<i64>, Option<i64>);
+pub type RollupBudgetLine = (i64, String, Option<String>, i64, Option<i64>, Option<i64>);
 
 /// Everything the roll-up reads, in the orders given.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -49,13 +49,13 @@ pub struct Stored {
     /// (territory, département), by both.
     pub departements: Vec<(i64, String)>,
     /// By territory, then id.
-    pub contracts: Vec<ContractFacts>,
+    pub contracts: Vec<RollupContract>,
     /// By contract, then position.
-    pub actions: Vec<ActionFacts>,
+    pub actions: Vec<RollupAction>,
     /// By position, then id.
     pub steps: Vec<StepRow>,
     /// By line id.
-    pub budget: Vec<BudgetFacts>,
+    pub budget: Vec<RollupBudgetLine>,
     /// (territory, events with a session in the period, neither cancelled).
     pub events: Vec<(i64, i64)>,
     /// By territory, then id.
@@ -64,10 +64,10 @@ pub struct Stored {
     pub exceptions: Vec<(i64, Exception)>,
 }
 
-pub(crate) const CONTRACT_COLS: &str =
+const CONTRACT_COLS: &str =
     "id, territory_id, kind, title, status, period_start, period_end, updated_at";
 
-pub(crate) const ACTION_COLS: &str = "id, contract_id, status, period_end, updated_at";
+const ACTION_COLS: &str = "id, contract_id, status, period_end, updated_at";
 
 /// The roll-up's parts, events counted from `from` to `to` (excluded).
 pub async fn stored(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> DbResult<Stored> {

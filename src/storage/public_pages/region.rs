@@ -12,7 +12,7 @@ use sqlx::Row;
 use super::{for_backend, list, one, timestamp, Flag};
 use crate::storage::actions::StepRow;
 use crate::storage::agenda::{ExceptionRow, Series};
-use crate::storage::region::{ActionFacts, BudgetFacts, ContractFacts, MapKey, Stored};
+use crate::storage::region::{MapKey, RollupAction, RollupBudgetLine, RollupContract, Stored};
 use crate::storage::{Backend, Db, DbResult};
 
 /// What `/region/` reads.
@@ -160,7 +160,7 @@ pub async fn region_page(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> DbR
         contracts: contracts
             .into_iter()
             .map(|c| {
-                Ok(ContractFacts {
+                Ok(RollupContract {
                     id: c.0,
                     territory_id: c.1,
                     kind: c.2,
@@ -175,7 +175,7 @@ pub async fn region_page(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> DbR
         actions: actions
             .into_iter()
             .map(|a| {
-                Ok(ActionFacts {
+                Ok(RollupAction {
                     id: a.0,
                     contract_id: a.1,
                     status: a.2,
@@ -195,7 +195,7 @@ pub async fn region_page(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> DbR
                 done: s.5 != 0,
             })
             .collect(),
-        budget: list::<BudgetFacts>(budget)?,
+        budget: list::<RollupBudgetLine>(budget)?,
         events: list(events)?,
         series: series
             .into_iter()
