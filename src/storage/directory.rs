@@ -3,7 +3,7 @@
 //! applied in one short transaction: a killed import leaves the previous
 //! data as it was, and other writers are not locked out meanwhile.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use crate::db_run;
 use crate::domain::directory::{Establishment, Professional, Progress};
 
 mod candidates;
+mod changes;
 pub use candidates::{candidates, Batch, Candidates, Spelt, WordQuery};
 
 /// What an import changed, as kept in the history.
@@ -143,31 +144,20 @@ pub async fn replace_establishments(
     progress: Progress<'_>,
 ) -> DbResult<ImportSummary> {
     let started = Utc::now();
-    let existing: Vec<(String, String)> = db_run!(db, pool => {
-        sqlx::query_as("SELECT finess, content_hash FROM establishments").fetch_all(pool).await?
+    let stored: Vec<(String, String, Option<String>)> = db_run!(db, pool => {
+        sqlx::query_as("SELECT finess, content_hash, insee_code FROM establishments").fetch_all(pool).await?
     });
-    let existing: HashMap<String, String> = existing.into_iter().collect();
-    let hashes: Vec<String> = rows.iter().map(Establishment::content_hash).collect();
-    let incoming: HashSet<&str> = rows.iter().map(|r| r.finess.as_str()).collect();
-    let mut write = Vec::new();
-    let (mut added, mut changed) = (0i64, 0i64);
-    for (row, hash) in rows.iter().zip(&hashes) {
-        match existing.get(&row.finess) {
-            None => {
-                added += 1;
-                write.push((row, hash));
-            }
-            Some(h) if h != hash => {
-                changed += 1;
-                write.push((row, hash));
-            }
-            Some(_) => {}
-        }
-    }
-    let gone: Vec<&String> = existing
-        .keys()
-        .filter(|k| !incoming.contains(k.as_str()))
+    let stored: Vec<changes::Stored> = stored
+        .into_iter()
+        .map(|(finess, content_hash, insee_code)| changes::Stored {
+            finess,
+            content_hash,
+            insee_code,
+        })
         .collect();
+    let hashes: Vec<String> = rows.iter().map(Establishment::content_hash).collect();
+    let work = changes::Changes::work_out(rows, &hashes, &stored);
+    let (write, gone, added, changed) = (&work.write, &work.gone, work.added, work.changed);
     let summary = ImportSummary {
         source: "finess".into(),
         file_date: file_date.to_owned(),
@@ -186,7 +176,7 @@ pub async fn replace_establishments(
     // which holds SQLite's write lock), and the identifiers that go.
     let mut staged = Rows::new("import_establishments", COLS);
     let mut search = Rows::new("import_search", SEARCH_COLS);
-    for (e, hash) in &write {
+    for (e, hash) in write {
         let name_search = e.name_search();
         staged.cells.extend([
             Cell::from(e.finess.as_str()),
@@ -208,14 +198,42 @@ pub async fn replace_establishments(
             e.updated_on.as_deref().into(),
             e.longitude.into(),
             e.latitude.into(),
-            hash.as_str().into(),
+            (*hash).into(),
         ]);
+    }
+    // The search rows in the order of their table's key (commune, kind,
+    // number): written in file order, they fell on random pages of the
+    // B-tree, 0.9 s of the apply at national size against 0.15 s.
+    let mut by_key: Vec<&Establishment> = write.iter().map(|(e, _)| *e).collect();
+    by_key.sort_unstable_by(|a, b| {
+        (a.insee_code.as_deref().unwrap_or(""), a.finess.as_str())
+            .cmp(&(b.insee_code.as_deref().unwrap_or(""), b.finess.as_str()))
+    });
+    for e in by_key {
         search.cells.extend(establishment_search_row(e));
     }
     let mut gone_rows = Rows::new("import_gone", "key");
-    gone_rows
+    gone_rows.cells.extend(gone.iter().map(|g| Cell::from(*g)));
+    let mut touched = Rows::new("import_touched", "key");
+    touched
         .cells
-        .extend(gone.iter().map(|g| Cell::from(g.as_str())));
+        .extend(work.touched.iter().map(|c| Cell::from(*c)));
+    let mut points = Rows::new("import_points", "insee_code, longitude, latitude");
+    for (insee, lon, lat) in &work.points {
+        points
+            .cells
+            .extend([Cell::from(*insee), Cell::Float(*lon), Cell::Float(*lat)]);
+    }
+    let mut facets = Rows::new("import_facets", FACET_COLS);
+    for f in &work.facets {
+        facets.cells.extend([
+            Cell::from(f.insee_code),
+            Cell::from(CATEGORY),
+            Cell::from(f.code),
+            Cell::from(f.label),
+            Cell::Int(f.n),
+        ]);
+    }
     let sqlite = matches!(db, Db::Sqlite(_));
     db_run!(db, pool => {
         // Staged first in temporary tables of one connection (no lock on
@@ -227,9 +245,11 @@ pub async fn replace_establishments(
             ("import_search", "directory_search"),
             ("import_gone", ""),
             ("import_touched", ""),
+            ("import_points", "commune_points"),
+            ("import_facets", "directory_facet_counts"),
         ]);
         progress("enregistrement", 0, write.len() as u64);
-        for rows in [&gone_rows, &staged, &search] {
+        for rows in [&gone_rows, &staged, &search, &touched, &points, &facets] {
             if rows.len() > 0 {
                 conn.stage(rows).await?;
             }
@@ -239,15 +259,6 @@ pub async fn replace_establishments(
         let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
         let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
         serialise_imports!(tx, sqlite);
-        // The communes whose facets change: those of the rows removed or
-        // rewritten, before and after.
-        sqlx::query(
-            "INSERT INTO import_touched (key) SELECT insee_code FROM establishments WHERE insee_code IS NOT NULL \
-             AND (finess IN (SELECT key FROM import_gone) OR finess IN (SELECT finess FROM import_establishments)) \
-             UNION SELECT insee_code FROM import_establishments WHERE insee_code IS NOT NULL",
-        )
-        .execute(&mut *tx)
-        .await?;
         sqlx::query("DELETE FROM establishments WHERE finess IN (SELECT key FROM import_gone)")
             .execute(&mut *tx)
             .await?;
@@ -264,18 +275,25 @@ pub async fn replace_establishments(
         ))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM commune_points").execute(&mut *tx).await?;
+        // The touched communes' points and category counts, worked out
+        // from the file (`changes`).
+        sqlx::query("DELETE FROM commune_points WHERE insee_code IN (SELECT key FROM import_touched)")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO commune_points (insee_code, longitude, latitude) \
-             SELECT insee_code, AVG(longitude), AVG(latitude) FROM establishments \
-             WHERE insee_code IS NOT NULL AND longitude IS NOT NULL AND latitude IS NOT NULL GROUP BY insee_code",
+             SELECT insee_code, longitude, latitude FROM import_points",
         )
         .execute(&mut *tx)
         .await?;
         // The pharmacies of the diagnosis follow the establishments.
         refresh_in!(tx, professions_of(false), true);
         sqlx::query(FACETS_DELETE).bind(CATEGORY).execute(&mut *tx).await?;
-        sqlx::query(CATEGORY_FACETS_INSERT).execute(&mut *tx).await?;
+        sqlx::query(&format!(
+            "INSERT INTO directory_facet_counts ({FACET_COLS}) SELECT {FACET_COLS} FROM import_facets"
+        ))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "DELETE FROM directory_search WHERE kind = 'establishment' \
              AND (id IN (SELECT key FROM import_gone) OR id IN (SELECT finess FROM import_establishments))",
@@ -289,7 +307,14 @@ pub async fn replace_establishments(
         .await?;
         record_import!(tx, summary, started, report);
         tx.commit().await?;
-        drop_staged!(conn, ["import_establishments", "import_search", "import_gone", "import_touched"]);
+        drop_staged!(conn, [
+            "import_establishments",
+            "import_search",
+            "import_gone",
+            "import_touched",
+            "import_points",
+            "import_facets",
+        ]);
     });
     analyze(db, &[&["establishments"][..], &DERIVED_TABLES[..]].concat()).await?;
     Ok(summary)
@@ -726,9 +751,8 @@ pub(crate) const PROFESSION: &str = "profession";
 /// deleted before they are counted again; `$1` is the kind.
 pub(crate) const FACETS_DELETE: &str =
     "DELETE FROM directory_facet_counts WHERE kind = $1 AND insee_code IN (SELECT key FROM import_touched)";
-const CATEGORY_FACETS_INSERT: &str = "INSERT INTO directory_facet_counts (insee_code, kind, code, label, n) \
-     SELECT insee_code, 'category', category_code, MAX(category_label), COUNT(*) FROM establishments \
-     WHERE insee_code IN (SELECT key FROM import_touched) GROUP BY insee_code, category_code";
+/// The columns of `directory_facet_counts`.
+const FACET_COLS: &str = "insee_code, kind, code, label, n";
 pub(crate) const PROFESSION_FACETS_INSERT: &str = "INSERT INTO directory_facet_counts (insee_code, kind, code, label, n) \
      SELECT pl.insee_code, 'profession', p.profession_code, MAX(p.profession_label), COUNT(DISTINCT p.rpps) \
      FROM practice_places pl JOIN professionals p ON p.rpps = pl.rpps \

@@ -417,3 +417,134 @@ async fn establishment_search_rows_fold_as_the_database(backend: Backend) {
     t.cleanup().await;
 }
 both!(establishment_search_rows_fold_as_the_database);
+
+/// Communes' points and category counts are worked out from the file
+/// before the apply transaction (`storage::directory::changes`): after a
+/// first import and a re-import that moves, closes, opens and leaves
+/// establishments alone, they equal the `GROUP BY`s over the stored
+/// establishments that the import used to run.
+async fn derived_rows_equal_the_stored_establishments(backend: Backend) {
+    let t = fresh_db(backend).await;
+    let db = &t.db;
+    let geo = |finess: &str, x: f64, y: f64| {
+        format!("geolocalisation;{finess};{x};{y};1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93;2024-01-10\n")
+    };
+    let build = |lines: &[String], points: &[String]| {
+        let mut f = b"finess;etalab;9;2024-01-17\n".to_vec();
+        for l in lines.iter().chain(points) {
+            f.extend(l.as_bytes());
+        }
+        f
+    };
+    let first = build(
+        &[
+            line_in("010000024", "CH", "355", "451"),
+            line_in("010000032", "PHARMACIE A", "620", "451"),
+            line_in("010000040", "PHARMACIE B", "620", "451"),
+            line_in("010000057", "EHPAD", "500", "053"),
+            line_in("010000065", "CMP", "156", "053"),
+        ],
+        &[
+            geo("010000024", 882408.3, 6543019.6),
+            geo("010000032", 882508.7, 6543119.1),
+            geo("010000057", 872408.3, 6533019.6),
+        ],
+    );
+    type Point = (String, f64, f64);
+    type Count = (String, String, String, i64);
+    const POINTS: &str = "SELECT insee_code, longitude, latitude FROM commune_points ORDER BY 1";
+    const POINTS_SQL: &str = "SELECT insee_code, AVG(longitude), AVG(latitude) FROM establishments \
+         WHERE insee_code IS NOT NULL AND longitude IS NOT NULL AND latitude IS NOT NULL GROUP BY insee_code ORDER BY 1";
+    const COUNTS: &str = "SELECT insee_code, code, label, n FROM directory_facet_counts \
+         WHERE kind = 'category' ORDER BY 1, 2";
+    const COUNTS_SQL: &str =
+        "SELECT insee_code, category_code, MAX(category_label), COUNT(*) FROM establishments \
+         WHERE insee_code IS NOT NULL GROUP BY insee_code, category_code ORDER BY 1, 2";
+    let check = || async {
+        let (points, points_sql, counts, counts_sql): (
+            Vec<Point>,
+            Vec<Point>,
+            Vec<Count>,
+            Vec<Count>,
+        ) = match db {
+            maillage::storage::Db::Sqlite(p) => (
+                sqlx::query_as(POINTS).fetch_all(p).await.unwrap(),
+                sqlx::query_as(POINTS_SQL).fetch_all(p).await.unwrap(),
+                sqlx::query_as(COUNTS).fetch_all(p).await.unwrap(),
+                sqlx::query_as(COUNTS_SQL).fetch_all(p).await.unwrap(),
+            ),
+            maillage::storage::Db::Postgres(p) => (
+                sqlx::query_as(POINTS).fetch_all(p).await.unwrap(),
+                sqlx::query_as(POINTS_SQL).fetch_all(p).await.unwrap(),
+                sqlx::query_as(COUNTS).fetch_all(p).await.unwrap(),
+                sqlx::query_as(COUNTS_SQL).fetch_all(p).await.unwrap(),
+            ),
+        };
+        assert_eq!(counts, counts_sql);
+        assert_eq!(points.len(), points_sql.len(), "{points:?} {points_sql:?}");
+        for (a, b) in points.iter().zip(&points_sql) {
+            assert_eq!(a.0, b.0);
+            assert!(
+                (a.1 - b.1).abs() < 1e-12 && (a.2 - b.2).abs() < 1e-12,
+                "{a:?} {b:?}"
+            );
+        }
+        (points, counts)
+    };
+    finess::import(db, &first).await.unwrap();
+    let (points, counts) = check().await;
+    assert_eq!(
+        points.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+        ["01053", "01451"]
+    );
+    assert_eq!(counts.len(), 4);
+    assert_eq!(
+        counts[3],
+        ("01451".into(), "620".into(), "Libellé 620".into(), 2)
+    );
+
+    // 010000032 moves to 01053, 010000057 closes (01053 keeps the CMP, with
+    // no position: no point left there but the pharmacy's), 010000073
+    // opens in 01004 without a position, the others stay as they were.
+    let second = build(
+        &[
+            line_in("010000024", "CH", "355", "451"),
+            line_in("010000032", "PHARMACIE A", "620", "053"),
+            line_in("010000040", "PHARMACIE B", "620", "451"),
+            line_in("010000065", "CMP", "156", "053"),
+            line_in("010000073", "CENTRE DE SANTÉ", "124", "004"),
+        ],
+        &[
+            geo("010000024", 882408.3, 6543019.6),
+            geo("010000032", 882508.7, 6543119.1),
+        ],
+    );
+    let (s, _) = finess::import_with(db, &second, &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    assert_eq!((s.added, s.changed, s.removed), (1, 1, 1));
+    let (points, counts) = check().await;
+    assert_eq!(
+        points.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+        ["01053", "01451"]
+    );
+    assert!(counts.contains(&("01004".into(), "124".into(), "Libellé 124".into(), 1)));
+    assert!(!counts.iter().any(|c| c.1 == "500"), "{counts:?}");
+
+    // Everything gone from a commune: its point and counts go too.
+    let third = build(
+        &[
+            line_in("010000024", "CH", "355", "451"),
+            line_in("010000040", "PHARMACIE B", "620", "451"),
+        ],
+        &[geo("010000024", 882408.3, 6543019.6)],
+    );
+    finess::import_with(db, &third, &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    let (points, counts) = check().await;
+    assert_eq!(points.len(), 1);
+    assert_eq!(counts.len(), 2);
+    t.cleanup().await;
+}
+both!(derived_rows_equal_the_stored_establishments);
