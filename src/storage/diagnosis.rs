@@ -52,7 +52,17 @@ pub async fn replace_access(
 ) -> DbResult<()> {
     db_run!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        sqlx::query("DELETE FROM commune_access").execute(&mut *tx).await?;
+        // On PostgreSQL a `TRUNCATE`, which leaves no dead rows: after a
+        // `DELETE`, the `COPY` of 210,900 rows took 0.9–1.4 s against
+        // 0.4 s, into an index twice its size. It locks the table until the
+        // commit: a diagnosis page waits for that (half a second at
+        // national size) instead of reading the previous run.
+        let clear = if matches!(db, Db::Postgres(_)) {
+            "TRUNCATE commune_access"
+        } else {
+            "DELETE FROM commune_access"
+        };
+        sqlx::query(clear).execute(&mut *tx).await?;
         // In bulk (35,000 communes × 6 professions): one `COPY` on
         // PostgreSQL (0.97 s in 422 `INSERT`s before), prepared multi-row
         // `INSERT`s on SQLite.

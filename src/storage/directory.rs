@@ -343,6 +343,15 @@ pub(crate) async fn analyze(db: &Db, tables: &[&str]) -> DbResult<()> {
                 .await?;
         }
         Db::Postgres(pool) => {
+            let tables: Vec<String> = tables
+                .iter()
+                .map(
+                    |t| match ANALYZED_COLUMNS.iter().find(|(table, _)| table == t) {
+                        Some((_, columns)) => format!("{t} ({columns})"),
+                        None => (*t).to_owned(),
+                    },
+                )
+                .collect();
             sqlx::query(&format!("ANALYZE {}", tables.join(", ")))
                 .execute(pool)
                 .await?;
@@ -355,6 +364,18 @@ pub(crate) async fn analyze(db: &Db, tables: &[&str]) -> DbResult<()> {
     }
     Ok(())
 }
+
+/// The columns whose statistics PostgreSQL's planner reads, for the
+/// registers' tables: those that statements filter, join or group on.
+/// Sampling every column cost more than the rest of the `ANALYZE`s (at
+/// national size 392 ms for the establishments against 114 ms, 519 and
+/// 748 ms for the professionals and their places against 152 and 296 ms),
+/// for names and addresses that no statement compares.
+const ANALYZED_COLUMNS: [(&str, &str); 3] = [
+    ("establishments", "finess, insee_code, category_code"),
+    ("professionals", "rpps, profession_code"),
+    ("practice_places", "rpps, position, insee_code"),
+];
 
 /// The tables every directory import writes, besides its own.
 pub(crate) const DERIVED_TABLES: [&str; 4] = [
