@@ -7,6 +7,7 @@
 //! inside its own transaction.
 
 use std::borrow::Cow;
+use std::io::Write as _;
 
 use super::DbResult;
 
@@ -74,20 +75,32 @@ impl<'a> Rows<'a> {
 fn copy_field(out: &mut Vec<u8>, cell: &Cell<'_>) {
     match cell {
         Cell::Null => out.extend_from_slice(b"\\N"),
-        Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        // Written in place (`io::Write` on a `Vec` cannot fail).
+        Cell::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
         // Rust's shortest round-trip form, never an exponent: PostgreSQL
         // reads it back to the same double.
-        Cell::Float(x) => out.extend_from_slice(x.to_string().as_bytes()),
+        Cell::Float(x) => {
+            let _ = write!(out, "{x}");
+        }
+        // The runs between escaped bytes copied whole, not byte by byte.
         Cell::Text(s) => {
-            for b in s.bytes() {
-                match b {
-                    b'\\' => out.extend_from_slice(b"\\\\"),
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    b'\t' => out.extend_from_slice(b"\\t"),
-                    _ => out.push(b),
-                }
+            let bytes = s.as_bytes();
+            let mut start = 0;
+            for (i, b) in bytes.iter().enumerate() {
+                let escaped: &[u8] = match b {
+                    b'\\' => b"\\\\",
+                    b'\n' => b"\\n",
+                    b'\r' => b"\\r",
+                    b'\t' => b"\\t",
+                    _ => continue,
+                };
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(escaped);
+                start = i + 1;
             }
+            out.extend_from_slice(&bytes[start..]);
         }
     }
 }
@@ -281,6 +294,13 @@ mod tests {
         copy_field(&mut out, &Cell::from(Some(2.35e-7)));
         out.push(b'|');
         copy_field(&mut out, &Cell::from(Some(f64::NAN)));
-        assert_eq!(out, b"a\\\\b\\tc\\nd\\re|\\N|-3|0.000000235|\\N");
+        out.push(b'|');
+        copy_field(&mut out, &Cell::from("\tÉté\\"));
+        out.push(b'|');
+        copy_field(&mut out, &Cell::from(""));
+        assert_eq!(
+            out,
+            "a\\\\b\\tc\\nd\\re|\\N|-3|0.000000235|\\N|\\tÉté\\\\|".as_bytes()
+        );
     }
 }
