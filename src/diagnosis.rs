@@ -293,13 +293,12 @@ pub fn compute_all(
     let mut medians = Vec::new();
     let mut scored = 0;
     // The professions are independent: each in its own thread.
-    let all_scores =
-        crate::domain::diagnosis::access::in_parts(prepared.professions.len(), 1, |i, _| {
-            // `in_parts` calls once even for none: then nothing is scored.
-            prepared.professions.get(i).map_or_else(Vec::new, |p| {
-                e2sfca(&prepared.catchments, &p.places, &p.supply, &p.bands)
-            })
-        });
+    let all_scores = crate::domain::parallel::in_parts(prepared.professions.len(), 1, |i, _| {
+        // `in_parts` calls once even for none: then nothing is scored.
+        prepared.professions.get(i).map_or_else(Vec::new, |p| {
+            e2sfca(&prepared.catchments, &p.places, &p.supply, &p.bands)
+        })
+    });
     for (p, scores) in prepared.professions.iter().zip(all_scores) {
         let values: Vec<f64> = scores
             .iter()

@@ -16,6 +16,7 @@ pub mod geo;
 pub mod indicator;
 pub mod messages;
 pub mod opening_hours;
+pub(crate) mod parallel;
 pub mod participation;
 pub mod partners;
 pub mod phone;

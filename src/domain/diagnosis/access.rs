@@ -2,6 +2,7 @@
 //! Luo & Qi 2009) over communes, with travel times estimated from distances
 //! unless imported.
 
+use crate::domain::parallel::{in_parts, part_size};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -223,37 +224,6 @@ struct Part {
     ends: Vec<usize>,
     dest: Vec<u32>,
     minutes: Vec<f64>,
-}
-
-/// Origins per part: `n` cut in as many parts as the machine has cores.
-fn part_size(n: usize) -> usize {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    n.div_ceil(threads).max(1)
-}
-
-/// `work(first, count)` over `0..n` cut in ranges of `size`, each in its
-/// own thread; the results in order (at least one, for `n == 0`). A
-/// national build covers 35,000 communes; `diagnosis::compute_all` scores
-/// its professions one per thread (`size` 1).
-pub(crate) fn in_parts<R: Send>(
-    n: usize,
-    size: usize,
-    work: impl Fn(usize, usize) -> R + Sync,
-) -> Vec<R> {
-    if n <= size {
-        return vec![work(0, n)];
-    }
-    let work = &work;
-    std::thread::scope(|s| {
-        let running: Vec<_> = (0..n)
-            .step_by(size)
-            .map(|first| s.spawn(move || work(first, size.min(n - first))))
-            .collect();
-        running
-            .into_iter()
-            .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 /// The pairs of places within reach of each other, built once and used for
