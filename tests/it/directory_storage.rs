@@ -545,6 +545,15 @@ async fn derived_rows_equal_the_stored_establishments(backend: Backend) {
     let (points, counts) = check().await;
     assert_eq!(points.len(), 1);
     assert_eq!(counts.len(), 2);
+
+    // The same file again: nothing rewritten, the import recorded.
+    let before = directory::imports(db, 10).await.unwrap().len();
+    let (s, _) = finess::import_with(db, &third, &maillage::import::quiet, true)
+        .await
+        .unwrap();
+    assert_eq!((s.total, s.added, s.changed, s.removed), (2, 0, 0, 0));
+    assert_eq!(directory::imports(db, 10).await.unwrap().len(), before + 1);
+    assert_eq!(check().await, (points, counts));
     t.cleanup().await;
 }
 both!(derived_rows_equal_the_stored_establishments);
