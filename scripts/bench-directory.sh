@@ -60,6 +60,7 @@ rm -f "$OUT"/bench*.db*
 MAILLAGE_DATABASE_URL="$DB" $OLD migrate >/dev/null
 MAILLAGE_DATABASE_URL="$DB" $OLD import communes "$OUT/data/communes.json" >/dev/null
 R[sqlite_finess]=$(MAILLAGE_LOG=error measure sqlite_finess env MAILLAGE_DATABASE_URL="$DB" $OLD import finess "$OUT/data/finess.csv")
+R[sqlite_finess_again]=$(MAILLAGE_LOG=error measure sqlite_finess_again env MAILLAGE_DATABASE_URL="$DB" $OLD import finess "$OUT/data/finess.csv")
 R[sqlite_rpps]=$(MAILLAGE_LOG=error measure sqlite_rpps env MAILLAGE_DATABASE_URL="$DB" $OLD import rpps "$OUT/data/rpps.txt")
 # The same file again: everything read and compared, nothing written.
 R[sqlite_rpps_again]=$(MAILLAGE_LOG=error measure sqlite_rpps_again env MAILLAGE_DATABASE_URL="$DB" $OLD import rpps "$OUT/data/rpps.txt")
@@ -84,6 +85,7 @@ psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_dir WITH (FORCE)" >
 psql "$PG_ADMIN" -qc "CREATE DATABASE maillage_bench_dir" >/dev/null
 MAILLAGE_DATABASE_URL="$PG" $OLD import communes "$OUT/data/communes.json" >/dev/null
 R[pg_finess]=$(MAILLAGE_LOG=error measure pg_finess env MAILLAGE_DATABASE_URL="$PG" $OLD import finess "$OUT/data/finess.csv")
+R[pg_finess_again]=$(MAILLAGE_LOG=error measure pg_finess_again env MAILLAGE_DATABASE_URL="$PG" $OLD import finess "$OUT/data/finess.csv")
 R[pg_rpps]=$(MAILLAGE_LOG=error measure pg_rpps env MAILLAGE_DATABASE_URL="$PG" $OLD import rpps "$OUT/data/rpps.txt")
 R[pg_rpps_again]=$(MAILLAGE_LOG=error measure pg_rpps_again env MAILLAGE_DATABASE_URL="$PG" $OLD import rpps "$OUT/data/rpps.txt")
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_plus WITH (FORCE)" >/dev/null 2>&1
@@ -102,7 +104,7 @@ fi
 echo
 echo "Import ($ESTABLISHMENTS establishments, $RPPS_ROWS RPPS rows), on $(nproc) cores"
 printf '%-22s %10s %14s %14s %10s\n' "" "seconds" "peak RSS (MB)" "bulk loader (s)" "ratio"
-for k in sqlite_finess sqlite_rpps sqlite_rpps_again pg_finess pg_rpps pg_rpps_again; do
+for k in sqlite_finess sqlite_finess_again sqlite_rpps sqlite_rpps_again pg_finess pg_finess_again pg_rpps pg_rpps_again; do
   read -r s m <<< "${R[$k]}"
   read -r bs _ <<< "${R[${k%_again}_bulk]:-0 0}"
   printf '%-22s %10s %14s %14s %10s\n' "$k" "$s" "$m" "$bs" "$(awk -v a="$s" -v b="$bs" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "-" }')"
