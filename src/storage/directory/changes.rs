@@ -181,6 +181,19 @@ mod tests {
             .collect()
     }
 
+    /// The FINESS numbers written, in their order.
+    fn written<'a>(c: &Changes<'a>) -> Vec<&'a str> {
+        c.write.iter().map(|(e, _)| e.finess.as_str()).collect()
+    }
+
+    /// The category counts as (commune, code, count).
+    fn counts<'a>(c: &Changes<'a>) -> Vec<(&'a str, &'a str, i64)> {
+        c.facets
+            .iter()
+            .map(|f| (f.insee_code, f.code, f.n))
+            .collect()
+    }
+
     #[test]
     fn the_first_import_touches_every_commune() {
         let rows = vec![
@@ -193,17 +206,11 @@ mod tests {
         let hashes: Vec<String> = rows.iter().map(Establishment::content_hash).collect();
         let c = Changes::work_out(&rows, &hashes, &[]);
         assert_eq!((c.added, c.changed, c.gone.len()), (5, 0, 0));
-        let order: Vec<&str> = c.write.iter().map(|(e, _)| e.finess.as_str()).collect();
-        assert_eq!(order, ["1", "2", "3", "4", "5"], "by FINESS number");
+        assert_eq!(written(&c), ["1", "2", "3", "4", "5"], "by FINESS number");
         assert_eq!(c.touched, ["01451", "62498"]);
         assert_eq!(c.points, [("01451", 5.0, 46.0), ("62498", 2.5, 50.5)]);
-        let counts: Vec<(&str, &str, i64)> = c
-            .facets
-            .iter()
-            .map(|f| (f.insee_code, f.code, f.n))
-            .collect();
         assert_eq!(
-            counts,
+            counts(&c),
             [
                 ("01451", "355", 1),
                 ("62498", "355", 1),
@@ -233,8 +240,7 @@ mod tests {
         let c = Changes::work_out(&after, &hashes, &stored);
         assert_eq!((c.added, c.changed), (1, 1));
         assert_eq!(c.gone, ["3"]);
-        let written: Vec<&str> = c.write.iter().map(|(e, _)| e.finess.as_str()).collect();
-        assert_eq!(written, ["1", "6"]);
+        assert_eq!(written(&c), ["1", "6"]);
         assert_eq!(
             c.touched,
             ["01451", "62498", "62510"],
@@ -243,13 +249,8 @@ mod tests {
         // 62498 lost its only establishment: no point and no count, so
         // that the apply deletes what it had.
         assert_eq!(c.points, [("01451", 5.0, 46.0), ("62510", 3.5, 51.5)]);
-        let counts: Vec<(&str, &str, i64)> = c
-            .facets
-            .iter()
-            .map(|f| (f.insee_code, f.code, f.n))
-            .collect();
         assert_eq!(
-            counts,
+            counts(&c),
             [
                 ("01451", "620", 1),
                 ("62510", "355", 1),
