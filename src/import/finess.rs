@@ -65,124 +65,6 @@ fn finess_number(s: &str) -> Option<String> {
 
 const FIELDS: usize = 32;
 
-/// Lines per part below which the file is read on one thread.
-const FAST_PART: usize = 5_000;
-
-/// A line read on its own: a well-formed establishment or point, or
-/// `Checked` for what the reading loop checks itself (blank lines,
-/// anything to report but a commune).
-enum Fast {
-    /// With the warning of an invalid commune (the establishment is kept).
-    Establishment(Box<Establishment>, Option<String>),
-    /// A readable point in a known system: `at` in WGS84, `None` outside
-    /// France; `x`, `y` as written, for the report.
-    Point {
-        finess: String,
-        at: Option<(f64, f64)>,
-        x: f64,
-        y: f64,
-    },
-    Checked,
-}
-
-/// What of `raw` can be read without the lines before it: the checks
-/// are those of the reading loop, in its order, and a line that fails one
-/// goes back to that loop to be reported there.
-fn read_fast(splitter: &mut FieldSplitter, raw: &str) -> Fast {
-    if raw.trim().is_empty() {
-        return Fast::Checked;
-    }
-    let record = splitter.split(raw);
-    let f = |k: usize| record.get(k).unwrap_or("").trim();
-    match f(0) {
-        "structureet" if record.len() == FIELDS => {
-            let Some(finess) = finess_number(f(1)) else {
-                return Fast::Checked;
-            };
-            let category = f(18);
-            if category.is_empty() || !category.bytes().all(|b| b.is_ascii_digit()) {
-                return Fast::Checked;
-            }
-            let (e, warning) = establishment(&record, finess, category);
-            Fast::Establishment(Box::new(e), warning)
-        }
-        "geolocalisation" if record.len() >= 6 => {
-            let Some(finess) = finess_number(f(1)) else {
-                return Fast::Checked;
-            };
-            let (Ok(x), Ok(y)) = (
-                f(2).replace(',', ".").parse::<f64>(),
-                f(3).replace(',', ".").parse::<f64>(),
-            ) else {
-                return Fast::Checked;
-            };
-            let Some(system) = System::from_source(f(4)) else {
-                return Fast::Checked;
-            };
-            let at = geo::to_wgs84(system, x, y).filter(|(lon, lat)| geo::in_france(*lon, *lat));
-            Fast::Point { finess, at, x, y }
-        }
-        _ => Fast::Checked,
-    }
-}
-
-/// The establishment of a `structureet` line whose number and category
-/// are checked, with the warning of an invalid commune.
-fn establishment(
-    record: &super::fields::Fields<'_>,
-    finess: String,
-    category: &str,
-) -> (Establishment, Option<String>) {
-    let f = |k: usize| record.get(k).unwrap_or("").trim();
-    let insee = insee_from(f(13), f(12));
-    let warning = insee.is_none().then(|| {
-        format!(
-            "{finess} : commune « {}{} » invalide, établissement gardé sans commune",
-            f(13),
-            f(12)
-        )
-    });
-    let street = [f(7), f(8), f(9), f(10)]
-        .iter()
-        .filter(|s| !s.is_empty())
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let address = [f(5), f(6), &street, f(11)]
-        .iter()
-        .filter(|s| !s.is_empty())
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    let (postal_code, city) = match f(15).split_once(' ') {
-        Some((cp, city)) if cp.len() == 5 && cp.bytes().all(|b| b.is_ascii_digit()) => {
-            (cp.to_owned(), city.trim().to_owned())
-        }
-        _ => (String::new(), f(15).to_owned()),
-    };
-    let e = Establishment {
-        finess_ej: finess_number(f(2)).unwrap_or_default(),
-        name: f(3).to_owned(),
-        long_name: f(4).to_owned(),
-        address,
-        postal_code,
-        city,
-        insee_code: insee,
-        phone: crate::domain::territory::parse_phone(f(16)).unwrap_or_default(),
-        category_code: category.to_owned(),
-        category_label: f(19).to_owned(),
-        group_code: f(20).to_owned(),
-        group_label: f(21).to_owned(),
-        siret: f(22).to_owned(),
-        opened_on: iso_date(f(28)),
-        updated_on: iso_date(f(30)),
-        longitude: None,
-        latitude: None,
-        finess,
-    };
-    (e, warning)
-}
-
 pub fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
     parse_with(bytes, &super::quiet)
 }
@@ -209,28 +91,10 @@ pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, Imp
     let mut seen = HashSet::new();
     let mut out: Vec<Establishment> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let lines: Vec<&str> = lines.collect();
-    let line_count = lines.len() + 1;
+    let line_count = text.lines().count();
     let mut splitter = FieldSplitter::new(b';');
-    // The well-formed lines read on every core (`read_fast`); what depends
-    // on the lines before (numbers seen, establishments to locate) and
-    // every line that has something to report stay in this loop, in order.
-    let mut fast: Vec<Fast> = crate::domain::parallel::in_parts(
-        lines.len(),
-        crate::domain::parallel::part_size(lines.len()).max(FAST_PART),
-        |first, count| {
-            let mut splitter = FieldSplitter::new(b';');
-            lines[first..first + count]
-                .iter()
-                .map(|raw| read_fast(&mut splitter, raw))
-                .collect::<Vec<Fast>>()
-        },
-    )
-    .into_iter()
-    .flatten()
-    .collect();
 
-    for (i, raw) in lines.iter().enumerate() {
+    for (i, raw) in lines.enumerate() {
         let n = i + 2;
         if n % 10_000 == 0 {
             progress("lecture du fichier", n as u64, line_count as u64);
@@ -239,55 +103,6 @@ pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, Imp
             continue;
         }
         total += 1;
-        match std::mem::replace(&mut fast[i], Fast::Checked) {
-            Fast::Establishment(e, commune_warning) => {
-                if !seen.insert(e.finess.clone()) {
-                    errors += 1;
-                    warnings.push(LineError {
-                        line: Some(n),
-                        message: format!(
-                            "l'établissement {} apparaît deux fois : seconde ligne ignorée",
-                            e.finess
-                        ),
-                    });
-                    continue;
-                }
-                if let Some(message) = commune_warning {
-                    warnings.push(LineError {
-                        line: Some(n),
-                        message,
-                    });
-                }
-                index.insert(e.finess.clone(), out.len());
-                out.push(*e);
-                continue;
-            }
-            Fast::Point { finess, at, x, y } => {
-                let Some(&k) = index.get(&finess) else {
-                    warnings.push(LineError {
-                        line: Some(n),
-                        message: format!(
-                            "géolocalisation de {finess}, établissement absent du fichier : ignorée"
-                        ),
-                    });
-                    continue;
-                };
-                match at {
-                    Some((lon, lat)) => {
-                        out[k].longitude = Some((lon * 1e6).round() / 1e6);
-                        out[k].latitude = Some((lat * 1e6).round() / 1e6);
-                    }
-                    None => warnings.push(LineError {
-                        line: Some(n),
-                        message: format!(
-                            "{finess} : coordonnées hors de France ({x} ; {y}), ignorées"
-                        ),
-                    }),
-                }
-                continue;
-            }
-            Fast::Checked => {}
-        }
         let mut warn = |msg: String| {
             warnings.push(LineError {
                 line: Some(n),
@@ -336,12 +151,53 @@ pub fn parse_with(bytes: &[u8], progress: super::Progress) -> Result<Parsed, Imp
                     ));
                     continue;
                 }
-                let (e, commune_warning) = establishment(&record, finess, category);
-                if let Some(message) = commune_warning {
-                    warn(message);
+                let insee = insee_from(f(13), f(12));
+                if insee.is_none() {
+                    warn(format!(
+                        "{finess} : commune « {}{} » invalide, établissement gardé sans commune",
+                        f(13),
+                        f(12)
+                    ));
                 }
-                index.insert(e.finess.clone(), out.len());
-                out.push(e);
+                let street = [f(7), f(8), f(9), f(10)]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let address = [f(5), f(6), &street, f(11)]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let (postal_code, city) = match f(15).split_once(' ') {
+                    Some((cp, city)) if cp.len() == 5 && cp.bytes().all(|b| b.is_ascii_digit()) => {
+                        (cp.to_owned(), city.trim().to_owned())
+                    }
+                    _ => (String::new(), f(15).to_owned()),
+                };
+                index.insert(finess.clone(), out.len());
+                out.push(Establishment {
+                    finess_ej: finess_number(f(2)).unwrap_or_default(),
+                    name: f(3).to_owned(),
+                    long_name: f(4).to_owned(),
+                    address,
+                    postal_code,
+                    city,
+                    insee_code: insee,
+                    phone: crate::domain::territory::parse_phone(f(16)).unwrap_or_default(),
+                    category_code: category.to_owned(),
+                    category_label: f(19).to_owned(),
+                    group_code: f(20).to_owned(),
+                    group_label: f(21).to_owned(),
+                    siret: f(22).to_owned(),
+                    opened_on: iso_date(f(28)),
+                    updated_on: iso_date(f(30)),
+                    longitude: None,
+                    latitude: None,
+                    finess,
+                });
             }
             "geolocalisation" => {
                 if record.len() < 6 {
@@ -511,56 +367,6 @@ mod tests {
         assert_eq!(cds.longitude, None, "a point outside France is dropped");
         assert!(p.warnings[0].message.contains("hors de France"));
         assert_eq!(p.warnings[0].line, Some(5));
-    }
-
-    /// A file long enough to be read in parts: the reports keep their line
-    /// numbers and their order, whichever part a line fell in.
-    #[test]
-    fn a_long_file_reports_each_line_where_it_is() {
-        let mut file = b"finess;etalab;12000;2024-01-17\n".to_vec();
-        let number = |i: usize| format!("01{i:07}");
-        for i in 0..12_000 {
-            let commune = if i == 9_000 { "45X" } else { "451" };
-            file.extend(line(&number(i), "CH", "01", commune, "355").as_bytes());
-        }
-        // Line 12,002: a second line for an establishment already read.
-        file.extend(line(&number(3), "CH BIS", "01", "451", "355").as_bytes());
-        for i in (0..12_000).step_by(1_000) {
-            file.extend(
-                format!("geolocalisation;{};882408.3;6543019.6;1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93;2024-01-10\n", number(i))
-                    .as_bytes(),
-            );
-        }
-        // Lines 12,015 and 12,016: an unknown establishment, a point in the sea.
-        file.extend(b"geolocalisation;019999999;882408.3;6543019.6;1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93;2024-01-10\n");
-        file.extend(b"geolocalisation;010000005;1000.0;1000.0;1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93;2024-01-10\n");
-        let p = parse(&file).unwrap();
-        assert_eq!(p.establishments.len(), 12_000);
-        assert!(p
-            .establishments
-            .windows(2)
-            .all(|w| w[0].finess < w[1].finess));
-        let located = p
-            .establishments
-            .iter()
-            .filter(|e| e.longitude.is_some())
-            .count();
-        assert_eq!(located, 12);
-        assert_eq!(p.establishments[9_000].insee_code, None);
-        let reported: Vec<(Option<usize>, &str)> = p
-            .warnings
-            .iter()
-            .map(|w| (w.line, &w.message[..20]))
-            .collect();
-        assert_eq!(
-            reported,
-            [
-                (Some(9_002), "010009000 : commune "),
-                (Some(12_002), "l'établissement 010"),
-                (Some(12_015), "géolocalisation de "),
-                (Some(12_016), "010000005 : coordonn"),
-            ]
-        );
     }
 
     #[test]
