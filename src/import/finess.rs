@@ -369,6 +369,57 @@ mod tests {
         assert_eq!(p.warnings[0].line, Some(5));
     }
 
+    /// A long file: the reports keep their line numbers and their order
+    /// (warnings before and after the points, a duplicate past the
+    /// establishments).
+    #[test]
+    fn a_long_file_reports_each_line_where_it_is() {
+        let mut file = b"finess;etalab;12000;2024-01-17\n".to_vec();
+        let number = |i: usize| format!("01{i:07}");
+        for i in 0..12_000 {
+            let commune = if i == 9_000 { "45X" } else { "451" };
+            file.extend(line(&number(i), "CH", "01", commune, "355").as_bytes());
+        }
+        // Line 12,002: a second line for an establishment already read.
+        file.extend(line(&number(3), "CH BIS", "01", "451", "355").as_bytes());
+        for i in (0..12_000).step_by(1_000) {
+            file.extend(
+                format!("geolocalisation;{};882408.3;6543019.6;1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93;2024-01-10\n", number(i))
+                    .as_bytes(),
+            );
+        }
+        // Lines 12,015 and 12,016: an unknown establishment, a point in the sea.
+        file.extend(b"geolocalisation;019999999;882408.3;6543019.6;1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93;2024-01-10\n");
+        file.extend(b"geolocalisation;010000005;1000.0;1000.0;1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93;2024-01-10\n");
+        let p = parse(&file).unwrap();
+        assert_eq!(p.establishments.len(), 12_000);
+        assert!(p
+            .establishments
+            .windows(2)
+            .all(|w| w[0].finess < w[1].finess));
+        let located = p
+            .establishments
+            .iter()
+            .filter(|e| e.longitude.is_some())
+            .count();
+        assert_eq!(located, 12);
+        assert_eq!(p.establishments[9_000].insee_code, None);
+        let reported: Vec<(Option<usize>, &str)> = p
+            .warnings
+            .iter()
+            .map(|w| (w.line, &w.message[..20]))
+            .collect();
+        assert_eq!(
+            reported,
+            [
+                (Some(9_002), "010009000 : commune "),
+                (Some(12_002), "l'établissement 010"),
+                (Some(12_015), "géolocalisation de "),
+                (Some(12_016), "010000005 : coordonn"),
+            ]
+        );
+    }
+
     #[test]
     fn refuses_what_it_cannot_trust() {
         assert!(parse(b"code;nom\n")
