@@ -170,6 +170,16 @@ pub async fn replace_establishments(
         removed: gone.len() as i64,
         skipped,
     };
+    if write.is_empty() && gone.is_empty() {
+        // The same file again: no row, count or supply to rewrite, only
+        // the import to record.
+        db_run!(db, pool => {
+            let mut tx = pool.begin_write().await?;
+            record_import!(tx, summary, started, report);
+            tx.commit().await?;
+        });
+        return Ok(summary);
+    }
     const COLS: &str = "finess, finess_ej, name, long_name, name_search, address, postal_code, city, \
          insee_code, phone, category_code, category_label, group_code, group_label, siret, opened_on, updated_on, \
          longitude, latitude, content_hash";
@@ -242,16 +252,6 @@ pub async fn replace_establishments(
         ]);
     }
     let sqlite = matches!(db, Db::Sqlite(_));
-    if write.is_empty() && gone.is_empty() {
-        // The same file again: no row, count or supply to rewrite, only
-        // the import to record.
-        db_run!(db, pool => {
-            let mut tx = pool.begin_write().await?;
-            record_import!(tx, summary, started, report);
-            tx.commit().await?;
-        });
-        return Ok(summary);
-    }
     db_run!(db, pool => {
         // Staged first in temporary tables of one connection (no lock on
         // the real tables), then applied in one short transaction: see
