@@ -22,7 +22,7 @@ use crate::storage::indicators::{self, Indicator, Measurement};
 use crate::storage::{Db, DbResult};
 
 fn date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    crate::domain::dates::iso_date(s)
 }
 
 fn paris_day(at: DateTime<Utc>) -> NaiveDate {

@@ -116,10 +116,7 @@ impl FullPlan {
 
 /// `2025-12-31` → `31/12/2025`.
 pub fn fr_date(iso: &str) -> String {
-    match NaiveDate::parse_from_str(iso, "%Y-%m-%d") {
-        Ok(d) => d.format("%d/%m/%Y").to_string(),
-        Err(_) => iso.to_owned(),
-    }
+    crate::domain::dates::french_iso_date(iso)
 }
 
 /// Is the action late on `today`? Not done nor abandoned, and past its end
@@ -147,7 +144,7 @@ pub fn is_late_on(
         return false;
     }
     let past = |d: Option<&str>| {
-        d.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        d.and_then(crate::domain::dates::iso_date)
             .is_some_and(|d| d < today)
     };
     past(period_end) || steps.iter().any(|s| !s.done && past(s.due_on.as_deref()))

@@ -40,7 +40,7 @@ pub enum ReportError {
 }
 
 fn date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    crate::domain::dates::iso_date(s)
 }
 
 fn paris_day(at: DateTime<Utc>) -> NaiveDate {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::audit::Actor;
@@ -31,7 +31,7 @@ impl StepRow {
             due_on: self
                 .due_on
                 .as_deref()
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+                .and_then(crate::domain::dates::iso_date),
             label: self.label.clone(),
             done: self.done,
         }

@@ -41,6 +41,8 @@ pub mod services;
 pub mod sessions;
 pub mod settings;
 pub mod shared_indicators;
+mod sqlite_memory;
+pub use sqlite_memory::uses_process_allocator;
 mod sqlite_rows;
 pub mod staging;
 pub mod territories;
@@ -270,6 +272,7 @@ impl Db {
                     file.display()
                 )));
             }
+            sqlite_memory::use_process_allocator();
             let opts = opts
                 .create_if_missing(create_if_missing)
                 .journal_mode(SqliteJournalMode::Wal)

@@ -9,7 +9,7 @@
 //! place (`SQLITE_STATIC`: SQLite reads them where they are, before the next
 //! step), on the calling thread, while sqlx's worker waits.
 //!
-//! The only `unsafe` code of the application lives here.
+//! With `storage::sqlite_memory`, the only `unsafe` code of the application.
 
 use std::ffi::{c_int, CStr};
 use std::ptr::{null_mut, NonNull};

@@ -352,6 +352,76 @@ async fn bundled_sqlite_has_the_projects_compile_options() {
     tdb.cleanup().await;
 }
 
+/// Every foreign key leads an index (migration 0031): the pages that gather
+/// a fiche action's indicators, documents, decisions and ideas by action,
+/// and the deletes that cascade, would otherwise scan the table of the
+/// whole instance.
+async fn every_foreign_key_has_an_index(backend: Backend) {
+    let tdb = fresh_db(backend).await;
+    let missing: Vec<(String, String)> = match &tdb.db {
+        Db::Sqlite(pool) => sqlx::query_as(
+            r#"SELECT m.name, f."from"
+               FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f
+               WHERE m.type = 'table' AND f.seq = 0
+                 AND NOT EXISTS (SELECT 1 FROM pragma_index_list(m.name) il
+                                 JOIN pragma_index_info(il.name) ii
+                                 WHERE ii.seqno = 0 AND ii.name = f."from")
+                 AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) ti
+                                 WHERE ti.pk = 1 AND ti.name = f."from")
+               ORDER BY 1, 2"#,
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+        Db::Postgres(pool) => sqlx::query_as(
+            "SELECT CAST(CAST(c.conrelid AS regclass) AS TEXT), CAST(a.attname AS TEXT)
+             FROM pg_constraint c
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+             WHERE c.contype = 'f'
+               AND c.connamespace = CAST('public' AS regnamespace)
+               AND NOT EXISTS (SELECT 1 FROM pg_index i
+                               WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])
+             ORDER BY 1, 2",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+    };
+    assert!(
+        missing.is_empty(),
+        "foreign keys without an index: {missing:?}"
+    );
+    tdb.cleanup().await;
+}
+both!(every_foreign_key_has_an_index);
+
+/// SQLite allocates through the process's allocator
+/// (`storage::sqlite_memory`), not the C library's `malloc`: a statement
+/// that grows, sorts in a temporary B-tree and frees large blocks gives the
+/// right answer through it.
+#[tokio::test]
+async fn sqlite_allocates_through_the_process_allocator() {
+    let tdb = fresh_db(Backend::Sqlite).await;
+    assert!(maillage::storage::uses_process_allocator());
+    let Db::Sqlite(pool) = &tdb.db else {
+        unreachable!("a SQLite base")
+    };
+    let (n, first, last, length): (i64, i64, i64, i64) = sqlx::query_as(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000),
+              s AS (SELECT json_group_array(json_array(i, printf('%0500d', i)) ORDER BY i DESC) AS j
+                    FROM n)
+         SELECT json_array_length(j), json_extract(j, '$[0][0]'), json_extract(j, '$[19999][0]'),
+                length(j)
+         FROM s",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!((n, first, last), (20000, 20000, 1));
+    assert!(length > 20000 * 500, "{length}");
+    tdb.cleanup().await;
+}
+
 /// A PostgreSQL connection the server closed while it sat idle in the pool
 /// is noticed (pinged before use once idle for a few seconds) and replaced:
 /// the next statement succeeds. Busy connections are not pinged (sqlx's

@@ -53,7 +53,7 @@ impl Sparkline<'_> {
                         "{} {} au {}",
                         format_number(*v),
                         self.unit,
-                        d.format("%d/%m/%Y")
+                        crate::domain::dates::short_date(*d)
                     )
                     .replace("  ", " ")
                 })

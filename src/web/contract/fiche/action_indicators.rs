@@ -63,11 +63,7 @@ pub fn source_refusal(e: DbError, field: &'static str) -> form::Failed {
 pub fn indicator_view(i: &Indicator, ms: &[Measurement]) -> IndicatorView {
     let points: Vec<(NaiveDate, f64)> = ms
         .iter()
-        .filter_map(|m| {
-            NaiveDate::parse_from_str(&m.measured_on, "%Y-%m-%d")
-                .ok()
-                .map(|d| (d, m.value))
-        })
+        .filter_map(|m| crate::domain::dates::iso_date(&m.measured_on).map(|d| (d, m.value)))
         .collect();
     let id = format!("indicateur-{}", i.id);
     let chart = Sparkline {
@@ -155,7 +151,7 @@ pub(super) async fn add_indicator(
                     target_words(
                         i.baseline,
                         i.target,
-                        i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                        i.target_on.map(crate::domain::dates::short_date),
                         &i.unit
                     )
                 );
@@ -335,7 +331,7 @@ pub(super) async fn update_indicator(
                     target_words(
                         i.baseline,
                         i.target,
-                        i.target_on.map(|d| d.format("%d/%m/%Y").to_string()),
+                        i.target_on.map(crate::domain::dates::short_date),
                         &i.unit
                     ),
                     target_words(
