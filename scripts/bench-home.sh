@@ -15,6 +15,9 @@
 #   BIN=path               this binary instead of building the release one.
 #   BEFORE_BIN=path        also measure this binary (e.g. main's), rows
 #                          prefixed « before- », on the same database.
+#   INSTANCE=1             add the rest of a national instance beside the
+#                          demo (scripts/bench-instance.sql: 50,000 fiches,
+#                          200,000 indicators, 1,600 QPV) before measuring.
 # Example, the demo's mediation fiche before and after a change:
 #   BEFORE_BIN=/tmp/main-maillage PAGE=/t/lens-lievin/actions/2.1.1 \
 #     NOCACHE_ONLY=1 bash scripts/bench-home.sh
@@ -30,6 +33,7 @@ trap 'rm -rf "$OUT"' EXIT
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx-light)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
@@ -40,6 +44,7 @@ if [ -z "${BIN:-}" ]; then
 fi
 BEFORE_BIN="${BEFORE_BIN:-}"
 NOCACHE_ONLY="${NOCACHE_ONLY:-}"
+INSTANCE="${INSTANCE:-}"
 PATH_HOME=/t/lens-lievin/
 PAGE="${PAGE:-$PATH_HOME}"
 
@@ -57,6 +62,24 @@ wrk_run() { # url → "rps p50 p99"
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
+# INSTANCE=1: the rest of a national instance beside the demo
+# (scripts/bench-instance.sql), added once per database.
+add_instance() { # url
+  local sql=scripts/bench-instance.sql
+  case "$1" in
+    sqlite:*)
+      local file=${1#sqlite://}
+      [ -z "$(sqlite3 "$file" "SELECT 1 FROM territories WHERE slug = 'bench-ailleurs'")" ] &&
+        sqlite3 "$file" < "$sql"
+      ;;
+    *)
+      [ -z "$(psql "$1" -Atc "SELECT 1 FROM territories WHERE slug = 'bench-ailleurs'")" ] &&
+        psql "$1" -q -v ON_ERROR_STOP=1 -f "$sql"
+      ;;
+  esac
+  return 0
+}
+
 declare -A RESULT
 serve_bench() { # name url port cache_ms [binary]
   local backend=$1 url=$2 port=$3 cache_ms=$4 BIN=${5:-$BIN}
@@ -69,6 +92,7 @@ serve_bench() { # name url port cache_ms [binary]
   local startup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   # Second start, on the already migrated and loaded database: the usual case.
   kill -TERM $pid; wait $pid || true
+  [ -n "$INSTANCE" ] && add_instance "$url"
   t0=$(date +%s%N)
   MAILLAGE_DATABASE_URL="$url" MAILLAGE_LOG=error "$BIN" serve --addr "127.0.0.1:$port" > "$OUT/$backend.log" 2>&1 &
   pid=$!

@@ -249,8 +249,8 @@ WITH t AS (
   SELECT a.id FROM actions a JOIN contracts c ON c.id = a.contract_id JOIN t ON t.id = c.territory_id
   WHERE a.code = $2 ORDER BY c.id DESC LIMIT 1
 ), computed AS (
-  SELECT EXISTS (SELECT 1 FROM indicators ci JOIN found ON ci.action_id = found.id
-                 WHERE ci.source NOT IN ('', 'manual')) AS yes
+  SELECT EXISTS (SELECT 1 FROM indicators ci WHERE ci.action_id = (SELECT id FROM found)
+                 AND ci.source NOT IN ('', 'manual')) AS yes
 )
 SELECT
   t.id AS t_id, t.slug AS t_slug, t.name AS t_name,
