@@ -20,9 +20,8 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use crate::domain::agenda::recurrence::{expand, OccurrenceStatus};
 use crate::domain::budget::format_euros;
 use crate::domain::contract::{names_ars, ActionStatus, ContractKind, ContractStatus};
-use crate::plan::{fr_date, is_late_on};
-use crate::storage::actions::StepRow;
-use crate::storage::region::{self as store, RollupAction, RollupContract, Stored};
+use crate::plan::fr_date;
+use crate::storage::region::{self as store, ActionTally, RollupContract, Stored};
 use crate::storage::{Db, DbResult};
 
 /// What a viewer may see of one territory's row.
@@ -151,11 +150,11 @@ pub fn year_bounds(today: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     (paris(year_start), paris(next_year))
 }
 
-/// Load the roll-up (`storage::region::stored`: nine queries whatever the
+/// Load the roll-up (`storage::region::stored`: eight queries whatever the
 /// number of territories).
 pub async fn load(db: &Db, today: NaiveDate) -> DbResult<Rollup> {
     let (from, to) = year_bounds(today);
-    Ok(rollup(store::stored(db, from, to).await?, today))
+    Ok(rollup(store::stored(db, from, to, today).await?, today))
 }
 
 /// The roll-up on `today` from what is stored (no I/O); `s.events` counted
@@ -167,7 +166,6 @@ pub fn rollup(s: Stored, today: NaiveDate) -> Rollup {
         departements,
         contracts,
         actions,
-        steps,
         budget,
         events,
         series,
@@ -198,13 +196,9 @@ pub fn rollup(s: Stored, today: NaiveDate) -> Rollup {
     for c in contracts {
         contracts_of.entry(c.territory_id).or_default().push(c);
     }
-    let mut actions_of: HashMap<i64, Vec<RollupAction>> = HashMap::new();
+    let mut actions_of: HashMap<i64, Vec<ActionTally>> = HashMap::new();
     for a in actions {
         actions_of.entry(a.contract_id).or_default().push(a);
-    }
-    let mut steps_of: HashMap<i64, Vec<StepRow>> = HashMap::new();
-    for s in steps {
-        steps_of.entry(s.action_id).or_default().push(s);
     }
     let mut funding_of: HashMap<i64, Funding> = HashMap::new();
     for (contract, funder, org_kind, planned, committed, spent) in budget {
@@ -240,23 +234,21 @@ pub fn rollup(s: Stored, today: NaiveDate) -> Rollup {
             let actions_by_status = ActionStatus::ALL
                 .iter()
                 .map(|s| {
-                    let n = acts.iter().filter(|a| a.status == s.as_str()).count();
-                    (s.as_str().to_owned(), n)
+                    let n: i64 = acts
+                        .iter()
+                        .filter(|a| a.status == s.as_str())
+                        .map(|a| a.count)
+                        .sum();
+                    (s.as_str().to_owned(), n as usize)
                 })
                 .filter(|(_, n)| *n > 0)
                 .collect();
-            let late = acts
-                .iter()
-                .filter(|a| {
-                    let steps = steps_of.get(&a.id).map(Vec::as_slice).unwrap_or(&[]);
-                    is_late_on(&a.status, a.period_end.as_deref(), steps, today)
-                })
-                .count();
+            let late = acts.iter().map(|a| a.late).sum::<i64>() as usize;
             let updated_at = main
                 .as_ref()
                 .map(|c| c.updated_at)
                 .into_iter()
-                .chain(acts.iter().map(|a| a.updated_at))
+                .chain(acts.iter().filter_map(|a| a.updated_at))
                 .max();
             let funding = main
                 .as_ref()
@@ -288,7 +280,7 @@ pub fn rollup(s: Stored, today: NaiveDate) -> Rollup {
                 departements: deps.remove(&id).unwrap_or_default().into_iter().collect(),
                 contract,
                 other_contracts,
-                actions: acts.len(),
+                actions: acts.iter().map(|a| a.count).sum::<i64>() as usize,
                 actions_by_status,
                 late,
                 funding,

@@ -50,6 +50,15 @@ pub fn short_date(d: NaiveDate) -> String {
     }
 }
 
+/// A date as it is stored and bound, `YYYY-MM-DD` (see [`short_date`]).
+pub fn iso(d: NaiveDate) -> String {
+    if (0..=9999).contains(&d.year()) {
+        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    } else {
+        d.format("%Y-%m-%d").to_string()
+    }
+}
+
 /// A stored date, `YYYY-MM-DD`, as chrono's `%Y-%m-%d` reads it; the usual
 /// ten characters are read by hand (see [`short_date`]), anything else by
 /// chrono.
@@ -225,6 +234,7 @@ mod tests {
         while d.year() < 2031 {
             let iso = d.format("%Y-%m-%d").to_string();
             assert_eq!(iso_date(&iso), Some(d));
+            assert_eq!(super::iso(d), iso);
             assert_eq!(short_date(d), d.format("%d/%m/%Y").to_string());
             d = d.succ_opt().unwrap();
         }

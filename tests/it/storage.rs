@@ -326,8 +326,9 @@ both!(the_secret_is_shared);
 
 /// The bundled SQLite is compiled with the options of `.cargo/config.toml`:
 /// the query planner stability guarantee (a statement is not prepared again
-/// for each new set of parameters once ANALYZE has run) and no memory
-/// statistics (a global mutex on every allocation).
+/// for each new set of parameters once ANALYZE has run), no memory
+/// statistics (a global mutex on every allocation) and no memory management
+/// (the connections' page caches behind one global mutex).
 #[tokio::test]
 async fn bundled_sqlite_has_the_projects_compile_options() {
     let tdb = fresh_db(Backend::Sqlite).await;
@@ -349,6 +350,11 @@ async fn bundled_sqlite_has_the_projects_compile_options() {
             "{wanted} missing from {options:?}"
         );
     }
+    // One page cache per connection, not one group behind a global mutex.
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "{options:?}"
+    );
     tdb.cleanup().await;
 }
 
@@ -458,3 +464,97 @@ async fn a_connection_closed_while_idle_is_replaced() {
     assert_ne!(other, pid);
     tdb.cleanup().await;
 }
+
+/// The regional roll-up counts a contract's late actions in the database
+/// (`storage::region::LATE`); it agrees with `plan::is_late_on`, which the
+/// plan pages use, on statuses, ends and steps of every kind.
+async fn region_tally_counts_late_actions_as_the_plan_does(backend: Backend) {
+    use maillage::storage::actions::StepRow;
+    let tdb = fresh_db(backend).await;
+    let db = &tdb.db;
+    maillage::demo::load(db).await.expect("demo");
+    let ids: Vec<i64> = match db {
+        Db::Sqlite(pool) => sqlx::query_scalar("SELECT id FROM actions ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar("SELECT id FROM actions ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+    };
+    assert!(ids.len() >= 5, "the demo's fiches");
+    // (status, end, steps as (due, done)) for the first five actions.
+    type Steps<'a> = &'a [(Option<&'a str>, bool)];
+    let cases: [(&str, Option<&str>, Steps); 5] = [
+        ("in_progress", Some("2020-01-01"), &[]),
+        ("done", Some("2020-01-01"), &[(Some("2020-01-01"), false)]),
+        (
+            "planned",
+            None,
+            &[(Some("2020-01-01"), false), (None, false)],
+        ),
+        ("abandoned", None, &[(Some("2020-01-01"), false)]),
+        (
+            "paused",
+            Some("2999-01-01"),
+            &[
+                (Some("2020-01-01"), true),
+                (None, false),
+                (Some("2999-12-31"), false),
+            ],
+        ),
+    ];
+    for (id, (status, end, steps)) in ids.iter().zip(cases) {
+        maillage::db_run!(db, pool => {
+            sqlx::query("DELETE FROM action_steps WHERE action_id = $1")
+                .bind(id).execute(pool).await.unwrap();
+            sqlx::query("UPDATE actions SET status = $1, period_end = $2 WHERE id = $3")
+                .bind(status).bind(end).bind(id).execute(pool).await.unwrap();
+            for (n, (due, done)) in steps.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO action_steps (action_id, position, due_on, label, done) \
+                     VALUES ($1, $2, $3, 'Étape', $4)",
+                )
+                .bind(id).bind(n as i64).bind(due).bind(done).execute(pool).await.unwrap();
+            }
+        });
+    }
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = maillage::region::year_bounds(today);
+    let stored = maillage::storage::region::stored(db, from, to, today)
+        .await
+        .unwrap();
+    type ActionRow = (i64, i64, String, Option<String>);
+    let (actions, steps): (Vec<ActionRow>, Vec<StepRow>) = maillage::db_run!(db, pool => (
+        sqlx::query_as("SELECT id, contract_id, status, period_end FROM actions")
+            .fetch_all(pool).await.unwrap(),
+        sqlx::query_as("SELECT id, action_id, position, due_on, label, done FROM action_steps")
+            .fetch_all(pool).await.unwrap(),
+    ));
+    let mut expected: std::collections::BTreeMap<(i64, String), (i64, i64)> = Default::default();
+    for (id, contract, status, end) in &actions {
+        let mine: Vec<StepRow> = steps
+            .iter()
+            .filter(|s| s.action_id == *id)
+            .cloned()
+            .collect();
+        let late = maillage::plan::is_late_on(status, end.as_deref(), &mine, today);
+        let e = expected.entry((*contract, status.clone())).or_default();
+        e.0 += 1;
+        e.1 += i64::from(late);
+    }
+    let got: std::collections::BTreeMap<(i64, String), (i64, i64)> = stored
+        .actions
+        .iter()
+        .map(|a| ((a.contract_id, a.status.clone()), (a.count, a.late)))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        got.values().map(|v| v.1).sum::<i64>(),
+        2,
+        "the one past its end and the one with an overdue step"
+    );
+    tdb.cleanup().await;
+}
+both!(region_tally_counts_late_actions_as_the_plan_does);

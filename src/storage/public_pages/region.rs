@@ -6,13 +6,14 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 
 use super::{for_backend, list, one, timestamp, Flag};
-use crate::storage::actions::StepRow;
 use crate::storage::agenda::{ExceptionRow, Series};
-use crate::storage::region::{MapKey, RollupAction, RollupBudgetLine, RollupContract, Stored};
+use crate::storage::region::{
+    ActionTally, MapKey, RollupBudgetLine, RollupContract, Stored, ACTION_TALLY, LATE,
+};
 use crate::storage::{Backend, Db, DbResult};
 
 /// What `/region/` reads.
@@ -22,7 +23,8 @@ pub struct RegionPage {
     pub map_key: MapKey,
 }
 
-/// `$1` and `$2` the period events are counted in, `$3` false. Each list in
+/// `$1` and `$2` the period events are counted in, `$3` false, `$4` the
+/// day actions are late on. Each list in
 /// the order of its storage function (`storage::region::stored`,
 /// `agenda::all_series` and `all_exceptions`, `region::map_key`).
 const REGION_PAGE: &str = "
@@ -36,12 +38,9 @@ SELECT
   (SELECT CAST(json_group_array(json_array(c.id, c.territory_id, c.kind, c.title, c.status, c.period_start,
             c.period_end, c.updated_at) ORDER BY c.territory_id, c.id) AS TEXT)
      FROM contracts c) AS contracts,
-  (SELECT CAST(json_group_array(json_array(a.id, a.contract_id, a.status, a.period_end, a.updated_at)
-            ORDER BY a.contract_id, a.position, a.id) AS TEXT)
-     FROM actions a) AS actions,
-  (SELECT CAST(json_group_array(json_array(s.id, s.action_id, s.position, s.due_on, s.label,
-            CASE WHEN s.done THEN 1 ELSE 0 END) ORDER BY s.position, s.id) AS TEXT)
-     FROM action_steps s) AS steps,
+  (SELECT CAST(json_group_array(json_array(x.contract_id, x.status, x.count, x.late, x.updated_at)
+            ORDER BY x.contract_id, x.status) AS TEXT)
+     FROM ({ACTION_TALLY}) x) AS actions,
   (SELECT CAST(json_group_array(json_array(a.contract_id, b.funder, o.kind, b.amount_cents, b.committed_cents,
             b.spent_cents) ORDER BY b.id) AS TEXT)
      FROM budget_lines b JOIN actions a ON a.id = b.action_id
@@ -66,10 +65,16 @@ SELECT
   (SELECT COUNT(*) FROM commune_geo g WHERE g.outline IS NOT NULL) AS outlines
 ";
 
-static REGION_PAGE_SQLITE: LazyLock<String> =
-    LazyLock::new(|| for_backend(REGION_PAGE, Backend::Sqlite));
-static REGION_PAGE_POSTGRES: LazyLock<String> =
-    LazyLock::new(|| for_backend(REGION_PAGE, Backend::Postgres));
+static REGION_PAGE_SQLITE: LazyLock<String> = LazyLock::new(|| region_sql(Backend::Sqlite));
+static REGION_PAGE_POSTGRES: LazyLock<String> = LazyLock::new(|| region_sql(Backend::Postgres));
+
+fn region_sql(backend: Backend) -> String {
+    let tally = ACTION_TALLY
+        .replace("{LATE}", LATE)
+        .replace("$TODAY", "$4")
+        .replace("$FALSE", "$3");
+    for_backend(&REGION_PAGE.replace("{ACTION_TALLY}", &tally), backend)
+}
 
 type ContractRow = (
     i64,
@@ -122,7 +127,6 @@ macro_rules! region_row {
                 text("departements")?,
                 text("contracts")?,
                 text("actions")?,
-                text("steps")?,
                 text("budget")?,
                 text("events")?,
                 text("series")?,
@@ -136,22 +140,27 @@ macro_rules! region_row {
 }
 
 /// `/region/`'s data in one statement (see [`REGION_PAGE`]), events
-/// counted from `from` to `to` (excluded).
-pub async fn region_page(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> DbResult<RegionPage> {
+/// counted from `from` to `to` (excluded), actions late on `today`.
+pub async fn region_page(
+    db: &Db,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    today: NaiveDate,
+) -> DbResult<RegionPage> {
+    let today = crate::domain::dates::iso(today);
     // A statement without FROM: always one row.
     let (texts, outlines) = page_row!(
         db,
         REGION_PAGE_SQLITE,
         REGION_PAGE_POSTGRES,
-        [from, to, false],
+        [from, to, false, today.as_str()],
         region_row
     )
     .unwrap_or_default();
-    let [territories, departements, contracts, actions, steps, budget, events, series, exceptions, memberships, computed_at] =
+    let [territories, departements, contracts, actions, budget, events, series, exceptions, memberships, computed_at] =
         texts;
     let contracts: Vec<ContractRow> = list(contracts)?;
-    let actions: Vec<(i64, i64, String, Option<String>, String)> = list(actions)?;
-    let steps: Vec<(i64, i64, i64, Option<String>, String, Flag)> = list(steps)?;
+    let actions: Vec<(i64, String, i64, i64, String)> = list(actions)?;
     let series: Vec<SeriesRow> = list(series)?;
     let exceptions: Vec<ExceptionJson> = list(exceptions)?;
     let stored = Stored {
@@ -175,26 +184,15 @@ pub async fn region_page(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> DbR
         actions: actions
             .into_iter()
             .map(|a| {
-                Ok(RollupAction {
-                    id: a.0,
-                    contract_id: a.1,
-                    status: a.2,
-                    period_end: a.3,
-                    updated_at: timestamp(&a.4)?,
+                Ok(ActionTally {
+                    contract_id: a.0,
+                    status: a.1,
+                    count: a.2,
+                    late: a.3,
+                    updated_at: Some(timestamp(&a.4)?),
                 })
             })
             .collect::<DbResult<_>>()?,
-        steps: steps
-            .into_iter()
-            .map(|s| StepRow {
-                id: s.0,
-                action_id: s.1,
-                position: s.2,
-                due_on: s.3,
-                label: s.4,
-                done: s.5 != 0,
-            })
-            .collect(),
         budget: list::<RollupBudgetLine>(budget)?,
         events: list(events)?,
         series: series

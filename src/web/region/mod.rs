@@ -183,7 +183,7 @@ pub async fn load_page(
 ) -> Result<RegionData, AppError> {
     let today = crate::web::contract::list::today();
     let (from, to) = region::year_bounds(today);
-    let page = crate::storage::public_pages::region_page(&st.db, from, to).await?;
+    let page = crate::storage::public_pages::region_page(&st.db, from, to, today).await?;
     let rollup = region::rollup(page.stored, today);
     let maps = map::load(&st.db, &rollup.rows, profession, page.map_key).await?;
     let mut departements: Vec<String> = rollup
