@@ -42,7 +42,7 @@ const COLS: &str =
      referral, follow_up_name, follow_up_phone, created_at";
 
 fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    crate::domain::dates::iso(d)
 }
 
 pub async fn add(

@@ -100,7 +100,7 @@ pub struct Plan {
 }
 
 pub fn fmt_date(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    crate::domain::dates::iso(d)
 }
 
 const COLS: &str = "id, territory_id, kind, title, status, signed_on, period_start, period_end, \

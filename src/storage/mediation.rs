@@ -41,7 +41,7 @@ impl TerritoryMediation {
 }
 
 fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    crate::domain::dates::iso(d)
 }
 
 /// Every territory of the instance (those without any activity too), by

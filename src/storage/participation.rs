@@ -30,7 +30,7 @@ pub use ideas::*;
 pub use meetings::*;
 
 fn fmt_date(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    crate::domain::dates::iso(d)
 }
 
 /// Today in Europe/Paris, as stored.

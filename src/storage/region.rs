@@ -38,21 +38,28 @@ pub struct ActionTally {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// Whether the action `a` is late on the day `$TODAY` (`YYYY-MM-DD`), as
+/// Whether the action `a` is late on the day `{TODAY}` (`YYYY-MM-DD`), as
 /// `plan::is_late_on` says: neither done nor abandoned, and its end or an
 /// unfinished step's due date before that day (dates are stored
-/// `YYYY-MM-DD`, which compare as text). `$FALSE` is bound `false`.
-pub(crate) const LATE: &str = "(a.status NOT IN ('done', 'abandoned')
-   AND ((length(a.period_end) = 10 AND a.period_end < $TODAY)
+/// `YYYY-MM-DD`, which compare as text). `{FALSE}` is bound `false`.
+const LATE: &str = "(a.status NOT IN ('done', 'abandoned')
+   AND ((length(a.period_end) = 10 AND a.period_end < {TODAY})
         OR EXISTS (SELECT 1 FROM action_steps st WHERE st.action_id = a.id
-                   AND st.done = $FALSE AND length(st.due_on) = 10 AND st.due_on < $TODAY)))";
+                   AND st.done = {FALSE} AND length(st.due_on) = 10 AND st.due_on < {TODAY})))";
 
-/// The actions counted by contract and status ([`ActionTally`]'s columns).
-pub(crate) const ACTION_TALLY: &str = "SELECT a.contract_id, a.status,
+/// The actions counted by contract and status ([`ActionTally`]'s columns),
+/// with the parameters `today` (the day of [`LATE`]) and `falsy` (bound
+/// `false`), e.g. `"$1"` and `"$2"`.
+pub(crate) fn action_tally_sql(today: &str, falsy: &str) -> String {
+    "SELECT a.contract_id, a.status,
        CAST(COUNT(*) AS BIGINT) AS count,
        CAST(SUM(CASE WHEN {LATE} THEN 1 ELSE 0 END) AS BIGINT) AS late,
        MAX(a.updated_at) AS updated_at
-FROM actions a GROUP BY a.contract_id, a.status";
+FROM actions a GROUP BY a.contract_id, a.status"
+        .replace("{LATE}", LATE)
+        .replace("{TODAY}", today)
+        .replace("{FALSE}", falsy)
+}
 
 /// A funding line of an action: (contract, funder, funder's kind, planned,
 /// committed, spent), in cents.
@@ -93,10 +100,7 @@ pub async fn stored(
     let contracts_sql = format!("SELECT {CONTRACT_COLS} FROM contracts ORDER BY territory_id, id");
     let actions_sql = format!(
         "{} ORDER BY a.contract_id, a.status",
-        ACTION_TALLY
-            .replace("{LATE}", LATE)
-            .replace("$TODAY", "$1")
-            .replace("$FALSE", "$2")
+        action_tally_sql("$1", "$2")
     );
     let today = crate::domain::dates::iso(today);
     let stored = db_run!(db, pool => Stored {

@@ -12,7 +12,7 @@ use sqlx::Row;
 use super::{for_backend, list, one, timestamp, Flag};
 use crate::storage::agenda::{ExceptionRow, Series};
 use crate::storage::region::{
-    ActionTally, MapKey, RollupBudgetLine, RollupContract, Stored, ACTION_TALLY, LATE,
+    action_tally_sql, ActionTally, MapKey, RollupBudgetLine, RollupContract, Stored,
 };
 use crate::storage::{Backend, Db, DbResult};
 
@@ -69,10 +69,7 @@ static REGION_PAGE_SQLITE: LazyLock<String> = LazyLock::new(|| region_sql(Backen
 static REGION_PAGE_POSTGRES: LazyLock<String> = LazyLock::new(|| region_sql(Backend::Postgres));
 
 fn region_sql(backend: Backend) -> String {
-    let tally = ACTION_TALLY
-        .replace("{LATE}", LATE)
-        .replace("$TODAY", "$4")
-        .replace("$FALSE", "$3");
+    let tally = action_tally_sql("$4", "$3");
     for_backend(&REGION_PAGE.replace("{ACTION_TALLY}", &tally), backend)
 }
 
