@@ -15,7 +15,20 @@
 # before/after on the same data. KEEP=dir keeps the files and databases in
 # dir (a SQLite file there, the PostgreSQL database maillage_bench_dir);
 # SEARCH_ONLY=1 with the same KEEP measures the searches again on them,
-# without generating or importing.
+# without generating or importing. SKIP_FLOOR=1 leaves out the floors.
+#
+# The floor column: the same database writing the rows the import left in
+# its tables (establishments, their search rows, category counts and
+# commune points; professionals, practice places, their search rows and
+# profession counts), copied from this run's databases, into an empty
+# migrated database holding the communes, in one transaction, with the
+# schema's indexes (RPPS: the indexes the import makes after the rows,
+# made after them the same way, `REBUILT_*` in
+# storage/professionals_import.rs). No file is read, nothing is parsed,
+# compared or derived (no accessibility, no supply): no importer of this
+# schema can be faster, so « floor ratio » is the lowest ratio to the bulk
+# loader any importer of it could reach. SQLite copies with
+# INSERT … SELECT from an attached file, PostgreSQL with COPY.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -101,13 +114,104 @@ R[pg_finess_bulk]=$(measure pg_finess_bulk psql "$PG" -qc "\\copy finess_raw FRO
 R[pg_rpps_bulk]=$(measure pg_rpps_bulk psql "$PG" -qc "\\copy rpps_raw FROM '$OUT/data/rpps.txt' WITH (FORMAT csv, DELIMITER '|', QUOTE E'\\x1e', HEADER true)")
 fi
 
+if [ -z "${SKIP_FLOOR:-}" ]; then
+# --- Floors (see the header): the import's final rows written again.
+# SQLite: the rows to write, alone in a file of their own (not timed), in
+# the order of each table's key; then a migrated database holding the
+# communes receives them.
+FLOOR_DB="$OUT/floor.db"
+rm -f "$OUT"/floor*.db* "$OUT/floor-rows.db"
+MAILLAGE_DATABASE_URL="sqlite://$FLOOR_DB" $BIN migrate >/dev/null
+MAILLAGE_DATABASE_URL="sqlite://$FLOOR_DB" $BIN import communes "$OUT/data/communes.json" >/dev/null
+sqlite3 "$OUT/floor-rows.db" "ATTACH '$OUT/bench.db' AS b;
+  CREATE TABLE establishments AS SELECT * FROM b.establishments ORDER BY finess;
+  CREATE TABLE search_e AS SELECT * FROM b.directory_search WHERE kind = 'establishment' ORDER BY insee_code, kind, id, position;
+  CREATE TABLE facets_e AS SELECT * FROM b.directory_facet_counts WHERE kind = 'category' ORDER BY insee_code, kind, code;
+  CREATE TABLE points AS SELECT * FROM b.commune_points;
+  CREATE TABLE professionals AS SELECT * FROM b.professionals ORDER BY rpps;
+  CREATE TABLE places AS SELECT * FROM b.practice_places ORDER BY rpps, position;
+  CREATE TABLE search_p AS SELECT * FROM b.directory_search WHERE kind = 'professional' ORDER BY insee_code, kind, id, position;
+  CREATE TABLE facets_p AS SELECT * FROM b.directory_facet_counts WHERE kind = 'profession' ORDER BY insee_code, kind, code;"
+R[sqlite_finess_floor]=$(measure sqlite_finess_floor sqlite3 "$FLOOR_DB" "PRAGMA synchronous = NORMAL;
+  ATTACH '$OUT/floor-rows.db' AS src; BEGIN;
+  INSERT INTO establishments SELECT * FROM src.establishments;
+  INSERT INTO directory_search SELECT * FROM src.search_e;
+  INSERT INTO directory_facet_counts SELECT * FROM src.facets_e;
+  INSERT INTO commune_points SELECT * FROM src.points;
+  COMMIT;")
+R[sqlite_rpps_floor]=$(measure sqlite_rpps_floor sqlite3 "$FLOOR_DB" "PRAGMA synchronous = NORMAL;
+  ATTACH '$OUT/floor-rows.db' AS src; BEGIN;
+  DROP INDEX practice_places_commune; DROP INDEX directory_search_entry;
+  INSERT INTO professionals SELECT * FROM src.professionals;
+  INSERT INTO practice_places SELECT * FROM src.places;
+  INSERT INTO directory_search SELECT * FROM src.search_p;
+  INSERT INTO directory_facet_counts SELECT * FROM src.facets_p;
+  CREATE INDEX practice_places_commune ON practice_places (insee_code);
+  CREATE INDEX directory_search_entry ON directory_search (kind, id);
+  COMMIT;")
+rm -f "$OUT"/floor*.db*
+# PostgreSQL: the rows in COPY's text format (not timed), then COPY.
+PG_FLOOR="${PG_ADMIN%/*}/maillage_bench_floor"
+psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_floor WITH (FORCE)" >/dev/null 2>&1
+psql "$PG_ADMIN" -qc "CREATE DATABASE maillage_bench_floor" >/dev/null
+MAILLAGE_DATABASE_URL="$PG_FLOOR" $BIN import communes "$OUT/data/communes.json" >/dev/null
+psql "$PG" -q \
+  -c "\\copy (SELECT * FROM establishments) TO '$OUT/floor-estab.copy'" \
+  -c "\\copy (SELECT * FROM directory_search WHERE kind = 'establishment') TO '$OUT/floor-search-e.copy'" \
+  -c "\\copy (SELECT * FROM directory_facet_counts WHERE kind = 'category') TO '$OUT/floor-facets-e.copy'" \
+  -c "\\copy (SELECT * FROM commune_points) TO '$OUT/floor-points.copy'" \
+  -c "\\copy (SELECT * FROM professionals) TO '$OUT/floor-pros.copy'" \
+  -c "\\copy (SELECT * FROM practice_places) TO '$OUT/floor-places.copy'" \
+  -c "\\copy (SELECT * FROM directory_search WHERE kind = 'professional') TO '$OUT/floor-search-p.copy'" \
+  -c "\\copy (SELECT * FROM directory_facet_counts WHERE kind = 'profession') TO '$OUT/floor-facets-p.copy'"
+cat > "$OUT/floor-finess.sql" <<SQL
+BEGIN;
+\\copy establishments FROM '$OUT/floor-estab.copy'
+\\copy directory_search FROM '$OUT/floor-search-e.copy'
+\\copy directory_facet_counts FROM '$OUT/floor-facets-e.copy'
+\\copy commune_points FROM '$OUT/floor-points.copy'
+COMMIT;
+SQL
+cat > "$OUT/floor-rpps.sql" <<SQL
+BEGIN;
+SET LOCAL work_mem = '128MB';
+SET LOCAL maintenance_work_mem = '512MB';
+ALTER TABLE directory_search DROP CONSTRAINT directory_search_pkey;
+DROP INDEX professionals_profession;
+ALTER TABLE practice_places DROP CONSTRAINT practice_places_rpps_fkey;
+DROP INDEX practice_places_commune;
+DROP INDEX directory_search_commune;
+\\copy professionals FROM '$OUT/floor-pros.copy'
+\\copy practice_places FROM '$OUT/floor-places.copy'
+\\copy directory_search FROM '$OUT/floor-search-p.copy'
+\\copy directory_facet_counts FROM '$OUT/floor-facets-p.copy'
+ALTER TABLE directory_search ADD CONSTRAINT directory_search_pkey PRIMARY KEY (kind, id, position);
+CREATE INDEX professionals_profession ON professionals (profession_code);
+ALTER TABLE practice_places ADD CONSTRAINT practice_places_rpps_fkey
+  FOREIGN KEY (rpps) REFERENCES professionals (rpps) ON DELETE CASCADE;
+CREATE INDEX practice_places_commune ON practice_places (insee_code);
+CREATE INDEX directory_search_commune ON directory_search (insee_code, kind)
+  INCLUDE (id, position, code, name, words);
+COMMIT;
+SQL
+psql "$PG_FLOOR" -qc CHECKPOINT
+R[pg_finess_floor]=$(measure pg_finess_floor psql "$PG_FLOOR" -q -v ON_ERROR_STOP=1 -f "$OUT/floor-finess.sql")
+psql "$PG_FLOOR" -qc CHECKPOINT
+R[pg_rpps_floor]=$(measure pg_rpps_floor psql "$PG_FLOOR" -q -v ON_ERROR_STOP=1 -f "$OUT/floor-rpps.sql")
+psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS maillage_bench_floor WITH (FORCE)" >/dev/null
+rm -f "$OUT"/floor-*
+fi
+
 echo
 echo "Import ($ESTABLISHMENTS establishments, $RPPS_ROWS RPPS rows), on $(nproc) cores"
-printf '%-22s %10s %14s %14s %10s\n' "" "seconds" "peak RSS (MB)" "bulk loader (s)" "ratio"
+printf '%-22s %8s %14s %16s %7s %10s %12s\n' "" "seconds" "peak RSS (MB)" "bulk loader (s)" "ratio" "floor (s)" "floor ratio"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "-") printf "%.1fx", a / b; else printf "-" }'; }
 for k in sqlite_finess sqlite_finess_again sqlite_rpps sqlite_rpps_again pg_finess pg_finess_again pg_rpps pg_rpps_again; do
   read -r s m <<< "${R[$k]}"
   read -r bs _ <<< "${R[${k%_again}_bulk]:-0 0}"
-  printf '%-22s %10s %14s %14s %10s\n' "$k" "$s" "$m" "$bs" "$(awk -v a="$s" -v b="$bs" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "-" }')"
+  fs=-
+  [ "$k" = "${k%_again}" ] && read -r fs _ <<< "${R[${k}_floor]:-- 0}"
+  printf '%-22s %8s %14s %16s %7s %10s %12s\n' "$k" "$s" "$m" "$bs" "$(ratio "$s" "$bs")" "$fs" "$(ratio "$fs" "$bs")"
 done
 # FiNESS+ beside the CSV: the same establishments, gzip JSON read as a stream.
 for k in sqlite_finess_plus pg_finess_plus; do

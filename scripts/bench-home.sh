@@ -18,6 +18,13 @@
 #   INSTANCE=1             add the rest of a national instance beside the
 #                          demo (scripts/bench-instance.sql: 50,000 fiches,
 #                          200,000 indicators, 1,600 QPV) before measuring.
+#   FLOOR=1                also measure, uncached on both backends, two
+#                          pages that bound what any page of this stack can
+#                          do, against nginx serving their bytes: /mentions-legales
+#                          (the whole middleware stack and a template, no
+#                          statement) and /sante (one `SELECT 1` through
+#                          sqlx, a two-byte body). A page that runs a
+#                          statement cannot beat the second row's ratio.
 # Example, the demo's mediation fiche before and after a change:
 #   BEFORE_BIN=/tmp/main-maillage PAGE=/t/lens-lievin/actions/2.1.1 \
 #     NOCACHE_ONLY=1 bash scripts/bench-home.sh
@@ -43,6 +50,7 @@ if [ -z "${BIN:-}" ]; then
   BIN=target/release/maillage
 fi
 BEFORE_BIN="${BEFORE_BIN:-}"
+FLOOR="${FLOOR:-}"
 NOCACHE_ONLY="${NOCACHE_ONLY:-}"
 INSTANCE="${INSTANCE:-}"
 PATH_HOME=/t/lens-lievin/
@@ -107,6 +115,24 @@ serve_bench() { # name url port cache_ms [binary]
   RESULT[$backend]="$rps $p50 $p99 $idle $loaded $startup_ms $warm_ms"
 }
 
+# FLOOR=1: the floor pages on this backend's database (see the header),
+# uncached; their bytes (the SQLite run's) kept for nginx.
+declare -A FLOORS
+floor_pages() { # name url port
+  local name=$1 url=$2 port=$3 pid f
+  MAILLAGE_PUBLIC_CACHE_MS=0 MAILLAGE_DATABASE_URL="$url" MAILLAGE_LOG=error \
+    "$BIN" serve --addr "127.0.0.1:$port" > "$OUT/floor.log" 2>&1 &
+  pid=$!
+  until curl -sf -o /dev/null "http://127.0.0.1:$port/sante"; do sleep 0.02; done
+  mkdir -p "$OUT/www"
+  for f in /mentions-legales /sante; do
+    [ -f "$OUT/www$f" ] || curl -s "http://127.0.0.1:$port$f" > "$OUT/www$f"
+    read -r frps _ _ < <(wrk_run "http://127.0.0.1:$port$f")
+    FLOORS[$name$f]="$frps"
+  done
+  kill -TERM $pid; wait $pid || true
+}
+
 ROWS=()
 run_backend() { # name url port
   local name=$1 url=$2 port=$3
@@ -120,6 +146,7 @@ run_backend() { # name url port
   fi
   serve_bench "$name-nocache" "$url" "$port" 0
   ROWS+=("$name-nocache")
+  [ -z "$FLOOR" ] || floor_pages "$name" "$url" "$port"
 }
 
 port=18181
@@ -160,6 +187,13 @@ sleep 0.3
 read -r nrps np50 np99 < <(wrk_run "http://127.0.0.1:$((port + 2))$PAGE")
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((port + 2))$PAGE")
 [ "$code" = 200 ] || echo "  nginx answered $code for $PAGE: its figures are not the page's" >&2
+# FLOOR=1: nginx on the floor pages' bytes.
+if [ -n "$FLOOR" ]; then
+  for f in /mentions-legales /sante; do
+    read -r gnrps _ _ < <(wrk_run "http://127.0.0.1:$((port + 2))$f")
+    FLOORS[nginx$f]="$gnrps"
+  done
+fi
 nginx -c "$OUT/nginx.conf" -p "$OUT" -s stop
 
 echo
@@ -171,3 +205,15 @@ for b in "${ROWS[@]}"; do
   printf '%-24s %12s %10s %10s %10s kB %12s kB %16s %14s %10s\n' "$b" "$rps" "$p50" "$p99" "$idle" "$loaded" "$startup" "$warm" "$ratio"
 done
 printf '%-24s %12s %10s %10s\n' nginx "$nrps" "$np50" "$np99"
+if [ -n "$FLOOR" ]; then
+  echo
+  echo "Floors (uncached): the same stack, each page against nginx serving its bytes"
+  printf '%-34s %6s %12s %12s %12s %12s %10s %10s\n' page bytes "sqlite req/s" "pg req/s" "nginx req/s" "" "sqlite" "pg"
+  for f in /mentions-legales /sante; do
+    label="$f (no statement)"; [ "$f" = /sante ] && label="$f (one SELECT 1)"
+    printf '%-34s %6s %12s %12s %12s %12s %10s %10s\n' "$label" "$(wc -c < "$OUT/www$f")" \
+      "${FLOORS[sqlite$f]}" "${FLOORS[postgres$f]}" "${FLOORS[nginx$f]}" "vs nginx:" \
+      "$(awk -v a="${FLOORS[sqlite$f]}" -v b="${FLOORS[nginx$f]}" 'BEGIN { printf "%.2f", a / b }')" \
+      "$(awk -v a="${FLOORS[postgres$f]}" -v b="${FLOORS[nginx$f]}" 'BEGIN { printf "%.2f", a / b }')"
+  done
+fi
