@@ -54,7 +54,9 @@ pub async fn load_maps(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Load the illustrative directory rows (FINESS and RPPS formats).
+/// Load the illustrative directory rows (FINESS and RPPS formats): the named
+/// rows alone, as the tests know them. The demo itself adds a care supply
+/// of the country's density around them (`demo_directory`).
 pub async fn load_directory(db: &Db) -> anyhow::Result<()> {
     crate::import::finess::import(db, FINESS).await?;
     crate::import::rpps::import(db, RPPS).await?;
@@ -68,7 +70,7 @@ pub async fn load(db: &Db) -> anyhow::Result<Option<Vec<DemoAccount>>> {
     }
     load_geography(db).await?;
     load_maps(db).await?;
-    load_directory(db).await?;
+    crate::demo_directory::load(db).await?;
     let actor = Actor::system("maillage demo");
     let t = territories::create(
         db,

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod demo_agenda;
 pub mod demo_contract;
 pub mod demo_diagnosis;
+pub mod demo_directory;
 pub mod demo_evaluation;
 pub mod demo_referrals;
 pub mod diagnosis;

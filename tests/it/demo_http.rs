@@ -248,6 +248,66 @@ async fn demo_pages_have_content(backend: Backend) {
 }
 both!(demo_pages_have_content);
 
+/// The demo's care supply has a real territory's size (`demo_directory`):
+/// densities for 10,000 inhabitants near the country's, fewer general
+/// practitioners in the territory than in its region (its diagnosis says
+/// so), and a regional map whose threshold is not zero. With the named
+/// directory rows alone the territory had 0.04 general practitioner for
+/// 10,000 inhabitants and every band of the map started at 0.
+async fn the_demo_supply_has_a_real_territorys_size(backend: Backend) {
+    let app = Demo::start(backend).await;
+    let c = client();
+    let d: serde_json::Value = c
+        .get(app.url("/api/v1/diagnostic/lens-lievin/densities"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = |slug: &str| {
+        d["professions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["profession"] == slug)
+            .unwrap_or_else(|| panic!("{slug}: {d}"))
+            .clone()
+    };
+    let gp = row("generalistes");
+    let (territory, region) = (
+        gp["territory"].as_f64().unwrap(),
+        gp["region"].as_f64().unwrap(),
+    );
+    assert!((4.0..8.0).contains(&territory), "{gp}");
+    assert!((6.5..9.0).contains(&region), "{gp}");
+    assert!(territory < region, "{gp}");
+    for (slug, low, high) in [
+        ("infirmiers", 10.0, 18.0),
+        ("kinesitherapeutes", 8.0, 16.0),
+        ("dentistes", 3.0, 7.0),
+        ("pharmacies", 2.0, 4.5),
+    ] {
+        let r = row(slug);
+        let v = r["region"].as_f64().unwrap();
+        assert!((low..high).contains(&v), "{r}");
+    }
+    // The named rows are still there.
+    let page = ok_page(&c, &app.url("/t/lens-lievin/annuaire?q=durand")).await;
+    assert!(page.contains("Claire DURAND"), "the named GP");
+    // The regional map's threshold (the national median) is a real one.
+    let region = ok_page(&c, &app.url("/region/")).await;
+    let seuil = region
+        .split("Seuil : ")
+        .nth(1)
+        .and_then(|s| s.split(" pour 10").next())
+        .unwrap_or_else(|| panic!("no threshold on /region/"));
+    let median: f64 = seuil.replace(',', ".").parse().expect(seuil);
+    assert!((5.0..9.0).contains(&median), "{median}");
+    app.stop().await;
+}
+both!(the_demo_supply_has_a_real_territorys_size);
+
 /// Drop-ins as one card per place (rhythm in words, next dates, services as
 /// a list, a number to call, a directions link, holidays said), the
 /// printable month planning with the coordination's contact, and the

@@ -419,12 +419,14 @@ async fn scenario(db_url: String) {
                 .await
                 .unwrap();
             let token = extract_csrf(&page.text().await.unwrap()).unwrap();
+            // The file the demo loaded: an unchanged re-import.
+            let finess = maillage::demo_directory::finess().unwrap();
             for _ in 0..jobs {
                 let form = reqwest::multipart::Form::new()
                     .text("source", "finess")
                     .part(
                         "file",
-                        reqwest::multipart::Part::bytes(maillage::demo::FINESS.to_vec())
+                        reqwest::multipart::Part::bytes(finess.clone())
                             .file_name("etalab-cs1100507-stock.csv"),
                     );
                 let r = admin_c
