@@ -54,6 +54,9 @@ pub struct SearchForm {
     pub commune: String,
     #[serde(default)]
     pub rayon: String,
+    /// The page of results (from 1); anything else reads as the first.
+    #[serde(default)]
+    pub page: String,
 }
 
 impl SearchForm {
@@ -119,9 +122,69 @@ struct SearchPage {
     categories: Vec<(String, String)>,
     communes: Vec<(String, String)>,
     radii: Vec<(&'static str, &'static str)>,
+    /// How many results the search found (up to `MAX_RESULTS`).
+    total: usize,
+    /// This page's results.
     hits: Vec<HitView>,
     truncated: bool,
+    pager: Pager,
     sources: String,
+}
+
+/// Results a page of the directory lists: a long list of cards is hard to
+/// read on a phone, and a territory's nurses alone can fill 200.
+pub const PER_PAGE: usize = 20;
+
+/// Where a page of results stands among the others, with the links to
+/// the previous and next ones (the same search).
+#[derive(Debug, Default, PartialEq)]
+pub struct Pager {
+    pub current: usize,
+    pub pages: usize,
+    /// 1-based positions of the first and last result shown.
+    pub first: usize,
+    pub last: usize,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// The page `asked` (clamped to those that exist) of `total` results,
+    /// links made by `link(page)`.
+    pub fn new(total: usize, asked: &str, link: impl Fn(usize) -> String) -> Pager {
+        let pages = total.div_ceil(PER_PAGE).max(1);
+        let current = asked.trim().parse::<usize>().unwrap_or(1).clamp(1, pages);
+        let first = (current - 1) * PER_PAGE;
+        Pager {
+            current,
+            pages,
+            first: (first + 1).min(total),
+            last: (first + PER_PAGE).min(total),
+            prev: (current > 1).then(|| link(current - 1)),
+            next: (current < pages).then(|| link(current + 1)),
+        }
+    }
+
+    /// The range of the results this page shows.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.first.saturating_sub(1)..self.last
+    }
+}
+
+impl SearchForm {
+    /// This search's address at `page`, to the results.
+    pub fn page_link(&self, slug: &str, page: usize) -> String {
+        let e = super::pages::url_encode;
+        format!(
+            "/t/{}/annuaire?q={}&profession={}&categorie={}&commune={}&rayon={}&page={page}#resultats",
+            e(slug),
+            e(&self.q),
+            e(&self.profession),
+            e(&self.categorie),
+            e(&self.commune),
+            e(&self.rayon),
+        )
+    }
 }
 
 const RADII: [(&str, &str); 5] = [
@@ -218,8 +281,12 @@ async fn search(
         }
     };
     let truncated = hits.len() >= MAX_RESULTS;
+    let total = hits.len();
+    let pager = Pager::new(total, &form.page, |n| form.page_link(&t.slug, n));
     let hits = hits
         .into_iter()
+        .skip(pager.range().start)
+        .take(pager.range().len())
         .map(|h| HitView {
             path: match h.kind {
                 HitKind::Establishment => format!("etablissements/{}", h.id),
@@ -264,8 +331,10 @@ async fn search(
             .map(|c| (c.insee_code, c.name))
             .collect(),
         radii: RADII.to_vec(),
+        total,
         hits,
         truncated,
+        pager,
         sources: sources_text(page.finess_import, page.rpps_import),
     };
     Ok((status, render(&page)).into_response())
@@ -566,5 +635,71 @@ mod phone_tests {
         assert_eq!(phone_display("+33 3 21 69 12 12"), "+33 3 21 69 12 12");
         assert_eq!(phone_link("03 21 69 12 12"), "0321691212");
         assert_eq!(phone_link("+33 (0)3 21"), "+330321");
+    }
+}
+
+#[cfg(test)]
+mod pager_tests {
+    use super::*;
+
+    fn link(n: usize) -> String {
+        format!("p{n}")
+    }
+
+    #[test]
+    fn pages_of_results() {
+        let p = Pager::new(145, "2", link);
+        assert_eq!((p.current, p.pages, p.first, p.last), (2, 8, 21, 40));
+        assert_eq!(
+            (p.prev.as_deref(), p.next.as_deref()),
+            (Some("p1"), Some("p3"))
+        );
+        assert_eq!(p.range(), 20..40);
+        // The last page, partly filled; beyond it, the last.
+        let last = Pager::new(145, "8", link);
+        assert_eq!(
+            (last.first, last.last, last.next.is_none()),
+            (141, 145, true)
+        );
+        assert_eq!(Pager::new(145, "99", link), last);
+        // Not a page number: the first.
+        for asked in ["", "abc", "0", "-3", "2.5"] {
+            let p = Pager::new(145, asked, link);
+            assert_eq!(
+                (p.current, p.prev.is_none(), p.range()),
+                (1, true, 0..20),
+                "{asked}"
+            );
+        }
+        // One page or none: nothing to link.
+        let one = Pager::new(20, "1", link);
+        assert_eq!(
+            (
+                one.pages,
+                one.prev.is_none(),
+                one.next.is_none(),
+                one.range()
+            ),
+            (1, true, true, 0..20)
+        );
+        let none = Pager::new(0, "3", link);
+        assert_eq!(
+            (none.pages, none.first, none.last, none.range()),
+            (1, 0, 0, 0..0)
+        );
+    }
+
+    #[test]
+    fn page_links_keep_the_search() {
+        let form = SearchForm {
+            q: "médecin & co".into(),
+            profession: "10".into(),
+            rayon: "20".into(),
+            ..SearchForm::default()
+        };
+        assert_eq!(
+            form.page_link("lens-lievin", 3),
+            "/t/lens-lievin/annuaire?q=m%C3%A9decin%20%26%20co&profession=10&categorie=&commune=&rayon=20&page=3#resultats"
+        );
     }
 }

@@ -295,6 +295,47 @@ async fn the_demo_supply_has_a_real_territorys_size(backend: Backend) {
     // The named rows are still there.
     let page = ok_page(&c, &app.url("/t/lens-lievin/annuaire?q=durand")).await;
     assert!(page.contains("Claire DURAND"), "the named GP");
+    // Many results come in pages of 20, each linking to the next of the
+    // same search; a page beyond the last is the last.
+    let cards = |page: &str| {
+        let list = page
+            .split("<ul class=\"cards\">")
+            .nth(1)
+            .unwrap_or_default();
+        list.split("</ul>")
+            .next()
+            .unwrap_or_default()
+            .matches("<li>")
+            .count()
+    };
+    let first = ok_page(&c, &app.url("/t/lens-lievin/annuaire?q=infirmier")).await;
+    assert!(first.contains("— page 1 sur "), "{first}");
+    assert_eq!(cards(&first), 20);
+    assert!(!first.contains("rel=\"prev\""));
+    let next = first
+        .split("href=\"")
+        .find_map(|s| {
+            s.split_once("\" rel=\"next\"")
+                .map(|(u, _)| u.replace("&#38;", "&").replace("&amp;", "&"))
+        })
+        .expect("a link to the next page");
+    assert!(
+        next.contains("q=infirmier") && next.contains("page=2"),
+        "{next}"
+    );
+    let second = ok_page(&c, &app.url(&next)).await;
+    assert!(
+        second.contains("Résultats 21 à 40 — page 2 sur "),
+        "{second}"
+    );
+    assert!(second.contains("rel=\"prev\""));
+    let beyond = ok_page(
+        &c,
+        &app.url("/t/lens-lievin/annuaire?q=infirmier&page=9999"),
+    )
+    .await;
+    assert!(!beyond.contains("rel=\"next\"") && beyond.contains("rel=\"prev\""));
+    assert!((1..=20).contains(&cards(&beyond)));
     // The regional map's threshold (the national median) is a real one.
     let region = ok_page(&c, &app.url("/region/")).await;
     let seuil = region

@@ -62,6 +62,8 @@ pub async fn search(
         categorie: q.category.unwrap_or_default(),
         commune: q.commune.unwrap_or_default(),
         rayon: q.radius_km.unwrap_or_default(),
+        // The API answers every result at once.
+        page: String::new(),
     };
     let query = form.to_query(&codes).map_err(|(field, msg)| match field {
         // A commune that is not one of the territory's is not found there.
