@@ -16,6 +16,7 @@
 use std::collections::HashSet;
 
 use crate::import::geography;
+use crate::import::synthetic::Rng;
 use crate::storage::Db;
 
 /// A practice the generator places: RPPS profession code and label, the
@@ -256,24 +257,6 @@ const STREETS: [(&str, &str, &str); 10] = [
     ("BD", "BOULEVARD", "BASLY"),
     ("RUE", "RUE", "ÉMILE ZOLA"),
 ];
-
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 /// A commune the supply is placed in.
 #[derive(Debug, Clone)]

@@ -17,25 +17,8 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use maillage::domain::directory::Establishment;
 use maillage::domain::geo;
+use maillage::import::synthetic::Rng;
 use maillage::import::{finess, finess_plus, synthetic};
-
-/// A small deterministic generator (xorshift), so that runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 use maillage::domain::directory::CATEGORY_LABELS as CATEGORIES;
 const PROFESSIONS: [(&str, &str); 7] = [

@@ -10,6 +10,27 @@
 
 use std::fmt::Write;
 
+/// A small deterministic generator (xorshift), so that generated files are
+/// the same from one run to the next (`gen_directory`, the demo's supply in
+/// `demo_directory`).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// In `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
 /// Entries of the official `communes.json` (COG 2024: current communes,
 /// associated and delegated communes, municipal arrondissements).
 pub const NATIONAL_COMMUNES: usize = 37_006;
