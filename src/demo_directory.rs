@@ -510,10 +510,11 @@ pub fn rpps() -> anyhow::Result<Vec<u8>> {
     rpps_file(crate::demo::RPPS, &places(&territory()?)?)
 }
 
-/// Import the demo's directory ([`finess`], [`rpps`]).
+/// Import the demo's directory ([`finess`], [`rpps`]; the communes read once).
 pub async fn load(db: &Db) -> anyhow::Result<()> {
-    crate::import::finess::import(db, &finess()?).await?;
-    crate::import::rpps::import(db, &rpps()?).await?;
+    let places = places(&territory()?)?;
+    crate::import::finess::import(db, &finess_file(crate::demo::FINESS, &places)?).await?;
+    crate::import::rpps::import(db, &rpps_file(crate::demo::RPPS, &places)?).await?;
     Ok(())
 }
 

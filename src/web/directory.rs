@@ -60,6 +60,20 @@ pub struct SearchForm {
 }
 
 impl SearchForm {
+    /// This search's address at `page`, to the results.
+    pub fn page_link(&self, slug: &str, page: usize) -> String {
+        let e = super::pages::url_encode;
+        format!(
+            "/t/{}/annuaire?q={}&profession={}&categorie={}&commune={}&rayon={}&page={page}#resultats",
+            e(slug),
+            e(&self.q),
+            e(&self.profession),
+            e(&self.categorie),
+            e(&self.commune),
+            e(&self.rayon),
+        )
+    }
+
     /// Check the form against the territory; the message names the field.
     pub fn to_query(
         &self,
@@ -168,22 +182,6 @@ impl Pager {
     /// The range of the results this page shows.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.first.saturating_sub(1)..self.last
-    }
-}
-
-impl SearchForm {
-    /// This search's address at `page`, to the results.
-    pub fn page_link(&self, slug: &str, page: usize) -> String {
-        let e = super::pages::url_encode;
-        format!(
-            "/t/{}/annuaire?q={}&profession={}&categorie={}&commune={}&rayon={}&page={page}#resultats",
-            e(slug),
-            e(&self.q),
-            e(&self.profession),
-            e(&self.categorie),
-            e(&self.commune),
-            e(&self.rayon),
-        )
     }
 }
 

@@ -257,14 +257,7 @@ both!(demo_pages_have_content);
 async fn the_demo_supply_has_a_real_territorys_size(backend: Backend) {
     let app = Demo::start(backend).await;
     let c = client();
-    let d: serde_json::Value = c
-        .get(app.url("/api/v1/diagnostic/lens-lievin/densities"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = common::json_of(&c, app.url("/api/v1/diagnostic/lens-lievin/densities")).await;
     let row = |slug: &str| {
         d["professions"]
             .as_array()
